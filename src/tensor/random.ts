@@ -1,0 +1,115 @@
+/**
+ * A small, seedable pseudo-random generator that gives the same numbers on every platform.
+ *
+ * NOTE: xoshiro128** uses only 32-bit integer arithmetic (Math.imul, >>>), so results do not
+ * depend on the JS engine's float behaviour. The seed is expanded with splitmix32.
+ */
+export class Generator {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spare: number | null = null;
+
+  constructor(seed = 0) {
+    this.manualSeed(seed);
+  }
+
+  /** Re-seed: the same seed always gives the same sequence. */
+  manualSeed(seed: number): this {
+    let x = (Math.floor(seed) >>> 0) ^ 0x9e3779b9;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    this.spare = null;
+    return this;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  random(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Uniform integer in [low, high). */
+  randint(low: number, high: number): number {
+    const span = high - low;
+    if (!(span > 0)) throw new RangeError(`randint: empty range [${low}, ${high})`);
+    return low + Math.floor(this.random() * span);
+  }
+
+  /** Standard normal (Box-Muller, caching the second value). */
+  normal(): number {
+    if (this.spare !== null) {
+      const s = this.spare;
+      this.spare = null;
+      return s;
+    }
+    let u = 0;
+    while (u === 0) u = this.random();
+    const v = this.random();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spare = r * Math.sin(2 * Math.PI * v);
+    return r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** In-place Fisher-Yates shuffle. */
+  shuffle<T>(arr: T[]): T[] {
+    for (let i = arr.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      const tmp = arr[i] as T;
+      arr[i] = arr[j] as T;
+      arr[j] = tmp;
+    }
+    return arr;
+  }
+
+  /** Full state, for checkpoints. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spare === null ? NaN : this.spare];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 5) throw new RangeError("Generator.setState: expected 5 numbers");
+    this.s0 = state[0]! >>> 0;
+    this.s1 = state[1]! >>> 0;
+    this.s2 = state[2]! >>> 0;
+    this.s3 = state[3]! >>> 0;
+    this.spare = Number.isNaN(state[4]!) ? null : state[4]!;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** The default generator used by rand/randn/randint/Dropout/init when none is passed. */
+export const defaultGenerator = new Generator(0);
+
+/** Seed the default generator (like torch.manual_seed). */
+export function manualSeed(seed: number): Generator {
+  return defaultGenerator.manualSeed(seed);
+}
