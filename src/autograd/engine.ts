@@ -1,0 +1,222 @@
+import { AutogradError, DTypeError, ShapeError } from "../errors.js";
+import { Tensor } from "../tensor/tensor.js";
+import { sameShape, shapeStr, broadcastShapes } from "../tensor/shape.js";
+import { isFloat } from "../tensor/dtype.js";
+import { isGradEnabled, withGradMode } from "./grad-mode.js";
+import { Node, type OpDef } from "./node.js";
+import { expandView, onesLike, sumTo } from "./view-helpers.js";
+
+/**
+ * Observers let the NaN guard watch every op without the engine knowing about it.
+ * `forward` sees each op's output; `backward` sees each VJP's input gradients.
+ */
+export interface EngineObserver {
+  forward?(op: string, inputs: readonly Tensor[], out: Tensor, attrs: unknown, node: Node | null): void;
+  backward?(node: Node, gradOut: Tensor, gradIns: readonly (Tensor | null)[]): void;
+}
+let observer: EngineObserver | null = null;
+
+/** @internal Install (or remove with null) the engine observer. Returns the previous one. */
+export function setEngineObserver(o: EngineObserver | null): EngineObserver | null {
+  const prev = observer;
+  observer = o;
+  return prev;
+}
+
+/** Apply an op from the op table: run its forward and, when needed, record a graph node. */
+export function applyOp<A>(name: string, def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
+  let fwdInputs = inputs;
+  if (def.broadcast && inputs.length > 1) {
+    const shape = broadcastShapes(name, ...inputs.map((t) => t.shape));
+    fwdInputs = inputs.map((t) => (sameShape(t.shape, shape) ? t : expandView(t, shape)));
+  }
+  const out = withGradMode(false, () => def.forward(fwdInputs, attrs));
+  let node: Node | null = null;
+  if (def.vjp !== "nonDifferentiable" && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    node = new Node(name, def, inputs, attrs, out);
+    out.gradFn = node;
+    out.requiresGrad = true;
+  }
+  if (observer?.forward) observer.forward(name, inputs, out, attrs, node);
+  return out;
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+  /** Record the backward pass itself, so the gradients are differentiable (gradients of gradients). */
+  createGraph?: boolean;
+}
+
+/** Nodes reachable from the roots, in an order where every node comes before its inputs' nodes. */
+function topoOrder(roots: readonly Node[]): Node[] {
+  // NOTE: iterative post-order DFS: a 100,000-op chain must not overflow the stack.
+  const visited = new Set<Node>();
+  const post: Node[] = [];
+  const stack: [Node, number][] = [];
+  for (const r of roots) {
+    if (visited.has(r)) continue;
+    visited.add(r);
+    stack.push([r, 0]);
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const [node, i] = top;
+      if (node.freed) {
+        throw new AutogradError(
+          "backward",
+          `trying to backward through the graph a second time (op ${node.op}); the first backward freed it: pass { retainGraph: true } to it`,
+        );
+      }
+      if (i < node.inputs.length) {
+        top[1] = i + 1;
+        const child = node.inputs[i]!.gradFn;
+        if (child && !visited.has(child)) {
+          visited.add(child);
+          stack.push([child, 0]);
+        }
+      } else {
+        stack.pop();
+        post.push(node);
+      }
+    }
+  }
+  return post.reverse();
+}
+
+function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
+  const prev = map.get(key);
+  map.set(key, prev ? prev.add(g) : g);
+}
+
+interface RunOptions extends BackwardOptions {
+  /** Capture gradients for these tensors instead of accumulating into leaves' `.grad`. */
+  capture?: readonly Tensor[];
+}
+
+function checkGradFor(op: string, t: Tensor, g: Tensor, what: string): void {
+  if (!sameShape(t.shape, g.shape)) {
+    throw new ShapeError(op, `${what} has shape ${shapeStr(g.shape)} but the tensor has shape ${shapeStr(t.shape)}`);
+  }
+  if (g.dtype !== t.dtype) throw new DTypeError(op, `${what} has dtype ${g.dtype} but the tensor has dtype ${t.dtype}`);
+}
+
+function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOptions): Map<Tensor, Tensor> {
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const captureSet = opts.capture ? new Set(opts.capture) : null;
+  const captured = new Map<Tensor, Tensor>();
+  const nodeGrads = new Map<Node, Tensor>();
+  const leafGrads = new Map<Tensor, Tensor>();
+
+  const rootNodes: Node[] = [];
+  roots.forEach((t, i) => {
+    const g = rootGrads[i]!;
+    if (t.gradFn) {
+      accumulate(nodeGrads, t.gradFn, g);
+      rootNodes.push(t.gradFn);
+    } else if (t.requiresGrad) accumulate(leafGrads, t, g);
+  });
+
+  const order = topoOrder(rootNodes);
+  withGradMode(createGraph, () => {
+    for (const node of order) {
+      const out = node.output!;
+      let g = nodeGrads.get(node);
+      if (!g) continue;
+      nodeGrads.delete(node);
+      g = out.applyHooks(g);
+      if (captureSet?.has(out)) captured.set(out, g);
+      if (out.retainsGrad && !captureSet) out.grad = out.grad ? out.grad.add(g) : createGraph ? g : g.detach();
+      const def = node.def;
+      if (def.vjp === "nonDifferentiable") continue;
+      const needs = node.inputs.map((t) => t.requiresGrad);
+      const grads = def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
+      const reduced = node.inputs.map((inp, i) => {
+        let gi = grads[i] ?? null;
+        if (!gi || !needs[i]) return null;
+        if (!sameShape(gi.shape, inp.shape)) gi = sumTo(gi, inp.shape);
+        return gi;
+      });
+      if (observer?.backward) observer.backward(node, g, reduced);
+      reduced.forEach((gi, i) => {
+        if (!gi) return;
+        const inp = node.inputs[i]!;
+        if (inp.gradFn) accumulate(nodeGrads, inp.gradFn, gi);
+        else accumulate(leafGrads, inp, gi);
+      });
+      if (!retainGraph) {
+        node.freed = true;
+        node.inputs = [];
+      }
+    }
+  });
+
+  for (const [leaf, g0] of leafGrads) {
+    const g = leaf.applyHooks(g0);
+    if (captureSet) {
+      if (captureSet.has(leaf)) captured.set(leaf, g);
+      continue;
+    }
+    const gg = createGraph ? g : g.detach();
+    leaf.grad = leaf.grad ? (createGraph ? leaf.grad.add(gg) : leaf.grad.add(gg).detach()) : gg.isContiguous() && gg.offset === 0 && gg.storage.length === gg.numel ? gg : gg.contiguous();
+  }
+  return captured;
+}
+
+function defaultRootGrads(op: string, roots: readonly Tensor[], given: readonly Tensor[] | undefined): Tensor[] {
+  return roots.map((t, i) => {
+    if (!t.requiresGrad) {
+      throw new AutogradError(op, `tensor ${i} (shape ${shapeStr(t.shape)}) does not require grad and has no gradFn`);
+    }
+    const g = given?.[i];
+    if (g) {
+      checkGradFor(op, t, g, "the given gradient");
+      return g;
+    }
+    if (t.numel !== 1) {
+      throw new AutogradError(op, `grad can be implicitly created only for scalar outputs, got shape ${shapeStr(t.shape)}: pass a gradient of that shape`);
+    }
+    return onesLike(t);
+  });
+}
+
+/** Backward from `roots`, accumulating into the `.grad` of every leaf that requires grad. */
+export function backward(roots: readonly Tensor[], gradients?: readonly Tensor[], options: BackwardOptions = {}): void {
+  const grads = defaultRootGrads("backward", roots, gradients);
+  run(roots, grads, options);
+}
+
+export interface GradOptions extends BackwardOptions {
+  /** Gradients of the outputs (default: ones for scalar outputs). */
+  gradOutputs?: readonly Tensor[];
+  /** Return null for inputs the outputs do not depend on, instead of throwing. */
+  allowUnused?: boolean;
+}
+
+/**
+ * The gradients of `outputs` with respect to `inputs`, like `torch.autograd.grad`; leaves'
+ * `.grad` are left untouched.
+ * @example
+ * const x = tensor([3], { dtype: "float64", requiresGrad: true });
+ * const [dy] = grad([x.pow(3)], [x], { createGraph: true }); // 3x² = 27
+ * const [d2y] = grad([dy!], [x]); // 6x = 18
+ */
+export function grad(outputs: readonly Tensor[], inputs: readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+  for (const t of inputs) {
+    if (!t.requiresGrad) throw new AutogradError("grad", `an input (shape ${shapeStr(t.shape)}) does not require grad`);
+  }
+  const grads = defaultRootGrads("grad", outputs, options.gradOutputs);
+  const captured = run(outputs, grads, { ...options, capture: inputs });
+  return inputs.map((t, i) => {
+    const g = captured.get(t);
+    if (g) return g;
+    if (!options.allowUnused) {
+      throw new AutogradError("grad", `input ${i} (shape ${shapeStr(t.shape)}) was not used to compute the outputs; pass { allowUnused: true }`);
+    }
+    return null;
+  });
+}
+
+export function assertFloat(op: string, t: Tensor): void {
+  if (!isFloat(t.dtype)) throw new DTypeError(op, `expects a float tensor, got ${t.dtype}`);
+}

@@ -1,0 +1,701 @@
+/**
+ * The public op functions. Primitive ops dispatch to the op table (ops.ts); composites are built
+ * from primitives here and get their gradients from them. Each function validates its arguments
+ * and throws a typed error naming the op, the shapes and the offending value.
+ */
+import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
+import type { Conv2dParams } from "../kernels/backend.js";
+import { getBackend } from "../kernels/registry.js";
+import { allocArray, isFloat, type DType } from "../tensor/dtype.js";
+import { normDim, normDims, numel, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { applyOp } from "./engine.js";
+import { ops, type OpName } from "./ops.js";
+import type { OpDef } from "./node.js";
+
+export type Dims = number | readonly number[] | null;
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+export interface VarOptions {
+  /** Bessel's correction: divide by N - correction (default 1, as PyTorch). */
+  correction?: number;
+  keepdim?: boolean;
+}
+export interface GeluOptions {
+  approximate?: "none" | "tanh";
+}
+export interface SoftplusOptions {
+  beta?: number;
+  threshold?: number;
+}
+
+function call<N extends OpName>(name: N, inputs: readonly Tensor[], attrs: unknown): Tensor {
+  return applyOp(name, ops[name] as OpDef<unknown>, inputs, attrs);
+}
+
+/** A 0-d tensor holding `value`, with `like`'s dtype. */
+export function scalar(value: number, like: { dtype: DType }): Tensor {
+  const a = allocArray(like.dtype, 1);
+  a[0] = value;
+  return new Tensor(a, []);
+}
+
+function toTensor(op: string, x: Tensor | number, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${typeof x}`);
+  if (like.dtype === "int32" && !Number.isInteger(x)) {
+    throw new DTypeError(op, `cannot combine an int32 tensor with the non-integer ${x}; convert with .to("float32") first`);
+  }
+  if (like.dtype === "bool") throw new DTypeError(op, `arithmetic on a bool tensor; convert with .to("float32") first`);
+  return scalar(x, like);
+}
+
+function pair(op: string, a: Tensor | number, b: Tensor | number): [Tensor, Tensor] {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
+  const ta = toTensor(op, a, b as Tensor);
+  const tb = toTensor(op, b, ta);
+  if (ta.dtype !== tb.dtype) {
+    throw new DTypeError(op, `mixed dtypes ${ta.dtype} (shape ${shapeStr(ta.shape)}) and ${tb.dtype} (shape ${shapeStr(tb.shape)}); convert one with .to()`);
+  }
+  return [ta, tb];
+}
+
+function arith(name: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", a: Tensor | number, b: Tensor | number): Tensor {
+  const [ta, tb] = pair(name, a, b);
+  if (ta.dtype === "bool") throw new DTypeError(name, `arithmetic on bool tensors; convert with .to("float32") first`);
+  if ((name === "div" || name === "pow") && !isFloat(ta.dtype)) {
+    throw new DTypeError(name, `expects float tensors, got ${ta.dtype}; convert with .to("float32") first`);
+  }
+  return call(name, [ta, tb], null);
+}
+
+function unary(name: OpName, x: Tensor, attrs: unknown = {}): Tensor {
+  if (!isFloat(x.dtype) && name !== "neg" && name !== "abs" && name !== "sign" && name !== "logicalNot") {
+    throw new DTypeError(name, `expects a float tensor, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
+  }
+  return call(name, [x], attrs);
+}
+
+// ------------------------------------------------------------------ unary
+/** -x */ export const neg = (x: Tensor): Tensor => unary("neg", x);
+/** |x|; its subgradient at 0 is 0. */ export const abs = (x: Tensor): Tensor => unary("abs", x);
+/** -1, 0 or 1. */ export const sign = (x: Tensor): Tensor => unary("sign", x);
+export const exp = (x: Tensor): Tensor => unary("exp", x);
+export const log = (x: Tensor): Tensor => unary("log", x);
+export const log1p = (x: Tensor): Tensor => unary("log1p", x);
+export const expm1 = (x: Tensor): Tensor => unary("expm1", x);
+export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
+export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x);
+export const square = (x: Tensor): Tensor => unary("square", x);
+export const sin = (x: Tensor): Tensor => unary("sin", x);
+export const cos = (x: Tensor): Tensor => unary("cos", x);
+export const tanh = (x: Tensor): Tensor => unary("tanh", x);
+/** Numerically stable logistic function. */ export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
+/** max(x, 0); relu'(0) = 0. */ export const relu = (x: Tensor): Tensor => unary("relu", x);
+/** The error function (accurate to about 1e-15). */ export const erf = (x: Tensor): Tensor => unary("erf", x);
+/** x for x > 0, else negativeSlope * x. */
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => unary("leakyRelu", x, { alpha: negativeSlope });
+/** log(1 + exp(beta x)) / beta, linear above `threshold` (as PyTorch). */
+export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
+  unary("softplus", x, { beta: options.beta ?? 1, threshold: options.threshold ?? 20 });
+/** Clamp to [min, max]; the gradient passes where min <= x <= max. */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null)) throw new ValueError("clamp", "at least one of min and max must be given");
+  return unary("clamp", x, { min: min ?? -Infinity, max: max ?? Infinity });
+}
+export const logicalNot = (x: Tensor): Tensor => call("logicalNot", [x.dtype === "bool" ? x : cast(x, "bool")], null);
+
+/**
+ * Gaussian error linear unit: x Φ(x) (exact, default) or the tanh approximation.
+ * @example
+ * gelu(tensor([0, 1])).toArray(); // [0, 0.8413...]
+ */
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  if (options.approximate === "tanh") {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(0.5).mul(inner.tanh().add(1));
+  }
+  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+}
+
+// ------------------------------------------------------------------ binary
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith("add", a, b);
+export const sub = (a: Tensor | number, b: Tensor | number): Tensor => arith("sub", a, b);
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith("mul", a, b);
+export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith("div", a, b);
+export const pow = (a: Tensor | number, b: Tensor | number): Tensor => arith("pow", a, b);
+/** Elementwise max; on ties the gradient is split evenly (as PyTorch). */
+export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith("maximum", a, b);
+export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => arith("minimum", a, b);
+
+function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, b: Tensor | number): Tensor {
+  const ta = a instanceof Tensor ? a : null;
+  const tb = b instanceof Tensor ? b : null;
+  const like = ta ?? tb;
+  if (!like) throw new DTypeError(name, "expects at least one tensor");
+  // NOTE: a number compared with a tensor is not rounded to the tensor's dtype's integer type.
+  const conv = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : like.dtype === "int32" && !Number.isInteger(v) ? scalar(v, { dtype: "float64" }) : scalar(v, like));
+  let x = conv(a);
+  let y = conv(b);
+  if (x.dtype !== y.dtype) {
+    if (x.numel === 1 && x.ndim === 0 && !(a instanceof Tensor)) x = cast(x, y.dtype);
+    else if (y.ndim === 0 && !(b instanceof Tensor)) {
+      x = cast(x, "float64");
+      y = cast(y, "float64");
+    } else throw new DTypeError(name, `mixed dtypes ${x.dtype} and ${y.dtype}`);
+  }
+  return call(name, [x, y], null);
+}
+export const eq = (a: Tensor | number, b: Tensor | number): Tensor => cmp("eq", a, b);
+export const ne = (a: Tensor | number, b: Tensor | number): Tensor => cmp("ne", a, b);
+export const lt = (a: Tensor | number, b: Tensor | number): Tensor => cmp("lt", a, b);
+export const le = (a: Tensor | number, b: Tensor | number): Tensor => cmp("le", a, b);
+export const gt = (a: Tensor | number, b: Tensor | number): Tensor => cmp("gt", a, b);
+export const ge = (a: Tensor | number, b: Tensor | number): Tensor => cmp("ge", a, b);
+
+function boolOf(op: string, t: Tensor): Tensor {
+  if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}; use a comparison such as x.gt(0)`);
+  return t;
+}
+export const logicalAnd = (a: Tensor, b: Tensor): Tensor => call("logicalAnd", [boolOf("logicalAnd", a), boolOf("logicalAnd", b)], null);
+export const logicalOr = (a: Tensor, b: Tensor): Tensor => call("logicalOr", [boolOf("logicalOr", a), boolOf("logicalOr", b)], null);
+
+/**
+ * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets a zero
+ * gradient, but it is still computed: a NaN or Inf there poisons nothing in the forward pass,
+ * yet 0 * Inf in its own backward does (the where() trap): make both branches finite.
+ */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  boolOf("where", cond);
+  const [ta, tb] = pair("where", a, b);
+  return call("where", [cond, ta, tb], null);
+}
+
+// ------------------------------------------------------------------ dtype and layout
+/** Convert to `dtype` (differentiable between float dtypes). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return call("cast", [x], { dtype });
+}
+
+/** A contiguous tensor with the same values (x itself when already contiguous). */
+export function contiguous(x: Tensor): Tensor {
+  return x.isContiguous() ? x : call("contiguous", [x], null);
+}
+
+function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
+  const out = [...shape];
+  const neg = out.filter((s) => s === -1).length;
+  if (neg > 1) throw new ShapeError(op, `only one dim may be -1, got ${shapeStr(shape)}`);
+  for (const s of out) if (!Number.isInteger(s) || s < -1) throw new ShapeError(op, `invalid size ${s} in ${shapeStr(shape)}`);
+  if (neg === 1) {
+    const known = out.reduce((a, s) => (s === -1 ? a : a * s), 1);
+    const i = out.indexOf(-1);
+    if (known === 0 || x.numel % known !== 0) throw new ShapeError(op, `shape ${shapeStr(shape)} is invalid for input of size ${x.numel} (shape ${shapeStr(x.shape)})`);
+    out[i] = x.numel / known;
+  }
+  if (numel(out) !== x.numel) throw new ShapeError(op, `shape ${shapeStr(shape)} is invalid for input of size ${x.numel} (shape ${shapeStr(x.shape)})`);
+  return out;
+}
+
+/** The same elements with a new shape (-1 infers one size); a view when the layout allows. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = resolveShape("reshape", x, shape);
+  if (sameShape(s, x.shape)) return x;
+  return call("reshape", [x], { shape: s });
+}
+
+/** Like reshape, but throws instead of copying when the layout does not allow a view. */
+export function view(x: Tensor, shape: readonly number[]): Tensor {
+  const s = resolveShape("view", x, shape);
+  const r = reshape(x, s);
+  if (r.storage !== x.storage) throw new ShapeError("view", `cannot view shape ${shapeStr(x.shape)} (strides ${shapeStr(x.strides)}) as ${shapeStr(s)}: use reshape() or contiguous() first`);
+  return r;
+}
+
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normDim("flatten", startDim, x.ndim);
+  const e = normDim("flatten", endDim, x.ndim);
+  if (s > e) throw new ShapeError("flatten", `startDim ${startDim} comes after endDim ${endDim}`);
+  const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) throw new ShapeError("permute", `expected ${x.ndim} dims for shape ${shapeStr(x.shape)}, got ${JSON.stringify(dims)}`);
+  const d = dims.map((v) => normDim("permute", v, x.ndim));
+  if (new Set(d).size !== d.length) throw new ShapeError("permute", `repeated dim in ${JSON.stringify(dims)}`);
+  if (d.every((v, i) => v === i)) return x;
+  return call("permute", [x], { dims: d });
+}
+
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  if (x.ndim < 2 && dim0 === dim1) return x;
+  const a = normDim("transpose", dim0, x.ndim);
+  const b = normDim("transpose", dim1, x.ndim);
+  const dims = Array.from({ length: x.ndim }, (_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return permute(x, dims);
+}
+
+/** Broadcast to a larger shape without copying (-1 keeps a size). */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const lead = shape.length - x.ndim;
+  if (lead < 0) throw new ShapeError("expand", `cannot expand shape ${shapeStr(x.shape)} to fewer dims ${shapeStr(shape)}`);
+  const s = shape.map((v, i) => (v === -1 && i >= lead ? x.shape[i - lead]! : v));
+  s.forEach((v, i) => {
+    const own = i >= lead ? x.shape[i - lead]! : 1;
+    if (!(v === own || own === 1) || v < 0) throw new ShapeError("expand", `cannot expand shape ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i})`);
+  });
+  if (sameShape(s, x.shape)) return x;
+  return call("expand", [x], { shape: s });
+}
+
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  const d = normDim("squeeze", dim, x.ndim);
+  if (x.ndim === 0 || x.shape[d] !== 1) return x;
+  return reshape(x, x.shape.filter((_, i) => i !== d));
+}
+
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim("unsqueeze", dim, x.ndim + 1);
+  const shape = [...x.shape];
+  shape.splice(d, 0, 1);
+  return reshape(x, shape);
+}
+
+/** The slice [start, start + length) of one dim, as a view. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normDim("narrow", dim, x.ndim);
+  const size = x.shape[d]!;
+  const s = start < 0 ? start + size : start;
+  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > size) {
+    throw new IndexError("narrow", `start ${start} and length ${length} out of range for dim ${dim} of size ${size} (shape ${shapeStr(x.shape)})`);
+  }
+  if (s === 0 && length === size) return x;
+  return call("narrow", [x], { dim: d, start: s, length });
+}
+
+/** The slice at `index` of one dim, with that dim removed. */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normDim("select", dim, x.ndim);
+  const size = x.shape[d]!;
+  const i = index < 0 ? index + size : index;
+  if (!Number.isInteger(i) || i < 0 || i >= size) throw new IndexError("select", `index ${index} out of range for dim ${dim} of size ${size}`);
+  return squeeze(narrow(x, d, i, 1), d);
+}
+
+/** @internal pad with one [before, after] pair per dim. */
+export function padDims(x: Tensor, pads: [number, number][], value: number): Tensor {
+  if (pads.every(([a, b]) => a === 0 && b === 0)) return x;
+  return call("pad", [x], { pads, value });
+}
+
+/**
+ * Constant padding, in torch.nn.functional.pad order: `[left, right]` for the last dim, then
+ * `[top, bottom]` for the one before, and so on.
+ */
+export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
+    throw new ShapeError("pad", `padding length ${pads.length} must be even and at most 2 * ndim (${2 * x.ndim}) for shape ${shapeStr(x.shape)}`);
+  }
+  for (const p of pads) if (!Number.isInteger(p) || p < 0) throw new ValueError("pad", `pads must be non-negative integers, got ${JSON.stringify(pads)}`);
+  const per: [number, number][] = x.shape.map(() => [0, 0]);
+  for (let i = 0; i < pads.length / 2; i++) per[x.ndim - 1 - i] = [pads[2 * i]!, pads[2 * i + 1]!];
+  return padDims(x, per, value);
+}
+
+/** Concatenate along an existing dim. */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ShapeError("cat", "expects a non-empty list of tensors");
+  const first = tensors[0]!;
+  const d = normDim("cat", dim, first.ndim);
+  tensors.forEach((t, i) => {
+    if (t.dtype !== first.dtype) throw new DTypeError("cat", `tensor ${i} has dtype ${t.dtype}, tensor 0 has ${first.dtype}`);
+    if (t.ndim !== first.ndim || t.shape.some((s, j) => j !== d && s !== first.shape[j])) {
+      throw new ShapeError("cat", `tensor ${i} has shape ${shapeStr(t.shape)}, incompatible with tensor 0's ${shapeStr(first.shape)} outside dim ${dim}`);
+    }
+  });
+  if (tensors.length === 1) return first;
+  return call("cat", tensors, { dim: d });
+}
+
+/** Stack along a new dim. */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ShapeError("stack", "expects a non-empty list of tensors");
+  const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (!sameShape(t.shape, first.shape)) throw new ShapeError("stack", `tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 has ${shapeStr(first.shape)}`);
+  });
+  const d = normDim("stack", dim, first.ndim + 1);
+  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+}
+
+/** Split into pieces of `size` (the last may be smaller) or of the given sizes. Views. */
+export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+  const d = normDim("split", dim, x.ndim);
+  const n = x.shape[d]!;
+  let sizes: number[];
+  if (typeof sizeOrSections === "number") {
+    if (!Number.isInteger(sizeOrSections) || sizeOrSections <= 0) throw new ValueError("split", `size must be a positive integer, got ${sizeOrSections}`);
+    sizes = [];
+    for (let s = 0; s < n; s += sizeOrSections) sizes.push(Math.min(sizeOrSections, n - s));
+    if (n === 0) sizes.push(0);
+  } else {
+    sizes = [...sizeOrSections];
+    if (sizes.reduce((a, b) => a + b, 0) !== n || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new ShapeError("split", `sizes ${JSON.stringify(sizes)} do not sum to ${n} (dim ${dim} of shape ${shapeStr(x.shape)})`);
+    }
+  }
+  let off = 0;
+  return sizes.map((s) => {
+    const r = narrow(x, d, off, s);
+    off += s;
+    return r;
+  });
+}
+
+/** Split into `chunks` pieces of size ceil(n / chunks) (as torch.chunk). */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError("chunk", `chunks must be a positive integer, got ${chunks}`);
+  const d = normDim("chunk", dim, x.ndim);
+  const size = Math.max(1, Math.ceil(x.shape[d]! / chunks));
+  return split(x, size, d);
+}
+
+function checkIndex(op: string, index: Tensor, size: number, what: string): void {
+  if (index.dtype !== "int32") throw new DTypeError(op, `index must be int32, got ${index.dtype}`);
+  const data = index.toTypedArray();
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v < 0 || v >= size) throw new IndexError(op, `index ${v} is out of range for ${what} of size ${size}`);
+  }
+}
+
+/** out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim("gather", dim, x.ndim);
+  if (index.ndim !== x.ndim) throw new ShapeError("gather", `index has ${index.ndim} dims (shape ${shapeStr(index.shape)}) but input has ${x.ndim} (shape ${shapeStr(x.shape)})`);
+  index.shape.forEach((s, i) => {
+    if (i !== d && s > x.shape[i]!) throw new ShapeError("gather", `index shape ${shapeStr(index.shape)} is larger than input shape ${shapeStr(x.shape)} at dim ${i}`);
+  });
+  checkIndex("gather", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  return call("gather", [x, index], { dim: d });
+}
+
+/** A copy of x with src added at the positions index names along dim (as torch.scatter_add). */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  const d = normDim("scatterAdd", dim, x.ndim);
+  if (index.ndim !== x.ndim || src.ndim !== x.ndim) throw new ShapeError("scatterAdd", `input ${shapeStr(x.shape)}, index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same number of dims`);
+  index.shape.forEach((s, i) => {
+    if (s > src.shape[i]! || (i !== d && s > x.shape[i]!)) throw new ShapeError("scatterAdd", `index shape ${shapeStr(index.shape)} does not fit input ${shapeStr(x.shape)} / src ${shapeStr(src.shape)} at dim ${i}`);
+  });
+  if (src.dtype !== x.dtype) throw new DTypeError("scatterAdd", `src dtype ${src.dtype} differs from input dtype ${x.dtype}`);
+  checkIndex("scatterAdd", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  return call("scatterAdd", [x, index, src], { dim: d });
+}
+
+/** Rows (or slices along dim) picked by a 1-D int32 index. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim("indexSelect", dim, x.ndim);
+  if (index.ndim > 1) throw new ShapeError("indexSelect", `index must be 1-D, got shape ${shapeStr(index.shape)}`);
+  const idx = index.ndim === 0 ? reshape(index, [1]) : index;
+  checkIndex("indexSelect", idx, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  const outShape = x.shape.map((s, i) => (i === d ? idx.shape[0]! : s));
+  const viewShape = x.shape.map((_, i) => (i === d ? idx.shape[0]! : 1));
+  return call("gather", [x, expand(reshape(idx, viewShape), outShape)], { dim: d });
+}
+
+/** One-hot encoding of an int32 tensor, as int32 with a new last dim of numClasses. */
+export function oneHot(x: Tensor, numClasses = -1): Tensor {
+  if (x.dtype !== "int32") throw new DTypeError("oneHot", `expects an int32 tensor, got ${x.dtype}`);
+  const data = x.toTypedArray();
+  let max = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v < 0) throw new IndexError("oneHot", `class values must be non-negative, got ${v}`);
+    if (v > max) max = v;
+  }
+  const n = numClasses === -1 ? max + 1 : numClasses;
+  if (max >= n) throw new IndexError("oneHot", `class value ${max} is out of range for numClasses ${n}`);
+  const out = new Int32Array(data.length * n);
+  for (let i = 0; i < data.length; i++) out[i * n + data[i]!] = 1;
+  return new Tensor(out, [...x.shape, n]);
+}
+
+// ------------------------------------------------------------------ reductions
+function reduceArgs(op: string, x: Tensor, dim: Dims | undefined): number[] {
+  return normDims(op, dim ?? null, x.ndim);
+}
+
+/** Sum over `dim` (a dim, a list of dims, or all when omitted). */
+export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (x.dtype === "bool") x = cast(x, "int32");
+  const dims = reduceArgs("sum", x, dim);
+  return call("sum", [x], { dims, keepdim });
+}
+
+export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (!isFloat(x.dtype)) throw new DTypeError("mean", `expects a float tensor, got ${x.dtype}`);
+  const dims = reduceArgs("mean", x, dim);
+  const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  return sum(x, dims, keepdim).div(n);
+}
+
+function extreme(name: "amax" | "amin", x: Tensor, dim: Dims | undefined, keepdim: boolean): Tensor {
+  const dims = reduceArgs(name, x, dim);
+  if (dims.some((d) => x.shape[d] === 0) || (x.numel === 0 && dims.length === 0 && x.ndim > 0)) {
+    throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
+  }
+  return call(name, [x], { dims, keepdim });
+}
+/** Max over dims; ties share the gradient evenly (as torch.amax). */
+export const amax = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme("amax", x, dim, keepdim);
+export const amin = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme("amin", x, dim, keepdim);
+
+function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim === undefined) {
+    if (x.numel === 0) throw new ShapeError(name, "cannot take the arg of an empty tensor");
+    return call(name, [reshape(x, [-1])], { dim: 0, keepdim: false });
+  }
+  const d = normDim(name, dim, x.ndim);
+  if (x.ndim === 0) return call(name, [reshape(x, [1])], { dim: 0, keepdim: false });
+  if (x.shape[d] === 0) throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
+  return call(name, [x], { dim: d, keepdim });
+}
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmax", x, dim, keepdim);
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmin", x, dim, keepdim);
+
+function valuesIndices(name: "argmax" | "argmin", x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const d = normDim(name, dim, x.ndim);
+  const xx = x.ndim === 0 ? reshape(x, [1]) : x;
+  const indices = argExtreme(name, xx, d, true);
+  let values = gather(xx, d, indices);
+  let idx = indices;
+  if (!keepdim || x.ndim === 0) {
+    values = squeeze(values, d);
+    idx = squeeze(indices, d);
+  }
+  return { values, indices: idx };
+}
+
+/**
+ * `max(x)`: the largest element. `max(x, dim, keepdim)`: values and indices along dim; the
+ * gradient goes to the returned index (as torch.max(dim)).
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? amax(x) : valuesIndices("argmax", x, dim, keepdim);
+}
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? amin(x) : valuesIndices("argmin", x, dim, keepdim);
+}
+
+/** Variance with Bessel's `correction` (default 1). The free-function name of `Tensor.var`. */
+export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
+  const correction = options.correction ?? 1;
+  const keepdim = options.keepdim ?? false;
+  const dims = reduceArgs("var", x, dim);
+  const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  const mu = mean(x, dims, true);
+  const d = x.sub(mu);
+  return sum(d.mul(d), dims, keepdim).div(Math.max(0, n - correction));
+}
+
+/**
+ * Standard deviation: sqrt(var). NOTE: its gradient at a constant input is 0 * inf = NaN (as in
+ * PyTorch); use `stdPool` with an eps inside the sqrt where that can happen.
+ */
+export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
+  return variance(x, dim, options).sqrt();
+}
+
+function finiteShift(m: Tensor): Tensor {
+  // The max shift is a constant (detached); an infinite max (all -inf row) shifts by 0 instead.
+  const md = m.detach();
+  return where(md.abs().eq(Infinity), 0, md);
+}
+
+/** log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows. */
+export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  const dims = reduceArgs("logsumexp", x, dim);
+  if (x.numel === 0) return sum(x, dims, keepdim).log();
+  const m = finiteShift(amax(x, dims, true));
+  const r = x.sub(m).exp().sum(dims, true).log().add(m);
+  return keepdim ? r : reshape(r, x.shape.filter((_, d) => !dims.includes(d)));
+}
+
+/** Max-shifted softmax. A row with some -Infinity entries (a mask) gives zeros there, not NaN. */
+export function softmax(x: Tensor, dim: number): Tensor {
+  const d = normDim("softmax", dim, x.ndim);
+  if (x.numel === 0) return x;
+  const e = x.sub(finiteShift(amax(x, d, true))).exp();
+  return e.div(e.sum(d, true));
+}
+
+/** x - logsumexp(x): the stable log of softmax. */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  const d = normDim("logSoftmax", dim, x.ndim);
+  if (x.numel === 0) return x;
+  return x.sub(logsumexp(x, d, true));
+}
+
+/**
+ * The p-norm (p = 1, 2, Infinity, or any p >= 1) over dims, as torch.linalg.vector_norm.
+ * Its gradient at 0 is 0, not NaN.
+ */
+export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
+  if (!isFloat(x.dtype)) throw new DTypeError("norm", `expects a float tensor, got ${x.dtype}`);
+  if (!(p >= 1)) throw new ValueError("norm", `p must be >= 1 or Infinity, got ${p}`);
+  const dims = reduceArgs("norm", x, dim);
+  if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
+  return call("norm", [x], { p, dims, keepdim });
+}
+
+// ------------------------------------------------------------------ linear algebra
+/** Matrix product with torch.matmul's rules: 1-D vectors, 2-D matrices, batched with broadcasting. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError("matmul", `both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.dtype !== b.dtype) throw new DTypeError("matmul", `mixed dtypes ${a.dtype} and ${b.dtype}`);
+  if (!isFloat(a.dtype)) throw new DTypeError("matmul", `expects float tensors, got ${a.dtype}`);
+  const ka = a.shape[a.ndim - 1]!;
+  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (ka !== kb) throw new ShapeError("matmul", `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} != ${kb})`);
+  const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
+  let r = call("matmul", [a2, b2], null);
+  if (a.ndim === 1) r = squeeze(r, -2);
+  if (b.ndim === 1) r = squeeze(r, -1);
+  return r;
+}
+
+// ------------------------------------------------------------------ convolution and pooling
+export interface Conv2dOptions {
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  dilation?: number | readonly [number, number];
+  groups?: number;
+}
+
+function two(op: string, name: string, v: number | readonly [number, number] | undefined, dflt: number, min: number): [number, number] {
+  const r: [number, number] = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : [v[0], v[1]];
+  for (const x of r) if (!Number.isInteger(x) || x < min) throw new ValueError(op, `${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
+  return r;
+}
+
+function outSize(op: string, size: number, k: number, s: number, p: number, d: number, what: string): number {
+  const o = Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+  if (o <= 0) throw new ShapeError(op, `output ${what} would be ${o}: input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d}`);
+  return o;
+}
+
+/** @internal conv2d without bias or validation (used by VJPs). */
+export const conv2dRaw = (x: Tensor, w: Tensor, p: Conv2dParams): Tensor => call("conv2d", [x, w], p);
+/** @internal */
+export const conv2dInputGrad = (gy: Tensor, w: Tensor, xShape: Shape, p: Conv2dParams): Tensor =>
+  call("conv2dInputGrad", [gy, w], { p, shape: [...xShape] });
+/** @internal */
+export const conv2dWeightGrad = (x: Tensor, gy: Tensor, wShape: Shape, p: Conv2dParams): Tensor =>
+  call("conv2dWeightGrad", [x, gy], { p, shape: [...wShape] });
+
+/**
+ * 2-D convolution (cross-correlation) in NCHW, as torch.nn.functional.conv2d.
+ * @example
+ * const y = conv2d(x, weight, bias, { stride: 1, padding: 1 }); // x [N, C, H, W], weight [O, C, 3, 3]
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const unbatched = x.ndim === 3;
+  const xx = unbatched ? unsqueeze(x, 0) : x;
+  if (xx.ndim !== 4) throw new ShapeError("conv2d", `expects input [N, C, H, W] or [C, H, W], got ${shapeStr(x.shape)}`);
+  if (weight.ndim !== 4) throw new ShapeError("conv2d", `expects weight [O, C/groups, kH, kW], got ${shapeStr(weight.shape)}`);
+  if (xx.dtype !== weight.dtype) throw new DTypeError("conv2d", `input dtype ${xx.dtype} differs from weight dtype ${weight.dtype}`);
+  if (!isFloat(xx.dtype)) throw new DTypeError("conv2d", `expects float tensors, got ${xx.dtype}`);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new ValueError("conv2d", `groups must be a positive integer, got ${groups}`);
+  const p: Conv2dParams = {
+    stride: two("conv2d", "stride", options.stride, 1, 1),
+    padding: two("conv2d", "padding", options.padding, 0, 0),
+    dilation: two("conv2d", "dilation", options.dilation, 1, 1),
+    groups,
+  };
+  const [, C, H, W] = xx.shape as [number, number, number, number];
+  const [O, Cg, kH, kW] = weight.shape as [number, number, number, number];
+  if (C !== Cg * groups) throw new ShapeError("conv2d", `input has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`);
+  if (O % groups !== 0) throw new ShapeError("conv2d", `out channels ${O} not divisible by groups ${groups}`);
+  outSize("conv2d", H, kH, p.stride[0], p.padding[0], p.dilation[0], "height");
+  outSize("conv2d", W, kW, p.stride[1], p.padding[1], p.dilation[1], "width");
+  let y = conv2dRaw(xx, weight, p);
+  if (bias) {
+    if (bias.ndim !== 1 || bias.shape[0] !== O) throw new ShapeError("conv2d", `bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
+    y = y.add(reshape(bias, [1, O, 1, 1]));
+  }
+  return unbatched ? squeeze(y, 0) : y;
+}
+
+export interface Pool2dOptions {
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  dilation?: number | readonly [number, number];
+}
+
+function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number, number], o: Pool2dOptions) {
+  if (x.ndim !== 4) throw new ShapeError(op, `expects input [N, C, H, W], got ${shapeStr(x.shape)}`);
+  const kernel = two(op, "kernelSize", kernelSize, 1, 1);
+  const stride = o.stride === undefined ? kernel : two(op, "stride", o.stride, 1, 1);
+  const padding = two(op, "padding", o.padding, 0, 0);
+  const dilation = two(op, "dilation", o.dilation, 1, 1);
+  if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
+    throw new ValueError(op, `padding ${JSON.stringify(padding)} must be at most half the kernel size ${JSON.stringify(kernel)}`);
+  }
+  const [, , H, W] = x.shape as [number, number, number, number];
+  const Ho = outSize(op, H, kernel[0], stride[0], padding[0], dilation[0], "height");
+  const Wo = outSize(op, W, kernel[1], stride[1], padding[1], dilation[1], "width");
+  return { kernel, stride, padding, dilation, Ho, Wo };
+}
+
+/** Max pooling (NCHW); the gradient goes to the first maximum of each window. */
+export function maxPool2d(x: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
+  return maxPool2dWithIndices(x, kernelSize, options).values;
+}
+
+/** Max pooling that also returns the flat (h * W + w) index of each maximum, as int32. */
+export function maxPool2dWithIndices(x: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): ValuesIndices {
+  const p = poolParams("maxPool2d", x, kernelSize, options);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const indices = call("maxPool2dIndices", [x], p);
+  const flatIdx = reshape(indices, [N, C, p.Ho * p.Wo]);
+  const values = reshape(call("gather", [reshape(x, [N, C, H * W]), flatIdx], { dim: 2 }), [N, C, p.Ho, p.Wo]);
+  return { values, indices };
+}
+
+export interface AvgPool2dOptions {
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  /** Count zero padding in the divisor (default true, as PyTorch). */
+  countIncludePad?: boolean;
+  divisorOverride?: number;
+}
+
+/** Average pooling (NCHW), composed from a depthwise conv2d with a ones kernel. */
+export function avgPool2d(x: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions = {}): Tensor {
+  const p = poolParams("avgPool2d", x, kernelSize, { stride: options.stride, padding: options.padding });
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const ones = new Tensor(allocArray(x.dtype, p.kernel[0] * p.kernel[1]).fill(1), [1, 1, p.kernel[0], p.kernel[1]]);
+  const cp: Conv2dParams = { stride: p.stride, padding: p.padding, dilation: [1, 1], groups: 1 };
+  const summed = reshape(conv2dRaw(reshape(x, [N * C, 1, H, W]), ones, cp), [N, C, p.Ho, p.Wo]);
+  if (options.divisorOverride !== undefined) return summed.div(options.divisorOverride);
+  if (options.countIncludePad ?? true) return summed.div(p.kernel[0] * p.kernel[1]);
+  const count = conv2dRaw(new Tensor(allocArray(x.dtype, H * W).fill(1), [1, 1, H, W]), ones, cp);
+  return summed.div(reshape(count, [1, 1, p.Ho, p.Wo]));
+}
+
+/** @internal used by tests to call a backend directly. */
+export const backendName = (): string => getBackend().name;

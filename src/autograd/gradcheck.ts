@@ -1,0 +1,101 @@
+import { AutogradError } from "../errors.js";
+import { Tensor } from "../tensor/tensor.js";
+import { contiguousData } from "../kernels/reference.js";
+import { grad } from "./engine.js";
+import { noGrad } from "./grad-mode.js";
+import { shapeStr } from "../tensor/shape.js";
+
+export interface GradcheckOptions {
+  eps?: number;
+  atol?: number;
+  rtol?: number;
+  /** Name used in the failure report (default: the function's name). */
+  name?: string;
+  /** Throw a GradcheckError on failure (default true); otherwise return the result. */
+  raise?: boolean;
+}
+
+export interface GradcheckFailure {
+  name: string;
+  input: number;
+  inputShape: number[];
+  element: number;
+  output: number;
+  analytic: number;
+  numeric: number;
+  difference: number;
+}
+
+export class GradcheckError extends AutogradError {
+  readonly failure: GradcheckFailure;
+  constructor(f: GradcheckFailure) {
+    super(
+      "gradcheck",
+      `${f.name}: gradient of output element ${f.output} w.r.t. input ${f.input} (shape ${shapeStr(f.inputShape)}) element ${f.element}: analytic ${f.analytic}, numeric ${f.numeric} (difference ${f.difference})`,
+    );
+    this.failure = f;
+  }
+}
+
+/**
+ * Compare the analytic VJP of `fn` with float64 central differences, for every input that
+ * requires grad. Inputs must be float64. Returns true, or throws a {@link GradcheckError} naming
+ * the function, the input, the worst element and both values.
+ * @example
+ * const x = randn([3], { dtype: "float64", requiresGrad: true });
+ * gradcheck((t) => t.tanh(), [x]); // true
+ */
+export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): boolean {
+  const eps = options.eps ?? 1e-6;
+  const atol = options.atol ?? 1e-5;
+  const rtol = options.rtol ?? 1e-3;
+  const name = options.name ?? (fn.name || "fn");
+  for (const t of inputs) {
+    if (t.requiresGrad && t.dtype !== "float64") throw new AutogradError("gradcheck", `${name}: inputs must be float64, got ${t.dtype}`);
+  }
+  const diffInputs = inputs.map((t, i) => [t, i] as const).filter(([t]) => t.requiresGrad);
+  // Work on private contiguous copies so perturbing one element touches exactly one element.
+  const own = inputs.map((t) => {
+    if (!t.requiresGrad) return t;
+    const c = new Tensor(contiguousData(t).slice(), t.shape);
+    c.requiresGrad = true;
+    return c;
+  });
+  const out0 = fn(...own);
+  const nOut = out0.numel;
+  const outData = (o: Tensor): Float64Array => Float64Array.from(contiguousData(o) as ArrayLike<number>);
+
+  let worst: GradcheckFailure | null = null;
+  for (let k = 0; k < nOut; k++) {
+    // Analytic: row k of the Jacobian, from a one-hot upstream gradient.
+    const go = new Float64Array(nOut);
+    go[k] = 1;
+    const gOut = new Tensor(go, out0.shape);
+    const needed = diffInputs.map(([, i]) => own[i]!);
+    const rows = grad([fn(...own)], needed, { gradOutputs: [gOut], allowUnused: true });
+    diffInputs.forEach(([, i], j) => {
+      const x = own[i]!;
+      const analytic = rows[j] ? contiguousData(rows[j]!) : new Float64Array(x.numel);
+      for (let e = 0; e < x.numel; e++) {
+        const orig = x.storage[e]!;
+        x.storage[e] = orig + eps;
+        const plus = noGrad(() => outData(fn(...own)))[k]!;
+        x.storage[e] = orig - eps;
+        const minus = noGrad(() => outData(fn(...own)))[k]!;
+        x.storage[e] = orig;
+        const numeric = (plus - minus) / (2 * eps);
+        const a = analytic[e]!;
+        const diff = Math.abs(a - numeric);
+        const bad = !(diff <= atol + rtol * Math.abs(numeric)) || Number.isNaN(a) !== Number.isNaN(numeric);
+        if (bad && (!worst || diff > worst.difference || Number.isNaN(diff))) {
+          worst = { name, input: i, inputShape: [...x.shape], element: e, output: k, analytic: a, numeric, difference: diff };
+        }
+      }
+    });
+  }
+  if (worst) {
+    if (options.raise === false) return false;
+    throw new GradcheckError(worst);
+  }
+  return true;
+}

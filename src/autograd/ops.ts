@@ -1,0 +1,374 @@
+/**
+ * THE OP TABLE. Each primitive op is one entry: its forward (through the kernel backend) and its
+ * VJP, side by side. Composite ops (softmax, mean, var, gelu, ...) live in functional.ts and get
+ * their gradients from these entries.
+ *
+ * Conventions:
+ * - A VJP returns gradients in the output's (broadcast) shape; the engine sums them back to each
+ *   input's shape once (principle: unbroadcast in the engine only).
+ * - VJPs use differentiable tensor ops, so `createGraph` gives gradients of gradients for free.
+ * - Subgradients at kinks (written down and tested): relu'(0) = 0, |x|'(0) = 0, sign' = 0,
+ *   clamp passes the gradient where min <= x <= max (inclusive, as PyTorch), maximum/minimum
+ *   split the gradient evenly on ties (as PyTorch), amax/amin split it evenly among tied maxima
+ *   (as torch.amax), max(dim)/min(dim) send it to the returned index (as torch.max(dim)),
+ *   norm(p=2)'(0) = 0 and norm(inf) splits evenly among ties (as torch.linalg.vector_norm).
+ */
+import { getBackend } from "../kernels/registry.js";
+import type { Conv2dParams, Pool2dParams, UnaryOp, UnaryParams } from "../kernels/backend.js";
+import { allocArray, type DType } from "../tensor/dtype.js";
+import { broadcastShapes, numel, type Shape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import type { OpDef, Vjp } from "./node.js";
+import { expandView, fullLike, viewStrides, zerosLike } from "./view-helpers.js";
+import * as F from "./functional.js";
+
+function unaryOp(op: UnaryOp, vjp: Vjp<UnaryParams>): OpDef<UnaryParams> {
+  return {
+    forward: ([x], p) => new Tensor(getBackend().unary(op, x!, p), x!.shape),
+    vjp,
+  };
+}
+
+function keepShape(shape: Shape, dims: readonly number[]): number[] {
+  return shape.map((s, d) => (dims.includes(d) ? 1 : s));
+}
+
+function reduceForward(op: "sum" | "max" | "min") {
+  return ([x]: readonly Tensor[], a: ReduceAttrs): Tensor => {
+    const data = getBackend().reduce(op, x!, a.dims);
+    const shape = a.keepdim ? keepShape(x!.shape, a.dims) : x!.shape.filter((_, d) => !a.dims.includes(d));
+    return new Tensor(data, shape);
+  };
+}
+
+/** Gradient of amax/amin: split evenly among the tied extremes. */
+const extremeVjp: Vjp<ReduceAttrs> = ({ g, inputs: [x], out, attrs }) => {
+  const ks = keepShape(x!.shape, attrs.dims);
+  const mask = x!.eq(out.reshape(ks)).to(x!.dtype);
+  const count = mask.sum(attrs.dims, true);
+  return [g.reshape(ks).div(count).mul(mask)];
+};
+
+export interface ReduceAttrs {
+  dims: number[];
+  keepdim: boolean;
+}
+export interface NormAttrs extends ReduceAttrs {
+  p: number;
+}
+export interface ConvGradAttrs {
+  p: Conv2dParams;
+  shape: Shape;
+}
+
+const compare = (op: "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr"): OpDef<null> => ({
+  broadcast: true,
+  forward: ([a, b]) => new Tensor(getBackend().binary(op, a!, b!, "bool"), a!.shape),
+  vjp: "nonDifferentiable",
+});
+
+const binaryForward = (op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum") =>
+  ([a, b]: readonly Tensor[]): Tensor => new Tensor(getBackend().binary(op, a!, b!, a!.dtype), a!.shape);
+
+/** NOTE: a zero denominator would give 0 * inf = NaN in a gradient of a gradient; keep it at 1 where masked. */
+function safeDenominator(d: Tensor): Tensor {
+  return F.where(d.eq(0), 1, d);
+}
+
+export const ops = {
+  // ------------------------------------------------------------------ unary
+  neg: unaryOp("neg", ({ g }) => [g.neg()]),
+  abs: unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x!.sign())]),
+  sign: unaryOp("sign", ({ g }) => [zerosLike(g)]),
+  exp: unaryOp("exp", ({ g, out }) => [g.mul(out)]),
+  log: unaryOp("log", ({ g, inputs: [x] }) => [g.div(x!)]),
+  log1p: unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x!.add(1))]),
+  expm1: unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]),
+  sqrt: unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]),
+  rsqrt: unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)]),
+  square: unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x!).mul(2)]),
+  sin: unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x!.cos())]),
+  cos: unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x!.sin()).neg()]),
+  tanh: unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))]),
+  sigmoid: unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))]),
+  // NOTE: relu'(0) = 0 (the mask is x > 0), as PyTorch.
+  relu: unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x!.gt(0).to(g.dtype))]),
+  erf: unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x!.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))]),
+  leakyRelu: unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [F.where(x!.gt(0), g, g.mul(attrs.alpha ?? 0.01))]),
+  softplus: unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
+    const bx = x!.mul(attrs.beta ?? 1);
+    return [F.where(bx.gt(attrs.threshold ?? 20), g, g.mul(bx.sigmoid()))];
+  }),
+  clamp: unaryOp("clamp", ({ g, inputs: [x], attrs }) => {
+    const inside = x!.ge(attrs.min ?? -Infinity).logicalAnd(x!.le(attrs.max ?? Infinity));
+    return [F.where(inside, g, 0)];
+  }),
+  logicalNot: { forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x!), x!.shape), vjp: "nonDifferentiable" } satisfies OpDef<null>,
+
+  // ------------------------------------------------------------------ binary (broadcasting)
+  add: { broadcast: true, forward: binaryForward("add"), vjp: ({ g }) => [g, g] } satisfies OpDef<null>,
+  sub: { broadcast: true, forward: binaryForward("sub"), vjp: ({ g }) => [g, g.neg()] } satisfies OpDef<null>,
+  mul: {
+    broadcast: true,
+    forward: binaryForward("mul"),
+    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b!) : null, needs[1] ? g.mul(a!) : null],
+  } satisfies OpDef<null>,
+  div: {
+    broadcast: true,
+    forward: binaryForward("div"),
+    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b!) : null, needs[1] ? g.mul(a!).div(b!.square()).neg() : null],
+  } satisfies OpDef<null>,
+  pow: {
+    broadcast: true,
+    forward: binaryForward("pow"),
+    // As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
+    vjp: ({ g, inputs: [a, b], out, needs }) => [
+      needs[0] ? F.where(b!.eq(0), 0, g.mul(b!).mul(a!.pow(b!.sub(1)))) : null,
+      needs[1] ? F.where(a!.eq(0).logicalAnd(b!.ge(0)), 0, g.mul(out).mul(F.where(a!.eq(0), 1, a!).log())) : null,
+    ],
+  } satisfies OpDef<null>,
+  maximum: {
+    broadcast: true,
+    forward: binaryForward("maximum"),
+    vjp: ({ g, inputs: [a, b] }) => {
+      const half = F.where(a!.eq(b!), g.mul(0.5), g);
+      return [F.where(a!.lt(b!), 0, half), F.where(a!.gt(b!), 0, half)];
+    },
+  } satisfies OpDef<null>,
+  minimum: {
+    broadcast: true,
+    forward: binaryForward("minimum"),
+    vjp: ({ g, inputs: [a, b] }) => {
+      const half = F.where(a!.eq(b!), g.mul(0.5), g);
+      return [F.where(a!.gt(b!), 0, half), F.where(a!.lt(b!), 0, half)];
+    },
+  } satisfies OpDef<null>,
+  eq: compare("eq"),
+  ne: compare("ne"),
+  lt: compare("lt"),
+  le: compare("le"),
+  gt: compare("gt"),
+  ge: compare("ge"),
+  logicalAnd: compare("logicalAnd"),
+  logicalOr: compare("logicalOr"),
+  where: {
+    broadcast: true,
+    forward: ([c, a, b]) => new Tensor(getBackend().where(c!, a!, b!), a!.shape),
+    // NOTE: the unselected branch gets an exact 0; a NaN there (0 * inf) is the classic where() trap
+    // and is the caller's to avoid (see safeDenominator).
+    vjp: ({ g, inputs: [c], needs }) => [null, needs[1] ? F.where(c!, g, 0) : null, needs[2] ? F.where(c!, 0, g) : null],
+  } satisfies OpDef<null>,
+
+  // ------------------------------------------------------------------ dtype and layout
+  cast: {
+    forward: ([x], a) => new Tensor(getBackend().copy(x!, a.dtype), x!.shape),
+    vjp: ({ g, inputs: [x] }) => [g.to(x!.dtype)],
+  } satisfies OpDef<{ dtype: DType }>,
+  contiguous: {
+    forward: ([x]) => new Tensor(getBackend().copy(x!, x!.dtype), x!.shape),
+    vjp: ({ g }) => [g],
+  } satisfies OpDef<null>,
+  reshape: {
+    forward: ([x], a) => {
+      const strides = viewStrides(x!, a.shape);
+      if (strides) return new Tensor(x!.storage, a.shape, strides, x!.offset);
+      return new Tensor(getBackend().copy(x!, x!.dtype), a.shape);
+    },
+    vjp: ({ g, inputs: [x] }) => [g.reshape([...x!.shape])],
+  } satisfies OpDef<{ shape: number[] }>,
+  permute: {
+    forward: ([x], a) =>
+      new Tensor(x!.storage, a.dims.map((d) => x!.shape[d]!), a.dims.map((d) => x!.strides[d]!), x!.offset),
+    vjp: ({ g, attrs }) => {
+      const inv = new Array<number>(attrs.dims.length);
+      attrs.dims.forEach((d, i) => (inv[d] = i));
+      return [g.permute(inv)];
+    },
+  } satisfies OpDef<{ dims: number[] }>,
+  expand: {
+    forward: ([x], a) => expandView(x!, a.shape),
+    vjp: ({ g }) => [g], // the engine sums it back to the input's shape
+  } satisfies OpDef<{ shape: number[] }>,
+  narrow: {
+    forward: ([x], a) => {
+      const shape = [...x!.shape];
+      shape[a.dim] = a.length;
+      return new Tensor(x!.storage, shape, x!.strides, x!.offset + a.start * x!.strides[a.dim]!);
+    },
+    vjp: ({ g, inputs: [x], attrs }) => {
+      const pads = x!.shape.map((s, d) => (d === attrs.dim ? [attrs.start, s - attrs.start - attrs.length] : [0, 0]) as [number, number]);
+      return [F.padDims(g, pads, 0)];
+    },
+  } satisfies OpDef<{ dim: number; start: number; length: number }>,
+  pad: {
+    forward: ([x], a) => {
+      const shape = x!.shape.map((s, d) => s + a.pads[d]![0] + a.pads[d]![1]);
+      const out = fullLike({ shape, dtype: x!.dtype }, a.value);
+      let inner = out;
+      x!.shape.forEach((s, d) => {
+        inner = new Tensor(inner.storage, inner.shape.map((v, i) => (i === d ? s : v)), inner.strides, inner.offset + a.pads[d]![0] * inner.strides[d]!);
+      });
+      getBackend().assign(inner, x!);
+      return out;
+    },
+    vjp: ({ g, inputs: [x], attrs }) => {
+      let r = g;
+      x!.shape.forEach((s, d) => {
+        if (attrs.pads[d]![0] !== 0 || attrs.pads[d]![1] !== 0) r = r.narrow(d, attrs.pads[d]![0], s);
+      });
+      return [r];
+    },
+  } satisfies OpDef<{ pads: [number, number][]; value: number }>,
+  cat: {
+    forward: (xs, a) => {
+      const first = xs[0]!;
+      const shape = [...first.shape];
+      shape[a.dim] = xs.reduce((acc, t) => acc + t.shape[a.dim]!, 0);
+      const out = new Tensor(allocArray(first.dtype, numel(shape)), shape);
+      let off = 0;
+      for (const t of xs) {
+        const part = new Tensor(out.storage, t.shape, out.strides, off * out.strides[a.dim]!);
+        getBackend().assign(part, t);
+        off += t.shape[a.dim]!;
+      }
+      return out;
+    },
+    vjp: ({ g, inputs, attrs, needs }) => {
+      let off = 0;
+      return inputs.map((t, i) => {
+        const len = t.shape[attrs.dim]!;
+        const r = needs[i] ? g.narrow(attrs.dim, off, len) : null;
+        off += len;
+        return r;
+      });
+    },
+  } satisfies OpDef<{ dim: number }>,
+
+  // ------------------------------------------------------------------ reductions
+  sum: {
+    forward: reduceForward("sum"),
+    vjp: ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x!.shape, attrs.dims)).expand([...x!.shape])],
+  } satisfies OpDef<ReduceAttrs>,
+  amax: { forward: reduceForward("max"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,
+  amin: { forward: reduceForward("min"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,
+  argmax: {
+    forward: ([x], a: { dim: number; keepdim: boolean }) => {
+      const shape = a.keepdim ? keepShape(x!.shape, [a.dim]) : x!.shape.filter((_, d) => d !== a.dim);
+      return new Tensor(getBackend().argReduce("argmax", x!, a.dim), shape);
+    },
+    vjp: "nonDifferentiable",
+  } satisfies OpDef<{ dim: number; keepdim: boolean }>,
+  argmin: {
+    forward: ([x], a: { dim: number; keepdim: boolean }) => {
+      const shape = a.keepdim ? keepShape(x!.shape, [a.dim]) : x!.shape.filter((_, d) => d !== a.dim);
+      return new Tensor(getBackend().argReduce("argmin", x!, a.dim), shape);
+    },
+    vjp: "nonDifferentiable",
+  } satisfies OpDef<{ dim: number; keepdim: boolean }>,
+  norm: {
+    // NOTE: computed in float64 and scaled by max|x|, so a float32 norm of values near 1e30 does
+    // not overflow in the squares.
+    forward: ([x], a) => {
+      const b = getBackend();
+      const xd = new Tensor(b.unary("abs", new Tensor(b.copy(x!, "float64"), x!.shape)), x!.shape);
+      const ks = keepShape(x!.shape, a.dims);
+      const m = new Tensor(b.reduce("max", xd, a.dims), ks);
+      let r: Tensor;
+      if (a.p === Infinity) r = m;
+      else if (a.p === 1) r = new Tensor(b.reduce("sum", xd, a.dims), ks);
+      else {
+        const positive = new Tensor(b.binary("gt", m, expandView(F.scalar(0, m), ks), "bool"), ks);
+        const msafe = new Tensor(b.where(positive, m, fullLike(m, 1)), ks);
+        const scaled = new Tensor(b.binary("div", xd, expandView(msafe, x!.shape), "float64"), x!.shape);
+        const powd = new Tensor(b.binary("pow", scaled, expandView(F.scalar(a.p, m), x!.shape), "float64"), x!.shape);
+        const s = new Tensor(b.reduce("sum", powd, a.dims), ks);
+        const root = new Tensor(b.binary("pow", s, expandView(F.scalar(1 / a.p, m), ks), "float64"), ks);
+        r = new Tensor(b.binary("mul", root, msafe, "float64"), ks);
+      }
+      const shape = a.keepdim ? ks : x!.shape.filter((_, d) => !a.dims.includes(d));
+      return new Tensor(b.copy(r, x!.dtype), shape);
+    },
+    vjp: ({ g, inputs: [x], out, attrs }) => {
+      const ks = keepShape(x!.shape, attrs.dims);
+      const gk = g.reshape(ks);
+      const nk = out.reshape(ks);
+      if (attrs.p === 1) return [gk.mul(x!.sign())];
+      if (attrs.p === Infinity) {
+        const mask = x!.abs().eq(nk).to(x!.dtype);
+        return [x!.sign().mul(mask).mul(gk.div(mask.sum(attrs.dims, true)))];
+      }
+      // d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 where the norm is 0.
+      const scale = F.where(nk.eq(0), 0, gk.div(safeDenominator(nk).pow(attrs.p - 1)));
+      const px = attrs.p === 2 ? x! : x!.sign().mul(x!.abs().pow(attrs.p - 1));
+      return [px.mul(scale)];
+    },
+  } satisfies OpDef<NormAttrs>,
+
+  // ------------------------------------------------------------------ linear algebra and conv
+  matmul: {
+    // Inputs are at least 2-D here (functional.matmul handles 1-D); batch dims broadcast.
+    forward: ([a, b]) => {
+      const batch = broadcastShapes("matmul", a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+      const M = a!.shape[a!.ndim - 2]!;
+      const K = a!.shape[a!.ndim - 1]!;
+      const N = b!.shape[b!.ndim - 1]!;
+      const av = expandView(a!, [...batch, M, K]);
+      const bv = expandView(b!, [...batch, K, N]);
+      return new Tensor(getBackend().matmul(av, bv), [...batch, M, N]);
+    },
+    vjp: ({ g, inputs: [a, b], needs }) => [
+      needs[0] ? g.matmul(b!.transpose(-1, -2)) : null,
+      needs[1] ? a!.transpose(-1, -2).matmul(g) : null,
+    ],
+  } satisfies OpDef<null>,
+  conv2d: {
+    forward: ([x, w], p) => {
+      const out = getBackend().conv2d(x!, w!, p);
+      const [N, , H, W] = x!.shape as [number, number, number, number];
+      const [O, , kH, kW] = w!.shape as [number, number, number, number];
+      const Ho = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kH - 1) - 1) / p.stride[0]) + 1;
+      const Wo = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kW - 1) - 1) / p.stride[1]) + 1;
+      return new Tensor(out, [N, O, Ho, Wo]);
+    },
+    vjp: ({ g, inputs: [x, w], attrs, needs }) => [
+      needs[0] ? F.conv2dInputGrad(g, w!, x!.shape, attrs) : null,
+      needs[1] ? F.conv2dWeightGrad(x!, g, w!.shape, attrs) : null,
+    ],
+  } satisfies OpDef<Conv2dParams>,
+  conv2dInputGrad: {
+    forward: ([gy, w], a) => new Tensor(getBackend().conv2dInputGrad(gy!, w!, a.shape, a.p), a.shape),
+    // gx = convT(gy, w) is bilinear: its adjoints are conv2d and the weight gradient.
+    vjp: ({ g, inputs: [gy, w], attrs, needs }) => [
+      needs[0] ? F.conv2dRaw(g, w!, attrs.p) : null,
+      needs[1] ? F.conv2dWeightGrad(g, gy!, w!.shape, attrs.p) : null,
+    ],
+  } satisfies OpDef<ConvGradAttrs>,
+  conv2dWeightGrad: {
+    forward: ([x, gy], a) => new Tensor(getBackend().conv2dWeightGrad(x!, gy!, a.shape, a.p), a.shape),
+    vjp: ({ g, inputs: [x, gy], attrs, needs }) => [
+      needs[0] ? F.conv2dInputGrad(gy!, g, x!.shape, attrs.p) : null,
+      needs[1] ? F.conv2dRaw(x!, g, attrs.p) : null,
+    ],
+  } satisfies OpDef<ConvGradAttrs>,
+  maxPool2dIndices: {
+    forward: ([x], p) => {
+      const [N, C, H, W] = x!.shape as [number, number, number, number];
+      const Ho = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (p.kernel[0] - 1) - 1) / p.stride[0]) + 1;
+      const Wo = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (p.kernel[1] - 1) - 1) / p.stride[1]) + 1;
+      return new Tensor(getBackend().maxPool2dIndices(x!, p), [N, C, Ho, Wo]);
+    },
+    vjp: "nonDifferentiable",
+  } satisfies OpDef<Pool2dParams>,
+
+  // ------------------------------------------------------------------ indexing
+  gather: {
+    forward: ([x, index], a) => new Tensor(getBackend().gather(x!, a.dim, index!), index!.shape),
+    vjp: ({ g, inputs: [x, index], attrs }) => [zerosLike(x!).scatterAdd(attrs.dim, index!, g), null],
+  } satisfies OpDef<{ dim: number }>,
+  scatterAdd: {
+    forward: ([base, index, src], a) => new Tensor(getBackend().scatterAdd(base!, a.dim, index!, src!), base!.shape),
+    vjp: ({ g, inputs: [, index], attrs, needs }) => [needs[0] ? g : null, null, needs[2] ? g.gather(attrs.dim, index!) : null],
+  } satisfies OpDef<{ dim: number }>,
+} satisfies Record<string, OpDef<any>>;
+
+export type OpName = keyof typeof ops;

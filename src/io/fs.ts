@@ -1,0 +1,138 @@
+/**
+ * Saving and loading safetensors files with Node's file system. The format itself lives in
+ * `safetensors.ts`, which has no Node imports, so browsers can use it without this file.
+ */
+import { constants as bufferConstants } from "node:buffer";
+import { randomBytes } from "node:crypto";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import {
+  deserialize,
+  readHeaderLength,
+  resolveMaxHeaderBytes,
+  SafetensorsError,
+  serialize,
+  type DeserializeOptions,
+  type Deserialized,
+  type SerializeOptions,
+} from "./safetensors.js";
+import type { NamedTensors } from "./types.js";
+
+/**
+ * Writes `bytes` to `path` so that readers see either the old file or the whole new one, never a
+ * torn write, even if the process or machine dies midway.
+ *
+ * Steps: write a uniquely named temp file in the same folder (created exclusively, so it never
+ * clobbers anything), fsync it, rename it over `path` (atomic within one file system), then fsync
+ * the folder so the rename itself is durable (best effort: not every platform can fsync a folder).
+ * On failure the temp file is removed and the error (a Node system error such as ENOENT) rethrown;
+ * the target is untouched. An existing target's permission bits are kept (best effort). If `path`
+ * is a symbolic link, the link itself is replaced.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("ckpt/step-100.bin", bytes);
+ * ```
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
+  let handle: FileHandle | undefined;
+  let created = false;
+  try {
+    handle = await open(tmp, "wx", 0o666);
+    created = true;
+    const mode = await existingMode(path);
+    if (mode !== undefined) await handle.chmod(mode).catch(() => undefined);
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(tmp, path);
+    created = false;
+  } catch (error) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    if (created) await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dir);
+}
+
+async function existingMode(path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.mode & 0o7777 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // NOTE: best effort. Windows cannot open a folder for fsync, and some file systems refuse it.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Serializes tensors and writes them atomically to `path` (see {@link writeFileAtomic}).
+ *
+ * @example
+ * ```ts
+ * await save({ w: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } }, "model.safetensors");
+ * ```
+ */
+export async function save(tensors: NamedTensors, path: string, options: SerializeOptions = {}): Promise<void> {
+  await writeFileAtomic(path, serialize(tensors, options));
+}
+
+/**
+ * Reads and deserializes a safetensors file (see `deserialize` for every check).
+ *
+ * The header length is checked against `maxHeaderBytes` and the file size after reading only the
+ * first 8 bytes, so a hostile file cannot make us read or allocate more than its own size.
+ * Format problems throw {@link SafetensorsError}; I/O problems throw Node's system errors.
+ *
+ * @example
+ * ```ts
+ * const { tensors, metadata } = await load("model.safetensors");
+ * ```
+ */
+export async function load(path: string, options?: DeserializeOptions): Promise<Deserialized> {
+  const maxHeaderBytes = resolveMaxHeaderBytes(options);
+  const handle = await open(path, "r");
+  let bytes: Uint8Array;
+  try {
+    const size = (await handle.stat()).size;
+    const prefix = new Uint8Array(8);
+    const { bytesRead } = await handle.read(prefix, 0, 8, 0);
+    readHeaderLength(prefix.subarray(0, bytesRead), bytesRead < 8 ? bytesRead : size, maxHeaderBytes);
+    if (size > bufferConstants.MAX_LENGTH) {
+      throw new SafetensorsError(
+        "file-too-large",
+        `file is ${size} bytes, more than this runtime can hold in one buffer (${bufferConstants.MAX_LENGTH})`,
+      );
+    }
+    bytes = await readAll(handle, size);
+  } finally {
+    await handle.close();
+  }
+  return deserialize(bytes, { maxHeaderBytes });
+}
+
+/** Reads `size` bytes from the start; stops early (returning fewer) if the file shrank meanwhile. */
+async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  while (at < size) {
+    const { bytesRead } = await handle.read(bytes, at, size - at, at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+  }
+  return at === size ? bytes : bytes.subarray(0, at);
+}

@@ -1,0 +1,16 @@
+/**
+ * Tensor serialization. `safetensors.ts` (serialize/deserialize) is browser-safe; `fs.ts`
+ * (save/load/writeFileAtomic) needs Node. A browser entry point should re-export only the former.
+ */
+export {
+  DEFAULT_MAX_HEADER_BYTES,
+  deserialize,
+  SafetensorsError,
+  serialize,
+  type Deserialized,
+  type DeserializeOptions,
+  type SafetensorsProblemCode,
+  type SerializeOptions,
+} from "./safetensors.js";
+export { load, save, writeFileAtomic } from "./fs.js";
+export type { NamedTensors, TensorRecord, TensorSource } from "./types.js";

@@ -1,0 +1,475 @@
+/**
+ * The reference backend: plain loops that are easy to check by eye. It is the oracle every fast
+ * backend is property-tested against, so clarity wins over speed here, with two exceptions that
+ * keep it usable: contiguous inputs skip the index computation, and matmul loops in i-k-j order.
+ */
+import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
+import { contiguousStrides, numel, type Shape } from "../tensor/shape.js";
+import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
+
+/** True when the view's elements are storage[offset .. offset + numel) in row-major order. */
+export function isContiguous(v: { shape: Shape; strides: readonly number[] }): boolean {
+  let expected = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    const s = v.shape[i]!;
+    if (s !== 1 && v.strides[i] !== expected) return false;
+    expected *= s;
+  }
+  return true;
+}
+
+/** Storage index of every element of a strided layout, in row-major order. */
+export function offsetsOf(shape: Shape, strides: readonly number[], offset: number): Int32Array {
+  const n = numel(shape);
+  const out = new Int32Array(n);
+  const nd = shape.length;
+  if (n === 0) return out;
+  const idx = new Array<number>(nd).fill(0);
+  let off = offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = off;
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]!++;
+      off += strides[d]!;
+      if (idx[d]! < shape[d]!) break;
+      off -= strides[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Read every element of a view into a fresh contiguous array of the same dtype (or the storage itself when it already is one). */
+export function contiguousData(v: View): TypedArray {
+  const n = numel(v.shape);
+  if (isContiguous(v) && v.offset === 0 && v.storage.length === n) return v.storage;
+  const out = allocArray(v.dtype, n);
+  if (isContiguous(v)) {
+    out.set(v.storage.subarray(v.offset, v.offset + n));
+    return out;
+  }
+  const offs = offsetsOf(v.shape, v.strides, v.offset);
+  const s = v.storage;
+  for (let i = 0; i < n; i++) out[i] = s[offs[i]!]!;
+  return out;
+}
+
+// NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
+// its analytic derivative, so a 1e-7 approximation (Abramowitz-Stegun) would fail it.
+export function erf(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const ax = Math.abs(x);
+  if (ax >= 6) return Math.sign(x);
+  if (ax < 3) {
+    // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)): positive terms, no cancellation.
+    let term = x;
+    let sum = x;
+    const x2 = 2 * x * x;
+    for (let n = 1; n < 200; n++) {
+      term *= x2 / (2 * n + 1);
+      sum += term;
+      if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
+  }
+  // erfc(x) by its continued fraction (modified Lentz), accurate for x >= 3.
+  const tiny = 1e-300;
+  let f = ax;
+  let c = ax;
+  let d = 0;
+  for (let n = 1; n < 300; n++) {
+    const an = n / 2;
+    d = ax + an * d;
+    d = d === 0 ? tiny : d;
+    c = ax + an / c;
+    c = c === 0 ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+  return Math.sign(x) * (1 - erfc);
+}
+
+function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
+  switch (op) {
+    case "neg": return (x) => -x;
+    case "abs": return Math.abs;
+    case "sign": return (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
+    case "exp": return Math.exp;
+    case "log": return Math.log;
+    case "log1p": return Math.log1p;
+    case "expm1": return Math.expm1;
+    case "sqrt": return Math.sqrt;
+    case "rsqrt": return (x) => 1 / Math.sqrt(x);
+    case "square": return (x) => x * x;
+    case "sin": return Math.sin;
+    case "cos": return Math.cos;
+    case "tanh": return Math.tanh;
+    case "sigmoid": return sigmoid;
+    case "relu": return (x) => (x > 0 ? x : x === x ? 0 : NaN);
+    case "erf": return erf;
+    case "leakyRelu": {
+      const a = p.alpha ?? 0.01;
+      return (x) => (x > 0 ? x : x * a);
+    }
+    case "softplus": {
+      const beta = p.beta ?? 1;
+      const th = p.threshold ?? 20;
+      return (x) => (x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta);
+    }
+    case "clamp": {
+      const lo = p.min ?? -Infinity;
+      const hi = p.max ?? Infinity;
+      // NOTE: NaN stays NaN (as torch.clamp); Math.min/max propagate it.
+      return (x) => Math.min(Math.max(x, lo), hi);
+    }
+    case "logicalNot": return (x) => (x ? 0 : 1);
+  }
+}
+
+function binaryFn(op: BinaryOp): (a: number, b: number) => number {
+  switch (op) {
+    case "add": return (a, b) => a + b;
+    case "sub": return (a, b) => a - b;
+    case "mul": return (a, b) => a * b;
+    case "div": return (a, b) => a / b;
+    case "pow": return Math.pow;
+    case "maximum": return Math.max;
+    case "minimum": return Math.min;
+    case "eq": return (a, b) => (a === b ? 1 : 0);
+    case "ne": return (a, b) => (a !== b ? 1 : 0);
+    case "lt": return (a, b) => (a < b ? 1 : 0);
+    case "le": return (a, b) => (a <= b ? 1 : 0);
+    case "gt": return (a, b) => (a > b ? 1 : 0);
+    case "ge": return (a, b) => (a >= b ? 1 : 0);
+    case "logicalAnd": return (a, b) => (a && b ? 1 : 0);
+    case "logicalOr": return (a, b) => (a || b ? 1 : 0);
+  }
+}
+
+function idxOrNull(v: View): Int32Array | null {
+  return isContiguous(v) ? null : offsetsOf(v.shape, v.strides, v.offset);
+}
+
+function reduceInit(op: ReduceOp): number {
+  return op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
+}
+
+function convOut(size: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+export const referenceBackend: Backend = {
+  name: "js",
+
+  unary(op, x, params = {}) {
+    const f = unaryFn(op, params);
+    const n = numel(x.shape);
+    const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, n);
+    const s = x.storage;
+    const idx = idxOrNull(x);
+    if (idx) for (let i = 0; i < n; i++) out[i] = f(s[idx[i]!]!);
+    else for (let i = 0, o = x.offset; i < n; i++) out[i] = f(s[o + i]!);
+    return out;
+  },
+
+  binary(op, a, b, outDtype) {
+    const f = binaryFn(op);
+    const n = numel(a.shape);
+    const out = allocArray(outDtype, n);
+    const ia = idxOrNull(a);
+    const ib = idxOrNull(b);
+    const sa = a.storage;
+    const sb = b.storage;
+    for (let i = 0; i < n; i++) {
+      out[i] = f(sa[ia ? ia[i]! : a.offset + i]!, sb[ib ? ib[i]! : b.offset + i]!);
+    }
+    return out;
+  },
+
+  where(cond, a, b) {
+    const n = numel(a.shape);
+    const out = allocArray(a.dtype, n);
+    const ic = offsetsOf(cond.shape, cond.strides, cond.offset);
+    const ia = offsetsOf(a.shape, a.strides, a.offset);
+    const ib = offsetsOf(b.shape, b.strides, b.offset);
+    for (let i = 0; i < n; i++) out[i] = cond.storage[ic[i]!] ? a.storage[ia[i]!]! : b.storage[ib[i]!]!;
+    return out;
+  },
+
+  copy(x, dtype) {
+    const n = numel(x.shape);
+    const out = allocArray(dtype, n);
+    const idx = idxOrNull(x);
+    const s = x.storage;
+    const toBool = dtype === "bool";
+    for (let i = 0; i < n; i++) {
+      const v = s[idx ? idx[i]! : x.offset + i]!;
+      out[i] = toBool ? (v !== 0 ? 1 : 0) : v;
+    }
+    return out;
+  },
+
+  assign(dst, src) {
+    const n = numel(dst.shape);
+    const id = offsetsOf(dst.shape, dst.strides, dst.offset);
+    const is = offsetsOf(src.shape, src.strides, src.offset);
+    for (let i = 0; i < n; i++) dst.storage[id[i]!] = src.storage[is[i]!]!;
+  },
+
+  reduce(op, x, axes) {
+    const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
+    const nOut = numel(outShape);
+    const acc = new Float64Array(nOut).fill(reduceInit(op));
+    const ix = offsetsOf(x.shape, x.strides, x.offset);
+    const io = offsetsOf(x.shape, outStrides, 0);
+    const s = x.storage;
+    for (let i = 0; i < ix.length; i++) {
+      const v = s[ix[i]!]!;
+      const o = io[i]!;
+      const cur = acc[o]!;
+      if (op === "sum") acc[o] = cur + v;
+      else if (cur !== cur) continue; // NaN already: stays NaN
+      else if (v !== v || (op === "max" ? v > cur : v < cur)) acc[o] = v;
+    }
+    const out = allocArray(x.dtype, nOut);
+    out.set(acc);
+    return out;
+  },
+
+  argReduce(op, x, axis) {
+    const shape = x.shape;
+    const len = shape[axis]!;
+    const outShape = shape.filter((_, d) => d !== axis);
+    const nOut = numel(outShape);
+    const out = new Int32Array(nOut);
+    // Offsets of the first element of each lane, then walk the lane with the axis stride.
+    const laneShape = shape.map((s, d) => (d === axis ? 1 : s));
+    const starts = offsetsOf(laneShape, x.strides, x.offset);
+    const st = x.strides[axis]!;
+    const s = x.storage;
+    for (let i = 0; i < nOut; i++) {
+      let best = 0;
+      let bv = s[starts[i]!]!;
+      for (let k = 1; k < len && bv === bv; k++) {
+        const v = s[starts[i]! + k * st]!;
+        if (v !== v || (op === "argmax" ? v > bv : v < bv)) {
+          best = k;
+          bv = v;
+        }
+      }
+      out[i] = best;
+    }
+    return out;
+  },
+
+  matmul(a, b) {
+    const nd = a.shape.length;
+    const M = a.shape[nd - 2]!;
+    const K = a.shape[nd - 1]!;
+    const N = b.shape[nd - 1]!;
+    const batchShape = a.shape.slice(0, nd - 2);
+    const nb = numel(batchShape);
+    const out = allocArray(a.dtype, nb * M * N);
+    const aBase = offsetsOf(batchShape, a.strides.slice(0, nd - 2), a.offset);
+    const bBase = offsetsOf(batchShape, b.strides.slice(0, nd - 2), b.offset);
+    const [sam, sak] = [a.strides[nd - 2]!, a.strides[nd - 1]!];
+    const [sbk, sbn] = [b.strides[nd - 2]!, b.strides[nd - 1]!];
+    const A = a.storage;
+    const B = b.storage;
+    const row = new Float64Array(N);
+    for (let bi = 0; bi < nb; bi++) {
+      const ao = aBase[bi]!;
+      const bo = bBase[bi]!;
+      for (let i = 0; i < M; i++) {
+        row.fill(0);
+        for (let k = 0; k < K; k++) {
+          const aik = A[ao + i * sam + k * sak]!;
+          const bro = bo + k * sbk;
+          for (let j = 0; j < N; j++) row[j] = row[j]! + aik * B[bro + j * sbn]!;
+        }
+        out.set(row, (bi * M + i) * N);
+      }
+    }
+    return out;
+  },
+
+  conv2d(xv, wv, p) {
+    const x = contiguousData(xv);
+    const w = contiguousData(wv);
+    const [N, C, H, W] = xv.shape as [number, number, number, number];
+    const [O, Cg, kH, kW] = wv.shape as [number, number, number, number];
+    const [sh, sw] = p.stride;
+    const [ph, pw] = p.padding;
+    const [dh, dw] = p.dilation;
+    const Og = O / p.groups;
+    const Ho = convOut(H, kH, sh, ph, dh);
+    const Wo = convOut(W, kW, sw, pw, dw);
+    const out = allocArray(xv.dtype, N * O * Ho * Wo);
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const g = Math.floor(o / Og);
+        for (let oh = 0; oh < Ho; oh++)
+          for (let ow = 0; ow < Wo; ow++) {
+            let acc = 0;
+            for (let ci = 0; ci < Cg; ci++) {
+              const c = g * Cg + ci;
+              for (let kh = 0; kh < kH; kh++) {
+                const ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < kW; kw++) {
+                  const iw = ow * sw - pw + kw * dw;
+                  if (iw < 0 || iw >= W) continue;
+                  acc += x[((n * C + c) * H + ih) * W + iw]! * w[((o * Cg + ci) * kH + kh) * kW + kw]!;
+                }
+              }
+            }
+            out[((n * O + o) * Ho + oh) * Wo + ow] = acc;
+          }
+      }
+    return out;
+  },
+
+  conv2dInputGrad(gyv, wv, xShape, p) {
+    const gy = contiguousData(gyv);
+    const w = contiguousData(wv);
+    const [N, C, H, W] = xShape as [number, number, number, number];
+    const [O, Cg, kH, kW] = wv.shape as [number, number, number, number];
+    const [, , Ho, Wo] = gyv.shape as [number, number, number, number];
+    const [sh, sw] = p.stride;
+    const [ph, pw] = p.padding;
+    const [dh, dw] = p.dilation;
+    const Og = O / p.groups;
+    const acc = new Float64Array(N * C * H * W);
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const g = Math.floor(o / Og);
+        for (let oh = 0; oh < Ho; oh++)
+          for (let ow = 0; ow < Wo; ow++) {
+            const gv = gy[((n * O + o) * Ho + oh) * Wo + ow]!;
+            for (let ci = 0; ci < Cg; ci++) {
+              const c = g * Cg + ci;
+              for (let kh = 0; kh < kH; kh++) {
+                const ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < kW; kw++) {
+                  const iw = ow * sw - pw + kw * dw;
+                  if (iw < 0 || iw >= W) continue;
+                  const xi = ((n * C + c) * H + ih) * W + iw;
+                  acc[xi] = acc[xi]! + gv * w[((o * Cg + ci) * kH + kh) * kW + kw]!;
+                }
+              }
+            }
+          }
+      }
+    const out = allocArray(gyv.dtype, acc.length);
+    out.set(acc);
+    return out;
+  },
+
+  conv2dWeightGrad(xv, gyv, wShape, p) {
+    const x = contiguousData(xv);
+    const gy = contiguousData(gyv);
+    const [N, C, H, W] = xv.shape as [number, number, number, number];
+    const [O, Cg, kH, kW] = wShape as [number, number, number, number];
+    const [, , Ho, Wo] = gyv.shape as [number, number, number, number];
+    const [sh, sw] = p.stride;
+    const [ph, pw] = p.padding;
+    const [dh, dw] = p.dilation;
+    const Og = O / p.groups;
+    const acc = new Float64Array(O * Cg * kH * kW);
+    for (let n = 0; n < N; n++)
+      for (let o = 0; o < O; o++) {
+        const g = Math.floor(o / Og);
+        for (let oh = 0; oh < Ho; oh++)
+          for (let ow = 0; ow < Wo; ow++) {
+            const gv = gy[((n * O + o) * Ho + oh) * Wo + ow]!;
+            for (let ci = 0; ci < Cg; ci++) {
+              const c = g * Cg + ci;
+              for (let kh = 0; kh < kH; kh++) {
+                const ih = oh * sh - ph + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                for (let kw = 0; kw < kW; kw++) {
+                  const iw = ow * sw - pw + kw * dw;
+                  if (iw < 0 || iw >= W) continue;
+                  const wi = ((o * Cg + ci) * kH + kh) * kW + kw;
+                  acc[wi] = acc[wi]! + gv * x[((n * C + c) * H + ih) * W + iw]!;
+                }
+              }
+            }
+          }
+      }
+    const out = allocArray(gyv.dtype, acc.length);
+    out.set(acc);
+    return out;
+  },
+
+  maxPool2dIndices(xv, p) {
+    const x = contiguousData(xv);
+    const [N, C, H, W] = xv.shape as [number, number, number, number];
+    const [kH, kW] = p.kernel;
+    const [sh, sw] = p.stride;
+    const [ph, pw] = p.padding;
+    const [dh, dw] = p.dilation;
+    const Ho = convOut(H, kH, sh, ph, dh);
+    const Wo = convOut(W, kW, sw, pw, dw);
+    const out = new Int32Array(N * C * Ho * Wo);
+    for (let nc = 0; nc < N * C; nc++)
+      for (let oh = 0; oh < Ho; oh++)
+        for (let ow = 0; ow < Wo; ow++) {
+          let best = -1;
+          let bv = -Infinity;
+          for (let kh = 0; kh < kH; kh++) {
+            const ih = oh * sh - ph + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < kW; kw++) {
+              const iw = ow * sw - pw + kw * dw;
+              if (iw < 0 || iw >= W) continue;
+              const v = x[(nc * H + ih) * W + iw]!;
+              if (best < 0 || v > bv || (v !== v && bv === bv)) {
+                best = ih * W + iw;
+                bv = v;
+              }
+            }
+          }
+          out[(nc * Ho + oh) * Wo + ow] = best;
+        }
+    return out;
+  },
+
+  gather(x, dim, index) {
+    const n = numel(index.shape);
+    const out = allocArray(x.dtype, n);
+    // Storage offset of x at each index position with the gathered dim at 0, then add idx * stride.
+    const base = offsetsOf(index.shape, x.strides.map((s, d) => (d === dim ? 0 : s)), x.offset);
+    const ii = offsetsOf(index.shape, index.strides, index.offset);
+    const sd = x.strides[dim]!;
+    for (let i = 0; i < n; i++) out[i] = x.storage[base[i]! + index.storage[ii[i]!]! * sd]!;
+    return out;
+  },
+
+  scatterAdd(baseV, dim, index, src) {
+    const out = contiguousData(baseV).slice();
+    const outStrides = contiguousStrides(baseV.shape);
+    const pos = offsetsOf(index.shape, outStrides.map((s, d) => (d === dim ? 0 : s)), 0);
+    const ii = offsetsOf(index.shape, index.strides, index.offset);
+    const is = offsetsOf(index.shape, src.strides, src.offset);
+    const sd = outStrides[dim]!;
+    for (let i = 0; i < pos.length; i++) {
+      const o = pos[i]! + index.storage[ii[i]!]! * sd;
+      out[o] = out[o]! + src.storage[is[i]!]!;
+    }
+    return out;
+  },
+};
+
+export type { DType };

@@ -1,0 +1,364 @@
+/**
+ * Scheduler classes: thin wrappers that evaluate a pure {@link Schedule} per parameter group at
+ * the current step count and write the result to `group.lr`. They never read the previous lr.
+ */
+import {
+  constantLR,
+  cosineAnnealingLR,
+  cosineAnnealingWarmRestarts,
+  exponentialLR,
+  lambdaLR,
+  linearLR,
+  multiStepLR,
+  oneCycleLR,
+  oneCycleMomentum,
+  polynomialLR,
+  sequentialLR,
+  stepLR,
+} from "./schedules.js";
+import type {
+  ConstantLROptions,
+  CosineAnnealingLROptions,
+  CosineAnnealingWarmRestartsOptions,
+  ExponentialLROptions,
+  LinearLROptions,
+  LrLambda,
+  MultiStepLROptions,
+  OneCycleOptions,
+  PolynomialLROptions,
+  Schedule,
+  StepLROptions,
+} from "./schedules.js";
+import { OptimizerError } from "./types.js";
+
+/** What a scheduler needs from a parameter group. Every optimizer's groups satisfy it. */
+export interface SchedulableGroup {
+  lr: number;
+  readonly initialLr: number;
+  momentum?: number;
+  betas?: [number, number];
+}
+
+/** What a scheduler needs from an optimizer. */
+export interface SchedulableOptimizer {
+  readonly paramGroups: readonly SchedulableGroup[];
+}
+
+/** Builds the schedule of one group from its base rate (the group's `initialLr`). */
+export type ScheduleFactory = (baseLr: number, groupIndex: number) => Schedule;
+
+/**
+ * Scheduler state, a subset of PyTorch's `scheduler.state_dict()` with the same keys:
+ * `last_epoch` (the step count), `base_lrs` and `_last_lr`.
+ */
+export interface SchedulerStateDict {
+  last_epoch: number;
+  base_lrs: number[];
+  _last_lr: number[];
+}
+
+/**
+ * Base scheduler: on construction (step 0) and after each `step()`, sets every group's `lr` to
+ * `schedule_g(lastEpoch)`, where `schedule_g = makeSchedule(group.initialLr, g)`.
+ *
+ * @example
+ * const sched = new LRScheduler(opt, (base) => (t) => base / (1 + t));
+ * for (let epoch = 0; epoch < 10; epoch++) { train(); opt.step(); sched.step(); }
+ */
+export class LRScheduler {
+  /** Number of `step()` calls so far (PyTorch's `last_epoch`). */
+  lastEpoch = 0;
+  private baseLrs: number[];
+  private schedules: Schedule[];
+  private lastLr: number[] = [];
+
+  constructor(
+    readonly optimizer: SchedulableOptimizer,
+    readonly makeSchedule: ScheduleFactory,
+  ) {
+    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr);
+    this.schedules = this.baseLrs.map((b, i) => makeSchedule(b, i));
+    this.apply(this.lrsAt(0));
+  }
+
+  /** Learning rates the schedule gives each group at step `t` (no side effects). */
+  lrsAt(t: number): number[] {
+    const groups = this.optimizer.paramGroups;
+    if (groups.length !== this.schedules.length) {
+      throw new OptimizerError(
+        `${this.constructor.name}: the optimizer has ${groups.length} parameter groups, the scheduler was built for ${this.schedules.length}`,
+      );
+    }
+    return this.schedules.map((s) => s(t));
+  }
+
+  /** Advance one step and set the groups' learning rates. */
+  step(): void {
+    const lrs = this.lrsAt(this.lastEpoch + 1);
+    this.lastEpoch += 1;
+    this.apply(lrs);
+  }
+
+  /** Learning rates set by the last construction / `step()` / `loadStateDict()`, one per group. */
+  getLastLr(): number[] {
+    return this.lastLr.slice();
+  }
+
+  /** `{ last_epoch, base_lrs, _last_lr }`, with PyTorch's key names. */
+  stateDict(): SchedulerStateDict {
+    return { last_epoch: this.lastEpoch, base_lrs: this.baseLrs.slice(), _last_lr: this.lastLr.slice() };
+  }
+
+  /**
+   * Resume from {@link stateDict} (extra keys of a PyTorch scheduler state are ignored). Rebuilds
+   * the schedules from `base_lrs` and sets the groups' lr for `last_epoch`, so the optimizer's lr
+   * is consistent even if its own state was not restored. Validates before changing anything.
+   */
+  loadStateDict(sd: SchedulerStateDict): void {
+    const who = `${this.constructor.name}.loadStateDict`;
+    if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
+    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < 0) {
+      throw new OptimizerError(`${who}: invalid last_epoch ${String(sd.last_epoch)}: expected an integer >= 0`);
+    }
+    const n = this.optimizer.paramGroups.length;
+    const bases = sd.base_lrs ?? this.baseLrs;
+    if (!Array.isArray(bases) || bases.length !== n || !bases.every((b) => typeof b === "number")) {
+      throw new OptimizerError(`${who}: base_lrs must be ${n} numbers, got ${String(bases)}`);
+    }
+    const schedules = bases.map((b, i) => this.makeSchedule(b, i));
+    const lrs = schedules.map((s) => s(sd.last_epoch));
+    this.baseLrs = bases.slice();
+    this.schedules = schedules;
+    this.lastEpoch = sd.last_epoch;
+    this.apply(lrs);
+  }
+
+  private apply(lrs: number[]): void {
+    this.optimizer.paramGroups.forEach((g, i) => {
+      g.lr = lrs[i]!;
+    });
+    this.lastLr = lrs;
+  }
+}
+
+/**
+ * Decay by `gamma` every `stepSize` steps ({@link stepLR}).
+ *
+ * @example
+ * const sched = new StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ */
+export class StepLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: StepLROptions) {
+    super(optimizer, (base) => stepLR(base, options));
+  }
+}
+
+/**
+ * Decay by `gamma` at each milestone ({@link multiStepLR}).
+ *
+ * @example
+ * const sched = new MultiStepLR(opt, { milestones: [30, 80], gamma: 0.1 });
+ */
+export class MultiStepLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: MultiStepLROptions) {
+    super(optimizer, (base) => multiStepLR(base, options));
+  }
+}
+
+/**
+ * Decay by `gamma` every step ({@link exponentialLR}).
+ *
+ * @example
+ * const sched = new ExponentialLR(opt, { gamma: 0.95 });
+ */
+export class ExponentialLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: ExponentialLROptions) {
+    super(optimizer, (base) => exponentialLR(base, options));
+  }
+}
+
+/**
+ * Constant factor for the first `totalIters` steps ({@link constantLR}).
+ *
+ * @example
+ * const sched = new ConstantLR(opt, { factor: 0.5, totalIters: 4 });
+ */
+export class ConstantLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: ConstantLROptions = {}) {
+    super(optimizer, (base) => constantLR(base, options));
+  }
+}
+
+/**
+ * Linear change of the factor, typically a warm-up ({@link linearLR}).
+ *
+ * @example
+ * const sched = new LinearLR(opt, { startFactor: 0.1, totalIters: 10 });
+ */
+export class LinearLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: LinearLROptions = {}) {
+    super(optimizer, (base) => linearLR(base, options));
+  }
+}
+
+/**
+ * Polynomial decay to 0 over `totalIters` steps ({@link polynomialLR}).
+ *
+ * @example
+ * const sched = new PolynomialLR(opt, { totalIters: 100, power: 2 });
+ */
+export class PolynomialLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: PolynomialLROptions = {}) {
+    super(optimizer, (base) => polynomialLR(base, options));
+  }
+}
+
+/**
+ * Cosine annealing ({@link cosineAnnealingLR}).
+ *
+ * @example
+ * const sched = new CosineAnnealingLR(opt, { tMax: 100, etaMin: 1e-5 });
+ */
+export class CosineAnnealingLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingLROptions) {
+    super(optimizer, (base) => cosineAnnealingLR(base, options));
+  }
+}
+
+/**
+ * Cosine annealing with warm restarts, SGDR ({@link cosineAnnealingWarmRestarts}).
+ *
+ * @example
+ * const sched = new CosineAnnealingWarmRestarts(opt, { t0: 10, tMult: 2 });
+ */
+export class CosineAnnealingWarmRestarts extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, options: CosineAnnealingWarmRestartsOptions) {
+    super(optimizer, (base) => cosineAnnealingWarmRestarts(base, options));
+  }
+}
+
+/**
+ * `initialLr * lrLambda(t)`, one lambda for all groups or one per group ({@link lambdaLR}).
+ *
+ * @example
+ * const sched = new LambdaLR(opt, (t) => 1 / (1 + 0.1 * t));
+ */
+export class LambdaLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, lrLambda: LrLambda | readonly LrLambda[]) {
+    const n = optimizer.paramGroups.length;
+    if (Array.isArray(lrLambda) && lrLambda.length !== n) {
+      throw new OptimizerError(`LambdaLR: expected ${n} lrLambdas (one per parameter group), got ${lrLambda.length}`);
+    }
+    const pick = (i: number): LrLambda =>
+      Array.isArray(lrLambda) ? (lrLambda as readonly LrLambda[])[i]! : (lrLambda as LrLambda);
+    super(optimizer, (base, i) => lambdaLR(base, pick(i)));
+  }
+}
+
+/** Options of {@link SequentialLR}. */
+export interface SequentialLROptions {
+  /** Schedulers of the same optimizer; only their schedules are used, they need not be stepped. */
+  schedulers: readonly LRScheduler[];
+  /** Ascending steps at which the next scheduler takes over (restarted from its step 0). */
+  milestones: readonly number[];
+}
+
+/**
+ * Chain schedulers at milestones ({@link sequentialLR}), e.g. warm-up then cosine.
+ *
+ * @example
+ * const warm = new LinearLR(opt, { startFactor: 0.1, totalIters: 5 });
+ * const cos = new CosineAnnealingLR(opt, { tMax: 95 });
+ * const sched = new SequentialLR(opt, { schedulers: [warm, cos], milestones: [5] });
+ */
+export class SequentialLR extends LRScheduler {
+  constructor(optimizer: SchedulableOptimizer, { schedulers, milestones }: SequentialLROptions) {
+    schedulers.forEach((s, i) => {
+      if (s.optimizer !== optimizer) {
+        throw new OptimizerError(`SequentialLR: schedulers[${i}] belongs to a different optimizer`);
+      }
+    });
+    const subs = [...schedulers];
+    const ms = [...milestones];
+    super(optimizer, (base, g) =>
+      sequentialLR(
+        subs.map((s) => s.makeSchedule(base, g)),
+        ms,
+      ),
+    );
+  }
+}
+
+/** Options of {@link OneCycleLR}. */
+export interface OneCycleLROptions extends OneCycleOptions {
+  /** Peak learning rate, one for all groups or one per group. */
+  maxLr: number | readonly number[];
+  /** Also cycle the momentum (SGD/RMSprop `momentum`, Adam `betas[0]`), default true as in PyTorch. */
+  cycleMomentum?: boolean;
+  /** Default 0.85 (per group or one for all). */
+  baseMomentum?: number | readonly number[];
+  /** Default 0.95 (per group or one for all). */
+  maxMomentum?: number | readonly number[];
+}
+
+function perGroup(who: string, name: string, v: number | readonly number[], n: number): number[] {
+  if (typeof v === "number") return new Array<number>(n).fill(v);
+  if (v.length !== n) throw new OptimizerError(`${who}: expected ${n} values for ${name}, got ${v.length}`);
+  return [...v];
+}
+
+/**
+ * The 1cycle policy ({@link oneCycleLR}); with `cycleMomentum` (default) it also sets each group's
+ * momentum / beta1 from {@link oneCycleMomentum}, like PyTorch. The groups' `initialLr` is not
+ * used: the cycle is defined by `maxLr`, `divFactor` and `finalDivFactor`.
+ *
+ * @example
+ * const sched = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: epochs * batchesPerEpoch });
+ * // call sched.step() after every batch
+ */
+export class OneCycleLR extends LRScheduler {
+  private readonly momentumSchedules: Schedule[] | null;
+
+  constructor(optimizer: SchedulableOptimizer, options: OneCycleLROptions) {
+    const n = optimizer.paramGroups.length;
+    const maxLrs = perGroup("OneCycleLR", "maxLr", options.maxLr, n);
+    super(optimizer, (_base, g) => oneCycleLR(maxLrs[g]!, options));
+    if (options.cycleMomentum ?? true) {
+      optimizer.paramGroups.forEach((group, g) => {
+        if (typeof group.momentum !== "number" && !Array.isArray(group.betas)) {
+          throw new OptimizerError(
+            `OneCycleLR: parameter group ${g} has neither momentum nor betas; pass cycleMomentum: false`,
+          );
+        }
+      });
+      const base = perGroup("OneCycleLR", "baseMomentum", options.baseMomentum ?? 0.85, n);
+      const max = perGroup("OneCycleLR", "maxMomentum", options.maxMomentum ?? 0.95, n);
+      this.momentumSchedules = base.map((b, g) =>
+        oneCycleMomentum({ ...options, baseMomentum: b, maxMomentum: max[g]! }),
+      );
+      this.applyMomentum();
+    } else {
+      this.momentumSchedules = null;
+    }
+  }
+
+  override step(): void {
+    super.step();
+    this.applyMomentum();
+  }
+
+  override loadStateDict(sd: SchedulerStateDict): void {
+    super.loadStateDict(sd);
+    this.applyMomentum();
+  }
+
+  private applyMomentum(): void {
+    const schedules = this.momentumSchedules;
+    if (schedules === null) return;
+    this.optimizer.paramGroups.forEach((group, g) => {
+      const m = schedules[g]!(this.lastEpoch);
+      if (Array.isArray(group.betas)) group.betas = [m, group.betas[1]];
+      else group.momentum = m;
+    });
+  }
+}

@@ -1,0 +1,300 @@
+import type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
+import { OptimizerError } from "./types.js";
+
+/**
+ * One optimization algorithm, described as data plus pure functions. The {@link Optimizer} class
+ * owns everything else (groups, state, serialization), so an algorithm is one table entry.
+ *
+ * `H` holds the hyper-parameters of a parameter group, `S` the per-parameter state.
+ */
+export interface Algorithm<H extends { lr: number }, S extends object> {
+  /** Name used in error messages, e.g. "Adam". */
+  readonly name: string;
+  /** camelCase hyper-parameter → PyTorch `param_groups` key. */
+  readonly hyperKeys: { readonly [K in keyof H]-?: string };
+  /** camelCase state field → PyTorch `state` key. */
+  readonly stateKeys: { readonly [K in keyof S]-?: string };
+  /** Create state for every parameter up front (Adagrad does this in PyTorch) instead of lazily. */
+  readonly eagerState?: boolean;
+  /** Throw an {@link OptimizerError} naming `who`, the setting and its value if `h` is invalid. */
+  validate(h: H, who: string): void;
+  /** Fresh state for a parameter with the given storage (used on the first step). */
+  initState(param: FloatArray, h: H): S;
+  /** The update: mutates `param` and `state` in place. */
+  step(param: FloatArray, grad: FloatArray, state: S, h: H): void;
+}
+
+/**
+ * Base class of all optimizers: parameter groups, per-parameter state, `step()`, `zeroGrad()` and
+ * PyTorch-compatible `stateDict()` / `loadStateDict()`. The math lives in the {@link Algorithm}.
+ */
+export class Optimizer<H extends { lr: number }, S extends object> {
+  /** Parameter groups; `lr` (and other hyper-parameters) may be changed between steps. */
+  readonly paramGroups: ParamGroup<H>[] = [];
+  /** Per-parameter state, keyed by the parameter object. */
+  protected readonly state = new Map<ParamLike, S>();
+
+  constructor(
+    protected readonly algorithm: Algorithm<H, S>,
+    params: Iterable<ParamLike> | Iterable<ParamGroupSpec<H>>,
+    /** Hyper-parameters used for every group that does not override them. */
+    readonly defaults: Readonly<H>,
+  ) {
+    algorithm.validate(defaults as H, algorithm.name);
+    const list: unknown[] = [...params];
+    if (list.length === 0) throw new OptimizerError(`${algorithm.name}: got an empty parameter list`);
+    const specCount = list.filter(isGroupSpec).length;
+    if (specCount === list.length) {
+      for (const spec of list as ParamGroupSpec<H>[]) this.addParamGroup(spec);
+    } else if (specCount === 0) {
+      this.addParamGroup({ params: list as ParamLike[] } as unknown as ParamGroupSpec<H>);
+    } else {
+      throw new OptimizerError(
+        `${algorithm.name}: params must be all parameters or all parameter groups ({ params, ... }), not a mix`,
+      );
+    }
+  }
+
+  /** Add a parameter group (like PyTorch's `add_param_group`); unspecified settings use `defaults`. */
+  addParamGroup(spec: ParamGroupSpec<H>): void {
+    const who = `${this.algorithm.name} param group ${this.paramGroups.length}`;
+    const params = [...spec.params];
+    if (params.length === 0) throw new OptimizerError(`${who}: got an empty parameter list`);
+    const seen = new Set<ParamLike>();
+    for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
+    for (const p of params) {
+      if (seen.has(p)) throw new OptimizerError(`${who}: a parameter appears in more than one parameter group`);
+      seen.add(p);
+    }
+    const hyper = {} as Record<string, unknown>;
+    for (const key of Object.keys(this.algorithm.hyperKeys)) {
+      const own = (spec as Record<string, unknown>)[key];
+      hyper[key] = copyValue(own !== undefined ? own : (this.defaults as Record<string, unknown>)[key]);
+    }
+    this.algorithm.validate(hyper as H, who);
+    const lr = hyper["lr"] as number;
+    const group = { ...hyper, params, lr, initialLr: lr } as unknown as ParamGroup<H>;
+    this.paramGroups.push(group);
+    if (this.algorithm.eagerState) {
+      for (const p of params) this.state.set(p, this.algorithm.initState(p.storage, group));
+    }
+  }
+
+  /** Perform one update of every parameter whose `grad` is not null. */
+  step(): void {
+    const alg = this.algorithm;
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        const grad = p.grad;
+        if (grad === null) continue;
+        if (grad.storage.length !== p.storage.length) {
+          throw new OptimizerError(
+            `${alg.name}.step: gradient has ${grad.storage.length} elements but the parameter has ${p.storage.length}`,
+          );
+        }
+        let s = this.state.get(p);
+        if (s === undefined) {
+          s = alg.initState(p.storage, group);
+          this.state.set(p, s);
+        }
+        alg.step(p.storage, grad.storage, s, group);
+      }
+    }
+  }
+
+  /** Drop every gradient (`p.grad = null`), like PyTorch's `zero_grad(set_to_none=True)`. */
+  zeroGrad(): void {
+    for (const group of this.paramGroups) for (const p of group.params) p.grad = null;
+  }
+
+  /**
+   * Snapshot of hyper-parameters and state in PyTorch's `state_dict()` layout and key names
+   * (see {@link OptimizerStateDict}). Buffers are copies, so later steps do not change it.
+   */
+  stateDict(): OptimizerStateDict {
+    const alg = this.algorithm;
+    const index = new Map<ParamLike, number>();
+    const paramGroups = this.paramGroups.map((group) => {
+      const out: { params: number[]; [key: string]: unknown } = { params: [] };
+      for (const [key, torchKey] of Object.entries(alg.hyperKeys) as [string, string][]) {
+        out[torchKey] = copyValue((group as Record<string, unknown>)[key]);
+      }
+      out["initial_lr"] = group.initialLr;
+      for (const p of group.params) {
+        index.set(p, index.size);
+        out.params.push(index.size - 1);
+      }
+      return out;
+    });
+    const state: Record<number, Record<string, StateValue>> = {};
+    for (const [p, s] of this.state) {
+      const i = index.get(p);
+      if (i === undefined) continue;
+      const entry: Record<string, StateValue> = {};
+      for (const [key, torchKey] of Object.entries(alg.stateKeys) as [string, string][]) {
+        const v = (s as Record<string, unknown>)[key];
+        if (v === undefined) continue;
+        entry[torchKey] = copyValue(v) as StateValue;
+      }
+      state[i] = entry;
+    }
+    return { state, param_groups: paramGroups };
+  }
+
+  /**
+   * Restore a snapshot produced by {@link stateDict} (or a converted PyTorch checkpoint).
+   * Everything is validated first (group count, parameter counts, hyper-parameters, state keys,
+   * buffer lengths); on any problem an {@link OptimizerError} is thrown and nothing is changed.
+   * Buffers are copied into arrays of each parameter's own dtype.
+   */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const alg = this.algorithm;
+    const who = `${alg.name}.loadStateDict`;
+    if (typeof sd !== "object" || sd === null || !Array.isArray(sd.param_groups)) {
+      throw new OptimizerError(`${who}: expected { state, param_groups }`);
+    }
+    if (typeof sd.state !== "object" || sd.state === null) throw new OptimizerError(`${who}: missing 'state'`);
+    if (sd.param_groups.length !== this.paramGroups.length) {
+      throw new OptimizerError(
+        `${who}: state dict has ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
+      );
+    }
+    // 1. Hyper-parameters of every group, validated like constructor arguments.
+    const byIndex = new Map<number, { param: ParamLike; hyper: H }>();
+    const newHypers = sd.param_groups.map((raw, g) => {
+      const where = `${who}: param_groups[${g}]`;
+      const current = this.paramGroups[g]!;
+      if (typeof raw !== "object" || raw === null || !Array.isArray(raw.params)) {
+        throw new OptimizerError(`${where}: expected an object with a 'params' array`);
+      }
+      if (raw.params.length !== current.params.length) {
+        throw new OptimizerError(
+          `${where}: has ${raw.params.length} parameters, the optimizer's group has ${current.params.length}`,
+        );
+      }
+      const hyper = {} as Record<string, unknown>;
+      for (const [key, torchKey] of Object.entries(alg.hyperKeys) as [string, string][]) {
+        if (!(torchKey in raw)) throw new OptimizerError(`${where}: missing '${torchKey}'`);
+        hyper[key] = copyValue(raw[torchKey]);
+      }
+      alg.validate(hyper as H, where);
+      const initial = raw["initial_lr"];
+      const initialLr = typeof initial === "number" && Number.isFinite(initial) ? initial : current.initialLr;
+      raw.params.forEach((idx, j) => {
+        if (!Number.isInteger(idx) || byIndex.has(idx)) {
+          throw new OptimizerError(`${where}: params[${j}] = ${String(idx)} is not a unique integer index`);
+        }
+        byIndex.set(idx, { param: current.params[j]!, hyper: hyper as H });
+      });
+      return { hyper, initialLr };
+    });
+    // 2. Per-parameter state, rebuilt into fresh objects of the parameters' dtypes.
+    const reverse = new Map<string, string>();
+    for (const [key, torchKey] of Object.entries(alg.stateKeys) as [string, string][]) reverse.set(torchKey, key);
+    const newState = new Map<ParamLike, S>();
+    for (const [rawIdx, rawEntry] of Object.entries(sd.state as Record<string, unknown>)) {
+      const where = `${who}: state[${rawIdx}]`;
+      const target = byIndex.get(Number(rawIdx));
+      if (target === undefined) throw new OptimizerError(`${where}: no parameter has index ${rawIdx}`);
+      if (typeof rawEntry !== "object" || rawEntry === null) throw new OptimizerError(`${where}: expected an object`);
+      const { param, hyper } = target;
+      const fresh = alg.initState(param.storage, hyper) as Record<string, unknown>;
+      const entry = rawEntry as Record<string, unknown>;
+      for (const [torchKey, value] of Object.entries(entry)) {
+        const key = reverse.get(torchKey);
+        if (key === undefined) throw new OptimizerError(`${where}: unknown state key '${torchKey}'`);
+        const template = fresh[key];
+        if (typeof template === "number") {
+          if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+            throw new OptimizerError(`${where}.${torchKey}: expected a finite number >= 0, got ${String(value)}`);
+          }
+          fresh[key] = value;
+        } else if (value === null) {
+          if (template !== null) throw new OptimizerError(`${where}.${torchKey}: buffer is required, got null`);
+        } else if (isArrayLikeOfNumbers(value)) {
+          if (value.length !== param.storage.length) {
+            throw new OptimizerError(
+              `${where}.${torchKey}: buffer has ${value.length} elements, the parameter has ${param.storage.length}`,
+            );
+          }
+          const buf = zerosLike(param.storage);
+          for (let i = 0; i < buf.length; i++) buf[i] = Number(value[i]);
+          fresh[key] = buf;
+        } else {
+          throw new OptimizerError(`${where}.${torchKey}: expected a number array or null`);
+        }
+      }
+      for (const [key, torchKey] of Object.entries(alg.stateKeys) as [string, string][]) {
+        if (fresh[key] !== null && !(torchKey in entry)) throw new OptimizerError(`${where}: missing '${torchKey}'`);
+      }
+      newState.set(param, fresh as S);
+    }
+    // 3. Commit (nothing above has modified the optimizer).
+    this.paramGroups.forEach((group, g) => {
+      const { hyper, initialLr } = newHypers[g]!;
+      Object.assign(group, hyper, { initialLr });
+    });
+    this.state.clear();
+    for (const [p, s] of newState) this.state.set(p, s);
+    if (alg.eagerState) {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) if (!this.state.has(p)) this.state.set(p, alg.initState(p.storage, group));
+      }
+    }
+  }
+}
+
+function isGroupSpec(x: unknown): boolean {
+  return typeof x === "object" && x !== null && "params" in x && !("storage" in x);
+}
+
+function isArrayLikeOfNumbers(v: unknown): v is ArrayLike<number> {
+  if (v instanceof Float32Array || v instanceof Float64Array) return true;
+  return Array.isArray(v) && v.every((x) => typeof x === "number");
+}
+
+/** Copy arrays (typed or plain) so that snapshots and groups never share mutable storage. */
+function copyValue(v: unknown): unknown {
+  if (v instanceof Float32Array || v instanceof Float64Array) return v.slice();
+  if (Array.isArray(v)) return v.slice();
+  return v;
+}
+
+/** A zero-filled array of the same dtype and length as `a`. */
+export function zerosLike(a: FloatArray): FloatArray {
+  return a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hyper-parameter checks shared by the algorithms. Messages name who, the setting and the value.
+
+/** `v` must be a finite number >= 0 (PyTorch's `0.0 <= v`, plus finiteness). */
+export function checkNonNegative(who: string, name: string, v: unknown): void {
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number >= 0`);
+  }
+}
+
+/** `v` must be a finite number. */
+export function checkFinite(who: string, name: string, v: unknown): void {
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number`);
+  }
+}
+
+/** `v` must be a boolean. */
+export function checkBoolean(who: string, name: string, v: unknown): void {
+  if (typeof v !== "boolean") throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a boolean`);
+}
+
+/** `v` must be `[beta1, beta2]` with both in [0, 1). */
+export function checkBetas(who: string, v: unknown): void {
+  if (!Array.isArray(v) || v.length !== 2) {
+    throw new OptimizerError(`${who}: invalid betas ${String(v)}: expected [beta1, beta2]`);
+  }
+  v.forEach((b: unknown, i) => {
+    if (typeof b !== "number" || !(b >= 0 && b < 1)) {
+      throw new OptimizerError(`${who}: invalid betas[${i}] ${String(b)}: expected a number in [0, 1)`);
+    }
+  });
+}

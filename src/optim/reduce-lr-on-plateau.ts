@@ -1,0 +1,224 @@
+import type { SchedulableOptimizer } from "./lr-scheduler.js";
+import { OptimizerError } from "./types.js";
+
+/** Options of {@link ReduceLROnPlateau}; defaults as in PyTorch. */
+export interface ReduceLROnPlateauOptions {
+  /** "min": the metric should decrease (a loss); "max": it should increase (an accuracy). Default "min". */
+  mode?: "min" | "max";
+  /** new lr = lr * factor, must be < 1. Default 0.1. */
+  factor?: number;
+  /** Steps without improvement tolerated before reducing. Default 10. */
+  patience?: number;
+  /** Minimum significant improvement. Default 1e-4. */
+  threshold?: number;
+  /** "rel": best * (1 ∓ threshold); "abs": best ∓ threshold. Default "rel". */
+  thresholdMode?: "rel" | "abs";
+  /** Steps to wait after a reduction before counting bad steps again. Default 0. */
+  cooldown?: number;
+  /** Lower bound on the lr, one for all groups or one per group. Default 0. */
+  minLr?: number | readonly number[];
+  /** Reductions smaller than this are skipped. Default 1e-8. */
+  eps?: number;
+}
+
+/** State of {@link ReduceLROnPlateau}, with the keys of PyTorch's `state_dict()`. */
+export interface ReduceLROnPlateauStateDict {
+  mode: "min" | "max";
+  factor: number;
+  patience: number;
+  threshold: number;
+  threshold_mode: "rel" | "abs";
+  cooldown: number;
+  min_lrs: number[];
+  eps: number;
+  best: number;
+  num_bad_epochs: number;
+  cooldown_counter: number;
+  last_epoch: number;
+  _last_lr: number[];
+}
+
+/**
+ * Reduce each group's lr by `factor` when a metric has stopped improving for more than
+ * `patience` steps, exactly as PyTorch's `ReduceLROnPlateau` (by nature it reads the current lr).
+ *
+ * @example
+ * const sched = new ReduceLROnPlateau(opt, { mode: "min", patience: 5 });
+ * for (const epoch of epochs) { train(); sched.step(validationLoss()); }
+ */
+export class ReduceLROnPlateau {
+  readonly mode: "min" | "max";
+  readonly factor: number;
+  readonly patience: number;
+  readonly threshold: number;
+  readonly thresholdMode: "rel" | "abs";
+  readonly cooldown: number;
+  readonly minLrs: number[];
+  readonly eps: number;
+  /** Best metric so far (±Infinity before the first step). */
+  best: number;
+  numBadEpochs = 0;
+  cooldownCounter = 0;
+  lastEpoch = 0;
+  private lastLr: number[];
+
+  constructor(
+    readonly optimizer: SchedulableOptimizer,
+    options: ReduceLROnPlateauOptions = {},
+  ) {
+    const who = "ReduceLROnPlateau";
+    this.mode = options.mode ?? "min";
+    this.factor = options.factor ?? 0.1;
+    this.patience = options.patience ?? 10;
+    this.threshold = options.threshold ?? 1e-4;
+    this.thresholdMode = options.thresholdMode ?? "rel";
+    this.cooldown = options.cooldown ?? 0;
+    this.eps = options.eps ?? 1e-8;
+    const n = optimizer.paramGroups.length;
+    const minLr = options.minLr ?? 0;
+    if (typeof minLr !== "number" && minLr.length !== n) {
+      throw new OptimizerError(`${who}: expected ${n} minLr values (one per group), got ${minLr.length}`);
+    }
+    this.minLrs = typeof minLr === "number" ? new Array<number>(n).fill(minLr) : [...minLr];
+    checkSettings(who, {
+      mode: this.mode,
+      factor: this.factor,
+      patience: this.patience,
+      threshold: this.threshold,
+      thresholdMode: this.thresholdMode,
+      cooldown: this.cooldown,
+      minLrs: this.minLrs,
+      eps: this.eps,
+    });
+    this.best = this.mode === "min" ? Infinity : -Infinity;
+    this.lastLr = optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** Whether `a` improves significantly on `best`. */
+  isBetter(a: number, best: number): boolean {
+    if (this.mode === "min") {
+      return this.thresholdMode === "rel" ? a < best * (1 - this.threshold) : a < best - this.threshold;
+    }
+    return this.thresholdMode === "rel" ? a > best * (this.threshold + 1) : a > best + this.threshold;
+  }
+
+  /** Feed this step's metric; reduces the groups' lr when the plateau has lasted > patience steps. */
+  step(metric: number): void {
+    const current = Number(metric);
+    this.lastEpoch += 1;
+    if (this.isBetter(current, this.best)) {
+      this.best = current;
+      this.numBadEpochs = 0;
+    } else {
+      this.numBadEpochs += 1;
+    }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0;
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.optimizer.paramGroups.forEach((g, i) => {
+        const oldLr = g.lr;
+        const newLr = Math.max(oldLr * this.factor, this.minLrs[i]!);
+        if (oldLr - newLr > this.eps) g.lr = newLr;
+      });
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The groups' learning rates after the last step (their current lr before any step). */
+  getLastLr(): number[] {
+    return this.lastLr.slice();
+  }
+
+  /** Settings and counters with PyTorch's keys. */
+  stateDict(): ReduceLROnPlateauStateDict {
+    return {
+      mode: this.mode,
+      factor: this.factor,
+      patience: this.patience,
+      threshold: this.threshold,
+      threshold_mode: this.thresholdMode,
+      cooldown: this.cooldown,
+      min_lrs: this.minLrs.slice(),
+      eps: this.eps,
+      best: this.best,
+      num_bad_epochs: this.numBadEpochs,
+      cooldown_counter: this.cooldownCounter,
+      last_epoch: this.lastEpoch,
+      _last_lr: this.lastLr.slice(),
+    };
+  }
+
+  /** Restore {@link stateDict}; validated first, nothing changes on error. Does not touch group lrs. */
+  loadStateDict(sd: ReduceLROnPlateauStateDict): void {
+    const who = "ReduceLROnPlateau.loadStateDict";
+    if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
+    if (!Array.isArray(sd.min_lrs) || sd.min_lrs.length !== this.optimizer.paramGroups.length) {
+      throw new OptimizerError(`${who}: min_lrs must have one value per parameter group`);
+    }
+    checkSettings(who, {
+      mode: sd.mode,
+      factor: sd.factor,
+      patience: sd.patience,
+      threshold: sd.threshold,
+      thresholdMode: sd.threshold_mode,
+      cooldown: sd.cooldown,
+      minLrs: sd.min_lrs,
+      eps: sd.eps,
+    });
+    // JSON turns ±Infinity into null: an absent best means "no metric seen yet".
+    const best = typeof sd.best === "number" ? sd.best : sd.mode === "min" ? Infinity : -Infinity;
+    for (const [k, v] of [
+      ["num_bad_epochs", sd.num_bad_epochs],
+      ["cooldown_counter", sd.cooldown_counter],
+      ["last_epoch", sd.last_epoch],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new OptimizerError(`${who}: invalid ${k} ${String(v)}`);
+    }
+    const w = this as { -readonly [K in keyof this]: this[K] };
+    w.mode = sd.mode;
+    w.factor = sd.factor;
+    w.patience = sd.patience;
+    w.threshold = sd.threshold;
+    w.thresholdMode = sd.threshold_mode;
+    w.cooldown = sd.cooldown;
+    w.minLrs = sd.min_lrs.slice();
+    w.eps = sd.eps;
+    this.best = best;
+    this.numBadEpochs = sd.num_bad_epochs;
+    this.cooldownCounter = sd.cooldown_counter;
+    this.lastEpoch = sd.last_epoch;
+    this.lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
+
+function checkSettings(
+  who: string,
+  s: {
+    mode: unknown;
+    factor: unknown;
+    patience: unknown;
+    threshold: unknown;
+    thresholdMode: unknown;
+    cooldown: unknown;
+    minLrs: readonly unknown[];
+    eps: unknown;
+  },
+): void {
+  const bad = (name: string, v: unknown, expected: string): never => {
+    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected ${expected}`);
+  };
+  if (s.mode !== "min" && s.mode !== "max") bad("mode", s.mode, '"min" or "max"');
+  if (s.thresholdMode !== "rel" && s.thresholdMode !== "abs") bad("thresholdMode", s.thresholdMode, '"rel" or "abs"');
+  if (typeof s.factor !== "number" || !(s.factor >= 0 && s.factor < 1)) bad("factor", s.factor, "a number in [0, 1)");
+  if (!Number.isInteger(s.patience) || (s.patience as number) < 0) bad("patience", s.patience, "an integer >= 0");
+  if (!Number.isInteger(s.cooldown) || (s.cooldown as number) < 0) bad("cooldown", s.cooldown, "an integer >= 0");
+  if (typeof s.threshold !== "number" || !(s.threshold >= 0)) bad("threshold", s.threshold, "a number >= 0");
+  if (typeof s.eps !== "number" || !(s.eps >= 0)) bad("eps", s.eps, "a number >= 0");
+  s.minLrs.forEach((m, i) => {
+    if (typeof m !== "number" || !(m >= 0)) bad(`minLr[${i}]`, m, "a number >= 0");
+  });
+}

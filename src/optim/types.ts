@@ -1,0 +1,59 @@
+import type { FloatArray } from "../tensor/dtype.js";
+
+export type { FloatArray };
+
+/**
+ * What an optimizer needs from a trainable parameter. Real tensors satisfy this structurally.
+ *
+ * Engine guarantee relied upon here: `storage` is contiguous, starts at offset 0 and has exactly
+ * `numel` elements; `grad.storage` likewise has the same length. Optimizers update `storage` in
+ * place. `grad === null` means "no gradient this step": the parameter is skipped (as in PyTorch).
+ */
+export interface ParamLike {
+  readonly storage: FloatArray;
+  readonly shape: readonly number[];
+  grad: { readonly storage: FloatArray } | null;
+}
+
+/**
+ * Thrown for invalid hyper-parameters, malformed state dicts and non-finite gradient norms.
+ * The message always names the optimizer (or function), the offending setting and its value.
+ */
+export class OptimizerError extends Error {
+  override readonly name = "OptimizerError";
+}
+
+/**
+ * A parameter group as given to an optimizer constructor: the parameters plus optional
+ * hyper-parameters overriding the optimizer-wide defaults (PyTorch's `{"params": ..., "lr": ...}`).
+ */
+export type ParamGroupSpec<H> = { params: Iterable<ParamLike> } & Partial<H>;
+
+/**
+ * A live parameter group. `lr` is mutable (schedulers set it); `initialLr` is the learning rate the
+ * group was created with (PyTorch's `initial_lr`), which schedulers use as their base rate.
+ */
+export type ParamGroup<H> = H & {
+  readonly params: readonly ParamLike[];
+  lr: number;
+  readonly initialLr: number;
+};
+
+/** A value in a state dict's per-parameter state: a step counter, a buffer, or an absent buffer. */
+export type StateValue = number | FloatArray | readonly number[] | null;
+
+/**
+ * Serialized optimizer state, laid out exactly like PyTorch's `optimizer.state_dict()`:
+ * - `state[i]` holds the per-parameter state of the i-th parameter (numbered across groups in
+ *   order), with PyTorch's snake_case keys (`step`, `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`,
+ *   `momentum_buffer`, `square_avg`, `grad_avg`, `sum`). Buffers are copies.
+ * - `param_groups[g]` holds the hyper-parameters with PyTorch's keys (`lr`, `betas`, `eps`,
+ *   `weight_decay`, ...), `initial_lr`, and `params`: the indices of the group's parameters.
+ *
+ * A torch checkpoint converted to JSON-like values (tensors → arrays, `step` tensors → numbers,
+ * `betas` tuples → arrays) therefore loads unchanged, and vice versa.
+ */
+export interface OptimizerStateDict {
+  state: Record<number, Record<string, StateValue>>;
+  param_groups: Array<{ params: number[]; [key: string]: unknown }>;
+}

@@ -1,0 +1,151 @@
+import { DTypeError, ShapeError, ValueError } from "../errors.js";
+import { allocArray, dtypeOfArray, type DType, type TypedArray } from "./dtype.js";
+import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
+import { defaultGenerator, type Generator } from "./random.js";
+import { Tensor, type NestedArray } from "./tensor.js";
+
+export interface CreateOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+}
+export interface TensorOptions extends CreateOptions {
+  /** Shape for flat data (a typed array or a flat list); default: inferred from nesting. */
+  shape?: readonly number[];
+}
+export interface RandomOptions extends CreateOptions {
+  generator?: Generator;
+}
+
+function finish(t: Tensor, o: CreateOptions): Tensor {
+  if (o.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function inferShape(data: NestedArray): number[] {
+  const shape: number[] = [];
+  let cur: NestedArray = data;
+  while (Array.isArray(cur)) {
+    shape.push(cur.length);
+    if (cur.length === 0) break;
+    cur = cur[0]!;
+  }
+  return shape;
+}
+
+/**
+ * A tensor from nested arrays, a typed array or a number. Default dtype: float32 (bool for
+ * booleans; a typed array keeps its own dtype).
+ * @example
+ * tensor([[1, 2], [3, 4]]);                    // float32 [2, 2]
+ * tensor([1, 2], { dtype: "float64", requiresGrad: true });
+ * tensor(new Float32Array(6), { shape: [2, 3] });
+ */
+export function tensor(data: NestedArray | TypedArray | readonly number[], options: TensorOptions = {}): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const src = data as TypedArray;
+    const dtype = options.dtype ?? dtypeOfArray(src);
+    const shape = checkShape("tensor", options.shape ?? [src.length]);
+    if (numel(shape) !== src.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${src.length} elements`);
+    const arr = allocArray(dtype, src.length);
+    arr.set(src);
+    return finish(new Tensor(arr, shape), options);
+  }
+  const nested = data as NestedArray;
+  const inferred = inferShape(nested);
+  const flat: (number | boolean)[] = [];
+  const walk = (v: NestedArray, dim: number): void => {
+    if (dim === inferred.length) {
+      if (Array.isArray(v)) throw new ShapeError("tensor", `ragged nested array: expected a number at depth ${dim}`);
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== inferred[dim]) {
+      throw new ShapeError("tensor", `ragged nested array: expected length ${inferred[dim]} at depth ${dim}, got ${Array.isArray(v) ? v.length : "a number"}`);
+    }
+    for (const c of v) walk(c, dim + 1);
+  };
+  walk(nested, 0);
+  for (const v of flat) {
+    if (typeof v !== "number" && typeof v !== "boolean") throw new DTypeError("tensor", `elements must be numbers or booleans, got ${typeof v}`);
+  }
+  const dtype = options.dtype ?? (flat.length > 0 && typeof flat[0] === "boolean" ? "bool" : "float32");
+  const shape = options.shape ? checkShape("tensor", options.shape) : inferred;
+  if (numel(shape) !== flat.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${flat.length} elements`);
+  const arr = allocArray(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const v = flat[i]!;
+    arr[i] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "bool" ? (v !== 0 ? 1 : 0) : v;
+  }
+  return finish(new Tensor(arr, shape), options);
+}
+
+/** A tensor of `value` everywhere. */
+export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
+  const s = checkShape("full", shape);
+  const arr = allocArray(options.dtype ?? "float32", numel(s));
+  if (value !== 0) arr.fill(value);
+  return finish(new Tensor(arr, s), options);
+}
+export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 0, options);
+export const ones = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 1, options);
+export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, ...options });
+export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, ...options });
+export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor => full(t.shape, value, { dtype: t.dtype, ...options });
+
+/**
+ * Values from start (inclusive) to end (exclusive) by step. With integer arguments and no dtype
+ * the result is int32 (torch gives int64), otherwise float32.
+ */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  const [a, b] = end === undefined ? [0, start] : [start, end];
+  if (step === 0 || !Number.isFinite(step)) throw new ValueError("arange", `step must be finite and non-zero, got ${step}`);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) throw new ValueError("arange", `bounds must be finite, got ${a} and ${b}`);
+  const n = Math.max(0, Math.ceil((b - a) / step));
+  const dtype = options.dtype ?? (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step) ? "int32" : "float32");
+  const arr = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) arr[i] = a + i * step;
+  return finish(new Tensor(arr, [n]), options);
+}
+
+/** `steps` evenly spaced values from start to end, both included. */
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new ValueError("linspace", `steps must be a non-negative integer, got ${steps}`);
+  const arr = allocArray(options.dtype ?? "float32", steps);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  // NOTE: as torch, the second half is computed from the end so that the last value is exact.
+  const half = Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) arr[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
+  return finish(new Tensor(arr, [steps]), options);
+}
+
+/** Identity matrix [n, m]. */
+export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  const t = full([n, m], 0, { dtype: options.dtype ?? "float32" });
+  for (let i = 0; i < Math.min(n, m); i++) t.storage[i * m + i] = 1;
+  return finish(t, options);
+}
+
+/** Uniform [0, 1) from the seedable generator. */
+export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
+  const g = options.generator ?? defaultGenerator;
+  const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.random();
+  return finish(t, options);
+}
+
+/** Standard normal from the seedable generator. */
+export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
+  const g = options.generator ?? defaultGenerator;
+  const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.normal();
+  return finish(t, options);
+}
+
+/** Integers uniform in [low, high), int32 by default. */
+export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new ValueError("randint", `needs integers low < high, got ${low} and ${high}`);
+  const g = options.generator ?? defaultGenerator;
+  const t = full(shape, 0, { dtype: options.dtype ?? "int32" });
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.randint(low, high);
+  return finish(t, options);
+}
