@@ -140,7 +140,7 @@ function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, 
   let x = conv(a);
   let y = conv(b);
   if (x.dtype !== y.dtype) {
-    if (x.numel === 1 && x.ndim === 0 && !(a instanceof Tensor)) x = cast(x, y.dtype);
+    if (x.numel === 1 && x.ndim === 0 && !(a instanceof Tensor)) y = cast(y, "float64"); // x is the float64 scalar of a fractional number
     else if (y.ndim === 0 && !(b instanceof Tensor)) {
       x = cast(x, "float64");
       y = cast(y, "float64");

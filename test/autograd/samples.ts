@@ -1,0 +1,428 @@
+/**
+ * One gradcheck sample per op of the op table (and per composite op). The op-table test fails
+ * when an op has no sample: adding an op means adding its entry here too.
+ */
+import fc from "fast-check";
+import { Generator, Tensor, tensor, where } from "../../src/index.js";
+import * as F from "../../src/autograd/functional.js";
+import type { OpName } from "../../src/autograd/ops.js";
+
+export interface Domain {
+  lo?: number;
+  hi?: number;
+  /** Keep |x| >= this (away from kinks at 0). */
+  awayFrom0?: number;
+}
+
+/** A float64 tensor that requires grad, with values from a seeded generator. */
+export function t64(shape: number[], seed: number, d: Domain = {}): Tensor {
+  const g = new Generator(seed);
+  const lo = d.lo ?? -2;
+  const hi = d.hi ?? 2;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = lo + (hi - lo) * g.random();
+    if (d.awayFrom0 && Math.abs(v) < d.awayFrom0) v = v < 0 ? v - d.awayFrom0 : v + d.awayFrom0;
+    data[i] = v;
+  }
+  return tensor(data, { shape, requiresGrad: true });
+}
+
+export function int32(shape: number[], seed: number, high: number): Tensor {
+  const g = new Generator(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = g.randint(0, high);
+  return tensor(data, { shape });
+}
+
+export const seedArb = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+/** Shapes of up to 3 dims, sizes 0..3 (size 0 rarely). */
+export const shapeArb = fc.array(fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.constant(0) }), { minLength: 0, maxLength: 3 });
+export const nonEmptyShapeArb = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 });
+
+/** Two shapes that broadcast together: drop leading dims and set random dims to 1. */
+export const broadcastPairArb = fc
+  .tuple(shapeArb, fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.nat(3))
+  .map(([out, onesA, onesB, drop]) => {
+    const a = out.map((s, i) => (onesA[i] ? 1 : s));
+    const b = out.map((s, i) => (onesB[i] ? 1 : s)).slice(Math.min(drop, out.length));
+    return [a, b] as [number[], number[]];
+  });
+
+export interface GradSample {
+  kind: "grad";
+  /** Random inputs (some require grad) plus the function of them to check. */
+  arb: fc.Arbitrary<{ inputs: Tensor[]; fn: (...xs: Tensor[]) => Tensor }>;
+  /** Also check gradients of gradients (default true). */
+  gradgrad?: boolean;
+}
+export interface CustomSample {
+  kind: "custom";
+  /** The op is not differentiable (or cannot be gradchecked in float64): check it by hand. */
+  check: () => void;
+}
+export type Sample = GradSample | CustomSample;
+
+const unary = (fn: (x: Tensor) => Tensor, d: Domain = {}, gradgrad = true): GradSample => ({
+  kind: "grad",
+  gradgrad,
+  arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed, d)], fn })),
+});
+
+const binary = (fn: (a: Tensor, b: Tensor) => Tensor, da: Domain = {}, db: Domain = {}): GradSample => ({
+  kind: "grad",
+  arb: fc.tuple(broadcastPairArb, seedArb, fc.boolean()).map(([[sa, sb], seed, swap]) => {
+    const [x, y] = swap ? [sb, sa] : [sa, sb];
+    return { inputs: [t64(x, seed, da), t64(y, seed + 1, db)], fn };
+  }),
+});
+
+function nonDiff(op: (a: Tensor, b: Tensor) => Tensor, expected: (a: number, b: number) => number): CustomSample {
+  return {
+    kind: "custom",
+    check: () => {
+      const a = tensor([1, 2, 3, NaN, -0], { dtype: "float64", requiresGrad: true });
+      const b = tensor([[2], [-0.0]], { dtype: "float64" });
+      const r = op(a, b);
+      if (r.requiresGrad) throw new Error("a non-differentiable op produced a tensor that requires grad");
+      const got = r.toTypedArray();
+      const av = a.toTypedArray();
+      const bv = b.toTypedArray();
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 5; j++) {
+          const want = expected(av[j]!, bv[i]!);
+          if (got[i * 5 + j] !== want) throw new Error(`element [${i}, ${j}]: got ${got[i * 5 + j]}, want ${want}`);
+        }
+    },
+  };
+}
+
+function randomPerm(n: number, seed: number): number[] {
+  return new Generator(seed).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/** Samples for the primitive ops of the op table, keyed by op name. */
+export const opSamples: Record<OpName, Sample> = {
+  neg: unary(F.neg),
+  abs: unary(F.abs, { awayFrom0: 0.1 }),
+  sign: unary(F.sign, { awayFrom0: 0.1 }),
+  exp: unary(F.exp),
+  log: unary(F.log, { lo: 0.3, hi: 3 }),
+  log1p: unary(F.log1p, { lo: -0.6, hi: 3 }),
+  expm1: unary(F.expm1),
+  sqrt: unary(F.sqrt, { lo: 0.3, hi: 3 }),
+  rsqrt: unary(F.rsqrt, { lo: 0.3, hi: 3 }),
+  square: unary(F.square),
+  sin: unary(F.sin),
+  cos: unary(F.cos),
+  tanh: unary(F.tanh),
+  sigmoid: unary(F.sigmoid),
+  relu: unary(F.relu, { awayFrom0: 0.1 }),
+  erf: unary(F.erf, { lo: -3.5, hi: 3.5 }),
+  leakyRelu: unary((x) => F.leakyRelu(x, 0.2), { awayFrom0: 0.1 }),
+  softplus: unary((x) => F.softplus(x, { beta: 2, threshold: 3 }), { lo: -3, hi: 3 }),
+  clamp: unary((x) => F.clamp(x, -0.5, 0.7), { awayFrom0: 0 }),
+  logicalNot: {
+    kind: "custom",
+    check: () => {
+      const r = F.logicalNot(tensor([0, 1, -2, 0.5]));
+      if (JSON.stringify(r.toArray()) !== JSON.stringify([true, false, false, false])) throw new Error(`logicalNot gave ${r.toArray()}`);
+    },
+  },
+  add: binary(F.add),
+  sub: binary(F.sub),
+  mul: binary(F.mul),
+  div: binary(F.div, {}, { awayFrom0: 0.5 }),
+  pow: binary(F.pow, { lo: 0.3, hi: 2 }, { lo: -2, hi: 2 }),
+  maximum: binary(F.maximum),
+  minimum: binary(F.minimum),
+  eq: nonDiff(F.eq, (a, b) => (a === b ? 1 : 0)),
+  ne: nonDiff(F.ne, (a, b) => (a !== b ? 1 : 0)),
+  lt: nonDiff(F.lt, (a, b) => (a < b ? 1 : 0)),
+  le: nonDiff(F.le, (a, b) => (a <= b ? 1 : 0)),
+  gt: nonDiff(F.gt, (a, b) => (a > b ? 1 : 0)),
+  ge: nonDiff(F.ge, (a, b) => (a >= b ? 1 : 0)),
+  logicalAnd: nonDiff((a, b) => F.logicalAnd(a.gt(1), b.gt(0)), (a, b) => (a > 1 && b > 0 ? 1 : 0)),
+  logicalOr: nonDiff((a, b) => F.logicalOr(a.gt(1), b.gt(0)), (a, b) => (a > 1 || b > 0 ? 1 : 0)),
+  where: {
+    kind: "grad",
+    arb: fc.tuple(broadcastPairArb, shapeArb, seedArb).map(([[sa, sb], sc, seed]) => {
+      const cShape = sc.slice(0, 0).concat(sa.map(() => 1)).slice(0, sa.length);
+      const cond = t64(cShape.length ? sa : [], seed + 7).detach().gt(0);
+      return { inputs: [t64(sa, seed), t64(sb, seed + 1)], fn: (a: Tensor, b: Tensor) => where(cond, a, b) };
+    }),
+  },
+  cast: {
+    kind: "custom",
+    check: () => {
+      const x = tensor([1.5, -2.25], { dtype: "float64", requiresGrad: true });
+      const y = x.to("float32");
+      if (y.dtype !== "float32") throw new Error("cast did not produce float32");
+      y.mul(tensor([3, 4])).sum().backward();
+      const g = x.grad!;
+      if (g.dtype !== "float64" || g.at(0) !== 3 || g.at(1) !== 4) throw new Error(`cast gradient wrong: ${g}`);
+      const i = x.detach().to("int32");
+      if (i.requiresGrad || i.at(1) !== -2) throw new Error("cast to int32 wrong");
+    },
+  },
+  contiguous: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.contiguous(x.ndim >= 2 ? x.transpose(0, -1) : x.expand([2, ...x.shape])),
+    })),
+  },
+  reshape: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => (x.ndim >= 2 ? x.transpose(0, 1).reshape([-1]) : x.reshape([1, ...x.shape, 1])),
+    })),
+  },
+  permute: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => x.permute(randomPerm(x.ndim, seed)).mul(t64(s.length ? randomPerm(s.length, seed).map((d) => s[d]!) : [], seed + 3).detach()),
+    })),
+  },
+  expand: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => {
+      const withOnes = s.map((v, i) => (i % 2 === 0 ? 1 : v));
+      const target = [2, ...s.map((v, i) => (i % 2 === 0 ? 3 : v))];
+      return { inputs: [t64(withOnes, seed)], fn: (x: Tensor) => x.expand(target).mul(t64(target, seed + 1).detach()) };
+    }),
+  },
+  narrow: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => {
+      const g = new Generator(seed);
+      const d = g.randint(0, s.length);
+      const start = g.randint(0, s[d]!);
+      const len = g.randint(0, s[d]! - start + 1);
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => x.narrow(d, start, len) };
+    }),
+  },
+  pad: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.array(fc.nat(2), { minLength: 2, maxLength: 4 })).map(([s, seed, pads]) => {
+      const p = pads.slice(0, 2 * Math.min(s.length, Math.floor(pads.length / 2)));
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.pad(x, p, 0.5).mul(2) };
+    }),
+  },
+  cat: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.integer({ min: 2, max: 3 })).map(([s, seed, k]) => {
+      const d = seed % s.length;
+      const inputs = Array.from({ length: k }, (_, i) => t64(s.map((v, j) => (j === d ? ((v + i) % 3) : v)), seed + i));
+      return { inputs, fn: (...xs: Tensor[]) => F.cat(xs, d) };
+    }),
+  },
+  sum: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb, fc.boolean()).map(([s, seed, keep]) => {
+      const dims = s.map((_, i) => i).filter((i) => (seed >> i) & 1);
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.sum(x, dims.length ? dims : undefined, keep) };
+    }),
+  },
+  amax: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.boolean()).map(([s, seed, keep]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.amax(x, -1, keep),
+    })),
+  },
+  amin: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.boolean()).map(([s, seed, keep]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.amin(x, s.length > 1 ? [0, s.length - 1] : [0], keep),
+    })),
+  },
+  argmax: {
+    kind: "custom",
+    check: () => {
+      const x = tensor([[1, 5, 5], [7, 2, 7]], { requiresGrad: true });
+      const r = F.argmax(x, 1);
+      if (r.requiresGrad || r.dtype !== "int32" || JSON.stringify(r.toArray()) !== "[1,0]") throw new Error(`argmax gave ${r}`);
+    },
+  },
+  argmin: {
+    kind: "custom",
+    check: () => {
+      const r = F.argmin(tensor([[1, 0, 0], [7, 2, 7]]), 1, true);
+      if (JSON.stringify(r.toArray()) !== "[[1],[1]]") throw new Error(`argmin gave ${r}`);
+    },
+  },
+  norm: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.constantFrom(1, 2, 3, Infinity), fc.boolean()).map(([s, seed, p, keep]) => ({
+      inputs: [t64(s, seed, { awayFrom0: 0.1 })],
+      fn: (x: Tensor) => F.norm(x, p, -1, keep),
+    })),
+  },
+  matmul: {
+    kind: "grad",
+    arb: fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom<number[][]>([[], []], [[2], []], [[], [2]], [[2, 1], [3]], [[1], [2]]), seedArb)
+      .map(([m, k, n, [ba, bb], seed]) => ({
+        inputs: [t64([...ba!, m, k], seed), t64([...bb!, k, n], seed + 1)],
+        fn: F.matmul,
+      })),
+  },
+  conv2d: {
+    kind: "grad",
+    gradgrad: true,
+    arb: convArb().map(({ x, w, opts }) => ({ inputs: [x, w], fn: (a: Tensor, b: Tensor) => F.conv2d(a, b, null, opts) })),
+  },
+  conv2dInputGrad: {
+    kind: "grad",
+    arb: convArb().map(({ x, w, opts, seed }) => {
+      const y = F.conv2d(x.detach(), w.detach(), null, opts);
+      const p = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups: opts.groups };
+      return { inputs: [t64([...y.shape], seed + 5), w], fn: (gy: Tensor, ww: Tensor) => F.conv2dInputGrad(gy, ww, x.shape, p) };
+    }),
+  },
+  conv2dWeightGrad: {
+    kind: "grad",
+    arb: convArb().map(({ x, w, opts, seed }) => {
+      const y = F.conv2d(x.detach(), w.detach(), null, opts);
+      const p = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups: opts.groups };
+      return { inputs: [x, t64([...y.shape], seed + 5)], fn: (xx: Tensor, gy: Tensor) => F.conv2dWeightGrad(xx, gy, w.shape, p) };
+    }),
+  },
+  maxPool2dIndices: {
+    kind: "custom",
+    check: () => {
+      const x = tensor([[[[1, 3, 2, 0], [4, 2, 9, 9], [0, 0, 1, 1], [0, 5, 1, 1]]]], { requiresGrad: true });
+      const { values, indices } = F.maxPool2dWithIndices(x, 2);
+      if (JSON.stringify(indices.toArray()) !== "[[[[4,6],[13,10]]]]") throw new Error(`indices ${indices}`);
+      if (JSON.stringify(values.toArray()) !== "[[[[4,9],[5,1]]]]") throw new Error(`values ${values}`);
+      if (indices.requiresGrad) throw new Error("indices require grad");
+    },
+  },
+  gather: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => {
+      const d = seed % s.length;
+      const idxShape = s.map((v, i) => (i === d ? 4 : Math.max(1, v - (seed % 2))));
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.gather(x, d, int32(idxShape, seed, s[d]!)) };
+    }),
+  },
+  scatterAdd: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => {
+      const d = seed % s.length;
+      const idxShape = s.map((v, i) => (i === d ? 3 : v));
+      const index = int32(idxShape, seed, s[d]!);
+      return { inputs: [t64(s, seed), t64(idxShape, seed + 1)], fn: (b: Tensor, src: Tensor) => F.scatterAdd(b, d, index, src) };
+    }),
+  },
+};
+
+function convArb() {
+  return fc
+    .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), seedArb)
+    .map(([n, cg, og, groups, stride, padding, dilation, k, seed]) => {
+      const H = 5;
+      const W = 4;
+      const x = t64([n, cg * groups, H, W], seed);
+      const w = t64([og * groups, cg, k, Math.max(1, k - 1)], seed + 1);
+      const opts = { stride: [stride, 1] as [number, number], padding: [padding, padding] as [number, number], dilation: [dilation, 1] as [number, number], groups };
+      return { x, w, opts, seed };
+    });
+}
+
+/** Composite ops: functions built from primitives, gradchecked the same way. */
+export const compositeSamples: Record<string, GradSample> = {
+  mean: unary((x) => F.mean(x, -1 >= 0 ? undefined : undefined)),
+  meanDims: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.mean(x, 0, true) })),
+  },
+  variance: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[s.length - 1]! > 1), seedArb, fc.constantFrom(0, 1)).map(([s, seed, c]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.variance(x, -1, { correction: c }),
+    })),
+  },
+  std: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[0]! > 1), seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.std(x, 0, { keepdim: true }) })),
+  },
+  logsumexp: unary((x) => (x.ndim ? F.logsumexp(x, -1) : F.logsumexp(x, null))),
+  softmax: unary((x) => (x.ndim ? F.softmax(x, -1) : x)),
+  logSoftmax: unary((x) => (x.ndim ? F.logSoftmax(x, 0) : x)),
+  gelu: unary((x) => F.gelu(x)),
+  geluTanh: unary((x) => F.gelu(x, { approximate: "tanh" })),
+  maxDim: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.max(x, -1).values })),
+  },
+  minDim: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.min(x, 0, true).values })),
+  },
+  indexSelect: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.indexSelect(x, -1, int32([5], seed, s[s.length - 1]!)) })),
+  },
+  stack: binaryStack(),
+  splitChunk: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => {
+        const parts = F.split(x, 2, 0);
+        const chunks = F.chunk(x, 2, -1);
+        return F.cat([...parts.map((p) => p.mul(2)), ...chunks.map((c) => c.mul(3))].map((t) => t.reshape([-1])), 0);
+      },
+    })),
+  },
+  selectSqueeze: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.unsqueeze(F.select(x, 0, -1), 0).squeeze().flatten() })),
+  },
+  matmulVector: {
+    kind: "grad",
+    arb: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), seedArb).map(([k, n, seed]) => ({
+      inputs: [t64([k], seed), t64([k, n], seed + 1), t64([k], seed + 2)],
+      fn: (v: Tensor, m: Tensor, u: Tensor) => F.matmul(v, m).sum().add(F.matmul(v, u)).add(F.matmul(m.transpose(0, 1), v).sum()),
+    })),
+  },
+  conv2dBias: {
+    kind: "grad",
+    arb: convArb().map(({ x, w, opts, seed }) => ({
+      inputs: [x, w, t64([w.shape[0]!], seed + 9)],
+      fn: (a: Tensor, b: Tensor, c: Tensor) => F.conv2d(a, b, c, opts),
+    })),
+  },
+  maxPool2d: {
+    kind: "grad",
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1 }), seedArb).map(([k, pad, seed]) => ({
+      inputs: [t64([2, 2, 5, 4], seed)],
+      fn: (x: Tensor) => F.maxPool2d(x, [k + 1, k], { stride: [1, 2], padding: [Math.min(pad, Math.floor((k + 1) / 2)), Math.min(pad, Math.floor(k / 2))] }),
+    })),
+  },
+  avgPool2d: {
+    kind: "grad",
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.boolean(), seedArb).map(([k, includePad, seed]) => ({
+      inputs: [t64([1, 2, 5, 4], seed)],
+      fn: (x: Tensor) => F.avgPool2d(x, k, { padding: Math.floor(k / 2), countIncludePad: includePad }),
+    })),
+  },
+};
+
+function binaryStack(): GradSample {
+  return {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed), t64(s, seed + 1)],
+      fn: (a: Tensor, b: Tensor) => F.stack([a, b], -1),
+    })),
+  };
+}
