@@ -642,12 +642,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
 
 export interface Pool2dOptions {
   stride?: number | readonly [number, number];
+  /** Not supported: passing true throws a ValueError (windows are always floor-sized). */
+  ceilMode?: boolean;
   padding?: number | readonly [number, number];
   dilation?: number | readonly [number, number];
 }
 
 function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number, number], o: Pool2dOptions) {
   if (x.ndim !== 4) throw new ShapeError(op, `expects input [N, C, H, W], got ${shapeStr(x.shape)}`);
+  if (o.ceilMode) throw new ValueError(op, "ceilMode: true is not supported; pad the input instead");
   const kernel = two(op, "kernelSize", kernelSize, 1, 1);
   const stride = o.stride === undefined ? kernel : two(op, "stride", o.stride, 1, 1);
   const padding = two(op, "padding", o.padding, 0, 0);
@@ -682,11 +685,13 @@ export interface AvgPool2dOptions {
   /** Count zero padding in the divisor (default true, as PyTorch). */
   countIncludePad?: boolean;
   divisorOverride?: number;
+  /** Not supported: passing true throws a ValueError. */
+  ceilMode?: boolean;
 }
 
 /** Average pooling (NCHW), composed from a depthwise conv2d with a ones kernel. */
 export function avgPool2d(x: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions = {}): Tensor {
-  const p = poolParams("avgPool2d", x, kernelSize, { stride: options.stride, padding: options.padding });
+  const p = poolParams("avgPool2d", x, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
   const [N, C, H, W] = x.shape as [number, number, number, number];
   const ones = new Tensor(allocArray(x.dtype, p.kernel[0] * p.kernel[1]).fill(1), [1, 1, p.kernel[0], p.kernel[1]]);
   const cp: Conv2dParams = { stride: p.stride, padding: p.padding, dilation: [1, 1], groups: 1 };
