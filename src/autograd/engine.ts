@@ -15,6 +15,12 @@ export interface EngineObserver {
   backward?(node: Node, gradOut: Tensor, gradIns: readonly (Tensor | null)[]): void;
 }
 let observer: EngineObserver | null = null;
+let vjpNode: Node | null = null;
+
+/** @internal The node whose VJP is running (null outside backward). Ops run inside a VJP are part of its backward. */
+export function currentVjpNode(): Node | null {
+  return vjpNode;
+}
 
 /** @internal Install (or remove with null) the engine observer. Returns the previous one. */
 export function setEngineObserver(o: EngineObserver | null): EngineObserver | null {
@@ -130,7 +136,14 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       const def = node.def;
       if (def.vjp === "nonDifferentiable") continue;
       const needs = node.inputs.map((t) => t.requiresGrad);
-      const grads = def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
+      const prevVjp = vjpNode;
+      vjpNode = node;
+      let grads: readonly (Tensor | null)[];
+      try {
+        grads = def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
+      } finally {
+        vjpNode = prevVjp;
+      }
       const reduced = node.inputs.map((inp, i) => {
         let gi = grads[i] ?? null;
         if (!gi || !needs[i]) return null;

@@ -35,8 +35,8 @@ export class Node {
   readonly id = nextNodeId++;
   /** Set when backward without retainGraph freed this node. */
   freed = false;
-  /** Call site where the op was created (filled by anomaly mode). */
-  callSite: string | undefined;
+  /** The stack where the op was created (captured by anomaly mode; formatted only when reported). */
+  creation: Error | undefined;
   constructor(
     readonly op: string,
     readonly def: OpDef<any>,

@@ -1,5 +1,5 @@
 import type { FloatArray, ParamLike } from "./types.js";
-import { OptimizerError } from "./types.js";
+import { floatStorage, OptimizerError } from "./types.js";
 
 /** Parameters, plain (`model.parameters()`) or named (`model.namedParameters()`). */
 export type ParamsInput = Iterable<ParamLike> | Iterable<readonly [string, ParamLike]>;
@@ -112,7 +112,7 @@ function checkNormType(who: string, normType: number): void {
 
 function statsOf(list: Entry[], normType: number): GradNormStats {
   const accs = list.map(({ param }) =>
-    param.grad === null ? { scale: 0, ssq: 0, nonFinite: 0, nan: false, inf: false } : accumulate(param.grad.storage, normType),
+    param.grad === null ? { scale: 0, ssq: 0, nonFinite: 0, nan: false, inf: false } : accumulate(floatStorage(param.grad.storage, "clipGradNorm"), normType),
   );
   let scale = 0;
   for (const a of accs) if (a.scale > scale) scale = a.scale;

@@ -8,7 +8,7 @@
 export { OptimizerError } from "./types.js";
 export type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
 
-export { Optimizer, zerosLike } from "./optimizer.js";
+export { checkBetas, checkBoolean, checkFinite, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 export type { Algorithm } from "./optimizer.js";
 
 export { SGD, sgdAlgorithm, sgdStep } from "./sgd.js";

@@ -1,5 +1,5 @@
 import type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
-import { OptimizerError } from "./types.js";
+import { floatStorage, OptimizerError } from "./types.js";
 
 /**
  * One optimization algorithm, described as data plus pure functions. The {@link Optimizer} class
@@ -27,6 +27,16 @@ export interface Algorithm<H extends { lr: number }, S extends object> {
 /**
  * Base class of all optimizers: parameter groups, per-parameter state, `step()`, `zeroGrad()` and
  * PyTorch-compatible `stateDict()` / `loadStateDict()`. The math lives in the {@link Algorithm}.
+ *
+ * @example
+ * // A new algorithm is one table entry; the class comes for free.
+ * const signSgd: Algorithm<{ lr: number }, Record<string, never>> = {
+ *   name: "SignSGD", hyperKeys: { lr: "lr" }, stateKeys: {},
+ *   validate: (h, who) => checkNonNegative(who, "lr", h.lr),
+ *   initState: () => ({}),
+ *   step: (p, g, _s, h) => { for (let i = 0; i < p.length; i++) p[i] = p[i]! - h.lr * Math.sign(g[i]!); },
+ * };
+ * const opt = new Optimizer(signSgd, model.parameters(), { lr: 0.01 });
  */
 export class Optimizer<H extends { lr: number }, S extends object> {
   /** Parameter groups; `lr` (and other hyper-parameters) may be changed between steps. */
@@ -76,7 +86,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     const group = { ...hyper, params, lr, initialLr: lr } as unknown as ParamGroup<H>;
     this.paramGroups.push(group);
     if (this.algorithm.eagerState) {
-      for (const p of params) this.state.set(p, this.algorithm.initState(p.storage, group));
+      for (const p of params) this.state.set(p, this.algorithm.initState(floatStorage(p.storage, who), group));
     }
   }
 
@@ -94,10 +104,10 @@ export class Optimizer<H extends { lr: number }, S extends object> {
         }
         let s = this.state.get(p);
         if (s === undefined) {
-          s = alg.initState(p.storage, group);
+          s = alg.initState(floatStorage(p.storage, alg.name), group);
           this.state.set(p, s);
         }
-        alg.step(p.storage, grad.storage, s, group);
+        alg.step(floatStorage(p.storage, alg.name), floatStorage(grad.storage, alg.name), s, group);
       }
     }
   }
@@ -110,6 +120,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
   /**
    * Snapshot of hyper-parameters and state in PyTorch's `state_dict()` layout and key names
    * (see {@link OptimizerStateDict}). Buffers are copies, so later steps do not change it.
+   * `structuredClone` keeps it intact; for JSON, convert the typed-array buffers with
+   * `Array.from` first ({@link loadStateDict} accepts plain number arrays).
+   *
+   * @example
+   * const saved = structuredClone(opt.stateDict());
+   * // ... later, with an optimizer built the same way over the same parameters:
+   * opt2.loadStateDict(saved);
    */
   stateDict(): OptimizerStateDict {
     const alg = this.algorithm;
@@ -198,7 +215,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       if (target === undefined) throw new OptimizerError(`${where}: no parameter has index ${rawIdx}`);
       if (typeof rawEntry !== "object" || rawEntry === null) throw new OptimizerError(`${where}: expected an object`);
       const { param, hyper } = target;
-      const fresh = alg.initState(param.storage, hyper) as Record<string, unknown>;
+      const fresh = alg.initState(floatStorage(param.storage, alg.name), hyper) as Record<string, unknown>;
       const entry = rawEntry as Record<string, unknown>;
       for (const [torchKey, value] of Object.entries(entry)) {
         const key = reverse.get(torchKey);
@@ -217,7 +234,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
               `${where}.${torchKey}: buffer has ${value.length} elements, the parameter has ${param.storage.length}`,
             );
           }
-          const buf = zerosLike(param.storage);
+          const buf = zerosLike(floatStorage(param.storage, alg.name));
           for (let i = 0; i < buf.length; i++) buf[i] = Number(value[i]);
           fresh[key] = buf;
         } else {
@@ -238,7 +255,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     for (const [p, s] of newState) this.state.set(p, s);
     if (alg.eagerState) {
       for (const group of this.paramGroups) {
-        for (const p of group.params) if (!this.state.has(p)) this.state.set(p, alg.initState(p.storage, group));
+        for (const p of group.params) if (!this.state.has(p)) this.state.set(p, alg.initState(floatStorage(p.storage, alg.name), group));
       }
     }
   }
@@ -260,7 +277,12 @@ function copyValue(v: unknown): unknown {
   return v;
 }
 
-/** A zero-filled array of the same dtype and length as `a`. */
+/**
+ * A zero-filled array of the same dtype and length as `a` (state buffers follow the parameter dtype).
+ *
+ * @example
+ * zerosLike(new Float32Array(3)); // Float32Array [0, 0, 0]
+ */
 export function zerosLike(a: FloatArray): FloatArray {
   return a instanceof Float32Array ? new Float32Array(a.length) : new Float64Array(a.length);
 }
@@ -268,26 +290,46 @@ export function zerosLike(a: FloatArray): FloatArray {
 // ---------------------------------------------------------------------------------------------
 // Hyper-parameter checks shared by the algorithms. Messages name who, the setting and the value.
 
-/** `v` must be a finite number >= 0 (PyTorch's `0.0 <= v`, plus finiteness). */
+/**
+ * `v` must be a finite number >= 0 (PyTorch's `0.0 <= v`, plus finiteness).
+ *
+ * @example
+ * checkNonNegative("SGD", "lr", -1); // throws OptimizerError "SGD: invalid lr -1: expected a finite number >= 0"
+ */
 export function checkNonNegative(who: string, name: string, v: unknown): void {
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
     throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number >= 0`);
   }
 }
 
-/** `v` must be a finite number. */
+/**
+ * `v` must be a finite number.
+ *
+ * @example
+ * checkFinite("SGD", "dampening", NaN); // throws OptimizerError
+ */
 export function checkFinite(who: string, name: string, v: unknown): void {
   if (typeof v !== "number" || !Number.isFinite(v)) {
     throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number`);
   }
 }
 
-/** `v` must be a boolean. */
+/**
+ * `v` must be a boolean.
+ *
+ * @example
+ * checkBoolean("Adam", "amsgrad", 1); // throws OptimizerError
+ */
 export function checkBoolean(who: string, name: string, v: unknown): void {
   if (typeof v !== "boolean") throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a boolean`);
 }
 
-/** `v` must be `[beta1, beta2]` with both in [0, 1). */
+/**
+ * `v` must be `[beta1, beta2]` with both in [0, 1).
+ *
+ * @example
+ * checkBetas("Adam", [0.9, 1]); // throws OptimizerError "Adam: invalid betas[1] 1: ..."
+ */
 export function checkBetas(who: string, v: unknown): void {
   if (!Array.isArray(v) || v.length !== 2) {
     throw new OptimizerError(`${who}: invalid betas ${String(v)}: expected [beta1, beta2]`);

@@ -1,4 +1,4 @@
-import type { FloatArray } from "../tensor/dtype.js";
+import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 
 export type { FloatArray };
 
@@ -10,14 +10,25 @@ export type { FloatArray };
  * place. `grad === null` means "no gradient this step": the parameter is skipped (as in PyTorch).
  */
 export interface ParamLike {
-  readonly storage: FloatArray;
+  /** Must be a Float32Array or Float64Array at run time (checked by the optimizers). */
+  readonly storage: TypedArray;
   readonly shape: readonly number[];
-  grad: { readonly storage: FloatArray } | null;
+  grad: { readonly storage: TypedArray } | null;
+}
+
+/** The float storage of a parameter or gradient, or a clear error (Tensor's storage type also admits integers). */
+export function floatStorage(a: TypedArray, where: string): FloatArray {
+  if (a instanceof Float32Array || a instanceof Float64Array) return a;
+  throw new OptimizerError(`${where}: parameters and gradients must be float32 or float64, got ${a.constructor.name}`);
 }
 
 /**
  * Thrown for invalid hyper-parameters, malformed state dicts and non-finite gradient norms.
  * The message always names the optimizer (or function), the offending setting and its value.
+ *
+ * @example
+ * try { new Adam(params, { betas: [1, 0.999] }); }
+ * catch (e) { if (e instanceof OptimizerError) console.error(e.message); } // "Adam: invalid betas[0] 1: ..."
  */
 export class OptimizerError extends Error {
   override readonly name = "OptimizerError";
