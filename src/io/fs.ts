@@ -36,7 +36,8 @@ import type { NamedTensors } from "./types.js";
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
+  // Same folder (so rename is atomic), unique, and short enough for NAME_MAX even for long names.
+  const tmp = join(dir, `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
   let handle: FileHandle | undefined;
   let created = false;
   try {

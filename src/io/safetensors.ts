@@ -30,6 +30,7 @@ export type SafetensorsProblemCode =
   | "header-not-utf8"
   | "header-not-json"
   | "header-not-object"
+  | "duplicate-key"
   | "entry-not-object"
   | "unknown-dtype"
   | "unsupported-dtype"
@@ -256,7 +257,7 @@ function prepare(name: string, value: TensorRecord | TensorSource | undefined): 
     throw new SafetensorsError("bad-input", `expected a tensor record, got ${describe(value)}`, name);
   }
   const dtype = value.dtype;
-  if (!Object.hasOwn(WRITTEN, dtype)) {
+  if (typeof dtype !== "string" || !Object.hasOwn(WRITTEN, dtype)) {
     throw new SafetensorsError("bad-input", `unsupported dtype ${describe(dtype)}`, name);
   }
   const data = isSource(value) ? value.toTypedArray() : value.data;
@@ -306,9 +307,11 @@ function metadataEntries(metadata: SerializeOptions["metadata"]): [string, strin
  * Encodes tensors as a safetensors file.
  *
  * Tensors are laid out as the reference implementation does: by descending dtype alignment, then
- * by name, so files written here are byte-identical to `safetensors.torch.save_file` for the same
- * float32/float64/int32/bool tensors. The header is padded with spaces to a multiple of 8 bytes so
- * the data buffer starts aligned. Names and shapes are written exactly as given.
+ * by name (in code point order), so files written here are byte-identical to
+ * `safetensors.torch.save_file` for the same float32/float64/int32/bool tensors and at most one
+ * metadata key (the reference keeps metadata in a hash map, so it orders several keys at random;
+ * we keep insertion order). The header is padded with spaces to a multiple of 8 bytes so the data
+ * buffer starts aligned. Names and shapes are written exactly as given.
  *
  * @example
  * ```ts
@@ -376,7 +379,12 @@ export function serialize(tensors: NamedTensors, options: SerializeOptions = {})
 export const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
 
 export interface DeserializeOptions {
-  /** Largest accepted JSON header, in bytes; larger ones are rejected before any decoding. Default 100 MB. */
+  /**
+   * Largest accepted JSON header, in bytes; larger ones are rejected before any decoding.
+   * Default 100,000,000, the reference implementation's limit. NOTE: parsing a header can take
+   * several times its size in memory (a JSON array of small numbers grows about 4x as JS values),
+   * so lower this for untrusted input in a constrained process; real headers are rarely above 1 MB.
+   */
   maxHeaderBytes?: number;
 }
 
@@ -434,7 +442,8 @@ export function readHeaderLength(prefix: Uint8Array, fileLength: number, maxHead
 }
 
 function parseHeader(headerBytes: Uint8Array): object {
-  // NOTE: the reference implementation requires the header to start with "{" (InvalidHeaderStart).
+  // NOTE: every writer starts the header with "{"; the reference implementation defines an
+  // InvalidHeaderStart error for anything else (0.8 still skips leading whitespace; we do not).
   if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) {
     throw new SafetensorsError("header-not-object", `header must be a JSON object starting with "{"`);
   }
@@ -455,7 +464,65 @@ function parseHeader(headerBytes: Uint8Array): object {
   if (!isPlainObject(parsed)) {
     throw new SafetensorsError("header-not-object", `header must be a JSON object, got ${describe(parsed)}`);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    throw new SafetensorsError(
+      "duplicate-key",
+      duplicate.tensor === duplicate.key
+        ? "name appears more than once in the header"
+        : `key ${quoteName(duplicate.key)} appears more than once in one object`,
+      duplicate.tensor,
+    );
+  }
   return parsed;
+}
+
+/**
+ * Finds a key repeated within one JSON object of `text`, which must already be valid JSON.
+ *
+ * NOTE: JSON.parse keeps the last of duplicate keys without looking at the others, while other
+ * readers may keep the first or validate all; a file that means different things to different
+ * readers is a classic smuggling trick, so we refuse duplicates anywhere. One linear pass over the
+ * text with a stack of key sets; no recursion, so nesting depth cannot overflow the stack.
+ * `tensor` is the top-level key the duplicate sits under (the duplicate itself at the top level).
+ */
+function findDuplicateKey(text: string): { key: string; tensor: string | undefined } | undefined {
+  const stack: (Set<string> | null)[] = []; // a key set per open object, null per open array
+  let topKey: string | undefined;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      const start = i;
+      let escaped = false;
+      for (i++; ; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22 || Number.isNaN(d)) break;
+      }
+      if (!expectKey) continue;
+      expectKey = false;
+      const raw = text.slice(start, i + 1);
+      const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      const keys = stack[stack.length - 1];
+      if (keys === undefined || keys === null) continue; // unreachable for valid JSON
+      if (keys.has(key)) return { key, tensor: stack.length === 1 ? key : topKey };
+      keys.add(key);
+      if (stack.length === 1) topKey = key;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return undefined;
 }
 
 function parseMetadata(value: unknown): Record<string, string> {
@@ -677,15 +744,19 @@ function decodeInteger(e: Entry, src: Uint8Array, view: DataView): Int32Array {
  *
  * Rejected (each as a {@link SafetensorsError}): a file under 8 bytes; a header longer than
  * `maxHeaderBytes` (checked before anything is decoded) or than the file; a header that is not
- * UTF-8, not JSON or not an object; an entry that is not an object; an unknown dtype; a shape that
+ * UTF-8, not JSON or not an object, or that repeats a key; an entry that is not an object; an
+ * unknown dtype; a shape that
  * is not an array of non-negative safe integers or whose size passes 2^53 bytes; `data_offsets`
  * that are not two such integers with begin ≤ end, that run past the data, or whose length is not
  * numel × itemsize; tensors that overlap, leave holes, or leave bytes after the last one;
  * `__metadata__` that is not string to string; BOOL bytes other than 0/1.
  *
- * Limits: unknown keys inside an entry are ignored (as the reference reader does). JSON.parse keeps
- * the last of duplicate names; the exact-coverage rule then rejects the file unless both entries
- * describe the same bytes, so a duplicate can never alias different data.
+ * Compared with the reference reader (safetensors 0.8): stricter in rejecting a key repeated
+ * within any JSON object (`"duplicate-key"`; the reference keeps the last tensor or metadata
+ * entry), leading whitespace before the header's "{", and the value checks above (I64 range,
+ * BOOL bytes, F8 dtypes). More lenient in reading `4.0`, `4e0` or `-0` as the integer they denote
+ * and in accepting a shape with a zero dimension whatever its other dimensions (the reference
+ * reports an overflow). Like the reference, unknown keys inside an entry are ignored.
  *
  * @example
  * ```ts
