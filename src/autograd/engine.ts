@@ -13,13 +13,16 @@ import { expandView, onesLike, sumTo } from "./view-helpers.js";
 export interface EngineObserver {
   forward?(op: string, inputs: readonly Tensor[], out: Tensor, attrs: unknown, node: Node | null): void;
   backward?(node: Node, gradOut: Tensor, gradIns: readonly (Tensor | null)[]): void;
+  /** A backward pass starts from these root nodes. */
+  backwardStart?(roots: readonly Node[]): void;
 }
 let observer: EngineObserver | null = null;
 let vjpNode: Node | null = null;
+let vjpGrad: Tensor | null = null;
 
-/** @internal The node whose VJP is running (null outside backward). Ops run inside a VJP are part of its backward. */
-export function currentVjpNode(): Node | null {
-  return vjpNode;
+/** @internal The node whose VJP is running and its upstream gradient (null outside backward). */
+export function currentVjp(): { node: Node; g: Tensor } | null {
+  return vjpNode && vjpGrad ? { node: vjpNode, g: vjpGrad } : null;
 }
 
 /** @internal Install (or remove with null) the engine observer. Returns the previous one. */
@@ -38,7 +41,7 @@ export function applyOp<A>(name: string, def: OpDef<A>, inputs: readonly Tensor[
   }
   const out = withGradMode(false, () => def.forward(fwdInputs, attrs));
   let node: Node | null = null;
-  if (def.vjp !== "nonDifferentiable" && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+  if (def.vjp !== "nonDifferentiable" && isFloat(out.dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     node = new Node(name, def, inputs, attrs, out);
     out.gradFn = node;
     out.requiresGrad = true;
@@ -124,6 +127,7 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
   });
 
   const order = topoOrder(rootNodes);
+  if (observer?.backwardStart) observer.backwardStart(rootNodes);
   withGradMode(createGraph, () => {
     for (const node of order) {
       const out = node.output!;
@@ -137,12 +141,15 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       if (def.vjp === "nonDifferentiable") continue;
       const needs = node.inputs.map((t) => t.requiresGrad);
       const prevVjp = vjpNode;
+      const prevGrad = vjpGrad;
       vjpNode = node;
+      vjpGrad = g;
       let grads: readonly (Tensor | null)[];
       try {
         grads = def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
       } finally {
         vjpNode = prevVjp;
+        vjpGrad = prevGrad;
       }
       const reduced = node.inputs.map((inp, i) => {
         let gi = grads[i] ?? null;

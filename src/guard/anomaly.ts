@@ -1,0 +1,226 @@
+/**
+ * Anomaly detection: while on, every op's output in the forward pass and every gradient computed
+ * in the backward pass is checked for NaN and ±Inf. The first non-finite value throws an
+ * AnomalyError whose report names the op, the user's call site, whether the op created the value
+ * or passed it on (and then where it was born), input statistics and a hint.
+ *
+ * Unlike PyTorch's anomaly mode it checks the forward pass too, Inf as well as NaN, and names the
+ * op that created the value rather than the first backward function that saw it.
+ */
+import { currentVjp, setEngineObserver, type EngineObserver } from "../autograd/engine.js";
+import type { Node } from "../autograd/node.js";
+import { isFloat } from "../tensor/dtype.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { findHint } from "./hints.js";
+import { AnomalyError, AnomalyReport, type Origin } from "./report.js";
+import { allFinite, hasNaN, tensorStats, formatStats, type TensorStats } from "./stats.js";
+import type { ReportGraph, ReportGraphNode } from "./picture.js";
+
+// Frames from files under this folder (src/ or dist/) belong to safegrad; the first other frame is the user's.
+const OWN_ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** The first stack frame outside safegrad, like "at train (/app/model.ts:12:7)". */
+export function userCallSite(err: Error | undefined): string | undefined {
+  const stack = err?.stack;
+  if (!stack) return undefined;
+  for (const raw of stack.split("\n").slice(1)) {
+    const line = raw.trim();
+    if (!line.startsWith("at ")) continue;
+    if (line.includes(OWN_ROOT) || line.includes("node:internal") || line.includes("(native)")) continue;
+    return line.slice(3);
+  }
+  return undefined;
+}
+
+function describeLeaf(t: Tensor): string {
+  return t.name ? `"${t.name}"` : `of shape [${t.shape.join(", ")}] (${t.requiresGrad ? "a parameter or input that requires grad" : "a data tensor"})`;
+}
+
+/** Follow a non-finite tensor back to the op that created it, or to the leaf that held it. */
+function traceOrigin(t: Tensor): Origin {
+  let cur = t;
+  for (;;) {
+    const node: Node | null = cur.gradFn;
+    if (!node) return { kind: "input", name: describeLeaf(cur), stats: tensorStats(cur) };
+    const bad = node.inputs.find((i) => isFloat(i.dtype) && !allFinite(i));
+    if (!bad) {
+      const callSite = userCallSite(node.creation);
+      return callSite ? { kind: "op", op: node.op, callSite } : { kind: "op", op: node.op };
+    }
+    cur = bad;
+  }
+}
+
+function kindOf(t: Tensor): string {
+  const s = tensorStats(t);
+  return [s.nan ? "NaN" : "", s.posInf ? "+Inf" : "", s.negInf ? "-Inf" : ""].filter(Boolean).join(" and ") || "non-finite value";
+}
+
+function statLines(s: TensorStats): string[] {
+  return [formatStats({ ...s, name: undefined } as TensorStats)];
+}
+
+function inputNode(t: Tensor, id: string): ReportGraphNode {
+  const s = tensorStats(t);
+  return t.gradFn
+    ? { id, label: `${t.gradFn.op}${t.name ? ` → ${t.name}` : ""}`, detail: statLines(s), role: "op" }
+    : { id, label: t.name ?? (t.requiresGrad ? "parameter" : "input"), detail: statLines(s), role: "input" };
+}
+
+interface BackwardState {
+  parentOf: Map<Node, Node>;
+  root: Node | null;
+}
+let bstate: BackwardState = { parentOf: new Map(), root: null };
+
+function buildGraph(opLabel: string, inputs: readonly Tensor[], output: Tensor, culpritNode: Node | null): ReportGraph {
+  const nodes: ReportGraphNode[] = [];
+  const edges: [string, string][] = [];
+  nodes.push({ id: "culprit", label: opLabel, detail: statLines(tensorStats(output)), role: "culprit" });
+  inputs.forEach((t, i) => {
+    const id = `in${i}`;
+    nodes.push(inputNode(t, id));
+    edges.push([id, "culprit"]);
+    t.gradFn?.inputs.forEach((u, j) => {
+      const uid = `in${i}_${j}`;
+      nodes.push(inputNode(u, uid));
+      edges.push([uid, id]);
+    });
+  });
+  // Backward: the path from the culprit up to the loss, recorded while backward ran.
+  let cur = culpritNode;
+  let prev = "culprit";
+  let k = 0;
+  while (cur && bstate.parentOf.has(cur) && k < 12) {
+    const parent = bstate.parentOf.get(cur)!;
+    const id = `up${k++}`;
+    const isRoot = parent === bstate.root;
+    nodes.push({ id, label: parent.op + (isRoot ? " (loss)" : ""), detail: [], role: isRoot ? "loss" : "op" });
+    edges.push([prev, id]);
+    prev = id;
+    cur = parent;
+  }
+  return { nodes, edges };
+}
+
+function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | null): never {
+  const vjp = currentVjp();
+  const badInputs = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
+  const created = badInputs.length === 0;
+  const origin = created ? undefined : traceOrigin(badInputs[0]!);
+  const phase = vjp ? "backward" : "forward";
+  const reportedOp = vjp ? vjp.node.op : op;
+  const callSite = userCallSite(vjp ? vjp.node.creation : (node?.creation ?? new Error()));
+  const hint = findHint({
+    phase,
+    op: reportedOp,
+    innerOp: vjp ? op : undefined,
+    created,
+    inputs,
+    forwardInputs: vjp?.node.inputs,
+    forwardOutput: vjp?.node.output,
+    gradOutput: vjp?.g,
+    output: out,
+    originLeaf: origin?.kind === "input" ? origin.name : undefined,
+  });
+  const label = vjp ? `${reportedOp} backward (${op})` : op;
+  const graph = buildGraph(label, vjp ? vjp.node.inputs : inputs, out, vjp ? vjp.node : null);
+  const report = new AnomalyReport(
+    {
+      phase,
+      op: reportedOp,
+      ...(vjp ? { innerOp: op } : {}),
+      created,
+      kind: kindOf(out),
+      ...(callSite ? { callSite } : {}),
+      ...(origin ? { origin } : {}),
+      inputs: inputs.map((t) => tensorStats(t)),
+      ...(vjp ? { gradOutput: tensorStats(vjp.g) } : {}),
+      output: tensorStats(out),
+      hint,
+    },
+    graph,
+  );
+  throw new AnomalyError(report);
+}
+
+const observer: EngineObserver = {
+  forward(op, inputs, out, _attrs, node) {
+    // NOTE: an Error captures the stack cheaply; it is only formatted if a report needs it.
+    if (node) node.creation = new Error();
+    if (!isFloat(out.dtype) || out.allowNonFinite || allFinite(out)) return;
+    const bad = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
+    // Intentional infinities (a -Infinity mask) flow on; a NaN they turn into is still reported.
+    if (bad.length && bad.every((t) => t.allowNonFinite) && (!hasNaN(out) || bad.some(hasNaN))) {
+      out.allowNonFinite = true;
+      return;
+    }
+    fail(op, inputs, out, node);
+  },
+  backwardStart(roots) {
+    bstate = { parentOf: new Map(), root: roots[0] ?? null };
+  },
+  backward(node, gradOut, gradIns) {
+    for (const inp of node.inputs) {
+      const child = inp.gradFn;
+      if (child && !bstate.parentOf.has(child)) bstate.parentOf.set(child, node);
+    }
+    gradIns.forEach((g) => {
+      if (g && !allFinite(g) && !node.output?.allowNonFinite) {
+        // Every op inside the VJP was checked already, so this came from the upstream gradient
+        // (a non-finite gradient passed to backward(), or a hook).
+        throw new AnomalyError(
+          new AnomalyReport({
+            phase: "backward",
+            op: node.op,
+            created: allFinite(gradOut),
+            kind: kindOf(g),
+            ...(userCallSite(node.creation) ? { callSite: userCallSite(node.creation)! } : {}),
+            inputs: node.inputs.map((t) => tensorStats(t)),
+            gradOutput: tensorStats(gradOut),
+            output: tensorStats(g),
+            hint: allFinite(gradOut) ? null : { hazard: "non-finite upstream gradient", fix: "the gradient given to backward() or returned by a hook holds NaN/Inf" },
+          }),
+        );
+      }
+    });
+  },
+};
+
+let depth = 0;
+let saved: EngineObserver | null = null;
+
+/** Turn anomaly detection on or off globally. */
+export function setDetectAnomaly(on: boolean): void {
+  if (on && depth === 0) {
+    saved = setEngineObserver(observer);
+    depth = 1;
+  } else if (!on && depth > 0) {
+    setEngineObserver(saved);
+    saved = null;
+    depth = 0;
+  }
+}
+
+export function isAnomalyEnabled(): boolean {
+  return depth > 0;
+}
+
+/**
+ * Run fn with anomaly detection on (restoring the previous state afterwards).
+ * @example
+ * try {
+ *   detectAnomaly(() => model.forward(x).sum().backward());
+ * } catch (e) {
+ *   if (e instanceof AnomalyError) console.log(e.report.toString());
+ * }
+ */
+export function detectAnomaly<T>(fn: () => T): T {
+  const was = isAnomalyEnabled();
+  if (!was) setDetectAnomaly(true);
+  try {
+    return fn();
+  } finally {
+    if (!was) setDetectAnomaly(false);
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The hint rule table: each rule recognises one classic way a NaN or Inf is born and names the fix.
+ * Rules are tried in order; the first that matches gives the report's hint.
+ */
+import type { Tensor } from "../tensor/tensor.js";
+import { contiguousData } from "../kernels/reference.js";
+
+export interface Hint {
+  /** Short name of the hazard, e.g. "exp overflow". */
+  hazard: string;
+  /** What happened and how to fix it. */
+  fix: string;
+}
+
+/** What a rule sees. For backward, `op` is the op whose VJP failed and `innerOp` the op inside it. */
+export interface HintContext {
+  phase: "forward" | "backward";
+  op: string;
+  innerOp?: string;
+  created: boolean;
+  /** Inputs of the op (forward) or of the failing inner op (backward). */
+  inputs: readonly Tensor[];
+  /** The forward inputs of the op whose VJP failed (backward only). */
+  forwardInputs?: readonly Tensor[];
+  /** The forward output of the op whose VJP failed (backward only). */
+  forwardOutput?: Tensor | null;
+  /** Upstream gradient of the op whose VJP failed (backward only). */
+  gradOutput?: Tensor;
+  output: Tensor;
+  /** Set when the value arrived in a leaf tensor (a data batch or a parameter). */
+  originLeaf?: string;
+}
+
+const LOG_MAX = { float32: Math.log(3.4028234663852886e38), float64: Math.log(Number.MAX_VALUE) };
+
+function maxOf(t: Tensor | undefined): number {
+  if (!t) return NaN;
+  const d = contiguousData(t);
+  let m = -Infinity;
+  for (let i = 0; i < d.length; i++) if (d[i]! > m) m = d[i]!;
+  return m;
+}
+function count(t: Tensor | undefined | null, pred: (v: number) => boolean): number {
+  if (!t) return 0;
+  const d = contiguousData(t);
+  let n = 0;
+  for (let i = 0; i < d.length; i++) if (pred(d[i]!)) n++;
+  return n;
+}
+/** Whether the upstream gradient is exactly 0 where the forward output is 0 (a masked branch). */
+function zeroGradWhereZero(g: Tensor | undefined, out: Tensor | null | undefined): boolean {
+  if (!g || !out || g.numel !== out.numel) return false;
+  const gd = contiguousData(g);
+  const od = contiguousData(out);
+  let any = false;
+  for (let i = 0; i < od.length; i++) {
+    if (od[i] === 0) {
+      any = true;
+      if (gd[i] !== 0) return false;
+    }
+  }
+  return any;
+}
+const fmt = (v: number): string => (Math.abs(v) >= 1e4 ? v.toExponential(2) : String(+v.toFixed(1)));
+
+type Rule = (c: HintContext) => Hint | null;
+
+export const hintRules: readonly Rule[] = [
+  (c) =>
+    c.originLeaf
+      ? {
+          hazard: "non-finite input",
+          fix: `the tensor ${c.originLeaf} already held NaN/Inf before this op: check the data batch (missing values, division in preprocessing) or the parameter (an earlier step wrote NaN: skip or roll back that step)`,
+        }
+      : null,
+  (c) => {
+    if (c.phase !== "backward" || !(c.op === "sqrt" || c.op === "pow" || c.op === "rsqrt")) return null;
+    if (count(c.forwardInputs?.[0], (v) => v === 0) === 0) return null;
+    if (zeroGradWhereZero(c.gradOutput, c.forwardOutput)) {
+      return {
+        hazard: "0 · ∞ in the unselected branch of where()",
+        fix: `${c.op} has an infinite derivative at 0 and the gradient arriving there is 0 (the branch masked out by where()): 0 · ∞ = NaN. Make the masked branch finite too, e.g. where(mask, sqrt(where(mask, x, 1)), 0)`,
+      };
+    }
+    return {
+      hazard: `${c.op} backward at 0`,
+      fix: `d/dx ${c.op}(x) is infinite at x = 0 (std of a constant vector, the norm of a zero vector, or MAE written as sqrt(d²)): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize / l1Loss`,
+    };
+  },
+  (c) => {
+    if (c.phase !== "backward") return null;
+    const zeroInf = c.innerOp === "mul" && c.gradOutput && count(c.gradOutput, (v) => v === 0) > 0 && c.inputs.some((t) => count(t, (v) => !Number.isFinite(v)) > 0);
+    if (!zeroInf) return null;
+    return {
+      hazard: "0 · ∞ in the unselected branch of where()",
+      fix: `the gradient of ${c.op} multiplies a zero upstream gradient (a branch masked out by where()) by an infinite local derivative. Make both branches of where() finite`,
+    };
+  },
+  (c) => {
+    if (c.op !== "exp" && c.innerOp !== "exp") return null;
+    const x = c.phase === "forward" ? c.inputs[0] : (c.forwardInputs?.[0] ?? c.inputs[0]);
+    const dtype = (x?.dtype === "float64" ? "float64" : "float32") as "float32" | "float64";
+    const m = maxOf(x);
+    if (!(m > LOG_MAX[dtype])) return null;
+    return {
+      hazard: "exp overflow",
+      fix: `exp overflow: input ${fmt(m)} > ${fmt(LOG_MAX[dtype])} for ${dtype}: use logsumexp / logSoftmax / softmax (max-shifted) or crossEntropy from logits, or clamp the input`,
+    };
+  },
+  (c) => {
+    if (c.op !== "log") return null;
+    const x = c.phase === "forward" ? c.inputs[0] : c.forwardInputs?.[0];
+    const zeros = count(x, (v) => v === 0);
+    const neg = count(x, (v) => v < 0);
+    if (zeros === 0 && neg === 0) return null;
+    if (neg > 0 && zeros === 0) return { hazard: "log of a negative number", fix: `log of ${neg} negative value(s) gives NaN: clamp the input to [eps, ∞) or check the sign` };
+    return {
+      hazard: "log(0)",
+      fix: `log(0) = -∞ (${zeros} zero input(s)${c.phase === "backward" ? "; its derivative 1/x is infinite there" : ""}): use logSoftmax / crossEntropy from logits instead of log(softmax(x)), binaryCrossEntropyWithLogits instead of log(sigmoid(x)), or log(x.clamp(eps))`,
+    };
+  },
+  (c) => {
+    if (c.op !== "div" && c.innerOp !== "div") return null;
+    const den = c.phase === "forward" ? c.inputs[1] : (c.forwardInputs?.[1] ?? c.inputs[1]);
+    const zeros = count(den, (v) => v === 0);
+    if (zeros === 0) return null;
+    return {
+      hazard: "division by zero",
+      fix: `division by a zero denominator (${zeros} zero(s); a zero norm?): use normalize(x, { eps }) / cosineSimilarity (they divide by max(norm, eps)), or add eps to the denominator`,
+    };
+  },
+  (c) => {
+    if (c.op !== "sqrt" || c.phase !== "forward") return null;
+    const neg = count(c.inputs[0], (v) => v < 0);
+    if (neg === 0) return null;
+    return { hazard: "sqrt of a negative number", fix: `sqrt of ${neg} negative value(s) (a variance computed as E[x²] - E[x]² can round below 0): use variance()/stdPool, or clamp(min: 0) before the sqrt` };
+  },
+  (c) => {
+    if (!c.created || !c.inputs.every((t) => count(t, (v) => !Number.isFinite(v)) === 0)) return null;
+    if (count(c.output, (v) => v === Infinity || v === -Infinity) === 0) return null;
+    return {
+      hazard: "overflow",
+      fix: `${c.innerOp ?? c.op} produced ±Inf from finite inputs: the values exceed the largest ${c.output.dtype} (exploding activations or gradients?): lower the learning rate, add a warm-up schedule, clip the gradient norm, or normalise the inputs`,
+    };
+  },
+];
+
+export function findHint(c: HintContext): Hint | null {
+  for (const r of hintRules) {
+    const h = r(c);
+    if (h) return h;
+  }
+  return null;
+}
+
+/** The hint for exploding gradients, given the global gradient norms of the last steps (oldest first). */
+export function explodingGradientHint(norms: readonly number[]): Hint | null {
+  const finite = norms.filter((n) => Number.isFinite(n) && n > 0);
+  if (finite.length < 2) return null;
+  const first = finite[0]!;
+  const last = finite[finite.length - 1]!;
+  const growth = last / first;
+  if (!(growth >= 100) && norms.every((n) => Number.isFinite(n))) return null;
+  const g = Number.isFinite(growth) ? `×${growth.toExponential(0).replace("e+", "e")}` : "to Inf";
+  return {
+    hazard: "exploding gradients",
+    fix: `gradient norm grew ${g} over ${norms.length} steps: exploding gradients: lower the lr, add a schedule (warm-up), clip the norm (clipGradNorm)`,
+  };
+}

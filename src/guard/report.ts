@@ -1,0 +1,120 @@
+import { SafegradError } from "../errors.js";
+import type { Hint } from "./hints.js";
+import { formatStats, type TensorStats } from "./stats.js";
+import { graphToDot, graphToSVG, type ReportGraph } from "./picture.js";
+
+/** Where the non-finite value came from when the failing op only passed it on. */
+export type Origin =
+  | { kind: "op"; op: string; callSite?: string }
+  | { kind: "input"; name: string; stats: TensorStats };
+
+/** Structured diagnosis of the first non-finite value. */
+export interface AnomalyReportData {
+  phase: "forward" | "backward";
+  /** The op whose output (forward) or whose gradient (backward) is non-finite. */
+  op: string;
+  /** Backward only: the op inside the VJP that produced the value. */
+  innerOp?: string;
+  /** True when this op turned finite inputs into NaN/Inf; false when it passed one on. */
+  created: boolean;
+  /** What the value is: "NaN", "+Inf", "-Inf" or a mix. */
+  kind: string;
+  /** The first stack frame outside safegrad where the op was created. */
+  callSite?: string;
+  origin?: Origin;
+  inputs: TensorStats[];
+  gradOutput?: TensorStats;
+  output: TensorStats;
+  hint: Hint | null;
+  /** Filled by the training guard: step number, seed and batch description. */
+  step?: number;
+  seed?: number;
+  batch?: unknown;
+  /** Recent global gradient norms (training guard), oldest first. */
+  gradNormHistory?: number[];
+}
+
+export class AnomalyReport implements AnomalyReportData {
+  phase!: "forward" | "backward";
+  op!: string;
+  innerOp?: string;
+  created!: boolean;
+  kind!: string;
+  callSite?: string;
+  origin?: Origin;
+  inputs!: TensorStats[];
+  gradOutput?: TensorStats;
+  output!: TensorStats;
+  hint!: Hint | null;
+  step?: number;
+  seed?: number;
+  batch?: unknown;
+  gradNormHistory?: number[];
+  /** @internal the graph around the birth of the value, for the pictures. */
+  readonly graph: ReportGraph | undefined;
+
+  constructor(data: AnomalyReportData, graph?: ReportGraph) {
+    Object.assign(this, data);
+    this.graph = graph;
+  }
+
+  /** A readable multi-line diagnosis. */
+  toString(): string {
+    const lines: string[] = [];
+    const where = this.innerOp ? `${this.op} (inside its gradient: ${this.innerOp})` : this.op;
+    lines.push(`${this.kind} in the ${this.phase} pass, at op ${where}`);
+    if (this.callSite) lines.push(`  created at ${this.callSite}`);
+    if (this.created) lines.push(`  this op created it from finite inputs`);
+    else if (this.origin?.kind === "input") lines.push(`  it arrived in the input tensor ${this.origin.name}: ${formatStats(this.origin.stats)}`);
+    else if (this.origin?.kind === "op") lines.push(`  it was passed on; it was created by op ${this.origin.op}${this.origin.callSite ? ` at ${this.origin.callSite}` : ""}`);
+    else lines.push(`  it was passed on from an input`);
+    if (this.step !== undefined) lines.push(`  step ${this.step}${this.seed !== undefined ? `, seed ${this.seed}` : ""}`);
+    lines.push("  inputs:");
+    this.inputs.forEach((s, i) => lines.push(`    ${i}: ${formatStats(s)}`));
+    if (this.gradOutput) lines.push(`  upstream gradient: ${formatStats(this.gradOutput)}`);
+    lines.push(`  output: ${formatStats(this.output)}`);
+    if (this.gradNormHistory?.length) lines.push(`  gradient norms (oldest first): ${this.gradNormHistory.map((n) => n.toPrecision(3)).join(", ")}`);
+    if (this.hint) lines.push(`  hint (${this.hint.hazard}): ${this.hint.fix}`);
+    return lines.join("\n");
+  }
+
+  /** Structured form (JSON-safe: non-finite numbers become strings). */
+  toJSON(): Record<string, unknown> {
+    const data: Record<string, unknown> = {
+      phase: this.phase,
+      op: this.op,
+      innerOp: this.innerOp,
+      created: this.created,
+      kind: this.kind,
+      callSite: this.callSite,
+      origin: this.origin,
+      inputs: this.inputs,
+      gradOutput: this.gradOutput,
+      output: this.output,
+      hint: this.hint,
+      step: this.step,
+      seed: this.seed,
+      gradNormHistory: this.gradNormHistory?.map((n) => (Number.isFinite(n) ? n : String(n))),
+    };
+    return JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
+  }
+
+  /** Graphviz text of the graph around the birth of the value. */
+  toDot(): string {
+    return graphToDot(this.graph ?? { nodes: [], edges: [] });
+  }
+
+  /** An SVG picture of the same graph, drawn by our own code. */
+  toSVG(): string {
+    return graphToSVG(this.graph ?? { nodes: [], edges: [] });
+  }
+}
+
+/** Thrown by anomaly detection at the first non-finite value; `report` holds the diagnosis. */
+export class AnomalyError extends SafegradError {
+  readonly report: AnomalyReport;
+  constructor(report: AnomalyReport) {
+    super(report.innerOp ? `${report.op}.backward` : report.op, report.toString());
+    this.report = report;
+  }
+}

@@ -1,0 +1,83 @@
+import { contiguousData } from "../kernels/reference.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+/** Summary of a tensor for a NaN report. min/max are over finite elements (null if none). */
+export interface TensorStats {
+  name?: string;
+  shape: number[];
+  dtype: string;
+  numel: number;
+  min: number | null;
+  max: number | null;
+  zeros: number;
+  nan: number;
+  posInf: number;
+  negInf: number;
+}
+
+export function tensorStats(t: Tensor, name?: string): TensorStats {
+  const d = contiguousData(t);
+  let min = Infinity;
+  let max = -Infinity;
+  let zeros = 0;
+  let nan = 0;
+  let posInf = 0;
+  let negInf = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v !== v) nan++;
+    else if (v === Infinity) posInf++;
+    else if (v === -Infinity) negInf++;
+    else {
+      if (v === 0) zeros++;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  }
+  const s: TensorStats = {
+    shape: [...t.shape],
+    dtype: t.dtype,
+    numel: d.length,
+    min: min === Infinity ? null : min,
+    max: max === -Infinity ? null : max,
+    zeros,
+    nan,
+    posInf,
+    negInf,
+  };
+  const n = name ?? t.name;
+  if (n) s.name = n;
+  return s;
+}
+
+/** True when every element is finite. NOTE: the fast path is one pass with no allocation. */
+export function allFinite(t: Tensor): boolean {
+  const s = t.storage;
+  if (!(s instanceof Float32Array || s instanceof Float64Array)) return true;
+  if (t.isContiguous()) {
+    const end = t.offset + t.numel;
+    for (let i = t.offset; i < end; i++) {
+      const v = s[i]!;
+      if (v - v !== 0) return false; // NaN and ±Inf give NaN
+    }
+    return true;
+  }
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) return false;
+  }
+  return true;
+}
+
+export function hasNaN(t: Tensor): boolean {
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) if (d[i] !== d[i]) return true;
+  return false;
+}
+
+export function formatStats(s: TensorStats): string {
+  const fmt = (v: number | null): string => (v === null ? "-" : Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toFixed(4)));
+  const bad = [s.nan ? `${s.nan} NaN` : "", s.posInf ? `${s.posInf} +Inf` : "", s.negInf ? `${s.negInf} -Inf` : ""].filter(Boolean).join(", ");
+  return `${s.name ? s.name + " " : ""}[${s.shape.join(", ")}] ${s.dtype}: min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
+}
