@@ -1,0 +1,374 @@
+/**
+ * The always-on training guard and a Trainer loop built on it.
+ *
+ * The guard checks the loss and the global gradient norm every step (the norm is computed anyway
+ * for clipping, in the same pass as the per-parameter norms and non-finite counts), and applies a
+ * recovery policy when either is non-finite. It costs nothing more until something fails: then it
+ * re-runs the same batch once with anomaly detection on, to say where the NaN was born.
+ */
+import { SafegradError } from "../errors.js";
+import { gradNormStats, type GradNormStats } from "../optim/clip-grad.js";
+import type { OptimizerStateDict } from "../optim/types.js";
+import { defaultGenerator } from "../tensor/random.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { detectAnomaly } from "./anomaly.js";
+import { explodingGradientHint } from "./hints.js";
+import { AnomalyError, AnomalyReport } from "./report.js";
+
+export type NonFinitePolicy = "throw" | "skip" | "backoff" | "rollback";
+
+/** What the guard needs of an optimizer (every safegrad optimizer has it). */
+export interface GuardedOptimizer {
+  paramGroups: { lr: number }[];
+  step(): void;
+  zeroGrad(): void;
+  stateDict(): OptimizerStateDict;
+  loadStateDict(sd: OptimizerStateDict): void;
+}
+/** What the guard needs of a scheduler (every safegrad LR scheduler has it). */
+export interface GuardedScheduler {
+  step(): void;
+  getLastLr(): number[];
+  stateDict(): unknown;
+  loadStateDict(sd: any): void;
+}
+
+export interface GuardOptions {
+  /** What to do on a non-finite loss or gradient (default "throw"). */
+  onNonFinite?: NonFinitePolicy;
+  /** Clip the global gradient norm to this (default: no clipping). */
+  maxNorm?: number;
+  normType?: number;
+  /** backoff/rollback: multiply the lr by this on each failure (default 0.5)... */
+  backoffFactor?: number;
+  /** ...but never below this fraction of the scheduled lr (default 1e-6). */
+  minLrScale?: number;
+  /**
+   * rollback/backoff: snapshot parameters and optimizer state every N good steps (default 1 for
+   * rollback, 10 for backoff).
+   */
+  snapshotEvery?: number;
+  /**
+   * backoff: after this many non-finite steps in a row the weights themselves are broken (skipping
+   * cannot help when the forward pass already overflows), so restore the last snapshot (default 3).
+   */
+  escalateAfter?: number;
+  /** Give up (throw) after this many non-finite steps in a row (default 20). */
+  maxConsecutiveFailures?: number;
+  /** Early warning: a gradient norm more than k standard deviations above its running mean (default 6). */
+  spikeStdDevs?: number;
+  /** Steps before spike warnings start (default 10). */
+  spikeWarmup?: number;
+  /** Re-run the failing batch with anomaly detection for a report (default true). */
+  diagnose?: boolean;
+  /** Seed recorded in reports. */
+  seed?: number;
+  onEvent?: (event: GuardEvent) => void;
+}
+
+export type GuardEvent =
+  | { type: "step"; step: number; loss: number; gradNorm: number; lr: number; clipped: boolean }
+  | { type: "warning"; step: number; gradNorm: number; mean: number; std: number; layer: string; growth: number; message: string }
+  | { type: "nonFinite"; step: number; loss: number; gradNorm: number; policy: NonFinitePolicy; report: AnomalyReport | null; lrScale: number }
+  | { type: "rollback"; step: number; toStep: number };
+
+export interface StepResult {
+  status: "ok" | "skipped";
+  step: number;
+  loss: number;
+  gradNorm: number;
+  stats: GradNormStats;
+  report?: AnomalyReport | null;
+}
+
+/** Thrown by the "throw" policy (and when recovery gives up); `report` says where the NaN was born. */
+export class NonFiniteError extends SafegradError {
+  readonly report: AnomalyReport | null;
+  readonly step: number;
+  constructor(step: number, message: string, report: AnomalyReport | null) {
+    super("guard", `${message}${report ? "\n" + report.toString() : ""}`);
+    this.report = report;
+    this.step = step;
+  }
+}
+
+interface Snapshot {
+  step: number;
+  params: Float32Array[] | Float64Array[];
+  optimizer: OptimizerStateDict;
+  scheduler: unknown;
+}
+
+/**
+ * Guards optimizer steps: call `guard.step(loss, rerun)` after `loss.backward()` instead of
+ * `optimizer.step()`.
+ * @example
+ * const guard = new TrainingGuard(model.namedParameters(), opt, sched, { onNonFinite: "backoff", maxNorm: 1 });
+ * const loss = lossFn(model.forward(x), y);
+ * loss.backward();
+ * guard.step(loss.item()); // clips, checks, steps optimizer and scheduler, or recovers
+ */
+export class TrainingGuard {
+  readonly options: Required<Omit<GuardOptions, "maxNorm" | "onEvent" | "seed">> & Pick<GuardOptions, "maxNorm" | "onEvent" | "seed">;
+  /** Optimizer steps taken (skipped steps excluded). */
+  stepCount = 0;
+  /** Calls to step(), including skipped ones. */
+  attempts = 0;
+  skipped = 0;
+  consecutiveFailures = 0;
+  /** Multiplier applied to the scheduled lr by backoff. */
+  lrScale = 1;
+  /** Recent global gradient norms, oldest first. */
+  readonly normHistory: number[] = [];
+  private readonly baseLrs: number[];
+  private snapshot: Snapshot | null = null;
+  private mean = 0;
+  private m2 = 0;
+  private nGood = 0;
+  private paramMeans: number[] = [];
+
+  constructor(
+    readonly params: readonly (readonly [string, Tensor])[],
+    readonly optimizer: GuardedOptimizer,
+    readonly scheduler: GuardedScheduler | null = null,
+    options: GuardOptions = {},
+  ) {
+    this.options = {
+      onNonFinite: options.onNonFinite ?? "throw",
+      normType: options.normType ?? 2,
+      backoffFactor: options.backoffFactor ?? 0.5,
+      minLrScale: options.minLrScale ?? 1e-6,
+      snapshotEvery: options.snapshotEvery ?? (options.onNonFinite === "backoff" ? 10 : 1),
+      escalateAfter: options.escalateAfter ?? 3,
+      maxConsecutiveFailures: options.maxConsecutiveFailures ?? 20,
+      spikeStdDevs: options.spikeStdDevs ?? 6,
+      spikeWarmup: options.spikeWarmup ?? 10,
+      diagnose: options.diagnose ?? true,
+      maxNorm: options.maxNorm,
+      onEvent: options.onEvent,
+      seed: options.seed,
+    };
+    if (!(this.options.backoffFactor > 0 && this.options.backoffFactor < 1)) throw new SafegradError("TrainingGuard", `backoffFactor must be in (0, 1), got ${this.options.backoffFactor}`);
+    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    if (this.keepsSnapshots()) this.takeSnapshot();
+  }
+
+  private keepsSnapshots(): boolean {
+    return this.options.onNonFinite === "rollback" || this.options.onNonFinite === "backoff";
+  }
+
+  private emit(e: GuardEvent): void {
+    this.options.onEvent?.(e);
+  }
+
+  private scheduledLrs(): number[] {
+    return this.scheduler ? this.scheduler.getLastLr() : this.baseLrs;
+  }
+
+  private applyLr(): void {
+    const lrs = this.scheduledLrs();
+    this.optimizer.paramGroups.forEach((g, i) => (g.lr = (lrs[i] ?? g.lr) * this.lrScale));
+  }
+
+  private takeSnapshot(): void {
+    this.snapshot = {
+      step: this.stepCount,
+      params: this.params.map(([, p]) => p.storage.slice()) as Float32Array[],
+      optimizer: structuredClone(this.optimizer.stateDict()),
+      scheduler: this.scheduler ? structuredClone(this.scheduler.stateDict()) : null,
+    };
+  }
+
+  private restoreSnapshot(): void {
+    const s = this.snapshot;
+    if (!s) return;
+    this.params.forEach(([, p], i) => p.storage.set(s.params[i]!));
+    this.optimizer.loadStateDict(structuredClone(s.optimizer));
+    if (this.scheduler && s.scheduler) this.scheduler.loadStateDict(structuredClone(s.scheduler));
+    this.emit({ type: "rollback", step: this.stepCount, toStep: s.step });
+    this.stepCount = s.step;
+  }
+
+  private diagnose(rerun: (() => void) | undefined): AnomalyReport | null {
+    let report: AnomalyReport | null = null;
+    if (rerun && this.options.diagnose) {
+      try {
+        detectAnomaly(rerun);
+      } catch (e) {
+        if (!(e instanceof AnomalyError)) throw e;
+        report = e.report;
+      }
+    }
+    const hist = this.normHistory.slice(-4);
+    const exploding = explodingGradientHint(hist);
+    if (report) {
+      report.step = this.stepCount;
+      if (this.options.seed !== undefined) report.seed = this.options.seed;
+      report.gradNormHistory = hist;
+      if (exploding && (!report.hint || report.hint.hazard === "overflow" || report.hint.hazard === "non-finite input")) report.hint = exploding;
+    }
+    return report;
+  }
+
+  /**
+   * Check the step's loss and gradients, clip, and step the optimizer and scheduler; or apply
+   * the recovery policy. `rerun` re-computes the same batch's loss and backward (the Trainer
+   * passes it); it is called only on the first failure, with anomaly detection on.
+   */
+  step(loss: number, rerun?: () => void, context: { batch?: unknown } = {}): StepResult {
+    this.attempts++;
+    const stats = gradNormStats(this.params, this.options.normType);
+    const norm = stats.totalNorm;
+    this.normHistory.push(norm);
+    if (this.normHistory.length > 50) this.normHistory.shift();
+    if (Number.isFinite(loss) && Number.isFinite(norm)) return this.goodStep(loss, stats);
+
+    // ---------------- non-finite
+    this.consecutiveFailures++;
+    const policy = this.options.onNonFinite;
+    const report = this.consecutiveFailures === 1 || policy === "throw" ? this.diagnose(rerun) : null;
+    if (report && context.batch !== undefined) report.batch = context.batch;
+    const what = `step ${this.stepCount}: ${Number.isFinite(loss) ? "" : `loss is ${loss}; `}gradient norm is ${norm}`;
+    if (policy === "throw") throw new NonFiniteError(this.stepCount, what, report);
+    if (this.consecutiveFailures > this.options.maxConsecutiveFailures) {
+      throw new NonFiniteError(this.stepCount, `${what}; giving up after ${this.consecutiveFailures} non-finite steps in a row`, report);
+    }
+    this.optimizer.zeroGrad();
+    this.skipped++;
+    if (policy === "rollback" || (policy === "backoff" && this.consecutiveFailures % this.options.escalateAfter === 0)) this.restoreSnapshot();
+    if (policy === "backoff" || policy === "rollback") {
+      this.lrScale = Math.max(this.lrScale * this.options.backoffFactor, this.options.minLrScale);
+      this.applyLr();
+    }
+    this.emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.lrScale });
+    return { status: "skipped", step: this.stepCount, loss, gradNorm: norm, stats, report };
+  }
+
+  private goodStep(loss: number, stats: GradNormStats): StepResult {
+    const norm = stats.totalNorm;
+    this.consecutiveFailures = 0;
+    this.checkSpike(stats);
+    const maxNorm = this.options.maxNorm;
+    let clipped = false;
+    if (maxNorm !== undefined && norm > maxNorm) {
+      const coef = maxNorm / (norm + 1e-6);
+      for (const [, p] of this.params) {
+        const g = p.grad?.storage;
+        if (g) for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+      }
+      clipped = true;
+    }
+    // NOTE: the snapshot is of the state whose loss and gradients were just verified finite, taken
+    // before the update: the state after an update is not known to be good until the next step.
+    if (this.keepsSnapshots() && this.stepCount % this.options.snapshotEvery === 0) this.takeSnapshot();
+    this.optimizer.step();
+    this.stepCount++;
+    if (this.scheduler) {
+      this.scheduler.step();
+      if (this.lrScale !== 1) this.applyLr();
+    }
+    this.emit({ type: "step", step: this.stepCount, loss, gradNorm: norm, lr: this.optimizer.paramGroups[0]?.lr ?? NaN, clipped });
+    return { status: "ok", step: this.stepCount, loss, gradNorm: norm, stats };
+  }
+
+  /** Welford running mean/variance of the gradient norm; warn on a spike, naming the layer that grew most. */
+  private checkSpike(stats: GradNormStats): void {
+    const x = stats.totalNorm;
+    const k = this.options.spikeStdDevs;
+    if (this.nGood >= this.options.spikeWarmup) {
+      const std = Math.sqrt(this.m2 / (this.nGood - 1));
+      if (x > this.mean + k * std && std > 0) {
+        let best = 0;
+        let growth = 0;
+        stats.norms.forEach((n, i) => {
+          const g = n / Math.max(this.paramMeans[i] ?? 0, 1e-30);
+          if (g > growth) {
+            growth = g;
+            best = i;
+          }
+        });
+        const layer = stats.names[best] ?? String(best);
+        this.emit({
+          type: "warning",
+          step: this.stepCount,
+          gradNorm: x,
+          mean: this.mean,
+          std,
+          layer,
+          growth,
+          message: `gradient norm ${x.toPrecision(3)} is ${((x - this.mean) / std).toFixed(1)} standard deviations above its mean ${this.mean.toPrecision(3)}; ${layer} grew most (×${growth.toPrecision(3)})`,
+        });
+      }
+    }
+    this.nGood++;
+    const d = x - this.mean;
+    this.mean += d / this.nGood;
+    this.m2 += d * (x - this.mean);
+    stats.norms.forEach((n, i) => (this.paramMeans[i] = (this.paramMeans[i] ?? n) * 0.9 + n * 0.1));
+  }
+}
+
+// ------------------------------------------------------------------ Trainer
+
+/** What the Trainer needs of a model (every safegrad Module has it). */
+export interface TrainableModel {
+  forward(x: Tensor): Tensor;
+  namedParameters(): [string, Tensor][];
+  train(mode?: boolean): unknown;
+  eval(): unknown;
+}
+
+export interface TrainerOptions extends GuardOptions {
+  model: TrainableModel;
+  /** loss(output, target) -> scalar tensor. */
+  loss: (output: Tensor, target: Tensor) => Tensor;
+  optimizer: GuardedOptimizer;
+  scheduler?: GuardedScheduler | null;
+}
+
+export interface EpochStats {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  gradNorm: number;
+  lr: number;
+  seconds: number;
+  skipped: number;
+}
+
+/**
+ * A training loop wiring model, loss, optimizer, schedule, clipping and the guard together.
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt, scheduler: sched, maxNorm: 1, onNonFinite: "backoff" });
+ * for (const { x, y } of batches) trainer.trainStep(x, y);
+ */
+export class Trainer {
+  readonly guard: TrainingGuard;
+  constructor(readonly options: TrainerOptions) {
+    this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler ?? null, options);
+  }
+
+  /** One guarded step on a batch. Returns the guard's result and the output (for accuracy). */
+  trainStep(x: Tensor, target: Tensor): StepResult & { output: Tensor } {
+    const { model, loss, optimizer } = this.options;
+    model.train();
+    // NOTE: the RNG state is saved so that a diagnostic re-run sees the same dropout masks.
+    const rng = defaultGenerator.getState();
+    optimizer.zeroGrad();
+    const output = model.forward(x);
+    const l = loss(output, target);
+    l.backward();
+    const rerun = (): void => {
+      const after = defaultGenerator.getState();
+      defaultGenerator.setState(rng);
+      try {
+        optimizer.zeroGrad();
+        loss(model.forward(x), target).backward();
+      } finally {
+        defaultGenerator.setState(after);
+      }
+    };
+    const r = this.guard.step(l.item(), rerun, { batch: { shape: [...x.shape], targetShape: [...target.shape] } });
+    return { ...r, output };
+  }
+}
