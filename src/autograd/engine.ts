@@ -171,14 +171,23 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
     }
   });
 
+  // NOTE: each leaf's .grad must own its storage: optimizers and clipGradNorm write into it, and
+  // add's VJP hands the same tensor to both inputs (and the caller's gradient may arrive as is).
+  const handedOut = new Set<unknown>(rootGrads.map((g) => g.storage));
   for (const [leaf, g0] of leafGrads) {
     const g = leaf.applyHooks(g0);
     if (captureSet) {
       if (captureSet.has(leaf)) captured.set(leaf, g);
       continue;
     }
-    const gg = createGraph ? g : g.detach();
-    leaf.grad = leaf.grad ? (createGraph ? leaf.grad.add(gg) : leaf.grad.add(gg).detach()) : gg.isContiguous() && gg.offset === 0 && gg.storage.length === gg.numel ? gg : gg.contiguous();
+    if (leaf.grad) {
+      leaf.grad = createGraph ? leaf.grad.add(g) : leaf.grad.add(g).detach();
+      continue;
+    }
+    const owned = g.isContiguous() && g.offset === 0 && g.storage.length === g.numel && !handedOut.has(g.storage);
+    const gg = owned ? g : new Tensor(g.toTypedArray(), g.shape);
+    handedOut.add(gg.storage);
+    leaf.grad = createGraph && owned ? g : gg;
   }
   return captured;
 }

@@ -661,6 +661,16 @@ function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number
   const [, , H, W] = x.shape as [number, number, number, number];
   const Ho = outSize(op, H, kernel[0], stride[0], padding[0], dilation[0], "height");
   const Wo = outSize(op, W, kernel[1], stride[1], padding[1], dilation[1], "width");
+  // A dilated window can fall entirely into the padding: it would have no element to pool.
+  const hits = (o: number, size: number, k: number, s: number, p: number, d: number): boolean => {
+    for (let j = 0; j < k; j++) {
+      const i = o * s - p + j * d;
+      if (i >= 0 && i < size) return true;
+    }
+    return false;
+  };
+  for (let o = 0; o < Ho; o++) if (!hits(o, H, kernel[0], stride[0], padding[0], dilation[0])) throw new ValueError(op, `output row ${o} has a window entirely in the padding (input height ${H}, kernel ${kernel[0]}, stride ${stride[0]}, padding ${padding[0]}, dilation ${dilation[0]})`);
+  for (let o = 0; o < Wo; o++) if (!hits(o, W, kernel[1], stride[1], padding[1], dilation[1])) throw new ValueError(op, `output column ${o} has a window entirely in the padding (input width ${W}, kernel ${kernel[1]}, stride ${stride[1]}, padding ${padding[1]}, dilation ${dilation[1]})`);
   return { kernel, stride, padding, dilation, Ho, Wo };
 }
 

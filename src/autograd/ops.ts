@@ -277,13 +277,19 @@ export const ops = {
       if (a.p === Infinity) r = m;
       else if (a.p === 1) r = new Tensor(b.reduce("sum", xd, a.dims), ks);
       else {
-        const positive = new Tensor(b.binary("gt", m, expandView(F.scalar(0, m), ks), "bool"), ks);
-        const msafe = new Tensor(b.where(positive, m, fullLike(m, 1)), ks);
+        // Scale by max|x| where it is finite and positive; an infinite max makes the norm Inf.
+        const finitePos = new Tensor(
+          b.binary("logicalAnd", new Tensor(b.binary("gt", m, expandView(F.scalar(0, m), ks), "bool"), ks), new Tensor(b.binary("lt", m, expandView(F.scalar(Infinity, m), ks), "bool"), ks), "bool"),
+          ks,
+        );
+        const msafe = new Tensor(b.where(finitePos, m, fullLike(m, 1)), ks);
         const scaled = new Tensor(b.binary("div", xd, expandView(msafe, x!.shape), "float64"), x!.shape);
         const powd = new Tensor(b.binary("pow", scaled, expandView(F.scalar(a.p, m), x!.shape), "float64"), x!.shape);
         const s = new Tensor(b.reduce("sum", powd, a.dims), ks);
         const root = new Tensor(b.binary("pow", s, expandView(F.scalar(1 / a.p, m), ks), "float64"), ks);
-        r = new Tensor(b.binary("mul", root, msafe, "float64"), ks);
+        const scaledBack = new Tensor(b.binary("mul", root, msafe, "float64"), ks);
+        const isInf = new Tensor(b.binary("eq", m, expandView(F.scalar(Infinity, m), ks), "bool"), ks);
+        r = new Tensor(b.where(isInf, m, scaledBack), ks);
       }
       const shape = a.keepdim ? ks : x!.shape.filter((_, d) => !a.dims.includes(d));
       return new Tensor(b.copy(r, x!.dtype), shape);
@@ -297,10 +303,12 @@ export const ops = {
         const mask = x!.abs().eq(nk).to(x!.dtype);
         return [x!.sign().mul(mask).mul(gk.div(mask.sum(attrs.dims, true)))];
       }
-      // d||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1); 0 where the norm is 0.
-      const scale = F.where(nk.eq(0), 0, gk.div(safeDenominator(nk).pow(attrs.p - 1)));
-      const px = attrs.p === 2 ? x! : x!.sign().mul(x!.abs().pow(attrs.p - 1));
-      return [px.mul(scale)];
+      // d||x||_p / dx = sign(x) (|x| / ||x||)^(p-1); 0 where the norm is 0.
+      // NOTE: the ratio |x|/||x|| <= 1 is raised to p-1, never |x| itself, so float32 values near
+      // 1e30 or 1e-30 do not overflow or underflow into 0 * inf.
+      if (attrs.p === 2) return [x!.mul(F.where(nk.eq(0), 0, gk.div(safeDenominator(nk))))];
+      const ratio = x!.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
+      return [x!.sign().mul(ratio).mul(F.where(nk.eq(0), 0, gk))];
     },
   } satisfies OpDef<NormAttrs>,
 

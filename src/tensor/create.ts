@@ -47,7 +47,8 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
     const shape = checkShape("tensor", options.shape ?? [src.length]);
     if (numel(shape) !== src.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${src.length} elements`);
     const arr = allocArray(dtype, src.length);
-    arr.set(src);
+    if (dtype === "bool") for (let i = 0; i < src.length; i++) arr[i] = src[i] !== 0 ? 1 : 0; // as torch: non-zero (and NaN) is true
+    else arr.set(src);
     return finish(new Tensor(arr, shape), options);
   }
   const nested = data as NestedArray;
@@ -113,7 +114,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   const arr = allocArray(options.dtype ?? "float32", steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // NOTE: as torch, the second half is computed from the end so that the last value is exact.
-  const half = Math.floor(steps / 2);
+  const half = steps === 1 ? 1 : Math.floor(steps / 2); // steps = 1 gives [start], as torch
   for (let i = 0; i < steps; i++) arr[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
   return finish(new Tensor(arr, [steps]), options);
 }
