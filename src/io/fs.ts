@@ -2,6 +2,8 @@
  * Saving and loading safetensors files with Node's file system. The format itself lives in
  * `safetensors.ts`, which has no Node imports, so browsers can use it without this file.
  */
+import { Tensor } from "../tensor/tensor.js";
+import { restoreCheckpoint, serializeCheckpoint, type CheckpointParts, type LoadedCheckpoint } from "./checkpoint.js";
 import { constants as bufferConstants } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
@@ -136,4 +138,33 @@ async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
     at += bytesRead;
   }
   return at === size ? bytes : bytes.subarray(0, at);
+}
+
+/**
+ * Save a checkpoint (model, optimizer, scheduler, step, generators, extra) atomically: a crash
+ * mid-write leaves the previous checkpoint intact.
+ * @example
+ * await saveCheckpoint("run/ckpt.safetensors", { model, optimizer: opt, scheduler: sched, step, rng: { default: defaultGenerator } });
+ */
+export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
+  await writeFileAtomic(path, serializeCheckpoint(parts));
+}
+
+/**
+ * Load a checkpoint written by {@link saveCheckpoint} into the given parts; returns the step and extra.
+ * @example
+ * const { step } = await loadCheckpoint("run/ckpt.safetensors", { model, optimizer: opt, scheduler: sched, rng: { default: defaultGenerator } });
+ */
+export async function loadCheckpoint(path: string, parts: CheckpointParts, options?: DeserializeOptions): Promise<LoadedCheckpoint> {
+  return restoreCheckpoint(await load(path, options), parts);
+}
+
+/**
+ * Load a safetensors file as tensors (for `module.loadStateDict`).
+ * @example
+ * model.loadStateDict(await loadTensors("model.safetensors"));
+ */
+export async function loadTensors(path: string, options?: DeserializeOptions): Promise<Map<string, Tensor>> {
+  const { tensors } = await load(path, options);
+  return new Map(Object.entries(tensors).map(([k, r]) => [k, new Tensor(r.data, r.shape)]));
 }

@@ -12,5 +12,7 @@ export {
   type SafetensorsProblemCode,
   type SerializeOptions,
 } from "./safetensors.js";
-export { load, save, writeFileAtomic } from "./fs.js";
+export { load, save, writeFileAtomic, saveCheckpoint, loadCheckpoint, loadTensors } from "./fs.js";
+export { serializeCheckpoint, restoreCheckpoint, CheckpointError } from "./checkpoint.js";
+export type { CheckpointParts, CheckpointModel, CheckpointOptimizer, CheckpointScheduler, LoadedCheckpoint } from "./checkpoint.js";
 export type { NamedTensors, TensorRecord, TensorSource } from "./types.js";

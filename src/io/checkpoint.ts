@@ -1,0 +1,138 @@
+/**
+ * Checkpoints: everything needed to resume a run (model, optimizer, scheduler, step, random
+ * generators, extra JSON) in ONE safetensors file, written atomically. Tensors go in the data
+ * section (model weights and optimizer buffers, bit-exact); the rest is JSON in `__metadata__`.
+ */
+import { Tensor } from "../tensor/tensor.js";
+import type { Generator } from "../tensor/random.js";
+import type { TypedArray } from "../tensor/dtype.js";
+import { deserialize, serialize, type Deserialized, type DeserializeOptions } from "./safetensors.js";
+import type { TensorRecord } from "./types.js";
+
+const META_KEY = "safegrad.checkpoint";
+const VERSION = 1;
+
+export interface CheckpointModel {
+  stateDict(): Map<string, Tensor>;
+  loadStateDict(sd: Map<string, Tensor>): unknown;
+}
+export interface CheckpointOptimizer {
+  stateDict(): { state: Record<number, Record<string, unknown>>; param_groups: unknown[] };
+  loadStateDict(sd: any): void;
+}
+export interface CheckpointScheduler {
+  stateDict(): unknown;
+  loadStateDict(sd: any): void;
+}
+
+export interface CheckpointParts {
+  model: CheckpointModel;
+  optimizer?: CheckpointOptimizer | null;
+  scheduler?: CheckpointScheduler | null;
+  step?: number;
+  /** Random generators to save and restore, by name (e.g. { default: defaultGenerator, loader: loader.generator }). */
+  rng?: Record<string, Generator>;
+  /** Anything JSON-serializable (epoch, metrics, config). */
+  extra?: unknown;
+}
+
+export interface LoadedCheckpoint {
+  step: number | undefined;
+  extra: unknown;
+}
+
+/** Thrown when a file is a valid safetensors file but not a safegrad checkpoint (or of another version). */
+export class CheckpointError extends Error {
+  override readonly name = "CheckpointError";
+}
+
+function isTyped(v: unknown): v is TypedArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+function recordOf(a: TypedArray): TensorRecord {
+  const dtype = a instanceof Float64Array ? "float64" : a instanceof Float32Array ? "float32" : a instanceof Int32Array ? "int32" : "bool";
+  return { dtype, shape: [a.length], data: a.slice() };
+}
+
+/** Checkpoint contents as bytes (browser-safe; `saveCheckpoint` writes them atomically). */
+export function serializeCheckpoint(parts: CheckpointParts): Uint8Array {
+  const tensors = new Map<string, TensorRecord | Tensor>();
+  for (const [k, t] of parts.model.stateDict()) tensors.set(`model/${k}`, t);
+  let optimizerMeta: unknown = null;
+  if (parts.optimizer) {
+    const sd = parts.optimizer.stateDict();
+    const state: Record<string, Record<string, unknown>> = {};
+    for (const [i, entry] of Object.entries(sd.state)) {
+      const scalars: Record<string, unknown> = {};
+      for (const [key, v] of Object.entries(entry)) {
+        if (isTyped(v)) tensors.set(`optimizer/${i}/${key}`, recordOf(v));
+        else scalars[key] = v;
+      }
+      state[i] = scalars;
+    }
+    optimizerMeta = { param_groups: sd.param_groups, state };
+  }
+  const rng: Record<string, (number | null)[]> = {};
+  for (const [name, g] of Object.entries(parts.rng ?? {})) rng[name] = g.getState().map((v) => (Number.isNaN(v) ? null : v));
+  const meta = {
+    version: VERSION,
+    step: parts.step ?? null,
+    optimizer: optimizerMeta,
+    scheduler: parts.scheduler ? parts.scheduler.stateDict() : null,
+    rng,
+    extra: parts.extra ?? null,
+  };
+  return serialize(tensors, { metadata: { [META_KEY]: JSON.stringify(meta) } });
+}
+
+function toTensor(r: TensorRecord): Tensor {
+  return new Tensor(r.data, r.shape);
+}
+
+/**
+ * Restore a checkpoint into the given parts. Everything is validated before anything changes:
+ * the model's loadStateDict is strict, and the optimizer's validates its state.
+ */
+export function restoreCheckpoint(bytes: Uint8Array | Deserialized, parts: CheckpointParts, options?: DeserializeOptions): LoadedCheckpoint {
+  const file = bytes instanceof Uint8Array ? deserialize(bytes, options) : bytes;
+  const raw = file.metadata[META_KEY];
+  if (raw === undefined) throw new CheckpointError(`not a safegrad checkpoint: no "${META_KEY}" metadata`);
+  let meta: any;
+  try {
+    meta = JSON.parse(raw);
+  } catch {
+    throw new CheckpointError("checkpoint metadata is not valid JSON");
+  }
+  if (meta?.version !== VERSION) throw new CheckpointError(`unsupported checkpoint version ${String(meta?.version)}`);
+  const model = new Map<string, Tensor>();
+  const optBuffers = new Map<string, TypedArray>();
+  for (const [name, rec] of Object.entries(file.tensors)) {
+    if (name.startsWith("model/")) model.set(name.slice(6), toTensor(rec));
+    else if (name.startsWith("optimizer/")) optBuffers.set(name.slice(10), rec.data);
+    else throw new CheckpointError(`unexpected tensor "${name}" in checkpoint`);
+  }
+  let optSd: any = null;
+  if (parts.optimizer) {
+    if (!meta.optimizer) throw new CheckpointError("the checkpoint has no optimizer state");
+    const state: Record<string, Record<string, unknown>> = {};
+    for (const [i, scalars] of Object.entries(meta.optimizer.state as Record<string, Record<string, unknown>>)) state[i] = { ...scalars };
+    for (const [key, data] of optBuffers) {
+      const slash = key.indexOf("/");
+      const i = key.slice(0, slash);
+      (state[i] ??= {})[key.slice(slash + 1)] = data;
+    }
+    optSd = { param_groups: meta.optimizer.param_groups, state };
+  }
+  if (parts.scheduler && !meta.scheduler) throw new CheckpointError("the checkpoint has no scheduler state");
+  for (const name of Object.keys(parts.rng ?? {})) {
+    const st = meta.rng?.[name];
+    if (!Array.isArray(st) || st.length !== 5) throw new CheckpointError(`the checkpoint has no state for generator "${name}"`);
+  }
+  // Validation passed where it can be checked up front; the model's strict load validates all keys first.
+  parts.model.loadStateDict(model);
+  if (parts.optimizer) parts.optimizer.loadStateDict(optSd);
+  if (parts.scheduler) parts.scheduler.loadStateDict(meta.scheduler);
+  for (const [name, g] of Object.entries(parts.rng ?? {})) g.setState((meta.rng[name] as (number | null)[]).map((v) => (v === null ? NaN : v)));
+  return { step: meta.step ?? undefined, extra: meta.extra };
+}
