@@ -30,3 +30,34 @@ export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js
 export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
+
+// ------------------------------------------------------------------ layers (torch.nn)
+/** Modules, layers, losses, `nn.init` and `nn.functional`, as torch.nn. */
+export * as nn from "./layers/index.js";
+export { Module, Sequential, ModuleList, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
+export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
+
+// ------------------------------------------------------------------ optimizers, clipping, schedules
+export {
+  Optimizer, OptimizerError, SGD, Adam, AdamW, RMSprop, Adagrad, sgdStep, adamStep, adamwStep, rmspropStep, adagradStep,
+  clipGradNorm, clipGradNormWithStats, clipGradValue, gradNormStats,
+  LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, LinearLR, ConstantLR, OneCycleLR, PolynomialLR, LambdaLR, SequentialLR, ReduceLROnPlateau,
+  stepLR, multiStepLR, exponentialLR, cosineAnnealingLR, cosineAnnealingWarmRestarts, linearLR, constantLR, oneCycleLR, oneCycleMomentum, polynomialLR, lambdaLR, sequentialLR,
+} from "./optim/index.js";
+export type { ParamLike, OptimizerStateDict, GradNormStats, ClipGradNormOptions, ClipGradNormResult, Schedule } from "./optim/index.js";
+
+// ------------------------------------------------------------------ the NaN guard
+export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from "./guard/anomaly.js";
+export { AnomalyError, AnomalyReport } from "./guard/report.js";
+export type { AnomalyReportData, Origin } from "./guard/report.js";
+export type { TensorStats } from "./guard/stats.js";
+export { hintRules, findHint, explodingGradientHint } from "./guard/hints.js";
+export type { Hint, HintContext } from "./guard/hints.js";
+export { TrainingGuard, Trainer, NonFiniteError } from "./guard/training.js";
+export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel } from "./guard/training.js";
+
+// ------------------------------------------------------------------ I/O and data (browser-safe parts; Node file access is in "safegrad/node")
+export { serialize, deserialize, SafetensorsError, serializeCheckpoint, restoreCheckpoint, CheckpointError } from "./io/index.js";
+export type { TensorRecord, TensorSource, CheckpointParts, LoadedCheckpoint } from "./io/index.js";
+export { DataLoader, trainTestSplit, permutation, standardize, parseDigitsCsv, parseIrisCsv } from "./data/index.js";
+export type { Dataset, DataLoaderOptions, Batch, Split, SplitOptions, DigitsData, IrisData } from "./data/index.js";

@@ -116,7 +116,8 @@ export const ops = {
   div: {
     broadcast: true,
     forward: binaryForward("div"),
-    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b!) : null, needs[1] ? g.mul(a!).div(b!.square()).neg() : null],
+    // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
+    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b!) : null, needs[1] ? g.div(b!).mul(a!.div(b!)).neg() : null],
   } satisfies OpDef<null>,
   pow: {
     broadcast: true,

@@ -1,0 +1,29 @@
+/**
+ * safegrad layers: the Module base class, layers, losses, initialisers and their function forms
+ * (`functional`, exported by the package as `nn.functional`).
+ */
+export { Module, StateDictError, parameter } from "./module.js";
+export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
+export { Sequential, ModuleList } from "./container.js";
+export type { TensorModule } from "./container.js";
+export { Linear, Identity, Flatten } from "./linear.js";
+export type { LayerOptions, LinearOptions } from "./linear.js";
+export { Conv2d, MaxPool2d, AvgPool2d } from "./conv.js";
+export type { Conv2dLayerOptions } from "./conv.js";
+export { LayerNorm, RMSNorm, BatchNormBase, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool } from "./norm.js";
+export type { LayerNormLayerOptions, RMSNormLayerOptions, BatchNormLayerOptions } from "./norm.js";
+export { Dropout } from "./dropout.js";
+export type { DropoutLayerOptions } from "./dropout.js";
+export { Embedding } from "./embedding.js";
+export type { EmbeddingLayerOptions } from "./embedding.js";
+export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
+export {
+  Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,
+} from "./loss.js";
+export * as init from "./init.js";
+export * as functional from "./functional.js";
+export type {
+  Reduction, ReductionOptions, DropoutOptions, EmbeddingOptions, LayerNormOptions, RmsNormOptions, BatchNormOptions, NormalizeOptions,
+  StdPoolOptions, HuberOptions, SmoothL1Options, CrossEntropyOptions, NllLossOptions, BceOptions, BceWithLogitsOptions,
+  CosineSimilarityOptions, KlDivOptions,
+} from "./functional.js";

@@ -1,0 +1,171 @@
+/**
+ * Parameter initialisers, as torch.nn.init: each writes into the tensor in place (without
+ * recording a graph), draws from a seedable {@link Generator} (the default one unless
+ * `generator` is given) and returns the tensor.
+ *
+ * Gains and fans follow PyTorch exactly; the random numbers come from safegrad's own generator,
+ * so they do not match torch's values (only their distribution).
+ */
+import { ShapeError, ValueError } from "../errors.js";
+import { noGrad } from "../autograd/grad-mode.js";
+import { offsetsOf } from "../kernels/reference.js";
+import { defaultGenerator, type Generator } from "../tensor/random.js";
+import { shapeStr } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+export type Nonlinearity =
+  | "linear"
+  | "conv1d"
+  | "conv2d"
+  | "conv3d"
+  | "convTranspose1d"
+  | "convTranspose2d"
+  | "convTranspose3d"
+  | "sigmoid"
+  | "tanh"
+  | "relu"
+  | "leakyRelu"
+  | "selu";
+
+export type FanMode = "fanIn" | "fanOut";
+
+export interface RandomInitOptions {
+  generator?: Generator;
+}
+export interface KaimingOptions extends RandomInitOptions {
+  /** Negative slope of the leaky relu that follows (only for "leakyRelu"; default 0). */
+  a?: number;
+  /** "fanIn" (default) keeps the forward variance, "fanOut" the backward one. */
+  mode?: FanMode;
+  /** Default "leakyRelu", as PyTorch. */
+  nonlinearity?: Nonlinearity;
+}
+export interface XavierOptions extends RandomInitOptions {
+  gain?: number;
+}
+export interface NormalOptions extends RandomInitOptions {
+  mean?: number;
+  std?: number;
+}
+export interface UniformOptions extends RandomInitOptions {
+  /** Lower bound (default 0). */
+  a?: number;
+  /** Upper bound (default 1). */
+  b?: number;
+}
+
+/**
+ * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain).
+ * @example
+ * calculateGain("relu"); // √2
+ * calculateGain("leakyRelu", Math.sqrt(5)); // √(1/3): Linear's default init
+ */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  switch (nonlinearity) {
+    case "linear":
+    case "conv1d":
+    case "conv2d":
+    case "conv3d":
+    case "convTranspose1d":
+    case "convTranspose2d":
+    case "convTranspose3d":
+    case "sigmoid":
+      return 1;
+    case "tanh":
+      return 5 / 3;
+    case "relu":
+      return Math.SQRT2;
+    case "leakyRelu": {
+      const slope = param ?? 0.01;
+      if (!Number.isFinite(slope)) throw new ValueError("calculateGain", `negative slope ${slope} is not a valid number`);
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case "selu":
+      return 3 / 4;
+    default:
+      throw new ValueError("calculateGain", `unsupported nonlinearity ${JSON.stringify(nonlinearity)}`);
+  }
+}
+
+/**
+ * [fanIn, fanOut] of a weight of at least 2 dims: [out, in, ...kernel] gives
+ * fanIn = in * prod(kernel), fanOut = out * prod(kernel) (as torch.nn.init).
+ */
+export function calculateFanInAndFanOut(t: Tensor): [number, number] {
+  if (t.ndim < 2) throw new ShapeError("init", `fan in and fan out need a tensor of at least 2 dims, got shape ${shapeStr(t.shape)}`);
+  const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  return [t.shape[1]! * receptive, t.shape[0]! * receptive];
+}
+
+function fill(t: Tensor, draw: () => number): Tensor {
+  noGrad(() => {
+    const offs = offsetsOf(t.shape, t.strides, t.offset);
+    for (let i = 0; i < offs.length; i++) t.storage[offs[i]!] = draw();
+  });
+  return t;
+}
+
+/** Fill with U(a, b). */
+export function uniform(t: Tensor, options: UniformOptions = {}): Tensor {
+  const a = options.a ?? 0;
+  const b = options.b ?? 1;
+  if (!(a <= b)) throw new ValueError("init.uniform", `needs a <= b, got a=${a}, b=${b}`);
+  const g = options.generator ?? defaultGenerator;
+  return fill(t, () => a + (b - a) * g.random());
+}
+
+/** Fill with N(mean, std²). */
+export function normal(t: Tensor, options: NormalOptions = {}): Tensor {
+  const mean = options.mean ?? 0;
+  const std = options.std ?? 1;
+  if (!(std >= 0)) throw new ValueError("init.normal", `std must be >= 0, got ${std}`);
+  const g = options.generator ?? defaultGenerator;
+  return fill(t, () => mean + std * g.normal());
+}
+
+/** Fill with `value`. */
+export function constant(t: Tensor, value: number): Tensor {
+  return fill(t, () => value);
+}
+export const zeros = (t: Tensor): Tensor => constant(t, 0);
+export const ones = (t: Tensor): Tensor => constant(t, 1);
+
+/** Glorot uniform: U(-a, a) with a = gain * √(6 / (fanIn + fanOut)). */
+export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
+  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+  const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
+  const a = Math.sqrt(3) * std;
+  return uniform(t, { a: -a, b: a, generator: options.generator });
+}
+
+/** Glorot normal: N(0, std²) with std = gain * √(2 / (fanIn + fanOut)). */
+export function xavierNormal(t: Tensor, options: XavierOptions = {}): Tensor {
+  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+  const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
+  return normal(t, { mean: 0, std, generator: options.generator });
+}
+
+function kaimingStd(op: string, t: Tensor, o: KaimingOptions): number {
+  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+  const mode = o.mode ?? "fanIn";
+  if (mode !== "fanIn" && mode !== "fanOut") throw new ValueError(op, `mode must be "fanIn" or "fanOut", got ${JSON.stringify(mode)}`);
+  const fan = mode === "fanIn" ? fanIn : fanOut;
+  // A zero-element tensor is left alone (PyTorch warns and does nothing); any std will do.
+  if (fan === 0) return 0;
+  return calculateGain(o.nonlinearity ?? "leakyRelu", o.a ?? 0) / Math.sqrt(fan);
+}
+
+/**
+ * He uniform: U(-b, b) with b = gain * √(3 / fan).
+ * @example
+ * init.kaimingUniform(w, { a: Math.sqrt(5) }); // Linear's default: U(-1/√fanIn, 1/√fanIn)
+ */
+export function kaimingUniform(t: Tensor, options: KaimingOptions = {}): Tensor {
+  const bound = Math.sqrt(3) * kaimingStd("init.kaimingUniform", t, options);
+  return uniform(t, { a: -bound, b: bound, generator: options.generator });
+}
+
+/** He normal: N(0, std²) with std = gain / √fan. */
+export function kaimingNormal(t: Tensor, options: KaimingOptions = {}): Tensor {
+  return normal(t, { mean: 0, std: kaimingStd("init.kaimingNormal", t, options), generator: options.generator });
+}

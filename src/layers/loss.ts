@@ -1,0 +1,176 @@
+/**
+ * Loss modules: thin wrappers holding the options of the functions in functional.ts. Class weights
+ * are registered as buffers named as PyTorch's ("weight", "pos_weight"), so state dicts match.
+ */
+import type { Tensor } from "../tensor/tensor.js";
+import * as LF from "./functional.js";
+import { Module, parameter } from "./module.js";
+
+/** A module taking (input, target). */
+export abstract class Loss extends Module<[Tensor, Tensor], Tensor> {}
+
+/** A private copy that owns its storage, detached from any graph (buffers are not trained). */
+function ownBuffer(t: Tensor | null | undefined): Tensor | null {
+  return t ? parameter(t).requiresGrad_(false) : null;
+}
+
+/**
+ * Mean absolute error (see {@link LF.l1Loss}).
+ * @example
+ * new L1Loss().forward(pred, target);
+ */
+export class L1Loss extends Loss {
+  constructor(readonly options: LF.ReductionOptions = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.l1Loss(input, target, this.options);
+  }
+}
+
+/**
+ * Mean squared error (see {@link LF.mseLoss}).
+ * @example
+ * new MSELoss({ reduction: "sum" }).forward(pred, target);
+ */
+export class MSELoss extends Loss {
+  constructor(readonly options: LF.ReductionOptions = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.mseLoss(input, target, this.options);
+  }
+}
+
+/**
+ * Huber loss (see {@link LF.huberLoss}).
+ * @example
+ * new HuberLoss({ delta: 0.5 }).forward(pred, target);
+ */
+export class HuberLoss extends Loss {
+  constructor(readonly options: LF.HuberOptions = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.huberLoss(input, target, this.options);
+  }
+}
+
+/**
+ * Smooth L1 loss (see {@link LF.smoothL1Loss}).
+ * @example
+ * new SmoothL1Loss({ beta: 0.5 }).forward(pred, target);
+ */
+export class SmoothL1Loss extends Loss {
+  constructor(readonly options: LF.SmoothL1Options = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.smoothL1Loss(input, target, this.options);
+  }
+}
+
+/**
+ * Cross-entropy from logits (see {@link LF.crossEntropy}); `weight` is a buffer.
+ * @example
+ * new CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(logits, labels);
+ */
+export class CrossEntropyLoss extends Loss {
+  readonly weight: Tensor | null;
+  readonly options: Omit<LF.CrossEntropyOptions, "weight">;
+  constructor(options: LF.CrossEntropyOptions = {}) {
+    super();
+    const { weight, ...rest } = options;
+    this.weight = this.registerBuffer("weight", ownBuffer(weight));
+    this.options = rest;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.crossEntropy(input, target, { ...this.options, weight: this.weight });
+  }
+}
+
+/**
+ * Negative log-likelihood of log-probabilities (see {@link LF.nllLoss}); `weight` is a buffer.
+ * @example
+ * new NLLLoss().forward(logits.logSoftmax(1), labels);
+ */
+export class NLLLoss extends Loss {
+  readonly weight: Tensor | null;
+  readonly options: Omit<LF.NllLossOptions, "weight">;
+  constructor(options: LF.NllLossOptions = {}) {
+    super();
+    const { weight, ...rest } = options;
+    this.weight = this.registerBuffer("weight", ownBuffer(weight));
+    this.options = rest;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.nllLoss(input, target, { ...this.options, weight: this.weight });
+  }
+}
+
+/**
+ * Binary cross-entropy from logits (see {@link LF.binaryCrossEntropyWithLogits}); `weight` and
+ * `pos_weight` are buffers.
+ * @example
+ * new BCEWithLogitsLoss({ posWeight: tensor([2]) }).forward(logits, targets);
+ */
+export class BCEWithLogitsLoss extends Loss {
+  readonly weight: Tensor | null;
+  readonly posWeight: Tensor | null;
+  readonly reduction: LF.Reduction | undefined;
+  constructor(options: LF.BceWithLogitsOptions = {}) {
+    super();
+    this.weight = this.registerBuffer("weight", ownBuffer(options.weight));
+    this.posWeight = this.registerBuffer("pos_weight", ownBuffer(options.posWeight));
+    this.reduction = options.reduction;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.binaryCrossEntropyWithLogits(input, target, { weight: this.weight, posWeight: this.posWeight, reduction: this.reduction });
+  }
+}
+
+/**
+ * Binary cross-entropy of probabilities (see {@link LF.binaryCrossEntropy}); `weight` is a buffer.
+ * @example
+ * new BCELoss().forward(probs, targets);
+ */
+export class BCELoss extends Loss {
+  readonly weight: Tensor | null;
+  readonly reduction: LF.Reduction | undefined;
+  constructor(options: LF.BceOptions = {}) {
+    super();
+    this.weight = this.registerBuffer("weight", ownBuffer(options.weight));
+    this.reduction = options.reduction;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.binaryCrossEntropy(input, target, { weight: this.weight, reduction: this.reduction });
+  }
+}
+
+/**
+ * Kullback-Leibler divergence (see {@link LF.klDiv}).
+ * @example
+ * new KLDivLoss({ reduction: "batchmean" }).forward(logq, p);
+ */
+export class KLDivLoss extends Loss {
+  constructor(readonly options: LF.KlDivOptions = {}) {
+    super();
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return LF.klDiv(input, target, this.options);
+  }
+}
+
+/**
+ * Cosine similarity along `dim` (see {@link LF.cosineSimilarity}); as torch's nn.CosineSimilarity.
+ * @example
+ * new CosineSimilarity({ dim: 1 }).forward(a, b);
+ */
+export class CosineSimilarity extends Module<[Tensor, Tensor], Tensor> {
+  constructor(readonly options: LF.CosineSimilarityOptions = {}) {
+    super();
+  }
+  forward(a: Tensor, b: Tensor): Tensor {
+    return LF.cosineSimilarity(a, b, this.options);
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The `Module` base class: a tree of layers holding parameters (trainable leaf tensors) and
+ * buffers (state such as BatchNorm running statistics), with PyTorch's dotted names.
+ *
+ * Registration is explicit: a layer calls `registerParameter`, `registerBuffer` and
+ * `registerModule` (typically in field initialisers, so names follow declaration order, as
+ * PyTorch's attribute order). A field that holds a Module or a trainable tensor but was never
+ * registered is reported by `parameters()`, `stateDict()` and friends instead of being silently
+ * skipped by the optimizer (the classic "forgot to register" bug).
+ */
+import { DTypeError, ShapeError, ValueError } from "../errors.js";
+import { noGrad } from "../autograd/grad-mode.js";
+import { contiguousData } from "../kernels/reference.js";
+import { allocArray, isFloat } from "../tensor/dtype.js";
+import { sameShape, shapeStr } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+
+/**
+ * Any module, whatever its forward signature (used for children and containers).
+ * NOTE: `never[]` accepts every `Module<In, Out>` because methods are compared bivariantly.
+ */
+export type AnyModule = Module<never[], unknown>;
+
+/** A state dict: dotted name → tensor, in PyTorch's order (each module's parameters, then its buffers, then its children). */
+export type StateDict = Map<string, Tensor>;
+
+export interface LoadStateDictOptions {
+  /** Require the keys to match exactly (default true, as PyTorch). */
+  strict?: boolean;
+  /** Accept NaN/Infinity in float values (default false: a checkpoint with them is refused). */
+  allowNonFinite?: boolean;
+}
+
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/** Thrown by `loadStateDict` before anything is changed; lists every problem found. */
+export class StateDictError extends ValueError {
+  readonly missingKeys: string[];
+  readonly unexpectedKeys: string[];
+  /** One line per key whose shape, dtype or values do not fit. */
+  readonly mismatches: string[];
+  constructor(missingKeys: string[], unexpectedKeys: string[], mismatches: string[]) {
+    const parts: string[] = [];
+    if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
+    if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
+    if (mismatches.length) parts.push(...mismatches);
+    super("loadStateDict", `the state dict does not fit the module (nothing was loaded):\n  ${parts.join("\n  ")}`);
+    this.missingKeys = missingKeys;
+    this.unexpectedKeys = unexpectedKeys;
+    this.mismatches = mismatches;
+  }
+}
+
+function checkName(op: string, name: string): void {
+  if (typeof name !== "string" || name === "" || name.includes(".")) {
+    throw new ValueError(op, `name must be a non-empty string without ".", got ${JSON.stringify(name)}`);
+  }
+}
+
+/** A tensor stored at offset 0 of its own storage, in row-major order (what optimizers and loadStateDict write into). */
+function ownsStorage(t: Tensor): boolean {
+  return t.offset === 0 && t.isContiguous() && t.storage.length === t.numel;
+}
+
+/**
+ * A fresh trainable leaf: a contiguous copy of `data` (offset 0) with requiresGrad = true.
+ * @example
+ * const w = parameter(randn([3, 4]));
+ */
+export function parameter(data: Tensor): Tensor {
+  if (!isFloat(data.dtype)) throw new DTypeError("parameter", `parameters must be float tensors, got ${data.dtype}`);
+  const copy = allocArray(data.dtype, data.numel);
+  copy.set(contiguousData(data));
+  return new Tensor(copy, data.shape).requiresGrad_(true);
+}
+
+/**
+ * Base class of every layer. Subclasses register their state and implement `forward`.
+ *
+ * @example
+ * class MLP extends Module {
+ *   readonly fc1 = this.registerModule("fc1", new Linear(4, 8));
+ *   readonly fc2 = this.registerModule("fc2", new Linear(8, 2));
+ *   forward(x: Tensor): Tensor {
+ *     return this.fc2.forward(this.fc1.forward(x).relu());
+ *   }
+ * }
+ * const m = new MLP();
+ * m.namedParameters().map(([n]) => n); // ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  /** Training mode (true after construction, as PyTorch). Change it with `train()` / `eval()`. */
+  training = true;
+  readonly #parameters = new Map<string, Tensor | null>();
+  readonly #buffers = new Map<string, Tensor | null>();
+  readonly #nonPersistent = new Set<string>();
+  readonly #modules = new Map<string, AnyModule | null>();
+
+  abstract forward(...args: In): Out;
+
+  /** Same as `forward` (PyTorch's `module(x)`). */
+  call(...args: In): Out {
+    return this.forward(...args);
+  }
+
+  // ---------------------------------------------------------------- registration
+  #checkFree(op: string, name: string, own: Map<string, unknown>): void {
+    checkName(op, name);
+    const taken = (this.#parameters.has(name) && own !== this.#parameters) || (this.#buffers.has(name) && own !== this.#buffers) || (this.#modules.has(name) && own !== this.#modules);
+    if (taken) throw new ValueError(op, `"${name}" is already registered as another kind of member`);
+  }
+
+  /**
+   * Register a trainable parameter (or `null` for an absent one, such as `bias: false`; it is then
+   * left out of `parameters()` and `stateDict()`, as PyTorch). The tensor must be a float leaf that
+   * owns its storage (contiguous, offset 0); use {@link parameter} to make one from any tensor.
+   * Sets requiresGrad. Returns the tensor, so it can initialise a field.
+   */
+  registerParameter<T extends Tensor | null>(name: string, t: T): T {
+    this.#checkFree("registerParameter", name, this.#parameters);
+    if (t !== null) {
+      if (!(t instanceof Tensor)) throw new ValueError("registerParameter", `"${name}" must be a Tensor or null`);
+      if (!isFloat(t.dtype)) throw new DTypeError("registerParameter", `parameter "${name}" must be a float tensor, got ${t.dtype}`);
+      if (!t.isLeaf) throw new ValueError("registerParameter", `parameter "${name}" must be a leaf tensor (it was computed by ${t.gradFn?.op}); wrap it with parameter(t)`);
+      if (!ownsStorage(t)) {
+        throw new ValueError("registerParameter", `parameter "${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); wrap it with parameter(t)`);
+      }
+      t.requiresGrad = true;
+    }
+    this.#parameters.set(name, t);
+    return t;
+  }
+
+  /**
+   * Register a buffer: state saved in `stateDict()` but not trained (running statistics). It
+   * must own its storage, as parameters. `persistent: false` keeps it out of the state dict.
+   */
+  registerBuffer<T extends Tensor | null>(name: string, t: T, options: { persistent?: boolean } = {}): T {
+    this.#checkFree("registerBuffer", name, this.#buffers);
+    if (t !== null) {
+      if (!(t instanceof Tensor)) throw new ValueError("registerBuffer", `"${name}" must be a Tensor or null`);
+      if (!ownsStorage(t)) throw new ValueError("registerBuffer", `buffer "${name}" must be contiguous at offset 0 of its own storage; pass a copy`);
+      if (t.requiresGrad) throw new ValueError("registerBuffer", `buffer "${name}" must not require grad; register it as a parameter instead`);
+    }
+    this.#buffers.set(name, t);
+    if (options.persistent === false) this.#nonPersistent.add(name);
+    else this.#nonPersistent.delete(name);
+    return t;
+  }
+
+  /** Register a child module under `name` (its parameters are then named `name.*`). Returns it. */
+  registerModule<M extends AnyModule | null>(name: string, m: M): M {
+    this.#checkFree("registerModule", name, this.#modules);
+    if (m !== null && !(m instanceof Module)) throw new ValueError("registerModule", `"${name}" must be a Module or null`);
+    this.#modules.set(name, m);
+    return m;
+  }
+
+  // ---------------------------------------------------------------- traversal
+  /** Direct children with their names. */
+  namedChildren(): Array<[string, AnyModule]> {
+    const out: Array<[string, AnyModule]> = [];
+    for (const [n, m] of this.#modules) if (m) out.push([n, m]);
+    return out;
+  }
+  children(): AnyModule[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every descendant (pre-order, each once), with dotted names ("" for this one). */
+  namedModules(prefix = ""): Array<[string, AnyModule]> {
+    const out: Array<[string, AnyModule]> = [];
+    const seen = new Set<AnyModule>();
+    // NOTE: iterative pre-order walk (deep Sequentials must not overflow the stack).
+    const stack: Array<[string, AnyModule]> = [[prefix, this as unknown as AnyModule]];
+    while (stack.length) {
+      const [name, m] = stack.pop()!;
+      if (seen.has(m)) continue;
+      seen.add(m);
+      out.push([name, m]);
+      const kids = m.namedChildren();
+      for (let i = kids.length - 1; i >= 0; i--) {
+        const [n, c] = kids[i]!;
+        stack.push([name ? `${name}.${n}` : n, c]);
+      }
+    }
+    return out;
+  }
+  modules(): AnyModule[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /**
+   * Every parameter with its dotted PyTorch name (`0.weight`, `encoder.fc1.bias`). A parameter
+   * shared by two modules is listed once, under its first name. Sets each tensor's `name`.
+   */
+  namedParameters(): Array<[string, Tensor]> {
+    this.#checkRegistration();
+    const out: Array<[string, Tensor]> = [];
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [n, p] of m.#parameters) {
+        if (!p || seen.has(p)) continue;
+        seen.add(p);
+        const full = prefix ? `${prefix}.${n}` : n;
+        p.name = full;
+        out.push([full, p]);
+      }
+    }
+    return out;
+  }
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Every buffer (persistent or not) with its dotted name. */
+  namedBuffers(): Array<[string, Tensor]> {
+    this.#checkRegistration();
+    const out: Array<[string, Tensor]> = [];
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [n, b] of m.#buffers) {
+        if (!b || seen.has(b)) continue;
+        seen.add(b);
+        out.push([prefix ? `${prefix}.${n}` : n, b]);
+      }
+    }
+    return out;
+  }
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** The live tensors a state dict names (no copies), in state-dict order. */
+  #stateEntries(): Array<[string, Tensor]> {
+    this.#checkRegistration();
+    const out: Array<[string, Tensor]> = [];
+    for (const [prefix, m] of this.namedModules()) {
+      const p = prefix ? `${prefix}.` : "";
+      for (const [n, t] of m.#parameters) if (t) out.push([p + n, t]);
+      for (const [n, t] of m.#buffers) if (t && !m.#nonPersistent.has(n)) out.push([p + n, t]);
+    }
+    return out;
+  }
+
+  /**
+   * Reports fields that hold a Module or a trainable leaf tensor that is not registered anywhere in
+   * this tree: the optimizer would never see them.
+   */
+  #checkRegistration(): void {
+    const mods = this.namedModules();
+    const modSet = new Set<unknown>(mods.map(([, m]) => m));
+    const params = new Set<unknown>();
+    for (const [, m] of mods) for (const p of m.#parameters.values()) if (p) params.add(p);
+    for (const [prefix, m] of mods) {
+      for (const [key, value] of Object.entries(m)) {
+        const where = `${m.constructor.name}${prefix ? ` "${prefix}"` : ""} field "${key}"`;
+        const items: unknown[] = Array.isArray(value) ? value : [value];
+        for (const v of items) {
+          if (v instanceof Module && !modSet.has(v)) {
+            throw new ValueError(
+              "Module",
+              `${where} holds a ${v.constructor.name} that is not registered: use this.registerModule("${key}", ...)${Array.isArray(value) ? " or a ModuleList" : ""}, or keep it in a #private field`,
+            );
+          }
+          if (v instanceof Tensor && v.requiresGrad && v.isLeaf && !params.has(v)) {
+            throw new ValueError("Module", `${where} holds a trainable tensor (shape ${shapeStr(v.shape)}) that is not a registered parameter: use this.registerParameter("${key}", ...), or keep it in a #private field`);
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- modes and grads
+  /** Set training mode on this module and every descendant; returns this. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+  /** Evaluation mode (Dropout off, BatchNorm uses running statistics); returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+  /** Set every parameter's `grad` to null (as PyTorch's `zero_grad(set_to_none=True)`). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  // ---------------------------------------------------------------- state dict
+  /**
+   * A snapshot of the parameters and persistent buffers, keyed by PyTorch's dotted names.
+   * NOTE: unlike PyTorch (whose state_dict shares storage with the live parameters), the tensors
+   * are copies: a "best model so far" snapshot is not silently overwritten by later training.
+   * @example
+   * const sd = model.stateDict();
+   * [...sd.keys()]; // ["0.weight", "0.bias", "2.weight", ...]
+   * other.loadStateDict(sd);
+   */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    for (const [k, t] of this.#stateEntries()) {
+      const copy = allocArray(t.dtype, t.numel);
+      copy.set(contiguousData(t));
+      out.set(k, new Tensor(copy, t.shape));
+    }
+    return out;
+  }
+
+  /**
+   * Copy values from a state dict (a Map or a plain record of tensors) into the existing parameter
+   * and buffer storage, so optimizers holding the parameters keep working. Everything is checked
+   * first: missing and unexpected keys (when strict), shapes, dtypes and non-finite values; on any
+   * problem a {@link StateDictError} listing all of them is thrown and nothing is changed.
+   * @example
+   * model.loadStateDict(checkpoint);                    // strict
+   * const { missingKeys } = model.loadStateDict(partial, { strict: false });
+   */
+  loadStateDict(stateDict: StateDict | Readonly<Record<string, Tensor>>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = options.strict ?? true;
+    const entries: Array<[string, unknown]> = stateDict instanceof Map ? [...stateDict.entries()] : Object.entries(stateDict);
+    const own = new Map(this.#stateEntries());
+    const given = new Set<string>();
+    const unexpectedKeys: string[] = [];
+    const mismatches: string[] = [];
+    const copies: Array<[Tensor, Tensor]> = [];
+    for (const [k, src] of entries) {
+      given.add(k);
+      const dst = own.get(k);
+      if (!dst) {
+        unexpectedKeys.push(k);
+        continue;
+      }
+      if (!(src instanceof Tensor)) {
+        mismatches.push(`"${k}": expected a Tensor, got ${src === null ? "null" : typeof src}`);
+        continue;
+      }
+      if (!sameShape(src.shape, dst.shape)) {
+        mismatches.push(`"${k}": shape ${shapeStr(src.shape)} in the state dict, ${shapeStr(dst.shape)} in the module`);
+        continue;
+      }
+      if (src.dtype !== dst.dtype) {
+        mismatches.push(`"${k}": dtype ${src.dtype} in the state dict, ${dst.dtype} in the module; convert it with .to("${dst.dtype}")`);
+        continue;
+      }
+      const data = contiguousData(src);
+      if (isFloat(src.dtype) && !options.allowNonFinite) {
+        let bad = 0;
+        for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
+        if (bad > 0) {
+          mismatches.push(`"${k}": ${bad} non-finite value(s) (NaN or Infinity); pass { allowNonFinite: true } to load them anyway`);
+          continue;
+        }
+      }
+      copies.push([dst, src]);
+    }
+    const missingKeys = [...own.keys()].filter((k) => !given.has(k));
+    if (mismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
+      throw new StateDictError(strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatches);
+    }
+    noGrad(() => {
+      // Storage is owned (checked at registration), so a flat copy writes every element.
+      for (const [dst, src] of copies) dst.storage.set(contiguousData(src));
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  // ---------------------------------------------------------------- printing
+  /** Extra text shown between the parentheses of `toString()` (e.g. "in_features=4, ..."). */
+  extraRepr(): string {
+    return "";
+  }
+  toString(): string {
+    const kids = this.namedChildren();
+    const head = `${this.constructor.name}(${this.extraRepr()}`;
+    if (kids.length === 0) return `${head})`;
+    const lines = kids.map(([n, m]) => `  (${n}): ${String(m).split("\n").join("\n  ")}`);
+    return `${head}\n${lines.join("\n")}\n)`;
+  }
+}
+
+/** @internal shape check shared by layers. */
+export function expectLastDim(op: string, x: Tensor, size: number, what: string): void {
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== size) {
+    throw new ShapeError(op, `expected input with last dim ${size} (${what}), got shape ${shapeStr(x.shape)}`);
+  }
+}

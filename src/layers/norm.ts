@@ -1,0 +1,220 @@
+import { ShapeError, ValueError } from "../errors.js";
+import { full, ones, zeros } from "../tensor/create.js";
+import type { FloatDType } from "../tensor/dtype.js";
+import { shapeStr } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import * as LF from "./functional.js";
+import { checkSize } from "./linear.js";
+import { Module } from "./module.js";
+
+function shapeOf(op: string, s: number | readonly number[]): number[] {
+  const r = typeof s === "number" ? [s] : [...s];
+  if (r.length === 0) throw new ValueError(op, "normalizedShape must not be empty");
+  for (const v of r) checkSize(op, "normalizedShape", v, 1);
+  return r;
+}
+
+export interface LayerNormLayerOptions {
+  /** Added to the variance inside the square root (default 1e-5). */
+  eps?: number;
+  /** Learn a per-element weight (ones) and bias (zeros) (default true). */
+  elementwiseAffine?: boolean;
+  /** Learn the bias when elementwiseAffine (default true). */
+  bias?: boolean;
+  dtype?: FloatDType;
+}
+
+/**
+ * Layer normalisation over the trailing `normalizedShape` dims:
+ * (x - mean) * rsqrt(var + eps) * weight + bias. A constant row gives `bias` with a finite gradient.
+ * @example
+ * new LayerNorm(8).forward(randn([2, 8])); // each row: mean 0, variance ~1
+ */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  constructor(normalizedShape: number | readonly number[], options: LayerNormLayerOptions = {}) {
+    super();
+    this.normalizedShape = shapeOf("LayerNorm", normalizedShape);
+    this.eps = options.eps ?? 1e-5;
+    const dtype = options.dtype ?? "float32";
+    const affine = options.elementwiseAffine ?? true;
+    this.weight = this.registerParameter("weight", affine ? ones(this.normalizedShape, { dtype }) : null);
+    this.bias = this.registerParameter("bias", affine && options.bias !== false ? zeros(this.normalizedShape, { dtype }) : null);
+  }
+  forward(x: Tensor): Tensor {
+    return LF.layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+  override extraRepr(): string {
+    return `(${this.normalizedShape.join(", ")}), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}
+
+export interface RMSNormLayerOptions {
+  /** Added to mean(x²) inside the square root. Default 1e-6 (torch 2.4 defaults to the dtype's machine epsilon). */
+  eps?: number;
+  /** Learn a per-element weight (ones) (default true). */
+  elementwiseAffine?: boolean;
+  dtype?: FloatDType;
+}
+
+/**
+ * Root-mean-square normalisation over the trailing dims: x * rsqrt(mean(x²) + eps) * weight
+ * (torch 2.4's nn.RMSNorm, state dict key "weight"). An all-zero row gives 0 with a finite gradient.
+ * @example
+ * new RMSNorm(8).forward(randn([2, 8]));
+ */
+export class RMSNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly weight: Tensor | null;
+  constructor(normalizedShape: number | readonly number[], options: RMSNormLayerOptions = {}) {
+    super();
+    this.normalizedShape = shapeOf("RMSNorm", normalizedShape);
+    this.eps = options.eps ?? 1e-6;
+    const dtype = options.dtype ?? "float32";
+    this.weight = this.registerParameter("weight", options.elementwiseAffine === false ? null : ones(this.normalizedShape, { dtype }));
+  }
+  forward(x: Tensor): Tensor {
+    return LF.rmsNorm(x, this.normalizedShape, { weight: this.weight, eps: this.eps });
+  }
+  override extraRepr(): string {
+    return `(${this.normalizedShape.join(", ")}), eps=${this.eps}, elementwise_affine=${this.weight !== null}`;
+  }
+}
+
+export interface BatchNormLayerOptions {
+  /** Added to the variance inside the square root (default 1e-5). */
+  eps?: number;
+  /** Weight of each new batch in the running averages (default 0.1); null: cumulative average. */
+  momentum?: number | null;
+  /** Learn weight (ones) and bias (zeros) per channel (default true). */
+  affine?: boolean;
+  /** Keep running_mean / running_var / num_batches_tracked buffers (default true). */
+  trackRunningStats?: boolean;
+  dtype?: FloatDType;
+}
+
+/**
+ * Shared BatchNorm logic (as torch's _BatchNorm): parameters weight/bias, buffers running_mean,
+ * running_var and num_batches_tracked.
+ */
+export abstract class BatchNormBase extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  readonly numBatchesTracked: Tensor | null;
+
+  constructor(numFeatures: number, options: BatchNormLayerOptions = {}) {
+    super();
+    checkSize(this.constructor.name, "numFeatures", numFeatures, 1);
+    this.numFeatures = numFeatures;
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new ValueError(this.constructor.name, `momentum must be in [0, 1] or null, got ${this.momentum}`);
+    const dtype = options.dtype ?? "float32";
+    const affine = options.affine ?? true;
+    this.weight = this.registerParameter("weight", affine ? ones([numFeatures], { dtype }) : null);
+    this.bias = this.registerParameter("bias", affine ? zeros([numFeatures], { dtype }) : null);
+    const track = options.trackRunningStats ?? true;
+    this.runningMean = this.registerBuffer("running_mean", track ? zeros([numFeatures], { dtype }) : null);
+    this.runningVar = this.registerBuffer("running_var", track ? ones([numFeatures], { dtype }) : null);
+    this.numBatchesTracked = this.registerBuffer("num_batches_tracked", track ? full([], 0, { dtype: "int32" }) : null);
+  }
+
+  /** Throws unless the input has a dimensionality this layer accepts. */
+  protected abstract checkInputDim(x: Tensor): void;
+
+  /** Reset the running statistics to mean 0, variance 1, 0 batches. */
+  resetRunningStats(): void {
+    this.runningMean?.storage.fill(0);
+    this.runningVar?.storage.fill(1);
+    this.numBatchesTracked?.storage.fill(0);
+  }
+
+  forward(x: Tensor): Tensor {
+    const op = this.constructor.name;
+    this.checkInputDim(x);
+    if (x.shape[1] !== this.numFeatures) throw new ShapeError(op, `expected ${this.numFeatures} channels in dim 1, got input of shape ${shapeStr(x.shape)}`);
+    // NOTE: validated before num_batches_tracked is incremented (PyTorch increments first), so a
+    // rejected batch leaves the running state untouched.
+    if (this.training && x.numel / this.numFeatures <= 1) {
+      throw new ValueError(op, `Expected more than 1 value per channel when training, got input size ${shapeStr(x.shape)}`);
+    }
+    let factor = this.momentum ?? 0;
+    if (this.training && this.numBatchesTracked) {
+      const n = ++this.numBatchesTracked.storage[0]!;
+      factor = this.momentum === null ? 1 / n : this.momentum;
+    }
+    const useBatchStats = this.training || this.runningMean === null;
+    const stats = !this.training || this.runningMean !== null;
+    return LF.batchNorm(x, stats ? this.runningMean : null, stats ? this.runningVar : null, {
+      weight: this.weight,
+      bias: this.bias,
+      training: useBatchStats,
+      momentum: factor,
+      eps: this.eps,
+    });
+  }
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight !== null}, track_running_stats=${this.runningMean !== null}`;
+  }
+}
+
+/**
+ * Batch normalisation of [N, C] or [N, C, L] input per channel C.
+ * @example
+ * const bn = new BatchNorm1d(3);
+ * bn.forward(randn([8, 3])); // training: batch stats, running stats updated
+ * bn.eval().forward(randn([1, 3])); // evaluation: running stats
+ */
+export class BatchNorm1d extends BatchNormBase {
+  protected checkInputDim(x: Tensor): void {
+    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError("BatchNorm1d", `expected 2D or 3D input (got ${x.ndim}D input of shape ${shapeStr(x.shape)})`);
+  }
+}
+
+/**
+ * Batch normalisation of [N, C, H, W] input per channel C.
+ * @example
+ * new BatchNorm2d(16).forward(randn([4, 16, 8, 8]));
+ */
+export class BatchNorm2d extends BatchNormBase {
+  protected checkInputDim(x: Tensor): void {
+    if (x.ndim !== 4) throw new ShapeError("BatchNorm2d", `expected 4D input (got ${x.ndim}D input of shape ${shapeStr(x.shape)})`);
+  }
+}
+
+/**
+ * x / max(||x||_p, eps) along `dim` (module form of {@link LF.normalize}); finite value and gradient at x = 0.
+ * @example
+ * new L2Normalize({ dim: -1 }).forward(embeddings);
+ */
+export class L2Normalize extends Module {
+  constructor(readonly options: LF.NormalizeOptions = {}) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return LF.normalize(x, this.options);
+  }
+}
+
+/**
+ * sqrt(var(x) + eps) over `dim` (module form of {@link LF.stdPool}); finite gradient for a constant input.
+ * @example
+ * new StdPool({ dim: 1 }).forward(frames); // [N, T] -> [N]
+ */
+export class StdPool extends Module {
+  constructor(readonly options: LF.StdPoolOptions) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return LF.stdPool(x, this.options);
+  }
+}
