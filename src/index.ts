@@ -30,6 +30,8 @@ export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js
 export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
+export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
+export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
 
 // ------------------------------------------------------------------ layers (torch.nn)
 /** Modules, layers, losses, `nn.init` and `nn.functional`, as torch.nn. */

@@ -1,0 +1,89 @@
+/** The workloads on safegrad, through its public tensor ops, on a named backend. */
+import * as sg from "../src/index.js";
+import { Tensor } from "../src/index.js";
+import { registerFastBackends } from "../src/kernels/fast.js";
+import { Adam } from "../src/optim/index.js";
+import { data, labels, MLP, NotAvailable, type Case, type Impl, type Runner } from "./common.js";
+
+const t32 = (shape: number[], seed: number, scale = 1): Tensor => sg.tensor(data(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
+
+export function oursImpl(backend: string): Impl {
+  return {
+    name: backend,
+    async init(threads) {
+      if (threads !== 1) throw new NotAvailable("safegrad runs one thread (worker GEMM not built yet)");
+      registerFastBackends();
+      sg.setBackend(backend);
+    },
+    async prepare(c: Case): Promise<Runner> {
+      const p = c.params;
+      switch (c.workload) {
+        case "W1": {
+          const n = p.n as number;
+          if (backend === "js" && n > 256) throw new NotAvailable("reference backend: small sizes only");
+          const a = t32([n, n], 1);
+          const b = t32([n, n], 2);
+          return () => sg.matmul(a, b);
+        }
+        case "W2": {
+          const n = p.n as number;
+          const a = t32([n], 3);
+          const b = t32([n], 4);
+          if (p.op === "add") return () => sg.add(a, b);
+          if (p.op === "mul") return () => sg.mul(a, b);
+          if (p.op === "exp") return () => sg.exp(a);
+          return () => sg.relu(a);
+        }
+        case "W3": {
+          if (p.op === "sum") {
+            const a = t32([p.n as number], 5);
+            return () => sg.sum(a);
+          }
+          const n = p.n as number;
+          const x = t32([n, n], 6, 4);
+          return () => sg.softmax(x, 1);
+        }
+        case "W4": {
+          if (backend === "js") throw new NotAvailable("reference backend: skipped (about 1 s per step)");
+          return mlpStep();
+        }
+        case "W5": {
+          if (backend === "js") throw new NotAvailable("reference backend: skipped (tens of seconds)");
+          const N = p.batch as number;
+          const x = t32([N, 16, 28, 28], 7).requiresGrad_();
+          const w = t32([32, 16, 3, 3], 8, 0.2).requiresGrad_();
+          const gy = t32([N, 32, 28, 28], 9);
+          return () => {
+            const y = sg.conv2d(x, w, null, { padding: 1 });
+            return sg.grad([y], [x, w], { gradOutputs: [gy] });
+          };
+        }
+      }
+    },
+  };
+}
+
+function mlpStep(): Runner {
+  const [inF, h1, h2, out] = MLP.sizes;
+  const dims: [number, number][] = [[inF, h1], [h1, h2], [h2, out]];
+  const params: Tensor[] = [];
+  dims.forEach(([i, o], l) => {
+    params.push(t32([o, i], 20 + l, 1 / Math.sqrt(i)).requiresGrad_());
+    params.push(t32([o], 30 + l, 1 / Math.sqrt(i)).requiresGrad_());
+  });
+  const x = t32([MLP.batch, inF], 10);
+  const y = sg.tensor(labels(MLP.batch), { shape: [MLP.batch, 1] });
+  const adam = new Adam(params, { lr: MLP.lr });
+  return () => {
+    adam.zeroGrad();
+    let h = x;
+    for (let l = 0; l < 3; l++) {
+      h = h.matmul(params[2 * l]!.transpose(0, 1)).add(params[2 * l + 1]!);
+      if (l < 2) h = h.relu();
+    }
+    const loss = h.logSoftmax(-1).gather(1, y).mean().neg();
+    loss.backward();
+    adam.step();
+    return loss;
+  };
+}

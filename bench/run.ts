@@ -1,0 +1,216 @@
+/**
+ * The benchmark suite: workloads W1-W5 on our backends and on TF.js (cpu, wasm) and jax-js (wasm)
+ * in one run, printed as one table with ratios (or JSON).
+ *
+ *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,tfjs-wasm] [--threads 1|2]
+ *                    [--quick] [--json] [--runs 7] [--budget-ms 25000]
+ *
+ * `--quick` is a ~10 s smoke version: small sizes, 3 runs, js-fast/wasm/tfjs-wasm/jax only.
+ *
+ * Each implementation runs in its own child process (sequentially, never concurrently), so JIT
+ * state and memory do not leak between them and the W4 peak RSS (W4 runs first in each child) is
+ * that implementation's own. Each cell: warm-up, then the median of `--runs` (>= 7) timed runs;
+ * a cell whose single run exceeds the per-cell budget runs fewer times and is marked `*`.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
+
+const ALL_BACKENDS = ["js", "js-fast", "wasm", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit"];
+const ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5"];
+
+interface Options {
+  workloads: string[];
+  backends: string[];
+  threads: number;
+  quick: boolean;
+  json: boolean;
+  runs: number;
+  budgetMs: number;
+}
+
+function parseArgs(argv: string[]): Options & { child?: string } {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const list = (s: string | undefined, all: string[]): string[] => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : all);
+  const quick = argv.includes("--quick");
+  const o = {
+    workloads: list(get("workloads"), ALL_WORKLOADS).map((w) => w.toUpperCase()),
+    // NOTE: the smoke version skips the slow pure-JS incumbents unless asked for explicitly.
+    backends: list(get("backends"), quick ? ["js-fast", "wasm", "tfjs-wasm", "jax"] : ALL_BACKENDS),
+    threads: Number(get("threads") ?? 1),
+    quick,
+    json: argv.includes("--json"),
+    runs: quick ? Number(get("runs") ?? 3) : Math.max(7, Number(get("runs") ?? 7)),
+    budgetMs: Number(get("budget-ms") ?? (quick ? 300 : 25000)),
+    child: get("child"),
+  };
+  for (const b of o.backends) if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
+  for (const w of o.workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload "${w}" (known: ${ALL_WORKLOADS.join(", ")})`);
+  if (o.threads !== 1 && o.threads !== 2) throw new Error("--threads must be 1 or 2");
+  return o;
+}
+
+interface Cell {
+  id: string;
+  /** median milliseconds per run, or null */
+  ms: number | null;
+  runs: number;
+  note?: string;
+}
+interface ChildResult {
+  backend: string;
+  cells: Cell[];
+  /** peak RSS after W4 (MiB) */
+  w4RssMiB?: number;
+  error?: string;
+}
+
+async function loadImpl(name: string): Promise<Impl> {
+  if (name === "tfjs-cpu" || name === "tfjs-wasm") return (await import("./impl-tfjs.js")).tfjsImpl(name === "tfjs-cpu" ? "cpu" : "wasm");
+  if (name === "jax" || name === "jax-jit") return (await import("./impl-jax.js")).jaxImpl(name === "jax" ? "eager" : "jit");
+  return (await import("./impl-ours.js")).oursImpl(name);
+}
+
+const reason = (e: unknown): string => (e instanceof NotAvailable ? e.message : `error: ${(e as Error).message?.split("\n")[0] ?? String(e)}`);
+
+/** Runs inside the child process: every case on one implementation. */
+async function child(name: string, o: Options): Promise<ChildResult> {
+  const res: ChildResult = { backend: name, cells: [] };
+  const impl = await loadImpl(name);
+  const cases = buildCases(o.workloads, o.quick);
+  try {
+    await impl.init(o.threads);
+  } catch (e) {
+    res.error = reason(e);
+    return res;
+  }
+  for (const c of cases) {
+    try {
+      const run = await impl.prepare(c);
+      let t0 = performance.now();
+      await run(); // warm-up (JIT, caches, lazy compilation)
+      let once = performance.now() - t0;
+      if (once * 3 < o.budgetMs) {
+        t0 = performance.now();
+        await run();
+        once = Math.min(once, performance.now() - t0);
+      }
+      const runs = Math.max(1, Math.min(o.runs, Math.floor(o.budgetMs / Math.max(once, 1e-3))));
+      const times: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        const t = performance.now();
+        await run();
+        times.push(performance.now() - t);
+      }
+      res.cells.push({ id: c.id, ms: median(times), runs, ...(runs < o.runs ? { note: `${runs} runs` } : {}) });
+    } catch (e) {
+      res.cells.push({ id: c.id, ms: null, runs: 0, note: reason(e) });
+    }
+    if (c.workload === "W4") res.w4RssMiB = process.resourceUsage().maxRSS / 1024;
+  }
+  return res;
+}
+
+function value(c: Case, ms: number): number {
+  if (c.unit === "GFLOP/s") return c.work / (ms * 1e6);
+  if (c.unit === "ns/elem") return (ms * 1e6) / c.work;
+  return ms;
+}
+const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
+
+/** Speedup columns: ours over theirs (> 1 means ours is faster; for RSS, smaller). */
+const RATIOS: [string, string][] = [
+  ["wasm", "tfjs-wasm"],
+  ["wasm", "jax"],
+  ["wasm", "jax-jit"],
+  ["js-fast", "tfjs-cpu"],
+];
+
+function table(o: Options, cases: Case[], results: ChildResult[]): string {
+  const by = new Map(results.map((r) => [r.backend, r]));
+  const backends = o.backends;
+  const ratioCols = RATIOS.filter(([a, b]) => backends.includes(a) && backends.includes(b));
+  const header = ["workload", "unit", ...backends, ...ratioCols.map(([a, b]) => `${a}/${b}`)];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const noteIndex = new Map<string, number>();
+  const noteRef = (text: string): string => {
+    if (!noteIndex.has(text)) {
+      noteIndex.set(text, noteIndex.size + 1);
+      notes.push(`[${noteIndex.size}] ${text}`);
+    }
+    return `n/a[${noteIndex.get(text)}]`;
+  };
+  const cellMs = (b: string, id: string): Cell | undefined => by.get(b)?.cells.find((c) => c.id === id);
+  for (const c of cases) {
+    const row = [c.id, c.unit];
+    for (const b of backends) {
+      const r = by.get(b);
+      if (r?.error) row.push(noteRef(`${b}: ${r.error}`));
+      else {
+        const cell = cellMs(b, c.id);
+        if (!cell || cell.ms === null) row.push(noteRef(`${b}: ${cell?.note ?? "not run"}`));
+        else row.push(fmt(value(c, cell.ms)) + (cell.note ? "*" : ""));
+      }
+    }
+    for (const [a, b] of ratioCols) {
+      const x = cellMs(a, c.id)?.ms;
+      const y = cellMs(b, c.id)?.ms;
+      row.push(x && y ? `${fmt(y / x)}x` : "-");
+    }
+    rows.push(row);
+    if (c.workload === "W4") {
+      const rss = ["W4 peak RSS", "MiB"];
+      for (const b of backends) {
+        const m = by.get(b)?.w4RssMiB;
+        rss.push(m && cellMs(b, c.id)?.ms ? fmt(m) : "-");
+      }
+      for (const [a, b] of ratioCols) {
+        const x = by.get(a)?.w4RssMiB;
+        const y = by.get(b)?.w4RssMiB;
+        rss.push(x && y && cellMs(a, c.id)?.ms && cellMs(b, c.id)?.ms ? `${fmt(y / x)}x` : "-");
+      }
+      rows.push(rss);
+    }
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `| ${r.map((s, i) => (i < 2 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join(" | ")} |`;
+  const out = [line(header), `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`, ...rows.map(line)];
+  out.push("", `threads: ${o.threads}; median of ${o.runs} runs after warm-up (* = fewer runs: one run exceeds the ${o.budgetMs} ms cell budget);`);
+  out.push("ratios are speedups (time of the second / time of the first; for RSS, memory of the second / the first).");
+  if (notes.length) out.push("", ...notes);
+  return out.join("\n");
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.child) {
+    const r = await child(o.child, o);
+    process.stdout.write(`\n@@RESULT@@${JSON.stringify(r)}\n`);
+    return;
+  }
+  const cases = buildCases(o.workloads, o.quick);
+  const self = fileURLToPath(import.meta.url);
+  const results: ChildResult[] = [];
+  for (const b of o.backends) {
+    if (!o.json) process.stderr.write(`running ${b} ...\n`);
+    const p = spawnSync(process.execPath, [...process.execArgv, self, ...process.argv.slice(2), "--child", b], {
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+      env: { ...process.env },
+    });
+    const m = /@@RESULT@@(.*)/.exec(p.stdout ?? "");
+    if (m) results.push(JSON.parse(m[1]!) as ChildResult);
+    else results.push({ backend: b, cells: [], error: `child failed (status ${p.status}): ${(p.stderr ?? "").trim().split("\n").slice(-1)[0] ?? ""}` });
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify({ options: o, cases, results }, null, 2)}\n`);
+  else process.stdout.write(`${table(o, cases, results)}\n`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

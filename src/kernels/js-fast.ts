@@ -1,0 +1,244 @@
+/**
+ * "js-fast": the pure-JS fast backend. Same results as the reference backend (within float
+ * rounding), but: layouts are coalesced into runs (see strided.ts) so every hot loop is a plain
+ * strided `for` loop chosen by a `switch` outside it (no per-element closures), matmul and conv go
+ * through a packed, register-blocked GEMM (gemm.ts, gemm-ops.ts), and reductions accumulate run
+ * by run. This is what runs where WebAssembly SIMD does not.
+ *
+ * Rare ops (argmax/argmin, gather, scatterAdd, max-pool indices) delegate to the reference.
+ */
+import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
+import { contiguousStrides, numel } from "../tensor/shape.js";
+import type { Backend, BinaryOp, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
+import { gemmJs, type Gemm } from "./gemm.js";
+import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
+import { erf, referenceBackend } from "./reference.js";
+import { planRuns, type Layout } from "./strided.js";
+
+function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. */
+export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
+  const end = oi + n;
+  switch (op) {
+    case "neg": for (; oi < end; oi++, xi += xs) O[oi] = -X[xi]!; return;
+    case "abs": for (; oi < end; oi++, xi += xs) O[oi] = Math.abs(X[xi]!); return;
+    case "sign": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN; } return;
+    case "exp": for (; oi < end; oi++, xi += xs) O[oi] = Math.exp(X[xi]!); return;
+    case "log": for (; oi < end; oi++, xi += xs) O[oi] = Math.log(X[xi]!); return;
+    case "log1p": for (; oi < end; oi++, xi += xs) O[oi] = Math.log1p(X[xi]!); return;
+    case "expm1": for (; oi < end; oi++, xi += xs) O[oi] = Math.expm1(X[xi]!); return;
+    case "sqrt": for (; oi < end; oi++, xi += xs) O[oi] = Math.sqrt(X[xi]!); return;
+    case "rsqrt": for (; oi < end; oi++, xi += xs) O[oi] = 1 / Math.sqrt(X[xi]!); return;
+    case "square": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * x; } return;
+    case "sin": for (; oi < end; oi++, xi += xs) O[oi] = Math.sin(X[xi]!); return;
+    case "cos": for (; oi < end; oi++, xi += xs) O[oi] = Math.cos(X[xi]!); return;
+    case "tanh": for (; oi < end; oi++, xi += xs) O[oi] = Math.tanh(X[xi]!); return;
+    case "sigmoid": for (; oi < end; oi++, xi += xs) O[oi] = sigmoid(X[xi]!); return;
+    // NOTE: relu(NaN) = NaN and relu(-0) = +0, as the reference.
+    case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return;
+    case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return;
+    case "leakyRelu": {
+      const a = p.alpha ?? 0.01;
+      for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x * a; }
+      return;
+    }
+    case "softplus": {
+      const beta = p.beta ?? 1;
+      const th = p.threshold ?? 20;
+      for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta; }
+      return;
+    }
+    case "clamp": {
+      const lo = p.min ?? -Infinity;
+      const hi = p.max ?? Infinity;
+      for (; oi < end; oi++, xi += xs) O[oi] = Math.min(Math.max(X[xi]!, lo), hi);
+      return;
+    }
+    case "logicalNot": for (; oi < end; oi++, xi += xs) O[oi] = X[xi] ? 0 : 1; return;
+  }
+}
+
+/** O[oi + i] = op(A[ai + i * as], B[bi + i * bs]) for i < n. */
+export function binaryRun(op: BinaryOp, A: TypedArray, ai: number, as: number, B: TypedArray, bi: number, bs: number, O: TypedArray, oi: number, n: number): void {
+  const end = oi + n;
+  switch (op) {
+    case "add": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! + B[bi]!; return;
+    case "sub": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! - B[bi]!; return;
+    case "mul": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! * B[bi]!; return;
+    case "div": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! / B[bi]!; return;
+    case "pow": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.pow(A[ai]!, B[bi]!); return;
+    case "maximum": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.max(A[ai]!, B[bi]!); return;
+    case "minimum": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.min(A[ai]!, B[bi]!); return;
+    case "eq": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! === B[bi]! ? 1 : 0; return;
+    case "ne": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! !== B[bi]! ? 1 : 0; return;
+    case "lt": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! < B[bi]! ? 1 : 0; return;
+    case "le": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! <= B[bi]! ? 1 : 0; return;
+    case "gt": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! > B[bi]! ? 1 : 0; return;
+    case "ge": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! >= B[bi]! ? 1 : 0; return;
+    case "logicalAnd": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! && B[bi]! ? 1 : 0; return;
+    case "logicalOr": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! || B[bi]! ? 1 : 0; return;
+  }
+}
+
+function layoutOf(v: View): Layout {
+  return v;
+}
+
+/** Elementwise unary through runs; `runFn` lets other backends swap in their contiguous kernels. */
+export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams): TypedArray {
+  const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, numel(x.shape));
+  if (out.length === 0) return out;
+  const plan = planRuns(x.shape, [layoutOf(x)]);
+  const bx = plan.base[0]!;
+  const sx = plan.step[0]!;
+  for (let r = 0, o = 0; r < plan.outer; r++, o += plan.inner) unaryRun(op, params, x.storage, bx[r]!, sx, out, o, plan.inner);
+  return out;
+}
+
+export function binaryStrided(op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray {
+  const out = allocArray(outDtype, numel(a.shape));
+  if (out.length === 0) return out;
+  const plan = planRuns(a.shape, [a, b]);
+  const ba = plan.base[0]!;
+  const bb = plan.base[1]!;
+  const [sa, sb] = plan.step as [number, number];
+  for (let r = 0, o = 0; r < plan.outer; r++, o += plan.inner) binaryRun(op, a.storage, ba[r]!, sa, b.storage, bb[r]!, sb, out, o, plan.inner);
+  return out;
+}
+
+/** Strided copy with dtype conversion (bool: nonzero -> 1, as the reference). */
+export function copyStrided(x: View, dtype: DType): TypedArray {
+  const n = numel(x.shape);
+  const out = allocArray(dtype, n);
+  if (n === 0) return out;
+  const plan = planRuns(x.shape, [x]);
+  const S = x.storage;
+  const bx = plan.base[0]!;
+  const sx = plan.step[0]!;
+  const inner = plan.inner;
+  const toBool = dtype === "bool";
+  for (let r = 0, o = 0; r < plan.outer; r++, o += inner) {
+    let xi = bx[r]!;
+    if (!toBool && sx === 1) out.set(S.subarray(xi, xi + inner), o);
+    else if (toBool) for (let i = 0; i < inner; i++, xi += sx) out[o + i] = S[xi] !== 0 ? 1 : 0;
+    else for (let i = 0; i < inner; i++, xi += sx) out[o + i] = S[xi]!;
+  }
+  return out;
+}
+
+/** Reduce by runs: the output is walked as a second view with stride 0 on the reduced axes. */
+export function reduceStrided(op: ReduceOp, x: View, axes: readonly number[]): TypedArray {
+  const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const nOut = numel(outShape);
+  const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
+  const init = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
+  const acc = new Float64Array(nOut).fill(init);
+  const out = allocArray(x.dtype, nOut);
+  if (numel(x.shape) === 0) {
+    out.set(acc);
+    return out;
+  }
+  const plan = planRuns(x.shape, [x, { strides: outStrides, offset: 0 }]);
+  const bx = plan.base[0]!;
+  const bo = plan.base[1]!;
+  const [sx, so] = plan.step as [number, number];
+  const S = x.storage;
+  const n = plan.inner;
+  for (let r = 0; r < plan.outer; r++) {
+    let xi = bx[r]!;
+    const o0 = bo[r]!;
+    if (so === 0) {
+      // the run is reduced into one output element
+      let s = acc[o0]!;
+      if (op === "sum") {
+        // NOTE: two accumulators halve the add latency chain; still float64, as the reference.
+        let s1 = 0;
+        let i = 0;
+        for (; i + 1 < n; i += 2, xi += 2 * sx) {
+          s += S[xi]!;
+          s1 += S[xi + sx]!;
+        }
+        if (i < n) s += S[xi]!;
+        s += s1;
+      } else if (op === "max") {
+        for (let i = 0; i < n; i++, xi += sx) { const v = S[xi]!; if (v > s || v !== v) s = v; }
+      } else {
+        for (let i = 0; i < n; i++, xi += sx) { const v = S[xi]!; if (v < s || v !== v) s = v; }
+      }
+      // NOTE: once NaN, `v > NaN` and `v !== v` are false for numbers, so NaN stays (as the reference).
+      acc[o0] = s;
+    } else {
+      let o = o0;
+      if (op === "sum") for (let i = 0; i < n; i++, xi += sx, o += so) acc[o] = acc[o]! + S[xi]!;
+      else if (op === "max") for (let i = 0; i < n; i++, xi += sx, o += so) { const v = S[xi]!; const c = acc[o]!; if (v > c || v !== v) acc[o] = v; }
+      else for (let i = 0; i < n; i++, xi += sx, o += so) { const v = S[xi]!; const c = acc[o]!; if (v < c || v !== v) acc[o] = v; }
+    }
+  }
+  out.set(acc);
+  return out;
+}
+
+export function whereStrided(cond: View, a: View, b: View): TypedArray {
+  const out = allocArray(a.dtype, numel(a.shape));
+  if (out.length === 0) return out;
+  const plan = planRuns(a.shape, [cond, a, b]);
+  const [sc, sa, sb] = plan.step as [number, number, number];
+  const C = cond.storage;
+  const A = a.storage;
+  const B = b.storage;
+  for (let r = 0, o = 0; r < plan.outer; r++) {
+    let ci = plan.base[0]![r]!;
+    let ai = plan.base[1]![r]!;
+    let bi = plan.base[2]![r]!;
+    for (let i = 0; i < plan.inner; i++, o++, ci += sc, ai += sa, bi += sb) out[o] = C[ci] ? A[ai]! : B[bi]!;
+  }
+  return out;
+}
+
+export function assignStrided(dst: View, src: View): void {
+  if (numel(dst.shape) === 0) return;
+  const plan = planRuns(dst.shape, [dst, src]);
+  const [sd, ss] = plan.step as [number, number];
+  const D = dst.storage;
+  const S = src.storage;
+  for (let r = 0; r < plan.outer; r++) {
+    let di = plan.base[0]![r]!;
+    let si = plan.base[1]![r]!;
+    if (sd === 1 && ss === 1 && D.constructor === S.constructor) D.set(S.subarray(si, si + plan.inner), di);
+    else for (let i = 0; i < plan.inner; i++, di += sd, si += ss) D[di] = S[si]!;
+  }
+}
+
+/** Build a JS-fast style backend around a GEMM (the WASM backend reuses this for float64). */
+export function makeGemmBackend(name: string, gemm: Gemm): Backend {
+  return {
+    name,
+    unary: (op, x, params = {}) => unaryStrided(op, x, params),
+    binary: binaryStrided,
+    where: whereStrided,
+    copy: copyStrided,
+    assign: assignStrided,
+    reduce: reduceStrided,
+    argReduce: (op, x, axis) => referenceBackend.argReduce(op, x, axis),
+    matmul: (a, b) => matmulVia(gemm, a, b),
+    conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
+    conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),
+    conv2dWeightGrad: (x, gy, wShape, p) => conv2dWeightGradVia(gemm, x, gy, wShape, p),
+    maxPool2dIndices: (x, p) => referenceBackend.maxPool2dIndices(x, p),
+    gather: (x, dim, index) => referenceBackend.gather(x, dim, index),
+    scatterAdd: (base, dim, index, src) => referenceBackend.scatterAdd(base, dim, index, src),
+  };
+}
+
+/**
+ * The fast pure-JS backend. Register it explicitly:
+ * @example
+ * registerBackend(fastJsBackend);
+ * setBackend("js-fast");
+ */
+export const fastJsBackend: Backend = makeGemmBackend("js-fast", gemmJs);

@@ -1,0 +1,235 @@
+/**
+ * A tiny WebAssembly binary emitter: enough of the module format (type, import, function, export
+ * and code sections), LEB128 and the opcodes our kernels use, including the SIMD (0xfd prefix)
+ * subset. Kernels are written as TypeScript that calls these helpers, so the `.wasm` bytes are
+ * generated at runtime: no binary blob in the repo and no toolchain.
+ *
+ * Spec: https://webassembly.github.io/spec/core/binary/ and the SIMD proposal's opcode table
+ * https://github.com/WebAssembly/simd/blob/main/proposals/simd/BinarySIMD.md
+ */
+
+export const I32 = 0x7f;
+export const I64 = 0x7e;
+export const F32 = 0x7d;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+export type ValType = typeof I32 | typeof I64 | typeof F32 | typeof F64 | typeof V128;
+
+/** Unsigned LEB128. */
+export function uleb(n: number, out: number[] = []): number[] {
+  do {
+    let b = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 (for i32.const). */
+export function sleb(n: number, out: number[] = []): number[] {
+  n |= 0;
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+function utf8(s: string): number[] {
+  return [...new TextEncoder().encode(s)];
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+/** SIMD opcodes (after the 0xfd prefix). */
+export const Simd = {
+  load: 0x00,
+  load32Splat: 0x09,
+  store: 0x0b,
+  const: 0x0c,
+  f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
+  f64x2ExtractLane: 0x21,
+  f64x2PromoteLowF32x4: 0x5f,
+  f32x4Abs: 0xe0,
+  f32x4Neg: 0xe1,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Min: 0xe8,
+  f32x4Max: 0xe9,
+  f64x2Add: 0xf0,
+  i8x16Shuffle: 0x0d,
+} as const;
+
+/**
+ * Builds one function body. Each method appends an instruction; locals are declared up front by
+ * `local(type)`, which returns the local's index.
+ */
+export class FuncBuilder {
+  readonly code: number[] = [];
+  private readonly extraLocals: ValType[] = [];
+  constructor(readonly params: readonly ValType[], readonly results: readonly ValType[]) {}
+
+  local(t: ValType): number {
+    this.extraLocals.push(t);
+    return this.params.length + this.extraLocals.length - 1;
+  }
+
+  private op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+  private simd(opcode: number, ...imm: number[]): this {
+    return this.op(0xfd, ...uleb(opcode), ...imm);
+  }
+
+  // control
+  block(): this { return this.op(0x02, 0x40); }
+  loop(): this { return this.op(0x03, 0x40); }
+  if_(): this { return this.op(0x04, 0x40); }
+  else_(): this { return this.op(0x05); }
+  end(): this { return this.op(0x0b); }
+  br(depth: number): this { return this.op(0x0c, ...uleb(depth)); }
+  brIf(depth: number): this { return this.op(0x0d, ...uleb(depth)); }
+  return_(): this { return this.op(0x0f); }
+
+  // locals and constants
+  get(i: number): this { return this.op(0x20, ...uleb(i)); }
+  set(i: number): this { return this.op(0x21, ...uleb(i)); }
+  tee(i: number): this { return this.op(0x22, ...uleb(i)); }
+  i32(n: number): this { return this.op(0x41, ...sleb(n)); }
+  f64(x: number): this {
+    const b = new Uint8Array(new Float64Array([x]).buffer);
+    return this.op(0x44, ...b);
+  }
+
+  // i32 arithmetic
+  i32Add(): this { return this.op(0x6a); }
+  i32Sub(): this { return this.op(0x6b); }
+  i32Mul(): this { return this.op(0x6c); }
+  i32Shl(): this { return this.op(0x74); }
+  i32LtU(): this { return this.op(0x49); }
+  i32LtS(): this { return this.op(0x48); }
+  i32GeU(): this { return this.op(0x4f); }
+  i32Eqz(): this { return this.op(0x45); }
+  i32Ne(): this { return this.op(0x47); }
+
+  // scalar float memory and arithmetic (align = log2 bytes)
+  f32Load(offset = 0): this { return this.op(0x2a, 2, ...uleb(offset)); }
+  f32Store(offset = 0): this { return this.op(0x38, 2, ...uleb(offset)); }
+  f64Add(): this { return this.op(0xa0); }
+  f64PromoteF32(): this { return this.op(0xbb); }
+  f32Add(): this { return this.op(0x92); }
+  f32Sub(): this { return this.op(0x93); }
+  f32Mul(): this { return this.op(0x94); }
+  f32Div(): this { return this.op(0x95); }
+  f32Min(): this { return this.op(0x96); }
+  f32Max(): this { return this.op(0x97); }
+  f32Neg(): this { return this.op(0x8c); }
+  f32Abs(): this { return this.op(0x8b); }
+  f32Sqrt(): this { return this.op(0x91); }
+  f32Const(x: number): this {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    return this.op(0x43, ...b);
+  }
+
+  // SIMD
+  v128Load(offset = 0): this { return this.simd(Simd.load, 4, ...uleb(offset)); }
+  v128Store(offset = 0): this { return this.simd(Simd.store, 4, ...uleb(offset)); }
+  v128Load32Splat(offset = 0): this { return this.simd(Simd.load32Splat, 2, ...uleb(offset)); }
+  v128Const(bytes: readonly number[]): this { return this.simd(Simd.const, ...bytes); }
+  f32x4Splat(): this { return this.simd(Simd.f32x4Splat); }
+  f32x4Add(): this { return this.simd(Simd.f32x4Add); }
+  f32x4Sub(): this { return this.simd(Simd.f32x4Sub); }
+  f32x4Mul(): this { return this.simd(Simd.f32x4Mul); }
+  f32x4Div(): this { return this.simd(Simd.f32x4Div); }
+  f32x4Min(): this { return this.simd(Simd.f32x4Min); }
+  f32x4Max(): this { return this.simd(Simd.f32x4Max); }
+  f32x4Abs(): this { return this.simd(Simd.f32x4Abs); }
+  f32x4Neg(): this { return this.simd(Simd.f32x4Neg); }
+  f32x4Sqrt(): this { return this.simd(Simd.f32x4Sqrt); }
+  f64x2Add(): this { return this.simd(Simd.f64x2Add); }
+  f64x2PromoteLowF32x4(): this { return this.simd(Simd.f64x2PromoteLowF32x4); }
+  f64x2ExtractLane(lane: number): this { return this.simd(Simd.f64x2ExtractLane, lane); }
+  i8x16Shuffle(lanes: readonly number[]): this { return this.simd(Simd.i8x16Shuffle, ...lanes); }
+
+  /** The body as it goes in the code section: locals (run-length encoded) then instructions. */
+  body(): number[] {
+    const groups: number[][] = [];
+    for (const t of this.extraLocals) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]!++;
+      else groups.push([1, t]);
+    }
+    const locals = vec(groups.map(([n, t]) => [...uleb(n!), t!]));
+    const b = [...locals, ...this.code, 0x0b];
+    return [...uleb(b.length), ...b];
+  }
+}
+
+export interface MemoryImport {
+  module: string;
+  name: string;
+  initialPages: number;
+  maximumPages?: number;
+  shared?: boolean;
+}
+
+/** A module: one imported memory, exported functions. */
+export class ModuleBuilder {
+  private readonly funcs: { name: string; f: FuncBuilder }[] = [];
+  constructor(private readonly memory: MemoryImport) {}
+
+  func(name: string, params: readonly ValType[], results: readonly ValType[], build: (f: FuncBuilder) => void): this {
+    const f = new FuncBuilder(params, results);
+    build(f);
+    this.funcs.push({ name, f });
+    return this;
+  }
+
+  bytes(): Uint8Array<ArrayBuffer> {
+    const section = (id: number, content: number[]): number[] => [id, ...uleb(content.length), ...content];
+    const types = this.funcs.map(({ f }) => [0x60, ...vec(f.params.map((t) => [t])), ...vec(f.results.map((t) => [t]))]);
+    const m = this.memory;
+    const limits =
+      m.maximumPages === undefined
+        ? [0x00, ...uleb(m.initialPages)]
+        : [m.shared ? 0x03 : 0x01, ...uleb(m.initialPages), ...uleb(m.maximumPages)];
+    const name = (s: string): number[] => [...uleb(utf8(s).length), ...utf8(s)];
+    const imports = vec([[...name(m.module), ...name(m.name), 0x02, ...limits]]);
+    const funcIdx = vec(this.funcs.map((_, i) => uleb(i)));
+    const exports = vec(this.funcs.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]));
+    const code = vec(this.funcs.map(({ f }) => f.body()));
+    return new Uint8Array([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+      ...section(1, vec(types)),
+      ...section(2, imports),
+      ...section(3, funcIdx),
+      ...section(7, exports),
+      ...section(10, code),
+    ]);
+  }
+}
+
+/** True when this engine validates a module using a v128 SIMD instruction. */
+export function simdSupported(): boolean {
+  if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") return false;
+  try {
+    const m = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1 }).func("f", [I32], [], (f) => {
+      f.get(0).get(0).v128Load().get(0).v128Load().f32x4Add().v128Store();
+    });
+    return WebAssembly.validate(m.bytes());
+  } catch {
+    return false;
+  }
+}

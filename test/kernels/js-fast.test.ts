@@ -1,0 +1,4 @@
+import { fastJsBackend } from "../../src/kernels/js-fast.js";
+import { backendSuite } from "./suite.js";
+
+backendSuite(fastJsBackend);
