@@ -144,11 +144,22 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
   throw new AnomalyError(report);
 }
 
+// Storages already found finite by the forward check (also the ops run inside VJPs), so the
+// backward check only scans gradients that no op produced (the root gradient, a hook's result).
+let checked = new WeakSet<object>();
+
 const observer: EngineObserver = {
   forward(op, inputs, out, _attrs, node) {
     // NOTE: an Error captures the stack cheaply; it is only formatted if a report needs it.
     if (node) node.creation = new Error();
-    if (!isFloat(out.dtype) || out.allowNonFinite || allFinite(out)) return;
+    // A view (reshape, permute, expand, narrow) computes nothing: it cannot create a NaN, and the
+    // op that consumes it checks its own output and traces any NaN back through the view.
+    for (const t of inputs) if (t.storage === out.storage) return;
+    if (!isFloat(out.dtype) || out.allowNonFinite) return;
+    if (allFinite(out)) {
+      checked.add(out.storage);
+      return;
+    }
     const bad = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
     // Intentional infinities (a -Infinity mask) flow on; a NaN they turn into is still reported.
     if (bad.length && bad.every((t) => t.allowNonFinite) && (!hasNaN(out) || bad.some(hasNaN))) {
@@ -166,7 +177,7 @@ const observer: EngineObserver = {
       if (child && !bstate.parentOf.has(child)) bstate.parentOf.set(child, node);
     }
     gradIns.forEach((g) => {
-      if (g && !allFinite(g) && !node.output?.allowNonFinite) {
+      if (g && !checked.has(g.storage) && !allFinite(g) && !node.output?.allowNonFinite) {
         // Every op inside the VJP was checked already, so this came from the upstream gradient
         // (a non-finite gradient passed to backward(), or a hook).
         throw new AnomalyError(
@@ -193,6 +204,7 @@ let saved: EngineObserver | null = null;
 /** Turn anomaly detection on or off globally. */
 export function setDetectAnomaly(on: boolean): void {
   if (on && depth === 0) {
+    checked = new WeakSet();
     saved = setEngineObserver(observer);
     depth = 1;
   } else if (!on && depth > 0) {

@@ -55,12 +55,8 @@ export function allFinite(t: Tensor): boolean {
   const s = t.storage;
   if (!(s instanceof Float32Array || s instanceof Float64Array)) return true;
   if (t.isContiguous()) {
-    const end = t.offset + t.numel;
-    for (let i = t.offset; i < end; i++) {
-      const v = s[i]!;
-      if (v - v !== 0) return false; // NaN and ±Inf give NaN
-    }
-    return true;
+    // NOTE: one monomorphic loop per array type; NaN and ±Inf are the values with v - v !== 0.
+    return s instanceof Float32Array ? finite32(s, t.offset, t.offset + t.numel) : finite64(s, t.offset, t.offset + t.numel);
   }
   const d = contiguousData(t);
   for (let i = 0; i < d.length; i++) {
@@ -80,4 +76,15 @@ export function formatStats(s: TensorStats): string {
   const fmt = (v: number | null): string => (v === null ? "-" : Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toFixed(4)));
   const bad = [s.nan ? `${s.nan} NaN` : "", s.posInf ? `${s.posInf} +Inf` : "", s.negInf ? `${s.negInf} -Inf` : ""].filter(Boolean).join(", ");
   return `${s.name ? s.name + " " : ""}[${s.shape.join(", ")}] ${s.dtype}: min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
+}
+
+function finite32(s: Float32Array, start: number, end: number): boolean {
+  let acc = 0;
+  for (let i = start; i < end; i++) acc += s[i]! * 0;
+  return acc === 0;
+}
+function finite64(s: Float64Array, start: number, end: number): boolean {
+  let acc = 0;
+  for (let i = start; i < end; i++) acc += s[i]! * 0;
+  return acc === 0;
 }

@@ -67,6 +67,44 @@ interface Acc {
 }
 
 function accumulate(x: FloatArray, p: number): Acc {
+  if (p === 2 || p === 1) {
+    const fast = accumulatePlain(x, p);
+    if (fast) return fast;
+  }
+  return accumulateScaled(x, p);
+}
+
+/**
+ * NOTE: the fast path for p = 1 and 2 sums |x|^p directly in float64 (no division per element).
+ * For float32 data this can neither overflow (3.4e38² ≈ 1.2e77) nor underflow (the smallest
+ * subnormal squared is 2e-90); for float64 data it gives up (returns null) when the sum left
+ * the safe range, and the scaled algorithm runs instead.
+ */
+function accumulatePlain(x: FloatArray, p: number): Acc | null {
+  let sum = 0;
+  let max = 0;
+  let nonFinite = 0;
+  let nan = false;
+  let inf = false;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(x[i]!);
+    if (a - a !== 0) {
+      nonFinite++;
+      if (a !== a) nan = true;
+      else inf = true;
+      continue;
+    }
+    sum += p === 2 ? a * a : a;
+    max = a > max ? a : max;
+  }
+  if (max === 0) return { scale: 0, ssq: 0, nonFinite, nan, inf };
+  if (!(x instanceof Float32Array) && !(sum < 1e300 && sum > 1e-290)) return null;
+  const den = p === 2 ? max * max : max;
+  return { scale: max, ssq: sum / den, nonFinite, nan, inf };
+}
+
+function accumulateScaled(x: FloatArray, p: number): Acc {
   let scale = 0;
   let ssq = 0;
   let nonFinite = 0;
