@@ -59,7 +59,15 @@ export { TrainingGuard, Trainer, NonFiniteError } from "./guard/training.js";
 export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel } from "./guard/training.js";
 
 // ------------------------------------------------------------------ I/O and data (browser-safe parts; Node file access is in "safegrad/node")
-export { serialize, deserialize, SafetensorsError, serializeCheckpoint, restoreCheckpoint, CheckpointError } from "./io/index.js";
-export type { TensorRecord, TensorSource, CheckpointParts, LoadedCheckpoint } from "./io/index.js";
-export { DataLoader, trainTestSplit, permutation, standardize, parseDigitsCsv, parseIrisCsv } from "./data/index.js";
-export type { Dataset, DataLoaderOptions, Batch, Split, SplitOptions, DigitsData, IrisData } from "./data/index.js";
+// NOTE: imported from the modules themselves, not the io/ and data/ barrels, which also pull in node:fs.
+export { serialize, deserialize, SafetensorsError } from "./io/safetensors.js";
+export { serializeCheckpoint, restoreCheckpoint, CheckpointError } from "./io/checkpoint.js";
+export type { CheckpointParts, LoadedCheckpoint } from "./io/checkpoint.js";
+export type { TensorRecord, TensorSource } from "./io/types.js";
+export { DataLoader } from "./data/loader.js";
+export type { Dataset, DataLoaderOptions, Batch } from "./data/loader.js";
+export { trainTestSplit, permutation } from "./data/split.js";
+export type { Split, SplitOptions } from "./data/split.js";
+export { standardize } from "./data/standardize.js";
+export { parseDigitsCsv, parseIrisCsv } from "./data/parse.js";
+export type { DigitsData, IrisData } from "./data/parse.js";

@@ -1,5 +1,6 @@
 import { AutogradError, DTypeError, ShapeError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
+import { getBackend } from "../kernels/registry.js";
 import { sameShape, shapeStr, broadcastShapes } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
@@ -185,7 +186,8 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       continue;
     }
     const owned = g.isContiguous() && g.offset === 0 && g.storage.length === g.numel && !handedOut.has(g.storage);
-    const gg = owned ? g : new Tensor(g.toTypedArray(), g.shape);
+    // NOTE: the copy goes through the backend (a transposed weight gradient is strided).
+    const gg = owned ? g : new Tensor(g.storage === g0.storage && g.isContiguous() && g.offset === 0 && g.storage.length === g.numel ? g.storage.slice() : getBackend().copy(g, g.dtype), g.shape);
     handedOut.add(gg.storage);
     leaf.grad = createGraph && owned ? g : gg;
   }

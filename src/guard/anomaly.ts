@@ -200,6 +200,7 @@ const observer: EngineObserver = {
 
 let depth = 0;
 let saved: EngineObserver | null = null;
+let savedStackLimit = 10;
 
 /** Turn anomaly detection on or off globally. */
 export function setDetectAnomaly(on: boolean): void {
@@ -207,10 +208,14 @@ export function setDetectAnomaly(on: boolean): void {
     checked = new WeakSet();
     saved = setEngineObserver(observer);
     depth = 1;
+    // NOTE: deep layer stacks put the user's frame far down; V8 keeps only 10 frames by default.
+    savedStackLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = Math.max(savedStackLimit, 64);
   } else if (!on && depth > 0) {
     setEngineObserver(saved);
     saved = null;
     depth = 0;
+    Error.stackTraceLimit = savedStackLimit;
   }
 }
 

@@ -49,6 +49,12 @@ export interface GuardOptions {
    */
   snapshotEvery?: number;
   /**
+   * rollback/backoff: a state is snapshotted only while its loss is at most this multiple of the
+   * lowest loss snapshotted so far (default 2): a finite but diverging state is no place to roll
+   * back to.
+   */
+  snapshotMaxLossRatio?: number;
+  /**
    * backoff: after this many non-finite steps in a row the weights themselves are broken (skipping
    * cannot help when the forward pass already overflows), so restore the last snapshot (default 3).
    */
@@ -122,6 +128,7 @@ export class TrainingGuard {
   readonly normHistory: number[] = [];
   private readonly baseLrs: number[];
   private snapshot: Snapshot | null = null;
+  private bestSnapshotLoss = Infinity;
   private mean = 0;
   private m2 = 0;
   private nGood = 0;
@@ -140,6 +147,7 @@ export class TrainingGuard {
       minLrScale: options.minLrScale ?? 1e-6,
       snapshotEvery: options.snapshotEvery ?? (options.onNonFinite === "backoff" ? 10 : 1),
       escalateAfter: options.escalateAfter ?? 3,
+      snapshotMaxLossRatio: options.snapshotMaxLossRatio ?? 2,
       maxConsecutiveFailures: options.maxConsecutiveFailures ?? 20,
       spikeStdDevs: options.spikeStdDevs ?? 6,
       spikeWarmup: options.spikeWarmup ?? 10,
@@ -247,7 +255,7 @@ export class TrainingGuard {
   private goodStep(loss: number, stats: GradNormStats): StepResult {
     const norm = stats.totalNorm;
     this.consecutiveFailures = 0;
-    this.checkSpike(stats);
+    const spiking = this.checkSpike(stats);
     const maxNorm = this.options.maxNorm;
     let clipped = false;
     if (maxNorm !== undefined && norm > maxNorm) {
@@ -260,7 +268,12 @@ export class TrainingGuard {
     }
     // NOTE: the snapshot is of the state whose loss and gradients were just verified finite, taken
     // before the update: the state after an update is not known to be good until the next step.
-    if (this.keepsSnapshots() && this.stepCount % this.options.snapshotEvery === 0) this.takeSnapshot();
+    // A state whose gradient norm spikes is finite but already exploding: it is not snapshotted.
+    const lossOk = loss <= this.options.snapshotMaxLossRatio * this.bestSnapshotLoss || !Number.isFinite(this.bestSnapshotLoss);
+    if (this.keepsSnapshots() && !spiking && lossOk && this.stepCount % this.options.snapshotEvery === 0) {
+      this.takeSnapshot();
+      this.bestSnapshotLoss = Math.min(this.bestSnapshotLoss, Math.abs(loss));
+    }
     this.optimizer.step();
     this.stepCount++;
     if (this.scheduler) {
@@ -272,12 +285,14 @@ export class TrainingGuard {
   }
 
   /** Welford running mean/variance of the gradient norm; warn on a spike, naming the layer that grew most. */
-  private checkSpike(stats: GradNormStats): void {
+  private checkSpike(stats: GradNormStats): boolean {
     const x = stats.totalNorm;
     const k = this.options.spikeStdDevs;
+    let spiking = false;
     if (this.nGood >= this.options.spikeWarmup) {
       const std = Math.sqrt(this.m2 / (this.nGood - 1));
       if (x > this.mean + k * std && std > 0) {
+        spiking = true;
         let best = 0;
         let growth = 0;
         stats.norms.forEach((n, i) => {
@@ -305,6 +320,7 @@ export class TrainingGuard {
     this.mean += d / this.nGood;
     this.m2 += d * (x - this.mean);
     stats.norms.forEach((n, i) => (this.paramMeans[i] = (this.paramMeans[i] ?? n) * 0.9 + n * 0.1));
+    return spiking;
   }
 }
 

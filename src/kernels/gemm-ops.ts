@@ -31,11 +31,11 @@ export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {
   return out;
 }
 
-function convOut(size: number, k: number, s: number, p: number, d: number): number {
+export function convOut(size: number, k: number, s: number, p: number, d: number): number {
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
-interface ConvGeom {
+export interface ConvGeom {
   N: number; C: number; H: number; W: number;
   O: number; Cg: number; Og: number; kH: number; kW: number;
   Ho: number; Wo: number; L: number; K: number;
@@ -50,7 +50,7 @@ interface ConvGeom {
 // the column buffer would pass 2^23 elements.
 const COL_LIMIT = 1 << 23;
 
-function geom(xShape: Shape, wShape: Shape, p: Conv2dParams): ConvGeom {
+export function geom(xShape: Shape, wShape: Shape, p: Conv2dParams): ConvGeom {
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [O, Cg, kH, kW] = wShape as [number, number, number, number];
   const [sh, sw] = p.stride;

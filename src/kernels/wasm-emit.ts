@@ -124,6 +124,10 @@ export class FuncBuilder {
   i32Eqz(): this { return this.op(0x45); }
   i32Ne(): this { return this.op(0x47); }
 
+  i32GtS(): this { return this.op(0x4a); }
+  i32GeS(): this { return this.op(0x4e); }
+  i32Load(offset = 0): this { return this.op(0x28, 2, ...uleb(offset)); }
+
   // scalar float memory and arithmetic (align = log2 bytes)
   f32Load(offset = 0): this { return this.op(0x2a, 2, ...uleb(offset)); }
   f32Store(offset = 0): this { return this.op(0x38, 2, ...uleb(offset)); }
@@ -149,6 +153,7 @@ export class FuncBuilder {
   v128Load32Splat(offset = 0): this { return this.simd(Simd.load32Splat, 2, ...uleb(offset)); }
   v128Const(bytes: readonly number[]): this { return this.simd(Simd.const, ...bytes); }
   f32x4Splat(): this { return this.simd(Simd.f32x4Splat); }
+  f32x4ExtractLane(lane: number): this { return this.simd(Simd.f32x4ExtractLane, lane); }
   f32x4Add(): this { return this.simd(Simd.f32x4Add); }
   f32x4Sub(): this { return this.simd(Simd.f32x4Sub); }
   f32x4Mul(): this { return this.simd(Simd.f32x4Mul); }

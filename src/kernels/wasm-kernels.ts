@@ -3,8 +3,12 @@
  * addresses into the one imported memory; all element counts are float32 elements.
  *
  * Exports:
- * - `gemm(ap, bp, c, mp, np, kc, ldc)`: C[mp x np] += Ap * Bp for packed panels (see wasm.ts);
- *   mp and np are multiples of MR and NR, kc >= 1, ldc is C's row stride in bytes.
+ * - `gemm(ap, aK, aP, bp, bK, bP, c, ldc, mp, np, kc, beta)`: C[mp x np] = beta * C + A * B with
+ *   A and B addressed by byte strides (packed panels or read in place, see gemmKernel); mp and np
+ *   are multiples of MR and NR, ldc is C's row stride in bytes, beta is 0 or 1.
+ * - `gemmNT(a, lda, b, ldb, c, ldc, mp, np, kc)`: C[mp x np] += A B^T, A [mp, kc] and B [np, kc]
+ *   row-major (byte row strides), mp a multiple of NT_MR, np of NT_NR, kc of 4.
+ * - `im2col` / `col2im`: one image's column matrix and its adjoint (see im2colKernel).
  * - `add|sub|mul|div|max|min(a, b, out, n)`: contiguous float32 binary ops.
  * - `neg|abs|sqrt|relu|square(x, out, n)`: contiguous float32 unary ops.
  * - `sum(x, n) -> f64`: float32 sum accumulated in float64 (as the reference).
@@ -16,15 +20,19 @@ export const MR = 4;
 /** Columns of the micro-kernel: NV vectors of 4 floats. */
 export const NV = 2;
 export const NR = 4 * NV;
-/** k steps per loop iteration of the micro-kernel. */
-export const UNROLL = 1;
 
 // NOTE: a 4 x 8 tile needs 8 v128 accumulators + 2 B vectors + 1 broadcast A = 11 of the 16 XMM
 // registers V8 allocates on x86-64 (one is its scratch), so the loop runs without spills. 6 x 8
 // (15 live) spilled in measurements; FMA is not in the fixed-width SIMD spec, so mul + add.
-export function gemmKernel(f: FuncBuilder, MR: number, NV: number, unroll = 1): void {
+//
+// Operands are addressed by two byte strides each, so one kernel serves packed panels and
+// operands read in place: A's MR rows at step k start at `ap + panel * aP + k * aK` (MR
+// consecutive floats), B's NR columns at `bp + panel * bP + k * bK` (NR consecutive floats).
+// Packed A: aK = 4 MR, aP = 4 MR kc. A^T stored row-major [K, Mp]: aK = 4 Mp, aP = 4 MR.
+// Packed B: bK = 4 NR, bP = 4 NR kc. B stored row-major [K, Np]: bK = 4 Np, bP = 4 NR.
+export function gemmKernel(f: FuncBuilder, MR: number, NV: number): void {
   const NR = 4 * NV;
-  const [ap, bp, c, mp, np, kc, ldc] = [0, 1, 2, 3, 4, 5, 6];
+  const [ap, aK, aP, bp, bK, bP, c, ldc, mp, np, kc, beta] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const jr = f.local(I32);
   const ir = f.local(I32);
   const k = f.local(I32);
@@ -32,6 +40,8 @@ export function gemmKernel(f: FuncBuilder, MR: number, NV: number, unroll = 1): 
   const pb = f.local(I32);
   const pc = f.local(I32);
   const row = f.local(I32);
+  const aPanel = f.local(I32);
+  const bPanel = f.local(I32);
   const acc: number[] = [];
   for (let i = 0; i < MR * NV; i++) acc.push(f.local(V128));
   const bv: number[] = [];
@@ -39,45 +49,37 @@ export function gemmKernel(f: FuncBuilder, MR: number, NV: number, unroll = 1): 
   const av = f.local(V128);
 
   f.i32(0).set(jr);
+  f.get(bp).set(bPanel);
   f.loop(); // jr
   f.i32(0).set(ir);
+  f.get(ap).set(aPanel);
   f.loop(); // ir
   // pc = c + ir * ldc + jr * 4
   f.get(c).get(ir).get(ldc).i32Mul().i32Add().get(jr).i32(2).i32Shl().i32Add().set(pc);
+  f.get(beta).if_();
   f.get(pc).set(row);
   for (let r = 0; r < MR; r++) {
     for (let v = 0; v < NV; v++) f.get(row).v128Load(v * 16).set(acc[r * NV + v]!);
     if (r < MR - 1) f.get(row).get(ldc).i32Add().set(row);
   }
-  // pa = ap + ir * kc * 4; pb = bp + jr * kc * 4
-  f.get(ap).get(ir).get(kc).i32Mul().i32(2).i32Shl().i32Add().set(pa);
-  f.get(bp).get(jr).get(kc).i32Mul().i32(2).i32Shl().i32Add().set(pb);
-  const step = (u: number): void => {
-    for (let v = 0; v < NV; v++) f.get(pb).v128Load(u * NR * 4 + v * 16).set(bv[v]!);
-    for (let r = 0; r < MR; r++) {
-      f.get(pa).v128Load32Splat(u * MR * 4 + r * 4).set(av);
-      for (let v = 0; v < NV; v++) {
-        const a = acc[r * NV + v]!;
-        f.get(a).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(a);
-      }
-    }
-  };
-  // k loop, `unroll` steps per iteration, then the remainder one step at a time
+  f.else_();
+  for (let i = 0; i < MR * NV; i++) f.v128Const(new Array<number>(16).fill(0)).set(acc[i]!);
+  f.end();
+  f.get(aPanel).set(pa);
+  f.get(bPanel).set(pb);
   f.get(kc).set(k);
-  if (unroll > 1) {
-    f.block().loop();
-    f.get(k).i32(unroll).i32LtU().brIf(1);
-    for (let u = 0; u < unroll; u++) step(u);
-    f.get(pa).i32(unroll * MR * 4).i32Add().set(pa);
-    f.get(pb).i32(unroll * NR * 4).i32Add().set(pb);
-    f.get(k).i32(unroll).i32Sub().set(k).br(0);
-    f.end().end();
-  }
   f.block().loop();
   f.get(k).i32Eqz().brIf(1);
-  step(0);
-  f.get(pa).i32(MR * 4).i32Add().set(pa);
-  f.get(pb).i32(NR * 4).i32Add().set(pb);
+  for (let v = 0; v < NV; v++) f.get(pb).v128Load(v * 16).set(bv[v]!);
+  for (let r = 0; r < MR; r++) {
+    f.get(pa).v128Load32Splat(r * 4).set(av);
+    for (let v = 0; v < NV; v++) {
+      const a = acc[r * NV + v]!;
+      f.get(a).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(a);
+    }
+  }
+  f.get(pa).get(aK).i32Add().set(pa);
+  f.get(pb).get(bK).i32Add().set(pb);
   f.get(k).i32(1).i32Sub().set(k).br(0);
   f.end().end(); // k
   f.get(pc).set(row);
@@ -85,10 +87,187 @@ export function gemmKernel(f: FuncBuilder, MR: number, NV: number, unroll = 1): 
     for (let v = 0; v < NV; v++) f.get(row).get(acc[r * NV + v]!).v128Store(v * 16);
     if (r < MR - 1) f.get(row).get(ldc).i32Add().set(row);
   }
+  f.get(aPanel).get(aP).i32Add().set(aPanel);
   f.get(ir).i32(MR).i32Add().tee(ir).get(mp).i32LtU().brIf(0);
   f.end(); // ir
+  f.get(bPanel).get(bP).i32Add().set(bPanel);
   f.get(jr).i32(NR).i32Add().tee(jr).get(np).i32LtU().brIf(0);
   f.end(); // jr
+}
+
+/** Rows and columns of the dot-product (NT) micro-kernel's tile. */
+export const NT_MR = 4;
+export const NT_NR = 2;
+
+// NOTE: C[i, j] += sum_k A[i, k] B[j, k] with both operands row-major along k (x @ W^T in a
+// linear layer, gy @ col^T in the conv weight gradient): no packing at all. A 4 x 2 tile keeps 8
+// accumulators + 2 B vectors + 1 A vector in registers; each accumulator holds 4 partial sums
+// that are added horizontally once per tile. kc must be a multiple of 4.
+function gemmNTKernel(f: FuncBuilder): void {
+  const [a, lda, b, ldb, c, ldc, mp, np, kc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const ir = f.local(I32);
+  const jr = f.local(I32);
+  const kb = f.local(I32);
+  const kEnd = f.local(I32);
+  const pc = f.local(I32);
+  const aRow: number[] = [];
+  for (let r = 0; r < NT_MR; r++) aRow.push(f.local(I32));
+  const bRow: number[] = [];
+  for (let v = 0; v < NT_NR; v++) bRow.push(f.local(I32));
+  const acc: number[] = [];
+  for (let i = 0; i < NT_MR * NT_NR; i++) acc.push(f.local(V128));
+  const bv: number[] = [];
+  for (let v = 0; v < NT_NR; v++) bv.push(f.local(V128));
+  const av = f.local(V128);
+  f.get(kc).i32(2).i32Shl().set(kEnd);
+  f.i32(0).set(jr);
+  f.loop(); // jr
+  for (let v = 0; v < NT_NR; v++) f.get(b).get(jr).i32(v).i32Add().get(ldb).i32Mul().i32Add().set(bRow[v]!);
+  f.i32(0).set(ir);
+  f.loop(); // ir
+  for (let r = 0; r < NT_MR; r++) f.get(a).get(ir).i32(r).i32Add().get(lda).i32Mul().i32Add().set(aRow[r]!);
+  for (let i = 0; i < acc.length; i++) f.v128Const(new Array<number>(16).fill(0)).set(acc[i]!);
+  // B's NT_NR vectors first, then one A row at a time: 8 accumulators + 2 B + 1 A live
+  f.i32(0).set(kb);
+  f.block().loop();
+  f.get(kb).get(kEnd).i32GeU().brIf(1);
+  for (let v = 0; v < NT_NR; v++) f.get(bRow[v]!).get(kb).i32Add().v128Load().set(bv[v]!);
+  for (let r = 0; r < NT_MR; r++) {
+    f.get(aRow[r]!).get(kb).i32Add().v128Load().set(av);
+    for (let v = 0; v < NT_NR; v++) {
+      const x = acc[r * NT_NR + v]!;
+      f.get(x).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(x);
+    }
+  }
+  f.get(kb).i32(16).i32Add().set(kb).br(0);
+  f.end().end();
+  // C[ir + r, jr + v] += horizontal sum of acc[r][v]
+  for (let r = 0; r < NT_MR; r++) {
+    f.get(c).get(ir).i32(r).i32Add().get(ldc).i32Mul().i32Add().get(jr).i32(2).i32Shl().i32Add().set(pc);
+    for (let v = 0; v < NT_NR; v++) {
+      const x = acc[r * NT_NR + v]!;
+      f.get(pc);
+      f.get(pc).f32Load(v * 4);
+      f.get(x).f32x4ExtractLane(0).get(x).f32x4ExtractLane(1).f32Add();
+      f.get(x).f32x4ExtractLane(2).get(x).f32x4ExtractLane(3).f32Add();
+      f.f32Add().f32Add().f32Store(v * 4);
+    }
+  }
+  f.get(ir).i32(NT_MR).i32Add().tee(ir).get(mp).i32LtU().brIf(0);
+  f.end(); // ir
+  f.get(jr).i32(NT_NR).i32Add().tee(jr).get(np).i32LtU().brIf(0);
+  f.end(); // jr
+}
+
+/**
+ * im2col of one image (one group): col[r, oh * Wo + ow] = x[ci, ih, iw] (0 outside), row r =
+ * (ci * kH + kh) * kW + kw at `col + r * ldcol` bytes. `tbl` holds int32 pairs (owLo, owHi) per kw:
+ * the output columns whose input column is inside the image. With `add` = 1 it is col2im instead:
+ * x[ci, ih, iw] += col[r, ...] (the adjoint; inside-the-image entries only).
+ */
+function im2colKernel(f: FuncBuilder, add: boolean): void {
+  const [x, col, ldcol, Cg, H, W, kH, kW, Ho, Wo, sh, sw, ph, pw, dh, dw, tbl] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const ci = f.local(I32);
+  const kh = f.local(I32);
+  const kw = f.local(I32);
+  const oh = f.local(I32);
+  const ow = f.local(I32);
+  const ih = f.local(I32);
+  const lo = f.local(I32);
+  const hi = f.local(I32);
+  const hi4 = f.local(I32);
+  const dst = f.local(I32); // start of row r of col
+  const d = f.local(I32); // start of row oh inside it
+  const src = f.local(I32); // x element (ci, ih, shift)
+  const swB = f.local(I32);
+  f.get(sw).i32(2).i32Shl().set(swB);
+  f.get(col).set(dst);
+  const forUp = (i: number, n: number, body: () => void): void => {
+    // for (i = 0; i < n; i++) body — n may be 0
+    f.i32(0).set(i);
+    f.block().loop();
+    f.get(i).get(n).i32GeS().brIf(1);
+    body();
+    f.get(i).i32(1).i32Add().set(i).br(0);
+    f.end().end();
+  };
+  forUp(ci, Cg, () => {
+    forUp(kh, kH, () => {
+      forUp(kw, kW, () => {
+        f.get(tbl).get(kw).i32(3).i32Shl().i32Add().i32Load().set(lo);
+        f.get(tbl).get(kw).i32(3).i32Shl().i32Add().i32Load(4).set(hi);
+        f.get(hi).i32(3).i32Sub().set(hi4);
+        f.get(dst).set(d);
+        forUp(oh, Ho, () => {
+          // ih = oh * sh - ph + kh * dh
+          f.get(oh).get(sh).i32Mul().get(ph).i32Sub().get(kh).get(dh).i32Mul().i32Add().set(ih);
+          f.get(ih).get(H).i32LtU().if_();
+          // src = x + ((ci * H + ih) * W + kw * dw - pw) * 4
+          f.get(x).get(ci).get(H).i32Mul().get(ih).i32Add().get(W).i32Mul().get(kw).get(dw).i32Mul().i32Add().get(pw).i32Sub().i32(2).i32Shl().i32Add().set(src);
+          if (!add) {
+            // zeros before lo
+            f.i32(0).set(ow);
+            f.block().loop();
+            f.get(ow).get(lo).i32GeS().brIf(1);
+            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
+            f.get(ow).i32(1).i32Add().set(ow).br(0);
+            f.end().end();
+          } else f.get(lo).set(ow);
+          // the inside run: 4 at a time when sw == 1
+          f.get(sw).i32(1).i32Ne().i32Eqz().if_(); // sw == 1
+          f.block().loop();
+          f.get(ow).get(hi4).i32GeS().brIf(1);
+          if (!add) {
+            f.get(d).get(ow).i32(2).i32Shl().i32Add();
+            f.get(src).get(ow).i32(2).i32Shl().i32Add().v128Load();
+            f.v128Store();
+          } else {
+            f.get(src).get(ow).i32(2).i32Shl().i32Add();
+            f.get(src).get(ow).i32(2).i32Shl().i32Add().v128Load();
+            f.get(d).get(ow).i32(2).i32Shl().i32Add().v128Load();
+            f.f32x4Add().v128Store();
+          }
+          f.get(ow).i32(4).i32Add().set(ow).br(0);
+          f.end().end();
+          f.end(); // if sw == 1
+          f.block().loop();
+          f.get(ow).get(hi).i32GeS().brIf(1);
+          if (!add) {
+            f.get(d).get(ow).i32(2).i32Shl().i32Add();
+            f.get(src).get(ow).get(swB).i32Mul().i32Add().f32Load();
+            f.f32Store();
+          } else {
+            f.get(src).get(ow).get(swB).i32Mul().i32Add();
+            f.get(src).get(ow).get(swB).i32Mul().i32Add().f32Load();
+            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Load();
+            f.f32Add().f32Store();
+          }
+          f.get(ow).i32(1).i32Add().set(ow).br(0);
+          f.end().end();
+          if (!add) {
+            f.block().loop();
+            f.get(ow).get(Wo).i32GeS().brIf(1);
+            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
+            f.get(ow).i32(1).i32Add().set(ow).br(0);
+            f.end().end();
+          }
+          if (!add) {
+            f.else_();
+            // the whole output row reads the padding
+            f.i32(0).set(ow);
+            f.block().loop();
+            f.get(ow).get(Wo).i32GeS().brIf(1);
+            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
+            f.get(ow).i32(1).i32Add().set(ow).br(0);
+            f.end().end();
+          }
+          f.end(); // if ih inside
+          f.get(d).get(Wo).i32(2).i32Shl().i32Add().set(d);
+        });
+        f.get(dst).get(ldcol).i32Add().set(dst);
+      });
+    });
+  });
 }
 
 type BinOp = "add" | "sub" | "mul" | "div" | "max" | "min";
@@ -200,7 +379,10 @@ export const unaryKernelOps: readonly UnOp[] = ["neg", "abs", "sqrt", "relu", "s
 /** The module bytes. */
 export function buildKernelModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
-  m.func("gemm", [I32, I32, I32, I32, I32, I32, I32], [], (f) => gemmKernel(f, MR, NV, UNROLL));
+  m.func("gemm", new Array<typeof I32>(12).fill(I32), [], (f) => gemmKernel(f, MR, NV));
+  m.func("gemmNT", new Array<typeof I32>(9).fill(I32), [], gemmNTKernel);
+  m.func("im2col", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, false));
+  m.func("col2im", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, true));
   for (const op of binaryKernelOps) m.func(op, [I32, I32, I32, I32], [], (f) => binaryKernel(f, op));
   for (const op of unaryKernelOps) m.func(op, [I32, I32, I32], [], (f) => unaryKernel(f, op));
   m.func("sum", [I32, I32], [F64], sumKernel);
@@ -208,7 +390,10 @@ export function buildKernelModule(memory: MemoryImport): Uint8Array<ArrayBuffer>
 }
 
 export interface KernelExports {
-  gemm(ap: number, bp: number, c: number, mp: number, np: number, kc: number, ldc: number): void;
+  gemm(ap: number, aK: number, aP: number, bp: number, bK: number, bP: number, c: number, ldc: number, mp: number, np: number, kc: number, beta: number): void;
+  gemmNT(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, mp: number, np: number, kc: number): void;
+  im2col(x: number, col: number, ldcol: number, Cg: number, H: number, W: number, kH: number, kW: number, Ho: number, Wo: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, tbl: number): void;
+  col2im(x: number, col: number, ldcol: number, Cg: number, H: number, W: number, kH: number, kW: number, Ho: number, Wo: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, tbl: number): void;
   sum(x: number, n: number): number;
   [op: string]: (...args: number[]) => number | void;
 }

@@ -1,7 +1,7 @@
 /**
  * The "wasm" backend: WebAssembly SIMD kernels generated at runtime by wasm-kernels.ts, for
- * float32 GEMM (matmul, conv2d and its gradients through im2col), contiguous elementwise ops and
- * sums. Everything else (float64, strided or broadcast layouts, transcendental functions) runs on
+ * float32 GEMM (matmul; conv2d and both gradients run entirely in WASM, see wasm-conv.ts),
+ * contiguous elementwise ops and sums. Everything else (float64, strided or broadcast layouts, transcendental functions) runs on
  * js-fast, which has the same results within float rounding.
  *
  * Memory: one WebAssembly.Memory, grown as needed. Each call lays its operands out from byte 0
@@ -9,56 +9,35 @@
  * typed arrays that must survive a later `memory.grow`, which detaches views of the old buffer.
  *
  * Works in Node and browsers: only the WebAssembly global is used. The module is compiled
- * synchronously; it is about 3 KB, under Chrome's 4 KB limit for synchronous compilation on the
+ * synchronously; it is about 4.0 KB, just under Chrome's 4 KB limit for synchronous compilation on the
  * main thread.
  */
 import type { TypedArray } from "../tensor/dtype.js";
 import { numel } from "../tensor/shape.js";
 import type { Backend, BinaryOp, UnaryOp, View } from "./backend.js";
 import { gemmJs, type Gemm, type MatRef } from "./gemm.js";
+import { matmulVia } from "./gemm-ops.js";
 import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
 import { isDense } from "./strided.js";
-import { buildKernelModule, MR, NR, type KernelExports } from "./wasm-kernels.js";
+import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
+import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { simdSupported } from "./wasm-emit.js";
+import { Arena, roundUp, WasmRuntime } from "./wasm-runtime.js";
 
-const PAGE = 65536;
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
-// (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs
-// such as the conv im2col product (N = batch * Ho * Wo).
+// (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs.
 const KC = 256;
 const MC = 128;
 const NC = 4096;
+/** k block (floats) and row block of the dot-product (NT) path: an MC_NT x KB_NT block of A is 256 KB. */
+const KB_NT = 512;
+const MC_NT = 128;
 
 const binaryMap: Partial<Record<BinaryOp, string>> = { add: "add", sub: "sub", mul: "mul", div: "div", maximum: "max", minimum: "min" };
 const unaryMap: Partial<Record<UnaryOp, string>> = { neg: "neg", abs: "abs", sqrt: "sqrt", relu: "relu", square: "square" };
 
 /** Below this many elements the copy-in/copy-out costs more than SIMD saves. */
 const ELEMENTWISE_MIN = 256;
-
-class WasmRuntime {
-  readonly memory: WebAssembly.Memory;
-  readonly k: KernelExports;
-  private f32: Float32Array;
-
-  constructor() {
-    this.memory = new WebAssembly.Memory({ initial: 16 });
-    const bytes = buildKernelModule({ module: "env", name: "mem", initialPages: 1 });
-    const mod = new WebAssembly.Module(bytes);
-    const inst = new WebAssembly.Instance(mod, { env: { mem: this.memory } });
-    this.k = inst.exports as unknown as KernelExports;
-    this.f32 = new Float32Array(this.memory.buffer);
-  }
-
-  /** A float32 view of memory with at least `bytes` bytes (grows the memory if needed). */
-  heap(bytes: number): Float32Array {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    if (this.f32.buffer !== this.memory.buffer) this.f32 = new Float32Array(this.memory.buffer);
-    return this.f32;
-  }
-}
-
-const align = (n: number): number => (n + 15) & ~15;
 
 /** Pack B[k0 .. k0+kc, j0 .. j0+nc) into NR-column micro-panels at float index `at`. */
 function packB(b: MatRef, k0: number, kc: number, j0: number, nc: number, ncp: number, H: Float32Array, at: number): void {
@@ -116,37 +95,85 @@ function packA(a: MatRef, i0: number, mc: number, k0: number, kc: number, H: Flo
   }
 }
 
+/** Copy rows [rows x cols] of a strided matrix (unit column stride) into H at `at` with row stride ld. */
+function copyRowsIn(src: TypedArray, off: number, rs: number, rows: number, cols: number, H: Float32Array, at: number, ld: number): void {
+  if (rs === cols && ld === cols) H.set(src.subarray(off, off + rows * cols), at);
+  else for (let r = 0; r < rows; r++) H.set(src.subarray(off + r * rs, off + r * rs + cols), at + r * ld);
+}
+
+/**
+ * C = A B^T with both operands row-major along k (a.cs = 1, b.rs = 1): copied in as rows (no
+ * packing) and multiplied by the dot-product kernel, blocked so an MC_NT x KB_NT block of A
+ * stays in L2.
+ */
+function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: MatRef, out: Float32Array, outOff: number, ldc: number): void {
+  const Kp = roundUp(K, 4);
+  const Mp = roundUp(M, NT_MR);
+  const Np = roundUp(N, NT_NR);
+  const m = new Arena();
+  const aAt = m.take(4 * Mp * Kp);
+  const bAt = m.take(4 * Np * Kp);
+  const cAt = m.take(4 * Mp * Np);
+  const H = rt.heap(m.at);
+  // NOTE: padding columns (k >= K) must be zero in both operands; padding rows only feed
+  // discarded outputs, but are zeroed too so no NaN is ever computed from stale memory.
+  if (Kp > K || Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + Mp * Kp);
+  if (Kp > K || Np > N) H.fill(0, bAt >> 2, (bAt >> 2) + Np * Kp);
+  H.fill(0, cAt >> 2, (cAt >> 2) + Mp * Np);
+  copyRowsIn(a.data, a.off, a.rs, M, K, H, aAt >> 2, Kp);
+  copyRowsIn(b.data, b.off, b.cs, N, K, H, bAt >> 2, Kp);
+  for (let k0 = 0; k0 < Kp; k0 += KB_NT)
+    for (let i0 = 0; i0 < Mp; i0 += MC_NT)
+      rt.k.gemmNT(aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * k0, 4 * Kp, cAt + 4 * i0 * Np, 4 * Np, Math.min(MC_NT, Mp - i0), Np, Math.min(KB_NT, Kp - k0));
+  for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * Np, (cAt >> 2) + i * Np + N), outOff + i * ldc);
+}
+
 function makeGemm(rt: WasmRuntime): Gemm {
   return (M, N, K, a, b, out, outOff, ldc) => {
     if (!(a.data instanceof Float32Array && b.data instanceof Float32Array && out instanceof Float32Array) || M * N * K < 8192 || K === 0) {
       gemmJs(M, N, K, a, b, out, outOff, ldc);
       return;
     }
-    const Mp = Math.ceil(M / MR) * MR;
-    const ncMax = Math.min(NC, Math.ceil(N / NR) * NR);
+    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0) {
+      gemmNT(rt, M, N, K, a, b, out, outOff, ldc);
+      return;
+    }
+    // NOTE: a transposed A (x^T @ gy in a weight gradient) is copied in as its K rows and read in
+    // place by the kernel (aK = row stride, aP = 4 MR): no packing.
+    const aRows = a.rs === 1 && a.cs !== 0;
+    const Mp = roundUp(M, MR);
+    const ncMax = Math.min(NC, roundUp(N, NR));
     const kcMax = Math.min(KC, K);
-    // layout (bytes): C block [Mp x ncMax] | packed B [kcMax x ncMax] | packed A [MC x kcMax]
-    const cBytes = align(Mp * ncMax * 4);
-    const bAt = cBytes;
-    const aAt = bAt + align(kcMax * ncMax * 4);
-    const H = rt.heap(aAt + MC * kcMax * 4);
+    const m = new Arena();
+    const cAt = m.take(4 * Mp * ncMax);
+    const bAt = m.take(4 * kcMax * ncMax);
+    const aAt = m.take(4 * (aRows ? K * Mp : MC * kcMax));
+    const H = rt.heap(m.at);
+    if (aRows) {
+      if (Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + K * Mp);
+      copyRowsIn(a.data, a.off, a.cs, K, M, H, aAt >> 2, Mp);
+    }
     const k = rt.k;
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = Math.min(NC, N - j0);
-      const ncp = Math.ceil(nc / NR) * NR;
+      const ncp = roundUp(nc, NR);
       const ldcBytes = ncp * 4;
-      H.fill(0, 0, Mp * ncp);
       for (let k0 = 0; k0 < K; k0 += KC) {
         const kc = Math.min(KC, K - k0);
         packB(b, k0, kc, j0, nc, ncp, H, bAt >> 2);
         for (let i0 = 0; i0 < M; i0 += MC) {
           const mc = Math.min(MC, M - i0);
-          const mcp = Math.ceil(mc / MR) * MR;
-          packA(a, i0, mc, k0, kc, H, aAt >> 2);
-          k.gemm(aAt, bAt, i0 * ldcBytes, mcp, ncp, kc, ldcBytes);
+          const mcp = roundUp(mc, MR);
+          const cp = cAt + i0 * ldcBytes;
+          const beta = k0 > 0 ? 1 : 0;
+          if (aRows) k.gemm(aAt + 4 * (k0 * Mp + i0), 4 * Mp, 4 * MR, bAt, 4 * NR, 4 * NR * kc, cp, ldcBytes, mcp, ncp, kc, beta);
+          else {
+            packA(a, i0, mc, k0, kc, H, aAt >> 2);
+            k.gemm(aAt, 4 * MR, 4 * MR * kc, bAt, 4 * NR, 4 * NR * kc, cp, ldcBytes, mcp, ncp, kc, beta);
+          }
         }
       }
-      for (let i = 0; i < M; i++) out.set(H.subarray(i * ncp, i * ncp + nc), outOff + i * ldc + j0);
+      for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * ncp, (cAt >> 2) + i * ncp + nc), outOff + i * ldc + j0);
     }
   };
 }
@@ -173,8 +200,13 @@ export function createWasmBackend(): Backend | null {
   const gemm = makeGemm(rt);
   const base = makeGemmBackend("wasm", gemm);
   const k = rt.k;
+  const isF32 = (...vs: View[]): boolean => vs.every((v) => v.dtype === "float32" && v.storage instanceof Float32Array);
   return {
     ...base,
+    matmul: (a, b) => matmulVia(gemm, a, b),
+    conv2d: (x, w, p) => (isF32(x, w) ? conv2dWasm(rt, x, w, p) : base.conv2d(x, w, p)),
+    conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? conv2dInputGradWasm(rt, gy, w, xShape, p) : base.conv2dInputGrad(gy, w, xShape, p)),
+    conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
     unary(op, x, params = {}) {
       const fn = unaryMap[op];
       const xs = fn ? denseF32(x) : null;

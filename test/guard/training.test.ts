@@ -27,7 +27,8 @@ function regression(seed: number) {
 
 function run(policy: "backoff" | "rollback", steps: number, events: GuardEvent[]) {
   const { model, x, y, loss } = regression(1);
-  const opt = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.5 }); // far too high: diverges to Inf
+  // 0.4 is ~6x the stable limit (about 2/30 for this problem): it diverges to Inf; three halvings make it stable.
+  const opt = new SGD(model.namedParameters().map(([, p]) => p), { lr: 0.4 });
   const trainer = new Trainer({ model, loss, optimizer: opt, onNonFinite: policy, onEvent: (e) => events.push(e), maxConsecutiveFailures: 60 });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push(trainer.trainStep(x, y).loss);
@@ -42,7 +43,7 @@ describe("always-on guard: recovery policies", () => {
       const failures = events.filter((e) => e.type === "nonFinite");
       expect(failures.length).toBeGreaterThan(0); // it did explode
       expect(trainer.guard.lrScale).toBeLessThan(1);
-      expect(opt.paramGroups[0]!.lr).toBeLessThan(0.5);
+      expect(opt.paramGroups[0]!.lr).toBeLessThan(0.4);
       const tail = losses.slice(-50);
       expect(tail.every(Number.isFinite)).toBe(true);
       expect(tail[tail.length - 1]!).toBeLessThan(tail[0]!);

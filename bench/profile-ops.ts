@@ -1,0 +1,56 @@
+/**
+ * Per-backend-method time breakdown of W4 / W5 (a diagnostic, not part of the table):
+ *   npx tsx bench/profile-ops.ts [wasm|js-fast] [W4|W5] [iters]
+ * Wraps every Backend method of the active backend with a timer; the rest of the step time
+ * (autograd bookkeeping, the optimizer's JS loop) is reported as "outside kernels".
+ */
+import * as sg from "../src/index.js";
+import { registerFastBackends } from "../src/kernels/fast.js";
+import { getBackend, registerBackend } from "../src/kernels/registry.js";
+import type { Backend } from "../src/kernels/backend.js";
+import { buildCases, median } from "./common.js";
+import { oursImpl } from "./impl-ours.js";
+
+const [name = "wasm", wl = "W4", itersS = "30"] = process.argv.slice(2);
+const iters = Number(itersS);
+registerFastBackends();
+sg.setBackend(name);
+const inner = getBackend();
+const acc = new Map<string, { ms: number; n: number }>();
+const wrapped: Record<string, unknown> = { name: `${name}-prof` };
+for (const [k, v] of Object.entries(inner)) {
+  if (typeof v !== "function") continue;
+  wrapped[k] = (...args: unknown[]) => {
+    const t = performance.now();
+    const r = (v as (...a: unknown[]) => unknown).apply(inner, args);
+    const dt = performance.now() - t;
+    const key = k === "unary" || k === "binary" || k === "reduce" ? `${k}:${String(args[0])}` : k;
+    const e = acc.get(key) ?? { ms: 0, n: 0 };
+    e.ms += dt;
+    e.n++;
+    acc.set(key, e);
+    return r;
+  };
+}
+registerBackend(wrapped as unknown as Backend);
+
+const impl = oursImpl(name);
+const c = buildCases([wl], false)[0]!;
+const run = await impl.prepare(c);
+sg.setBackend(`${name}-prof`);
+for (let i = 0; i < 5; i++) run();
+acc.clear();
+const times: number[] = [];
+for (let i = 0; i < iters; i++) {
+  const t = performance.now();
+  run();
+  times.push(performance.now() - t);
+}
+const total = times.reduce((a, b) => a + b, 0) / iters;
+let inK = 0;
+const rows = [...acc.entries()].sort((a, b) => b[1].ms - a[1].ms);
+for (const [k, e] of rows) {
+  inK += e.ms / iters;
+  console.log(`${k.padEnd(24)} ${(e.ms / iters).toFixed(3).padStart(8)} ms/step  ${String(e.n / iters).padStart(5)} calls/step`);
+}
+console.log(`kernels total ${inK.toFixed(2)} ms; outside kernels ${(total - inK).toFixed(2)} ms; step mean ${total.toFixed(2)} median ${median(times).toFixed(2)} ms`);

@@ -1,0 +1,54 @@
+/**
+ * Regenerate docs/browser-example.png: serve the example, open it in headless Chromium (Debian's,
+ * through playwright-core), let it train a few epochs, draw a "7" on the pad with the mouse, and
+ * take a screenshot. Also a smoke test of the example: fails if the page reports an error, the
+ * test accuracy stays low, or the drawn digit is not classified.
+ *
+ *   npx tsx examples/browser/screenshot.ts [--epochs 8] [--out docs/browser-example.png]
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { launchChromium, root } from "../../test-browser/harness.js";
+import { startExampleServer } from "./serve.js";
+
+const { values } = parseArgs({ options: { epochs: { type: "string", default: "8" }, out: { type: "string", default: join(root, "docs", "browser-example.png") } } });
+const epochs = Number(values.epochs);
+
+const server = await startExampleServer(0);
+const browser = await launchChromium();
+try {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 820 }, deviceScaleFactor: 1 });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(server.url);
+  // Restart with the requested number of epochs (the page starts a 15-epoch run on load).
+  await page.fill("#epochs", String(epochs));
+  await page.click("#train");
+  const t0 = Date.now();
+  await page.waitForFunction(() => document.body.dataset.done === "1" || document.body.dataset.error !== undefined, null, { timeout: 300_000 });
+  const { accuracy, error } = await page.evaluate(() => ({ accuracy: Number(document.body.dataset.accuracy), error: document.body.dataset.error }));
+  if (error) throw new Error(`the example reported: ${error}`);
+  console.log(`trained ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * accuracy).toFixed(1)}%`);
+  if (!(accuracy > 0.85)) throw new Error(`test accuracy ${accuracy} is too low`);
+
+  // Draw a 7 with the mouse: the top bar, then the diagonal.
+  const box = await page.locator("#pad").boundingBox();
+  if (!box) throw new Error("no drawing pad");
+  const at = (fx: number, fy: number): [number, number] => [box.x + fx * box.width, box.y + fy * box.height];
+  const path: [number, number][] = [[0.3, 0.22], [0.72, 0.22], [0.6, 0.45], [0.5, 0.65], [0.44, 0.82]];
+  await page.mouse.move(...at(...path[0]!));
+  await page.mouse.down();
+  for (const p of path.slice(1)) await page.mouse.move(...at(...p), { steps: 12 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.getElementById("guess")?.textContent !== "?", null, { timeout: 10_000 });
+  await page.waitForTimeout(300);
+  const guess = await page.textContent("#guess");
+  console.log(`the drawn 7 was classified as ${guess}`);
+  if (errors.length) throw new Error(`page errors:\n${errors.join("\n")}`);
+  await page.screenshot({ path: values.out!, fullPage: true });
+  console.log(`wrote ${values.out}`);
+} finally {
+  await browser.close();
+  await server.close();
+}

@@ -1,0 +1,152 @@
+/**
+ * The training worker: fetches the digits set, trains with Adam + warm-up/cosine + clipping under
+ * the NaN guard (`Trainer`), streams every step's loss and gradient norm to the page, and
+ * classifies the digits the user draws with the current weights.
+ *
+ * In your own project, import from "safegrad" instead of the relative path.
+ */
+import {
+  Adam, Conv2d, CosineAnnealingLR, DataLoader, Flatten, LinearLR, Linear, MaxPool2d, ReLU, SequentialLR, Sequential, Trainer,
+  crossEntropy, getBackend, listBackends, manualSeed, noGrad, parseDigitsCsv, registerFastBackends, setBackend, softmax, tensor,
+  trainTestSplit, type DigitsData,
+} from "../../src/index.js";
+import type { FromWorker, ModelKind, ToWorker, TrainRequest } from "./protocol.js";
+
+/** How many test images the page shows in its grid. */
+const GRID = 48;
+
+const post = (m: FromWorker, transfer: Transferable[] = []): void => (self as unknown as Worker).postMessage(m, transfer);
+
+// Yield to the worker's event loop (to receive "stop" and "classify") without setTimeout's clamping.
+const channel = new MessageChannel();
+const yieldNow = (): Promise<void> =>
+  new Promise((resolve) => {
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(0);
+  });
+
+let dataPromise: Promise<DigitsData> | undefined;
+async function loadData(): Promise<DigitsData> {
+  const res = await fetch(new URL("data/digits.csv.gz", self.location.href));
+  if (!res.ok || !res.body) throw new Error(`fetching data/digits.csv.gz: HTTP ${res.status}`);
+  // The file is gzip-compressed on disk and served as-is; the browser's DecompressionStream inflates it.
+  const text = await new Response(res.body.pipeThrough(new DecompressionStream("gzip"))).text();
+  return parseDigitsCsv(text, "digits.csv.gz");
+}
+
+function makeModel(kind: ModelKind): Sequential {
+  return kind === "mlp"
+    ? new Sequential(new Linear(64, 128), new ReLU(), new Linear(128, 64), new ReLU(), new Linear(64, 10))
+    : new Sequential(
+        new Conv2d(1, 16, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), // 16 x 4 x 4
+        new Conv2d(16, 32, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), // 32 x 2 x 2
+        new Flatten(), new Linear(128, 10),
+      );
+}
+
+let model: Sequential | undefined;
+let kind: ModelKind = "mlp";
+let running = 0; // id of the current run; a new "train" or a "stop" ends the previous one
+
+function inputShape(n: number): number[] {
+  return kind === "cnn" ? [n, 1, 8, 8] : [n, 64];
+}
+
+async function train(req: TrainRequest): Promise<void> {
+  const run = ++running;
+  registerFastBackends();
+  const backends = listBackends();
+  setBackend(backends.includes(req.backend) ? req.backend : "js");
+  manualSeed(req.seed);
+  dataPromise ??= loadData();
+  const data = await dataPromise;
+  const { train: trainIdx, test: testIdx } = trainTestSplit(data.n, { testFraction: 0.2, seed: req.seed, labels: data.y });
+  kind = req.model;
+  const featureShape = kind === "cnn" ? [1, 8, 8] : [64];
+  const dataset = { x: data.x, y: data.y, featureShape };
+  const loader = new DataLoader(dataset, trainIdx, { batchSize: 32, shuffle: true, seed: req.seed + 1 });
+  const net = makeModel(kind);
+  model = net;
+
+  const images = new Float32Array(GRID * 64);
+  const labels = new Int32Array(GRID);
+  for (let i = 0; i < GRID; i++) {
+    const row = testIdx[i]!;
+    images.set(data.x.subarray(row * 64, row * 64 + 64), i * 64);
+    labels[i] = data.y[row]!;
+  }
+  const params = net.parameters().reduce((a, p) => a + p.numel, 0);
+  post({ type: "ready", backends, backend: getBackend().name, train: trainIdx.length, test: testIdx.length, params, model: kind });
+  post({ type: "testImages", images, labels });
+
+  const optimizer = new Adam(net.parameters(), { lr: req.lr });
+  const total = req.epochs * loader.length;
+  const warmup = Math.max(1, Math.floor(total / 10));
+  const scheduler = new SequentialLR(optimizer, {
+    schedulers: [
+      new LinearLR(optimizer, { startFactor: 0.05, endFactor: 1, totalIters: warmup }),
+      new CosineAnnealingLR(optimizer, { tMax: Math.max(1, total - warmup), etaMin: req.lr * 0.01 }),
+    ],
+    milestones: [warmup],
+  });
+  const trainer = new Trainer({ model: net, loss: (out, y) => crossEntropy(out, y), optimizer, scheduler, maxNorm: 1, onNonFinite: "backoff", seed: req.seed });
+
+  // Test-set accuracy and the grid's predictions, without recording a graph.
+  const evaluate = (): { accuracy: number; predictions: Int32Array } => {
+    net.eval();
+    const x = new Float32Array(testIdx.length * 64);
+    testIdx.forEach((row, i) => x.set(data.x.subarray(row * 64, row * 64 + 64), i * 64));
+    const pred = noGrad(() => net.forward(tensor(x, { shape: inputShape(testIdx.length) })).argmax(1).toTypedArray());
+    net.train();
+    let correct = 0;
+    testIdx.forEach((row, i) => (correct += pred[i] === data.y[row] ? 1 : 0));
+    return { accuracy: correct / testIdx.length, predictions: Int32Array.from(pred.subarray(0, GRID)) };
+  };
+
+  let step = 0;
+  let acc = 0;
+  for (let epoch = 1; epoch <= req.epochs; epoch++) {
+    const t0 = performance.now();
+    let lossSum = 0;
+    let seen = 0;
+    for (const b of loader) {
+      const r = trainer.trainStep(tensor(b.x, { shape: b.shape }), tensor(b.y));
+      step++;
+      if (r.status === "ok") {
+        lossSum += r.loss * b.size;
+        seen += b.size;
+      }
+      post({ type: "step", step, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: optimizer.paramGroups[0]!.lr, skipped: r.status !== "ok" });
+      await yieldNow();
+      if (run !== running) {
+        post({ type: "done", testAccuracy: acc, stopped: true });
+        return;
+      }
+    }
+    const ev = evaluate();
+    acc = ev.accuracy;
+    const seconds = (performance.now() - t0) / 1000;
+    post({ type: "epoch", epoch, epochs: req.epochs, trainLoss: lossSum / Math.max(1, seen), testAccuracy: ev.accuracy, predictions: ev.predictions, seconds });
+  }
+  if (run === running) post({ type: "done", testAccuracy: acc, stopped: false });
+}
+
+function classify(id: number, pixels: Float32Array): void {
+  if (!model) return;
+  const net = model;
+  net.eval();
+  const probs = noGrad(() => softmax(net.forward(tensor(pixels, { shape: inputShape(1) })), 1).toTypedArray());
+  net.train();
+  post({ type: "classified", id, probs: Float32Array.from(probs) });
+}
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  const m = e.data;
+  if (m.type === "train") {
+    train(m).catch((err: unknown) => post({ type: "error", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  } else if (m.type === "stop") {
+    running++;
+  } else if (m.type === "classify") {
+    classify(m.id, m.pixels);
+  }
+};

@@ -1,0 +1,29 @@
+/**
+ * `npm run doctor`: four short training runs that fail the classic ways. For each: the guard's
+ * diagnosis of the failing run, then the same run with the safe layer or the right policy.
+ */
+import { registerFastBackends } from "../src/index.js";
+import { scenarios } from "./doctor-scenarios.js";
+
+registerFastBackends({ select: true });
+
+let ok = 0;
+for (const [i, s] of scenarios.entries()) {
+  console.log(`\n${"=".repeat(100)}\n${i + 1}. ${s.name}\n${"=".repeat(100)}`);
+  const r = s.run();
+  if (!r.report) {
+    console.log("The failing run did not fail (unexpected).");
+  } else {
+    console.log(`The run failed at step ${r.failedAtStep}. The guard re-ran that batch with anomaly detection:\n`);
+    console.log(r.report.toString().replace(/^/gm, "  "));
+  }
+  const first = r.safeLosses[0]!;
+  const last = r.safeLosses[r.safeLosses.length - 1]!;
+  const finite = r.safeLosses.every(Number.isFinite) || Number.isFinite(last);
+  console.log(`\nThe safe version: loss ${first.toFixed(4)} -> ${last.toFixed(4)} over ${r.safeLosses.length} steps (${finite ? "finite" : "NOT finite"}).`);
+  const named = r.report?.op === s.expectOp && r.report.hint?.hazard === s.expectHazard;
+  console.log(named ? `Diagnosis: op ${s.expectOp}, hazard "${s.expectHazard}" (as expected).` : `Diagnosis differs from the expected op ${s.expectOp} / "${s.expectHazard}".`);
+  if (named && Number.isFinite(last) && last < first) ok++;
+}
+console.log(`\n${ok} of ${scenarios.length} failures diagnosed and recovered.`);
+process.exitCode = ok === scenarios.length ? 0 : 1;
