@@ -63,6 +63,10 @@ function zeroGradWhereZero(g: Tensor | undefined, out: Tensor | null | undefined
 }
 const fmt = (v: number): string => (Math.abs(v) >= 1e4 ? v.toExponential(2) : String(+v.toFixed(1)));
 
+/**
+ * One rule: a hint for this context, or null when it does not apply.
+ * @inline
+ */
 type Rule = (c: HintContext) => Hint | null;
 
 export const hintRules: readonly Rule[] = [
@@ -82,9 +86,13 @@ export const hintRules: readonly Rule[] = [
         fix: `${c.op} has an infinite derivative at 0 and the gradient arriving there is 0 (the branch masked out by where()): 0 · ∞ = NaN. Make the masked branch finite too, e.g. where(mask, sqrt(where(mask, x, 1)), 0)`,
       };
     }
+    // sqrt(square(d)) is |d| written by hand (MAE): name that fix first.
+    const absByHand = c.op === "sqrt" && c.forwardInputs?.[0]?.gradFn?.op === "square";
     return {
       hazard: `${c.op} backward at 0`,
-      fix: `d/dx ${c.op}(x) is infinite at x = 0 (std of a constant vector, the norm of a zero vector, or MAE written as sqrt(d²)): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize / l1Loss`,
+      fix: absByHand
+        ? `d/dx sqrt(x) is infinite at x = 0, and this sqrt takes a square: |d| (MAE) written as sqrt(d²) is 0 · ∞ = NaN where d = 0: use abs() or l1Loss (subgradient 0 at 0)`
+        : `d/dx ${c.op}(x) is infinite at x = 0 (std of a constant vector, the norm of a zero vector, or MAE written as sqrt(d²)): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize / l1Loss`,
     };
   },
   (c) => {
