@@ -1,9 +1,20 @@
 /**
  * safegrad: typed-array tensors, reverse-mode autograd and a training toolkit whose gradients
- * stay finite. This file is the whole public API.
+ * stay finite. This file is the whole public API (browser-safe; Node file access is in
+ * "safegrad/node").
+ * @example
+ * import { tensor, nn, SGD } from "safegrad";
+ * const model = new nn.Sequential(new nn.Linear(2, 1));
+ * const opt = new SGD(model.parameters(), { lr: 0.1 });
+ * const loss = nn.functional.mseLoss(model.forward(tensor([[1, 2]])), tensor([[3]]));
+ * loss.backward();
+ * opt.step();
+ * @module safegrad
  */
 export { Tensor, isTensor } from "./tensor/tensor.js";
 export type { GradHook, NestedArray } from "./tensor/tensor.js";
+export type { Node } from "./autograd/node.js";
+export type { Shape } from "./tensor/shape.js";
 export type { DType, FloatDType, TypedArray, FloatArray } from "./tensor/dtype.js";
 export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint } from "./tensor/create.js";
 export type { CreateOptions, TensorOptions, RandomOptions } from "./tensor/create.js";
@@ -27,14 +38,21 @@ export type { BackwardOptions, GradOptions } from "./autograd/engine.js";
 export { gradcheck, GradcheckError } from "./autograd/gradcheck.js";
 export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js";
 
-export type { Backend, View, UnaryOp, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./kernels/backend.js";
+export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
 export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
 export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
 
 // ------------------------------------------------------------------ layers (torch.nn)
-/** Modules, layers, losses, `nn.init` and `nn.functional`, as torch.nn. */
+/**
+ * Modules, layers, losses, `nn.init` and `nn.functional`, as torch.nn. The layers are also
+ * exported at the top level (`Linear`, `Conv2d`, ...); the loss modules, `init` and `functional`
+ * only here.
+ * @example
+ * const net2 = new nn.Sequential(new nn.Linear(4, 16), new nn.GELU(), new nn.Linear(16, 3));
+ * const lossValue = new nn.CrossEntropyLoss().forward(net2.forward(x), y);
+ */
 export * as nn from "./layers/index.js";
 export { Module, Sequential, ModuleList, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
 export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
@@ -47,16 +65,24 @@ export {
   stepLR, multiStepLR, exponentialLR, cosineAnnealingLR, cosineAnnealingWarmRestarts, linearLR, constantLR, oneCycleLR, oneCycleMomentum, polynomialLR, lambdaLR, sequentialLR,
 } from "./optim/index.js";
 export type { ParamLike, OptimizerStateDict, GradNormStats, ClipGradNormOptions, ClipGradNormResult, Schedule } from "./optim/index.js";
+export type { ParamGroup, ParamGroupSpec, StateValue, ParamsInput, Algorithm } from "./optim/index.js";
+export type { SGDHyper, SGDOptions, SGDState, AdamHyper, AdamOptions, AdamState, RMSpropHyper, RMSpropOptions, RMSpropState, AdagradHyper, AdagradOptions, AdagradState } from "./optim/index.js";
+export type {
+  StepLROptions, MultiStepLROptions, ExponentialLROptions, ConstantLROptions, LinearLROptions, PolynomialLROptions, CosineAnnealingLROptions,
+  CosineAnnealingWarmRestartsOptions, OneCycleOptions, OneCycleMomentumOptions, LrLambda,
+} from "./optim/index.js";
+export type { SchedulableOptimizer, SchedulableGroup, ScheduleFactory, SchedulerStateDict, OneCycleLROptions, SequentialLROptions, ReduceLROnPlateauOptions, ReduceLROnPlateauStateDict } from "./optim/index.js";
 
 // ------------------------------------------------------------------ the NaN guard
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from "./guard/anomaly.js";
 export { AnomalyError, AnomalyReport } from "./guard/report.js";
 export type { AnomalyReportData, Origin } from "./guard/report.js";
+export type { ReportGraph, ReportGraphNode } from "./guard/picture.js";
 export type { TensorStats } from "./guard/stats.js";
 export { hintRules, findHint, explodingGradientHint } from "./guard/hints.js";
 export type { Hint, HintContext } from "./guard/hints.js";
 export { TrainingGuard, Trainer, NonFiniteError } from "./guard/training.js";
-export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel } from "./guard/training.js";
+export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel, GuardedOptimizer, GuardedScheduler } from "./guard/training.js";
 
 // ------------------------------------------------------------------ I/O and data (browser-safe parts; Node file access is in "safegrad/node")
 // NOTE: imported from the modules themselves, not the io/ and data/ barrels, which also pull in node:fs.
@@ -69,5 +95,6 @@ export type { Dataset, DataLoaderOptions, Batch } from "./data/loader.js";
 export { trainTestSplit, permutation } from "./data/split.js";
 export type { Split, SplitOptions } from "./data/split.js";
 export { standardize } from "./data/standardize.js";
+export type { Standardized } from "./data/standardize.js";
 export { parseDigitsCsv, parseIrisCsv } from "./data/parse.js";
 export type { DigitsData, IrisData } from "./data/parse.js";

@@ -4,8 +4,17 @@
  * @example
  * import { io, loadDigits } from "safegrad/node";
  * await io.save(model.stateDict(), "model.safetensors");
+ * const digits = loadDigits();
+ * @module safegrad/node
  */
 export * from "./index.js";
-/** safetensors files and checkpoints: `io.save`, `io.load`, `io.loadTensors`, `io.saveCheckpoint`, `io.loadCheckpoint`, ... */
+/**
+ * safetensors files and checkpoints: `io.save`, `io.load`, `io.loadTensors`, `io.saveCheckpoint`,
+ * `io.loadCheckpoint`, `io.writeFileAtomic`, and the browser-safe `io.serialize` / `io.deserialize`.
+ * @example
+ * await io.save(model.stateDict(), "model.safetensors");
+ * model.loadStateDict(await io.loadTensors("model.safetensors"));
+ */
 export * as io from "./io/index.js";
 export { loadDigits, loadIris } from "./data/index.js";
+export type { LoadIrisOptions } from "./data/index.js";

@@ -51,10 +51,14 @@ export function applyOp<A>(name: string, def: OpDef<A>, inputs: readonly Tensor[
   return out;
 }
 
+/** Options of `backward` and `Tensor.backward`. */
 export interface BackwardOptions {
-  /** Keep the graph so backward can run through it again. */
+  /** Keep the graph so backward can run through it again (default false: the graph is freed). */
   retainGraph?: boolean;
-  /** Record the backward pass itself, so the gradients are differentiable (gradients of gradients). */
+  /**
+   * Record the backward pass itself, so the gradients are differentiable (gradients of
+   * gradients; default false).
+   */
   createGraph?: boolean;
 }
 
@@ -211,16 +215,25 @@ function defaultRootGrads(op: string, roots: readonly Tensor[], given: readonly 
   });
 }
 
-/** Backward from `roots`, accumulating into the `.grad` of every leaf that requires grad. */
+/**
+ * Backward from `roots`, accumulating into the `.grad` of every leaf that requires grad. Each
+ * non-scalar root needs its gradient in `gradients` (same order); scalars default to 1.
+ * `tensor.backward()` is this for one root.
+ * @example
+ * const l1 = x.sum();
+ * const l2 = x.square().mean();
+ * backward([l1, l2]); // x.grad = dl1/dx + dl2/dx
+ */
 export function backward(roots: readonly Tensor[], gradients?: readonly Tensor[], options: BackwardOptions = {}): void {
   const grads = defaultRootGrads("backward", roots, gradients);
   run(roots, grads, options);
 }
 
+/** Options of `grad`. */
 export interface GradOptions extends BackwardOptions {
-  /** Gradients of the outputs (default: ones for scalar outputs). */
+  /** Gradients of the outputs, one per output (default: ones for scalar outputs). */
   gradOutputs?: readonly Tensor[];
-  /** Return null for inputs the outputs do not depend on, instead of throwing. */
+  /** Return null for inputs the outputs do not depend on, instead of throwing (default false). */
   allowUnused?: boolean;
 }
 

@@ -13,21 +13,42 @@ import { applyOp } from "./engine.js";
 import { ops, type OpName } from "./ops.js";
 import type { OpDef } from "./node.js";
 
+/**
+ * The dims a reduction runs over: one dim, a list of dims, or null (or omitted) for all.
+ * Negative dims count from the end.
+ * @example
+ * const dims: Dims = [0, -1];
+ * sum(a, dims);
+ */
 export type Dims = number | readonly number[] | null;
+/**
+ * What `max(x, dim)`, `min(x, dim)` and `maxPool2dWithIndices` return.
+ * @example
+ * const { values, indices } = max(a, 1);
+ */
 export interface ValuesIndices {
+  /** The selected values (they carry the gradient). */
   values: Tensor;
+  /** Where each value was found, as int32 (not differentiable). */
   indices: Tensor;
 }
+/** Options of `variance` / `std` (`Tensor.var`, `Tensor.std`). */
 export interface VarOptions {
   /** Bessel's correction: divide by N - correction (default 1, as PyTorch). */
   correction?: number;
+  /** Keep the reduced dims with size 1 (default false). */
   keepdim?: boolean;
 }
+/** Options of `gelu` and the `GELU` layer. */
 export interface GeluOptions {
+  /** "none" (default): the exact `x Φ(x)` with erf; "tanh": the tanh approximation. */
   approximate?: "none" | "tanh";
 }
+/** Options of `softplus`. */
 export interface SoftplusOptions {
+  /** The sharpness: `log(1 + exp(beta x)) / beta` (default 1). */
   beta?: number;
+  /** Above `beta x > threshold` the result is x itself, which avoids overflow (default 20). */
   threshold?: number;
 }
 
@@ -79,32 +100,132 @@ function unary(name: OpName, x: Tensor, attrs: unknown = {}): Tensor {
 }
 
 // ------------------------------------------------------------------ unary
-/** -x */ export const neg = (x: Tensor): Tensor => unary("neg", x);
-/** |x|; its subgradient at 0 is 0. */ export const abs = (x: Tensor): Tensor => unary("abs", x);
-/** -1, 0 or 1. */ export const sign = (x: Tensor): Tensor => unary("sign", x);
+/**
+ * Elementwise `-x`.
+ * @example
+ * neg(a)
+ */
+export const neg = (x: Tensor): Tensor => unary("neg", x);
+/**
+ * Elementwise `|x|`; its subgradient at 0 is 0.
+ * @example
+ * abs(a)
+ */
+export const abs = (x: Tensor): Tensor => unary("abs", x);
+/**
+ * Elementwise sign: -1, 0 or 1 (its gradient is 0).
+ * @example
+ * sign(a)
+ */
+export const sign = (x: Tensor): Tensor => unary("sign", x);
+/**
+ * Elementwise `e^x`.
+ * @example
+ * exp(tensor([0, 1])).toArray(); // [1, 2.718...]
+ */
 export const exp = (x: Tensor): Tensor => unary("exp", x);
+/**
+ * Elementwise natural logarithm (NaN below 0, -Infinity at 0).
+ * @example
+ * log(tensor([1, Math.E])).toArray(); // [0, 1]
+ */
 export const log = (x: Tensor): Tensor => unary("log", x);
+/**
+ * Elementwise `log(1 + x)`, accurate for small x.
+ * @example
+ * log1p(tensor([1e-10])).item(); // 1e-10, where log(1 + x) gives 0
+ */
 export const log1p = (x: Tensor): Tensor => unary("log1p", x);
+/**
+ * Elementwise `e^x - 1`, accurate for small x.
+ * @example
+ * expm1(tensor([1e-10], { dtype: "float64" })).item(); // 1e-10
+ */
 export const expm1 = (x: Tensor): Tensor => unary("expm1", x);
+/**
+ * Elementwise square root (its gradient at 0 is Infinity: add an eps inside when the input can be 0).
+ * @example
+ * sqrt(tensor([4, 9])).toArray(); // [2, 3]
+ */
 export const sqrt = (x: Tensor): Tensor => unary("sqrt", x);
+/**
+ * Elementwise `1 / sqrt(x)`.
+ * @example
+ * rsqrt(tensor([4])).item(); // 0.5
+ */
 export const rsqrt = (x: Tensor): Tensor => unary("rsqrt", x);
+/**
+ * Elementwise `x * x`.
+ * @example
+ * square(tensor([-3])).item(); // 9
+ */
 export const square = (x: Tensor): Tensor => unary("square", x);
+/**
+ * Elementwise sine.
+ * @example
+ * sin(tensor([0])).item(); // 0
+ */
 export const sin = (x: Tensor): Tensor => unary("sin", x);
+/**
+ * Elementwise cosine.
+ * @example
+ * cos(tensor([0])).item(); // 1
+ */
 export const cos = (x: Tensor): Tensor => unary("cos", x);
+/**
+ * Elementwise hyperbolic tangent.
+ * @example
+ * tanh(tensor([0, 100])).toArray(); // [0, 1]
+ */
 export const tanh = (x: Tensor): Tensor => unary("tanh", x);
-/** Numerically stable logistic function. */ export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
-/** max(x, 0); relu'(0) = 0. */ export const relu = (x: Tensor): Tensor => unary("relu", x);
-/** The error function (accurate to about 1e-15). */ export const erf = (x: Tensor): Tensor => unary("erf", x);
-/** x for x > 0, else negativeSlope * x. */
+/**
+ * Numerically stable logistic function `1 / (1 + e^-x)`.
+ * @example
+ * sigmoid(tensor([0, -1000])).toArray(); // [0.5, 0]
+ */
+export const sigmoid = (x: Tensor): Tensor => unary("sigmoid", x);
+/**
+ * `max(x, 0)`; relu'(0) = 0.
+ * @example
+ * relu(tensor([-1, 0, 2])).toArray(); // [0, 0, 2]
+ */
+export const relu = (x: Tensor): Tensor => unary("relu", x);
+/**
+ * The error function (accurate to about 1e-15).
+ * @example
+ * erf(tensor([0])).item(); // 0
+ */
+export const erf = (x: Tensor): Tensor => unary("erf", x);
+/**
+ * x for x > 0, else `negativeSlope * x` (default slope 0.01).
+ * @example
+ * leakyRelu(tensor([-10, 10]), 0.1).toArray(); // [-1, 10]
+ */
 export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => unary("leakyRelu", x, { alpha: negativeSlope });
-/** log(1 + exp(beta x)) / beta, linear above `threshold` (as PyTorch). */
+/**
+ * `log(1 + exp(beta x)) / beta`, linear above `threshold` (as PyTorch).
+ * @example
+ * softplus(tensor([0])).item(); // 0.693...
+ * softplus(a, { beta: 2 });
+ */
 export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
   unary("softplus", x, { beta: options.beta ?? 1, threshold: options.threshold ?? 20 });
-/** Clamp to [min, max]; the gradient passes where min <= x <= max. */
+/**
+ * Clamp to [min, max] (either may be null or omitted, not both); the gradient passes where
+ * min <= x <= max.
+ * @example
+ * clamp(tensor([-2, 0.5, 2]), -1, 1).toArray(); // [-1, 0.5, 1]
+ * clamp(a, 0, null); // only a lower bound
+ */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
   if ((min === undefined || min === null) && (max === undefined || max === null)) throw new ValueError("clamp", "at least one of min and max must be given");
   return unary("clamp", x, { min: min ?? -Infinity, max: max ?? Infinity });
 }
+/**
+ * Elementwise logical not, as a bool tensor (a non-bool input is compared with 0 first).
+ * @example
+ * logicalNot(tensor([true, false])).toArray(); // [false, true]
+ */
 export const logicalNot = (x: Tensor): Tensor => call("logicalNot", [x.dtype === "bool" ? x : cast(x, "bool")], null);
 
 /**
@@ -121,13 +242,53 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
 }
 
 // ------------------------------------------------------------------ binary
+/**
+ * `a + b`, broadcasting; either may be a number.
+ * @example
+ * add(a, b);
+ * add(tensor([1, 2]), 1).toArray(); // [2, 3]
+ */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith("add", a, b);
+/**
+ * `a - b`, broadcasting; either may be a number.
+ * @example
+ * sub(a, b);
+ * sub(1, tensor([1, 2])).toArray(); // [0, -1]
+ */
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor => arith("sub", a, b);
+/**
+ * `a * b`, broadcasting; either may be a number.
+ * @example
+ * mul(a, b);
+ * mul(tensor([[1], [2]]), tensor([1, 10])).toArray(); // [[1, 10], [2, 20]]
+ */
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith("mul", a, b);
+/**
+ * `a / b`, broadcasting, for float tensors; either may be a number.
+ * @example
+ * div(a, 2);
+ * div(1, tensor([2, 4])).toArray(); // [0.5, 0.25]
+ */
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith("div", a, b);
+/**
+ * `a ** b`, broadcasting, for float tensors; either may be a number.
+ * @example
+ * pow(tensor([2, 3]), 2).toArray(); // [4, 9]
+ * pow(2, tensor([3])).item(); // 8
+ */
 export const pow = (a: Tensor | number, b: Tensor | number): Tensor => arith("pow", a, b);
-/** Elementwise max; on ties the gradient is split evenly (as PyTorch). */
+/**
+ * Elementwise max, broadcasting; on ties the gradient is split evenly (as PyTorch).
+ * @example
+ * maximum(tensor([1, 5]), tensor([3, 2])).toArray(); // [3, 5]
+ * maximum(a, 0); // relu
+ */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith("maximum", a, b);
+/**
+ * Elementwise min, broadcasting; on ties the gradient is split evenly (as PyTorch).
+ * @example
+ * minimum(tensor([1, 5]), 3).toArray(); // [1, 3]
+ */
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => arith("minimum", a, b);
 
 function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, b: Tensor | number): Tensor {
@@ -148,24 +309,70 @@ function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, 
   }
   return call(name, [x, y], null);
 }
+/**
+ * Elementwise `a == b`, broadcasting, as a bool tensor.
+ * @example
+ * eq(tensor([1, 2]), 2).toArray(); // [false, true]
+ */
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => cmp("eq", a, b);
+/**
+ * Elementwise `a != b`, broadcasting, as a bool tensor.
+ * @example
+ * ne(tensor([1, 2]), 2).toArray(); // [true, false]
+ */
 export const ne = (a: Tensor | number, b: Tensor | number): Tensor => cmp("ne", a, b);
+/**
+ * Elementwise `a < b`, broadcasting, as a bool tensor.
+ * @example
+ * lt(tensor([1, 2]), 2).toArray(); // [true, false]
+ */
 export const lt = (a: Tensor | number, b: Tensor | number): Tensor => cmp("lt", a, b);
+/**
+ * Elementwise `a <= b`, broadcasting, as a bool tensor.
+ * @example
+ * le(tensor([1, 2]), 2).toArray(); // [true, true]
+ */
 export const le = (a: Tensor | number, b: Tensor | number): Tensor => cmp("le", a, b);
+/**
+ * Elementwise `a > b`, broadcasting, as a bool tensor.
+ * @example
+ * gt(tensor([1, 2]), 1).toArray(); // [false, true]
+ */
 export const gt = (a: Tensor | number, b: Tensor | number): Tensor => cmp("gt", a, b);
+/**
+ * Elementwise `a >= b`, broadcasting, as a bool tensor.
+ * @example
+ * ge(tensor([1, 2]), 2).toArray(); // [false, true]
+ */
 export const ge = (a: Tensor | number, b: Tensor | number): Tensor => cmp("ge", a, b);
 
 function boolOf(op: string, t: Tensor): Tensor {
   if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}; use a comparison such as x.gt(0)`);
   return t;
 }
+/**
+ * Elementwise logical and of two bool tensors, broadcasting.
+ * @example
+ * logicalAnd(tensor([true, true]), tensor([true, false])).toArray(); // [true, false]
+ */
 export const logicalAnd = (a: Tensor, b: Tensor): Tensor => call("logicalAnd", [boolOf("logicalAnd", a), boolOf("logicalAnd", b)], null);
+/**
+ * Elementwise logical or of two bool tensors, broadcasting.
+ * @example
+ * logicalOr(tensor([true, false]), tensor([false, false])).toArray(); // [true, false]
+ */
 export const logicalOr = (a: Tensor, b: Tensor): Tensor => call("logicalOr", [boolOf("logicalOr", a), boolOf("logicalOr", b)], null);
 
 /**
  * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets a zero
  * gradient, but it is still computed: a NaN or Inf there poisons nothing in the forward pass,
  * yet 0 * Inf in its own backward does (the where() trap): make both branches finite.
+ * @example
+ * where(tensor([true, false]), tensor([1, 2]), 0).toArray(); // [1, 0]
+ * // the safe way to take log(x) only where x > 0: feed the log a finite input everywhere
+ * const v = tensor([0, 2], { requiresGrad: true });
+ * const pos = v.gt(0);
+ * where(pos, log(where(pos, v, 1)), 0).sum().backward(); // v.grad: [0, 0.5], no NaN
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   boolOf("where", cond);
@@ -174,13 +381,23 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 }
 
 // ------------------------------------------------------------------ dtype and layout
-/** Convert to `dtype` (differentiable between float dtypes). */
+/**
+ * Convert to `dtype` (differentiable between float dtypes; x itself when it already has it).
+ * @example
+ * cast(tensor([1.5]), "int32").toArray(); // [1]
+ * cast(a, "float64").dtype; // "float64"
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   return call("cast", [x], { dtype });
 }
 
-/** A contiguous tensor with the same values (x itself when already contiguous). */
+/**
+ * A contiguous tensor with the same values (x itself when already contiguous).
+ * @example
+ * const tt = transpose(a, 0, 1);
+ * contiguous(tt).isContiguous(); // true
+ */
 export function contiguous(x: Tensor): Tensor {
   return x.isContiguous() ? x : call("contiguous", [x], null);
 }
@@ -200,14 +417,22 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
   return out;
 }
 
-/** The same elements with a new shape (-1 infers one size); a view when the layout allows. */
+/**
+ * The same elements with a new shape (-1 infers one size); a view when the layout allows, else a copy.
+ * @example
+ * reshape(arange(6), [2, -1]).shape; // [2, 3]
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const s = resolveShape("reshape", x, shape);
   if (sameShape(s, x.shape)) return x;
   return call("reshape", [x], { shape: s });
 }
 
-/** Like reshape, but throws instead of copying when the layout does not allow a view. */
+/**
+ * Like reshape, but throws instead of copying when the layout does not allow a view.
+ * @example
+ * view(a, [3, 2]).storage === a.storage; // true
+ */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
   const s = resolveShape("view", x, shape);
   const r = reshape(x, s);
@@ -215,6 +440,12 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
+/**
+ * Merge dims `startDim..endDim` (default: all dims) into one.
+ * @example
+ * flatten(zeros([2, 3, 4]), 1).shape; // [2, 12]
+ * flatten(a).shape; // [6]
+ */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim("flatten", startDim, x.ndim);
@@ -224,6 +455,11 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, shape);
 }
 
+/**
+ * Reorder the dims: output dim i is input dim `dims[i]` (a view).
+ * @example
+ * permute(zeros([2, 3, 4]), [2, 0, 1]).shape; // [4, 2, 3]
+ */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.ndim) throw new ShapeError("permute", `expected ${x.ndim} dims for shape ${shapeStr(x.shape)}, got ${JSON.stringify(dims)}`);
   const d = dims.map((v) => normDim("permute", v, x.ndim));
@@ -232,6 +468,11 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   return call("permute", [x], { dims: d });
 }
 
+/**
+ * Swap two dims (a view).
+ * @example
+ * transpose(a, 0, 1).shape; // [3, 2]
+ */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   if (x.ndim < 2 && dim0 === dim1) return x;
   const a = normDim("transpose", dim0, x.ndim);
@@ -242,7 +483,11 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, dims);
 }
 
-/** Broadcast to a larger shape without copying (-1 keeps a size). */
+/**
+ * Broadcast to a larger shape without copying (-1 keeps a size).
+ * @example
+ * expand(tensor([[1], [2]]), [2, 3]).toArray(); // [[1, 1, 1], [2, 2, 2]]
+ */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const lead = shape.length - x.ndim;
   if (lead < 0) throw new ShapeError("expand", `cannot expand shape ${shapeStr(x.shape)} to fewer dims ${shapeStr(shape)}`);
@@ -255,6 +500,12 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return call("expand", [x], { shape: s });
 }
 
+/**
+ * Remove every size-1 dim, or only `dim` (when its size is 1).
+ * @example
+ * squeeze(zeros([2, 1, 3])).shape; // [2, 3]
+ * squeeze(zeros([1, 3]), 0).shape; // [3]
+ */
 export function squeeze(x: Tensor, dim?: number): Tensor {
   if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
   const d = normDim("squeeze", dim, x.ndim);
@@ -262,6 +513,12 @@ export function squeeze(x: Tensor, dim?: number): Tensor {
   return reshape(x, x.shape.filter((_, i) => i !== d));
 }
 
+/**
+ * Insert a size-1 dim at `dim` (negative counts from the end of the result).
+ * @example
+ * unsqueeze(zeros([3]), 0).shape; // [1, 3]
+ * unsqueeze(zeros([3]), -1).shape; // [3, 1]
+ */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normDim("unsqueeze", dim, x.ndim + 1);
   const shape = [...x.shape];
@@ -269,7 +526,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
-/** The slice [start, start + length) of one dim, as a view. */
+/**
+ * The slice [start, start + length) of one dim, as a view.
+ * @example
+ * narrow(arange(5), 0, 1, 3).toArray(); // [1, 2, 3]
+ */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   const d = normDim("narrow", dim, x.ndim);
   const size = x.shape[d]!;
@@ -281,7 +542,11 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   return call("narrow", [x], { dim: d, start: s, length });
 }
 
-/** The slice at `index` of one dim, with that dim removed. */
+/**
+ * The slice at `index` of one dim (negative counts from the end), with that dim removed.
+ * @example
+ * select(tensor([[1, 2], [3, 4]]), 0, -1).toArray(); // [3, 4]
+ */
 export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim("select", dim, x.ndim);
   const size = x.shape[d]!;
@@ -299,6 +564,9 @@ export function padDims(x: Tensor, pads: [number, number][], value: number): Ten
 /**
  * Constant padding, in torch.nn.functional.pad order: `[left, right]` for the last dim, then
  * `[top, bottom]` for the one before, and so on.
+ * @example
+ * pad(tensor([[1, 2]]), [1, 0]).toArray(); // [[0, 1, 2]]
+ * pad(zeros([1, 1, 4, 4]), [1, 1, 1, 1]).shape; // [1, 1, 6, 6]
  */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
@@ -310,7 +578,12 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   return padDims(x, per, value);
 }
 
-/** Concatenate along an existing dim. */
+/**
+ * Concatenate along an existing dim.
+ * @example
+ * cat([a, b], 0).shape; // [4, 3]
+ * cat([a, b], 1).shape; // [2, 6]
+ */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new ShapeError("cat", "expects a non-empty list of tensors");
   const first = tensors[0]!;
@@ -325,7 +598,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return call("cat", tensors, { dim: d });
 }
 
-/** Stack along a new dim. */
+/**
+ * Stack tensors of the same shape along a new dim.
+ * @example
+ * stack([a, b]).shape; // [2, 2, 3]
+ */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new ShapeError("stack", "expects a non-empty list of tensors");
   const first = tensors[0]!;
@@ -336,7 +613,12 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   return cat(tensors.map((t) => unsqueeze(t, d)), d);
 }
 
-/** Split into pieces of `size` (the last may be smaller) or of the given sizes. Views. */
+/**
+ * Split into pieces of `size` (the last may be smaller) or of the given sizes. Views.
+ * @example
+ * split(arange(5), 2).map((p) => p.toArray()); // [[0, 1], [2, 3], [4]]
+ * split(arange(5), [1, 4]).length; // 2
+ */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
   const d = normDim("split", dim, x.ndim);
   const n = x.shape[d]!;
@@ -360,7 +642,11 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   });
 }
 
-/** Split into `chunks` pieces of size ceil(n / chunks) (as torch.chunk). */
+/**
+ * Split into `chunks` pieces of size ceil(n / chunks) (as torch.chunk; there may be fewer).
+ * @example
+ * chunk(arange(6), 3).map((p) => p.toArray()); // [[0, 1], [2, 3], [4, 5]]
+ */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError("chunk", `chunks must be a positive integer, got ${chunks}`);
   const d = normDim("chunk", dim, x.ndim);
@@ -377,7 +663,11 @@ function checkIndex(op: string, index: Tensor, size: number, what: string): void
   }
 }
 
-/** out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim. */
+/**
+ * out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim.
+ * @example
+ * gather(tensor([[1, 2], [3, 4]]), 1, tensor([[1], [0]], { dtype: "int32" })).toArray(); // [[2], [3]]
+ */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("gather", dim, x.ndim);
   if (index.ndim !== x.ndim) throw new ShapeError("gather", `index has ${index.ndim} dims (shape ${shapeStr(index.shape)}) but input has ${x.ndim} (shape ${shapeStr(x.shape)})`);
@@ -388,7 +678,12 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   return call("gather", [x, index], { dim: d });
 }
 
-/** A copy of x with src added at the positions index names along dim (as torch.scatter_add). */
+/**
+ * A copy of x with src added at the positions index names along dim (as torch.scatter_add).
+ * @example
+ * const idx = tensor([0, 0, 2], { dtype: "int32" });
+ * scatterAdd(zeros([3]), 0, idx, tensor([1, 2, 3])).toArray(); // [3, 0, 3]
+ */
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const d = normDim("scatterAdd", dim, x.ndim);
   if (index.ndim !== x.ndim || src.ndim !== x.ndim) throw new ShapeError("scatterAdd", `input ${shapeStr(x.shape)}, index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same number of dims`);
@@ -400,7 +695,11 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   return call("scatterAdd", [x, index, src], { dim: d });
 }
 
-/** Rows (or slices along dim) picked by a 1-D int32 index. */
+/**
+ * Rows (or slices along dim) picked by a 1-D int32 index.
+ * @example
+ * indexSelect(tensor([[1, 2], [3, 4], [5, 6]]), 0, tensor([2, 0], { dtype: "int32" })).toArray(); // [[5, 6], [1, 2]]
+ */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("indexSelect", dim, x.ndim);
   if (index.ndim > 1) throw new ShapeError("indexSelect", `index must be 1-D, got shape ${shapeStr(index.shape)}`);
@@ -411,7 +710,12 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   return call("gather", [x, expand(reshape(idx, viewShape), outShape)], { dim: d });
 }
 
-/** One-hot encoding of an int32 tensor, as int32 with a new last dim of numClasses. */
+/**
+ * One-hot encoding of an int32 tensor, as int32 with a new last dim of numClasses (default:
+ * the largest value + 1). Not differentiable.
+ * @example
+ * oneHot(tensor([0, 2], { dtype: "int32" }), 3).toArray(); // [[1, 0, 0], [0, 0, 1]]
+ */
 export function oneHot(x: Tensor, numClasses = -1): Tensor {
   if (x.dtype !== "int32") throw new DTypeError("oneHot", `expects an int32 tensor, got ${x.dtype}`);
   const data = x.toTypedArray();
@@ -433,13 +737,24 @@ function reduceArgs(op: string, x: Tensor, dim: Dims | undefined): number[] {
   return normDims(op, dim ?? null, x.ndim);
 }
 
-/** Sum over `dim` (a dim, a list of dims, or all when omitted). */
+/**
+ * Sum over `dim` (a dim, a list of dims, or all when omitted); bool is summed as int32.
+ * @example
+ * sum(tensor([[1, 2], [3, 4]])).item(); // 10
+ * sum(tensor([[1, 2], [3, 4]]), 0).toArray(); // [4, 6]
+ * sum(a, [0, 1], true).shape; // [1, 1]
+ */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (x.dtype === "bool") x = cast(x, "int32");
   const dims = reduceArgs("sum", x, dim);
   return call("sum", [x], { dims, keepdim });
 }
 
+/**
+ * Mean over `dim` (a dim, a list of dims, or all when omitted), for float tensors.
+ * @example
+ * mean(tensor([[1, 2], [3, 4]]), 1).toArray(); // [1.5, 3.5]
+ */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError("mean", `expects a float tensor, got ${x.dtype}`);
   const dims = reduceArgs("mean", x, dim);
@@ -454,8 +769,17 @@ function extreme(name: "amax" | "amin", x: Tensor, dim: Dims | undefined, keepdi
   }
   return call(name, [x], { dims, keepdim });
 }
-/** Max over dims; ties share the gradient evenly (as torch.amax). */
+/**
+ * Max over dims; ties share the gradient evenly (as torch.amax).
+ * @example
+ * amax(tensor([[1, 5], [7, 2]]), 1).toArray(); // [5, 7]
+ */
 export const amax = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme("amax", x, dim, keepdim);
+/**
+ * Min over dims; ties share the gradient evenly (as torch.amin).
+ * @example
+ * amin(tensor([[1, 5], [7, 2]]), 1).toArray(); // [1, 2]
+ */
 export const amin = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme("amin", x, dim, keepdim);
 
 function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
@@ -468,7 +792,20 @@ function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefine
   if (x.shape[d] === 0) throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
   return call(name, [x], { dim: d, keepdim });
 }
+/**
+ * Index of the largest value along `dim` (of the flattened tensor when `dim` is omitted), as int32.
+ * The first one wins on ties.
+ * @example
+ * argmax(tensor([[1, 5], [7, 2]]), 1).toArray(); // [1, 0]
+ * argmax(tensor([[1, 5], [7, 2]])).item(); // 2
+ */
 export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmax", x, dim, keepdim);
+/**
+ * Index of the smallest value along `dim` (of the flattened tensor when `dim` is omitted), as int32.
+ * The first one wins on ties.
+ * @example
+ * argmin(tensor([[1, 5], [7, 2]]), 1).toArray(); // [0, 1]
+ */
 export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmin", x, dim, keepdim);
 
 function valuesIndices(name: "argmax" | "argmin", x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
@@ -487,19 +824,34 @@ function valuesIndices(name: "argmax" | "argmin", x: Tensor, dim: number, keepdi
 /**
  * `max(x)`: the largest element. `max(x, dim, keepdim)`: values and indices along dim; the
  * gradient goes to the returned index (as torch.max(dim)).
+ * @example
+ * max(tensor([3, 9, 4])).item(); // 9
+ * const { values, indices } = max(tensor([[1, 5], [7, 2]]), 1); // values [5, 7], indices [1, 0]
  */
 export function max(x: Tensor): Tensor;
 export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return dim === undefined ? amax(x) : valuesIndices("argmax", x, dim, keepdim);
 }
+/**
+ * `min(x)`: the smallest element. `min(x, dim, keepdim)`: values and indices along dim; the
+ * gradient goes to the returned index (as torch.min(dim)).
+ * @example
+ * min(tensor([3, 9, 4])).item(); // 3
+ * const { values, indices } = min(tensor([[1, 5], [7, 2]]), 1); // values [1, 2], indices [0, 1]
+ */
 export function min(x: Tensor): Tensor;
 export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
 export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
   return dim === undefined ? amin(x) : valuesIndices("argmin", x, dim, keepdim);
 }
 
-/** Variance with Bessel's `correction` (default 1). The free-function name of `Tensor.var`. */
+/**
+ * Variance with Bessel's `correction` (default 1). The free-function name of `Tensor.var`.
+ * @example
+ * variance(tensor([1, 2, 3, 4])).item(); // 1.666...
+ * variance(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.25
+ */
 export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
   const correction = options.correction ?? 1;
   const keepdim = options.keepdim ?? false;
@@ -513,6 +865,8 @@ export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tenso
 /**
  * Standard deviation: sqrt(var). NOTE: its gradient at a constant input is 0 * inf = NaN (as in
  * PyTorch); use `stdPool` with an eps inside the sqrt where that can happen.
+ * @example
+ * std(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.118...
  */
 export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
   return variance(x, dim, options).sqrt();
@@ -524,7 +878,11 @@ function finiteShift(m: Tensor): Tensor {
   return where(md.abs().eq(Infinity), 0, md);
 }
 
-/** log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows. */
+/**
+ * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows.
+ * @example
+ * logsumexp(tensor([1000, 1000]), 0).item(); // 1000.693..., where the naive formula gives Infinity
+ */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   const dims = reduceArgs("logsumexp", x, dim);
   if (x.numel === 0) return sum(x, dims, keepdim).log();
@@ -533,7 +891,12 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
   return keepdim ? r : reshape(r, x.shape.filter((_, d) => !dims.includes(d)));
 }
 
-/** Max-shifted softmax. A row with some -Infinity entries (a mask) gives zeros there, not NaN. */
+/**
+ * Max-shifted softmax along `dim`. A row with some -Infinity entries (a mask) gives zeros there, not NaN.
+ * @example
+ * softmax(tensor([[0, 0]]), 1).toArray(); // [[0.5, 0.5]]
+ * softmax(tensor([1, -Infinity]), 0).toArray(); // [1, 0]
+ */
 export function softmax(x: Tensor, dim: number): Tensor {
   const d = normDim("softmax", dim, x.ndim);
   if (x.numel === 0) return x;
@@ -541,7 +904,12 @@ export function softmax(x: Tensor, dim: number): Tensor {
   return e.div(e.sum(d, true));
 }
 
-/** x - logsumexp(x): the stable log of softmax. */
+/**
+ * x - logsumexp(x): the stable log of softmax along `dim`.
+ * @example
+ * logSoftmax(tensor([[0, 0]]), 1).toArray(); // [[-0.693..., -0.693...]]
+ * logSoftmax(tensor([0, 1000]), 0).toArray(); // [-1000, 0], finite
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normDim("logSoftmax", dim, x.ndim);
   if (x.numel === 0) return x;
@@ -549,8 +917,12 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 }
 
 /**
- * The p-norm (p = 1, 2, Infinity, or any p >= 1) over dims, as torch.linalg.vector_norm.
+ * The p-norm (p = 1, 2, Infinity, or any p >= 1; default 2) over dims, as torch.linalg.vector_norm.
  * Its gradient at 0 is 0, not NaN.
+ * @example
+ * norm(tensor([3, 4])).item(); // 5
+ * norm(tensor([3, -4]), 1).item(); // 7
+ * norm(a, 2, 1).shape; // [2]
  */
 export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
   if (!isFloat(x.dtype)) throw new DTypeError("norm", `expects a float tensor, got ${x.dtype}`);
@@ -561,7 +933,12 @@ export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
 }
 
 // ------------------------------------------------------------------ linear algebra
-/** Matrix product with torch.matmul's rules: 1-D vectors, 2-D matrices, batched with broadcasting. */
+/**
+ * Matrix product with torch.matmul's rules: 1-D vectors, 2-D matrices, batched with broadcasting.
+ * @example
+ * matmul(tensor([[1, 2]]), tensor([[3], [4]])).toArray(); // [[11]]
+ * matmul(randn([5, 2, 3]), randn([3, 4])).shape; // [5, 2, 4]
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError("matmul", `both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.dtype !== b.dtype) throw new DTypeError("matmul", `mixed dtypes ${a.dtype} and ${b.dtype}`);
@@ -578,10 +955,15 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 // ------------------------------------------------------------------ convolution and pooling
+/** Options of `conv2d` (and, with the sizes, of the `Conv2d` layer). */
 export interface Conv2dOptions {
+  /** Step between windows, one number for both dims or [height, width] (default 1). */
   stride?: number | readonly [number, number];
+  /** Zeros added on each side of the input, one number or [height, width] (default 0). */
   padding?: number | readonly [number, number];
+  /** Spacing between kernel elements, one number or [height, width] (default 1). */
   dilation?: number | readonly [number, number];
+  /** Split the channels into this many independent groups (default 1; depthwise = in channels). */
   groups?: number;
 }
 
@@ -607,9 +989,13 @@ export const conv2dWeightGrad = (x: Tensor, gy: Tensor, wShape: Shape, p: Conv2d
   call("conv2dWeightGrad", [x, gy], { p, shape: [...wShape] });
 
 /**
- * 2-D convolution (cross-correlation) in NCHW, as torch.nn.functional.conv2d.
+ * 2-D convolution (cross-correlation) in NCHW, as torch.nn.functional.conv2d. Input [N, C, H, W]
+ * (or unbatched [C, H, W]), weight [O, C / groups, kH, kW], bias [O] or null.
  * @example
- * const y = conv2d(x, weight, bias, { stride: 1, padding: 1 }); // x [N, C, H, W], weight [O, C, 3, 3]
+ * const img = randn([1, 3, 8, 8]);
+ * const kernel = randn([4, 3, 3, 3], { requiresGrad: true });
+ * const out = conv2d(img, kernel, zeros([4]), { stride: 1, padding: 1 });
+ * out.shape; // [1, 4, 8, 8]
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const unbatched = x.ndim === 3;
@@ -640,11 +1026,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   return unbatched ? squeeze(y, 0) : y;
 }
 
+/** Options of `maxPool2d` / `maxPool2dWithIndices` (and the `MaxPool2d` layer). */
 export interface Pool2dOptions {
+  /** Step between windows, one number or [height, width] (default: the kernel size). */
   stride?: number | readonly [number, number];
   /** Not supported: passing true throws a ValueError (windows are always floor-sized). */
   ceilMode?: boolean;
+  /** Implicit -Infinity padding on each side, at most half the kernel (default 0). */
   padding?: number | readonly [number, number];
+  /** Spacing between window elements, one number or [height, width] (default 1). */
   dilation?: number | readonly [number, number];
 }
 
@@ -674,12 +1064,22 @@ function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number
   return { kernel, stride, padding, dilation, Ho, Wo };
 }
 
-/** Max pooling (NCHW); the gradient goes to the first maximum of each window. */
+/**
+ * Max pooling (NCHW); the gradient goes to the first maximum of each window.
+ * @example
+ * maxPool2d(randn([1, 3, 8, 8]), 2).shape; // [1, 3, 4, 4]
+ * maxPool2d(randn([1, 3, 8, 8]), 3, { stride: 1, padding: 1 }).shape; // [1, 3, 8, 8]
+ */
 export function maxPool2d(x: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): Tensor {
   return maxPool2dWithIndices(x, kernelSize, options).values;
 }
 
-/** Max pooling that also returns the flat (h * W + w) index of each maximum, as int32. */
+/**
+ * Max pooling that also returns the flat (h * W + w) index of each maximum, as int32.
+ * @example
+ * const { values, indices } = maxPool2dWithIndices(tensor([[[[1, 2], [4, 3]]]]), 2);
+ * indices.toArray(); // [[[[2]]]]
+ */
 export function maxPool2dWithIndices(x: Tensor, kernelSize: number | readonly [number, number], options: Pool2dOptions = {}): ValuesIndices {
   const p = poolParams("maxPool2d", x, kernelSize, options);
   const [N, C, H, W] = x.shape as [number, number, number, number];
@@ -689,17 +1089,26 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: number | readonly [n
   return { values, indices };
 }
 
+/** Options of `avgPool2d` (and the `AvgPool2d` layer). */
 export interface AvgPool2dOptions {
+  /** Step between windows, one number or [height, width] (default: the kernel size). */
   stride?: number | readonly [number, number];
+  /** Zero padding on each side, at most half the kernel (default 0). */
   padding?: number | readonly [number, number];
   /** Count zero padding in the divisor (default true, as PyTorch). */
   countIncludePad?: boolean;
+  /** Divide every window sum by this instead of the window size (default: not set). */
   divisorOverride?: number;
   /** Not supported: passing true throws a ValueError. */
   ceilMode?: boolean;
 }
 
-/** Average pooling (NCHW), composed from a depthwise conv2d with a ones kernel. */
+/**
+ * Average pooling (NCHW), composed from a depthwise conv2d with a ones kernel.
+ * @example
+ * avgPool2d(tensor([[[[1, 2], [3, 4]]]]), 2).item(); // 2.5
+ * avgPool2d(randn([1, 3, 8, 8]), 2, { stride: 2 }).shape; // [1, 3, 4, 4]
+ */
 export function avgPool2d(x: Tensor, kernelSize: number | readonly [number, number], options: AvgPool2dOptions = {}): Tensor {
   const p = poolParams("avgPool2d", x, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
   const [N, C, H, W] = x.shape as [number, number, number, number];

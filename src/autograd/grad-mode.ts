@@ -1,6 +1,11 @@
 let enabled = true;
 
-/** Whether ops currently record the graph. */
+/**
+ * Whether ops currently record the graph (false inside {@link noGrad}).
+ * @example
+ * isGradEnabled(); // true
+ * noGrad(() => isGradEnabled()); // false
+ */
 export function isGradEnabled(): boolean {
   return enabled;
 }
@@ -17,15 +22,19 @@ export function withGradMode<T>(on: boolean, fn: () => T): T {
 }
 
 /**
- * Run fn without recording the graph (like `torch.no_grad()`).
+ * Run fn without recording the graph (like `torch.no_grad()`); returns what fn returns.
  * @example
- * const y = noGrad(() => model.forward(x)); // y.requiresGrad === false
+ * const out = noGrad(() => model.forward(x)); // out.requiresGrad === false
  */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
-/** Run fn with graph recording on, even inside {@link noGrad}. */
+/**
+ * Run fn with graph recording on, even inside {@link noGrad}; returns what fn returns.
+ * @example
+ * noGrad(() => enableGrad(() => x.mul(2))).requiresGrad; // true
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }

@@ -5,9 +5,13 @@ import { grad } from "./engine.js";
 import { noGrad } from "./grad-mode.js";
 import { shapeStr } from "../tensor/shape.js";
 
+/** Options of `gradcheck`. An element passes when |analytic - numeric| <= atol + rtol * |numeric|. */
 export interface GradcheckOptions {
+  /** Step of the central difference (default 1e-6). */
   eps?: number;
+  /** Absolute tolerance (default 1e-5). */
   atol?: number;
+  /** Relative tolerance (default 1e-3). */
   rtol?: number;
   /** Name used in the failure report (default: the function's name). */
   name?: string;
@@ -15,18 +19,40 @@ export interface GradcheckOptions {
   raise?: boolean;
 }
 
+/** The worst mismatch `gradcheck` found (in `GradcheckError.failure`). */
 export interface GradcheckFailure {
+  /** The checked function's name (`options.name`, or the function's own). */
   name: string;
+  /** Index of the input (in the `inputs` list) whose gradient is wrong. */
   input: number;
+  /** That input's shape. */
   inputShape: number[];
+  /** Flat (row-major) index of the input element. */
   element: number;
+  /** Flat index of the output element whose Jacobian row was checked. */
   output: number;
+  /** The gradient the VJPs gave. */
   analytic: number;
+  /** The central-difference estimate. */
   numeric: number;
+  /** |analytic - numeric|. */
   difference: number;
 }
 
+/**
+ * Thrown by `gradcheck` when an analytic gradient disagrees with the numeric one; the message
+ * names the function, input, element and both values.
+ * @example
+ * const v = tensor([1, 2], { dtype: "float64", requiresGrad: true });
+ * const wrongVjp = (t: Tensor) => t.detach().square().add(t.mul(0)); // hides the square from autograd
+ * try {
+ *   gradcheck(wrongVjp, [v]);
+ * } catch (e) {
+ *   if (e instanceof GradcheckError) e.failure.input; // 0
+ * }
+ */
 export class GradcheckError extends AutogradError {
+  /** The worst mismatch. */
   readonly failure: GradcheckFailure;
   constructor(f: GradcheckFailure) {
     super(

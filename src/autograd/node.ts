@@ -30,18 +30,31 @@ export interface OpDef<A> {
 
 let nextNodeId = 1;
 
-/** A recorded op application in the graph. */
+/**
+ * A recorded op application in the graph: what `tensor.gradFn` holds for a non-leaf tensor
+ * (PyTorch's `grad_fn`). Nodes are made by the ops; users only read them.
+ * @example
+ * const z = a.mul(b).sum();
+ * z.gradFn!.op; // "sum"
+ * z.gradFn!.inputs[0]!.gradFn!.op; // "mul"
+ */
 export class Node {
+  /** A process-unique id, in creation order. */
   readonly id = nextNodeId++;
   /** Set when backward without retainGraph freed this node. */
   freed = false;
   /** The stack where the op was created (captured by anomaly mode; formatted only when reported). */
   creation: Error | undefined;
   constructor(
+    /** The op's name in the op table ("add", "matmul", ...). */
     readonly op: string,
+    /** @internal The op table entry (forward and VJP). */
     readonly def: OpDef<any>,
+    /** The op's inputs (emptied when backward frees the node). */
     public inputs: readonly Tensor[],
+    /** The op's non-tensor arguments (dims, options), as the op table defines them. */
     readonly attrs: unknown,
+    /** The tensor this node produced. */
     public output: Tensor | null,
   ) {}
 }

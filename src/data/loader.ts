@@ -17,7 +17,7 @@ export interface DataLoaderOptions {
   batchSize: number;
   /** Visit the rows in a new random order each epoch. Default `false` (the order of `indices`). */
   shuffle?: boolean;
-  /** Seed for the loader's own generator (used only when `shuffle` is on). */
+  /** Seed for the loader's own generator (used only when `shuffle` is on; default: use `generator`). */
   seed?: number;
   /**
    * Generator to draw epoch orders from instead (shared and advanced). Give `seed` or
@@ -131,7 +131,13 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
     return this.dropLast ? Math.floor(m / this.batchSize) : Math.ceil(m / this.batchSize);
   }
 
-  /** Start one epoch. The permutation (if shuffling) is drawn now, not on the first `next()`. */
+  /**
+   * Start one epoch. The permutation (if shuffling) is drawn now, not on the first `next()`.
+   * @example
+   * const iris = loadIris();
+   * const loader = new DataLoader(iris, null, { batchSize: 50 });
+   * for (const batch of loader) tensor(batch.x, { shape: batch.shape }); // [50, 4] tensors
+   */
   [Symbol.iterator](): Iterator<Batch<X>> {
     const order = this.generator === null ? this.order : shuffleInPlace(this.order.slice(), this.generator);
     const batches = this.length;

@@ -57,6 +57,7 @@ export interface DigitsData extends ClassificationData {
 
 /** The iris data: 4 measurements per sample (cm), labels 0..2, with the class names. */
 export interface IrisData extends ClassificationData {
+  /** The class names, indexed by label (setosa, versicolor, virginica). */
   classNames: string[];
 }
 
@@ -69,8 +70,10 @@ export interface IrisData extends ClassificationData {
  * @throws Error naming the line and field when a row is malformed
  * @example
  * ```ts
- * const d = parseDigitsCsv("0,16,...,16,3\n"); // one row of 64 pixels and a label
+ * const row = [...new Array(64).fill(16), 3].join(","); // 64 pixels, then the label
+ * const d = parseDigitsCsv(row + "\n");
  * d.y[0]; // 3
+ * d.x[0]; // 1 (16 / 16)
  * ```
  */
 export function parseDigitsCsv(text: string, source = "digits.csv"): DigitsData {

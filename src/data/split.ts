@@ -4,7 +4,7 @@ import { defaultGenerator, Generator } from "../tensor/random.js";
 export interface SplitOptions {
   /** Fraction of the samples that go to the test set, strictly between 0 and 1. */
   testFraction: number;
-  /** Seed for a private generator; the same seed always gives the same split. */
+  /** Seed for a private generator; the same seed always gives the same split (default: use `generator`). */
   seed?: number;
   /**
    * Generator to draw from instead (it is advanced). Give `seed` or `generator`, not both; with
@@ -15,13 +15,16 @@ export interface SplitOptions {
   /**
    * Class label per sample (length `n`). When given, the split is stratified: each class is split
    * on its own, so its share of the test set matches its share of the data to within one sample.
+   * Default: none (a plain uniform split).
    */
   labels?: ArrayLike<number>;
 }
 
 /** Disjoint train and test row indices that together cover `0..n-1`, each sorted ascending. */
 export interface Split {
+  /** Row indices of the training set, ascending. */
   train: Int32Array;
+  /** Row indices of the test set, ascending. */
   test: Int32Array;
 }
 

@@ -202,7 +202,17 @@ let depth = 0;
 let saved: EngineObserver | null = null;
 let savedStackLimit = 10;
 
-/** Turn anomaly detection on or off globally. */
+/**
+ * Turn anomaly detection on or off globally (prefer {@link detectAnomaly}, which restores the
+ * previous state).
+ * @example
+ * setDetectAnomaly(true);
+ * try {
+ *   model.forward(x).sum().backward();
+ * } finally {
+ *   setDetectAnomaly(false);
+ * }
+ */
 export function setDetectAnomaly(on: boolean): void {
   if (on && depth === 0) {
     checked = new WeakSet();
@@ -219,12 +229,19 @@ export function setDetectAnomaly(on: boolean): void {
   }
 }
 
+/**
+ * Whether anomaly detection is on.
+ * @example
+ * isAnomalyEnabled(); // false
+ * detectAnomaly(() => isAnomalyEnabled()); // true
+ */
 export function isAnomalyEnabled(): boolean {
   return depth > 0;
 }
 
 /**
- * Run fn with anomaly detection on (restoring the previous state afterwards).
+ * Run fn with anomaly detection on (restoring the previous state afterwards); returns what fn
+ * returns, or throws an {@link AnomalyError} at the first NaN or ±Inf in the forward or backward pass.
  * @example
  * try {
  *   detectAnomaly(() => model.forward(x).sum().backward());

@@ -5,6 +5,12 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { contiguousData } from "../kernels/reference.js";
 
+/**
+ * A recognised hazard and its fix, as shown in a report.
+ * @example
+ * const h: Hint | null = report.hint;
+ * const line = h ? `${h.hazard}: ${h.fix}` : "no hint";
+ */
 export interface Hint {
   /** Short name of the hazard, e.g. "exp overflow". */
   hazard: string;
@@ -14,9 +20,13 @@ export interface Hint {
 
 /** What a rule sees. For backward, `op` is the op whose VJP failed and `innerOp` the op inside it. */
 export interface HintContext {
+  /** The pass in which the value appeared. */
   phase: "forward" | "backward";
+  /** The op whose output (forward) or gradient (backward) is non-finite. */
   op: string;
+  /** Backward only: the op inside the VJP that produced the value. */
   innerOp?: string;
+  /** True when the op turned finite inputs into NaN/Inf. */
   created: boolean;
   /** Inputs of the op (forward) or of the failing inner op (backward). */
   inputs: readonly Tensor[];
@@ -26,6 +36,7 @@ export interface HintContext {
   forwardOutput?: Tensor | null;
   /** Upstream gradient of the op whose VJP failed (backward only). */
   gradOutput?: Tensor;
+  /** The non-finite output (or gradient). */
   output: Tensor;
   /** Set when the value arrived in a leaf tensor (a data batch or a parameter). */
   originLeaf?: string;
@@ -69,6 +80,13 @@ const fmt = (v: number): string => (Math.abs(v) >= 1e4 ? v.toExponential(2) : St
  */
 type Rule = (c: HintContext) => Hint | null;
 
+/**
+ * The hint rule table, tried in order by {@link findHint}: each rule recognises one classic way a
+ * NaN or Inf is born (log of 0, exp overflow, sqrt of a negative, 0/0, the where() trap, ...)
+ * and names the fix.
+ * @example
+ * hintRules.length; // the number of hazards recognised
+ */
 export const hintRules: readonly Rule[] = [
   (c) =>
     c.originLeaf
@@ -153,6 +171,12 @@ export const hintRules: readonly Rule[] = [
   },
 ];
 
+/**
+ * The hint of the first rule of {@link hintRules} that matches, or null.
+ * @example
+ * const v = tensor([-1]);
+ * findHint({ phase: "forward", op: "sqrt", created: true, inputs: [v], output: v.sqrt() })?.hazard; // "sqrt of a negative number"
+ */
 export function findHint(c: HintContext): Hint | null {
   for (const r of hintRules) {
     const h = r(c);
@@ -161,7 +185,13 @@ export function findHint(c: HintContext): Hint | null {
   return null;
 }
 
-/** The hint for exploding gradients, given the global gradient norms of the last steps (oldest first). */
+/**
+ * The hint for exploding gradients, given the global gradient norms of the last steps (oldest
+ * first): when the norm grew at least 100 times or became non-finite; otherwise null.
+ * @example
+ * explodingGradientHint([1, 10, 1e3])?.hazard; // "exploding gradients"
+ * explodingGradientHint([1, 1.1, 0.9]); // null
+ */
 export function explodingGradientHint(norms: readonly number[]): Hint | null {
   const finite = norms.filter((n) => Number.isFinite(n) && n > 0);
   if (finite.length < 2) return null;

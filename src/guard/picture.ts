@@ -1,13 +1,19 @@
 /** Pictures of the graph around the birth of a NaN: Graphviz text and a self-drawn SVG. */
 
+/** One node of a {@link ReportGraph}: a tensor or an op. */
 export interface ReportGraphNode {
+  /** Unique id within the graph. */
   id: string;
+  /** The first line of the node's box (op name or tensor name). */
   label: string;
   /** Extra lines (statistics). */
   detail: string[];
+  /** What the node is: the op that made the value, an input tensor, another op, or the loss. */
   role: "culprit" | "input" | "op" | "loss";
 }
+/** The graph around the birth of a non-finite value, as drawn by `AnomalyReport.toDot()` / `toSVG()`. */
 export interface ReportGraph {
+  /** The nodes. */
   nodes: ReportGraphNode[];
   /** from -> to, in the direction data flows. */
   edges: [string, string][];

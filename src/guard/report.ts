@@ -3,13 +3,20 @@ import type { Hint } from "./hints.js";
 import { formatStats, type TensorStats } from "./stats.js";
 import { graphToDot, graphToSVG, type ReportGraph } from "./picture.js";
 
-/** Where the non-finite value came from when the failing op only passed it on. */
+/**
+ * Where the non-finite value came from when the failing op only passed it on: the op that
+ * created it, or the input (leaf) tensor that already held it.
+ * @example
+ * const origin: Origin | undefined = report.origin;
+ * if (origin?.kind === "input") origin.name;
+ */
 export type Origin =
   | { kind: "op"; op: string; callSite?: string }
   | { kind: "input"; name: string; stats: TensorStats };
 
-/** Structured diagnosis of the first non-finite value. */
+/** Structured diagnosis of the first non-finite value: the fields of an {@link AnomalyReport}. */
 export interface AnomalyReportData {
+  /** The pass in which the value appeared. */
   phase: "forward" | "backward";
   /** The op whose output (forward) or whose gradient (backward) is non-finite. */
   op: string;
@@ -21,19 +28,41 @@ export interface AnomalyReportData {
   kind: string;
   /** The first stack frame outside safegrad where the op was created. */
   callSite?: string;
+  /** Where the value was born, when this op only passed it on. */
   origin?: Origin;
+  /** Statistics of the op's inputs (of the inner op's, in backward). */
   inputs: TensorStats[];
+  /** Backward only: statistics of the upstream gradient. */
   gradOutput?: TensorStats;
+  /** Statistics of the non-finite output (or gradient). */
   output: TensorStats;
+  /** The matching rule's hazard and fix, or null. */
   hint: Hint | null;
-  /** Filled by the training guard: step number, seed and batch description. */
+  /** Filled by the training guard: the step number. */
   step?: number;
+  /** Filled by the training guard: the seed from its options. */
   seed?: number;
+  /** Filled by the training guard: a description of the batch (its shapes). */
   batch?: unknown;
   /** Recent global gradient norms (training guard), oldest first. */
   gradNormHistory?: number[];
 }
 
+/**
+ * The diagnosis of the first non-finite value, carried by {@link AnomalyError} (and by the
+ * training guard's results): which op, forward or backward, created or passed on, input
+ * statistics, a hint, and pictures of the graph around it.
+ * @example
+ * try {
+ *   detectAnomaly(() => tensor([-1, 4]).sqrt());
+ * } catch (e) {
+ *   if (e instanceof AnomalyError) {
+ *     const r: AnomalyReport = e.report;
+ *     r.op; // "sqrt"
+ *     r.hint?.hazard; // "sqrt of a negative number"
+ *   }
+ * }
+ */
 export class AnomalyReport implements AnomalyReportData {
   phase!: "forward" | "backward";
   op!: string;
@@ -53,12 +82,20 @@ export class AnomalyReport implements AnomalyReportData {
   /** @internal the graph around the birth of the value, for the pictures. */
   readonly graph: ReportGraph | undefined;
 
+  /**
+   * @param data - the diagnosis
+   * @param graph - the graph around the birth of the value, for `toDot()` / `toSVG()`
+   */
   constructor(data: AnomalyReportData, graph?: ReportGraph) {
     Object.assign(this, data);
     this.graph = graph;
   }
 
-  /** A readable multi-line diagnosis. */
+  /**
+   * A readable multi-line diagnosis.
+   * @example
+   * report.toString(); // "NaN in the forward pass, at op sqrt\n  created at ..."
+   */
   toString(): string {
     const lines: string[] = [];
     const where = this.innerOp ? `${this.op} (inside its gradient: ${this.innerOp})` : this.op;
@@ -78,7 +115,11 @@ export class AnomalyReport implements AnomalyReportData {
     return lines.join("\n");
   }
 
-  /** Structured form (JSON-safe: non-finite numbers become strings). */
+  /**
+   * Structured form (JSON-safe: non-finite numbers become strings).
+   * @example
+   * JSON.stringify(report); // uses toJSON
+   */
   toJSON(): Record<string, unknown> {
     const data: Record<string, unknown> = {
       phase: this.phase,
@@ -99,19 +140,36 @@ export class AnomalyReport implements AnomalyReportData {
     return JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
   }
 
-  /** Graphviz text of the graph around the birth of the value. */
+  /**
+   * Graphviz text of the graph around the birth of the value.
+   * @example
+   * report.toDot().startsWith("digraph"); // true
+   */
   toDot(): string {
     return graphToDot(this.graph ?? { nodes: [], edges: [] });
   }
 
-  /** An SVG picture of the same graph, drawn by our own code. */
+  /**
+   * An SVG picture of the same graph, drawn by our own code.
+   * @example
+   * const svg = report.toSVG(); // write it to a file, or put it in a page
+   */
   toSVG(): string {
     return graphToSVG(this.graph ?? { nodes: [], edges: [] });
   }
 }
 
-/** Thrown by anomaly detection at the first non-finite value; `report` holds the diagnosis. */
+/**
+ * Thrown by anomaly detection at the first non-finite value; `report` holds the diagnosis.
+ * @example
+ * try {
+ *   detectAnomaly(() => tensor([0], { requiresGrad: true }).log().sum().backward());
+ * } catch (e) {
+ *   if (e instanceof AnomalyError) e.report.phase; // "forward": log(0) = -Inf
+ * }
+ */
 export class AnomalyError extends SafegradError {
+  /** The diagnosis. */
   readonly report: AnomalyReport;
   constructor(report: AnomalyReport) {
     super(report.innerOp ? `${report.op}.backward` : report.op, report.toString());

@@ -3,15 +3,25 @@ import type { Tensor } from "../tensor/tensor.js";
 
 /** Summary of a tensor for a NaN report. min/max are over finite elements (null if none). */
 export interface TensorStats {
+  /** The tensor's name (module parameters are named), if any. */
   name?: string;
+  /** The tensor's shape. */
   shape: number[];
+  /** The tensor's dtype. */
   dtype: string;
+  /** Number of elements. */
   numel: number;
+  /** Smallest finite element, or null if there is none. */
   min: number | null;
+  /** Largest finite element, or null if there is none. */
   max: number | null;
+  /** Number of exact zeros. */
   zeros: number;
+  /** Number of NaN elements. */
   nan: number;
+  /** Number of +Infinity elements. */
   posInf: number;
+  /** Number of -Infinity elements. */
   negInf: number;
 }
 

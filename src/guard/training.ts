@@ -15,29 +15,48 @@ import { detectAnomaly } from "./anomaly.js";
 import { explodingGradientHint } from "./hints.js";
 import { AnomalyError, AnomalyReport } from "./report.js";
 
+/**
+ * What the training guard does on a non-finite loss or gradient: "throw" a {@link NonFiniteError}
+ * (with a diagnosis); "skip" the step; "backoff": skip and lower the lr (restoring a snapshot
+ * after repeated failures); "rollback": restore the last good snapshot and lower the lr.
+ * @example
+ * const policy: NonFinitePolicy = "backoff";
+ * new TrainingGuard(model.namedParameters(), opt, null, { onNonFinite: policy });
+ */
 export type NonFinitePolicy = "throw" | "skip" | "backoff" | "rollback";
 
 /** What the guard needs of an optimizer (every safegrad optimizer has it). */
 export interface GuardedOptimizer {
+  /** The groups whose `lr` backoff scales. */
   paramGroups: { lr: number }[];
+  /** Update the parameters. */
   step(): void;
+  /** Drop the gradients (after a skipped step). */
   zeroGrad(): void;
+  /** Snapshot the state (for rollback). */
   stateDict(): OptimizerStateDict;
+  /** Restore a snapshot (for rollback). */
   loadStateDict(sd: OptimizerStateDict): void;
 }
 /** What the guard needs of a scheduler (every safegrad LR scheduler has it). */
 export interface GuardedScheduler {
+  /** Advance the schedule (after each good step). */
   step(): void;
+  /** The scheduled learning rates, one per group (backoff scales them). */
   getLastLr(): number[];
+  /** Snapshot the state (for rollback). */
   stateDict(): unknown;
+  /** Restore a snapshot (for rollback). */
   loadStateDict(sd: any): void;
 }
 
+/** Options of {@link TrainingGuard} (and of {@link Trainer}, which passes them on). */
 export interface GuardOptions {
   /** What to do on a non-finite loss or gradient (default "throw"). */
   onNonFinite?: NonFinitePolicy;
   /** Clip the global gradient norm to this (default: no clipping). */
   maxNorm?: number;
+  /** Order of the gradient norm that is checked and clipped (default 2). */
   normType?: number;
   /** backoff/rollback: multiply the lr by this on each failure (default 0.5)... */
   backoffFactor?: number;
@@ -67,29 +86,58 @@ export interface GuardOptions {
   spikeWarmup?: number;
   /** Re-run the failing batch with anomaly detection for a report (default true). */
   diagnose?: boolean;
-  /** Seed recorded in reports. */
+  /** Seed recorded in reports (default: none; the guard does not seed anything). */
   seed?: number;
+  /** Called with every step, warning, non-finite and rollback event (default: none). */
   onEvent?: (event: GuardEvent) => void;
 }
 
+/**
+ * An event reported to `GuardOptions.onEvent`: a good step, a gradient-norm spike warning,
+ * a non-finite step (with its report and the policy applied), or a rollback.
+ * @example
+ * const events: GuardEvent[] = [];
+ * const guard = new TrainingGuard(model.namedParameters(), opt, null, { onEvent: (e) => events.push(e) });
+ * loss.backward();
+ * guard.step(loss.item());
+ * events[0]!.type; // "step"
+ */
 export type GuardEvent =
   | { type: "step"; step: number; loss: number; gradNorm: number; lr: number; clipped: boolean }
   | { type: "warning"; step: number; gradNorm: number; mean: number; std: number; layer: string; growth: number; message: string }
   | { type: "nonFinite"; step: number; loss: number; gradNorm: number; policy: NonFinitePolicy; report: AnomalyReport | null; lrScale: number }
   | { type: "rollback"; step: number; toStep: number };
 
+/** What `TrainingGuard.step` (and `Trainer.trainStep`) returns. */
 export interface StepResult {
+  /** "ok": the optimizer stepped; "skipped": the loss or gradient was non-finite. */
   status: "ok" | "skipped";
+  /** Optimizer steps taken so far (skipped ones excluded). */
   step: number;
+  /** The loss passed in. */
   loss: number;
+  /** The global gradient norm before clipping. */
   gradNorm: number;
+  /** Per-parameter gradient norms and non-finite counts. */
   stats: GradNormStats;
+  /** Skipped steps: the diagnosis of the first failure in a row (null when not diagnosed). */
   report?: AnomalyReport | null;
 }
 
-/** Thrown by the "throw" policy (and when recovery gives up); `report` says where the NaN was born. */
+/**
+ * Thrown by the "throw" policy (and when recovery gives up); `report` says where the NaN was born.
+ * @example
+ * const guard = new TrainingGuard(model.namedParameters(), opt); // policy "throw"
+ * try {
+ *   guard.step(NaN);
+ * } catch (e) {
+ *   if (e instanceof NonFiniteError) e.step; // 0
+ * }
+ */
 export class NonFiniteError extends SafegradError {
+  /** The diagnosis (null when the failing batch could not be re-run). */
   readonly report: AnomalyReport | null;
+  /** The guard's step count when it failed. */
   readonly step: number;
   constructor(step: number, message: string, report: AnomalyReport | null) {
     super("guard", `${message}${report ? "\n" + report.toString() : ""}`);
@@ -107,20 +155,25 @@ interface Snapshot {
 
 /**
  * Guards optimizer steps: call `guard.step(loss, rerun)` after `loss.backward()` instead of
- * `optimizer.step()`.
+ * `optimizer.step()`. It checks the loss and the global gradient norm, clips, steps the optimizer
+ * and scheduler, warns on gradient-norm spikes, and applies the {@link NonFinitePolicy} when
+ * something is non-finite.
  * @example
  * const guard = new TrainingGuard(model.namedParameters(), opt, sched, { onNonFinite: "backoff", maxNorm: 1 });
- * const loss = lossFn(model.forward(x), y);
- * loss.backward();
- * guard.step(loss.item()); // clips, checks, steps optimizer and scheduler, or recovers
+ * const l = lossFn(model.forward(x), y);
+ * l.backward();
+ * guard.step(l.item()); // clips, checks, steps optimizer and scheduler, or recovers
  */
 export class TrainingGuard {
+  /** The options with their defaults filled in. */
   readonly options: Required<Omit<GuardOptions, "maxNorm" | "onEvent" | "seed">> & Pick<GuardOptions, "maxNorm" | "onEvent" | "seed">;
   /** Optimizer steps taken (skipped steps excluded). */
   stepCount = 0;
   /** Calls to step(), including skipped ones. */
   attempts = 0;
+  /** Steps skipped because of a non-finite loss or gradient. */
   skipped = 0;
+  /** Non-finite steps in a row (0 after a good step). */
   consecutiveFailures = 0;
   /** Multiplier applied to the scheduled lr by backoff. */
   lrScale = 1;
@@ -135,8 +188,11 @@ export class TrainingGuard {
   private paramMeans: number[] = [];
 
   constructor(
+    /** The named parameters checked and clipped (`model.namedParameters()`). */
     readonly params: readonly (readonly [string, Tensor])[],
+    /** The optimizer stepped on good steps. */
     readonly optimizer: GuardedOptimizer,
+    /** The scheduler stepped after each good step, or null. */
     readonly scheduler: GuardedScheduler | null = null,
     options: GuardOptions = {},
   ) {
@@ -222,6 +278,17 @@ export class TrainingGuard {
    * Check the step's loss and gradients, clip, and step the optimizer and scheduler; or apply
    * the recovery policy. `rerun` re-computes the same batch's loss and backward (the Trainer
    * passes it); it is called only on the first failure, with anomaly detection on.
+   * `context.batch` is recorded in the report.
+   * @example
+   * const guard = new TrainingGuard(model.namedParameters(), opt, null, { onNonFinite: "skip", maxNorm: 1 });
+   * const run = () => lossFn(model.forward(x), y).backward();
+   * opt.zeroGrad();
+   * run();
+   * const r = guard.step(loss.item(), () => {
+   *   opt.zeroGrad();
+   *   run();
+   * });
+   * r.status; // "ok"
    */
   step(loss: number, rerun?: () => void, context: { batch?: unknown } = {}): StepResult {
     this.attempts++;
@@ -328,17 +395,25 @@ export class TrainingGuard {
 
 /** What the Trainer needs of a model (every safegrad Module has it). */
 export interface TrainableModel {
+  /** The model's output for a batch. */
   forward(x: Tensor): Tensor;
+  /** The parameters the guard checks and clips. */
   namedParameters(): [string, Tensor][];
+  /** Switch to training mode. */
   train(mode?: boolean): unknown;
+  /** Switch to evaluation mode. */
   eval(): unknown;
 }
 
+/** Options of {@link Trainer}: the parts to wire together, plus the guard's options. */
 export interface TrainerOptions extends GuardOptions {
+  /** The model to train. */
   model: TrainableModel;
   /** loss(output, target) -> scalar tensor. */
   loss: (output: Tensor, target: Tensor) => Tensor;
+  /** The optimizer. */
   optimizer: GuardedOptimizer;
+  /** A scheduler stepped after every good step (default: none). */
   scheduler?: GuardedScheduler | null;
 }
 
@@ -356,15 +431,25 @@ export interface EpochStats {
  * A training loop wiring model, loss, optimizer, schedule, clipping and the guard together.
  * @example
  * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt, scheduler: sched, maxNorm: 1, onNonFinite: "backoff" });
- * for (const { x, y } of batches) trainer.trainStep(x, y);
+ * for (const batch of batches) trainer.trainStep(batch.x, batch.y);
  */
 export class Trainer {
+  /** The guard doing the checks (its counters and history are public). */
   readonly guard: TrainingGuard;
+  /**
+   * @param options - model, loss, optimizer, scheduler, and the guard's options
+   */
   constructor(readonly options: TrainerOptions) {
     this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler ?? null, options);
   }
 
-  /** One guarded step on a batch. Returns the guard's result and the output (for accuracy). */
+  /**
+   * One guarded step on a batch. Returns the guard's result and the output (for accuracy).
+   * @example
+   * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+   * const { loss: l, output } = trainer.trainStep(x, y);
+   * output.argmax(1); // predictions
+   */
   trainStep(x: Tensor, target: Tensor): StepResult & { output: Tensor } {
     const { model, loss, optimizer } = this.options;
     model.train();

@@ -12,23 +12,37 @@ import type { TensorRecord } from "./types.js";
 const META_KEY = "safegrad.checkpoint";
 const VERSION = 1;
 
+/** What a checkpoint needs of a model (every Module has it). */
 export interface CheckpointModel {
+  /** The tensors to save. */
   stateDict(): Map<string, Tensor>;
+  /** Load saved tensors back (strictly). */
   loadStateDict(sd: Map<string, Tensor>): unknown;
 }
+/** What a checkpoint needs of an optimizer (every Optimizer has it). */
 export interface CheckpointOptimizer {
+  /** The state to save; typed-array buffers go in the data section, the rest in JSON. */
   stateDict(): { state: Record<number, Record<string, unknown>>; param_groups: unknown[] };
+  /** Restore saved state. */
   loadStateDict(sd: any): void;
 }
+/** What a checkpoint needs of a scheduler (every LR scheduler has it). */
 export interface CheckpointScheduler {
+  /** The state to save (JSON-serializable). */
   stateDict(): unknown;
+  /** Restore saved state. */
   loadStateDict(sd: any): void;
 }
 
+/** What goes into (and is restored from) a checkpoint. */
 export interface CheckpointParts {
+  /** The model (required). */
   model: CheckpointModel;
+  /** The optimizer, whose state is saved (default: none). */
   optimizer?: CheckpointOptimizer | null;
+  /** The LR scheduler, whose state is saved (default: none). */
   scheduler?: CheckpointScheduler | null;
+  /** The step (or epoch) to resume from (default: none). */
   step?: number;
   /** Random generators to save and restore, by name (e.g. { default: defaultGenerator, loader: loader.generator }). */
   rng?: Record<string, Generator>;
@@ -36,13 +50,26 @@ export interface CheckpointParts {
   extra?: unknown;
 }
 
+/** What `restoreCheckpoint` / `loadCheckpoint` return besides restoring the parts. */
 export interface LoadedCheckpoint {
+  /** The saved step, if one was saved. */
   step: number | undefined;
+  /** The saved `extra` value (null if none). */
   extra: unknown;
 }
 
-/** Thrown when a file is a valid safetensors file but not a safegrad checkpoint (or of another version). */
+/**
+ * Thrown when a file is a valid safetensors file but not a safegrad checkpoint (or of another
+ * version), or lacks a part that restoring asks for.
+ * @example
+ * try {
+ *   restoreCheckpoint(bytes, { model }); // `bytes` holds plain tensors, not a checkpoint
+ * } catch (e) {
+ *   e instanceof CheckpointError; // true
+ * }
+ */
 export class CheckpointError extends Error {
+  /** Always "CheckpointError". */
   override readonly name = "CheckpointError";
 }
 
@@ -55,7 +82,13 @@ function recordOf(a: TypedArray): TensorRecord {
   return { dtype, shape: [a.length], data: a.slice() };
 }
 
-/** Checkpoint contents as bytes (browser-safe; `saveCheckpoint` writes them atomically). */
+/**
+ * Checkpoint contents as bytes (browser-safe; `saveCheckpoint` writes them atomically): the model's
+ * tensors and the optimizer's buffers as tensors, everything else as JSON metadata.
+ * @example
+ * const ckpt = serializeCheckpoint({ model, optimizer: opt, scheduler: sched, step: 7, extra: { note: "best" } });
+ * // in a browser: store `ckpt` in IndexedDB, or download it
+ */
 export function serializeCheckpoint(parts: CheckpointParts): Uint8Array {
   const tensors = new Map<string, TensorRecord | Tensor>();
   for (const [k, t] of parts.model.stateDict()) tensors.set(`model/${k}`, t);
@@ -93,6 +126,9 @@ function toTensor(r: TensorRecord): Tensor {
 /**
  * Restore a checkpoint into the given parts. Everything is validated before anything changes:
  * the model's loadStateDict is strict, and the optimizer's validates its state.
+ * @example
+ * const ckpt = serializeCheckpoint({ model, optimizer: opt, step: 7 });
+ * const { step } = restoreCheckpoint(ckpt, { model: other, optimizer: opt2 }); // step === 7
  */
 export function restoreCheckpoint(bytes: Uint8Array | Deserialized, parts: CheckpointParts, options?: DeserializeOptions): LoadedCheckpoint {
   const file = bytes instanceof Uint8Array ? deserialize(bytes, options) : bytes;

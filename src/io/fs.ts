@@ -33,7 +33,7 @@ import type { NamedTensors } from "./types.js";
  *
  * @example
  * ```ts
- * await writeFileAtomic("ckpt/step-100.bin", bytes);
+ * await writeFileAtomic("step-100.bin", bytes);
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -88,6 +88,7 @@ async function syncDirectory(dir: string): Promise<void> {
  * @example
  * ```ts
  * await save({ w: { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) } }, "model.safetensors");
+ * await save(model.stateDict(), "weights.safetensors", { metadata: { epoch: "3" } });
  * ```
  */
 export async function save(tensors: NamedTensors, path: string, options: SerializeOptions = {}): Promise<void> {
@@ -103,7 +104,9 @@ export async function save(tensors: NamedTensors, path: string, options: Seriali
  *
  * @example
  * ```ts
+ * await save(model.stateDict(), "model.safetensors");
  * const { tensors, metadata } = await load("model.safetensors");
+ * tensors["0.weight"]!.shape; // [8, 4]
  * ```
  */
 export async function load(path: string, options?: DeserializeOptions): Promise<Deserialized> {
@@ -144,7 +147,7 @@ async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
  * Save a checkpoint (model, optimizer, scheduler, step, generators, extra) atomically: a crash
  * mid-write leaves the previous checkpoint intact.
  * @example
- * await saveCheckpoint("run/ckpt.safetensors", { model, optimizer: opt, scheduler: sched, step, rng: { default: defaultGenerator } });
+ * await saveCheckpoint("ckpt.safetensors", { model, optimizer: opt, scheduler: sched, step: 100, rng: { default: defaultGenerator } });
  */
 export async function saveCheckpoint(path: string, parts: CheckpointParts): Promise<void> {
   await writeFileAtomic(path, serializeCheckpoint(parts));
@@ -153,7 +156,9 @@ export async function saveCheckpoint(path: string, parts: CheckpointParts): Prom
 /**
  * Load a checkpoint written by {@link saveCheckpoint} into the given parts; returns the step and extra.
  * @example
- * const { step } = await loadCheckpoint("run/ckpt.safetensors", { model, optimizer: opt, scheduler: sched, rng: { default: defaultGenerator } });
+ * await saveCheckpoint("ckpt.safetensors", { model, optimizer: opt, scheduler: sched, step: 100, rng: { default: defaultGenerator } });
+ * const { step } = await loadCheckpoint("ckpt.safetensors", { model, optimizer: opt, scheduler: sched, rng: { default: defaultGenerator } });
+ * // step === 100
  */
 export async function loadCheckpoint(path: string, parts: CheckpointParts, options?: DeserializeOptions): Promise<LoadedCheckpoint> {
   return restoreCheckpoint(await load(path, options), parts);
@@ -162,6 +167,7 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts, optio
 /**
  * Load a safetensors file as tensors (for `module.loadStateDict`).
  * @example
+ * await save(other.stateDict(), "model.safetensors");
  * model.loadStateDict(await loadTensors("model.safetensors"));
  */
 export async function loadTensors(path: string, options?: DeserializeOptions): Promise<Map<string, Tensor>> {

@@ -1,6 +1,7 @@
 /**
  * Tensor serialization. `safetensors.ts` (serialize/deserialize) is browser-safe; `fs.ts`
  * (save/load/writeFileAtomic) needs Node. A browser entry point should re-export only the former.
+ * @module
  */
 export {
   DEFAULT_MAX_HEADER_BYTES,

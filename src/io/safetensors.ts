@@ -21,7 +21,16 @@ import type { NamedTensors, TensorRecord, TensorSource } from "./types.js";
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/** Machine-readable kind of a {@link SafetensorsError}; `problem` is the human-readable detail. */
+/**
+ * Machine-readable kind of a {@link SafetensorsError}; `problem` is the human-readable detail.
+ * @example
+ * let code: SafetensorsProblemCode | undefined;
+ * try {
+ *   deserialize(new Uint8Array(3));
+ * } catch (e) {
+ *   if (e instanceof SafetensorsError) code = e.code;
+ * }
+ */
 export type SafetensorsProblemCode =
   | "file-too-short"
   | "file-too-large"
@@ -53,12 +62,26 @@ export type SafetensorsProblemCode =
  * `tensor` names the offending tensor when there is one; `problem` says what is wrong; `code`
  * is a stable identifier for programs. The message combines both, with the name quoted and cut
  * to a readable length (a hostile name can be megabytes long).
+ * @example
+ * try {
+ *   deserialize(bytes.subarray(0, 20)); // truncated
+ * } catch (e) {
+ *   if (e instanceof SafetensorsError) e.code; // a SafetensorsProblemCode
+ * }
  */
 export class SafetensorsError extends Error {
+  /** Stable identifier of the kind of problem. */
   readonly code: SafetensorsProblemCode;
+  /** What is wrong, for humans. */
   readonly problem: string;
+  /** The offending tensor's name, when there is one. */
   readonly tensor?: string;
 
+  /**
+   * @param code - the kind of problem
+   * @param problem - what is wrong
+   * @param tensor - the offending tensor's name, if any
+   */
   constructor(code: SafetensorsProblemCode, problem: string, tensor?: string) {
     super(
       tensor === undefined
@@ -224,8 +247,9 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 // ---------------------------------------------------------------------------------------------
 // serialize
 
+/** Options of `serialize` and `io.save`. */
 export interface SerializeOptions {
-  /** Free-form string to string metadata, written as `__metadata__`. */
+  /** Free-form string to string metadata, written as `__metadata__` (default: none). */
   metadata?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
 }
 
@@ -375,9 +399,14 @@ export function serialize(tensors: NamedTensors, options: SerializeOptions = {})
 // ---------------------------------------------------------------------------------------------
 // deserialize
 
-/** The reference implementation's header limit. */
+/**
+ * The reference implementation's header limit (the default `maxHeaderBytes`).
+ * @example
+ * deserialize(bytes, { maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES / 100 });
+ */
 export const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
 
+/** Options of `deserialize`, `io.load` and the other readers. */
 export interface DeserializeOptions {
   /**
    * Largest accepted JSON header, in bytes; larger ones are rejected before any decoding.
@@ -388,6 +417,7 @@ export interface DeserializeOptions {
   maxHeaderBytes?: number;
 }
 
+/** What `deserialize` and `io.load` return. */
 export interface Deserialized {
   /** Tensors by name, in data-offset order. A null-prototype object: every name is a plain key. */
   tensors: Record<string, TensorRecord>;

@@ -4,15 +4,30 @@ import type { Shape } from "../tensor/shape.js";
 /**
  * What a kernel sees of a tensor: storage plus layout. Kernels know nothing about autograd.
  * A view may be non-contiguous (transposed, expanded with stride 0, narrowed with an offset).
+ * Every Tensor is a View.
+ * @example
+ * const v: View = a.transpose(0, 1);
+ * v.strides; // [1, 3]
  */
 export interface View {
+  /** The typed array holding the elements (shared between views). */
   readonly storage: TypedArray;
+  /** The size of each dim. */
   readonly shape: Shape;
+  /** Storage elements to skip per step along each dim (0 for a broadcast dim). */
   readonly strides: readonly number[];
+  /** Storage index of the first element. */
   readonly offset: number;
+  /** The element type, matching the storage's class. */
   readonly dtype: DType;
 }
 
+/**
+ * The elementwise ops a backend's `unary` implements.
+ * @example
+ * const op: UnaryOp = "tanh";
+ * getBackend().unary(op, a);
+ */
 export type UnaryOp =
   | "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "square"
   | "sin" | "cos" | "tanh" | "sigmoid" | "relu" | "erf" | "leakyRelu" | "softplus" | "clamp"
@@ -20,30 +35,58 @@ export type UnaryOp =
 
 /** Parameters of parametrised unary ops: leakyRelu (alpha), softplus (beta, threshold), clamp (min, max). */
 export interface UnaryParams {
+  /** leakyRelu: the slope for x <= 0. */
   alpha?: number;
+  /** softplus: the sharpness, `log(1 + exp(beta x)) / beta`. */
   beta?: number;
+  /** softplus: above `beta x > threshold` the result is x. */
   threshold?: number;
+  /** clamp: the lower bound (-Infinity for none). */
   min?: number;
+  /** clamp: the upper bound (Infinity for none). */
   max?: number;
 }
 
+/**
+ * The elementwise two-input ops a backend's `binary` implements (comparisons and logical ops
+ * produce bool).
+ * @example
+ * const op: BinaryOp = "add";
+ * getBackend().binary(op, a, b, "float32");
+ */
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
   | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
 
+/**
+ * The reductions a backend's `reduce` implements.
+ * @example
+ * const op: ReduceOp = "sum";
+ * getBackend().reduce(op, a, [1]); // row sums, as a Float32Array of 2
+ */
 export type ReduceOp = "sum" | "max" | "min";
 
+/** The validated hyper-parameters a backend's conv2d kernels receive (pairs are [height, width]). */
 export interface Conv2dParams {
+  /** Step between output positions. */
   stride: readonly [number, number];
+  /** Zeros on each side of the input. */
   padding: readonly [number, number];
+  /** Spacing between kernel elements. */
   dilation: readonly [number, number];
+  /** Number of channel groups (in and out channels are divisible by it). */
   groups: number;
 }
 
+/** The validated hyper-parameters a backend's `maxPool2dIndices` receives (pairs are [height, width]). */
 export interface Pool2dParams {
+  /** The window size. */
   kernel: readonly [number, number];
+  /** Step between windows. */
   stride: readonly [number, number];
+  /** Implicit padding on each side (never selected as a maximum). */
   padding: readonly [number, number];
+  /** Spacing between window elements. */
   dilation: readonly [number, number];
 }
 
@@ -52,8 +95,24 @@ export interface Pool2dParams {
  * mutates its inputs, except `assign`, which writes into `dst`.
  *
  * Shapes are validated by the caller (the autograd engine); a backend may assume them valid.
+ * See the "Backends" guide (docs/backends.md) for how to write, register and benchmark one.
+ * @example
+ * // a backend that counts matmuls and delegates everything to the reference
+ * let matmuls = 0;
+ * const counting: Backend = {
+ *   ...referenceBackend,
+ *   name: "counting",
+ *   matmul(p, q) {
+ *     matmuls++;
+ *     return referenceBackend.matmul(p, q);
+ *   },
+ * };
+ * registerBackend(counting);
+ * setBackend("counting");
+ * model.forward(x); // matmuls === 2
  */
 export interface Backend {
+  /** The name `setBackend` selects it by ("js", "js-fast", "wasm", ...). */
   readonly name: string;
   /** Elementwise op; output has x's shape and dtype (logicalNot: bool). */
   unary(op: UnaryOp, x: View, params?: UnaryParams): TypedArray;

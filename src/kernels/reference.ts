@@ -167,6 +167,13 @@ function convOut(size: number, k: number, s: number, p: number, d: number): numb
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
+/**
+ * The reference backend, named "js" and active by default: plain loops that are easy to check by
+ * eye, the oracle every fast backend is property-tested against.
+ * @example
+ * referenceBackend.name; // "js"
+ * referenceBackend.matmul(tensor([[1, 2]]), tensor([[3], [4]])); // Float32Array [11]
+ */
 export const referenceBackend: Backend = {
   name: "js",
 

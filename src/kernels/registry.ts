@@ -6,15 +6,23 @@ import { referenceBackend } from "./reference.js";
 const registry = new Map<string, Backend>([[referenceBackend.name, referenceBackend]]);
 let active: Backend = referenceBackend;
 
-/** Make a backend selectable by name with {@link setBackend}. */
+/**
+ * Make a backend selectable by name with {@link setBackend} (replacing one of the same name).
+ * @example
+ * registerBackend({ ...referenceBackend, name: "my-copy" });
+ * setBackend("my-copy");
+ */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
 }
 
 /**
- * Select the backend used by every op from now on.
+ * Select the backend used by every op from now on; returns it.
+ * @throws Error when no backend of that name is registered
  * @example
  * setBackend("js"); // the reference backend
+ * registerFastBackends();
+ * setBackend("js-fast");
  */
 export function setBackend(name: string): Backend {
   const b = registry.get(name);
@@ -23,12 +31,20 @@ export function setBackend(name: string): Backend {
   return b;
 }
 
-/** Names of the registered backends. */
+/**
+ * Names of the registered backends.
+ * @example
+ * listBackends(); // ["js", ...]: fast ones only after registerFastBackends()
+ */
 export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
-/** The active backend. */
+/**
+ * The active backend.
+ * @example
+ * getBackend().name; // "js"
+ */
 export function getBackend(): Backend {
   return active;
 }

@@ -24,6 +24,9 @@ export class ReLU extends Module {
  * new LeakyReLU(0.2).forward(tensor([-1])).toArray(); // [-0.2]
  */
 export class LeakyReLU extends Module {
+  /**
+   * @param negativeSlope - the slope for x <= 0 (default 0.01)
+   */
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
@@ -41,6 +44,9 @@ export class LeakyReLU extends Module {
  * new GELU({ approximate: "tanh" }).forward(x);
  */
 export class GELU extends Module {
+  /**
+   * @param options - approximate: "none" (default) or "tanh"
+   */
   constructor(readonly options: F.GeluOptions = {}) {
     super();
   }
@@ -77,6 +83,9 @@ export class Sigmoid extends Module {
  * new Softmax(1).forward(logits); // rows sum to 1
  */
 export class Softmax extends Module {
+  /**
+   * @param dim - the dim the probabilities sum to 1 along
+   */
   constructor(readonly dim: number) {
     super();
     checkDim("Softmax", dim);
@@ -95,6 +104,9 @@ export class Softmax extends Module {
  * new LogSoftmax(1).forward(logits);
  */
 export class LogSoftmax extends Module {
+  /**
+   * @param dim - the dim of the softmax
+   */
   constructor(readonly dim: number) {
     super();
     checkDim("LogSoftmax", dim);

@@ -2,7 +2,11 @@ import { IndexError, ValueError } from "../errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module, type AnyModule } from "./module.js";
 
-/** A module mapping one tensor to one tensor (what Sequential chains). */
+/**
+ * A module mapping one tensor to one tensor (what Sequential chains).
+ * @example
+ * const layer: TensorModule = new Linear(4, 2);
+ */
 export type TensorModule = Module<[Tensor], Tensor>;
 
 /**
@@ -14,30 +18,58 @@ export type TensorModule = Module<[Tensor], Tensor>;
  */
 export class Sequential extends Module {
   #items: TensorModule[] = [];
+  /**
+   * @param modules - the layers, in order (children "0", "1", ...)
+   */
   constructor(...modules: TensorModule[]) {
     super();
     for (const m of modules) this.append(m);
   }
-  /** Add a module at the end (named by its position). Returns this. */
+  /**
+   * Add a module at the end (named by its position). Returns this.
+   * @example
+   * const seq = new Sequential(new Linear(4, 4));
+   * seq.append(new ReLU()).append(new Linear(4, 1));
+   * seq.length; // 3
+   */
   append(m: TensorModule): this {
     if (!(m instanceof Module)) throw new ValueError("Sequential", `expects modules, got ${typeof m}`);
     this.registerModule(String(this.#items.length), m);
     this.#items.push(m);
     return this;
   }
+  /**
+   * Number of modules.
+   * @example
+   * model.length; // 3
+   */
   get length(): number {
     return this.#items.length;
   }
-  /** The module at `index` (negative counts from the end). */
+  /**
+   * The module at `index` (negative counts from the end).
+   * @example
+   * model.at(-1); // the last Linear
+   */
   at(index: number): TensorModule {
     const i = index < 0 ? index + this.#items.length : index;
     const m = this.#items[i];
     if (!Number.isInteger(i) || !m) throw new IndexError("Sequential", `index ${index} out of range for ${this.#items.length} modules`);
     return m;
   }
+  /**
+   * Iterate over the modules in order.
+   * @example
+   * for (const layer of model) layer.extraRepr();
+   */
   [Symbol.iterator](): Iterator<TensorModule> {
     return this.#items[Symbol.iterator]();
   }
+  /**
+   * Feed `x` through every module in order.
+   * @example
+   * model.forward(x).shape; // [2, 3]
+   */
   forward(x: Tensor): Tensor {
     let y = x;
     for (const m of this.#items) y = m.forward(y);
@@ -59,28 +91,61 @@ export class Sequential extends Module {
  */
 export class ModuleList<M extends AnyModule = AnyModule> extends Module<never[], never> {
   #items: M[] = [];
+  /**
+   * @param modules - the initial modules (children "0", "1", ...)
+   */
   constructor(modules: Iterable<M> = []) {
     super();
     for (const m of modules) this.append(m);
   }
+  /**
+   * Add a module at the end (named by its position). Returns this.
+   * @example
+   * const blocks = new ModuleList<Linear>();
+   * blocks.append(new Linear(4, 4)).append(new Linear(4, 4));
+   * blocks.length; // 2
+   */
   append(m: M): this {
     if (!(m instanceof Module)) throw new ValueError("ModuleList", `expects modules, got ${typeof m}`);
     this.registerModule(String(this.#items.length), m);
     this.#items.push(m);
     return this;
   }
+  /**
+   * Number of modules.
+   * @example
+   * new ModuleList([new ReLU(), new Tanh()]).length; // 2
+   */
   get length(): number {
     return this.#items.length;
   }
+  /**
+   * The module at `index` (negative counts from the end).
+   * @example
+   * new ModuleList([new Linear(4, 4), new Linear(4, 2)]).at(-1).outFeatures; // 2
+   */
   at(index: number): M {
     const i = index < 0 ? index + this.#items.length : index;
     const m = this.#items[i];
     if (!Number.isInteger(i) || !m) throw new IndexError("ModuleList", `index ${index} out of range for ${this.#items.length} modules`);
     return m;
   }
+  /**
+   * Iterate over the modules in order.
+   * @example
+   * let h = x;
+   * for (const layer of new ModuleList([new Linear(4, 4), new Linear(4, 4)])) h = layer.forward(h);
+   */
   [Symbol.iterator](): Iterator<M> {
     return this.#items[Symbol.iterator]();
   }
+  /**
+   * Throws: a ModuleList has no forward; iterate over it in the owner's forward instead.
+   * @example
+   * const list = new ModuleList([new Linear(4, 4)]);
+   * let out = x;
+   * for (const layer of list) out = layer.forward(out); // not list.forward(x)
+   */
   forward(): never {
     throw new ValueError("ModuleList", "a ModuleList has no forward; iterate over it instead");
   }

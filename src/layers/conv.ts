@@ -8,6 +8,10 @@ import * as init from "./init.js";
 import { checkSize, type LayerOptions } from "./linear.js";
 import { Module } from "./module.js";
 
+/**
+ * A size for both spatial dims (height, width): one number for both, or a pair.
+ * @inline
+ */
 type Pair = number | readonly [number, number];
 
 function pair(op: string, name: string, v: Pair, min: number): [number, number] {
@@ -16,11 +20,15 @@ function pair(op: string, name: string, v: Pair, min: number): [number, number] 
   return r;
 }
 
+/** Options of the `Conv2d` layer. */
 export interface Conv2dLayerOptions extends LayerOptions {
+  /** Step between output positions (default 1). */
   stride?: Pair;
-  /** Zero padding per side, or "valid" (none) or "same" (output size = input size; stride 1 only). */
+  /** Zero padding per side, or "valid" (none) or "same" (output size = input size; stride 1 only). Default 0. */
   padding?: Pair | "same" | "valid";
+  /** Spacing between kernel elements (default 1). */
   dilation?: Pair;
+  /** Split the channels into independent groups (default 1); in and out channels must divide by it. */
   groups?: number;
   /** Learn an additive bias (default true). */
   bias?: boolean;
@@ -34,16 +42,31 @@ export interface Conv2dLayerOptions extends LayerOptions {
  * conv.forward(randn([2, 3, 16, 16])).shape; // [2, 8, 16, 16]
  */
 export class Conv2d extends Module {
+  /** Channels of the input (dim 1 of NCHW). */
   readonly inChannels: number;
+  /** Channels of the output. */
   readonly outChannels: number;
+  /** The kernel's [height, width]. */
   readonly kernelSize: [number, number];
+  /** Step between output positions, [height, width]. */
   readonly stride: [number, number];
+  /** Zeros per side, [height, width], or "same" (computed per forward). */
   readonly padding: [number, number] | "same";
+  /** Spacing between kernel elements, [height, width]. */
   readonly dilation: [number, number];
+  /** Number of channel groups. */
   readonly groups: number;
+  /** The weight [outChannels, inChannels / groups, kH, kW]. */
   readonly weight: Tensor;
+  /** The bias [outChannels], or null with `bias: false`. */
   readonly bias: Tensor | null;
 
+  /**
+   * @param inChannels - channels of the input
+   * @param outChannels - channels of the output
+   * @param kernelSize - one number for a square kernel, or [height, width]
+   * @param options - stride, padding, dilation, groups, bias, dtype, generator
+   */
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
     const op = "Conv2d";
@@ -70,7 +93,11 @@ export class Conv2d extends Module {
     this.resetParameters(options.generator);
   }
 
-  /** Re-draw the parameters with PyTorch's default initialisation. */
+  /**
+   * Re-draw the parameters with PyTorch's default initialisation.
+   * @example
+   * new Conv2d(3, 8, 3).resetParameters(new Generator(0));
+   */
   resetParameters(generator?: Generator): void {
     init.kaimingUniform(this.weight, { a: Math.sqrt(5), generator });
     if (this.bias) {
@@ -80,6 +107,11 @@ export class Conv2d extends Module {
     }
   }
 
+  /**
+   * x [N, inChannels, H, W] (or unbatched [inChannels, H, W]) → [N, outChannels, Ho, Wo].
+   * @example
+   * new Conv2d(3, 8, 3, { padding: "same" }).forward(randn([2, 3, 10, 10])).shape; // [2, 8, 10, 10]
+   */
   forward(x: Tensor): Tensor {
     if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError("Conv2d", `expects input [N, C, H, W] or [C, H, W], got ${shapeStr(x.shape)}`);
     const c = x.shape[x.ndim - 3]!;
@@ -114,7 +146,9 @@ function batched4d(op: string, x: Tensor, fn: (x4: Tensor) => Tensor): Tensor {
  */
 export class MaxPool2d extends Module {
   constructor(
+    /** The window size: one number or [height, width]. */
     readonly kernelSize: Pair,
+    /** stride (default: the kernel size), padding, dilation. */
     readonly options: F.Pool2dOptions = {},
   ) {
     super();
@@ -134,7 +168,9 @@ export class MaxPool2d extends Module {
  */
 export class AvgPool2d extends Module {
   constructor(
+    /** The window size: one number or [height, width]. */
     readonly kernelSize: Pair,
+    /** stride (default: the kernel size), padding, countIncludePad, divisorOverride. */
     readonly options: F.AvgPool2dOptions = {},
   ) {
     super();

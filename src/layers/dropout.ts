@@ -4,6 +4,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import * as LF from "./functional.js";
 import { Module } from "./module.js";
 
+/** Options of the `Dropout` layer. */
 export interface DropoutLayerOptions {
   /** Source of randomness (default: the seeded default generator). */
   generator?: Generator;
@@ -17,8 +18,13 @@ export interface DropoutLayerOptions {
  * drop.eval().forward(x) === x; // true
  */
 export class Dropout extends Module {
+  /** Probability of zeroing an element. */
   readonly p: number;
   readonly #generator: Generator | undefined;
+  /**
+   * @param p - probability of zeroing an element, in [0, 1] (default 0.5)
+   * @param options - generator
+   */
   constructor(p = 0.5, options: DropoutLayerOptions = {}) {
     super();
     if (!(p >= 0 && p <= 1)) throw new ValueError("Dropout", `p must be in [0, 1], got ${p}`);

@@ -7,8 +7,9 @@ import * as init from "./init.js";
 import { checkSize, type LayerOptions } from "./linear.js";
 import { Module } from "./module.js";
 
+/** Options of the `Embedding` layer. */
 export interface EmbeddingLayerOptions extends LayerOptions {
-  /** This row starts at zero and never receives a gradient (as PyTorch's padding_idx). */
+  /** This row starts at zero and never receives a gradient (as PyTorch's padding_idx; default null: none). */
   paddingIdx?: number | null;
 }
 
@@ -19,10 +20,19 @@ export interface EmbeddingLayerOptions extends LayerOptions {
  * emb.forward(tensor([[1, 5, 7]], { dtype: "int32" })).shape; // [1, 3, 16]
  */
 export class Embedding extends Module {
+  /** Number of rows (the vocabulary size). */
   readonly numEmbeddings: number;
+  /** Size of each row. */
   readonly embeddingDim: number;
+  /** The row that stays zero and gets no gradient (normalised to >= 0), or null. */
   readonly paddingIdx: number | null;
+  /** The table [numEmbeddings, embeddingDim]. */
   readonly weight: Tensor;
+  /**
+   * @param numEmbeddings - number of rows
+   * @param embeddingDim - size of each row
+   * @param options - paddingIdx, dtype, generator
+   */
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingLayerOptions = {}) {
     super();
     checkSize("Embedding", "numEmbeddings", numEmbeddings);
@@ -40,11 +50,21 @@ export class Embedding extends Module {
     this.weight = this.registerParameter("weight", zeros([numEmbeddings, embeddingDim], { dtype: options.dtype ?? "float32" }));
     this.resetParameters(options.generator);
   }
-  /** Re-draw N(0, 1) and zero the padding row. */
+  /**
+   * Re-draw N(0, 1) and zero the padding row.
+   * @example
+   * const emb = new Embedding(10, 4, { paddingIdx: 0 });
+   * emb.resetParameters(new Generator(1));
+   */
   resetParameters(generator?: Generator): void {
     init.normal(this.weight, { generator });
     if (this.paddingIdx !== null) this.weight.storage.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
+  /**
+   * Look up rows: int32 indices of any shape [...] → [..., embeddingDim].
+   * @example
+   * new Embedding(10, 4).forward(tensor([1, 2, 1], { dtype: "int32" })).shape; // [3, 4]
+   */
   forward(input: Tensor): Tensor {
     return LF.embedding(input, this.weight, { paddingIdx: this.paddingIdx });
   }

@@ -25,6 +25,12 @@ import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 
 export { relu, leakyRelu, gelu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../autograd/functional.js";
 
+/**
+ * How a loss reduces its per-element values: "mean" (default), "sum", or "none" (keep them).
+ * @example
+ * const r: Reduction = "sum";
+ * mseLoss(pred, target, { reduction: r });
+ */
 export type Reduction = "mean" | "sum" | "none";
 
 // ------------------------------------------------------------------ helpers
@@ -124,6 +130,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   return y;
 }
 
+/** Options of `dropout`. */
 export interface DropoutOptions {
   /** Probability of zeroing an element (default 0.5). */
   p?: number;
@@ -151,8 +158,9 @@ export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   return F.where(new Tensor(keep, x.shape), p === 1 ? x : x.mul(1 / (1 - p)), 0);
 }
 
+/** Options of `embedding`. */
 export interface EmbeddingOptions {
-  /** Rows at this index get no gradient (as PyTorch's padding_idx). */
+  /** Rows at this index get no gradient (as PyTorch's padding_idx; default: none). */
   paddingIdx?: number | null;
 }
 
@@ -194,8 +202,11 @@ function checkAffine(op: string, x: Tensor, t: Tensor | null | undefined, shape:
   if (!sameShape(t.shape, shape)) throw new ShapeError(op, `${what} must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
 }
 
+/** Options of `layerNorm`. */
 export interface LayerNormOptions {
+  /** Per-element scale, of shape `normalizedShape` (default: none). */
   weight?: Tensor | null;
+  /** Per-element shift, of shape `normalizedShape` (default: none). */
   bias?: Tensor | null;
   /** Added to the variance inside the square root (default 1e-5). */
   eps?: number;
@@ -205,7 +216,8 @@ export interface LayerNormOptions {
  * Layer normalisation over the last dims (`normalizedShape`):
  * (x - mean) * rsqrt(var + eps) * weight + bias, with the biased variance (as PyTorch).
  * @example
- * layerNorm(x, [4], { weight, bias }); // x [N, 4]
+ * const h = randn([2, 4]);
+ * layerNorm(h, [4], { weight: ones([4]), bias: zeros([4]) }); // each row: mean 0, variance ~1
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], options: LayerNormOptions = {}): Tensor {
   checkFloat("layerNorm", "input", x);
@@ -221,7 +233,9 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
   return y;
 }
 
+/** Options of `rmsNorm`. */
 export interface RmsNormOptions {
+  /** Per-element scale, of shape `normalizedShape` (default: none). */
   weight?: Tensor | null;
   /**
    * Added to mean(x²) inside the square root. Default 1e-6. (torch 2.4's rms_norm defaults to the
@@ -234,7 +248,7 @@ export interface RmsNormOptions {
  * Root-mean-square normalisation over the last dims: x * rsqrt(mean(x²) + eps) * weight
  * (torch 2.4 semantics).
  * @example
- * rmsNorm(x, [8], { weight });
+ * rmsNorm(randn([2, 8]), [8], { weight: ones([8]) });
  */
 export function rmsNorm(x: Tensor, normalizedShape: readonly number[], options: RmsNormOptions = {}): Tensor {
   checkFloat("rmsNorm", "input", x);
@@ -251,13 +265,17 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], options: 
   return y;
 }
 
+/** Options of `batchNorm`. */
 export interface BatchNormOptions {
+  /** Per-channel scale [C] (default: none). */
   weight?: Tensor | null;
+  /** Per-channel shift [C] (default: none). */
   bias?: Tensor | null;
   /** Use batch statistics and update the running ones (default false, as PyTorch). */
   training?: boolean;
   /** Weight of the new batch in the running averages (default 0.1). */
   momentum?: number;
+  /** Added to the variance inside the square root (default 1e-5). */
   eps?: number;
 }
 
@@ -270,7 +288,11 @@ function ownsStorage(t: Tensor): boolean {
  * Training normalises with the biased batch variance and updates the running statistics in place
  * (the running variance with the unbiased one); evaluation uses the running statistics.
  * @example
- * batchNorm(x, runningMean, runningVar, { training: true, weight, bias });
+ * const feats = randn([8, 4]);
+ * const mu = zeros([4]);
+ * const sigma2 = ones([4]);
+ * batchNorm(feats, mu, sigma2, { training: true, weight: ones([4]), bias: zeros([4]) }); // updates mu, sigma2
+ * batchNorm(feats, mu, sigma2); // evaluation: uses them
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
   const op = "batchNorm";
@@ -322,6 +344,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   return y;
 }
 
+/** Options of `normalize` and the `L2Normalize` layer. */
 export interface NormalizeOptions {
   /** Norm exponent (default 2). */
   p?: number;
@@ -351,11 +374,13 @@ export function normalize(x: Tensor, options: NormalizeOptions = {}): Tensor {
   return xs.div(F.norm(xs, p, d, true).clamp(eps));
 }
 
+/** Options of `stdPool` and the `StdPool` layer. */
 export interface StdPoolOptions {
   /** Dim or dims to pool over. */
   dim: number | readonly number[];
   /** Added to the variance inside the root (default 1e-5). */
   eps?: number;
+  /** Keep the pooled dims with size 1 (default false). */
   keepdim?: boolean;
   /** Bessel's correction (default 0: the biased variance). */
   correction?: number;
@@ -388,6 +413,7 @@ export function stdPool(x: Tensor, options: StdPoolOptions): Tensor {
 }
 
 // ------------------------------------------------------------------ losses
+/** The `reduction` option shared by the losses. */
 export interface ReductionOptions {
   /** "mean" (default), "sum" or "none". */
   reduction?: Reduction;
@@ -413,6 +439,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions
   return reduce("mseLoss", input.sub(target).square(), options.reduction);
 }
 
+/** Options of `huberLoss` and `HuberLoss`. */
 export interface HuberOptions extends ReductionOptions {
   /** Where the loss turns from quadratic to linear (default 1, must be > 0). */
   delta?: number;
@@ -434,6 +461,7 @@ export function huberLoss(input: Tensor, target: Tensor, options: HuberOptions =
   return reduce("huberLoss", m.square().mul(0.5).add(z.sub(m).mul(delta)), options.reduction);
 }
 
+/** Options of `smoothL1Loss` and `SmoothL1Loss`. */
 export interface SmoothL1Options extends ReductionOptions {
   /** Width of the quadratic zone (default 1, must be >= 0; 0 gives the L1 loss). */
   beta?: number;
@@ -455,8 +483,9 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Opt
   return reduce("smoothL1Loss", m.square().mul(0.5 / beta).add(z.sub(m)), options.reduction);
 }
 
+/** Options of `crossEntropy` and `CrossEntropyLoss`. */
 export interface CrossEntropyOptions extends ReductionOptions {
-  /** Per-class weights [C] (non-negative). */
+  /** Per-class weights [C], non-negative (default: none, all 1). */
   weight?: Tensor | null;
   /** Targets equal to this class index are ignored (default -100). Class-index targets only. */
   ignoreIndex?: number;
@@ -464,6 +493,12 @@ export interface CrossEntropyOptions extends ReductionOptions {
   labelSmoothing?: number;
 }
 
+/**
+ * Options of `nllLoss` and `NLLLoss`: those of cross-entropy without label smoothing.
+ * @example
+ * const o: NllLossOptions = { ignoreIndex: -1, reduction: "sum" };
+ * nllLoss(logits.logSoftmax(1), y, o);
+ */
 export type NllLossOptions = Omit<CrossEntropyOptions, "labelSmoothing">;
 
 function checkClassWeight(op: string, weight: Tensor, C: number, like: Tensor): void {
@@ -541,7 +576,8 @@ function reduceClassLoss(op: string, loss: Tensor, den: Tensor, reduction: Reduc
  * Negative log-likelihood of log-probabilities [N, C, ...] (or [C]) at int32 class targets.
  * Weighted mean as PyTorch: Σ w[t_i] (-logp_i) / Σ w[t_i] over non-ignored targets.
  * @example
- * nllLoss(logits.logSoftmax(1), target, { ignoreIndex: 0 });
+ * nllLoss(logits.logSoftmax(1), y); // y: int32 classes [N]
+ * nllLoss(logits.logSoftmax(1), tensor([1, -100], { dtype: "int32" })); // the second target is ignored
  */
 export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
   const op = "nllLoss";
@@ -602,12 +638,14 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   return b.unbatch(reduceClassLoss(op, mixed, den, options.reduction));
 }
 
+/** Options of `binaryCrossEntropy` and `BCELoss`. */
 export interface BceOptions extends ReductionOptions {
-  /** Per-element weight, broadcast to the input's shape. */
+  /** Per-element weight, broadcast to the input's shape (default: none, all 1). */
   weight?: Tensor | null;
 }
+/** Options of `binaryCrossEntropyWithLogits` and `BCEWithLogitsLoss`. */
 export interface BceWithLogitsOptions extends BceOptions {
-  /** Weight of the positive term, broadcast along the last (class) dim. */
+  /** Weight of the positive term, broadcast along the last (class) dim (default: none, all 1). */
   posWeight?: Tensor | null;
 }
 
@@ -688,6 +726,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BceOp
   return reduce(op, loss, options.reduction);
 }
 
+/** Options of `cosineSimilarity` and the `CosineSimilarity` module. */
 export interface CosineSimilarityOptions {
   /** Dim along which to compare (default 1). */
   dim?: number;
@@ -736,6 +775,7 @@ export function cosineSimilarity(a: Tensor, b: Tensor, options: CosineSimilarity
   return unit(ae).mul(unit(be)).sum(d);
 }
 
+/** Options of `klDiv` and `KLDivLoss`. */
 export interface KlDivOptions {
   /** "mean" (default, over all elements, as PyTorch), "batchmean" (sum / batch size: the true KL), "sum" or "none". */
   reduction?: Reduction | "batchmean";

@@ -1,6 +1,7 @@
 /**
  * safegrad layers: the Module base class, layers, losses, initialisers and their function forms
  * (`functional`, exported by the package as `nn.functional`).
+ * @module
  */
 export { Module, StateDictError, parameter } from "./module.js";
 export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
@@ -20,7 +21,23 @@ export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./act
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,
 } from "./loss.js";
+/**
+ * Parameter initialisers, as torch.nn.init (`nn.init.kaimingUniform`, `nn.init.zeros`, ...): each
+ * fills a tensor in place from a seedable generator and returns it.
+ * @example
+ * const fc = new nn.Linear(4, 2);
+ * nn.init.xavierUniform(fc.weight);
+ * nn.init.zeros(fc.bias!);
+ */
 export * as init from "./init.js";
+/**
+ * The function form of every layer and loss, as torch.nn.functional (`nn.functional.mseLoss`,
+ * `nn.functional.layerNorm`, ...).
+ * @example
+ * const F = nn.functional;
+ * F.crossEntropy(logits, y, { labelSmoothing: 0.1 });
+ * F.relu(a);
+ */
 export * as functional from "./functional.js";
 export type {
   Reduction, ReductionOptions, DropoutOptions, EmbeddingOptions, LayerNormOptions, RmsNormOptions, BatchNormOptions, NormalizeOptions,

@@ -13,6 +13,12 @@ import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/**
+ * The nonlinearities `calculateGain` knows (camelCase forms of torch's names).
+ * @example
+ * const nl: Nonlinearity = "relu";
+ * init.kaimingNormal(w, { nonlinearity: nl });
+ */
 export type Nonlinearity =
   | "linear"
   | "conv1d"
@@ -27,11 +33,20 @@ export type Nonlinearity =
   | "leakyRelu"
   | "selu";
 
+/**
+ * Which fan Kaiming initialisation scales by: "fanIn" keeps the forward variance, "fanOut" the backward one.
+ * @example
+ * const mode: FanMode = "fanOut";
+ * init.kaimingUniform(w, { mode });
+ */
 export type FanMode = "fanIn" | "fanOut";
 
+/** Options shared by the random initialisers. */
 export interface RandomInitOptions {
+  /** The generator to draw from (default: the default generator, seeded by `manualSeed`). */
   generator?: Generator;
 }
+/** Options of `kaimingUniform` / `kaimingNormal`. */
 export interface KaimingOptions extends RandomInitOptions {
   /** Negative slope of the leaky relu that follows (only for "leakyRelu"; default 0). */
   a?: number;
@@ -40,13 +55,19 @@ export interface KaimingOptions extends RandomInitOptions {
   /** Default "leakyRelu", as PyTorch. */
   nonlinearity?: Nonlinearity;
 }
+/** Options of `xavierUniform` / `xavierNormal`. */
 export interface XavierOptions extends RandomInitOptions {
+  /** Scale factor, e.g. `calculateGain("tanh")` (default 1). */
   gain?: number;
 }
+/** Options of `normal`. */
 export interface NormalOptions extends RandomInitOptions {
+  /** Mean of the distribution (default 0). */
   mean?: number;
+  /** Standard deviation, >= 0 (default 1). */
   std?: number;
 }
+/** Options of `uniform`. */
 export interface UniformOptions extends RandomInitOptions {
   /** Lower bound (default 0). */
   a?: number;
@@ -55,10 +76,11 @@ export interface UniformOptions extends RandomInitOptions {
 }
 
 /**
- * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain).
+ * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain); `param` is the
+ * negative slope for "leakyRelu" (default 0.01).
  * @example
- * calculateGain("relu"); // √2
- * calculateGain("leakyRelu", Math.sqrt(5)); // √(1/3): Linear's default init
+ * init.calculateGain("relu"); // √2
+ * init.calculateGain("leakyRelu", Math.sqrt(5)); // √(1/3): Linear's default init
  */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
@@ -90,6 +112,8 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /**
  * [fanIn, fanOut] of a weight of at least 2 dims: [out, in, ...kernel] gives
  * fanIn = in * prod(kernel), fanOut = out * prod(kernel) (as torch.nn.init).
+ * @example
+ * init.calculateFanInAndFanOut(zeros([16, 3, 5, 5])); // [75, 400]
  */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   if (t.ndim < 2) throw new ShapeError("init", `fan in and fan out need a tensor of at least 2 dims, got shape ${shapeStr(t.shape)}`);
@@ -105,7 +129,11 @@ function fill(t: Tensor, draw: () => number): Tensor {
   return t;
 }
 
-/** Fill with U(a, b). */
+/**
+ * Fill with U(a, b) in place; returns t.
+ * @example
+ * init.uniform(zeros([3, 4]), { a: -0.1, b: 0.1 });
+ */
 export function uniform(t: Tensor, options: UniformOptions = {}): Tensor {
   const a = options.a ?? 0;
   const b = options.b ?? 1;
@@ -114,7 +142,11 @@ export function uniform(t: Tensor, options: UniformOptions = {}): Tensor {
   return fill(t, () => a + (b - a) * g.random());
 }
 
-/** Fill with N(mean, std²). */
+/**
+ * Fill with N(mean, std²) in place; returns t.
+ * @example
+ * init.normal(zeros([3, 4]), { std: 0.02, generator: new Generator(0) });
+ */
 export function normal(t: Tensor, options: NormalOptions = {}): Tensor {
   const mean = options.mean ?? 0;
   const std = options.std ?? 1;
@@ -123,14 +155,33 @@ export function normal(t: Tensor, options: NormalOptions = {}): Tensor {
   return fill(t, () => mean + std * g.normal());
 }
 
-/** Fill with `value`. */
+/**
+ * Fill with `value` in place; returns t.
+ * @example
+ * init.constant(zeros([3]), 0.5).toArray(); // [0.5, 0.5, 0.5]
+ */
 export function constant(t: Tensor, value: number): Tensor {
   return fill(t, () => value);
 }
+/**
+ * Fill with 0 in place; returns t.
+ * @example
+ * const fc = new Linear(4, 2);
+ * init.zeros(fc.bias!);
+ */
 export const zeros = (t: Tensor): Tensor => constant(t, 0);
+/**
+ * Fill with 1 in place; returns t.
+ * @example
+ * init.ones(randn([3])).toArray(); // [1, 1, 1]
+ */
 export const ones = (t: Tensor): Tensor => constant(t, 1);
 
-/** Glorot uniform: U(-a, a) with a = gain * √(6 / (fanIn + fanOut)). */
+/**
+ * Glorot uniform in place: U(-a, a) with a = gain * √(6 / (fanIn + fanOut)); returns t.
+ * @example
+ * init.xavierUniform(new Linear(4, 8).weight, { gain: init.calculateGain("tanh") });
+ */
 export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
@@ -138,7 +189,11 @@ export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
   return uniform(t, { a: -a, b: a, generator: options.generator });
 }
 
-/** Glorot normal: N(0, std²) with std = gain * √(2 / (fanIn + fanOut)). */
+/**
+ * Glorot normal in place: N(0, std²) with std = gain * √(2 / (fanIn + fanOut)); returns t.
+ * @example
+ * init.xavierNormal(zeros([8, 4]));
+ */
 export function xavierNormal(t: Tensor, options: XavierOptions = {}): Tensor {
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
@@ -156,7 +211,7 @@ function kaimingStd(op: string, t: Tensor, o: KaimingOptions): number {
 }
 
 /**
- * He uniform: U(-b, b) with b = gain * √(3 / fan).
+ * He uniform in place: U(-b, b) with b = gain * √(3 / fan); returns t.
  * @example
  * init.kaimingUniform(w, { a: Math.sqrt(5) }); // Linear's default: U(-1/√fanIn, 1/√fanIn)
  */
@@ -165,7 +220,11 @@ export function kaimingUniform(t: Tensor, options: KaimingOptions = {}): Tensor 
   return uniform(t, { a: -bound, b: bound, generator: options.generator });
 }
 
-/** He normal: N(0, std²) with std = gain / √fan. */
+/**
+ * He normal in place: N(0, std²) with std = gain / √fan; returns t.
+ * @example
+ * init.kaimingNormal(zeros([8, 4]), { nonlinearity: "relu" });
+ */
 export function kaimingNormal(t: Tensor, options: KaimingOptions = {}): Tensor {
   return normal(t, { mean: 0, std: kaimingStd("init.kaimingNormal", t, options), generator: options.generator });
 }

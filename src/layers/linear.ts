@@ -20,6 +20,7 @@ export function checkSize(op: string, name: string, v: number, min = 0): void {
   if (!Number.isInteger(v) || v < min) throw new ValueError(op, `${name} must be an integer >= ${min}, got ${v}`);
 }
 
+/** Options of the `Linear` layer. */
 export interface LinearOptions extends LayerOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
@@ -33,11 +34,20 @@ export interface LinearOptions extends LayerOptions {
  * fc.forward(randn([2, 4])).shape; // [2, 3]
  */
 export class Linear extends Module {
+  /** Size of each input sample (the last dim of the input). */
   readonly inFeatures: number;
+  /** Size of each output sample. */
   readonly outFeatures: number;
+  /** The weight [outFeatures, inFeatures]. */
   readonly weight: Tensor;
+  /** The bias [outFeatures], or null with `bias: false`. */
   readonly bias: Tensor | null;
 
+  /**
+   * @param inFeatures - size of each input sample
+   * @param outFeatures - size of each output sample
+   * @param options - `bias` (default true), `dtype` (default float32), `generator` for the initialisation
+   */
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     checkSize("Linear", "inFeatures", inFeatures);
@@ -50,7 +60,12 @@ export class Linear extends Module {
     this.resetParameters(options.generator);
   }
 
-  /** Re-draw the parameters with PyTorch's default initialisation. */
+  /**
+   * Re-draw the parameters with PyTorch's default initialisation.
+   * @example
+   * const fc = new Linear(4, 2);
+   * fc.resetParameters(new Generator(0)); // reproducible weights
+   */
   resetParameters(generator?: Generator): void {
     init.kaimingUniform(this.weight, { a: Math.sqrt(5), generator });
     if (this.bias) {
@@ -59,6 +74,11 @@ export class Linear extends Module {
     }
   }
 
+  /**
+   * x [..., inFeatures] → [..., outFeatures].
+   * @example
+   * new Linear(4, 3).forward(x).shape; // [2, 3]
+   */
   forward(x: Tensor): Tensor {
     return LF.linear(x, this.weight, this.bias);
   }
@@ -85,7 +105,9 @@ export class Identity extends Module {
  */
 export class Flatten extends Module {
   constructor(
+    /** First dim to flatten (default 1: keep the batch dim). */
     readonly startDim = 1,
+    /** Last dim to flatten (default -1). */
     readonly endDim = -1,
   ) {
     super();

@@ -18,12 +18,20 @@ import { Tensor } from "../tensor/tensor.js";
 /**
  * Any module, whatever its forward signature (used for children and containers).
  * NOTE: `never[]` accepts every `Module<In, Out>` because methods are compared bivariantly.
+ * @example
+ * const kids: AnyModule[] = model.children();
  */
 export type AnyModule = Module<never[], unknown>;
 
-/** A state dict: dotted name → tensor, in PyTorch's order (each module's parameters, then its buffers, then its children). */
+/**
+ * A state dict: dotted name → tensor, in PyTorch's order (each module's parameters, then its buffers, then its children).
+ * @example
+ * const sd: StateDict = model.stateDict();
+ * sd.get("0.weight")!.shape; // [8, 4]
+ */
 export type StateDict = Map<string, Tensor>;
 
+/** Options of `Module.loadStateDict`. */
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true, as PyTorch). */
   strict?: boolean;
@@ -31,14 +39,27 @@ export interface LoadStateDictOptions {
   allowNonFinite?: boolean;
 }
 
+/** What `Module.loadStateDict` returns (with `strict: false`, the keys that did not match). */
 export interface LoadStateDictResult {
+  /** Keys of the module that the state dict did not provide (left unchanged). */
   missingKeys: string[];
+  /** Keys of the state dict that the module does not have (ignored). */
   unexpectedKeys: string[];
 }
 
-/** Thrown by `loadStateDict` before anything is changed; lists every problem found. */
+/**
+ * Thrown by `loadStateDict` before anything is changed; lists every problem found.
+ * @example
+ * try {
+ *   model.loadStateDict(new Map([["0.weight", zeros([2, 2])]]));
+ * } catch (e) {
+ *   if (e instanceof StateDictError) e.missingKeys; // ["0.bias", "2.weight", "2.bias"]
+ * }
+ */
 export class StateDictError extends ValueError {
+  /** Keys of the module missing from the state dict (strict mode). */
   readonly missingKeys: string[];
+  /** Keys of the state dict the module does not have (strict mode). */
   readonly unexpectedKeys: string[];
   /** One line per key whose shape, dtype or values do not fit. */
   readonly mismatches: string[];
@@ -68,7 +89,8 @@ function ownsStorage(t: Tensor): boolean {
 /**
  * A fresh trainable leaf: a contiguous copy of `data` (offset 0) with requiresGrad = true.
  * @example
- * const w = parameter(randn([3, 4]));
+ * const p0 = parameter(randn([3, 4]).mul(0.01));
+ * p0.isLeaf && p0.requiresGrad; // true
  */
 export function parameter(data: Tensor): Tensor {
   if (!isFloat(data.dtype)) throw new DTypeError("parameter", `parameters must be float tensors, got ${data.dtype}`);
@@ -99,9 +121,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, AnyModule | null>();
 
+  /**
+   * The computation: subclasses implement it. Call it directly (or through `call`).
+   * @example
+   * const out = model.forward(x); // [2, 3] logits
+   */
   abstract forward(...args: In): Out;
 
-  /** Same as `forward` (PyTorch's `module(x)`). */
+  /**
+   * Same as `forward` (PyTorch's `module(x)`).
+   * @example
+   * model.call(x).shape; // [2, 3]
+   */
   call(...args: In): Out {
     return this.forward(...args);
   }
@@ -118,6 +149,14 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * left out of `parameters()` and `stateDict()`, as PyTorch). The tensor must be a float leaf that
    * owns its storage (contiguous, offset 0); use {@link parameter} to make one from any tensor.
    * Sets requiresGrad. Returns the tensor, so it can initialise a field.
+   * @example
+   * class Scale extends Module {
+   *   readonly gain = this.registerParameter("gain", ones([1]));
+   *   forward(v: Tensor): Tensor {
+   *     return v.mul(this.gain);
+   *   }
+   * }
+   * new Scale().namedParameters()[0]![0]; // "gain"
    */
   registerParameter<T extends Tensor | null>(name: string, t: T): T {
     this.#checkFree("registerParameter", name, this.#parameters);
@@ -137,6 +176,16 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /**
    * Register a buffer: state saved in `stateDict()` but not trained (running statistics). It
    * must own its storage, as parameters. `persistent: false` keeps it out of the state dict.
+   * Returns the tensor.
+   * @example
+   * class Counter extends Module {
+   *   readonly seen = this.registerBuffer("seen", zeros([1]));
+   *   forward(v: Tensor): Tensor {
+   *     this.seen.storage[0]! += v.shape[0]!;
+   *     return v;
+   *   }
+   * }
+   * [...new Counter().stateDict().keys()]; // ["seen"]
    */
   registerBuffer<T extends Tensor | null>(name: string, t: T, options: { persistent?: boolean } = {}): T {
     this.#checkFree("registerBuffer", name, this.#buffers);
@@ -151,7 +200,17 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return t;
   }
 
-  /** Register a child module under `name` (its parameters are then named `name.*`). Returns it. */
+  /**
+   * Register a child module under `name` (its parameters are then named `name.*`). Returns it.
+   * @example
+   * class Block extends Module {
+   *   readonly fc = this.registerModule("fc", new Linear(4, 4));
+   *   forward(v: Tensor): Tensor {
+   *     return this.fc.forward(v).relu();
+   *   }
+   * }
+   * new Block().namedParameters().map(([n]) => n); // ["fc.weight", "fc.bias"]
+   */
   registerModule<M extends AnyModule | null>(name: string, m: M): M {
     this.#checkFree("registerModule", name, this.#modules);
     if (m !== null && !(m instanceof Module)) throw new ValueError("registerModule", `"${name}" must be a Module or null`);
@@ -160,17 +219,31 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   // ---------------------------------------------------------------- traversal
-  /** Direct children with their names. */
+  /**
+   * Direct children with their names.
+   * @example
+   * model.namedChildren().map(([n]) => n); // ["0", "1", "2"]
+   */
   namedChildren(): Array<[string, AnyModule]> {
     const out: Array<[string, AnyModule]> = [];
     for (const [n, m] of this.#modules) if (m) out.push([n, m]);
     return out;
   }
+  /**
+   * Direct children (without names).
+   * @example
+   * model.children().length; // 3
+   */
   children(): AnyModule[] {
     return this.namedChildren().map(([, m]) => m);
   }
 
-  /** This module and every descendant (pre-order, each once), with dotted names ("" for this one). */
+  /**
+   * This module and every descendant (pre-order, each once), with dotted names ("" for this one,
+   * or `prefix`).
+   * @example
+   * model.namedModules().map(([n]) => n); // ["", "0", "1", "2"]
+   */
   namedModules(prefix = ""): Array<[string, AnyModule]> {
     const out: Array<[string, AnyModule]> = [];
     const seen = new Set<AnyModule>();
@@ -189,6 +262,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
     return out;
   }
+  /**
+   * This module and every descendant (pre-order, each once).
+   * @example
+   * model.modules().filter((m) => m instanceof Linear).length; // 2
+   */
   modules(): AnyModule[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -196,6 +274,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /**
    * Every parameter with its dotted PyTorch name (`0.weight`, `encoder.fc1.bias`). A parameter
    * shared by two modules is listed once, under its first name. Sets each tensor's `name`.
+   * @example
+   * model.namedParameters().map(([n, p]) => `${n} ${p.shape}`); // ["0.weight 8,4", "0.bias 8", ...]
    */
   namedParameters(): Array<[string, Tensor]> {
     this.#checkRegistration();
@@ -212,11 +292,20 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
     return out;
   }
+  /**
+   * Every parameter (each once), in `namedParameters()` order: what an optimizer takes.
+   * @example
+   * const adam = new Adam(model.parameters(), { lr: 1e-3 });
+   */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** Every buffer (persistent or not) with its dotted name. */
+  /**
+   * Every buffer (persistent or not) with its dotted name.
+   * @example
+   * new BatchNorm1d(4).namedBuffers().map(([n]) => n); // ["running_mean", "running_var", "num_batches_tracked"]
+   */
   namedBuffers(): Array<[string, Tensor]> {
     this.#checkRegistration();
     const out: Array<[string, Tensor]> = [];
@@ -230,6 +319,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
     return out;
   }
+  /**
+   * Every buffer (persistent or not), in `namedBuffers()` order.
+   * @example
+   * new BatchNorm1d(4).buffers().length; // 3
+   */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, b]) => b);
   }
@@ -275,16 +369,33 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   // ---------------------------------------------------------------- modes and grads
-  /** Set training mode on this module and every descendant; returns this. */
+  /**
+   * Set training mode on this module and every descendant; returns this.
+   * @example
+   * model.train();
+   * model.training; // true
+   */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
     return this;
   }
-  /** Evaluation mode (Dropout off, BatchNorm uses running statistics); returns this. */
+  /**
+   * Evaluation mode (Dropout off, BatchNorm uses running statistics); returns this.
+   * @example
+   * model.eval();
+   * const pred0 = noGrad(() => model.forward(x));
+   * model.train();
+   */
   eval(): this {
     return this.train(false);
   }
-  /** Set every parameter's `grad` to null (as PyTorch's `zero_grad(set_to_none=True)`). */
+  /**
+   * Set every parameter's `grad` to null (as PyTorch's `zero_grad(set_to_none=True)`).
+   * @example
+   * loss.backward();
+   * model.zeroGrad();
+   * model.parameters()[0]!.grad; // null
+   */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }
@@ -368,10 +479,20 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   // ---------------------------------------------------------------- printing
-  /** Extra text shown between the parentheses of `toString()` (e.g. "in_features=4, ..."). */
+  /**
+   * Extra text shown between the parentheses of `toString()` (e.g. "in_features=4, ...").
+   * Subclasses override it.
+   * @example
+   * new Linear(4, 2).extraRepr(); // "in_features=4, out_features=2, bias=true"
+   */
   extraRepr(): string {
     return "";
   }
+  /**
+   * The module tree in PyTorch's print format.
+   * @example
+   * String(model); // "Sequential(\n  (0): Linear(in_features=4, ..."
+   */
   toString(): string {
     const kids = this.namedChildren();
     const head = `${this.constructor.name}(${this.extraRepr()}`;

@@ -14,6 +14,7 @@ function shapeOf(op: string, s: number | readonly number[]): number[] {
   return r;
 }
 
+/** Options of the `LayerNorm` layer. */
 export interface LayerNormLayerOptions {
   /** Added to the variance inside the square root (default 1e-5). */
   eps?: number;
@@ -21,6 +22,7 @@ export interface LayerNormLayerOptions {
   elementwiseAffine?: boolean;
   /** Learn the bias when elementwiseAffine (default true). */
   bias?: boolean;
+  /** Parameter dtype (default "float32"). */
   dtype?: FloatDType;
 }
 
@@ -29,12 +31,21 @@ export interface LayerNormLayerOptions {
  * (x - mean) * rsqrt(var + eps) * weight + bias. A constant row gives `bias` with a finite gradient.
  * @example
  * new LayerNorm(8).forward(randn([2, 8])); // each row: mean 0, variance ~1
+ * new LayerNorm([4, 4], { elementwiseAffine: false }).forward(randn([2, 4, 4]));
  */
 export class LayerNorm extends Module {
+  /** The trailing dims normalised over. */
   readonly normalizedShape: number[];
+  /** Added to the variance inside the square root. */
   readonly eps: number;
+  /** Per-element scale (ones at first) of shape `normalizedShape`, or null without `elementwiseAffine`. */
   readonly weight: Tensor | null;
+  /** Per-element shift (zeros at first), or null. */
   readonly bias: Tensor | null;
+  /**
+   * @param normalizedShape - the size of the last dim, or of the last few dims
+   * @param options - eps, elementwiseAffine, bias, dtype
+   */
   constructor(normalizedShape: number | readonly number[], options: LayerNormLayerOptions = {}) {
     super();
     this.normalizedShape = shapeOf("LayerNorm", normalizedShape);
@@ -52,11 +63,13 @@ export class LayerNorm extends Module {
   }
 }
 
+/** Options of the `RMSNorm` layer. */
 export interface RMSNormLayerOptions {
   /** Added to mean(x²) inside the square root. Default 1e-6 (torch 2.4 defaults to the dtype's machine epsilon). */
   eps?: number;
   /** Learn a per-element weight (ones) (default true). */
   elementwiseAffine?: boolean;
+  /** Parameter dtype (default "float32"). */
   dtype?: FloatDType;
 }
 
@@ -67,9 +80,16 @@ export interface RMSNormLayerOptions {
  * new RMSNorm(8).forward(randn([2, 8]));
  */
 export class RMSNorm extends Module {
+  /** The trailing dims normalised over. */
   readonly normalizedShape: number[];
+  /** Added to mean(x²) inside the square root. */
   readonly eps: number;
+  /** Per-element scale (ones at first), or null without `elementwiseAffine`. */
   readonly weight: Tensor | null;
+  /**
+   * @param normalizedShape - the size of the last dim, or of the last few dims
+   * @param options - eps, elementwiseAffine, dtype
+   */
   constructor(normalizedShape: number | readonly number[], options: RMSNormLayerOptions = {}) {
     super();
     this.normalizedShape = shapeOf("RMSNorm", normalizedShape);
@@ -85,6 +105,7 @@ export class RMSNorm extends Module {
   }
 }
 
+/** Options of the `BatchNorm1d` / `BatchNorm2d` layers. */
 export interface BatchNormLayerOptions {
   /** Added to the variance inside the square root (default 1e-5). */
   eps?: number;
@@ -94,23 +115,38 @@ export interface BatchNormLayerOptions {
   affine?: boolean;
   /** Keep running_mean / running_var / num_batches_tracked buffers (default true). */
   trackRunningStats?: boolean;
+  /** Parameter and buffer dtype (default "float32"). */
   dtype?: FloatDType;
 }
 
 /**
  * Shared BatchNorm logic (as torch's _BatchNorm): parameters weight/bias, buffers running_mean,
- * running_var and num_batches_tracked.
+ * running_var and num_batches_tracked. Use `BatchNorm1d` or `BatchNorm2d`.
+ * @example
+ * const norms = model.modules().filter((m) => m instanceof BatchNormBase);
  */
 export abstract class BatchNormBase extends Module {
+  /** Channels C (dim 1 of the input). */
   readonly numFeatures: number;
+  /** Added to the variance inside the square root. */
   readonly eps: number;
+  /** Weight of each new batch in the running averages, or null for a cumulative average. */
   readonly momentum: number | null;
+  /** Per-channel scale [C] (ones at first), or null without `affine`. */
   readonly weight: Tensor | null;
+  /** Per-channel shift [C] (zeros at first), or null without `affine`. */
   readonly bias: Tensor | null;
+  /** Buffer "running_mean" [C] (zeros at first), or null without `trackRunningStats`. */
   readonly runningMean: Tensor | null;
+  /** Buffer "running_var" [C] (ones at first; unbiased batch variances), or null. */
   readonly runningVar: Tensor | null;
+  /** Buffer "num_batches_tracked" (int32 scalar): training batches seen, or null. */
   readonly numBatchesTracked: Tensor | null;
 
+  /**
+   * @param numFeatures - channels C
+   * @param options - eps, momentum, affine, trackRunningStats, dtype
+   */
   constructor(numFeatures: number, options: BatchNormLayerOptions = {}) {
     super();
     checkSize(this.constructor.name, "numFeatures", numFeatures, 1);
@@ -131,13 +167,28 @@ export abstract class BatchNormBase extends Module {
   /** Throws unless the input has a dimensionality this layer accepts. */
   protected abstract checkInputDim(x: Tensor): void;
 
-  /** Reset the running statistics to mean 0, variance 1, 0 batches. */
+  /**
+   * Reset the running statistics to mean 0, variance 1, 0 batches.
+   * @example
+   * const bn = new BatchNorm1d(3);
+   * bn.forward(randn([8, 3]));
+   * bn.resetRunningStats();
+   * bn.numBatchesTracked!.item(); // 0
+   */
   resetRunningStats(): void {
     this.runningMean?.storage.fill(0);
     this.runningVar?.storage.fill(1);
     this.numBatchesTracked?.storage.fill(0);
   }
 
+  /**
+   * Normalise per channel: with the batch's statistics in training mode (updating the running
+   * ones), with the running statistics in evaluation mode.
+   * @example
+   * const bn = new BatchNorm1d(4);
+   * bn.forward(randn([8, 4])); // training
+   * bn.eval().forward(randn([2, 4])); // evaluation
+   */
   forward(x: Tensor): Tensor {
     const op = this.constructor.name;
     this.checkInputDim(x);
@@ -197,6 +248,9 @@ export class BatchNorm2d extends BatchNormBase {
  * new L2Normalize({ dim: -1 }).forward(embeddings);
  */
 export class L2Normalize extends Module {
+  /**
+   * @param options - p (default 2), dim (default 1), eps (default 1e-12)
+   */
   constructor(readonly options: LF.NormalizeOptions = {}) {
     super();
   }
@@ -211,6 +265,9 @@ export class L2Normalize extends Module {
  * new StdPool({ dim: 1 }).forward(frames); // [N, T] -> [N]
  */
 export class StdPool extends Module {
+  /**
+   * @param options - dim (required), correction, keepdim, eps
+   */
   constructor(readonly options: LF.StdPoolOptions) {
     super();
   }

@@ -7,20 +7,33 @@ import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
  * (PyTorch keys: lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize).
  */
 export interface AdagradHyper {
+  /** Learning rate (default 1e-2). */
   lr: number;
+  /** Learning-rate decay: step t uses lr / (1 + (t - 1) lrDecay) (default 0). */
   lrDecay: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Starting value of the squared-gradient sum (default 0). */
   initialAccumulatorValue: number;
+  /** Added to the denominator for stability (default 1e-10). */
   eps: number;
+  /** Maximize the objective instead of minimizing it (default false). */
   maximize: boolean;
 }
 
-/** Constructor options of {@link Adagrad}; defaults as in PyTorch. */
+/**
+ * Constructor options of {@link Adagrad}; defaults as in PyTorch.
+ * @example
+ * const o: AdagradOptions = { lr: 0.05, initialAccumulatorValue: 0.1 };
+ * new Adagrad(model.parameters(), o);
+ */
 export type AdagradOptions = Partial<AdagradHyper>;
 
 /** Per-parameter state (PyTorch keys: step, sum). */
 export interface AdagradState {
+  /** Steps taken ("step"). */
   step: number;
+  /** Sum of squared gradients ("sum"). */
   sum: FloatArray;
 }
 
@@ -93,6 +106,10 @@ export const adagradAlgorithm: Algorithm<AdagradHyper, AdagradState> = {
  * const opt = new Adagrad(model.parameters(), { lr: 0.05, lrDecay: 1e-3 });
  */
 export class Adagrad extends Optimizer<AdagradHyper, AdagradState> {
+  /**
+   * @param params - the parameters, or parameter groups with their own settings
+   * @param options - lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize
+   */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<AdagradHyper>[], options: AdagradOptions = {}) {
     super(adagradAlgorithm, params, {
       lr: options.lr ?? 1e-2,

@@ -7,15 +7,26 @@ import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
  * (PyTorch keys: lr, betas, eps, weight_decay, amsgrad, maximize).
  */
 export interface AdamHyper {
+  /** Learning rate (default 1e-3). */
   lr: number;
+  /** Decay rates of the first and second moment averages (default [0.9, 0.999]). */
   betas: [number, number];
+  /** Added to the denominator for stability (default 1e-8). */
   eps: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
   weightDecay: number;
+  /** Use the maximum of past second moments (AMSGrad; default false). */
   amsgrad: boolean;
+  /** Maximize the objective instead of minimizing it (default false). */
   maximize: boolean;
 }
 
-/** Constructor options of {@link Adam} / {@link AdamW}; defaults as in PyTorch. */
+/**
+ * Constructor options of {@link Adam} / {@link AdamW}; defaults as in PyTorch.
+ * @example
+ * const o: AdamOptions = { lr: 3e-4, betas: [0.9, 0.98] };
+ * new Adam(model.parameters(), o);
+ */
 export type AdamOptions = Partial<AdamHyper>;
 
 /**
@@ -23,9 +34,13 @@ export type AdamOptions = Partial<AdamHyper>;
  * `maxExpAvgSq` is `null` unless amsgrad is on.
  */
 export interface AdamState {
+  /** Steps taken (PyTorch key "step"). */
   step: number;
+  /** First-moment average ("exp_avg"). */
   expAvg: FloatArray;
+  /** Second-moment average ("exp_avg_sq"). */
   expAvgSq: FloatArray;
+  /** Maximum second moment so far, with amsgrad ("max_exp_avg_sq"). */
   maxExpAvgSq: FloatArray | null;
 }
 
@@ -179,6 +194,10 @@ function adamDefaults(o: AdamOptions, weightDecay: number): AdamHyper {
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
 export class Adam extends Optimizer<AdamHyper, AdamState> {
+  /**
+   * @param params - the parameters, or parameter groups with their own settings
+   * @param options - lr, betas, eps, weightDecay, amsgrad, maximize
+   */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<AdamHyper>[], options: AdamOptions = {}) {
     super(adamAlgorithm, params, adamDefaults(options, 0));
   }
@@ -192,6 +211,10 @@ export class Adam extends Optimizer<AdamHyper, AdamState> {
  * const opt = new AdamW(model.parameters(), { lr: 1e-3, weightDecay: 0.05 });
  */
 export class AdamW extends Optimizer<AdamHyper, AdamState> {
+  /**
+   * @param params - the parameters, or parameter groups with their own settings
+   * @param options - lr, betas, eps, weightDecay (default 1e-2), amsgrad, maximize
+   */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<AdamHyper>[], options: AdamOptions = {}) {
     super(adamwAlgorithm, params, adamDefaults(options, 1e-2));
   }

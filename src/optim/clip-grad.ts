@@ -1,7 +1,13 @@
 import type { FloatArray, ParamLike } from "./types.js";
 import { floatStorage, OptimizerError } from "./types.js";
 
-/** Parameters, plain (`model.parameters()`) or named (`model.namedParameters()`). */
+/**
+ * Parameters, plain (`model.parameters()`) or named (`model.namedParameters()`); named ones
+ * let errors and statistics name the parameter.
+ * @example
+ * const named: ParamsInput = model.namedParameters();
+ * gradNormStats(named).names; // ["0.weight", "0.bias", "2.weight", "2.bias"]
+ */
 export type ParamsInput = Iterable<ParamLike> | Iterable<readonly [string, ParamLike]>;
 
 /** Gradient norms gathered in one pass over the data by {@link gradNormStats}. */
@@ -18,6 +24,7 @@ export interface GradNormStats {
 
 /** {@link GradNormStats} plus the clamped coefficient the gradients were multiplied by. */
 export interface ClipGradNormResult extends GradNormStats {
+  /** `min(maxNorm / (totalNorm + 1e-6), 1)`: 1 when nothing was clipped. */
   clipCoef: number;
 }
 
@@ -27,7 +34,7 @@ export interface ClipGradNormOptions {
   normType?: number;
   /** Throw if the total norm is NaN or infinite (naming the first offending parameter). Default false. */
   errorIfNonfinite?: boolean;
-  /** Accepted for PyTorch signature compatibility; there is a single implementation. */
+  /** Accepted for PyTorch signature compatibility and ignored; there is a single implementation. */
   foreach?: boolean;
 }
 

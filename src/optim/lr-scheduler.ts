@@ -33,27 +33,48 @@ import { OptimizerError } from "./types.js";
 
 /** What a scheduler needs from a parameter group. Every optimizer's groups satisfy it. */
 export interface SchedulableGroup {
+  /** The learning rate, written by the scheduler. */
   lr: number;
+  /** The group's rate at creation: the schedule's base rate. */
   readonly initialLr: number;
+  /** SGD / RMSprop momentum, which `OneCycleLR` cycles. */
   momentum?: number;
+  /** Adam betas; `OneCycleLR` cycles beta1. */
   betas?: [number, number];
 }
 
-/** What a scheduler needs from an optimizer. */
+/**
+ * What a scheduler needs from an optimizer: every safegrad optimizer has it.
+ * @example
+ * const target: SchedulableOptimizer = opt;
+ * new LRScheduler(target, (base) => () => base);
+ */
 export interface SchedulableOptimizer {
+  /** The groups whose `lr` the scheduler sets. */
   readonly paramGroups: readonly SchedulableGroup[];
 }
 
-/** Builds the schedule of one group from its base rate (the group's `initialLr`). */
+/**
+ * Builds the schedule of one group from its base rate (the group's `initialLr`) and index.
+ * @example
+ * const halfEvery10: ScheduleFactory = (base) => (t) => base * 0.5 ** Math.floor(t / 10);
+ * new LRScheduler(opt, halfEvery10);
+ */
 export type ScheduleFactory = (baseLr: number, groupIndex: number) => Schedule;
 
 /**
  * Scheduler state, a subset of PyTorch's `scheduler.state_dict()` with the same keys:
  * `last_epoch` (the step count), `base_lrs` and `_last_lr`.
+ * @example
+ * const ssd: SchedulerStateDict = sched.stateDict();
+ * ssd.last_epoch; // 0
  */
 export interface SchedulerStateDict {
+  /** Number of `step()` calls so far. */
   last_epoch: number;
+  /** Each group's base rate. */
   base_lrs: number[];
+  /** The rates set last, one per group. */
   _last_lr: number[];
 }
 
@@ -73,7 +94,9 @@ export class LRScheduler {
   private lastLr: number[] = [];
 
   constructor(
+    /** The optimizer whose groups' `lr` this scheduler sets. */
     readonly optimizer: SchedulableOptimizer,
+    /** Builds each group's schedule from its base rate (used again by `loadStateDict` and `SequentialLR`). */
     readonly makeSchedule: ScheduleFactory,
   ) {
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr);
@@ -81,7 +104,11 @@ export class LRScheduler {
     this.apply(this.lrsAt(0));
   }
 
-  /** Learning rates the schedule gives each group at step `t` (no side effects). */
+  /**
+   * Learning rates the schedule gives each group at step `t` (no side effects).
+   * @example
+   * new StepLR(opt, { stepSize: 10 }).lrsAt(10); // [0.01] (lr 0.1, gamma 0.1)
+   */
   lrsAt(t: number): number[] {
     const groups = this.optimizer.paramGroups;
     if (groups.length !== this.schedules.length) {
@@ -92,19 +119,34 @@ export class LRScheduler {
     return this.schedules.map((s) => s(t));
   }
 
-  /** Advance one step and set the groups' learning rates. */
+  /**
+   * Advance one step and set the groups' learning rates. Call it after `optimizer.step()`.
+   * @example
+   * opt.step();
+   * sched.step();
+   * sched.lastEpoch; // 1
+   */
   step(): void {
     const lrs = this.lrsAt(this.lastEpoch + 1);
     this.lastEpoch += 1;
     this.apply(lrs);
   }
 
-  /** Learning rates set by the last construction / `step()` / `loadStateDict()`, one per group. */
+  /**
+   * Learning rates set by the last construction / `step()` / `loadStateDict()`, one per group.
+   * @example
+   * sched.getLastLr(); // [0.1]
+   */
   getLastLr(): number[] {
     return this.lastLr.slice();
   }
 
-  /** `{ last_epoch, base_lrs, _last_lr }`, with PyTorch's key names. */
+  /**
+   * `{ last_epoch, base_lrs, _last_lr }`, with PyTorch's key names.
+   * @example
+   * const saved = sched.stateDict();
+   * JSON.stringify(saved); // plain numbers: safe to store as JSON
+   */
   stateDict(): SchedulerStateDict {
     return { last_epoch: this.lastEpoch, base_lrs: this.baseLrs.slice(), _last_lr: this.lastLr.slice() };
   }
@@ -113,6 +155,11 @@ export class LRScheduler {
    * Resume from {@link stateDict} (extra keys of a PyTorch scheduler state are ignored). Rebuilds
    * the schedules from `base_lrs` and sets the groups' lr for `last_epoch`, so the optimizer's lr
    * is consistent even if its own state was not restored. Validates before changing anything.
+   * @example
+   * for (let i = 0; i < 10; i++) sched.step();
+   * const resumed = new StepLR(opt2, { stepSize: 10 });
+   * resumed.loadStateDict(sched.stateDict());
+   * opt2.paramGroups[0]!.lr; // ≈ 0.01, as in the original run
    */
   loadStateDict(sd: SchedulerStateDict): void {
     const who = `${this.constructor.name}.loadStateDict`;
@@ -291,13 +338,13 @@ export class SequentialLR extends LRScheduler {
 
 /** Options of {@link OneCycleLR}. */
 export interface OneCycleLROptions extends OneCycleOptions {
-  /** Peak learning rate, one for all groups or one per group. */
+  /** Peak learning rate, one for all groups or one per group (required). */
   maxLr: number | readonly number[];
-  /** Also cycle the momentum (SGD/RMSprop `momentum`, Adam `betas[0]`), default true as in PyTorch. */
+  /** Also cycle the momentum (SGD/RMSprop `momentum`, Adam `betas[0]`); default true as in PyTorch. */
   cycleMomentum?: boolean;
-  /** Default 0.85 (per group or one for all). */
+  /** Momentum at the peak of the rate, per group or one for all (default 0.85). */
   baseMomentum?: number | readonly number[];
-  /** Default 0.95 (per group or one for all). */
+  /** Momentum at the start and end of the cycle, per group or one for all (default 0.95). */
   maxMomentum?: number | readonly number[];
 }
 
@@ -313,8 +360,9 @@ function perGroup(who: string, name: string, v: number | readonly number[], n: n
  * used: the cycle is defined by `maxLr`, `divFactor` and `finalDivFactor`.
  *
  * @example
- * const sched = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: epochs * batchesPerEpoch });
- * // call sched.step() after every batch
+ * const cycle = new OneCycleLR(opt, { maxLr: 0.1, totalSteps: epochs.length * batchesPerEpoch });
+ * // call cycle.step() after every batch
+ * opt.paramGroups[0]!.lr; // 0.004 = maxLr / divFactor
  */
 export class OneCycleLR extends LRScheduler {
   private readonly momentumSchedules: Schedule[] | null;

@@ -6,6 +6,19 @@ import { floatStorage, OptimizerError } from "./types.js";
  * owns everything else (groups, state, serialization), so an algorithm is one table entry.
  *
  * `H` holds the hyper-parameters of a parameter group, `S` the per-parameter state.
+ * @example
+ * const signSgd: Algorithm<{ lr: number }, Record<string, never>> = {
+ *   name: "SignSGD",
+ *   hyperKeys: { lr: "lr" },
+ *   stateKeys: {},
+ *   validate: (h, who) => {
+ *     if (!(h.lr >= 0)) throw new OptimizerError(`${who}: invalid lr ${h.lr}`);
+ *   },
+ *   initState: () => ({}),
+ *   step: (param, g, _state, h) => {
+ *     for (let i = 0; i < param.length; i++) param[i] = param[i]! - h.lr * Math.sign(g[i]!);
+ *   },
+ * };
  */
 export interface Algorithm<H extends { lr: number }, S extends object> {
   /** Name used in error messages, e.g. "Adam". */
@@ -32,11 +45,15 @@ export interface Algorithm<H extends { lr: number }, S extends object> {
  * // A new algorithm is one table entry; the class comes for free.
  * const signSgd: Algorithm<{ lr: number }, Record<string, never>> = {
  *   name: "SignSGD", hyperKeys: { lr: "lr" }, stateKeys: {},
- *   validate: (h, who) => checkNonNegative(who, "lr", h.lr),
+ *   validate: (h, who) => {
+ *     if (!(h.lr >= 0)) throw new OptimizerError(`${who}: invalid lr ${h.lr}`);
+ *   },
  *   initState: () => ({}),
  *   step: (p, g, _s, h) => { for (let i = 0; i < p.length; i++) p[i] = p[i]! - h.lr * Math.sign(g[i]!); },
  * };
- * const opt = new Optimizer(signSgd, model.parameters(), { lr: 0.01 });
+ * const signOpt = new Optimizer(signSgd, model.parameters(), { lr: 0.01 });
+ * loss.backward();
+ * signOpt.step();
  */
 export class Optimizer<H extends { lr: number }, S extends object> {
   /** Parameter groups; `lr` (and other hyper-parameters) may be changed between steps. */
@@ -44,7 +61,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
   /** Per-parameter state, keyed by the parameter object. */
   protected readonly state = new Map<ParamLike, S>();
 
+  /**
+   * @param algorithm - the update rule and its hyper-parameter keys
+   * @param params - the parameters (`model.parameters()`), or parameter groups `{ params, lr?, ... }`
+   * @param defaults - hyper-parameters for every group that does not override them
+   */
   constructor(
+    /** The algorithm (hyper-parameter keys, validation, state, step). */
     protected readonly algorithm: Algorithm<H, S>,
     params: Iterable<ParamLike> | Iterable<ParamGroupSpec<H>>,
     /** Hyper-parameters used for every group that does not override them. */
@@ -65,7 +88,14 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     }
   }
 
-  /** Add a parameter group (like PyTorch's `add_param_group`); unspecified settings use `defaults`. */
+  /**
+   * Add a parameter group (like PyTorch's `add_param_group`); unspecified settings use `defaults`.
+   * A parameter may belong to one group only.
+   * @example
+   * const head = new Linear(3, 2);
+   * opt.addParamGroup({ params: head.parameters(), lr: 0.01 });
+   * opt.paramGroups.length; // 2
+   */
   addParamGroup(spec: ParamGroupSpec<H>): void {
     const who = `${this.algorithm.name} param group ${this.paramGroups.length}`;
     const params = [...spec.params];
@@ -90,7 +120,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     }
   }
 
-  /** Perform one update of every parameter whose `grad` is not null. */
+  /**
+   * Perform one update of every parameter whose `grad` is not null.
+   * @example
+   * opt.zeroGrad();
+   * loss.backward();
+   * opt.step();
+   */
   step(): void {
     const alg = this.algorithm;
     for (const group of this.paramGroups) {
@@ -112,7 +148,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     }
   }
 
-  /** Drop every gradient (`p.grad = null`), like PyTorch's `zero_grad(set_to_none=True)`. */
+  /**
+   * Drop every gradient (`p.grad = null`), like PyTorch's `zero_grad(set_to_none=True)`.
+   * @example
+   * loss.backward();
+   * opt.zeroGrad();
+   * model.parameters()[0]!.grad; // null
+   */
   zeroGrad(): void {
     for (const group of this.paramGroups) for (const p of group.params) p.grad = null;
   }
@@ -163,6 +205,12 @@ export class Optimizer<H extends { lr: number }, S extends object> {
    * Everything is validated first (group count, parameter counts, hyper-parameters, state keys,
    * buffer lengths); on any problem an {@link OptimizerError} is thrown and nothing is changed.
    * Buffers are copied into arrays of each parameter's own dtype.
+   * @example
+   * const adam = new Adam(model.parameters());
+   * loss.backward();
+   * adam.step();
+   * const snapshot = structuredClone(adam.stateDict());
+   * new Adam(model.parameters()).loadStateDict(snapshot); // resumes with the same moments
    */
   loadStateDict(sd: OptimizerStateDict): void {
     const alg = this.algorithm;

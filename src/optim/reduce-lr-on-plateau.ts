@@ -23,18 +23,31 @@ export interface ReduceLROnPlateauOptions {
 
 /** State of {@link ReduceLROnPlateau}, with the keys of PyTorch's `state_dict()`. */
 export interface ReduceLROnPlateauStateDict {
+  /** The `mode` setting. */
   mode: "min" | "max";
+  /** The `factor` setting. */
   factor: number;
+  /** The `patience` setting. */
   patience: number;
+  /** The `threshold` setting. */
   threshold: number;
+  /** The `thresholdMode` setting. */
   threshold_mode: "rel" | "abs";
+  /** The `cooldown` setting. */
   cooldown: number;
+  /** The lower bound of each group's lr. */
   min_lrs: number[];
+  /** The `eps` setting. */
   eps: number;
+  /** Best metric so far. */
   best: number;
+  /** Steps since the last significant improvement. */
   num_bad_epochs: number;
+  /** Steps of cooldown left. */
   cooldown_counter: number;
+  /** Number of `step()` calls so far. */
   last_epoch: number;
+  /** The groups' rates after the last step. */
   _last_lr: number[];
 }
 
@@ -47,22 +60,34 @@ export interface ReduceLROnPlateauStateDict {
  * for (const epoch of epochs) { train(); sched.step(validationLoss()); }
  */
 export class ReduceLROnPlateau {
+  /** "min": the metric should decrease; "max": it should increase. */
   readonly mode: "min" | "max";
+  /** Multiplier applied to the lr on a plateau (< 1). */
   readonly factor: number;
+  /** Steps without improvement tolerated before reducing. */
   readonly patience: number;
+  /** Minimum significant improvement. */
   readonly threshold: number;
+  /** Whether `threshold` is relative to `best` or absolute. */
   readonly thresholdMode: "rel" | "abs";
+  /** Steps to wait after a reduction before counting bad steps again. */
   readonly cooldown: number;
+  /** Lower bound of each group's lr. */
   readonly minLrs: number[];
+  /** Reductions smaller than this are skipped. */
   readonly eps: number;
   /** Best metric so far (±Infinity before the first step). */
   best: number;
+  /** Steps since the last significant improvement (PyTorch's `num_bad_epochs`). */
   numBadEpochs = 0;
+  /** Steps of cooldown left. */
   cooldownCounter = 0;
+  /** Number of `step()` calls so far. */
   lastEpoch = 0;
   private lastLr: number[];
 
   constructor(
+    /** The optimizer whose groups' `lr` this scheduler reduces. */
     readonly optimizer: SchedulableOptimizer,
     options: ReduceLROnPlateauOptions = {},
   ) {
@@ -94,7 +119,13 @@ export class ReduceLROnPlateau {
     this.lastLr = optimizer.paramGroups.map((g) => g.lr);
   }
 
-  /** Whether `a` improves significantly on `best`. */
+  /**
+   * Whether `a` improves significantly on `best` (by `threshold`, in the direction of `mode`).
+   * @example
+   * const plateau = new ReduceLROnPlateau(opt);
+   * plateau.isBetter(0.5, 1); // true
+   * plateau.isBetter(0.99999, 1); // false: less than the relative threshold 1e-4
+   */
   isBetter(a: number, best: number): boolean {
     if (this.mode === "min") {
       return this.thresholdMode === "rel" ? a < best * (1 - this.threshold) : a < best - this.threshold;
@@ -102,7 +133,13 @@ export class ReduceLROnPlateau {
     return this.thresholdMode === "rel" ? a > best * (this.threshold + 1) : a > best + this.threshold;
   }
 
-  /** Feed this step's metric; reduces the groups' lr when the plateau has lasted > patience steps. */
+  /**
+   * Feed this step's metric; reduces the groups' lr when the plateau has lasted > patience steps.
+   * @example
+   * const plateau = new ReduceLROnPlateau(opt, { patience: 1 });
+   * for (const v of [1, 1, 1]) plateau.step(v);
+   * opt.paramGroups[0]!.lr; // ≈ 0.01: reduced once
+   */
   step(metric: number): void {
     const current = Number(metric);
     this.lastEpoch += 1;
@@ -128,12 +165,22 @@ export class ReduceLROnPlateau {
     this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
-  /** The groups' learning rates after the last step (their current lr before any step). */
+  /**
+   * The groups' learning rates after the last step (their current lr before any step).
+   * @example
+   * new ReduceLROnPlateau(opt).getLastLr(); // [0.1]
+   */
   getLastLr(): number[] {
     return this.lastLr.slice();
   }
 
-  /** Settings and counters with PyTorch's keys. */
+  /**
+   * Settings and counters with PyTorch's keys.
+   * @example
+   * const plateau = new ReduceLROnPlateau(opt);
+   * plateau.step(0.5);
+   * plateau.stateDict().best; // 0.5
+   */
   stateDict(): ReduceLROnPlateauStateDict {
     return {
       mode: this.mode,
@@ -152,7 +199,15 @@ export class ReduceLROnPlateau {
     };
   }
 
-  /** Restore {@link stateDict}; validated first, nothing changes on error. Does not touch group lrs. */
+  /**
+   * Restore {@link stateDict}; validated first, nothing changes on error. Does not touch group lrs.
+   * @example
+   * const plateau = new ReduceLROnPlateau(opt);
+   * plateau.step(0.5);
+   * const resumed = new ReduceLROnPlateau(opt2);
+   * resumed.loadStateDict(plateau.stateDict());
+   * resumed.best; // 0.5
+   */
   loadStateDict(sd: ReduceLROnPlateauStateDict): void {
     const who = "ReduceLROnPlateau.loadStateDict";
     if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);

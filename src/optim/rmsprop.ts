@@ -7,16 +7,28 @@ import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
  * (PyTorch keys: lr, alpha, eps, weight_decay, momentum, centered, maximize).
  */
 export interface RMSpropHyper {
+  /** Learning rate (default 1e-2). */
   lr: number;
+  /** Smoothing constant of the squared-gradient average (default 0.99). */
   alpha: number;
+  /** Added to the denominator for stability (default 1e-8). */
   eps: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Momentum factor (default 0: none). */
   momentum: number;
+  /** Normalise by the estimated variance instead of the raw second moment (default false). */
   centered: boolean;
+  /** Maximize the objective instead of minimizing it (default false). */
   maximize: boolean;
 }
 
-/** Constructor options of {@link RMSprop}; defaults as in PyTorch. */
+/**
+ * Constructor options of {@link RMSprop}; defaults as in PyTorch.
+ * @example
+ * const o: RMSpropOptions = { lr: 1e-3, momentum: 0.9 };
+ * new RMSprop(model.parameters(), o);
+ */
 export type RMSpropOptions = Partial<RMSpropHyper>;
 
 /**
@@ -24,9 +36,13 @@ export type RMSpropOptions = Partial<RMSpropHyper>;
  * `momentumBuffer` is null unless momentum > 0, `gradAvg` null unless centered.
  */
 export interface RMSpropState {
+  /** Steps taken ("step"). */
   step: number;
+  /** Average of squared gradients ("square_avg"). */
   squareAvg: FloatArray;
+  /** Momentum buffer, with momentum > 0 ("momentum_buffer"). */
   momentumBuffer: FloatArray | null;
+  /** Average of gradients, when centered ("grad_avg"). */
   gradAvg: FloatArray | null;
 }
 
@@ -130,6 +146,10 @@ export const rmspropAlgorithm: Algorithm<RMSpropHyper, RMSpropState> = {
  * const opt = new RMSprop(model.parameters(), { lr: 1e-3, centered: true });
  */
 export class RMSprop extends Optimizer<RMSpropHyper, RMSpropState> {
+  /**
+   * @param params - the parameters, or parameter groups with their own settings
+   * @param options - lr, alpha, eps, weightDecay, momentum, centered, maximize
+   */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<RMSpropHyper>[], options: RMSpropOptions = {}) {
     super(rmspropAlgorithm, params, {
       lr: options.lr ?? 1e-2,

@@ -12,7 +12,13 @@
  */
 import { OptimizerError } from "./types.js";
 
-/** Absolute learning rate at scheduler step `t` (an integer >= 0). */
+/**
+ * Absolute learning rate at scheduler step `t` (an integer >= 0): what the schedule functions
+ * return and `LambdaLR`-style code can write by hand.
+ * @example
+ * const warmCos: Schedule = (t) => (t < 10 ? 0.1 * (t + 1) / 10 : 0.1 * 0.5 * (1 + Math.cos((Math.PI * (t - 10)) / 90)));
+ * warmCos(0); // 0.01
+ */
 export type Schedule = (t: number) => number;
 
 function fail(who: string, name: string, value: unknown, expected: string): never {
@@ -33,8 +39,9 @@ function unit(who: string, name: string, v: number): void {
 
 /** Options of {@link stepLR}. */
 export interface StepLROptions {
+  /** Decay every this many steps (an integer >= 1). */
   stepSize: number;
-  /** Default 0.1. */
+  /** Multiplicative factor of each decay (default 0.1). */
   gamma?: number;
 }
 
@@ -52,9 +59,9 @@ export function stepLR(baseLr: number, { stepSize, gamma = 0.1 }: StepLROptions)
 
 /** Options of {@link multiStepLR}. */
 export interface MultiStepLROptions {
-  /** Steps at which the rate is multiplied by gamma (a repeated milestone multiplies twice). */
+  /** Steps at which the rate is multiplied by gamma (ascending; a repeated milestone multiplies twice). */
   milestones: readonly number[];
-  /** Default 0.1. */
+  /** Multiplicative factor at each milestone (default 0.1). */
   gamma?: number;
 }
 
@@ -85,6 +92,7 @@ function countAtMost(xs: readonly number[], t: number): number {
 
 /** Options of {@link exponentialLR}. */
 export interface ExponentialLROptions {
+  /** Multiplicative factor per step (required). */
   gamma: number;
 }
 
@@ -101,9 +109,9 @@ export function exponentialLR(baseLr: number, { gamma }: ExponentialLROptions): 
 
 /** Options of {@link constantLR}. */
 export interface ConstantLROptions {
-  /** Default 1/3. */
+  /** The rate is baseLr * factor until totalIters (default 1/3). */
   factor?: number;
-  /** Default 5. */
+  /** Steps at the reduced rate (default 5). */
   totalIters?: number;
 }
 
@@ -121,11 +129,11 @@ export function constantLR(baseLr: number, { factor = 1 / 3, totalIters = 5 }: C
 
 /** Options of {@link linearLR}. */
 export interface LinearLROptions {
-  /** Factor at t = 0, default 1/3. */
+  /** Factor at t = 0 (default 1/3). */
   startFactor?: number;
-  /** Factor from t = totalIters on, default 1. */
+  /** Factor from t = totalIters on (default 1). */
   endFactor?: number;
-  /** Default 5. */
+  /** Steps of the linear ramp (default 5). */
   totalIters?: number;
 }
 
@@ -148,9 +156,9 @@ export function linearLR(
 
 /** Options of {@link polynomialLR}. */
 export interface PolynomialLROptions {
-  /** Default 5. */
+  /** Steps until the rate reaches 0 (default 5). */
   totalIters?: number;
-  /** Default 1. */
+  /** Exponent of the decay (default 1: linear). */
   power?: number;
 }
 
@@ -168,9 +176,9 @@ export function polynomialLR(baseLr: number, { totalIters = 5, power = 1 }: Poly
 
 /** Options of {@link cosineAnnealingLR}. */
 export interface CosineAnnealingLROptions {
-  /** Half-period in steps. */
+  /** Half-period in steps: the rate reaches etaMin at tMax. */
   tMax: number;
-  /** Minimum rate, default 0. */
+  /** Minimum rate (default 0). */
   etaMin?: number;
 }
 
@@ -191,11 +199,11 @@ export function cosineAnnealingLR(baseLr: number, { tMax, etaMin = 0 }: CosineAn
 
 /** Options of {@link cosineAnnealingWarmRestarts}. */
 export interface CosineAnnealingWarmRestartsOptions {
-  /** Length of the first period. */
+  /** Length of the first period, in steps (an integer >= 1). */
   t0: number;
   /** Each period is tMult times longer than the previous one (integer >= 1, default 1). */
   tMult?: number;
-  /** Minimum rate, default 0. */
+  /** Minimum rate (default 0). */
   etaMin?: number;
 }
 
@@ -229,7 +237,12 @@ export function cosineAnnealingWarmRestarts(
   };
 }
 
-/** Multiplicative factor as a function of the step, for {@link lambdaLR}. */
+/**
+ * Multiplicative factor as a function of the step, for {@link lambdaLR}.
+ * @example
+ * const decay: LrLambda = (t) => 1 / (1 + 0.01 * t);
+ * lambdaLR(0.1, decay)(100); // 0.05
+ */
 export type LrLambda = (t: number) => number;
 
 /**
@@ -276,7 +289,7 @@ export interface OneCycleOptions {
   totalSteps: number;
   /** Fraction of the cycle spent increasing the rate, default 0.3. */
   pctStart?: number;
-  /** Default "cos". */
+  /** How each phase moves between its rates: "cos" (default) or "linear". */
   annealStrategy?: "cos" | "linear";
   /** Initial rate = maxLr / divFactor, default 25. */
   divFactor?: number;
@@ -380,9 +393,9 @@ export function oneCycleLR(maxLr: number, options: OneCycleOptions): Schedule {
 
 /** Options of {@link oneCycleMomentum}. */
 export interface OneCycleMomentumOptions extends OneCycleOptions {
-  /** Default 0.85. */
+  /** Momentum at the peak of the rate (default 0.85). */
   baseMomentum?: number;
-  /** Default 0.95. */
+  /** Momentum at the start and end of the cycle (default 0.95). */
   maxMomentum?: number;
 }
 

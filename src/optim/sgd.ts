@@ -5,19 +5,31 @@ import { OptimizerError } from "./types.js";
 
 /** Hyper-parameters of {@link SGD} (PyTorch keys: lr, momentum, dampening, nesterov, weight_decay, maximize). */
 export interface SGDHyper {
+  /** Learning rate (required). */
   lr: number;
+  /** Momentum factor (default 0: none). */
   momentum: number;
+  /** Dampening of the momentum (default 0). */
   dampening: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and dampening 0). */
   nesterov: boolean;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay: number;
+  /** Maximize the objective instead of minimizing it (default false). */
   maximize: boolean;
 }
 
-/** Constructor options of {@link SGD}; everything but `lr` defaults as in PyTorch (0 / false). */
+/**
+ * Constructor options of {@link SGD}; everything but `lr` defaults as in PyTorch (0 / false).
+ * @example
+ * const o: SGDOptions = { lr: 0.1, momentum: 0.9, nesterov: true };
+ * new SGD(model.parameters(), o);
+ */
 export type SGDOptions = Pick<SGDHyper, "lr"> & Partial<SGDHyper>;
 
 /** Per-parameter state of {@link SGD}: the momentum buffer, `null` until the first step with momentum. */
 export interface SGDState {
+  /** The momentum buffer (PyTorch key "momentum_buffer"). */
   momentumBuffer: FloatArray | null;
 }
 
@@ -98,6 +110,10 @@ export const sgdAlgorithm: Algorithm<SGDHyper, SGDState> = {
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
 export class SGD extends Optimizer<SGDHyper, SGDState> {
+  /**
+   * @param params - the parameters, or parameter groups with their own settings
+   * @param options - lr (required), momentum, dampening, nesterov, weightDecay, maximize
+   */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<SGDHyper>[], options: SGDOptions) {
     super(sgdAlgorithm, params, {
       lr: options.lr,

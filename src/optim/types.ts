@@ -8,11 +8,15 @@ export type { FloatArray };
  * Engine guarantee relied upon here: `storage` is contiguous, starts at offset 0 and has exactly
  * `numel` elements; `grad.storage` likewise has the same length. Optimizers update `storage` in
  * place. `grad === null` means "no gradient this step": the parameter is skipped (as in PyTorch).
+ * @example
+ * const ps: ParamLike[] = model.parameters();
  */
 export interface ParamLike {
   /** Must be a Float32Array or Float64Array at run time (checked by the optimizers). */
   readonly storage: TypedArray;
+  /** The parameter's shape. */
   readonly shape: readonly number[];
+  /** The gradient (same length as `storage`), or null: the parameter is skipped this step. */
   grad: { readonly storage: TypedArray } | null;
 }
 
@@ -27,22 +31,33 @@ export function floatStorage(a: TypedArray, where: string): FloatArray {
  * The message always names the optimizer (or function), the offending setting and its value.
  *
  * @example
- * try { new Adam(params, { betas: [1, 0.999] }); }
- * catch (e) { if (e instanceof OptimizerError) console.error(e.message); } // "Adam: invalid betas[0] 1: ..."
+ * try {
+ *   new Adam(model.parameters(), { betas: [1, 0.999] });
+ * } catch (e) {
+ *   if (e instanceof OptimizerError) e.message; // "Adam: invalid betas[0] 1: expected a number in [0, 1)"
+ * }
  */
 export class OptimizerError extends Error {
+  /** Always "OptimizerError". */
   override readonly name = "OptimizerError";
 }
 
 /**
  * A parameter group as given to an optimizer constructor: the parameters plus optional
  * hyper-parameters overriding the optimizer-wide defaults (PyTorch's `{"params": ..., "lr": ...}`).
+ * @example
+ * const fc = new Linear(4, 2);
+ * const groups: ParamGroupSpec<SGDHyper>[] = [{ params: [fc.weight] }, { params: [fc.bias!], lr: 0.01 }];
+ * new SGD(groups, { lr: 0.1 });
  */
 export type ParamGroupSpec<H> = { params: Iterable<ParamLike> } & Partial<H>;
 
 /**
  * A live parameter group. `lr` is mutable (schedulers set it); `initialLr` is the learning rate the
  * group was created with (PyTorch's `initial_lr`), which schedulers use as their base rate.
+ * @example
+ * const g: ParamGroup<SGDHyper> = opt.paramGroups[0]!;
+ * g.lr = 0.05; // takes effect at the next step()
  */
 export type ParamGroup<H> = H & {
   readonly params: readonly ParamLike[];
@@ -50,7 +65,11 @@ export type ParamGroup<H> = H & {
   readonly initialLr: number;
 };
 
-/** A value in a state dict's per-parameter state: a step counter, a buffer, or an absent buffer. */
+/**
+ * A value in a state dict's per-parameter state: a step counter, a buffer, or an absent buffer.
+ * @example
+ * const v: StateValue = new Adam(model.parameters()).stateDict().state[0]?.["step"] ?? null;
+ */
 export type StateValue = number | FloatArray | readonly number[] | null;
 
 /**
@@ -63,8 +82,13 @@ export type StateValue = number | FloatArray | readonly number[] | null;
  *
  * A torch checkpoint converted to JSON-like values (tensors → arrays, `step` tensors → numbers,
  * `betas` tuples → arrays) therefore loads unchanged, and vice versa.
+ * @example
+ * const sd: OptimizerStateDict = opt.stateDict();
+ * sd.param_groups[0]!["lr"]; // 0.1
  */
 export interface OptimizerStateDict {
+  /** Per-parameter state by parameter index (snake_case keys). */
   state: Record<number, Record<string, StateValue>>;
+  /** One entry per group: hyper-parameters (snake_case keys), `initial_lr` and `params` (indices). */
   param_groups: Array<{ params: number[]; [key: string]: unknown }>;
 }

@@ -4,15 +4,21 @@ import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { Tensor, type NestedArray } from "./tensor.js";
 
+/** Options of the tensor factories (`zeros`, `full`, `arange`, ...). */
 export interface CreateOptions {
+  /** The element type (default float32; int32 for `arange` with integer arguments and `randint`). */
   dtype?: DType;
+  /** Make the new tensor a leaf that requires gradients (default false; float dtypes only). */
   requiresGrad?: boolean;
 }
+/** Options of `tensor()`. */
 export interface TensorOptions extends CreateOptions {
   /** Shape for flat data (a typed array or a flat list); default: inferred from nesting. */
   shape?: readonly number[];
 }
+/** Options of the random factories (`rand`, `randn`, `randint`). */
 export interface RandomOptions extends CreateOptions {
+  /** The generator to draw from (default: `defaultGenerator`, seeded by `manualSeed`). */
   generator?: Generator;
 }
 
@@ -80,22 +86,56 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
   return finish(new Tensor(arr, shape), options);
 }
 
-/** A tensor of `value` everywhere. */
+/**
+ * A tensor of `value` everywhere (float32 unless `dtype` says otherwise).
+ * @example
+ * full([2, 2], 7).toArray(); // [[7, 7], [7, 7]]
+ * full([3], 1, { dtype: "int32" });
+ */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const s = checkShape("full", shape);
   const arr = allocArray(options.dtype ?? "float32", numel(s));
   if (value !== 0) arr.fill(value);
   return finish(new Tensor(arr, s), options);
 }
+/**
+ * A tensor of zeros (float32 unless `dtype` says otherwise).
+ * @example
+ * zeros([2, 3]).shape; // [2, 3]
+ * const wz = zeros([4], { dtype: "float64", requiresGrad: true });
+ */
 export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 0, options);
+/**
+ * A tensor of ones (float32 unless `dtype` says otherwise).
+ * @example
+ * ones([2]).toArray(); // [1, 1]
+ */
 export const ones = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 1, options);
+/**
+ * Zeros with the shape and dtype of `t` (the options may override the dtype).
+ * @example
+ * zerosLike(a).shape; // [2, 3]
+ */
 export const zerosLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, ...options });
+/**
+ * Ones with the shape and dtype of `t` (the options may override the dtype).
+ * @example
+ * onesLike(y).toArray(); // [1, 1] (int32, like y)
+ */
 export const onesLike = (t: Tensor, options: CreateOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, ...options });
+/**
+ * `value` everywhere, with the shape and dtype of `t` (the options may override the dtype).
+ * @example
+ * fullLike(a, 0.5).shape; // [2, 3]
+ */
 export const fullLike = (t: Tensor, value: number, options: CreateOptions = {}): Tensor => full(t.shape, value, { dtype: t.dtype, ...options });
 
 /**
- * Values from start (inclusive) to end (exclusive) by step. With integer arguments and no dtype
- * the result is int32 (torch gives int64), otherwise float32.
+ * Values from start (inclusive) to end (exclusive) by step; `arange(n)` counts from 0. With
+ * integer arguments and no dtype the result is int32 (torch gives int64), otherwise float32.
+ * @example
+ * arange(4).toArray(); // [0, 1, 2, 3] (int32)
+ * arange(0, 1, 0.25).toArray(); // [0, 0.25, 0.5, 0.75] (float32)
  */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
   const [a, b] = end === undefined ? [0, start] : [start, end];
@@ -108,7 +148,11 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   return finish(new Tensor(arr, [n]), options);
 }
 
-/** `steps` evenly spaced values from start to end, both included. */
+/**
+ * `steps` evenly spaced values from start to end, both included.
+ * @example
+ * linspace(0, 1, 5).toArray(); // [0, 0.25, 0.5, 0.75, 1]
+ */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new ValueError("linspace", `steps must be a non-negative integer, got ${steps}`);
   const arr = allocArray(options.dtype ?? "float32", steps);
@@ -119,14 +163,25 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   return finish(new Tensor(arr, [steps]), options);
 }
 
-/** Identity matrix [n, m]. */
+/**
+ * Identity matrix [n, m] (m defaults to n).
+ * @example
+ * eye(2).toArray(); // [[1, 0], [0, 1]]
+ * eye(2, 3).shape; // [2, 3]
+ */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   const t = full([n, m], 0, { dtype: options.dtype ?? "float32" });
   for (let i = 0; i < Math.min(n, m); i++) t.storage[i * m + i] = 1;
   return finish(t, options);
 }
 
-/** Uniform [0, 1) from the seedable generator. */
+/**
+ * Uniform [0, 1) from the seedable generator.
+ * @example
+ * manualSeed(0);
+ * rand([2, 2]); // the same numbers on every platform
+ * rand([3], { generator: new Generator(42) });
+ */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   const g = options.generator ?? defaultGenerator;
   const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
@@ -134,7 +189,12 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   return finish(t, options);
 }
 
-/** Standard normal from the seedable generator. */
+/**
+ * Standard normal from the seedable generator.
+ * @example
+ * const w0 = randn([4, 3]).mul(0.1).requiresGrad_();
+ * randn([2], { dtype: "float64", generator: new Generator(1) });
+ */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   const g = options.generator ?? defaultGenerator;
   const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
@@ -142,7 +202,11 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   return finish(t, options);
 }
 
-/** Integers uniform in [low, high), int32 by default. */
+/**
+ * Integers uniform in [low, high), int32 by default.
+ * @example
+ * randint(0, 10, [5]).dtype; // "int32"
+ */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new ValueError("randint", `needs integers low < high, got ${low} and ${high}`);
   const g = options.generator ?? defaultGenerator;

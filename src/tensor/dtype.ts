@@ -1,8 +1,29 @@
-/** Element types a tensor can hold. `bool` is stored as 0/1 bytes. */
+/**
+ * Element types a tensor can hold. `bool` is stored as 0/1 bytes.
+ * @example
+ * const dt: DType = "float64";
+ * zeros([2], { dtype: dt });
+ */
 export type DType = "float32" | "float64" | "int32" | "bool";
+/**
+ * The dtypes that carry gradients.
+ * @example
+ * const ft: FloatDType = a.dtype as FloatDType;
+ */
 export type FloatDType = "float32" | "float64";
 
+/**
+ * The storage of a tensor: Float32Array (float32), Float64Array (float64), Int32Array (int32) or
+ * Uint8Array (bool).
+ * @example
+ * const data: TypedArray = a.toTypedArray();
+ */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/**
+ * The storage of a float tensor; what the pure optimizer steps work on.
+ * @example
+ * const fa: FloatArray = new Float32Array([1, 2]);
+ */
 export type FloatArray = Float32Array | Float64Array;
 
 export type ArrayFor<D extends DType> = D extends "float32"

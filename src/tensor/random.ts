@@ -3,6 +3,10 @@
  *
  * NOTE: xoshiro128** uses only 32-bit integer arithmetic (Math.imul, >>>), so results do not
  * depend on the JS engine's float behaviour. The seed is expanded with splitmix32.
+ * @example
+ * const g = new Generator(42);
+ * const noise = randn([2, 3], { generator: g });
+ * g.random(); // a number in [0, 1)
  */
 export class Generator {
   private s0 = 0;
@@ -11,11 +15,20 @@ export class Generator {
   private s3 = 0;
   private spare: number | null = null;
 
+  /**
+   * @param seed - any number; its integer part modulo 2^32 is used (default 0)
+   */
   constructor(seed = 0) {
     this.manualSeed(seed);
   }
 
-  /** Re-seed: the same seed always gives the same sequence. */
+  /**
+   * Re-seed: the same seed always gives the same sequence.
+   * @example
+   * const g = new Generator();
+   * const u1 = g.manualSeed(7).random();
+   * g.manualSeed(7).random() === u1; // true
+   */
   manualSeed(seed: number): this {
     let x = (Math.floor(seed) >>> 0) ^ 0x9e3779b9;
     const next = (): number => {
@@ -34,7 +47,11 @@ export class Generator {
     return this;
   }
 
-  /** Next 32-bit unsigned integer. */
+  /**
+   * Next 32-bit unsigned integer.
+   * @example
+   * new Generator(1).nextU32(); // an integer in [0, 2^32)
+   */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
     const t = this.s1 << 9;
@@ -47,21 +64,33 @@ export class Generator {
     return result;
   }
 
-  /** Uniform in [0, 1) with 53 random bits. */
+  /**
+   * Uniform in [0, 1) with 53 random bits.
+   * @example
+   * new Generator(1).random();
+   */
   random(): number {
     const hi = this.nextU32() >>> 5; // 27 bits
     const lo = this.nextU32() >>> 6; // 26 bits
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Uniform integer in [low, high). */
+  /**
+   * Uniform integer in [low, high).
+   * @example
+   * new Generator(1).randint(0, 6); // a die roll, 0..5
+   */
   randint(low: number, high: number): number {
     const span = high - low;
     if (!(span > 0)) throw new RangeError(`randint: empty range [${low}, ${high})`);
     return low + Math.floor(this.random() * span);
   }
 
-  /** Standard normal (Box-Muller, caching the second value). */
+  /**
+   * Standard normal (Box-Muller, caching the second value).
+   * @example
+   * new Generator(1).normal();
+   */
   normal(): number {
     if (this.spare !== null) {
       const s = this.spare;
@@ -76,7 +105,11 @@ export class Generator {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** In-place Fisher-Yates shuffle. */
+  /**
+   * In-place Fisher-Yates shuffle; returns `arr`.
+   * @example
+   * new Generator(1).shuffle([1, 2, 3, 4]);
+   */
   shuffle<T>(arr: T[]): T[] {
     for (let i = arr.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
@@ -87,11 +120,25 @@ export class Generator {
     return arr;
   }
 
-  /** Full state, for checkpoints. */
+  /**
+   * Full state, for checkpoints (restore it with `setState`).
+   * @example
+   * const g = new Generator(3);
+   * const saved = g.getState();
+   * const first = g.random();
+   * g.setState(saved);
+   * g.random() === first; // true
+   */
   getState(): number[] {
     return [this.s0, this.s1, this.s2, this.s3, this.spare === null ? NaN : this.spare];
   }
 
+  /**
+   * Restore a state from `getState()`: the sequence continues from where it was saved.
+   * @example
+   * const g = new Generator(3);
+   * g.setState(new Generator(3).getState());
+   */
   setState(state: readonly number[]): void {
     if (state.length !== 5) throw new RangeError("Generator.setState: expected 5 numbers");
     this.s0 = state[0]! >>> 0;
@@ -106,10 +153,22 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** The default generator used by rand/randn/randint/Dropout/init when none is passed. */
+/**
+ * The default generator used by rand/randn/randint/Dropout/init when none is passed.
+ * @example
+ * defaultGenerator.manualSeed(0); // the same as manualSeed(0)
+ * const state = defaultGenerator.getState();
+ */
 export const defaultGenerator = new Generator(0);
 
-/** Seed the default generator (like torch.manual_seed). */
+/**
+ * Seed the default generator (like torch.manual_seed); returns it.
+ * @example
+ * manualSeed(0);
+ * const r1 = rand([2]);
+ * manualSeed(0);
+ * rand([2]).eq(r1).toArray(); // [true, true]: the same numbers again
+ */
 export function manualSeed(seed: number): Generator {
   return defaultGenerator.manualSeed(seed);
 }

@@ -1,5 +1,11 @@
 import { ShapeError } from "../errors.js";
 
+/**
+ * The sizes of a tensor's dims, outermost first (`[]` for a scalar).
+ * @example
+ * const s: Shape = [2, 3];
+ * zeros(s);
+ */
 export type Shape = readonly number[];
 
 export function numel(shape: Shape): number {
@@ -28,7 +34,12 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return true;
 }
 
-/** NumPy/PyTorch broadcasting of any number of shapes. */
+/**
+ * NumPy/PyTorch broadcasting of any number of shapes; `op` names the caller in the error.
+ * @throws {@link ShapeError} when the shapes cannot be broadcast
+ * @example
+ * broadcastShapes("add", [2, 1], [3]); // [2, 3]
+ */
 export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
   const nd = Math.max(0, ...shapes.map((s) => s.length));
   const out = new Array<number>(nd).fill(1);

@@ -11,9 +11,19 @@ import { formatTensor } from "./print.js";
 /** A gradient hook: receives the gradient and may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void;
 
+/**
+ * Nested JS arrays of numbers or booleans: what `tensor()` takes and `toArray()` returns.
+ * @example
+ * const rows: NestedArray = [[1, 2], [3, 4]];
+ * tensor(rows).shape; // [2, 2]
+ */
 export type NestedArray = number | boolean | NestedArray[];
 
 type Scalar = number;
+/**
+ * The other operand of a binary op: a tensor, or a number (a scalar of this tensor's dtype).
+ * @inline
+ */
 type TensorOrScalar = Tensor | Scalar;
 
 let nextId = 1;
@@ -30,11 +40,17 @@ let nextId = 1;
  * x.grad!.toArray(); // [2, 4, 6]
  */
 export class Tensor implements View {
+  /** A process-unique id, in creation order (used by reports and graph pictures). */
   readonly id: number;
+  /** The typed array holding the elements; views share it with their base tensor. */
   readonly storage: TypedArray;
+  /** The size of each dim (frozen). */
   readonly shape: readonly number[];
+  /** Elements to skip in `storage` to move one step along each dim (row-major when contiguous). */
   readonly strides: readonly number[];
+  /** Index in `storage` of the first element. */
   readonly offset: number;
+  /** The element type, given by the storage's typed-array class. */
   readonly dtype: DType;
   /** Accumulated gradient (leaves, and non-leaves after `retainGrad()`). */
   grad: Tensor | null = null;
@@ -48,6 +64,13 @@ export class Tensor implements View {
   private _retainsGrad = false;
   private _hooks: GradHook[] | null = null;
 
+  /**
+   * Wrap a typed array as a tensor (no copy). Most code uses `tensor()`, `zeros()`, ... instead.
+   * @param storage - the elements; its class gives the dtype
+   * @param shape - the size of each dim
+   * @param strides - default: contiguous row-major strides for `shape`
+   * @param offset - index of the first element in `storage` (default 0)
+   */
   constructor(storage: TypedArray, shape: Shape, strides?: readonly number[], offset = 0) {
     this.id = nextId++;
     this.storage = storage;
@@ -58,13 +81,28 @@ export class Tensor implements View {
   }
 
   // ---------------------------------------------------------------- metadata
+  /**
+   * Number of dims (0 for a scalar).
+   * @example
+   * x.ndim; // 2
+   */
   get ndim(): number {
     return this.shape.length;
   }
+  /**
+   * Number of elements (the product of the shape).
+   * @example
+   * x.numel; // 8
+   */
   get numel(): number {
     return numel(this.shape);
   }
-  /** Size of one dim (negative dims count from the end), or the whole shape. */
+  /**
+   * Size of one dim (negative dims count from the end), or the whole shape.
+   * @example
+   * x.size(); // [2, 4]
+   * x.size(-1); // 4
+   */
   size(): number[];
   size(dim: number): number;
   size(dim?: number): number | number[] {
@@ -73,13 +111,33 @@ export class Tensor implements View {
     if (d < 0 || d >= this.ndim) throw new ShapeError("size", `dim ${dim} out of range for shape ${shapeStr(this.shape)}`);
     return this.shape[d]!;
   }
+  /**
+   * True when no op produced this tensor (no `gradFn`): user-created tensors and parameters.
+   * @example
+   * x.isLeaf; // true
+   * x.mul(2).isLeaf; // false
+   */
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
+  /**
+   * True when the elements are laid out row-major without gaps (views may not be).
+   * @example
+   * const m = randn([2, 3]);
+   * m.isContiguous(); // true
+   * m.transpose(0, 1).isContiguous(); // false
+   */
   isContiguous(): boolean {
     return isContiguous(this);
   }
 
+  /**
+   * Whether ops on this tensor are recorded for backward. Only float tensors can require gradients;
+   * it cannot be turned off on a non-leaf tensor (use `detach()`).
+   * @example
+   * const w = zeros([3]);
+   * w.requiresGrad = true;
+   */
   get requiresGrad(): boolean {
     return this._requiresGrad;
   }
@@ -88,17 +146,28 @@ export class Tensor implements View {
     if (!v && this.gradFn) throw new AutogradError("requiresGrad", "cannot turn off requiresGrad of a non-leaf tensor; use detach()");
     this._requiresGrad = v;
   }
-  /** Set requiresGrad and return this (for chaining). */
+  /**
+   * Set requiresGrad and return this (for chaining).
+   * @example
+   * const w = randn([3, 4]).mul(0.1).requiresGrad_();
+   */
   requiresGrad_(v = true): this {
     this.requiresGrad = v;
     return this;
   }
 
-  /** Keep `.grad` for this non-leaf tensor after backward. */
+  /**
+   * Keep `.grad` for this non-leaf tensor after backward.
+   * @example
+   * const h = x.mul(2).retainGrad();
+   * h.sum().backward();
+   * h.grad!.shape; // [2, 4]
+   */
   retainGrad(): this {
     this._retainsGrad = true;
     return this;
   }
+  /** Whether `retainGrad()` was called on this tensor. */
   get retainsGrad(): boolean {
     return this._retainsGrad;
   }
@@ -133,34 +202,63 @@ export class Tensor implements View {
   /**
    * Compute gradients of this tensor with respect to every leaf that requires grad, accumulating
    * into their `.grad`. A non-scalar tensor needs an explicit `gradient` of its shape.
+   * @param gradient - the gradient of some scalar with respect to this tensor (default: 1 for a scalar)
+   * @param options - `retainGraph`, `createGraph` (see {@link BackwardOptions})
+   * @example
+   * const z = x.square().sum();
+   * z.backward();
+   * x.grad!.shape; // [2, 4]
+   * x.mul(2).backward(onesLike(x)); // non-scalar: pass the output gradient
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     runBackward([this], gradient ? [gradient] : undefined, options);
   }
 
-  /** A tensor sharing storage with this one, cut from the graph. */
+  /**
+   * A tensor sharing storage with this one, cut from the graph.
+   * @example
+   * const frozen = x.detach();
+   * frozen.requiresGrad; // false
+   */
   detach(): Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
-  /** Mark this tensor as allowed to hold ±Infinity (for example an attention mask). */
+  /**
+   * Mark this tensor as allowed to hold ±Infinity (for example an attention mask), so the NaN
+   * guard does not flag it.
+   * @example
+   * const mask = tensor([0, -Infinity, 0]).markAllowNonFinite();
+   */
   markAllowNonFinite(): this {
     this.allowNonFinite = true;
     return this;
   }
 
   // ---------------------------------------------------------------- data access
-  /** The value of a one-element tensor. */
+  /**
+   * The value of a one-element tensor.
+   * @example
+   * tensor([[2.5]]).item(); // 2.5
+   */
   item(): number {
     if (this.numel !== 1) throw new ShapeError("item", `only one-element tensors can be converted to a number, got shape ${shapeStr(this.shape)}`);
     return this.storage[this.offset]!;
   }
-  /** A contiguous typed-array copy of the elements (row-major). */
+  /**
+   * A contiguous typed-array copy of the elements (row-major).
+   * @example
+   * tensor([[1, 2], [3, 4]]).transpose(0, 1).toTypedArray(); // Float32Array [1, 3, 2, 4]
+   */
   toTypedArray(): TypedArray {
     const d = contiguousData(this);
     return d === this.storage ? d.slice() : d;
   }
-  /** The elements as nested JS arrays (a number for a 0-d tensor). */
+  /**
+   * The elements as nested JS arrays (a number for a 0-d tensor, booleans for a bool tensor).
+   * @example
+   * tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+   */
   toArray(): NestedArray {
     const flat = contiguousData(this);
     const isBool = this.dtype === "bool";
@@ -173,6 +271,11 @@ export class Tensor implements View {
     };
     return build(0, 0);
   }
+  /**
+   * A readable print-out of the values, shape and dtype (what `console.log` shows in Node).
+   * @example
+   * String(tensor([1, 2]));
+   */
   toString(): string {
     return formatTensor(this);
   }
@@ -181,114 +284,506 @@ export class Tensor implements View {
   }
 
   // ---------------------------------------------------------------- dtype
-  /** Convert to another dtype (a no-op when it already has it). */
+  /**
+   * Convert to another dtype (a no-op when it already has it); gradients flow between float dtypes.
+   * @example
+   * x.to("float64").dtype; // "float64"
+   */
   to(dtype: DType): Tensor {
     return F.cast(this, dtype);
   }
+  /**
+   * Convert to float32; `to("float32")`.
+   * @example
+   * tensor([1, 2], { dtype: "int32" }).float();
+   */
   float(): Tensor {
     return F.cast(this, "float32");
   }
+  /**
+   * Convert to float64; `to("float64")`.
+   * @example
+   * x.double();
+   */
   double(): Tensor {
     return F.cast(this, "float64");
   }
+  /**
+   * Convert to int32 (truncating toward zero); `to("int32")`.
+   * @example
+   * tensor([1.7, -1.7]).int().toArray(); // [1, -1]
+   */
   int(): Tensor {
     return F.cast(this, "int32");
   }
+  /**
+   * Convert to bool (non-zero is true); `to("bool")`.
+   * @example
+   * tensor([0, 2]).bool().toArray(); // [false, true]
+   */
   bool(): Tensor {
     return F.cast(this, "bool");
   }
 
   // ---------------------------------------------------------------- elementwise
+  /**
+   * Elementwise `-x`; the method form of {@link neg}.
+   * @example
+   * a.neg()
+   */
   neg(): Tensor { return F.neg(this); }
+  /**
+   * Elementwise `|x|` (subgradient 0 at 0); the method form of {@link abs}.
+   * @example
+   * a.abs()
+   */
   abs(): Tensor { return F.abs(this); }
+  /**
+   * Elementwise sign: -1, 0 or 1 (gradient 0); the method form of {@link sign}.
+   * @example
+   * a.sign()
+   */
   sign(): Tensor { return F.sign(this); }
+  /**
+   * Elementwise `e^x`; the method form of {@link exp}.
+   * @example
+   * a.exp()
+   */
   exp(): Tensor { return F.exp(this); }
+  /**
+   * Elementwise natural logarithm; the method form of {@link log}.
+   * @example
+   * a.abs().log()
+   */
   log(): Tensor { return F.log(this); }
+  /**
+   * Elementwise `log(1 + x)`, accurate near 0; the method form of {@link log1p}.
+   * @example
+   * a.abs().log1p()
+   */
   log1p(): Tensor { return F.log1p(this); }
+  /**
+   * Elementwise `e^x - 1`, accurate near 0; the method form of {@link expm1}.
+   * @example
+   * a.expm1()
+   */
   expm1(): Tensor { return F.expm1(this); }
+  /**
+   * Elementwise square root; the method form of {@link sqrt}.
+   * @example
+   * a.abs().sqrt()
+   */
   sqrt(): Tensor { return F.sqrt(this); }
+  /**
+   * Elementwise `1 / sqrt(x)`; the method form of {@link rsqrt}.
+   * @example
+   * a.abs().add(1).rsqrt()
+   */
   rsqrt(): Tensor { return F.rsqrt(this); }
+  /**
+   * Elementwise `x * x`; the method form of {@link square}.
+   * @example
+   * a.square()
+   */
   square(): Tensor { return F.square(this); }
+  /**
+   * Elementwise sine; the method form of {@link sin}.
+   * @example
+   * a.sin()
+   */
   sin(): Tensor { return F.sin(this); }
+  /**
+   * Elementwise cosine; the method form of {@link cos}.
+   * @example
+   * a.cos()
+   */
   cos(): Tensor { return F.cos(this); }
+  /**
+   * Elementwise hyperbolic tangent; the method form of {@link tanh}.
+   * @example
+   * a.tanh()
+   */
   tanh(): Tensor { return F.tanh(this); }
+  /**
+   * Elementwise logistic `1 / (1 + e^-x)`; the method form of {@link sigmoid}.
+   * @example
+   * a.sigmoid()
+   */
   sigmoid(): Tensor { return F.sigmoid(this); }
+  /**
+   * Elementwise `max(x, 0)` (gradient 0 at 0); the method form of {@link relu}.
+   * @example
+   * a.relu()
+   */
   relu(): Tensor { return F.relu(this); }
+  /**
+   * Elementwise error function; the method form of {@link erf}.
+   * @example
+   * a.erf()
+   */
   erf(): Tensor { return F.erf(this); }
+  /**
+   * Elementwise `x > 0 ? x : negativeSlope * x` (default slope 0.01); the method form of {@link leakyRelu}.
+   * @example
+   * a.leakyRelu(0.1)
+   */
   leakyRelu(negativeSlope?: number): Tensor { return F.leakyRelu(this, negativeSlope); }
+  /**
+   * Gaussian error linear unit (exact, or the tanh approximation); the method form of {@link gelu}.
+   * @example
+   * a.gelu({ approximate: "tanh" })
+   */
   gelu(options?: F.GeluOptions): Tensor { return F.gelu(this, options); }
+  /**
+   * Elementwise `log(1 + e^(beta x)) / beta`; the method form of {@link softplus}.
+   * @example
+   * a.softplus()
+   */
   softplus(options?: F.SoftplusOptions): Tensor { return F.softplus(this, options); }
+  /**
+   * Limit the values to [min, max] (either bound may be null); the method form of {@link clamp}.
+   * @example
+   * a.clamp(-1, 1)
+   * a.clamp(0, null)
+   */
   clamp(min?: number | null, max?: number | null): Tensor { return F.clamp(this, min, max); }
+  /**
+   * Elementwise logical not, as bool; the method form of {@link logicalNot}.
+   * @example
+   * a.gt(0).logicalNot()
+   */
   logicalNot(): Tensor { return F.logicalNot(this); }
 
+  /**
+   * Elementwise sum, broadcasting; the method form of {@link add}.
+   * @example
+   * a.add(b)
+   * a.add(1)
+   */
   add(other: TensorOrScalar): Tensor { return F.add(this, other); }
+  /**
+   * Elementwise difference, broadcasting; the method form of {@link sub}.
+   * @example
+   * a.sub(b)
+   */
   sub(other: TensorOrScalar): Tensor { return F.sub(this, other); }
+  /**
+   * Elementwise product, broadcasting; the method form of {@link mul}.
+   * @example
+   * a.mul(b)
+   * a.mul(2)
+   */
   mul(other: TensorOrScalar): Tensor { return F.mul(this, other); }
+  /**
+   * Elementwise quotient, broadcasting; the method form of {@link div}.
+   * @example
+   * a.div(b)
+   */
   div(other: TensorOrScalar): Tensor { return F.div(this, other); }
+  /**
+   * Elementwise power, broadcasting; the method form of {@link pow}.
+   * @example
+   * a.pow(2)
+   * a.abs().pow(b)
+   */
   pow(other: TensorOrScalar): Tensor { return F.pow(this, other); }
+  /**
+   * Elementwise larger value (ties split the gradient), broadcasting; the method form of {@link maximum}.
+   * @example
+   * a.maximum(b)
+   */
   maximum(other: TensorOrScalar): Tensor { return F.maximum(this, other); }
+  /**
+   * Elementwise smaller value (ties split the gradient), broadcasting; the method form of {@link minimum}.
+   * @example
+   * a.minimum(b)
+   */
   minimum(other: TensorOrScalar): Tensor { return F.minimum(this, other); }
+  /**
+   * Elementwise `==`, as bool, broadcasting; the method form of {@link eq}.
+   * @example
+   * a.eq(b)
+   */
   eq(other: TensorOrScalar): Tensor { return F.eq(this, other); }
+  /**
+   * Elementwise `!=`, as bool, broadcasting; the method form of {@link ne}.
+   * @example
+   * a.ne(b)
+   */
   ne(other: TensorOrScalar): Tensor { return F.ne(this, other); }
+  /**
+   * Elementwise `<`, as bool, broadcasting; the method form of {@link lt}.
+   * @example
+   * a.lt(0)
+   */
   lt(other: TensorOrScalar): Tensor { return F.lt(this, other); }
+  /**
+   * Elementwise `<=`, as bool, broadcasting; the method form of {@link le}.
+   * @example
+   * a.le(b)
+   */
   le(other: TensorOrScalar): Tensor { return F.le(this, other); }
+  /**
+   * Elementwise `>`, as bool, broadcasting; the method form of {@link gt}.
+   * @example
+   * a.gt(0)
+   */
   gt(other: TensorOrScalar): Tensor { return F.gt(this, other); }
+  /**
+   * Elementwise `>=`, as bool, broadcasting; the method form of {@link ge}.
+   * @example
+   * a.ge(b)
+   */
   ge(other: TensorOrScalar): Tensor { return F.ge(this, other); }
+  /**
+   * Elementwise logical and of two bool tensors, broadcasting; the method form of {@link logicalAnd}.
+   * @example
+   * a.gt(0).logicalAnd(b.gt(0))
+   */
   logicalAnd(other: Tensor): Tensor { return F.logicalAnd(this, other); }
+  /**
+   * Elementwise logical or of two bool tensors, broadcasting; the method form of {@link logicalOr}.
+   * @example
+   * a.gt(0).logicalOr(b.gt(0))
+   */
   logicalOr(other: Tensor): Tensor { return F.logicalOr(this, other); }
-  /** where(cond, this, other) with this tensor as the selected branch. */
+  /**
+   * `where(cond, this, other)`: this tensor where `cond` is true, `other` elsewhere; the method form of {@link where}.
+   * @example
+   * a.where(a.gt(0), 0) // relu, written with where
+   */
   where(cond: Tensor, other: TensorOrScalar): Tensor { return F.where(cond, this, other); }
 
   // ---------------------------------------------------------------- reductions
+  /**
+   * Sum over `dim` (one dim, a list, or all when omitted); the method form of {@link sum}.
+   * @example
+   * a.sum()
+   * a.sum(1, true) // shape [2, 1]
+   */
   sum(dim?: F.Dims, keepdim?: boolean): Tensor { return F.sum(this, dim, keepdim); }
+  /**
+   * Mean over `dim` (one dim, a list, or all when omitted); the method form of {@link mean}.
+   * @example
+   * a.mean(0)
+   */
   mean(dim?: F.Dims, keepdim?: boolean): Tensor { return F.mean(this, dim, keepdim); }
+  /**
+   * Largest value over `dim` (ties split the gradient); the method form of {@link amax}.
+   * @example
+   * a.amax(1)
+   */
   amax(dim?: F.Dims, keepdim?: boolean): Tensor { return F.amax(this, dim, keepdim); }
+  /**
+   * Smallest value over `dim` (ties split the gradient); the method form of {@link amin}.
+   * @example
+   * a.amin(1)
+   */
   amin(dim?: F.Dims, keepdim?: boolean): Tensor { return F.amin(this, dim, keepdim); }
+  /**
+   * The largest element, or with `dim` the values and indices of the largest along it; the method
+   * form of {@link max}.
+   * @example
+   * a.max()
+   * const { values, indices } = a.max(1);
+   */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): F.ValuesIndices;
   max(dim?: number, keepdim?: boolean): Tensor | F.ValuesIndices {
     return dim === undefined ? F.max(this) : F.max(this, dim, keepdim);
   }
+  /**
+   * The smallest element, or with `dim` the values and indices of the smallest along it; the method
+   * form of {@link min}.
+   * @example
+   * a.min()
+   * const { values, indices } = a.min(1);
+   */
   min(): Tensor;
   min(dim: number, keepdim?: boolean): F.ValuesIndices;
   min(dim?: number, keepdim?: boolean): Tensor | F.ValuesIndices {
     return dim === undefined ? F.min(this) : F.min(this, dim, keepdim);
   }
+  /**
+   * Index of the largest value (of the flattened tensor when `dim` is omitted), as int32; the method form of {@link argmax}.
+   * @example
+   * logits.argmax(1) // predicted classes
+   */
   argmax(dim?: number, keepdim?: boolean): Tensor { return F.argmax(this, dim, keepdim); }
+  /**
+   * Index of the smallest value (of the flattened tensor when `dim` is omitted), as int32; the method form of {@link argmin}.
+   * @example
+   * a.argmin(1)
+   */
   argmin(dim?: number, keepdim?: boolean): Tensor { return F.argmin(this, dim, keepdim); }
+  /**
+   * Variance over `dim` (unbiased unless `correction: 0`); the method form of {@link variance}.
+   * @example
+   * a.var(1)
+   * a.var(1, { correction: 0, keepdim: true })
+   */
   var(dim?: F.Dims, options?: F.VarOptions): Tensor { return F.variance(this, dim, options); }
+  /**
+   * Standard deviation over `dim` (unbiased unless `correction: 0`); the method form of {@link std}.
+   * @example
+   * a.std(1)
+   */
   std(dim?: F.Dims, options?: F.VarOptions): Tensor { return F.std(this, dim, options); }
+  /**
+   * `log(sum(exp(x)))` over `dim`, computed without overflow; the method form of {@link logsumexp}.
+   * @example
+   * a.logsumexp(1)
+   */
   logsumexp(dim: F.Dims, keepdim?: boolean): Tensor { return F.logsumexp(this, dim, keepdim); }
+  /**
+   * The p-norm (default 2) over `dim`, or of all elements; the method form of {@link norm}.
+   * @example
+   * a.norm()
+   * a.norm(1, 1)
+   */
   norm(p?: number, dim?: F.Dims, keepdim?: boolean): Tensor { return F.norm(this, p, dim, keepdim); }
+  /**
+   * Softmax along `dim`; the method form of {@link softmax}.
+   * @example
+   * logits.softmax(1)
+   */
   softmax(dim: number): Tensor { return F.softmax(this, dim); }
+  /**
+   * Log of the softmax along `dim`, computed stably; the method form of {@link logSoftmax}.
+   * @example
+   * logits.logSoftmax(1)
+   */
   logSoftmax(dim: number): Tensor { return F.logSoftmax(this, dim); }
+  /**
+   * Matrix product (batched and broadcast as torch.matmul); the method form of {@link matmul}.
+   * @example
+   * x.matmul(w.transpose(0, 1)) // [2, 4] @ [4, 3] = [2, 3]
+   */
   matmul(other: Tensor): Tensor { return F.matmul(this, other); }
 
   // ---------------------------------------------------------------- shape
+  /**
+   * The same elements in a new shape (one dim may be -1); a view when the layout allows, else a
+   * copy. The method form of {@link reshape}.
+   * @example
+   * x.reshape(4, 2)
+   * x.reshape([-1])
+   */
   reshape(...shape: number[] | [readonly number[]]): Tensor { return F.reshape(this, flatArgs(shape)); }
+  /**
+   * The same elements in a new shape, always a view (throws when the layout needs a copy); the method form of {@link view}.
+   * @example
+   * x.view(8)
+   */
   view(...shape: number[] | [readonly number[]]): Tensor { return F.view(this, flatArgs(shape)); }
+  /**
+   * Merge dims `startDim..endDim` (default: all) into one; the method form of {@link flatten}.
+   * @example
+   * randn([2, 3, 4]).flatten(1) // shape [2, 12]
+   */
   flatten(startDim?: number, endDim?: number): Tensor { return F.flatten(this, startDim, endDim); }
+  /**
+   * Swap two dims (a view); the method form of {@link transpose}.
+   * @example
+   * x.transpose(0, 1) // shape [4, 2]
+   */
   transpose(dim0: number, dim1: number): Tensor { return F.transpose(this, dim0, dim1); }
-  /** Transpose of a 2-D tensor (the last two dims of an n-D one are not swapped: use transpose). */
+  /**
+   * Transpose of a 2-D tensor (the last two dims of an n-D one are not swapped: use transpose).
+   * @example
+   * x.T.shape; // [4, 2]
+   */
   get T(): Tensor {
     if (this.ndim > 2) throw new ShapeError("T", `expects a tensor of at most 2 dims, got shape ${shapeStr(this.shape)}`);
     return this.ndim < 2 ? this : F.transpose(this, 0, 1);
   }
+  /**
+   * Reorder the dims (a view); the method form of {@link permute}.
+   * @example
+   * randn([2, 3, 4]).permute(2, 0, 1) // shape [4, 2, 3]
+   */
   permute(...dims: number[] | [readonly number[]]): Tensor { return F.permute(this, flatArgs(dims)); }
+  /**
+   * Broadcast size-1 dims to a larger shape without copying (-1 keeps a size); the method form of {@link expand}.
+   * @example
+   * tensor([[1], [2]]).expand(2, 3)
+   */
   expand(...shape: number[] | [readonly number[]]): Tensor { return F.expand(this, flatArgs(shape)); }
+  /**
+   * `expand` to the shape of `other`.
+   * @example
+   * bias.expandAs(a) // [3] -> [2, 3]
+   */
   expandAs(other: Tensor): Tensor { return F.expand(this, other.shape); }
+  /**
+   * Remove size-1 dims (only `dim` when given); the method form of {@link squeeze}.
+   * @example
+   * randn([2, 1, 3]).squeeze() // shape [2, 3]
+   */
   squeeze(dim?: number): Tensor { return F.squeeze(this, dim); }
+  /**
+   * Insert a size-1 dim at `dim`; the method form of {@link unsqueeze}.
+   * @example
+   * bias.unsqueeze(0) // shape [1, 3]
+   */
   unsqueeze(dim: number): Tensor { return F.unsqueeze(this, dim); }
+  /**
+   * The slice `start .. start + length` of `dim` (a view); the method form of {@link narrow}.
+   * @example
+   * x.narrow(1, 1, 2) // columns 1 and 2
+   */
   narrow(dim: number, start: number, length: number): Tensor { return F.narrow(this, dim, start, length); }
+  /**
+   * Index `index` of `dim`, removing that dim (a view); the method form of {@link select}.
+   * @example
+   * x.select(0, 1) // the second row, shape [4]
+   */
   select(dim: number, index: number): Tensor { return F.select(this, dim, index); }
+  /**
+   * This tensor if it is contiguous, else a row-major copy; the method form of {@link contiguous}.
+   * @example
+   * x.transpose(0, 1).contiguous().isContiguous(); // true
+   */
   contiguous(): Tensor { return F.contiguous(this); }
+  /**
+   * Split along `dim` into pieces of a given size, or of the listed sizes (views); the method form of {@link split}.
+   * @example
+   * x.split(2, 1) // two [2, 2] tensors
+   * x.split([1, 3], 1)
+   */
   split(sizeOrSections: number | readonly number[], dim?: number): Tensor[] { return F.split(this, sizeOrSections, dim); }
+  /**
+   * Split along `dim` into `chunks` nearly equal pieces (views); the method form of {@link chunk}.
+   * @example
+   * const [left, right] = x.chunk(2, 1);
+   */
   chunk(chunks: number, dim?: number): Tensor[] { return F.chunk(this, chunks, dim); }
+  /**
+   * The entries of `dim` at the int32 indices `index`; the method form of {@link indexSelect}.
+   * @example
+   * x.indexSelect(1, tensor([0, 2], { dtype: "int32" })) // columns 0 and 2
+   */
   indexSelect(dim: number, index: Tensor): Tensor { return F.indexSelect(this, dim, index); }
+  /**
+   * Pick along `dim` by an int32 index tensor of the output's shape; the method form of {@link gather}.
+   * @example
+   * logits.gather(1, y.unsqueeze(1)) // the logit of each target class, shape [2, 1]
+   */
   gather(dim: number, index: Tensor): Tensor { return F.gather(this, dim, index); }
+  /**
+   * A copy of this tensor with `src` added at the positions `index` gives along `dim`; the method form of {@link scatterAdd}.
+   * @example
+   * zeros([2, 3]).scatterAdd(1, y.unsqueeze(1), ones([2, 1])) // one-hot rows
+   */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return F.scatterAdd(this, dim, index, src); }
 
-  /** Element at a full index (negative indices allowed), as a number. */
+  /**
+   * Element at a full index (negative indices allowed), as a number.
+   * @example
+   * const m = tensor([[1, 2], [3, 4]]);
+   * m.at(1, 0); // 3
+   * m.at(-1, -1); // 4
+   */
   at(...index: number[]): number {
     if (index.length !== this.ndim) throw new IndexError("at", `expected ${this.ndim} indices for shape ${shapeStr(this.shape)}, got ${index.length}`);
     let off = this.offset;
@@ -308,6 +803,12 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
   return args as number[];
 }
 
+/**
+ * Whether `x` is a safegrad Tensor (a type guard).
+ * @example
+ * isTensor(a); // true
+ * isTensor([1, 2]); // false
+ */
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }

@@ -101,21 +101,86 @@ const epochs = [0, 1, 2];
 const batchesPerEpoch = 10;
 const train = () => {};
 const validationLoss = () => 1;
+const report = (() => {
+  try {
+    detectAnomaly(() => tensor([-1, 4]).sqrt());
+  } catch (e) {
+    if (e instanceof AnomalyError) return e.report;
+  }
+  throw new Error("fixture: no anomaly report");
+})();
 `;
+
+/**
+ * Where each public name is declared: "src/file.ts#name" for every export of the entry points
+ * (src/node.ts, which re-exports src/index.ts) and of the namespaces they export (`nn`, `nn.init`,
+ * `nn.functional`, `io`), type-only exports included, found by following the `export ... from`
+ * statements to the file that declares the name. Two files may declare the same name (the
+ * tensor `zerosLike` is public, the optimizers' array helper of that name is not): the site tells
+ * them apart.
+ */
+const PUBLIC_SITES: ReadonlySet<string> = (() => {
+  const sites = new Set<string>();
+  const texts = new Map<string, string>();
+  const text = (file: string): string => {
+    if (!texts.has(file)) texts.set(file, readFileSync(join(root, file), "utf8"));
+    return texts.get(file)!;
+  };
+  const target = (from: string, spec: string): string => relative(root, resolve(root, from, "..", spec.replace(/\.js$/, ".ts"))).split("\\").join("/");
+  const declares = (file: string, name: string): boolean =>
+    new RegExp(`^export\\s+(?:declare\\s+)?(?:async\\s+)?(?:abstract\\s+)?(?:function\\*?|class|const|let|var|interface|type)\\s+${name.replace(/\$/g, "\\$")}\\b`, "m").test(text(file));
+  /** The file declaring `name` as exported by `file`, or undefined. */
+  const site = (file: string, name: string, depth = 0): string | undefined => {
+    if (depth > 20) return undefined;
+    if (declares(file, name)) return file;
+    const src = text(file);
+    for (const m of src.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*["']([^"']+)["']/g)) {
+      for (const item of m[1]!.split(",")) {
+        const [orig, alias] = item.trim().replace(/^type\s+/, "").split(/\s+as\s+/);
+        if (orig && (alias ?? orig) === name) return site(target(file, m[2]!), orig, depth + 1);
+      }
+    }
+    for (const m of src.matchAll(/export\s+\*\s+from\s*["']([^"']+)["']/g)) {
+      const found = site(target(file, m[1]!), name, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const scopes: [string, Record<string, unknown>][] = [["src/node.ts", sg]];
+  const nn = sg.nn as unknown as Record<string, Record<string, unknown>>;
+  scopes.push(["src/layers/index.ts", sg.nn], ["src/io/index.ts", sg.io], ["src/layers/init.ts", nn["init"]!], ["src/layers/functional.ts", nn["functional"]!]);
+  for (const [file, scope] of scopes) {
+    for (const name of Object.keys(scope)) {
+      const f = site(file, name);
+      if (f) sites.add(`${f}#${name}`);
+    }
+  }
+  // Type-only exports of the entry points (`export type { Node }`): public, though absent at run time.
+  for (const file of ["src/index.ts", "src/node.ts", "src/layers/index.ts", "src/io/index.ts"]) {
+    for (const m of text(file).matchAll(/export\s+type\s*\{([^}]*)\}/g)) {
+      for (const item of m[1]!.split(",")) {
+        const name = item.trim().split(/\s+as\s+/).pop();
+        const f = name ? site(file, name) : undefined;
+        if (f && name) sites.add(`${f}#${name}`);
+      }
+    }
+  }
+  return sites;
+})();
 
 const EXPORTED = /^export\s+(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)/;
 
 /**
- * The name of a runtime export documented by this example, when it is not part of the public API
- * (not in "safegrad/node", `nn`, `nn.init`, `nn.functional` or `io`): such examples document
- * internals and are not run. Methods, types and public exports give undefined.
+ * The name of a runtime export documented by this example, when that declaration is not part of
+ * the public API (not reachable from "safegrad/node", `nn`, `nn.init`, `nn.functional` or `io`,
+ * type-only exports included): such examples document internals and are not run. Methods, types
+ * and public exports give undefined.
  */
 export function internalOwner(ex: TsdocExample): string | undefined {
   const name = EXPORTED.exec(ex.owner)?.[1];
   if (!name) return undefined;
-  const nn = sg.nn as unknown as Record<string, Record<string, unknown> | undefined>;
-  const scopes = [sg, sg.nn, sg.io, nn.init ?? {}, nn.functional ?? {}] as Record<string, unknown>[];
-  return scopes.some((o) => name in o) ? undefined : name;
+  const file = ex.where.slice(0, ex.where.lastIndexOf(":"));
+  return PUBLIC_SITES.has(`${file}#${name}`) ? undefined : name;
 }
 
 export interface ExampleResult {
