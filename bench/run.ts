@@ -2,8 +2,11 @@
  * The benchmark suite: workloads W1-W5 on our backends and on TF.js (cpu, wasm) and jax-js (wasm)
  * in one run, printed as one table with ratios (or JSON).
  *
- *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,tfjs-wasm] [--threads 1|2]
+ *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,wasm-2t,tfjs-wasm] [--threads 1|2]
  *                    [--quick] [--json] [--runs 7] [--budget-ms 25000]
+ *
+ * `wasm-2t` is the wasm backend on two threads (a worker sharing its memory) whatever `--threads`
+ * says, so `--backends wasm,wasm-2t,tfjs-wasm` compares one and two threads in one run.
  *
  * `--quick` is a ~10 s smoke version: small sizes, 3 runs, js-fast/wasm/tfjs-wasm/jax only.
  *
@@ -16,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
 
-const ALL_BACKENDS = ["js", "js-fast", "wasm", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit"];
+const ALL_BACKENDS = ["js", "js-fast", "wasm", "wasm-2t", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit"];
 const ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5"];
 
 interface Options {
@@ -124,6 +127,8 @@ const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixe
 /** Speedup columns: ours over theirs (> 1 means ours is faster; for RSS, smaller). */
 const RATIOS: [string, string][] = [
   ["wasm", "tfjs-wasm"],
+  ["wasm-2t", "tfjs-wasm"],
+  ["wasm-2t", "wasm"],
   ["wasm", "jax"],
   ["wasm", "jax-jit"],
   ["js-fast", "tfjs-cpu"],

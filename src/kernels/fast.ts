@@ -12,27 +12,38 @@ export interface RegisterFastOptions {
    * else "wasm" when WebAssembly SIMD is available, else "js-fast".
    */
   select?: boolean;
+  /**
+   * 2: split GEMMs and convolutions of "wasm" across the calling thread and one worker sharing
+   * its memory (where SharedArrayBuffer and workers exist; else one thread). Default: the
+   * `SAFEGRAD_THREADS` environment variable (Node), else 1. The worker exits after 1 s idle and
+   * never keeps a Node process alive.
+   */
+  threads?: number;
 }
 
+
 /**
- * Register "js-fast" and, where WebAssembly SIMD is available, "wasm". Returns the names registered.
+ * Register "js-fast" and, where WebAssembly SIMD is available, "wasm" (again, replacing it, when
+ * `threads` is given). Returns the names registered.
  * @example
  * registerFastBackends({ select: true }); // "wasm" where SIMD is available, else "js-fast"
+ * registerFastBackends({ threads: 2 }); // "wasm" on two threads where workers can share memory
  * setBackend("js"); // back to the reference backend
  */
 export function registerFastBackends(options: RegisterFastOptions = {}): string[] {
   const names: string[] = [];
   if (!listBackends().includes(fastJsBackend.name)) registerBackend(fastJsBackend);
   names.push(fastJsBackend.name);
-  if (!listBackends().includes("wasm")) {
-    const w = createWasmBackend();
-    if (w) registerBackend(w);
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  if (options.threads || !listBackends().includes("wasm")) {
+    const w = createWasmBackend({ threads: options.threads ?? (Number(env.SAFEGRAD_THREADS) || 1) });
+    if (w) {
+      registerBackend(w);
+      if (getBackend().name === "wasm") setBackend("wasm"); // the new one replaces the active one
+    }
   }
   if (listBackends().includes("wasm")) names.push("wasm");
-  if (options.select) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SAFEGRAD_BACKEND;
-    setBackend(env ?? (names.includes("wasm") ? "wasm" : fastJsBackend.name));
-  }
+  if (options.select) setBackend(env.SAFEGRAD_BACKEND || (names.includes("wasm") ? "wasm" : fastJsBackend.name));
   return names;
 }
 

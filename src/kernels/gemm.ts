@@ -29,7 +29,6 @@ const NR = 4;
 
 let bpack: Float64Array = new Float64Array(0);
 let apack: Float64Array = new Float64Array(0);
-let cacc: Float64Array = new Float64Array(0);
 
 function scratch(cur: Float64Array, n: number): Float64Array {
   return cur.length >= n ? cur : new Float64Array(Math.max(n, cur.length * 2));
@@ -57,12 +56,15 @@ function packB(b: MatRef, k0: number, kc: number, N: number, Np: number, dst: Fl
   }
 }
 
-/** Pack A[i0 .. i0+mc, k0 .. k0+kc) into MR-row micro-panels (zero padded to a multiple of MR rows). */
-function packA(a: MatRef, i0: number, mc: number, k0: number, kc: number, dst: Float64Array): void {
+/**
+ * Pack A[i0 .. i0+mc, k0 .. k0+kc) into MR-row micro-panels (zero padded to a multiple of MR rows)
+ * at dst[at ..]. The wasm GEMM packs with it too (its MR is also 4).
+ */
+export function packA(a: MatRef, i0: number, mc: number, k0: number, kc: number, dst: TypedArray, at = 0): void {
   const A = a.data;
   const { rs, cs } = a;
   for (let ip = 0; ip < mc; ip += MR) {
-    let o = ip * kc;
+    let o = at + ip * kc;
     const full = ip + MR <= mc;
     const r0 = a.off + (i0 + ip) * rs + k0 * cs;
     for (let k = 0; k < kc; k++) {
@@ -110,24 +112,6 @@ function macroKernel(ap: Float64Array, bp: Float64Array, c: Float64Array, cOff: 
   }
 }
 
-/** Small products: packing costs more than it saves. Plain i-k-j with a float64 row accumulator. */
-function gemmSmall(M: number, N: number, K: number, a: MatRef, b: MatRef, out: TypedArray, outOff: number, ldc: number): void {
-  const A = a.data;
-  const B = b.data;
-  const row = scratch(cacc, N);
-  cacc = row;
-  for (let i = 0; i < M; i++) {
-    row.fill(0, 0, N);
-    for (let k = 0; k < K; k++) {
-      const aik = A[a.off + i * a.rs + k * a.cs]!;
-      const br = b.off + k * b.rs;
-      for (let j = 0; j < N; j++) row[j] = row[j]! + aik * B[br + j * b.cs]!;
-    }
-    const o = outOff + i * ldc;
-    for (let j = 0; j < N; j++) out[o + j] = row[j]!;
-  }
-}
-
 /**
  * The pure-JS GEMM: packed, cache-blocked, 4x4 register-blocked, accumulating in float64.
  * @example
@@ -135,12 +119,17 @@ function gemmSmall(M: number, N: number, K: number, a: MatRef, b: MatRef, out: T
  */
 export const gemmJs: Gemm = (M, N, K, a, b, out, outOff, ldc) => {
   if (M === 0 || N === 0) return;
-  if (K === 0) {
-    for (let i = 0; i < M; i++) out.fill(0, outOff + i * ldc, outOff + i * ldc + N);
-    return;
-  }
+  // NOTE: small products (and thin ones, fewer than 4 rows or columns): packing costs more than it
+  // saves; a plain dot product per element, accumulated in float64 (K = 0 gives zeros).
   if (M * N * K <= 4096 || M < MR || N < NR) {
-    gemmSmall(M, N, K, a, b, out, outOff, ldc);
+    const A = a.data;
+    const B = b.data;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0, p = a.off + i * a.rs, q = b.off + j * b.cs; k < K; k++, p += a.cs, q += b.rs) s += A[p]! * B[q]!;
+        out[outOff + i * ldc + j] = s;
+      }
     return;
   }
   const Np = Math.ceil(N / NR) * NR;

@@ -16,7 +16,7 @@ import type { Conv2dParams, View } from "./backend.js";
 import { geom, type ConvGeom } from "./gemm-ops.js";
 import { contiguousData } from "./reference.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
-import { Arena, roundUp, type WasmRuntime } from "./wasm-runtime.js";
+import { Arena, COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./wasm-runtime.js";
 
 const KC = 256;
 /** k block of the weight-gradient dot products (floats): 4 gy rows + 2 col rows stay in L1. */
@@ -34,8 +34,13 @@ function writeTable(rt: WasmRuntime, q: ConvGeom, at: number): void {
   }
 }
 
-function im2col(rt: WasmRuntime, q: ConvGeom, x: number, col: number, ldcol: number, tbl: number, add: boolean): void {
-  (add ? rt.k.col2im : rt.k.im2col)(x, col, ldcol, q.Cg, q.H, q.W, q.kH, q.kW, q.Ho, q.Wo, q.sh, q.sw, q.ph, q.pw, q.dh, q.dw, tbl);
+/** The arguments of an im2col / col2im call after the image and column addresses. */
+const convArgs = (q: ConvGeom, ldcol: number, tbl: number): number[] => [ldcol, q.Cg, q.H, q.W, q.kH, q.kW, q.Ho, q.Wo, q.sh, q.sw, q.ph, q.pw, q.dh, q.dw, tbl];
+
+/** Images [0, N) cut into up to rt.pieces ranges (one list each): the first image of each, then N. */
+function imageParts(rt: WasmRuntime, N: number, work: number): number[] {
+  const n = work < rt.splitMin ? 1 : Math.min(N, rt.pieces);
+  return Array.from({ length: n + 1 }, (_, i) => Math.round((i * N) / n));
 }
 
 function f32Data(v: View): Float32Array {
@@ -61,11 +66,15 @@ export function conv2dWasm(rt: WasmRuntime, xv: View, wv: View, p: Conv2dParams)
   const Ogp = roundUp(Og, MR);
   const x = f32Data(xv);
   const w = f32Data(wv);
+  const parts = imageParts(rt, N, N * O * L * K);
   const m = new Arena();
   const xAt = m.take(4 * x.length);
   const wtAt = m.take(4 * p.groups * K * Ogp);
-  const colAt = m.take(4 * K * Lp);
-  const outAt = m.take(4 * (N * O * Lp + Ogp * Lp));
+  const cols = parts.slice(1).map(() => m.take(4 * K * Lp));
+  // NOTE: each image's output block has Ogp - Og spare rows after its O rows: a group's GEMM
+  // writes Ogp rows, and with two threads the padding rows must not land in another image's block.
+  const pitch = (O + Ogp - Og) * Lp;
+  const outAt = m.take(4 * N * pitch);
   const tblAt = m.take(8 * q.kW);
   const Hp = rt.heap(m.at);
   Hp.set(x, xAt >> 2);
@@ -74,18 +83,21 @@ export function conv2dWasm(rt: WasmRuntime, xv: View, wv: View, p: Conv2dParams)
   for (let g = 0; g < p.groups; g++)
     for (let o = 0; o < Og; o++)
       for (let r = 0; r < K; r++) Hp[(wtAt >> 2) + (g * K + r) * Ogp + o] = w[(g * Og + o) * K + r]!;
-  if (Lp > L) Hp.fill(0, colAt >> 2, (colAt >> 2) + K * Lp);
+  for (const colAt of cols) if (Lp > L) Hp.fill(0, colAt >> 2, (colAt >> 2) + K * Lp);
   writeTable(rt, q, tblAt);
-  const k = rt.k;
-  for (let n = 0; n < N; n++)
-    for (let g = 0; g < p.groups; g++) {
-      im2col(rt, q, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, 4 * Lp, tblAt, false);
-      for (let k0 = 0; k0 < K; k0 += KC) {
-        const kc = Math.min(KC, K - k0);
-        k.gemm(wtAt + 4 * (g * K + k0) * Ogp, 4 * Ogp, 4 * MR, colAt + 4 * k0 * Lp, 4 * Lp, 4 * NR, outAt + 4 * (n * O + g * Og) * Lp, 4 * Lp, Ogp, Lp, kc, k0 > 0 ? 1 : 0);
+  const args = convArgs(q, 4 * Lp, tblAt);
+  rt.run(cols.map((colAt, t) => {
+    const l: number[] = [];
+    for (let n = parts[t]!; n < parts[t + 1]!; n++)
+      for (let g = 0; g < p.groups; g++) {
+        l.push(IM2COL, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, ...args);
+        for (let k0 = 0; k0 < K; k0 += KC)
+          l.push(GEMM, wtAt + 4 * (g * K + k0) * Ogp, 4 * Ogp, 4 * MR, colAt + 4 * k0 * Lp, 4 * Lp, 4 * NR, outAt + 4 * (n * pitch + g * Og * Lp), 4 * Lp, Ogp, Lp, Math.min(KC, K - k0), k0 > 0 ? 1 : 0);
       }
-    }
-  copyRowsOut(rt.heap(0), outAt >> 2, out, N * O, L, Lp);
+    return l;
+  }));
+  const Hq = rt.heap(0);
+  for (let n = 0; n < N; n++) copyRowsOut(Hq, (outAt >> 2) + n * pitch, out.subarray(n * O * L), O, L, Lp);
   return out;
 }
 
@@ -99,10 +111,11 @@ export function conv2dInputGradWasm(rt: WasmRuntime, gyv: View, wv: View, xShape
   const Kp = roundUp(K, MR);
   const gy = f32Data(gyv);
   const w = f32Data(wv);
+  const parts = imageParts(rt, N, N * O * L * K);
   const m = new Arena();
   const gyAt = m.take(4 * N * O * Lp);
   const wAt = m.take(4 * p.groups * Og * Kp);
-  const dcolAt = m.take(4 * Kp * Lp);
+  const dcols = parts.slice(1).map(() => m.take(4 * Kp * Lp));
   const gxAt = m.take(4 * nx);
   const tblAt = m.take(8 * q.kW);
   const Hp = rt.heap(m.at);
@@ -113,15 +126,17 @@ export function conv2dInputGradWasm(rt: WasmRuntime, gyv: View, wv: View, xShape
   copyRows(Hp, wAt >> 2, w, O, K, Kp);
   Hp.fill(0, gxAt >> 2, (gxAt >> 2) + nx);
   writeTable(rt, q, tblAt);
-  const k = rt.k;
-  for (let n = 0; n < N; n++)
-    for (let g = 0; g < p.groups; g++) {
-      for (let k0 = 0; k0 < Og; k0 += KC) {
-        const kc = Math.min(KC, Og - k0);
-        k.gemm(wAt + 4 * (g * Og + k0) * Kp, 4 * Kp, 4 * MR, gyAt + 4 * (n * O + g * Og + k0) * Lp, 4 * Lp, 4 * NR, dcolAt, 4 * Lp, Kp, Lp, kc, k0 > 0 ? 1 : 0);
+  const args = convArgs(q, 4 * Lp, tblAt);
+  rt.run(dcols.map((dcolAt, t) => {
+    const l: number[] = [];
+    for (let n = parts[t]!; n < parts[t + 1]!; n++)
+      for (let g = 0; g < p.groups; g++) {
+        for (let k0 = 0; k0 < Og; k0 += KC)
+          l.push(GEMM, wAt + 4 * (g * Og + k0) * Kp, 4 * Kp, 4 * MR, gyAt + 4 * (n * O + g * Og + k0) * Lp, 4 * Lp, 4 * NR, dcolAt, 4 * Lp, Kp, Lp, Math.min(KC, Og - k0), k0 > 0 ? 1 : 0);
+        l.push(COL2IM, gxAt + 4 * (n * C + g * Cg) * Hh * W, dcolAt, ...args);
       }
-      im2col(rt, q, gxAt + 4 * (n * C + g * Cg) * Hh * W, dcolAt, 4 * Lp, tblAt, true);
-    }
+    return l;
+  }));
   out.set(rt.heap(0).subarray(gxAt >> 2, (gxAt >> 2) + nx));
   return out;
 }
@@ -137,12 +152,14 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
   const Kp = roundUp(K, NT_NR);
   const x = f32Data(xv);
   const gy = f32Data(gyv);
+  const parts = imageParts(rt, N, N * O * L * K);
   const m = new Arena();
   const xAt = m.take(4 * x.length);
   // NOTE: NT_MR spare rows after gy: the last group's padded tile rows read them (results discarded).
   const gyAt = m.take(4 * (N * O + NT_MR) * Lp);
-  const colAt = m.take(4 * Kp * Lp);
-  const gwAt = m.take(4 * p.groups * Ogp * Kp);
+  // one column buffer and one gw accumulator per list, summed at the end
+  const cols = parts.slice(1).map(() => m.take(4 * Kp * Lp));
+  const gws = parts.slice(1).map(() => m.take(4 * p.groups * Ogp * Kp));
   const tblAt = m.take(8 * q.kW);
   const Hp = rt.heap(m.at);
   Hp.set(x, xAt >> 2);
@@ -150,19 +167,27 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
   Hp.fill(0, (gyAt >> 2) + N * O * Lp, (gyAt >> 2) + (N * O + NT_MR) * Lp);
   copyRows(Hp, gyAt >> 2, gy, N * O, L, Lp);
   // padding columns (p >= L) and rows (r >= K) of col stay zero: im2col writes [K, L] only
-  Hp.fill(0, colAt >> 2, (colAt >> 2) + Kp * Lp);
-  Hp.fill(0, gwAt >> 2, (gwAt >> 2) + p.groups * Ogp * Kp);
+  for (const colAt of cols) Hp.fill(0, colAt >> 2, (colAt >> 2) + Kp * Lp);
+  for (const gwAt of gws) Hp.fill(0, gwAt >> 2, (gwAt >> 2) + p.groups * Ogp * Kp);
   writeTable(rt, q, tblAt);
-  const k = rt.k;
-  for (let n = 0; n < N; n++)
-    for (let g = 0; g < p.groups; g++) {
-      im2col(rt, q, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, 4 * Lp, tblAt, false);
-      for (let kb = 0; kb < Lp; kb += KB) {
-        const kc = Math.min(KB, Lp - kb);
-        k.gemmNT(gyAt + 4 * ((n * O + g * Og) * Lp + kb), 4 * Lp, colAt + 4 * kb, 4 * Lp, gwAt + 4 * g * Ogp * Kp, 4 * Kp, Ogp, Kp, kc);
+  const args = convArgs(q, 4 * Lp, tblAt);
+  rt.run(cols.map((colAt, t) => {
+    const l: number[] = [];
+    const gwAt = gws[t]!;
+    for (let n = parts[t]!; n < parts[t + 1]!; n++)
+      for (let g = 0; g < p.groups; g++) {
+        l.push(IM2COL, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, ...args);
+        for (let kb = 0; kb < Lp; kb += KB)
+          l.push(GEMM_NT, gyAt + 4 * ((n * O + g * Og) * Lp + kb), 4 * Lp, colAt + 4 * kb, 4 * Lp, gwAt + 4 * g * Ogp * Kp, 4 * Kp, Ogp, Kp, Math.min(KB, Lp - kb));
       }
-    }
+    return l;
+  }));
   const Hq = rt.heap(0);
-  for (let g = 0; g < p.groups; g++) copyRowsOut(Hq, (gwAt >> 2) + g * Ogp * Kp, out.subarray(g * Og * K), Og, K, Kp);
+  for (let t = 1; t < gws.length; t++) {
+    const a = gws[0]! >> 2;
+    const b = gws[t]! >> 2;
+    for (let i = 0; i < p.groups * Ogp * Kp; i++) Hq[a + i]! += Hq[b + i]!;
+  }
+  for (let g = 0; g < p.groups; g++) copyRowsOut(Hq, (gws[0]! >> 2) + g * Ogp * Kp, out.subarray(g * Og * K), Og, K, Kp);
   return out;
 }

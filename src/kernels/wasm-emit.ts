@@ -48,28 +48,6 @@ function vec(items: number[][]): number[] {
   return [...uleb(items.length), ...items.flat()];
 }
 
-/** SIMD opcodes (after the 0xfd prefix). */
-export const Simd = {
-  load: 0x00,
-  load32Splat: 0x09,
-  store: 0x0b,
-  const: 0x0c,
-  f32x4Splat: 0x13,
-  f32x4ExtractLane: 0x1f,
-  f64x2ExtractLane: 0x21,
-  f64x2PromoteLowF32x4: 0x5f,
-  f32x4Abs: 0xe0,
-  f32x4Neg: 0xe1,
-  f32x4Sqrt: 0xe3,
-  f32x4Add: 0xe4,
-  f32x4Sub: 0xe5,
-  f32x4Mul: 0xe6,
-  f32x4Div: 0xe7,
-  f32x4Min: 0xe8,
-  f32x4Max: 0xe9,
-  f64x2Add: 0xf0,
-  i8x16Shuffle: 0x0d,
-} as const;
 
 /**
  * Builds one function body. Each method appends an instruction; locals are declared up front by
@@ -85,11 +63,13 @@ export class FuncBuilder {
     return this.params.length + this.extraLocals.length - 1;
   }
 
-  private op(...bytes: number[]): this {
+  /** Append raw bytes (an opcode and its immediates). */
+  op(...bytes: number[]): this {
     for (const b of bytes) this.code.push(b);
     return this;
   }
-  private simd(opcode: number, ...imm: number[]): this {
+  /** Append a SIMD instruction (0xfd prefix). */
+  simd(opcode: number, ...imm: number[]): this {
     return this.op(0xfd, ...uleb(opcode), ...imm);
   }
 
@@ -101,17 +81,12 @@ export class FuncBuilder {
   end(): this { return this.op(0x0b); }
   br(depth: number): this { return this.op(0x0c, ...uleb(depth)); }
   brIf(depth: number): this { return this.op(0x0d, ...uleb(depth)); }
-  return_(): this { return this.op(0x0f); }
 
   // locals and constants
   get(i: number): this { return this.op(0x20, ...uleb(i)); }
   set(i: number): this { return this.op(0x21, ...uleb(i)); }
   tee(i: number): this { return this.op(0x22, ...uleb(i)); }
   i32(n: number): this { return this.op(0x41, ...sleb(n)); }
-  f64(x: number): this {
-    const b = new Uint8Array(new Float64Array([x]).buffer);
-    return this.op(0x44, ...b);
-  }
 
   // i32 arithmetic
   i32Add(): this { return this.op(0x6a); }
@@ -119,12 +94,10 @@ export class FuncBuilder {
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
   i32LtU(): this { return this.op(0x49); }
-  i32LtS(): this { return this.op(0x48); }
   i32GeU(): this { return this.op(0x4f); }
   i32Eqz(): this { return this.op(0x45); }
   i32Ne(): this { return this.op(0x47); }
 
-  i32GtS(): this { return this.op(0x4a); }
   i32GeS(): this { return this.op(0x4e); }
   i32Load(offset = 0): this { return this.op(0x28, 2, ...uleb(offset)); }
 
@@ -134,39 +107,24 @@ export class FuncBuilder {
   f64Add(): this { return this.op(0xa0); }
   f64PromoteF32(): this { return this.op(0xbb); }
   f32Add(): this { return this.op(0x92); }
-  f32Sub(): this { return this.op(0x93); }
-  f32Mul(): this { return this.op(0x94); }
-  f32Div(): this { return this.op(0x95); }
-  f32Min(): this { return this.op(0x96); }
-  f32Max(): this { return this.op(0x97); }
-  f32Neg(): this { return this.op(0x8c); }
-  f32Abs(): this { return this.op(0x8b); }
-  f32Sqrt(): this { return this.op(0x91); }
   f32Const(x: number): this {
     const b = new Uint8Array(new Float32Array([x]).buffer);
     return this.op(0x43, ...b);
   }
 
-  // SIMD
-  v128Load(offset = 0): this { return this.simd(Simd.load, 4, ...uleb(offset)); }
-  v128Store(offset = 0): this { return this.simd(Simd.store, 4, ...uleb(offset)); }
-  v128Load32Splat(offset = 0): this { return this.simd(Simd.load32Splat, 2, ...uleb(offset)); }
-  v128Const(bytes: readonly number[]): this { return this.simd(Simd.const, ...bytes); }
-  f32x4Splat(): this { return this.simd(Simd.f32x4Splat); }
-  f32x4ExtractLane(lane: number): this { return this.simd(Simd.f32x4ExtractLane, lane); }
-  f32x4Add(): this { return this.simd(Simd.f32x4Add); }
-  f32x4Sub(): this { return this.simd(Simd.f32x4Sub); }
-  f32x4Mul(): this { return this.simd(Simd.f32x4Mul); }
-  f32x4Div(): this { return this.simd(Simd.f32x4Div); }
-  f32x4Min(): this { return this.simd(Simd.f32x4Min); }
-  f32x4Max(): this { return this.simd(Simd.f32x4Max); }
-  f32x4Abs(): this { return this.simd(Simd.f32x4Abs); }
-  f32x4Neg(): this { return this.simd(Simd.f32x4Neg); }
-  f32x4Sqrt(): this { return this.simd(Simd.f32x4Sqrt); }
-  f64x2Add(): this { return this.simd(Simd.f64x2Add); }
-  f64x2PromoteLowF32x4(): this { return this.simd(Simd.f64x2PromoteLowF32x4); }
-  f64x2ExtractLane(lane: number): this { return this.simd(Simd.f64x2ExtractLane, lane); }
-  i8x16Shuffle(lanes: readonly number[]): this { return this.simd(Simd.i8x16Shuffle, ...lanes); }
+  // SIMD (opcodes after the 0xfd prefix). Opcodes without a method here are emitted with
+  // `op(...)` / `simd(...)` (the elementwise kernels take theirs from a table).
+  v128Load(offset = 0): this { return this.simd(0x00, 4, ...uleb(offset)); }
+  v128Store(offset = 0): this { return this.simd(0x0b, 4, ...uleb(offset)); }
+  v128Load32Splat(offset = 0): this { return this.simd(0x09, 2, ...uleb(offset)); }
+  v128Const(bytes: readonly number[]): this { return this.simd(0x0c, ...bytes); }
+  f32x4ExtractLane(lane: number): this { return this.simd(0x1f, lane); }
+  f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Mul(): this { return this.simd(0xe6); }
+  f64x2Add(): this { return this.simd(0xf0); }
+  f64x2PromoteLowF32x4(): this { return this.simd(0x5f); }
+  f64x2ExtractLane(lane: number): this { return this.simd(0x21, lane); }
+  i8x16Shuffle(lanes: readonly number[]): this { return this.simd(0x0d, ...lanes); }
 
   /** The body as it goes in the code section: locals (run-length encoded) then instructions. */
   body(): number[] {

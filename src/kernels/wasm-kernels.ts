@@ -9,7 +9,8 @@
  * - `gemmNT(a, lda, b, ldb, c, ldc, mp, np, kc)`: C[mp x np] += A B^T, A [mp, kc] and B [np, kc]
  *   row-major (byte row strides), mp a multiple of NT_MR, np of NT_NR, kc of 4.
  * - `im2col` / `col2im`: one image's column matrix and its adjoint (see im2colKernel).
- * - `add|sub|mul|div|max|min(a, b, out, n)`: contiguous float32 binary ops.
+ * - `add|sub|mul|div|maximum|minimum(a, b, out, n)`: contiguous float32 binary ops, exported under
+ *   the Backend op names (see ELEMENTWISE).
  * - `neg|abs|sqrt|relu|square(x, out, n)`: contiguous float32 unary ops.
  * - `sum(x, n) -> f64`: float32 sum accumulated in float64 (as the reference).
  */
@@ -182,6 +183,14 @@ function im2colKernel(f: FuncBuilder, add: boolean): void {
   const swB = f.local(I32);
   f.get(sw).i32(2).i32Shl().set(swB);
   f.get(col).set(dst);
+  // for (; ow < end; ow++) row[ow] = 0
+  const zerosTo = (end: number): void => {
+    f.block().loop();
+    f.get(ow).get(end).i32GeS().brIf(1);
+    f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
+    f.get(ow).i32(1).i32Add().set(ow).br(0);
+    f.end().end();
+  };
   const forUp = (i: number, n: number, body: () => void): void => {
     // for (i = 0; i < n; i++) body — n may be 0
     f.i32(0).set(i);
@@ -207,11 +216,7 @@ function im2colKernel(f: FuncBuilder, add: boolean): void {
           if (!add) {
             // zeros before lo
             f.i32(0).set(ow);
-            f.block().loop();
-            f.get(ow).get(lo).i32GeS().brIf(1);
-            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
-            f.get(ow).i32(1).i32Add().set(ow).br(0);
-            f.end().end();
+            zerosTo(lo);
           } else f.get(lo).set(ow);
           // the inside run: 4 at a time when sw == 1
           f.get(sw).i32(1).i32Ne().i32Eqz().if_(); // sw == 1
@@ -245,21 +250,11 @@ function im2colKernel(f: FuncBuilder, add: boolean): void {
           f.get(ow).i32(1).i32Add().set(ow).br(0);
           f.end().end();
           if (!add) {
-            f.block().loop();
-            f.get(ow).get(Wo).i32GeS().brIf(1);
-            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
-            f.get(ow).i32(1).i32Add().set(ow).br(0);
-            f.end().end();
-          }
-          if (!add) {
+            zerosTo(Wo);
             f.else_();
             // the whole output row reads the padding
             f.i32(0).set(ow);
-            f.block().loop();
-            f.get(ow).get(Wo).i32GeS().brIf(1);
-            f.get(d).get(ow).i32(2).i32Shl().i32Add().f32Const(0).f32Store();
-            f.get(ow).i32(1).i32Add().set(ow).br(0);
-            f.end().end();
+            zerosTo(Wo);
           }
           f.end(); // if ih inside
           f.get(d).get(Wo).i32(2).i32Shl().i32Add().set(d);
@@ -270,80 +265,34 @@ function im2colKernel(f: FuncBuilder, add: boolean): void {
   });
 }
 
-type BinOp = "add" | "sub" | "mul" | "div" | "max" | "min";
-type UnOp = "neg" | "abs" | "sqrt" | "relu" | "square";
+/**
+ * The contiguous float32 elementwise kernels: name (the Backend op's), f32x4 opcode (after 0xfd), f32 opcode, and the
+ * second operand: 2 = a second array (a, b, out, n), 1 = none (x, out, n), 0 = the constant +0
+ * (relu = max(x, +0): NaN stays NaN and relu(-0) = +0), 3 = x itself (square = x * x).
+ */
+const ELEMENTWISE: [string, number, number, number][] = [
+  ["add", 0xe4, 0x92, 2], ["sub", 0xe5, 0x93, 2], ["mul", 0xe6, 0x94, 2], ["div", 0xe7, 0x95, 2], ["maximum", 0xe9, 0x97, 2], ["minimum", 0xe8, 0x96, 2],
+  ["neg", 0xe1, 0x8c, 1], ["abs", 0xe0, 0x8b, 1], ["sqrt", 0xe3, 0x91, 1], ["relu", 0xe9, 0x97, 0], ["square", 0xe6, 0x94, 3],
+];
 
-function vecBin(f: FuncBuilder, op: BinOp): void {
-  if (op === "add") f.f32x4Add();
-  else if (op === "sub") f.f32x4Sub();
-  else if (op === "mul") f.f32x4Mul();
-  else if (op === "div") f.f32x4Div();
-  else if (op === "max") f.f32x4Max();
-  else f.f32x4Min();
-}
-function scalarBin(f: FuncBuilder, op: BinOp): void {
-  if (op === "add") f.f32Add();
-  else if (op === "sub") f.f32Sub();
-  else if (op === "mul") f.f32Mul();
-  else if (op === "div") f.f32Div();
-  else if (op === "max") f.f32Max();
-  else f.f32Min();
-}
-
-/** (a, b, out, n): out[i] = a[i] op b[i], 4 lanes at a time then a scalar tail. */
-function binaryKernel(f: FuncBuilder, op: BinOp): void {
-  const [a, b, o, n] = [0, 1, 2, 3];
-  f.block().loop();
-  f.get(n).i32(4).i32LtU().brIf(1);
-  f.get(o).get(a).v128Load().get(b).v128Load();
-  vecBin(f, op);
-  f.v128Store();
-  f.get(a).i32(16).i32Add().set(a).get(b).i32(16).i32Add().set(b).get(o).i32(16).i32Add().set(o);
-  f.get(n).i32(4).i32Sub().set(n).br(0);
-  f.end().end();
-  f.block().loop();
-  f.get(n).i32Eqz().brIf(1);
-  f.get(o).get(a).f32Load().get(b).f32Load();
-  scalarBin(f, op);
-  f.f32Store();
-  f.get(a).i32(4).i32Add().set(a).get(b).i32(4).i32Add().set(b).get(o).i32(4).i32Add().set(o);
-  f.get(n).i32(1).i32Sub().set(n).br(0);
-  f.end().end();
-}
-
-/** (x, out, n): out[i] = op(x[i]). relu is max(x, +0): NaN stays NaN and relu(-0) = +0. */
-function unaryKernel(f: FuncBuilder, op: UnOp): void {
-  const [x, o, n] = [0, 1, 2];
-  const vec = (): void => {
-    if (op === "neg") f.f32x4Neg();
-    else if (op === "abs") f.f32x4Abs();
-    else if (op === "sqrt") f.f32x4Sqrt();
-    else if (op === "relu") f.v128Const(new Array<number>(16).fill(0)).f32x4Max();
-  };
-  const scalar = (): void => {
-    if (op === "neg") f.f32Neg();
-    else if (op === "abs") f.f32Abs();
-    else if (op === "sqrt") f.f32Sqrt();
-    else if (op === "relu") f.f32Const(0).f32Max();
-  };
-  f.block().loop();
-  f.get(n).i32(4).i32LtU().brIf(1);
-  f.get(o).get(x).v128Load();
-  if (op === "square") f.get(x).v128Load().f32x4Mul();
-  else vec();
-  f.v128Store();
-  f.get(x).i32(16).i32Add().set(x).get(o).i32(16).i32Add().set(o);
-  f.get(n).i32(4).i32Sub().set(n).br(0);
-  f.end().end();
-  f.block().loop();
-  f.get(n).i32Eqz().brIf(1);
-  f.get(o).get(x).f32Load();
-  if (op === "square") f.get(x).f32Load().f32Mul();
-  else scalar();
-  f.f32Store();
-  f.get(x).i32(4).i32Add().set(x).get(o).i32(4).i32Add().set(o);
-  f.get(n).i32(1).i32Sub().set(n).br(0);
-  f.end().end();
+/** out[i] = op(a[i], b[i]) (or op(x[i])): 4 lanes at a time, then a scalar tail. */
+function elementwiseKernel(f: FuncBuilder, vop: number, sop: number, second: number): void {
+  const [a, b, o, n] = second === 2 ? [0, 1, 2, 3] : [0, 0, 1, 2];
+  for (const w of [4, 1]) {
+    const v = w === 4;
+    const load = (): FuncBuilder => (v ? f.v128Load() : f.f32Load());
+    f.block().loop();
+    f.get(n).i32(w).i32LtU().brIf(1);
+    f.get(o).get(a);
+    load();
+    if (second > 1) load.call(f.get(b));
+    else if (second === 0) (v ? f.v128Const(new Array<number>(16).fill(0)) : f.f32Const(0));
+    (v ? f.simd(vop) : f.op(sop));
+    (v ? f.v128Store() : f.f32Store());
+    for (const p of second === 2 ? [a, b, o] : [a, o]) f.get(p).i32(4 * w).i32Add().set(p);
+    f.get(n).i32(w).i32Sub().set(n).br(0);
+    f.end().end();
+  }
 }
 
 /** (x, n) -> f64: two f64x2 accumulators over promoted low/high halves of each f32x4. */
@@ -373,9 +322,6 @@ function sumKernel(f: FuncBuilder): void {
   f.get(s);
 }
 
-export const binaryKernelOps: readonly BinOp[] = ["add", "sub", "mul", "div", "max", "min"];
-export const unaryKernelOps: readonly UnOp[] = ["neg", "abs", "sqrt", "relu", "square"];
-
 /** The module bytes. */
 export function buildKernelModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
@@ -383,8 +329,7 @@ export function buildKernelModule(memory: MemoryImport): Uint8Array<ArrayBuffer>
   m.func("gemmNT", new Array<typeof I32>(9).fill(I32), [], gemmNTKernel);
   m.func("im2col", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, false));
   m.func("col2im", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, true));
-  for (const op of binaryKernelOps) m.func(op, [I32, I32, I32, I32], [], (f) => binaryKernel(f, op));
-  for (const op of unaryKernelOps) m.func(op, [I32, I32, I32], [], (f) => unaryKernel(f, op));
+  for (const [name, vop, sop, second] of ELEMENTWISE) m.func(name, new Array<typeof I32>(second === 2 ? 4 : 3).fill(I32), [], (f) => elementwiseKernel(f, vop, sop, second));
   m.func("sum", [I32, I32], [F64], sumKernel);
   return m.bytes();
 }

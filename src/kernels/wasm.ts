@@ -14,15 +14,14 @@
  */
 import type { TypedArray } from "../tensor/dtype.js";
 import { numel } from "../tensor/shape.js";
-import type { Backend, BinaryOp, UnaryOp, View } from "./backend.js";
-import { gemmJs, type Gemm, type MatRef } from "./gemm.js";
-import { matmulVia } from "./gemm-ops.js";
+import type { Backend, View } from "./backend.js";
+import { gemmJs, packA, type Gemm, type MatRef } from "./gemm.js";
 import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
 import { isDense } from "./strided.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { simdSupported } from "./wasm-emit.js";
-import { Arena, roundUp, WasmRuntime } from "./wasm-runtime.js";
+import { Arena, BASE, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./wasm-runtime.js";
 
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
 // (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs.
@@ -33,8 +32,6 @@ const NC = 4096;
 const KB_NT = 512;
 const MC_NT = 128;
 
-const binaryMap: Partial<Record<BinaryOp, string>> = { add: "add", sub: "sub", mul: "mul", div: "div", maximum: "max", minimum: "min" };
-const unaryMap: Partial<Record<UnaryOp, string>> = { neg: "neg", abs: "abs", sqrt: "sqrt", relu: "relu", square: "square" };
 
 /** Below this many elements the copy-in/copy-out costs more than SIMD saves. */
 const ELEMENTWISE_MIN = 256;
@@ -53,43 +50,12 @@ function packB(b: MatRef, k0: number, kc: number, j0: number, nc: number, ncp: n
         H[o] = B[r]!; H[o + 1] = B[r + 1]!; H[o + 2] = B[r + 2]!; H[o + 3] = B[r + 3]!;
         H[o + 4] = B[r + 4]!; H[o + 5] = B[r + 5]!; H[o + 6] = B[r + 6]!; H[o + 7] = B[r + 7]!;
       }
-    } else if (rs === 1) {
-      // NOTE: a transposed B (W^T in a linear layer): walk each column contiguously.
-      for (let c = 0; c < NR; c++) {
-        let q = o + c;
-        if (c < w) for (let k = 0, r = base + c * cs; k < kc; k++, q += NR) H[q] = B[r + k]!;
-        else for (let k = 0; k < kc; k++, q += NR) H[q] = 0;
-      }
     } else {
       for (let k = 0; k < kc; k++, o += NR) {
         const r = base + k * rs;
         let c = 0;
         for (; c < w; c++) H[o + c] = B[r + c * cs]!;
         for (; c < NR; c++) H[o + c] = 0;
-      }
-    }
-  }
-}
-
-/** Pack A[i0 .. i0+mc, k0 .. k0+kc) into MR-row micro-panels at float index `at`. */
-function packA(a: MatRef, i0: number, mc: number, k0: number, kc: number, H: Float32Array, at: number): void {
-  const A = a.data;
-  const { rs, cs } = a;
-  for (let ip = 0; ip < mc; ip += MR) {
-    let o = at + ip * kc;
-    const h = Math.min(MR, mc - ip);
-    const base = a.off + (i0 + ip) * rs + k0 * cs;
-    if (h === MR) {
-      for (let k = 0; k < kc; k++, o += MR) {
-        const r = base + k * cs;
-        H[o] = A[r]!; H[o + 1] = A[r + rs]!; H[o + 2] = A[r + 2 * rs]!; H[o + 3] = A[r + 3 * rs]!;
-      }
-    } else {
-      for (let k = 0; k < kc; k++, o += MR) {
-        const r = base + k * cs;
-        let q = 0;
-        for (; q < h; q++) H[o + q] = A[r + q * rs]!;
-        for (; q < MR; q++) H[o + q] = 0;
       }
     }
   }
@@ -102,9 +68,22 @@ function copyRowsIn(src: TypedArray, off: number, rs: number, rows: number, cols
 }
 
 /**
+ * Cut `rows` x `cols` (multiples of the tile `mr` x `nr`) into at most `n` rectangles along the
+ * longer side in tiles: [row0, row1, col0, col1] each.
+ */
+function split(n: number, rows: number, cols: number, mr: number, nr: number): number[][] {
+  const byRows = rows / mr >= cols / nr;
+  const len = byRows ? rows : cols;
+  const step = roundUp(len / n, byRows ? mr : nr);
+  const out: number[][] = [];
+  for (let s = 0; s < len; s += step) out.push(byRows ? [s, Math.min(len, s + step), 0, cols] : [0, rows, s, Math.min(len, s + step)]);
+  return out;
+}
+
+/**
  * C = A B^T with both operands row-major along k (a.cs = 1, b.rs = 1): copied in as rows (no
  * packing) and multiplied by the dot-product kernel, blocked so an MC_NT x KB_NT block of A
- * stays in L2.
+ * stays in L2. With two threads C is cut into pieces (rows or columns) that both threads take.
  */
 function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: MatRef, out: Float32Array, outOff: number, ldc: number): void {
   const Kp = roundUp(K, 4);
@@ -122,9 +101,14 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
   H.fill(0, cAt >> 2, (cAt >> 2) + Mp * Np);
   copyRowsIn(a.data, a.off, a.rs, M, K, H, aAt >> 2, Kp);
   copyRowsIn(b.data, b.off, b.cs, N, K, H, bAt >> 2, Kp);
-  for (let k0 = 0; k0 < Kp; k0 += KB_NT)
-    for (let i0 = 0; i0 < Mp; i0 += MC_NT)
-      rt.k.gemmNT(aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * k0, 4 * Kp, cAt + 4 * i0 * Np, 4 * Np, Math.min(MC_NT, Mp - i0), Np, Math.min(KB_NT, Kp - k0));
+  const parts = split(M * N * K < rt.splitMin ? 1 : rt.pieces, Mp, Np, NT_MR, NT_NR);
+  rt.run(parts.map(([r0, r1, c0, c1]) => {
+    const l: number[] = [];
+    for (let k0 = 0; k0 < Kp; k0 += KB_NT)
+      for (let i0 = r0!; i0 < r1!; i0 += MC_NT)
+        l.push(GEMM_NT, aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * (c0! * Kp + k0), 4 * Kp, cAt + 4 * (i0 * Np + c0!), 4 * Np, Math.min(MC_NT, r1! - i0), c1! - c0!, Math.min(KB_NT, Kp - k0));
+    return l;
+  }));
   for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * Np, (cAt >> 2) + i * Np + N), outOff + i * ldc);
 }
 
@@ -139,7 +123,9 @@ function makeGemm(rt: WasmRuntime): Gemm {
       return;
     }
     // NOTE: a transposed A (x^T @ gy in a weight gradient) is copied in as its K rows and read in
-    // place by the kernel (aK = row stride, aP = 4 MR): no packing.
+    // place by the kernel (aK = row stride, aP = 4 MR): no packing. Otherwise A is packed whole
+    // per k block, and with two threads the block's C is cut into pieces.
+    const pieces = M * N * K < rt.splitMin ? 1 : rt.pieces;
     const aRows = a.rs === 1 && a.cs !== 0;
     const Mp = roundUp(M, MR);
     const ncMax = Math.min(NC, roundUp(N, NR));
@@ -147,31 +133,28 @@ function makeGemm(rt: WasmRuntime): Gemm {
     const m = new Arena();
     const cAt = m.take(4 * Mp * ncMax);
     const bAt = m.take(4 * kcMax * ncMax);
-    const aAt = m.take(4 * (aRows ? K * Mp : MC * kcMax));
+    const aAt = m.take(4 * (aRows ? K * Mp : Mp * kcMax));
     const H = rt.heap(m.at);
     if (aRows) {
       if (Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + K * Mp);
       copyRowsIn(a.data, a.off, a.cs, K, M, H, aAt >> 2, Mp);
     }
-    const k = rt.k;
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = Math.min(NC, N - j0);
       const ncp = roundUp(nc, NR);
       const ldcBytes = ncp * 4;
       for (let k0 = 0; k0 < K; k0 += KC) {
         const kc = Math.min(KC, K - k0);
+        const beta = k0 > 0 ? 1 : 0;
         packB(b, k0, kc, j0, nc, ncp, H, bAt >> 2);
-        for (let i0 = 0; i0 < M; i0 += MC) {
-          const mc = Math.min(MC, M - i0);
-          const mcp = roundUp(mc, MR);
-          const cp = cAt + i0 * ldcBytes;
-          const beta = k0 > 0 ? 1 : 0;
-          if (aRows) k.gemm(aAt + 4 * (k0 * Mp + i0), 4 * Mp, 4 * MR, bAt, 4 * NR, 4 * NR * kc, cp, ldcBytes, mcp, ncp, kc, beta);
-          else {
-            packA(a, i0, mc, k0, kc, H, aAt >> 2);
-            k.gemm(aAt, 4 * MR, 4 * MR * kc, bAt, 4 * NR, 4 * NR * kc, cp, ldcBytes, mcp, ncp, kc, beta);
-          }
-        }
+        if (!aRows) for (let i0 = 0; i0 < M; i0 += MC) packA(a, i0, Math.min(MC, M - i0), k0, kc, H, (aAt >> 2) + i0 * kc);
+        rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
+          const l: number[] = [];
+          for (let i0 = r0!; i0 < r1!; i0 += MC)
+            l.push(GEMM, aRows ? aAt + 4 * (k0 * Mp + i0) : aAt + 4 * i0 * kc, aRows ? 4 * Mp : 4 * MR, aRows ? 4 * MR : 4 * MR * kc,
+              bAt + 4 * c0! * kc, 4 * NR, 4 * NR * kc, cAt + i0 * ldcBytes + 4 * c0!, ldcBytes, Math.min(MC, r1! - i0), c1! - c0!, kc, beta);
+          return l;
+        }));
       }
       for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * ncp, (cAt >> 2) + i * ncp + nc), outOff + i * ldc + j0);
     }
@@ -184,50 +167,60 @@ function denseF32(v: View): Float32Array | null {
 }
 
 /**
- * Create the WASM SIMD backend, or null where WebAssembly SIMD is unavailable.
+ * Create the WASM SIMD backend, or null where WebAssembly SIMD is unavailable. With
+ * `threads: 2`, GEMMs and convolutions are split with a worker sharing the memory where
+ * SharedArrayBuffer and workers exist (Node >= 20.16; cross-origin isolated pages), else one thread.
  * @example
- * const wasm = createWasmBackend();
+ * const wasm = createWasmBackend({ threads: 2 });
  * if (wasm) { registerBackend(wasm); setBackend("wasm"); }
  */
-export function createWasmBackend(): Backend | null {
+export function createWasmBackend(options: { threads?: number } = {}): Backend | null {
   if (!simdSupported()) return null;
-  let rt: WasmRuntime;
   try {
-    rt = new WasmRuntime();
+    return wasmBackendOn(new WasmRuntime(options.threads));
   } catch {
     return null;
   }
+}
+
+/** The runtime behind a backend made here (benchmarks and tests wait for its worker). */
+export const wasmRuntimeOf = (b: Backend): WasmRuntime | undefined => (b as { rt?: WasmRuntime }).rt;
+
+/** The wasm backend on a given runtime. */
+export function wasmBackendOn(rt: WasmRuntime): Backend {
   const gemm = makeGemm(rt);
   const base = makeGemmBackend("wasm", gemm);
   const k = rt.k;
   const isF32 = (...vs: View[]): boolean => vs.every((v) => v.dtype === "float32" && v.storage instanceof Float32Array);
   return {
     ...base,
-    matmul: (a, b) => matmulVia(gemm, a, b),
+    ...{ rt }, // see wasmRuntimeOf
     conv2d: (x, w, p) => (isF32(x, w) ? conv2dWasm(rt, x, w, p) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? conv2dInputGradWasm(rt, gy, w, xShape, p) : base.conv2dInputGrad(gy, w, xShape, p)),
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
     unary(op, x, params = {}) {
-      const fn = unaryMap[op];
+      // NOTE: the elementwise kernels are exported under the op names (wasm-kernels.ts ELEMENTWISE)
+      const fn = k[op as string];
       const xs = fn ? denseF32(x) : null;
       if (!fn || !xs || xs.length < ELEMENTWISE_MIN) return fastJsBackend.unary(op, x, params);
       const n = xs.length;
-      const H = rt.heap(8 * n);
-      H.set(xs, 0);
-      k[fn]!(0, 4 * n, n);
-      return H.slice(n, 2 * n);
+      const H = rt.heap(BASE + 8 * n);
+      H.set(xs, BASE >> 2);
+      fn(BASE, BASE + 4 * n, n);
+      return H.slice((BASE >> 2) + n, (BASE >> 2) + 2 * n);
     },
     binary(op, a, b, outDtype) {
-      const fn = binaryMap[op];
+      const fn = k[op as string];
       const as = fn && outDtype === "float32" ? denseF32(a) : null;
       const bs = as ? denseF32(b) : null;
       if (!fn || !as || !bs || as.length < ELEMENTWISE_MIN) return fastJsBackend.binary(op, a, b, outDtype);
       const n = as.length;
-      const H = rt.heap(12 * n);
-      H.set(as, 0);
-      H.set(bs, n);
-      k[fn]!(0, 4 * n, 8 * n, n);
-      return H.slice(2 * n, 3 * n);
+      const H = rt.heap(BASE + 12 * n);
+      const o = BASE >> 2;
+      H.set(as, o);
+      H.set(bs, o + n);
+      fn(BASE, BASE + 4 * n, BASE + 8 * n, n);
+      return H.slice(o + 2 * n, o + 3 * n);
     },
     reduce(op, x, axes) {
       const xs = op === "sum" ? denseF32(x) : null;
@@ -237,10 +230,10 @@ export function createWasmBackend(): Backend | null {
       if (!xs || !suffix || xs.length < ELEMENTWISE_MIN) return fastJsBackend.reduce(op, x, axes);
       const rowLen = numel(x.shape.slice(nd - axes.length));
       const rows = rowLen === 0 ? numel(x.shape.slice(0, nd - axes.length)) : xs.length / rowLen;
-      const H = rt.heap(4 * xs.length);
-      H.set(xs, 0);
+      const H = rt.heap(BASE + 4 * xs.length);
+      H.set(xs, BASE >> 2);
       const out = new Float32Array(rows);
-      for (let r = 0; r < rows; r++) out[r] = k.sum(4 * r * rowLen, rowLen);
+      for (let r = 0; r < rows; r++) out[r] = k.sum(BASE + 4 * r * rowLen, rowLen);
       return out;
     },
   };
