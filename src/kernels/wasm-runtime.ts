@@ -10,7 +10,7 @@
  * kernel calls per thread and hand them to {@link WasmRuntime.run}.
  */
 import { buildKernelModule, type KernelExports } from "./wasm-kernels.js";
-import { BASE, LIST, sharedMemory, type Spawn } from "./wasm-threads.js";
+import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./wasm-threads.js";
 
 const PAGE = 65536;
 /** Pages a shared memory may grow to (2 GiB; a shared memory reserves its maximum up front). */
@@ -19,7 +19,7 @@ const MAX_PAGES = 32768;
 export { BASE };
 
 export class WasmRuntime {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   readonly k: KernelExports;
   /** The exports by index, for the call lists of {@link run}. */
   private readonly fns: ((...a: number[]) => unknown)[];
@@ -42,7 +42,7 @@ export class WasmRuntime {
     this.memory = shared?.[0] ?? new WebAssembly.Memory({ initial: 16 });
     const bytes = buildKernelModule({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
     const mod = new WebAssembly.Module(bytes);
-    const inst = new WebAssembly.Instance(mod, { env: { mem: this.memory } });
+    const inst = new WebAssembly.Instance(mod, { env: { mem: this.memory as WebAssembly.Memory } });
     this.k = inst.exports as unknown as KernelExports;
     this.fns = Object.values(inst.exports) as ((...a: number[]) => unknown)[];
     if (shared) {

@@ -37,10 +37,19 @@ const WORKER = `let go=([m,e,t])=>{let k=Object.values(new WebAssembly.Instance(
 export type Spawn = (data: unknown[]) => void;
 
 /**
+ * A WebAssembly memory, typed structurally. NOTE: the published declarations must not name the
+ * `WebAssembly` namespace: a consumer compiling without the DOM lib or @types/node would not find it.
+ */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+
+/**
  * A shared memory and a way to start workers on it, or null where a second thread is unavailable
  * (no SharedArrayBuffer, a page that is not cross-origin isolated, no workers).
  */
-export function sharedMemory(initial: number, maximum: number): [WebAssembly.Memory, Spawn] | null {
+export function sharedMemory(initial: number, maximum: number): [WasmMemory, Spawn] | null {
   const g = globalThis as {
     process?: { getBuiltinModule?: (id: string) => { Worker: new (code: string, o: object) => { unref(): void } } | undefined };
     Worker?: new (url: string) => { postMessage(d: unknown): void };
