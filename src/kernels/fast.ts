@@ -6,6 +6,7 @@ import { fastJsBackend } from "./js-fast.js";
 import { getBackend, listBackends, registerBackend, setBackend } from "./registry.js";
 import { createWasmBackend } from "./wasm.js";
 
+/** Options of {@link registerFastBackends}. */
 export interface RegisterFastOptions {
   /**
    * Also make the best one active: the `SAFEGRAD_BACKEND` environment variable when set (Node),

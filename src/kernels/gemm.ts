@@ -7,10 +7,18 @@
 import type { TypedArray } from "../tensor/dtype.js";
 
 /** A strided 2-D matrix inside a typed array: element (i, j) is data[off + i * rs + j * cs]. */
+/**
+ * A strided matrix operand of a {@link Gemm}: element (i, j) is `data[off + i * rs + j * cs]`, so a
+ * transposed or narrowed view is passed without a copy.
+ */
 export interface MatRef {
+  /** The storage holding the matrix. */
   readonly data: TypedArray;
+  /** Index of element (0, 0) in `data`. */
   readonly off: number;
+  /** Row stride: the distance in `data` between (i, j) and (i + 1, j). */
   readonly rs: number;
+  /** Column stride: the distance in `data` between (i, j) and (i, j + 1). */
   readonly cs: number;
 }
 

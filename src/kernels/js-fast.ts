@@ -214,7 +214,24 @@ export function assignStrided(dst: View, src: View): void {
   }
 }
 
-/** Build a JS-fast style backend around a GEMM (the WASM backend reuses this for float64). */
+/**
+ * Build a JS-fast style backend around a GEMM (the WASM backend reuses this for float64): a way
+ * to benchmark a matrix-multiply kernel inside every op that uses one (matmul, conv2d and its
+ * gradients).
+ * @example
+ * const naive: Gemm = (M, N, K, a, b, out, outOff, ldc) => {
+ *   for (let i = 0; i < M; i++)
+ *     for (let j = 0; j < N; j++) {
+ *       let s = 0;
+ *       for (let k = 0; k < K; k++) s += a.data[a.off + i * a.rs + k * a.cs]! * b.data[b.off + k * b.rs + j * b.cs]!;
+ *       out[outOff + i * ldc + j] = s;
+ *     }
+ * };
+ * registerBackend(makeGemmBackend("naive-gemm", naive));
+ * setBackend("naive-gemm");
+ * tensor([[1, 2]]).matmul(tensor([[3], [4]])).item(); // 11
+ * setBackend("js");
+ */
 export function makeGemmBackend(name: string, gemm: Gemm): Backend {
   return {
     name,

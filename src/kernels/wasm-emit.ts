@@ -184,7 +184,11 @@ export class ModuleBuilder {
   }
 }
 
-/** True when this engine validates a module using a v128 SIMD instruction. */
+/**
+ * True when this engine validates a module using a v128 SIMD instruction.
+ * @example
+ * const names = simdSupported() ? ["wasm", "js-fast"] : ["js-fast"]; // what registerFastBackends can offer
+ */
 export function simdSupported(): boolean {
   if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") return false;
   try {
