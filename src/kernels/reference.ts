@@ -167,6 +167,49 @@ function convOut(size: number, k: number, s: number, p: number, d: number): numb
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
+function convOutShape(xShape: Shape, wShape: Shape, p: Conv2dParams): number[] {
+  const [N, , H, W] = xShape as [number, number, number, number];
+  const [O, , kH, kW] = wShape as [number, number, number, number];
+  return [N, O, convOut(H, kH, p.stride[0], p.padding[0], p.dilation[0]), convOut(W, kW, p.stride[1], p.padding[1], p.dilation[1])];
+}
+
+/**
+ * Every tap of a convolution: visit(xi, wi, yi) for each input element x[xi] that weight w[wi]
+ * multiplies into output y[yi] (flat row-major indices of x [N, C, H, W], w [O, C/groups, kH, kW]
+ * and y [N, O, Ho, Wo]). NOTE: conv2d and both its gradients are this one loop nest with a
+ * different accumulation, so they are adjoint by construction.
+ */
+function convTaps(xShape: Shape, wShape: Shape, p: Conv2dParams, visit: (xi: number, wi: number, yi: number) => void): void {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [O, Cg, kH, kW] = wShape as [number, number, number, number];
+  const [, , Ho, Wo] = convOutShape(xShape, wShape, p) as [number, number, number, number];
+  const [sh, sw] = p.stride;
+  const [ph, pw] = p.padding;
+  const [dh, dw] = p.dilation;
+  const Og = O / p.groups;
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++)
+      for (let oh = 0; oh < Ho; oh++)
+        for (let ow = 0; ow < Wo; ow++)
+          for (let ci = 0; ci < Cg; ci++)
+            for (let kh = 0; kh < kH; kh++) {
+              const ih = oh * sh - ph + kh * dh;
+              if (ih < 0 || ih >= H) continue;
+              for (let kw = 0; kw < kW; kw++) {
+                const iw = ow * sw - pw + kw * dw;
+                if (iw < 0 || iw >= W) continue;
+                const c = Math.floor(o / Og) * Cg + ci;
+                visit(((n * C + c) * H + ih) * W + iw, ((o * Cg + ci) * kH + kh) * kW + kw, ((n * O + o) * Ho + oh) * Wo + ow);
+              }
+            }
+}
+
+function toDtype(acc: Float64Array, dtype: DType): TypedArray {
+  const out = allocArray(dtype, acc.length);
+  out.set(acc);
+  return out;
+}
+
 /**
  * The reference backend, named "js" and active by default: plain loops that are easy to check by
  * eye, the oracle every fast backend is property-tested against.
@@ -313,111 +356,25 @@ export const referenceBackend: Backend = {
   conv2d(xv, wv, p) {
     const x = contiguousData(xv);
     const w = contiguousData(wv);
-    const [N, C, H, W] = xv.shape as [number, number, number, number];
-    const [O, Cg, kH, kW] = wv.shape as [number, number, number, number];
-    const [sh, sw] = p.stride;
-    const [ph, pw] = p.padding;
-    const [dh, dw] = p.dilation;
-    const Og = O / p.groups;
-    const Ho = convOut(H, kH, sh, ph, dh);
-    const Wo = convOut(W, kW, sw, pw, dw);
-    const out = allocArray(xv.dtype, N * O * Ho * Wo);
-    for (let n = 0; n < N; n++)
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oh = 0; oh < Ho; oh++)
-          for (let ow = 0; ow < Wo; ow++) {
-            let acc = 0;
-            for (let ci = 0; ci < Cg; ci++) {
-              const c = g * Cg + ci;
-              for (let kh = 0; kh < kH; kh++) {
-                const ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= H) continue;
-                for (let kw = 0; kw < kW; kw++) {
-                  const iw = ow * sw - pw + kw * dw;
-                  if (iw < 0 || iw >= W) continue;
-                  acc += x[((n * C + c) * H + ih) * W + iw]! * w[((o * Cg + ci) * kH + kh) * kW + kw]!;
-                }
-              }
-            }
-            out[((n * O + o) * Ho + oh) * Wo + ow] = acc;
-          }
-      }
-    return out;
+    const acc = new Float64Array(numel(convOutShape(xv.shape, wv.shape, p)));
+    convTaps(xv.shape, wv.shape, p, (xi, wi, yi) => (acc[yi] = acc[yi]! + x[xi]! * w[wi]!));
+    return toDtype(acc, xv.dtype);
   },
 
   conv2dInputGrad(gyv, wv, xShape, p) {
     const gy = contiguousData(gyv);
     const w = contiguousData(wv);
-    const [N, C, H, W] = xShape as [number, number, number, number];
-    const [O, Cg, kH, kW] = wv.shape as [number, number, number, number];
-    const [, , Ho, Wo] = gyv.shape as [number, number, number, number];
-    const [sh, sw] = p.stride;
-    const [ph, pw] = p.padding;
-    const [dh, dw] = p.dilation;
-    const Og = O / p.groups;
-    const acc = new Float64Array(N * C * H * W);
-    for (let n = 0; n < N; n++)
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oh = 0; oh < Ho; oh++)
-          for (let ow = 0; ow < Wo; ow++) {
-            const gv = gy[((n * O + o) * Ho + oh) * Wo + ow]!;
-            for (let ci = 0; ci < Cg; ci++) {
-              const c = g * Cg + ci;
-              for (let kh = 0; kh < kH; kh++) {
-                const ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= H) continue;
-                for (let kw = 0; kw < kW; kw++) {
-                  const iw = ow * sw - pw + kw * dw;
-                  if (iw < 0 || iw >= W) continue;
-                  const xi = ((n * C + c) * H + ih) * W + iw;
-                  acc[xi] = acc[xi]! + gv * w[((o * Cg + ci) * kH + kh) * kW + kw]!;
-                }
-              }
-            }
-          }
-      }
-    const out = allocArray(gyv.dtype, acc.length);
-    out.set(acc);
-    return out;
+    const acc = new Float64Array(numel(xShape));
+    convTaps(xShape, wv.shape, p, (xi, wi, yi) => (acc[xi] = acc[xi]! + gy[yi]! * w[wi]!));
+    return toDtype(acc, gyv.dtype);
   },
 
   conv2dWeightGrad(xv, gyv, wShape, p) {
     const x = contiguousData(xv);
     const gy = contiguousData(gyv);
-    const [N, C, H, W] = xv.shape as [number, number, number, number];
-    const [O, Cg, kH, kW] = wShape as [number, number, number, number];
-    const [, , Ho, Wo] = gyv.shape as [number, number, number, number];
-    const [sh, sw] = p.stride;
-    const [ph, pw] = p.padding;
-    const [dh, dw] = p.dilation;
-    const Og = O / p.groups;
-    const acc = new Float64Array(O * Cg * kH * kW);
-    for (let n = 0; n < N; n++)
-      for (let o = 0; o < O; o++) {
-        const g = Math.floor(o / Og);
-        for (let oh = 0; oh < Ho; oh++)
-          for (let ow = 0; ow < Wo; ow++) {
-            const gv = gy[((n * O + o) * Ho + oh) * Wo + ow]!;
-            for (let ci = 0; ci < Cg; ci++) {
-              const c = g * Cg + ci;
-              for (let kh = 0; kh < kH; kh++) {
-                const ih = oh * sh - ph + kh * dh;
-                if (ih < 0 || ih >= H) continue;
-                for (let kw = 0; kw < kW; kw++) {
-                  const iw = ow * sw - pw + kw * dw;
-                  if (iw < 0 || iw >= W) continue;
-                  const wi = ((o * Cg + ci) * kH + kh) * kW + kw;
-                  acc[wi] = acc[wi]! + gv * x[((n * C + c) * H + ih) * W + iw]!;
-                }
-              }
-            }
-          }
-      }
-    const out = allocArray(gyv.dtype, acc.length);
-    out.set(acc);
-    return out;
+    const acc = new Float64Array(numel(wShape));
+    convTaps(xv.shape, wShape, p, (xi, wi, yi) => (acc[wi] = acc[wi]! + gy[yi]! * x[xi]!));
+    return toDtype(acc, gyv.dtype);
   },
 
   maxPool2dIndices(xv, p) {
