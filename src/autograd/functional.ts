@@ -376,7 +376,8 @@ export const logicalOr = (a: Tensor, b: Tensor): Tensor => call("logicalOr", [bo
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   boolOf("where", cond);
-  const [ta, tb] = pair("where", a, b);
+  // Two numbers (where(mask, 1, 0)) give float32, as torch's default dtype.
+  const [ta, tb] = pair("where", a instanceof Tensor || b instanceof Tensor ? a : scalar(a, { dtype: "float32" }), b);
   return call("where", [cond, ta, tb], null);
 }
 

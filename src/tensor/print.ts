@@ -9,7 +9,8 @@ function fmtNumber(v: number, isInt: boolean, sci: boolean): string {
   if (v === Infinity) return "inf";
   if (v === -Infinity) return "-inf";
   if (isInt) return String(v);
-  return sci ? v.toExponential(4) : v.toFixed(4);
+  // As torch: at least two exponent digits (1.0000e+00).
+  return sci ? v.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2") : v.toFixed(4);
 }
 
 /** Print like torch: `tensor([[1.0000, 2.0000], ...], dtype=float64, requiresGrad=true)`. */

@@ -249,7 +249,7 @@ describe("printing", () => {
   it("uses scientific notation for very large or very small magnitudes", () => {
     const s = tensor([1e10, 1]).toString();
     expect(s).toMatch(/^tensor\(\[1\.0000e\+10, +1\.0000e\+0+\]\)$/);
-    expect(tensor([1e-5, 1]).toString()).toContain("1.0000e-5");
+    expect(tensor([1e-5, 1]).toString()).toContain("1.0000e-05");
   });
 
   it("summarises tensors of more than 1000 elements", () => {
