@@ -135,7 +135,7 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
       ...(callSite ? { callSite } : {}),
       ...(origin ? { origin } : {}),
       inputs: inputs.map((t) => tensorStats(t)),
-      ...(vjp ? { gradOutput: tensorStats(vjp.g) } : {}),
+      ...(vjp ? { forwardInputs: vjp.node.inputs.map((t) => tensorStats(t)), gradOutput: tensorStats(vjp.g) } : {}),
       output: tensorStats(out),
       hint,
     },

@@ -32,6 +32,8 @@ export interface AnomalyReportData {
   origin?: Origin;
   /** Statistics of the op's inputs (of the inner op's, in backward). */
   inputs: TensorStats[];
+  /** Backward only: statistics of the forward inputs of the op whose gradient failed. */
+  forwardInputs?: TensorStats[];
   /** Backward only: statistics of the upstream gradient. */
   gradOutput?: TensorStats;
   /** Statistics of the non-finite output (or gradient). */
@@ -72,6 +74,7 @@ export class AnomalyReport implements AnomalyReportData {
   callSite?: string;
   origin?: Origin;
   inputs!: TensorStats[];
+  forwardInputs?: TensorStats[];
   gradOutput?: TensorStats;
   output!: TensorStats;
   hint!: Hint | null;
@@ -106,7 +109,11 @@ export class AnomalyReport implements AnomalyReportData {
     else if (this.origin?.kind === "op") lines.push(`  it was passed on; it was created by op ${this.origin.op}${this.origin.callSite ? ` at ${this.origin.callSite}` : ""}`);
     else lines.push(`  it was passed on from an input`);
     if (this.step !== undefined) lines.push(`  step ${this.step}${this.seed !== undefined ? `, seed ${this.seed}` : ""}`);
-    lines.push("  inputs:");
+    if (this.forwardInputs) {
+      lines.push(`  forward inputs of ${this.op}:`);
+      this.forwardInputs.forEach((s, i) => lines.push(`    ${i}: ${formatStats(s)}`));
+    }
+    lines.push(this.innerOp ? `  inputs of ${this.innerOp} (in the gradient):` : "  inputs:");
     this.inputs.forEach((s, i) => lines.push(`    ${i}: ${formatStats(s)}`));
     if (this.gradOutput) lines.push(`  upstream gradient: ${formatStats(this.gradOutput)}`);
     lines.push(`  output: ${formatStats(this.output)}`);
@@ -130,6 +137,7 @@ export class AnomalyReport implements AnomalyReportData {
       callSite: this.callSite,
       origin: this.origin,
       inputs: this.inputs,
+      forwardInputs: this.forwardInputs,
       gradOutput: this.gradOutput,
       output: this.output,
       hint: this.hint,

@@ -69,6 +69,9 @@ describe("anomaly detection: reports", () => {
     expect(r.phase).toBe("backward");
     expect(r.op).toBe("sqrt");
     expect(r.kind).toBe("+Inf");
+    // The forward input of sqrt (the 0 that makes its derivative infinite) is in the report.
+    expect(r.forwardInputs?.[0]?.zeros).toBe(1);
+    expect(r.toString()).toMatch(/forward inputs of sqrt:\n    0: \[2\] float32: min 0, max 1, 1 zeros/);
   });
 
   it("stays silent for a -Infinity attention mask fed to softmax and logsumexp", () => {
