@@ -307,7 +307,8 @@ export const ops = {
       // d||x||_p / dx = sign(x) (|x| / ||x||)^(p-1); 0 where the norm is 0.
       // NOTE: the ratio |x|/||x|| <= 1 is raised to p-1, never |x| itself, so float32 values near
       // 1e30 or 1e-30 do not overflow or underflow into 0 * inf.
-      if (attrs.p === 2) return [x!.mul(F.where(nk.eq(0), 0, gk.div(safeDenominator(nk))))];
+      // NOTE: x / ||x|| first (at most 1): g / ||x|| overflows when the norm is subnormal.
+      if (attrs.p === 2) return [x!.div(safeDenominator(nk)).mul(F.where(nk.eq(0), 0, gk))];
       const ratio = x!.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
       return [x!.sign().mul(ratio).mul(F.where(nk.eq(0), 0, gk))];
     },
