@@ -7,7 +7,7 @@
  * re-runs the same batch once with anomaly detection on, to say where the NaN was born.
  */
 import { SafegradError } from "../errors.js";
-import { gradNormStats, type GradNormStats } from "../optim/clip-grad.js";
+import { gradNormStats, scaleGradients, type GradNormStats } from "../optim/clip-grad.js";
 import type { OptimizerStateDict } from "../optim/types.js";
 import { defaultGenerator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -326,11 +326,8 @@ export class TrainingGuard {
     const maxNorm = this.options.maxNorm;
     let clipped = false;
     if (maxNorm !== undefined && norm > maxNorm) {
-      const coef = maxNorm / (norm + 1e-6);
-      for (const [, p] of this.params) {
-        const g = p.grad?.storage;
-        if (g) for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
-      }
+      // The same coefficient as clipGradNorm; the norm was computed once, by gradNormStats above.
+      scaleGradients(this.params.map(([, p]) => p), maxNorm / (norm + 1e-6));
       clipped = true;
     }
     // NOTE: the snapshot is of the state whose loss and gradients were just verified finite, taken

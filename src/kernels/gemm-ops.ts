@@ -64,6 +64,13 @@ export function geom(xShape: Shape, wShape: Shape, p: Conv2dParams): ConvGeom {
   return { N, C, H, W, O, Cg, Og: O / p.groups, kH, kW, Ho, Wo, L, K, sh, sw, ph, pw, dh, dw, groups: p.groups, chunk };
 }
 
+/** For kernel column kw: the input column offset and the range [owLo, owHi) of output columns whose tap lies inside the input (0 <= ow * sw - pw + kw * dw < W). */
+function owRange(q: ConvGeom, kw: number): [number, number, number] {
+  const shift = kw * q.dw - q.pw;
+  const owLo = Math.min(q.Wo, Math.max(0, Math.ceil(-shift / q.sw)));
+  return [shift, owLo, Math.max(owLo, Math.min(q.Wo, Math.floor((q.W - 1 - shift) / q.sw) + 1))];
+}
+
 /** col[r, (n - n0) * L + oh * Wo + ow] = x[n, g * Cg + ci, ih, iw] (0 outside), r = (ci * kH + kh) * kW + kw. */
 function im2col(x: TypedArray, q: ConvGeom, g: number, n0: number, nc: number, col: TypedArray): void {
   const { C, H, W, Cg, kH, kW, Ho, Wo, L, sh, sw, ph, pw, dh, dw } = q;
@@ -72,10 +79,7 @@ function im2col(x: TypedArray, q: ConvGeom, g: number, n0: number, nc: number, c
     for (let kh = 0; kh < kH; kh++)
       for (let kw = 0; kw < kW; kw++) {
         const r = (ci * kH + kh) * kW + kw;
-        // valid ow range: 0 <= ow * sw - pw + kw * dw < W
-        const shift = kw * dw - pw;
-        const owLo = Math.min(Wo, Math.max(0, Math.ceil(-shift / sw)));
-        const owHi = Math.max(owLo, Math.min(Wo, Math.floor((W - 1 - shift) / sw) + 1));
+        const [shift, owLo, owHi] = owRange(q, kw);
         for (let n = 0; n < nc; n++) {
           const xPlane = ((n0 + n) * C + g * Cg + ci) * H * W;
           let o = r * NL + n * L;
@@ -105,9 +109,7 @@ function col2im(col: TypedArray, q: ConvGeom, g: number, n0: number, nc: number,
     for (let kh = 0; kh < kH; kh++)
       for (let kw = 0; kw < kW; kw++) {
         const r = (ci * kH + kh) * kW + kw;
-        const shift = kw * dw - pw;
-        const owLo = Math.min(Wo, Math.max(0, Math.ceil(-shift / sw)));
-        const owHi = Math.max(owLo, Math.min(Wo, Math.floor((W - 1 - shift) / sw) + 1));
+        const [shift, owLo, owHi] = owRange(q, kw);
         for (let n = 0; n < nc; n++) {
           const xPlane = ((n0 + n) * C + g * Cg + ci) * H * W;
           const cr = r * NL + n * L;

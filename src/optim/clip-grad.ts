@@ -231,14 +231,16 @@ export function clipGradNormWithStats(
   }
   // Same coefficient as PyTorch (including NaN for a NaN norm and 0 for an infinite one).
   const clipCoef = Math.min(maxNorm / (total + 1e-6), 1);
-  if (clipCoef !== 1) {
-    for (const { param } of list) {
-      const g = param.grad?.storage;
-      if (g === undefined) continue;
-      for (let i = 0; i < g.length; i++) g[i] = g[i]! * clipCoef;
-    }
-  }
+  if (clipCoef !== 1) scaleGradients(list.map((e) => e.param), clipCoef);
   return { ...stats, clipCoef };
+}
+
+/** @internal Multiply every gradient by `coef` in place (the clipping step of clipGradNorm). */
+export function scaleGradients(params: Iterable<ParamLike>, coef: number): void {
+  for (const param of params) {
+    const g = param.grad?.storage;
+    if (g) for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+  }
 }
 
 /**
