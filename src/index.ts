@@ -38,7 +38,7 @@ export type { BackwardOptions, GradOptions } from "./autograd/engine.js";
 export { gradcheck, GradcheckError } from "./autograd/gradcheck.js";
 export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js";
 
-export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./kernels/backend.js";
+export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
 export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";

@@ -71,6 +71,12 @@ const binaryForward = (op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "
   ([a, b]: readonly Tensor[]): Tensor => new Tensor(getBackend().binary(op, a!, b!, a!.dtype), a!.shape);
 
 /** NOTE: a zero denominator would give 0 * inf = NaN in a gradient of a gradient; keep it at 1 where masked. */
+/** True when the last two dims of t are stored column by column (a transposed matrix). */
+function colMajor(t: Tensor): boolean {
+  const n = t.ndim;
+  return t.strides[n - 2] === 1 && t.shape[n - 2]! > 1 && t.shape[n - 1]! > 1;
+}
+
 function safeDenominator(d: Tensor): Tensor {
   return F.where(d.eq(0), 1, d);
 }
@@ -326,9 +332,11 @@ export const ops = {
       const bv = expandView(b!, [...batch, K, N]);
       return new Tensor(getBackend().matmul(av, bv), [...batch, M, N]);
     },
+    // NOTE: a gradient comes out in its input's layout. For y = x W^T (a Linear layer) the
+    // weight gradient is computed as (g^T x)^T, whose transpose back to W is contiguous: no copy.
     vjp: ({ g, inputs: [a, b], needs }) => [
-      needs[0] ? g.matmul(b!.transpose(-1, -2)) : null,
-      needs[1] ? a!.transpose(-1, -2).matmul(g) : null,
+      needs[0] ? (colMajor(a!) ? b!.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(b!.transpose(-1, -2))) : null,
+      needs[1] ? (colMajor(b!) ? g.transpose(-1, -2).matmul(a!).transpose(-1, -2) : a!.transpose(-1, -2).matmul(g)) : null,
     ],
   } satisfies OpDef<null>,
   conv2d: {

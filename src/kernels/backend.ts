@@ -142,5 +142,35 @@ export interface Backend {
   gather(x: View, dim: number, index: View): TypedArray;
   /** A copy of base with out[index[i][j]][j] += src[i][j] (for dim 0). */
   scatterAdd(base: View, dim: number, index: View, src: View): TypedArray;
+  /**
+   * Optional fused Adam step, in place on `param`, `m` and `v` (same-length arrays), equal within
+   * float rounding to the optimizer's own loop (optim/adam.ts), which runs wherever this is absent
+   * or returns false.
+   */
+  adamUpdate?(param: TypedArray, grad: TypedArray, m: TypedArray, v: TypedArray, c: AdamConstants): boolean;
+}
+
+/**
+ * The per-step constants of {@link Backend.adamUpdate}, as optim/adam.ts computes them.
+ * @example
+ * // Adam's first step (t = 1) with lr 0.001 and the default betas
+ * const c: AdamConstants = { beta1: 0.9, beta2: 0.999, bias2Sqrt: Math.sqrt(1 - 0.999), eps: 1e-8, negStep: -0.001 / (1 - 0.9), decay: 1, sign: 1 };
+ * getBackend().adamUpdate?.(param, grad, m, v, c); // false or absent: the optimizer's loop runs
+ */
+export interface AdamConstants {
+  /** Decay of the first moment. */
+  beta1: number;
+  /** Decay of the second moment. */
+  beta2: number;
+  /** sqrt(1 - beta2^t). */
+  bias2Sqrt: number;
+  /** Added to the denominator. */
+  eps: number;
+  /** -lr / (1 - beta1^t). */
+  negStep: number;
+  /** The parameter's factor before the step (AdamW's 1 - lr weightDecay; 1 for Adam). */
+  decay: number;
+  /** -1 to maximize, else 1. */
+  sign: number;
 }
 

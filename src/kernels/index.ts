@@ -2,7 +2,7 @@
  * The kernel layer's public surface: the Backend contract, the registry, the reference (oracle)
  * backend and the fast backends (registered explicitly with `registerFastBackends`).
  */
-export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams } from "./backend.js";
+export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./registry.js";
 export { referenceBackend } from "./reference.js";
 export { fastJsBackend, makeGemmBackend } from "./js-fast.js";

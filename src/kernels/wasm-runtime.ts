@@ -10,6 +10,7 @@
  * kernel calls per thread and hand them to {@link WasmRuntime.run}.
  */
 import { buildKernelModule, type KernelExports } from "./wasm-kernels.js";
+import { buildMathModule, type MathExports } from "./wasm-math.js";
 import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./wasm-threads.js";
 
 const PAGE = 65536;
@@ -21,6 +22,8 @@ export { BASE };
 export class WasmRuntime {
   readonly memory: WasmMemory;
   readonly k: KernelExports;
+  /** The second module's kernels (wasm-math.ts), on the same memory; this thread only. */
+  readonly math: MathExports;
   /** The exports by index, for the call lists of {@link run}. */
   private readonly fns: ((...a: number[]) => unknown)[];
   /** The worker's control block (wasm-threads.ts), when running two threads. */
@@ -40,9 +43,11 @@ export class WasmRuntime {
   constructor(threads = 1) {
     const shared = threads > 1 ? sharedMemory(16, MAX_PAGES) : null;
     this.memory = shared?.[0] ?? new WebAssembly.Memory({ initial: 16 });
-    const bytes = buildKernelModule({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
-    const mod = new WebAssembly.Module(bytes);
-    const inst = new WebAssembly.Instance(mod, { env: { mem: this.memory as WebAssembly.Memory } });
+    const mem = { module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) };
+    const imports = { env: { mem: this.memory as WebAssembly.Memory } };
+    const mod = new WebAssembly.Module(buildKernelModule(mem));
+    const inst = new WebAssembly.Instance(mod, imports);
+    this.math = new WebAssembly.Instance(new WebAssembly.Module(buildMathModule(mem)), imports).exports as unknown as MathExports;
     this.k = inst.exports as unknown as KernelExports;
     this.fns = Object.values(inst.exports) as ((...a: number[]) => unknown)[];
     if (shared) {

@@ -1,27 +1,28 @@
 /**
- * The "wasm" backend: WebAssembly SIMD kernels generated at runtime by wasm-kernels.ts, for
- * float32 GEMM (matmul; conv2d and both gradients run entirely in WASM, see wasm-conv.ts),
- * contiguous elementwise ops and sums. Everything else (float64, strided or broadcast layouts, transcendental functions) runs on
+ * The "wasm" backend: WebAssembly SIMD kernels generated at runtime, for float32 GEMM (matmul;
+ * conv2d and both gradients run entirely in WASM, see wasm-conv.ts) from wasm-kernels.ts, and
+ * elementwise ops (dense or with a broadcast bias/scalar operand), exp, comparisons, sums over
+ * leading or trailing axes and the fused Adam step from wasm-math.ts (wired in wasm-elementwise.ts).
+ * Everything else (float64, other strided layouts, the other transcendental functions) runs on
  * js-fast, which has the same results within float rounding.
  *
  * Memory: one WebAssembly.Memory, grown as needed. Each call lays its operands out from byte 0
  * (calls are synchronous), copies inputs in and results out: the Backend contract returns fresh
  * typed arrays that must survive a later `memory.grow`, which detaches views of the old buffer.
  *
- * Works in Node and browsers: only the WebAssembly global is used. The module is compiled
- * synchronously; it is about 4.0 KB, just under Chrome's 4 KB limit for synchronous compilation on the
- * main thread.
+ * Works in Node and browsers: only the WebAssembly global is used. Both modules are compiled
+ * synchronously, so each stays under Chrome's 4 KB limit for synchronous compilation on the
+ * main thread (tests check).
  */
 import type { TypedArray } from "../tensor/dtype.js";
-import { numel } from "../tensor/shape.js";
 import type { Backend, View } from "./backend.js";
 import { gemmJs, packA, type Gemm, type MatRef } from "./gemm.js";
 import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
-import { isDense } from "./strided.js";
+import { adamWasm, binaryWasm, copyWasm, reduceWasm, unaryWasm } from "./wasm-elementwise.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { simdSupported } from "./wasm-emit.js";
-import { Arena, BASE, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./wasm-runtime.js";
+import { Arena, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./wasm-runtime.js";
 
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
 // (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs.
@@ -32,9 +33,6 @@ const NC = 4096;
 const KB_NT = 512;
 const MC_NT = 128;
 
-
-/** Below this many elements the copy-in/copy-out costs more than SIMD saves. */
-const ELEMENTWISE_MIN = 256;
 
 /** Pack B[k0 .. k0+kc, j0 .. j0+nc) into NR-column micro-panels at float index `at`. */
 function packB(b: MatRef, k0: number, kc: number, j0: number, nc: number, ncp: number, H: Float32Array, at: number): void {
@@ -126,7 +124,7 @@ function makeGemm(rt: WasmRuntime): Gemm {
     // place by the kernel (aK = row stride, aP = 4 MR): no packing. Otherwise A is packed whole
     // per k block, and with two threads the block's C is cut into pieces.
     const pieces = M * N * K < rt.splitMin ? 1 : rt.pieces;
-    const aRows = a.rs === 1 && a.cs !== 0;
+    const aRows = a.rs === 1 && a.cs !== 0 && !(globalThis as any).NOAROWS;
     const Mp = roundUp(M, MR);
     const ncMax = Math.min(NC, roundUp(N, NR));
     const kcMax = Math.min(KC, K);
@@ -161,11 +159,6 @@ function makeGemm(rt: WasmRuntime): Gemm {
   };
 }
 
-function denseF32(v: View): Float32Array | null {
-  if (!(v.storage instanceof Float32Array) || !isDense(v.shape, v)) return null;
-  return v.storage.subarray(v.offset, v.offset + numel(v.shape));
-}
-
 /**
  * Create the WASM SIMD backend, or null where WebAssembly SIMD is unavailable. With
  * `threads: 2`, GEMMs and convolutions are split with a worker sharing the memory where
@@ -190,7 +183,6 @@ export const wasmRuntimeOf = (b: Backend): WasmRuntime | undefined => (b as { rt
 export function wasmBackendOn(rt: WasmRuntime): Backend {
   const gemm = makeGemm(rt);
   const base = makeGemmBackend("wasm", gemm);
-  const k = rt.k;
   const isF32 = (...vs: View[]): boolean => vs.every((v) => v.dtype === "float32" && v.storage instanceof Float32Array);
   return {
     ...base,
@@ -198,44 +190,11 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     conv2d: (x, w, p) => (isF32(x, w) ? conv2dWasm(rt, x, w, p) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? conv2dInputGradWasm(rt, gy, w, xShape, p) : base.conv2dInputGrad(gy, w, xShape, p)),
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
-    unary(op, x, params = {}) {
-      // NOTE: the elementwise kernels are exported under the op names (wasm-kernels.ts ELEMENTWISE)
-      const fn = k[op as string];
-      const xs = fn ? denseF32(x) : null;
-      if (!fn || !xs || xs.length < ELEMENTWISE_MIN) return fastJsBackend.unary(op, x, params);
-      const n = xs.length;
-      const H = rt.heap(BASE + 8 * n);
-      H.set(xs, BASE >> 2);
-      fn(BASE, BASE + 4 * n, n);
-      return H.slice((BASE >> 2) + n, (BASE >> 2) + 2 * n);
-    },
-    binary(op, a, b, outDtype) {
-      const fn = k[op as string];
-      const as = fn && outDtype === "float32" ? denseF32(a) : null;
-      const bs = as ? denseF32(b) : null;
-      if (!fn || !as || !bs || as.length < ELEMENTWISE_MIN) return fastJsBackend.binary(op, a, b, outDtype);
-      const n = as.length;
-      const H = rt.heap(BASE + 12 * n);
-      const o = BASE >> 2;
-      H.set(as, o);
-      H.set(bs, o + n);
-      fn(BASE, BASE + 4 * n, BASE + 8 * n, n);
-      return H.slice(o + 2 * n, o + 3 * n);
-    },
-    reduce(op, x, axes) {
-      const xs = op === "sum" ? denseF32(x) : null;
-      // the reduced axes must be a suffix of the dims: each output is the sum of one contiguous row
-      const nd = x.shape.length;
-      const suffix = axes.every((d, i) => d === nd - axes.length + i);
-      if (!xs || !suffix || xs.length < ELEMENTWISE_MIN) return fastJsBackend.reduce(op, x, axes);
-      const rowLen = numel(x.shape.slice(nd - axes.length));
-      const rows = rowLen === 0 ? numel(x.shape.slice(0, nd - axes.length)) : xs.length / rowLen;
-      const H = rt.heap(BASE + 4 * xs.length);
-      H.set(xs, BASE >> 2);
-      const out = new Float32Array(rows);
-      for (let r = 0; r < rows; r++) out[r] = k.sum(BASE + 4 * r * rowLen, rowLen);
-      return out;
-    },
+    unary: (op, x, params = {}) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
+    binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
+    copy: (x, dtype) => copyWasm(rt, x, dtype) ?? base.copy(x, dtype),
+    adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
+    reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),
   };
 }
 

@@ -1,3 +1,4 @@
+import { getBackend } from "../kernels/registry.js";
 import { checkBetas, checkBoolean, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
@@ -69,6 +70,9 @@ function adamUpdate(
     state.maxExpAvgSq = vMax;
   }
   const ams = hp.amsgrad ? vMax : null;
+  const c = { beta1, beta2, bias2Sqrt, eps, negStep: -stepSize, decay, sign: maximize ? -1 : 1 };
+  // a backend's fused kernel (float32 arithmetic, see Backend.adamUpdate), else this loop
+  if (ams === null && l2 === 0 && getBackend().adamUpdate?.(param, grad, m, v, c)) return;
   const n = param.length;
   for (let i = 0; i < n; i++) {
     const p = param[i]! * decay;

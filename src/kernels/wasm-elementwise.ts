@@ -1,0 +1,143 @@
+/**
+ * The wasm backend's elementwise ops, Adam and dtype copies: each lays its operands out from
+ * {@link BASE}, runs a kernel and copies the result out (the Backend contract: fresh arrays).
+ * Each returns null where its kernels do not apply (the caller falls back to js-fast).
+ */
+import type { DType, TypedArray } from "../tensor/dtype.js";
+import { numel } from "../tensor/shape.js";
+import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "./backend.js";
+import { isDense } from "./strided.js";
+import { COMPARE } from "./wasm-math.js";
+import { BASE, roundUp, type WasmRuntime } from "./wasm-runtime.js";
+
+/** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
+export const ELEMENTWISE_MIN = 256;
+const COMMUTES = new Set<BinaryOp>(["add", "mul", "maximum", "minimum"]);
+
+export function denseF32(v: View): Float32Array | null {
+  if (!(v.storage instanceof Float32Array) || !isDense(v.shape, v)) return null;
+  return v.storage.subarray(v.offset, v.offset + numel(v.shape));
+}
+
+/**
+ * The length p of the block that a float32 view repeats: its trailing dims are contiguous (p
+ * elements) and its leading dims broadcast (stride 0). A bias [C] expanded to [N, C] has p = C,
+ * a broadcast scalar p = 1, a dense view p = numel. 0 when the view is not laid out so.
+ */
+function period(v: View): number {
+  if (!(v.storage instanceof Float32Array)) return 0;
+  let p = 1;
+  let d = v.shape.length - 1;
+  for (; d >= 0 && (v.strides[d] === p || v.shape[d] === 1); d--) p *= v.shape[d]!;
+  for (; d >= 0; d--) if (v.strides[d] !== 0 && v.shape[d] !== 1) return 0;
+  return p;
+}
+
+export function unaryWasm(rt: WasmRuntime, op: UnaryOp, x: View): Float32Array | null {
+  const fn = op === "exp" ? null : rt.k[op];
+  const xs = fn || op === "exp" ? denseF32(x) : null;
+  if (!xs || xs.length < ELEMENTWISE_MIN) return null;
+  const n = xs.length;
+  // exp runs on whole vectors: the output starts after the input rounded up to 4
+  const np = roundUp(n, 4);
+  const H = rt.heap(BASE + 8 * np);
+  H.set(xs, BASE >> 2);
+  if (fn) fn(BASE, BASE + 4 * np, n);
+  else rt.math.exp(BASE, BASE + 4 * np, np / 4);
+  return H.slice((BASE >> 2) + np, (BASE >> 2) + np + n);
+}
+
+export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray | null {
+  const cmp = COMPARE[op];
+  const fn = cmp === undefined ? rt.k[op] : rt.math[op];
+  if (!fn || outDtype !== (cmp === undefined ? "float32" : "bool")) return null;
+  let as = denseF32(a);
+  let p = period(b);
+  if (!as && COMMUTES.has(op) && period(a) && denseF32(b)) {
+    [a, b] = [b, a];
+    as = denseF32(a);
+    p = period(b);
+  }
+  const n = as?.length ?? 0;
+  if (!as || p === 0 || n < ELEMENTWISE_MIN) return null;
+  const row = b.storage.subarray(b.offset, b.offset + p) as Float32Array;
+  // b's block, repeated to at least 1024 floats so each kernel call has some length
+  const chunk = p === n || cmp !== undefined ? p : p * Math.ceil(1024 / p);
+  const o = BASE >> 2;
+  const H = rt.heap(BASE + 4 * (n + chunk + n));
+  H.set(as, o);
+  for (let i = 0; i < chunk; i += p) H.set(row, o + n + i);
+  const out = BASE + 4 * (n + chunk);
+  if (cmp !== undefined) {
+    // a scalar b is read in place (step 0); a block b once per block
+    if (p === 1 || p === n) fn(BASE, BASE + 4 * n, out, n, p === 1 ? 0 : 4);
+    else for (let i = 0; i < n; i += p) fn(BASE + 4 * i, BASE + 4 * n, out + i, p, 4);
+    return new Uint8Array(rt.memory.buffer, out, n).slice();
+  }
+  for (let i = 0; i < n; i += chunk) fn(BASE + 4 * i, BASE + 4 * n, out + 4 * i, Math.min(chunk, n - i));
+  return H.slice(out >> 2, (out >> 2) + n);
+}
+
+/**
+ * Float32 sums over trailing axes (each output sums one contiguous row: the `sum` kernel) or over
+ * leading axes (each output sums a column: `colsum`, e.g. a bias gradient), in float64 as the
+ * reference.
+ */
+export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonly number[]): Float32Array | null {
+  const xs = op === "sum" ? denseF32(x) : null;
+  const nd = x.shape.length;
+  const k = axes.length;
+  const n = xs?.length ?? 0;
+  if (!xs || n < ELEMENTWISE_MIN || k === 0) return null;
+  const o = BASE >> 2;
+  if (axes.every((d, i) => d === nd - k + i)) {
+    const rowLen = numel(x.shape.slice(nd - k));
+    const rows = n / rowLen;
+    rt.heap(BASE + 4 * n).set(xs, o);
+    const out = new Float32Array(rows);
+    for (let r = 0; r < rows; r++) out[r] = rt.k.sum(BASE + 4 * r * rowLen, rowLen);
+    return out;
+  }
+  if (!axes.every((d, i) => d === i)) return null;
+  // colsum reads pairs: rows are padded to an even length (the pad's sum is not copied out)
+  const cols = numel(x.shape.slice(k));
+  const rows = n / cols;
+  const ld = cols + (cols & 1);
+  const acc = BASE + 4 * rows * ld;
+  const H = rt.heap(acc + 8 * ld);
+  if (ld === cols) H.set(xs, o);
+  else for (let r = 0; r < rows; r++) H.set(xs.subarray(r * cols, (r + 1) * cols), o + r * ld);
+  const A = new Float64Array(rt.memory.buffer, acc, ld);
+  A.fill(0);
+  rt.math.colsum(BASE, acc, rows, ld / 2);
+  return Float32Array.from(A.subarray(0, cols));
+}
+
+/** bool -> float32 (0 / 1); null for other conversions. */
+export function copyWasm(rt: WasmRuntime, x: View, dtype: DType): Float32Array | null {
+  const n = numel(x.shape);
+  if (x.dtype !== "bool" || dtype !== "float32" || !isDense(x.shape, x) || n < ELEMENTWISE_MIN) return null;
+  const at = BASE + roundUp(n, 16);
+  const H = rt.heap(at + 4 * n);
+  new Uint8Array(rt.memory.buffer).set(x.storage.subarray(x.offset, x.offset + n), BASE);
+  rt.math.bool2f(BASE, at, n);
+  return H.slice(at >> 2, (at >> 2) + n);
+}
+
+/** Adam in place on float32 arrays; false where it does not apply. */
+export function adamWasm(rt: WasmRuntime, p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, c: AdamConstants): boolean {
+  const n = p.length;
+  if (!(p instanceof Float32Array && g instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) || n < ELEMENTWISE_MIN) return false;
+  const np = roundUp(n, 4);
+  const o = BASE >> 2;
+  const H = rt.heap(BASE + 16 * np);
+  H.set(p, o);
+  H.set(g, o + np);
+  H.set(m, o + 2 * np);
+  H.set(v, o + 3 * np);
+  rt.math.adam(BASE, BASE + 4 * np, BASE + 8 * np, BASE + 12 * np, np / 4, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bias2Sqrt, c.eps, c.negStep, c.decay, c.sign);
+  p.set(H.subarray(o, o + n));
+  m.set(H.subarray(o + 2 * np, o + 2 * np + n));
+  v.set(H.subarray(o + 3 * np, o + 3 * np + n));
+  return true;
+}

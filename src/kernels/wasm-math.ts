@@ -1,0 +1,157 @@
+/**
+ * The second WASM module: kernels that are not GEMM-shaped (the first module, wasm-kernels.ts, is
+ * at Chrome's 4 KB limit for synchronous compilation). Same imported memory, byte addresses.
+ *
+ * Exports:
+ * - `adam(p, g, m, v, vectors, beta1, 1 - beta1, beta2, 1 - beta2, sqrt(1 - beta2^t), eps, -lr / (1 - beta1^t), decay, sign)`:
+ *   Adam in place on float32 arrays, 4 lanes at a time, in float32 arithmetic as PyTorch's float32
+ *   Adam (the JS loop in optim/adam.ts rounds to float32 only when it stores).
+ * - `eq|ne|lt|le|gt|ge(a, b, out, n, bStep)`: float32 comparisons into bytes (bool); bStep is 4, or
+ *   0 for a broadcast scalar b.
+ * - `bool2f(x, out, n)`: bytes to float32 0/1.
+ * - `colsum(x, acc, rows, pairs)`: float64 acc[j] += x[i][j] over rows of 2 pairs floats.
+ * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
+ *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
+ * - `softmax(x, out, rows, ld)`: max-shifted softmax of each row of `ld` floats (a multiple of 4,
+ *   padded with -Infinity). A row whose max is not finite is shifted by 0, as functional.softmax.
+ */
+import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
+
+// SIMD opcodes (after 0xfd)
+const F32X4_SPLAT = 0x13;
+const F32X4 = { eq: 0x41, sqrt: 0xe3, nearest: 0x6a, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9 };
+const I32X4 = { shl: 0xab, shrS: 0xac, add: 0xae, sub: 0xb1, truncSat: 0xf8 };
+const ANDNOT = 0x4f;
+const LOAD64_ZERO = 0x5d;
+const PROMOTE = 0x5f;
+
+/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
+function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
+  f.block().loop();
+  f.get(count).i32Eqz().brIf(1);
+  body();
+  for (const [p, s] of ptrs) if (s !== 0) f.get(p).i32(s).i32Add().set(p);
+  f.get(count).i32(1).i32Sub().set(count).br(0);
+  f.end().end();
+}
+
+function adamKernel(f: FuncBuilder): void {
+  const [p, g, m, v, n] = [0, 1, 2, 3, 4];
+  // splat the parameters 5..13 into locals: b1 c1 b2 c2 bias2Sqrt eps negStep decay sign
+  const c: number[] = [];
+  for (let i = 5; i <= 13; i++) {
+    c.push(f.local(V128));
+    f.get(i).simd(F32X4_SPLAT).set(c[i - 5]!);
+  }
+  const [b1, c1, b2, c2, bs, eps, ns, decay, sign] = c as [number, number, number, number, number, number, number, number, number];
+  const [G, M, V, D] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  countdown(f, n, [[p, 16], [g, 16], [m, 16], [v, 16]], () => {
+    f.get(g).v128Load().get(sign).simd(F32X4.mul).set(G);
+    f.get(m).get(m).v128Load().get(b1).simd(F32X4.mul).get(c1).get(G).simd(F32X4.mul).simd(F32X4.add).tee(M).v128Store();
+    f.get(v).get(v).v128Load().get(b2).simd(F32X4.mul).get(c2).get(G).simd(F32X4.mul).get(G).simd(F32X4.mul).simd(F32X4.add).tee(V).v128Store();
+    f.get(V).simd(F32X4.sqrt).get(bs).simd(F32X4.div).get(eps).simd(F32X4.add).set(D);
+    // p = p decay + negStep ratio, ratio = m / denom, or +0 where denom == 0 (optim/adam.ts: no NaN from eps = 0)
+    f.get(p).get(p).v128Load().get(decay).simd(F32X4.mul);
+    f.get(ns).get(M).get(D).simd(F32X4.div).get(D).v128Const(new Array<number>(16).fill(0)).simd(F32X4.eq).simd(ANDNOT).simd(F32X4.mul).simd(F32X4.add).v128Store();
+  });
+}
+
+/** Scalar f32 comparison opcodes, by Backend op name. */
+export const COMPARE: Record<string, number> = { eq: 0x5b, ne: 0x5c, lt: 0x5d, gt: 0x5e, le: 0x5f, ge: 0x60 };
+
+function compareKernel(f: FuncBuilder, opcode: number): void {
+  const [a, b, o, n, bStep] = [0, 1, 2, 3, 4];
+  f.block().loop();
+  f.get(n).i32Eqz().brIf(1);
+  f.get(o).get(a).f32Load().get(b).f32Load().op(opcode).op(0x3a, 0, 0); // i32.store8
+  f.get(a).i32(4).i32Add().set(a);
+  f.get(b).get(bStep).i32Add().set(b);
+  f.get(o).i32(1).i32Add().set(o);
+  f.get(n).i32(1).i32Sub().set(n).br(0);
+  f.end().end();
+}
+
+/** acc[j] += x[i][j] for every row i: float64 accumulators, rows of 2 pairs floats. */
+function colsumKernel(f: FuncBuilder): void {
+  const [x, acc, rows, pairs] = [0, 1, 2, 3];
+  const [a, c] = [f.local(I32), f.local(I32)];
+  countdown(f, rows, [], () => {
+    f.get(acc).set(a).get(pairs).set(c);
+    countdown(f, c, [[a, 16], [x, 8]], () => {
+      f.get(a).get(a).v128Load().get(x).simd(LOAD64_ZERO, 3, 0).simd(PROMOTE).simd(0xf0).v128Store(); // f64x2.add
+    });
+  });
+}
+
+function boolToFloatKernel(f: FuncBuilder): void {
+  const [x, o, n] = [0, 1, 2];
+  countdown(f, n, [[x, 1], [o, 4]], () => {
+    f.get(o).get(x).op(0x2d, 0, 0).op(0xb3).f32Store(); // i32.load8_u, f32.convert_i32_u
+  });
+}
+
+/** Emit exp of the f32x4 on the stack (leaves the result on the stack); `k` holds the constants. */
+function emitExp(f: FuncBuilder, k: number[], r: number, e: number): void {
+  const [lo, hi, log2e, ln2hi, ln2lo, ...poly] = k as [number, number, number, number, number, ...number[]];
+  const one = poly.pop()!;
+  // x = clamp(x, -104, 89) (NaN stays NaN); e = nearest(x log2(e)); r = x - e ln2 (in two parts)
+  f.get(lo).simd(F32X4.max).get(hi).simd(F32X4.min).set(r);
+  f.get(r).get(log2e).simd(F32X4.mul).simd(F32X4.nearest).set(e);
+  f.get(r).get(e).get(ln2hi).simd(F32X4.mul).simd(F32X4.sub).get(e).get(ln2lo).simd(F32X4.mul).simd(F32X4.sub).set(r);
+  // 1 + r + r^2 P(r), P by Horner
+  f.get(poly[0]!);
+  for (let i = 1; i < poly.length; i++) f.get(r).simd(F32X4.mul).get(poly[i]!).simd(F32X4.add);
+  f.get(r).simd(F32X4.mul).get(r).simd(F32X4.mul).get(r).simd(F32X4.add).get(one).simd(F32X4.add);
+  // times 2^e as 2^(e >> 1) 2^(e - (e >> 1)): both factors stay normal for e in [-150, 129]
+  f.get(e).simd(I32X4.truncSat).set(e);
+  const scale = (): void => {
+    f.i32(127).simd(0x11).simd(I32X4.add).i32(23).simd(I32X4.shl).simd(F32X4.mul); // 0x11: i32x4.splat
+  };
+  f.get(e).i32(1).simd(I32X4.shrS);
+  scale();
+  f.get(e).get(e).i32(1).simd(I32X4.shrS).simd(I32X4.sub);
+  scale();
+}
+
+/** Cephes expf constants: clamp bounds, log2(e), ln2 in two parts, the polynomial, then 1. */
+const EXP_CONSTANTS = [
+  -104, 89, 1.44269504088896341, 0.693359375, -2.12194440e-4,
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1,
+];
+
+function expConstants(f: FuncBuilder): number[] {
+  return EXP_CONSTANTS.map((c) => {
+    const l = f.local(V128);
+    f.f32Const(c).simd(F32X4_SPLAT).set(l);
+    return l;
+  });
+}
+
+function expKernel(f: FuncBuilder): void {
+  const [x, o, n] = [0, 1, 2];
+  const k = expConstants(f);
+  const [r, e] = [f.local(V128), f.local(V128)];
+  countdown(f, n, [[x, 16], [o, 16]], () => {
+    f.get(o).get(x).v128Load();
+    emitExp(f, k, r, e);
+    f.v128Store();
+  });
+}
+
+export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder(memory);
+  m.func("adam", [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], [], adamKernel);
+  for (const [name, opcode] of Object.entries(COMPARE)) m.func(name, [I32, I32, I32, I32, I32], [], (f) => compareKernel(f, opcode));
+  m.func("colsum", [I32, I32, I32, I32], [], colsumKernel);
+  m.func("bool2f", [I32, I32, I32], [], boolToFloatKernel);
+  m.func("exp", [I32, I32, I32], [], expKernel);
+  return m.bytes();
+}
+
+export interface MathExports {
+  adam(p: number, g: number, m: number, v: number, pairs: number, b1: number, c1: number, b2: number, c2: number, bias2Sqrt: number, eps: number, negStep: number, decay: number, sign: number): void;
+  bool2f(x: number, out: number, n: number): void;
+  colsum(x: number, acc: number, rows: number, pairs: number): void;
+  exp(x: number, out: number, vectors: number): void;
+  [op: string]: (...args: number[]) => void;
+}
