@@ -63,13 +63,19 @@ export function scalar(value: number, like: { dtype: DType }): Tensor {
   return new Tensor(a, []);
 }
 
+function needFloat(op: string, t: Tensor): void {
+  if (!isFloat(t.dtype)) throw new DTypeError(op, `expects a float tensor, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
+}
+
+const BOOL_MATH = `arithmetic on bool tensors; convert with .to("float32") first`;
+
 function toTensor(op: string, x: Tensor | number, like: Tensor): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${typeof x}`);
   if (like.dtype === "int32" && !Number.isInteger(x)) {
-    throw new DTypeError(op, `cannot combine an int32 tensor with the non-integer ${x}; convert with .to("float32") first`);
+    throw new DTypeError(op, `int32 tensor with the non-integer ${x}; convert with .to("float32") first`);
   }
-  if (like.dtype === "bool") throw new DTypeError(op, `arithmetic on a bool tensor; convert with .to("float32") first`);
+  if (like.dtype === "bool") throw new DTypeError(op, BOOL_MATH);
   return scalar(x, like);
 }
 
@@ -85,17 +91,13 @@ function pair(op: string, a: Tensor | number, b: Tensor | number): [Tensor, Tens
 
 function arith(name: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", a: Tensor | number, b: Tensor | number): Tensor {
   const [ta, tb] = pair(name, a, b);
-  if (ta.dtype === "bool") throw new DTypeError(name, `arithmetic on bool tensors; convert with .to("float32") first`);
-  if ((name === "div" || name === "pow") && !isFloat(ta.dtype)) {
-    throw new DTypeError(name, `expects float tensors, got ${ta.dtype}; convert with .to("float32") first`);
-  }
+  if (ta.dtype === "bool") throw new DTypeError(name, BOOL_MATH);
+  if (name === "div" || name === "pow") needFloat(name, ta);
   return call(name, [ta, tb], null);
 }
 
 function unary(name: OpName, x: Tensor, attrs: unknown = {}): Tensor {
-  if (!isFloat(x.dtype) && name !== "neg" && name !== "abs" && name !== "sign" && name !== "logicalNot") {
-    throw new DTypeError(name, `expects a float tensor, got ${x.dtype} (shape ${shapeStr(x.shape)})`);
-  }
+  if (name !== "neg" && name !== "abs" && name !== "sign") needFloat(name, x);
   return call(name, [x], attrs);
 }
 
@@ -218,7 +220,7 @@ export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
  * clamp(a, 0, null); // only a lower bound
  */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
-  if ((min === undefined || min === null) && (max === undefined || max === null)) throw new ValueError("clamp", "at least one of min and max must be given");
+  if (min == null && max == null) throw new ValueError("clamp", "needs min or max");
   return unary("clamp", x, { min: min ?? -Infinity, max: max ?? Infinity });
 }
 /**
@@ -301,7 +303,7 @@ function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, 
   let x = conv(a);
   let y = conv(b);
   if (x.dtype !== y.dtype) {
-    if (x.numel === 1 && x.ndim === 0 && !(a instanceof Tensor)) y = cast(y, "float64"); // x is the float64 scalar of a fractional number
+    if (x.ndim === 0 && !(a instanceof Tensor)) y = cast(y, "float64"); // x is the float64 scalar of a fractional number
     else if (y.ndim === 0 && !(b instanceof Tensor)) {
       x = cast(x, "float64");
       y = cast(y, "float64");
@@ -347,7 +349,7 @@ export const gt = (a: Tensor | number, b: Tensor | number): Tensor => cmp("gt", 
 export const ge = (a: Tensor | number, b: Tensor | number): Tensor => cmp("ge", a, b);
 
 function boolOf(op: string, t: Tensor): Tensor {
-  if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}; use a comparison such as x.gt(0)`);
+  if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}`);
   return t;
 }
 /**
@@ -410,9 +412,8 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
   for (const s of out) if (!Number.isInteger(s) || s < -1) throw new ShapeError(op, `invalid size ${s} in ${shapeStr(shape)}`);
   if (neg === 1) {
     const known = out.reduce((a, s) => (s === -1 ? a : a * s), 1);
-    const i = out.indexOf(-1);
-    if (known === 0 || x.numel % known !== 0) throw new ShapeError(op, `shape ${shapeStr(shape)} is invalid for input of size ${x.numel} (shape ${shapeStr(x.shape)})`);
-    out[i] = x.numel / known;
+    // NaN (no fit, or known = 0: x % 0 is NaN) fails the size check below.
+    out[out.indexOf(-1)] = x.numel % known ? NaN : x.numel / known;
   }
   if (numel(out) !== x.numel) throw new ShapeError(op, `shape ${shapeStr(shape)} is invalid for input of size ${x.numel} (shape ${shapeStr(x.shape)})`);
   return out;
@@ -451,7 +452,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normDim("flatten", startDim, x.ndim);
   const e = normDim("flatten", endDim, x.ndim);
-  if (s > e) throw new ShapeError("flatten", `startDim ${startDim} comes after endDim ${endDim}`);
+  if (s > e) throw new ShapeError("flatten", `startDim ${startDim} > endDim ${endDim}`);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
 }
@@ -491,11 +492,11 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
  */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const lead = shape.length - x.ndim;
-  if (lead < 0) throw new ShapeError("expand", `cannot expand shape ${shapeStr(x.shape)} to fewer dims ${shapeStr(shape)}`);
+  if (lead < 0) throw new ShapeError("expand", `cannot expand ${shapeStr(x.shape)} to fewer dims ${shapeStr(shape)}`);
   const s = shape.map((v, i) => (v === -1 && i >= lead ? x.shape[i - lead]! : v));
   s.forEach((v, i) => {
     const own = i >= lead ? x.shape[i - lead]! : 1;
-    if (!(v === own || own === 1) || v < 0) throw new ShapeError("expand", `cannot expand shape ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i})`);
+    if (!(v === own || own === 1) || v < 0) throw new ShapeError("expand", `cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i})`);
   });
   if (sameShape(s, x.shape)) return x;
   return call("expand", [x], { shape: s });
@@ -571,7 +572,7 @@ export function padDims(x: Tensor, pads: [number, number][], value: number): Ten
  */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
-    throw new ShapeError("pad", `padding length ${pads.length} must be even and at most 2 * ndim (${2 * x.ndim}) for shape ${shapeStr(x.shape)}`);
+    throw new ShapeError("pad", `padding length ${pads.length} must be even and <= ${2 * x.ndim} for shape ${shapeStr(x.shape)}`);
   }
   for (const p of pads) if (!Number.isInteger(p) || p < 0) throw new ValueError("pad", `pads must be non-negative integers, got ${JSON.stringify(pads)}`);
   const per: [number, number][] = x.shape.map(() => [0, 0]);
@@ -586,13 +587,13 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
  * cat([a, b], 1).shape; // [2, 6]
  */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ShapeError("cat", "expects a non-empty list of tensors");
+  if (tensors.length === 0) throw new ShapeError("cat", "got an empty list");
   const first = tensors[0]!;
   const d = normDim("cat", dim, first.ndim);
   tensors.forEach((t, i) => {
     if (t.dtype !== first.dtype) throw new DTypeError("cat", `tensor ${i} has dtype ${t.dtype}, tensor 0 has ${first.dtype}`);
     if (t.ndim !== first.ndim || t.shape.some((s, j) => j !== d && s !== first.shape[j])) {
-      throw new ShapeError("cat", `tensor ${i} has shape ${shapeStr(t.shape)}, incompatible with tensor 0's ${shapeStr(first.shape)} outside dim ${dim}`);
+      throw new ShapeError("cat", `tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 has ${shapeStr(first.shape)} (outside dim ${dim})`);
     }
   });
   if (tensors.length === 1) return first;
@@ -605,7 +606,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
  * stack([a, b]).shape; // [2, 2, 3]
  */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  if (tensors.length === 0) throw new ShapeError("stack", "expects a non-empty list of tensors");
+  if (tensors.length === 0) throw new ShapeError("stack", "got an empty list");
   const first = tensors[0]!;
   tensors.forEach((t, i) => {
     if (!sameShape(t.shape, first.shape)) throw new ShapeError("stack", `tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 has ${shapeStr(first.shape)}`);
@@ -671,9 +672,9 @@ function checkIndex(op: string, index: Tensor, size: number, what: string): void
  */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("gather", dim, x.ndim);
-  if (index.ndim !== x.ndim) throw new ShapeError("gather", `index has ${index.ndim} dims (shape ${shapeStr(index.shape)}) but input has ${x.ndim} (shape ${shapeStr(x.shape)})`);
+  if (index.ndim !== x.ndim) throw new ShapeError("gather", `index ${shapeStr(index.shape)} and input ${shapeStr(x.shape)} must have the same number of dims`);
   index.shape.forEach((s, i) => {
-    if (i !== d && s > x.shape[i]!) throw new ShapeError("gather", `index shape ${shapeStr(index.shape)} is larger than input shape ${shapeStr(x.shape)} at dim ${i}`);
+    if (i !== d && s > x.shape[i]!) throw new ShapeError("gather", `index ${shapeStr(index.shape)} is larger than input ${shapeStr(x.shape)} at dim ${i}`);
   });
   checkIndex("gather", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
   return call("gather", [x, index], { dim: d });
@@ -689,9 +690,9 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const d = normDim("scatterAdd", dim, x.ndim);
   if (index.ndim !== x.ndim || src.ndim !== x.ndim) throw new ShapeError("scatterAdd", `input ${shapeStr(x.shape)}, index ${shapeStr(index.shape)} and src ${shapeStr(src.shape)} must have the same number of dims`);
   index.shape.forEach((s, i) => {
-    if (s > src.shape[i]! || (i !== d && s > x.shape[i]!)) throw new ShapeError("scatterAdd", `index shape ${shapeStr(index.shape)} does not fit input ${shapeStr(x.shape)} / src ${shapeStr(src.shape)} at dim ${i}`);
+    if (s > src.shape[i]! || (i !== d && s > x.shape[i]!)) throw new ShapeError("scatterAdd", `index ${shapeStr(index.shape)} is larger than input ${shapeStr(x.shape)} or src ${shapeStr(src.shape)} at dim ${i}`);
   });
-  if (src.dtype !== x.dtype) throw new DTypeError("scatterAdd", `src dtype ${src.dtype} differs from input dtype ${x.dtype}`);
+  if (src.dtype !== x.dtype) throw new DTypeError("scatterAdd", `mixed dtypes: input ${x.dtype}, src ${src.dtype}`);
   checkIndex("scatterAdd", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
   return call("scatterAdd", [x, index, src], { dim: d });
 }
@@ -723,7 +724,7 @@ export function oneHot(x: Tensor, numClasses = -1): Tensor {
   let max = -1;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
-    if (v < 0) throw new IndexError("oneHot", `class values must be non-negative, got ${v}`);
+    if (v < 0) throw new IndexError("oneHot", `classes must be >= 0, got ${v}`);
     if (v > max) max = v;
   }
   const n = numClasses === -1 ? max + 1 : numClasses;
@@ -757,7 +758,7 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  * mean(tensor([[1, 2], [3, 4]]), 1).toArray(); // [1.5, 3.5]
  */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
-  if (!isFloat(x.dtype)) throw new DTypeError("mean", `expects a float tensor, got ${x.dtype}`);
+  needFloat("mean", x);
   const dims = reduceArgs("mean", x, dim);
   const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
   return sum(x, dims, keepdim).div(n);
@@ -785,7 +786,7 @@ export const amin = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme(
 
 function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   if (dim === undefined) {
-    if (x.numel === 0) throw new ShapeError(name, "cannot take the arg of an empty tensor");
+    if (x.numel === 0) throw new ShapeError(name, "empty tensor");
     return call(name, [reshape(x, [-1])], { dim: 0, keepdim: false });
   }
   const d = normDim(name, dim, x.ndim);
@@ -899,10 +900,13 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
  * softmax(tensor([1, -Infinity]), 0).toArray(); // [1, 0]
  */
 export function softmax(x: Tensor, dim: number): Tensor {
-  const d = normDim("softmax", dim, x.ndim);
-  if (x.numel === 0) return x;
-  const e = x.sub(finiteShift(amax(x, d, true))).exp();
-  return e.div(e.sum(d, true));
+  return softmaxOp("softmax", x, dim);
+}
+
+function softmaxOp(op: "softmax" | "logSoftmax", x: Tensor, dim: number): Tensor {
+  const d = normDim(op, dim, x.ndim);
+  if (!isFloat(x.dtype)) throw new DTypeError(op, `expects a float tensor, got ${x.dtype}`);
+  return x.numel === 0 ? x : call(op, [x], { dim: d });
 }
 
 /**
@@ -912,9 +916,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
  * logSoftmax(tensor([0, 1000]), 0).toArray(); // [-1000, 0], finite
  */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
-  const d = normDim("logSoftmax", dim, x.ndim);
-  if (x.numel === 0) return x;
-  return x.sub(logsumexp(x, d, true));
+  return softmaxOp("logSoftmax", x, dim);
 }
 
 /**
@@ -926,7 +928,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
  * norm(a, 2, 1).shape; // [2]
  */
 export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
-  if (!isFloat(x.dtype)) throw new DTypeError("norm", `expects a float tensor, got ${x.dtype}`);
+  needFloat("norm", x);
   if (!(p >= 1)) throw new ValueError("norm", `p must be >= 1 or Infinity, got ${p}`);
   const dims = reduceArgs("norm", x, dim);
   if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
@@ -941,9 +943,9 @@ export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
  * matmul(randn([5, 2, 3]), randn([3, 4])).shape; // [5, 2, 4]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError("matmul", `both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError("matmul", `needs at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.dtype !== b.dtype) throw new DTypeError("matmul", `mixed dtypes ${a.dtype} and ${b.dtype}`);
-  if (!isFloat(a.dtype)) throw new DTypeError("matmul", `expects float tensors, got ${a.dtype}`);
+  needFloat("matmul", a);
   const ka = a.shape[a.ndim - 1]!;
   const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
   if (ka !== kb) throw new ShapeError("matmul", `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} != ${kb})`);
@@ -968,7 +970,8 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-function two(op: string, name: string, v: number | readonly [number, number] | undefined, dflt: number, min: number): [number, number] {
+/** @internal One number or a [height, width] pair, validated as integers >= min. */
+export function two(op: string, name: string, v: number | readonly [number, number] | undefined, dflt: number, min: number): [number, number] {
   const r: [number, number] = v === undefined ? [dflt, dflt] : typeof v === "number" ? [v, v] : [v[0], v[1]];
   for (const x of r) if (!Number.isInteger(x) || x < min) throw new ValueError(op, `${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
   return r;
@@ -976,7 +979,7 @@ function two(op: string, name: string, v: number | readonly [number, number] | u
 
 function outSize(op: string, size: number, k: number, s: number, p: number, d: number, what: string): number {
   const o = Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-  if (o <= 0) throw new ShapeError(op, `output ${what} would be ${o}: input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d}`);
+  if (o <= 0) throw new ShapeError(op, `output ${what} would be ${o} (input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
   return o;
 }
 
@@ -1003,8 +1006,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const xx = unbatched ? unsqueeze(x, 0) : x;
   if (xx.ndim !== 4) throw new ShapeError("conv2d", `expects input [N, C, H, W] or [C, H, W], got ${shapeStr(x.shape)}`);
   if (weight.ndim !== 4) throw new ShapeError("conv2d", `expects weight [O, C/groups, kH, kW], got ${shapeStr(weight.shape)}`);
-  if (xx.dtype !== weight.dtype) throw new DTypeError("conv2d", `input dtype ${xx.dtype} differs from weight dtype ${weight.dtype}`);
-  if (!isFloat(xx.dtype)) throw new DTypeError("conv2d", `expects float tensors, got ${xx.dtype}`);
+  if (xx.dtype !== weight.dtype) throw new DTypeError("conv2d", `mixed dtypes ${xx.dtype} and ${weight.dtype}`);
+  needFloat("conv2d", x);
   const groups = options.groups ?? 1;
   if (!Number.isInteger(groups) || groups < 1) throw new ValueError("conv2d", `groups must be a positive integer, got ${groups}`);
   const p: Conv2dParams = {
@@ -1015,10 +1018,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   };
   const [, C, H, W] = xx.shape as [number, number, number, number];
   const [O, Cg, kH, kW] = weight.shape as [number, number, number, number];
-  if (C !== Cg * groups) throw new ShapeError("conv2d", `input has ${C} channels but weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`);
+  if (C !== Cg * groups) throw new ShapeError("conv2d", `input has ${C} channels, weight ${shapeStr(weight.shape)} with groups=${groups} expects ${Cg * groups}`);
   if (O % groups !== 0) throw new ShapeError("conv2d", `out channels ${O} not divisible by groups ${groups}`);
-  outSize("conv2d", H, kH, p.stride[0], p.padding[0], p.dilation[0], "height");
-  outSize("conv2d", W, kW, p.stride[1], p.padding[1], p.dilation[1], "width");
+  [H, W].forEach((size, i) => outSize("conv2d", size, [kH, kW][i]!, p.stride[i]!, p.padding[i]!, p.dilation[i]!, i ? "width" : "height"));
   let y = conv2dRaw(xx, weight, p);
   if (bias) {
     if (bias.ndim !== 1 || bias.shape[0] !== O) throw new ShapeError("conv2d", `bias must have shape [${O}], got ${shapeStr(bias.shape)}`);
@@ -1041,7 +1043,7 @@ export interface Pool2dOptions {
 
 function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number, number], o: Pool2dOptions) {
   if (x.ndim !== 4) throw new ShapeError(op, `expects input [N, C, H, W], got ${shapeStr(x.shape)}`);
-  if (o.ceilMode) throw new ValueError(op, "ceilMode: true is not supported; pad the input instead");
+  if (o.ceilMode) throw new ValueError(op, "ceilMode is not supported; pad the input");
   const kernel = two(op, "kernelSize", kernelSize, 1, 1);
   const stride = o.stride === undefined ? kernel : two(op, "stride", o.stride, 1, 1);
   const padding = two(op, "padding", o.padding, 0, 0);
@@ -1049,19 +1051,16 @@ function poolParams(op: string, x: Tensor, kernelSize: number | readonly [number
   if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
     throw new ValueError(op, `padding ${JSON.stringify(padding)} must be at most half the kernel size ${JSON.stringify(kernel)}`);
   }
-  const [, , H, W] = x.shape as [number, number, number, number];
-  const Ho = outSize(op, H, kernel[0], stride[0], padding[0], dilation[0], "height");
-  const Wo = outSize(op, W, kernel[1], stride[1], padding[1], dilation[1], "width");
+  const dims = [0, 1].map((i) => [x.shape[i + 2]!, kernel[i]!, stride[i]!, padding[i]!, dilation[i]!, i ? "width" : "height"] as const);
+  const [Ho, Wo] = dims.map(([size, k, s, p, d, what]) => outSize(op, size, k, s, p, d, what)) as [number, number];
   // A dilated window can fall entirely into the padding: it would have no element to pool.
-  const hits = (o: number, size: number, k: number, s: number, p: number, d: number): boolean => {
-    for (let j = 0; j < k; j++) {
-      const i = o * s - p + j * d;
-      if (i >= 0 && i < size) return true;
+  dims.forEach(([size, k, s, p, d, what], i) => {
+    for (let o = 0; o < [Ho, Wo][i]!; o++) {
+      let hit = false;
+      for (let j = 0; j < k; j++) hit ||= o * s - p + j * d >= 0 && o * s - p + j * d < size;
+      if (!hit) throw new ValueError(op, `output ${what} ${o}: window entirely in the padding (input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
     }
-    return false;
-  };
-  for (let o = 0; o < Ho; o++) if (!hits(o, H, kernel[0], stride[0], padding[0], dilation[0])) throw new ValueError(op, `output row ${o} has a window entirely in the padding (input height ${H}, kernel ${kernel[0]}, stride ${stride[0]}, padding ${padding[0]}, dilation ${dilation[0]})`);
-  for (let o = 0; o < Wo; o++) if (!hits(o, W, kernel[1], stride[1], padding[1], dilation[1])) throw new ValueError(op, `output column ${o} has a window entirely in the padding (input width ${W}, kernel ${kernel[1]}, stride ${stride[1]}, padding ${padding[1]}, dilation ${dilation[1]})`);
+  });
   return { kernel, stride, padding, dilation, Ho, Wo };
 }
 

@@ -53,7 +53,7 @@ export interface GradcheckFailure {
  */
 export class GradcheckError extends AutogradError {
   /** The worst mismatch. */
-  readonly failure: GradcheckFailure;
+  declare readonly failure: GradcheckFailure;
   constructor(f: GradcheckFailure) {
     super(
       "gradcheck",

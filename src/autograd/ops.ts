@@ -53,6 +53,9 @@ export interface ReduceAttrs {
   dims: number[];
   keepdim: boolean;
 }
+export interface DimAttrs {
+  dim: number;
+}
 export interface NormAttrs extends ReduceAttrs {
   p: number;
 }
@@ -319,6 +322,17 @@ export const ops = {
       return [x!.sign().mul(ratio).mul(F.where(nk.eq(0), 0, gk))];
     },
   } satisfies OpDef<NormAttrs>,
+
+  // NOTE: softmax and logSoftmax are primitives (one fused kernel, as PyTorch), shifted by the
+  // lane max, or by 0 where that max is infinite (a row of -Infinity masks).
+  softmax: {
+    forward: ([x], a) => new Tensor(getBackend().softmax(x!, a.dim, false), x!.shape),
+    vjp: ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))],
+  } satisfies OpDef<DimAttrs>,
+  logSoftmax: {
+    forward: ([x], a) => new Tensor(getBackend().softmax(x!, a.dim, true), x!.shape),
+    vjp: ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))],
+  } satisfies OpDef<DimAttrs>,
 
   // ------------------------------------------------------------------ linear algebra and conv
   matmul: {

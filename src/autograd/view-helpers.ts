@@ -10,7 +10,7 @@ import { Tensor } from "../tensor/tensor.js";
 /** A stride-0 view of t broadcast to `shape` (no copy). */
 export function expandView(t: Tensor, shape: Shape): Tensor {
   const nd = shape.length;
-  if (nd < t.ndim) throw new ShapeError("expand", `cannot expand shape ${shapeStr(t.shape)} to ${shapeStr(shape)}`);
+  if (nd < t.ndim) throw new ShapeError("expand", `cannot expand ${shapeStr(t.shape)} to fewer dims ${shapeStr(shape)}`);
   const strides = new Array<number>(nd);
   for (let i = 0; i < nd; i++) {
     const j = i - (nd - t.ndim);
@@ -22,7 +22,7 @@ export function expandView(t: Tensor, shape: Shape): Tensor {
     const s = t.shape[j]!;
     if (s === target) strides[i] = t.strides[j]!;
     else if (s === 1) strides[i] = 0;
-    else throw new ShapeError("expand", `cannot expand shape ${shapeStr(t.shape)} to ${shapeStr(shape)} (dim ${i}: ${s} vs ${target})`);
+    else throw new ShapeError("expand", `cannot expand ${shapeStr(t.shape)} to ${shapeStr(shape)} (dim ${i}: ${s} vs ${target})`);
   }
   return new Tensor(t.storage, shape, strides, t.offset);
 }

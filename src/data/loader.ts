@@ -69,16 +69,16 @@ export interface Batch<X extends Float32Array | Float64Array = Float32Array> {
  */
 export class DataLoader<X extends Float32Array | Float64Array = Float32Array> implements Iterable<Batch<X>> {
   /** Samples per batch. */
-  readonly batchSize: number;
+  declare readonly batchSize: number;
   /** Whether each epoch is shuffled. */
-  readonly shuffle: boolean;
+  declare readonly shuffle: boolean;
   /** Whether a trailing partial batch is dropped. */
-  readonly dropLast: boolean;
+  declare readonly dropLast: boolean;
   /** Where epoch orders come from; `null` when `shuffle` is off. Its state can be checkpointed. */
-  readonly generator: Generator | null;
-  private readonly dataset: Dataset<X>;
-  private readonly order: Int32Array;
-  private readonly features: number;
+  declare readonly generator: Generator | null;
+  readonly #dataset: Dataset<X>;
+  readonly #order: Int32Array;
+  readonly #features: number;
 
   /**
    * @param dataset the rows to draw from
@@ -99,9 +99,7 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
     }
     const rows = dataset.y.length;
     if (dataset.x.length !== rows * features) {
-      throw new RangeError(
-        `DataLoader: x has ${dataset.x.length} values, expected y.length * prod(featureShape) = ${rows} * ${features}`,
-      );
+      throw new RangeError(`DataLoader: x has ${dataset.x.length} values, expected ${rows} rows * ${features}`);
     }
     const order = indices === null ? Int32Array.from({ length: rows }, (_, i) => i) : Int32Array.from(indices);
     for (let k = 0; k < order.length; k++) {
@@ -110,9 +108,9 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
         throw new RangeError(`DataLoader: indices[${k}] = ${i} is not a row index in [0, ${rows})`);
       }
     }
-    this.dataset = dataset;
-    this.order = order;
-    this.features = features;
+    this.#dataset = dataset;
+    this.#order = order;
+    this.#features = features;
     this.batchSize = batchSize;
     this.shuffle = options.shuffle === true;
     this.dropLast = options.dropLast === true;
@@ -122,12 +120,12 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
 
   /** Number of samples visited per epoch (before `dropLast`). */
   get numSamples(): number {
-    return this.order.length;
+    return this.#order.length;
   }
 
   /** Number of batches per epoch. */
   get length(): number {
-    const m = this.order.length;
+    const m = this.#order.length;
     return this.dropLast ? Math.floor(m / this.batchSize) : Math.ceil(m / this.batchSize);
   }
 
@@ -139,7 +137,7 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
    * for (const batch of loader) tensor(batch.x, { shape: batch.shape }); // [50, 4] tensors
    */
   [Symbol.iterator](): Iterator<Batch<X>> {
-    const order = this.generator === null ? this.order : shuffleInPlace(this.order.slice(), this.generator);
+    const order = this.generator === null ? this.#order : shuffleInPlace(this.#order.slice(), this.generator);
     const batches = this.length;
     let b = 0;
     return {
@@ -147,14 +145,14 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
         if (b >= batches) return { done: true, value: undefined };
         const start = b * this.batchSize;
         b++;
-        return { done: false, value: this.gather(order.subarray(start, Math.min(start + this.batchSize, order.length))) };
+        return { done: false, value: this.#gather(order.subarray(start, Math.min(start + this.batchSize, order.length))) };
       },
     };
   }
 
-  private gather(rows: Int32Array): Batch<X> {
-    const { x, y, featureShape } = this.dataset;
-    const f = this.features;
+  #gather(rows: Int32Array): Batch<X> {
+    const { x, y, featureShape } = this.#dataset;
+    const f = this.#features;
     const size = rows.length;
     const bx = (x instanceof Float64Array ? new Float64Array(size * f) : new Float32Array(size * f)) as X;
     const by = new Int32Array(size);

@@ -79,28 +79,12 @@ export interface IrisData extends ClassificationData {
 export function parseDigitsCsv(text: string, source = "digits.csv"): DigitsData {
   const rows = dataLines(text);
   if (rows.length === 0) throw new Error(`${source}: no data rows`);
-  const n = rows.length;
-  const x = new Float32Array(n * DIGITS_FEATURES);
-  const y = new Int32Array(n);
-  const width = DIGITS_FEATURES + 1;
-  for (let r = 0; r < n; r++) {
-    const { line, text: row } = rows[r]!;
-    const fields = row.split(",");
-    if (fields.length !== width) {
-      throw new Error(
-        `${source} line ${line}: expected ${width} comma-separated values (64 pixels and a label), got ${fields.length}`,
-      );
-    }
-    for (let j = 0; j < DIGITS_FEATURES; j++) {
-      const v = parseIntField(fields[j]!, source, line, j + 1);
-      if (v < 0 || v > DIGITS_MAX_PIXEL) {
-        throw new Error(`${source} line ${line}, field ${j + 1}: pixel ${v} outside 0..${DIGITS_MAX_PIXEL}`);
-      }
-      x[r * DIGITS_FEATURES + j] = v / DIGITS_MAX_PIXEL;
-    }
-    y[r] = parseLabel(fields[DIGITS_FEATURES]!, DIGITS_CLASSES, source, line, width);
-  }
-  return { x, y, n, features: DIGITS_FEATURES, classes: DIGITS_CLASSES, featureShape: [DIGITS_FEATURES] };
+  const { x, y } = parseRows(rows, DIGITS_FEATURES, DIGITS_CLASSES, source, " (64 pixels and a label)", (field, line, col) => {
+    const v = parseIntField(field, source, line, col);
+    if (v < 0 || v > DIGITS_MAX_PIXEL) throw new Error(`${source} line ${line}, field ${col}: pixel ${v} outside 0..${DIGITS_MAX_PIXEL}`);
+    return v / DIGITS_MAX_PIXEL;
+  });
+  return { x, y, n: rows.length, features: DIGITS_FEATURES, classes: DIGITS_CLASSES, featureShape: [DIGITS_FEATURES] };
 }
 
 /**
@@ -132,25 +116,12 @@ export function parseIrisCsv(text: string, source = "iris.csv"): IrisData {
   const rows = lines.slice(1);
   if (rows.length !== n) throw new Error(`${source}: header announces ${n} rows, found ${rows.length}`);
   const classes = classNames.length;
-  const x = new Float32Array(n * features);
-  const y = new Int32Array(n);
-  const width = features + 1;
-  for (let r = 0; r < n; r++) {
-    const { line, text: row } = rows[r]!;
-    const fields = row.split(",");
-    if (fields.length !== width) {
-      throw new Error(`${source} line ${line}: expected ${width} comma-separated values, got ${fields.length}`);
-    }
-    for (let j = 0; j < features; j++) {
-      const s = fields[j]!.trim();
-      const v = Number(s);
-      if (s === "" || !Number.isFinite(v)) {
-        throw new Error(`${source} line ${line}, field ${j + 1}: "${fields[j]}" is not a finite number`);
-      }
-      x[r * features + j] = v;
-    }
-    y[r] = parseLabel(fields[features]!, classes, source, line, width);
-  }
+  const { x, y } = parseRows(rows, features, classes, source, "", (field, line, col) => {
+    const t = field.trim();
+    const v = Number(t);
+    if (t === "" || !Number.isFinite(v)) throw new Error(`${source} line ${line}, field ${col}: "${field}" is not a finite number`);
+    return v;
+  });
   return { x, y, n, features, classes, featureShape: [features], classNames };
 }
 
@@ -161,6 +132,22 @@ interface Line {
 }
 
 /** Non-blank lines, with CRLF tolerated. */
+/** `features` values (read by `value`) then a label per row; `what` explains the row width in errors. */
+function parseRows(rows: Line[], features: number, classes: number, source: string, what: string, value: (field: string, line: number, col: number) => number): { x: Float32Array; y: Int32Array } {
+  const n = rows.length;
+  const x = new Float32Array(n * features);
+  const y = new Int32Array(n);
+  const width = features + 1;
+  for (let r = 0; r < n; r++) {
+    const { line, text: row } = rows[r]!;
+    const fields = row.split(",");
+    if (fields.length !== width) throw new Error(`${source} line ${line}: expected ${width} comma-separated values${what}, got ${fields.length}`);
+    for (let j = 0; j < features; j++) x[r * features + j] = value(fields[j]!, line, j + 1);
+    y[r] = parseLabel(fields[features]!, classes, source, line, width);
+  }
+  return { x, y };
+}
+
 function dataLines(text: string): Line[] {
   const out: Line[] = [];
   const lines = text.split("\n");

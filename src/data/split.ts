@@ -161,15 +161,9 @@ export function permutation(n: number, gen: Generator): Int32Array {
 }
 
 /**
- * In-place Fisher-Yates shuffle, drawing exactly as `Generator.shuffle` does (that one only takes
- * plain arrays), so the two agree on the same generator state.
+ * In-place Fisher-Yates shuffle of a plain or typed array: `Generator.shuffle` itself (typed only
+ * for plain arrays), so the two agree on the same generator state.
  */
 export function shuffleInPlace<A extends { [i: number]: number; length: number }>(arr: A, gen: Generator): A {
-  for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(gen.random() * (i + 1));
-    const tmp = arr[i]!;
-    arr[i] = arr[j]!;
-    arr[j] = tmp;
-  }
-  return arr;
+  return gen.shuffle(arr as unknown as number[]) as unknown as A;
 }

@@ -33,7 +33,7 @@ export function userCallSite(err: Error | undefined): string | undefined {
 }
 
 function describeLeaf(t: Tensor): string {
-  return t.name ? `"${t.name}"` : `of shape [${t.shape.join(", ")}] (${t.requiresGrad ? "a parameter or input that requires grad" : "a data tensor"})`;
+  return t.name ? `"${t.name}"` : `of shape [${t.shape.join(", ")}] (${t.requiresGrad ? "requires grad" : "data"})`;
 }
 
 /** Follow a non-finite tensor back to the op that created it, or to the leaf that held it. */
@@ -44,8 +44,7 @@ function traceOrigin(t: Tensor): Origin {
     if (!node) return { kind: "input", name: describeLeaf(cur), stats: tensorStats(cur) };
     const bad = node.inputs.find((i) => isFloat(i.dtype) && !allFinite(i));
     if (!bad) {
-      const callSite = userCallSite(node.creation);
-      return callSite ? { kind: "op", op: node.op, callSite } : { kind: "op", op: node.op };
+      return { kind: "op", op: node.op, callSite: userCallSite(node.creation) };
     }
     cur = bad;
   }
@@ -129,13 +128,14 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
     {
       phase,
       op: reportedOp,
-      ...(vjp ? { innerOp: op } : {}),
+      innerOp: vjp ? op : undefined,
       created,
       kind: kindOf(out),
-      ...(callSite ? { callSite } : {}),
-      ...(origin ? { origin } : {}),
+      callSite,
+      origin,
       inputs: inputs.map((t) => tensorStats(t)),
-      ...(vjp ? { forwardInputs: vjp.node.inputs.map((t) => tensorStats(t)), gradOutput: tensorStats(vjp.g) } : {}),
+      forwardInputs: vjp?.node.inputs.map((t) => tensorStats(t)),
+      gradOutput: vjp ? tensorStats(vjp.g) : undefined,
       output: tensorStats(out),
       hint,
     },
@@ -186,7 +186,7 @@ const observer: EngineObserver = {
             op: node.op,
             created: allFinite(gradOut),
             kind: kindOf(g),
-            ...(userCallSite(node.creation) ? { callSite: userCallSite(node.creation)! } : {}),
+            callSite: userCallSite(node.creation),
             inputs: node.inputs.map((t) => tensorStats(t)),
             gradOutput: tensorStats(gradOut),
             output: tensorStats(g),

@@ -4,6 +4,7 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { contiguousData } from "../kernels/reference.js";
+import { maxFinite } from "../tensor/dtype.js";
 
 /**
  * A recognised hazard and its fix, as shown in a report.
@@ -42,7 +43,7 @@ export interface HintContext {
   originLeaf?: string;
 }
 
-const LOG_MAX = { float32: Math.log(3.4028234663852886e38), float64: Math.log(Number.MAX_VALUE) };
+const LOG_MAX = { float32: Math.log(maxFinite("float32")), float64: Math.log(maxFinite("float64")) };
 
 function maxOf(t: Tensor | undefined): number {
   if (!t) return NaN;
@@ -72,6 +73,8 @@ function zeroGradWhereZero(g: Tensor | undefined, out: Tensor | null | undefined
   }
   return any;
 }
+/** Input i of the op: in backward, of the op whose VJP failed (else of the inner op). */
+const opInput = (c: HintContext, i: number): Tensor | undefined => (c.phase === "forward" ? c.inputs[i] : (c.forwardInputs?.[i] ?? c.inputs[i]));
 const fmt = (v: number): string => (Math.abs(v) >= 1e4 ? v.toExponential(2) : String(+v.toFixed(1)));
 
 /**
@@ -92,7 +95,7 @@ export const hintRules: readonly Rule[] = [
     c.originLeaf
       ? {
           hazard: "non-finite input",
-          fix: `the tensor ${c.originLeaf} already held NaN/Inf before this op: check the data batch (missing values, division in preprocessing) or the parameter (an earlier step wrote NaN: skip or roll back that step)`,
+          fix: `the tensor ${c.originLeaf} already held NaN/Inf: check the data batch, or the parameter (an earlier step wrote NaN: skip or roll back that step)`,
         }
       : null,
   (c) => {
@@ -101,7 +104,7 @@ export const hintRules: readonly Rule[] = [
     if (zeroGradWhereZero(c.gradOutput, c.forwardOutput)) {
       return {
         hazard: "0 · ∞ in the unselected branch of where()",
-        fix: `${c.op} has an infinite derivative at 0 and the gradient arriving there is 0 (the branch masked out by where()): 0 · ∞ = NaN. Make the masked branch finite too, e.g. where(mask, sqrt(where(mask, x, 1)), 0)`,
+        fix: `${c.op}'s infinite derivative at 0 meets a zero gradient (a branch masked out by where()): 0 · ∞ = NaN. Make the masked branch finite too: where(mask, sqrt(where(mask, x, 1)), 0)`,
       };
     }
     // sqrt(square(d)) is |d| written by hand (MAE): name that fix first.
@@ -109,8 +112,8 @@ export const hintRules: readonly Rule[] = [
     return {
       hazard: `${c.op} backward at 0`,
       fix: absByHand
-        ? `d/dx sqrt(x) is infinite at x = 0, and this sqrt takes a square: |d| (MAE) written as sqrt(d²) is 0 · ∞ = NaN where d = 0: use abs() or l1Loss (subgradient 0 at 0)`
-        : `d/dx ${c.op}(x) is infinite at x = 0 (std of a constant vector, the norm of a zero vector, or MAE written as sqrt(d²)): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize / l1Loss`,
+        ? `|d| (MAE) written as sqrt(d²) has an infinite derivative where d = 0: use abs() or l1Loss (subgradient 0 at 0)`
+        : `${c.op}'s derivative is infinite at 0 (std of a constant, norm of zeros): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize`,
     };
   },
   (c) => {
@@ -119,18 +122,18 @@ export const hintRules: readonly Rule[] = [
     if (!zeroInf) return null;
     return {
       hazard: "0 · ∞ in the unselected branch of where()",
-      fix: `the gradient of ${c.op} multiplies a zero upstream gradient (a branch masked out by where()) by an infinite local derivative. Make both branches of where() finite`,
+      fix: `${c.op}'s gradient meets a zero gradient (a branch masked out by where()) with an infinite derivative: 0 · ∞ = NaN. Make both branches of where() finite`,
     };
   },
   (c) => {
     if (c.op !== "exp" && c.innerOp !== "exp") return null;
-    const x = c.phase === "forward" ? c.inputs[0] : (c.forwardInputs?.[0] ?? c.inputs[0]);
+    const x = opInput(c, 0);
     const dtype = (x?.dtype === "float64" ? "float64" : "float32") as "float32" | "float64";
     const m = maxOf(x);
     if (!(m > LOG_MAX[dtype])) return null;
     return {
       hazard: "exp overflow",
-      fix: `exp overflow: input ${fmt(m)} > ${fmt(LOG_MAX[dtype])} for ${dtype}: use logsumexp / logSoftmax / softmax (max-shifted) or crossEntropy from logits, or clamp the input`,
+      fix: `input ${fmt(m)} > ${fmt(LOG_MAX[dtype])} for ${dtype}: use logsumexp / logSoftmax / crossEntropy from logits, or clamp the input`,
     };
   },
   (c) => {
@@ -139,34 +142,34 @@ export const hintRules: readonly Rule[] = [
     const zeros = count(x, (v) => v === 0);
     const neg = count(x, (v) => v < 0);
     if (zeros === 0 && neg === 0) return null;
-    if (neg > 0 && zeros === 0) return { hazard: "log of a negative number", fix: `log of ${neg} negative value(s) gives NaN: clamp the input to [eps, ∞) or check the sign` };
+    if (neg > 0 && zeros === 0) return { hazard: "log of a negative number", fix: `log of ${neg} negative value(s): clamp the input to [eps, ∞) or check the sign` };
     return {
       hazard: "log(0)",
-      fix: `log(0) = -∞ (${zeros} zero input(s)${c.phase === "backward" ? "; its derivative 1/x is infinite there" : ""}): use logSoftmax / crossEntropy from logits instead of log(softmax(x)), binaryCrossEntropyWithLogits instead of log(sigmoid(x)), or log(x.clamp(eps))`,
+      fix: `log(0) = -∞ (${zeros} zero input(s)${c.phase === "backward" ? "; its derivative 1/x is infinite there" : ""}): use logSoftmax / crossEntropy / binaryCrossEntropyWithLogits from logits, or log(x.clamp(eps))`,
     };
   },
   (c) => {
     if (c.op !== "div" && c.innerOp !== "div") return null;
-    const den = c.phase === "forward" ? c.inputs[1] : (c.forwardInputs?.[1] ?? c.inputs[1]);
+    const den = opInput(c, 1);
     const zeros = count(den, (v) => v === 0);
     if (zeros === 0) return null;
     return {
       hazard: "division by zero",
-      fix: `division by a zero denominator (${zeros} zero(s); a zero norm?): use normalize(x, { eps }) / cosineSimilarity (they divide by max(norm, eps)), or add eps to the denominator`,
+      fix: `${zeros} zero denominator(s) (a zero norm?): use normalize(x, { eps }) / cosineSimilarity, or add eps to the denominator`,
     };
   },
   (c) => {
     if (c.op !== "sqrt" || c.phase !== "forward") return null;
     const neg = count(c.inputs[0], (v) => v < 0);
     if (neg === 0) return null;
-    return { hazard: "sqrt of a negative number", fix: `sqrt of ${neg} negative value(s) (a variance computed as E[x²] - E[x]² can round below 0): use variance()/stdPool, or clamp(min: 0) before the sqrt` };
+    return { hazard: "sqrt of a negative number", fix: `sqrt of ${neg} negative value(s) (E[x²] - E[x]² can round below 0): use variance() / stdPool, or clamp(0) first` };
   },
   (c) => {
     if (!c.created || !c.inputs.every((t) => count(t, (v) => !Number.isFinite(v)) === 0)) return null;
     if (count(c.output, (v) => v === Infinity || v === -Infinity) === 0) return null;
     return {
       hazard: "overflow",
-      fix: `${c.innerOp ?? c.op} produced ±Inf from finite inputs: the values exceed the largest ${c.output.dtype} (exploding activations or gradients?): lower the learning rate, add a warm-up schedule, clip the gradient norm, or normalise the inputs`,
+      fix: `${c.innerOp ?? c.op} produced ±Inf from finite inputs: the values exceed the largest ${c.output.dtype}: lower the lr, add a schedule (warm-up), clip the norm (clipGradNorm), or normalise the inputs`,
     };
   },
 ];

@@ -52,13 +52,12 @@ export function graphToSVG(g: ReportGraph): string {
   const lineH = 14;
   const gapX = 60;
   const gapY = 20;
-  const heights = new Map(g.nodes.map((n) => [n.id, 24 + lineH * n.detail.length]));
   const rows = new Map<number, number>();
   const pos = new Map<string, { x: number; y: number; h: number }>();
   for (const n of g.nodes) {
     const c = col.get(n.id) ?? 0;
     const y = rows.get(c) ?? 10;
-    const h = heights.get(n.id)!;
+    const h = 24 + lineH * n.detail.length;
     pos.set(n.id, { x: 10 + c * (W + gapX), y, h });
     rows.set(c, y + h + gapY);
   }

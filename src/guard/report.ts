@@ -128,23 +128,8 @@ export class AnomalyReport implements AnomalyReportData {
    * JSON.stringify(report); // uses toJSON
    */
   toJSON(): Record<string, unknown> {
-    const data: Record<string, unknown> = {
-      phase: this.phase,
-      op: this.op,
-      innerOp: this.innerOp,
-      created: this.created,
-      kind: this.kind,
-      callSite: this.callSite,
-      origin: this.origin,
-      inputs: this.inputs,
-      forwardInputs: this.forwardInputs,
-      gradOutput: this.gradOutput,
-      output: this.output,
-      hint: this.hint,
-      step: this.step,
-      seed: this.seed,
-      gradNormHistory: this.gradNormHistory?.map((n) => (Number.isFinite(n) ? n : String(n))),
-    };
+    // Own fields in declaration order, less the graph and the batch (which need not be JSON-safe).
+    const { graph, batch, ...data } = this;
     return JSON.parse(JSON.stringify(data, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)));
   }
 
@@ -178,7 +163,7 @@ export class AnomalyReport implements AnomalyReportData {
  */
 export class AnomalyError extends SafegradError {
   /** The diagnosis. */
-  readonly report: AnomalyReport;
+  declare readonly report: AnomalyReport;
   constructor(report: AnomalyReport) {
     super(report.innerOp ? `${report.op}.backward` : report.op, report.toString());
     this.report = report;

@@ -136,9 +136,9 @@ export interface StepResult {
  */
 export class NonFiniteError extends SafegradError {
   /** The diagnosis (null when the failing batch could not be re-run). */
-  readonly report: AnomalyReport | null;
+  declare readonly report: AnomalyReport | null;
   /** The guard's step count when it failed. */
-  readonly step: number;
+  declare readonly step: number;
   constructor(step: number, message: string, report: AnomalyReport | null) {
     super("guard", `${message}${report ? "\n" + report.toString() : ""}`);
     this.report = report;
@@ -166,7 +166,7 @@ interface Snapshot {
  */
 export class TrainingGuard {
   /** The options with their defaults filled in. */
-  readonly options: Required<Omit<GuardOptions, "maxNorm" | "onEvent" | "seed">> & Pick<GuardOptions, "maxNorm" | "onEvent" | "seed">;
+  declare readonly options: Required<Omit<GuardOptions, "maxNorm" | "onEvent" | "seed">> & Pick<GuardOptions, "maxNorm" | "onEvent" | "seed">;
   /** Optimizer steps taken (skipped steps excluded). */
   stepCount = 0;
   /** Calls to step(), including skipped ones. */
@@ -179,13 +179,13 @@ export class TrainingGuard {
   lrScale = 1;
   /** Recent global gradient norms, oldest first. */
   readonly normHistory: number[] = [];
-  private readonly baseLrs: number[];
-  private snapshot: Snapshot | null = null;
-  private bestSnapshotLoss = Infinity;
-  private mean = 0;
-  private m2 = 0;
-  private nGood = 0;
-  private paramMeans: number[] = [];
+  readonly #baseLrs: number[];
+  #snapshot: Snapshot | null = null;
+  #bestSnapshotLoss = Infinity;
+  #mean = 0;
+  #m2 = 0;
+  #nGood = 0;
+  #paramMeans: number[] = [];
 
   constructor(
     /** The named parameters checked and clipped (`model.namedParameters()`). */
@@ -213,29 +213,25 @@ export class TrainingGuard {
       seed: options.seed,
     };
     if (!(this.options.backoffFactor > 0 && this.options.backoffFactor < 1)) throw new SafegradError("TrainingGuard", `backoffFactor must be in (0, 1), got ${this.options.backoffFactor}`);
-    this.baseLrs = optimizer.paramGroups.map((g) => g.lr);
-    if (this.keepsSnapshots()) this.takeSnapshot();
+    this.#baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    if (this.#keepsSnapshots()) this.#takeSnapshot();
   }
 
-  private keepsSnapshots(): boolean {
+  #keepsSnapshots(): boolean {
     return this.options.onNonFinite === "rollback" || this.options.onNonFinite === "backoff";
   }
 
-  private emit(e: GuardEvent): void {
+  #emit(e: GuardEvent): void {
     this.options.onEvent?.(e);
   }
 
-  private scheduledLrs(): number[] {
-    return this.scheduler ? this.scheduler.getLastLr() : this.baseLrs;
-  }
-
-  private applyLr(): void {
-    const lrs = this.scheduledLrs();
+  #applyLr(): void {
+    const lrs = this.scheduler ? this.scheduler.getLastLr() : this.#baseLrs;
     this.optimizer.paramGroups.forEach((g, i) => (g.lr = (lrs[i] ?? g.lr) * this.lrScale));
   }
 
-  private takeSnapshot(): void {
-    this.snapshot = {
+  #takeSnapshot(): void {
+    this.#snapshot = {
       step: this.stepCount,
       params: this.params.map(([, p]) => p.storage.slice()) as Float32Array[],
       optimizer: structuredClone(this.optimizer.stateDict()),
@@ -243,17 +239,17 @@ export class TrainingGuard {
     };
   }
 
-  private restoreSnapshot(): void {
-    const s = this.snapshot;
+  #restoreSnapshot(): void {
+    const s = this.#snapshot;
     if (!s) return;
     this.params.forEach(([, p], i) => p.storage.set(s.params[i]!));
     this.optimizer.loadStateDict(structuredClone(s.optimizer));
     if (this.scheduler && s.scheduler) this.scheduler.loadStateDict(structuredClone(s.scheduler));
-    this.emit({ type: "rollback", step: this.stepCount, toStep: s.step });
+    this.#emit({ type: "rollback", step: this.stepCount, toStep: s.step });
     this.stepCount = s.step;
   }
 
-  private diagnose(rerun: (() => void) | undefined): AnomalyReport | null {
+  #diagnose(rerun: (() => void) | undefined): AnomalyReport | null {
     let report: AnomalyReport | null = null;
     if (rerun && this.options.diagnose) {
       try {
@@ -296,12 +292,12 @@ export class TrainingGuard {
     const norm = stats.totalNorm;
     this.normHistory.push(norm);
     if (this.normHistory.length > 50) this.normHistory.shift();
-    if (Number.isFinite(loss) && Number.isFinite(norm)) return this.goodStep(loss, stats);
+    if (Number.isFinite(loss) && Number.isFinite(norm)) return this.#goodStep(loss, stats);
 
     // ---------------- non-finite
     this.consecutiveFailures++;
     const policy = this.options.onNonFinite;
-    const report = this.consecutiveFailures === 1 || policy === "throw" ? this.diagnose(rerun) : null;
+    const report = this.consecutiveFailures === 1 || policy === "throw" ? this.#diagnose(rerun) : null;
     if (report && context.batch !== undefined) report.batch = context.batch;
     const what = `step ${this.stepCount}: ${Number.isFinite(loss) ? "" : `loss is ${loss}; `}gradient norm is ${norm}`;
     if (policy === "throw") throw new NonFiniteError(this.stepCount, what, report);
@@ -310,19 +306,19 @@ export class TrainingGuard {
     }
     this.optimizer.zeroGrad();
     this.skipped++;
-    if (policy === "rollback" || (policy === "backoff" && this.consecutiveFailures % this.options.escalateAfter === 0)) this.restoreSnapshot();
+    if (policy === "rollback" || (policy === "backoff" && this.consecutiveFailures % this.options.escalateAfter === 0)) this.#restoreSnapshot();
     if (policy === "backoff" || policy === "rollback") {
       this.lrScale = Math.max(this.lrScale * this.options.backoffFactor, this.options.minLrScale);
-      this.applyLr();
+      this.#applyLr();
     }
-    this.emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.lrScale });
+    this.#emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.lrScale });
     return { status: "skipped", step: this.stepCount, loss, gradNorm: norm, stats, report };
   }
 
-  private goodStep(loss: number, stats: GradNormStats): StepResult {
+  #goodStep(loss: number, stats: GradNormStats): StepResult {
     const norm = stats.totalNorm;
     this.consecutiveFailures = 0;
-    const spiking = this.checkSpike(stats);
+    const spiking = this.#checkSpike(stats);
     const maxNorm = this.options.maxNorm;
     let clipped = false;
     if (maxNorm !== undefined && norm > maxNorm) {
@@ -333,57 +329,57 @@ export class TrainingGuard {
     // NOTE: the snapshot is of the state whose loss and gradients were just verified finite, taken
     // before the update: the state after an update is not known to be good until the next step.
     // A state whose gradient norm spikes is finite but already exploding: it is not snapshotted.
-    const lossOk = loss <= this.options.snapshotMaxLossRatio * this.bestSnapshotLoss || !Number.isFinite(this.bestSnapshotLoss);
-    if (this.keepsSnapshots() && !spiking && lossOk && this.stepCount % this.options.snapshotEvery === 0) {
-      this.takeSnapshot();
-      this.bestSnapshotLoss = Math.min(this.bestSnapshotLoss, Math.abs(loss));
+    const lossOk = loss <= this.options.snapshotMaxLossRatio * this.#bestSnapshotLoss || !Number.isFinite(this.#bestSnapshotLoss);
+    if (this.#keepsSnapshots() && !spiking && lossOk && this.stepCount % this.options.snapshotEvery === 0) {
+      this.#takeSnapshot();
+      this.#bestSnapshotLoss = Math.min(this.#bestSnapshotLoss, Math.abs(loss));
     }
     this.optimizer.step();
     this.stepCount++;
     if (this.scheduler) {
       this.scheduler.step();
-      if (this.lrScale !== 1) this.applyLr();
+      if (this.lrScale !== 1) this.#applyLr();
     }
-    this.emit({ type: "step", step: this.stepCount, loss, gradNorm: norm, lr: this.optimizer.paramGroups[0]?.lr ?? NaN, clipped });
+    this.#emit({ type: "step", step: this.stepCount, loss, gradNorm: norm, lr: this.optimizer.paramGroups[0]?.lr ?? NaN, clipped });
     return { status: "ok", step: this.stepCount, loss, gradNorm: norm, stats };
   }
 
   /** Welford running mean/variance of the gradient norm; warn on a spike, naming the layer that grew most. */
-  private checkSpike(stats: GradNormStats): boolean {
+  #checkSpike(stats: GradNormStats): boolean {
     const x = stats.totalNorm;
     const k = this.options.spikeStdDevs;
     let spiking = false;
-    if (this.nGood >= this.options.spikeWarmup) {
-      const std = Math.sqrt(this.m2 / (this.nGood - 1));
-      if (x > this.mean + k * std && std > 0) {
+    if (this.#nGood >= this.options.spikeWarmup) {
+      const std = Math.sqrt(this.#m2 / (this.#nGood - 1));
+      if (x > this.#mean + k * std && std > 0) {
         spiking = true;
         let best = 0;
         let growth = 0;
         stats.norms.forEach((n, i) => {
-          const g = n / Math.max(this.paramMeans[i] ?? 0, 1e-30);
+          const g = n / Math.max(this.#paramMeans[i] ?? 0, 1e-30);
           if (g > growth) {
             growth = g;
             best = i;
           }
         });
         const layer = stats.names[best] ?? String(best);
-        this.emit({
+        this.#emit({
           type: "warning",
           step: this.stepCount,
           gradNorm: x,
-          mean: this.mean,
+          mean: this.#mean,
           std,
           layer,
           growth,
-          message: `gradient norm ${x.toPrecision(3)} is ${((x - this.mean) / std).toFixed(1)} standard deviations above its mean ${this.mean.toPrecision(3)}; ${layer} grew most (×${growth.toPrecision(3)})`,
+          message: `gradient norm ${x.toPrecision(3)} is ${((x - this.#mean) / std).toFixed(1)} standard deviations above its mean ${this.#mean.toPrecision(3)}; ${layer} grew most (×${growth.toPrecision(3)})`,
         });
       }
     }
-    this.nGood++;
-    const d = x - this.mean;
-    this.mean += d / this.nGood;
-    this.m2 += d * (x - this.mean);
-    stats.norms.forEach((n, i) => (this.paramMeans[i] = (this.paramMeans[i] ?? n) * 0.9 + n * 0.1));
+    this.#nGood++;
+    const d = x - this.#mean;
+    this.#mean += d / this.#nGood;
+    this.#m2 += d * (x - this.#mean);
+    stats.norms.forEach((n, i) => (this.#paramMeans[i] = (this.#paramMeans[i] ?? n) * 0.9 + n * 0.1));
     return spiking;
   }
 }
@@ -432,7 +428,7 @@ export interface EpochStats {
  */
 export class Trainer {
   /** The guard doing the checks (its counters and history are public). */
-  readonly guard: TrainingGuard;
+  declare readonly guard: TrainingGuard;
   /**
    * @param options - model, loss, optimizer, scheduler, and the guard's options
    */

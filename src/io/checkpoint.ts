@@ -5,7 +5,7 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
-import type { TypedArray } from "../tensor/dtype.js";
+import { dtypeOfArray, type TypedArray } from "../tensor/dtype.js";
 import { deserialize, serialize, type Deserialized, type DeserializeOptions } from "./safetensors.js";
 import type { TensorRecord } from "./types.js";
 
@@ -78,8 +78,7 @@ function isTyped(v: unknown): v is TypedArray {
 }
 
 function recordOf(a: TypedArray): TensorRecord {
-  const dtype = a instanceof Float64Array ? "float64" : a instanceof Float32Array ? "float32" : a instanceof Int32Array ? "int32" : "bool";
-  return { dtype, shape: [a.length], data: a.slice() };
+  return { dtype: dtypeOfArray(a), shape: [a.length], data: a.slice() };
 }
 
 /**

@@ -14,7 +14,7 @@
  *
  * This file must stay free of Node built-ins so browsers can use it; see `fs.ts` for save/load.
  */
-import type { DType, TypedArray } from "../tensor/dtype.js";
+import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
 import { bfloat16BitsToFloat32Bits, float16BitsToFloat32Bits } from "./half.js";
 import type { NamedTensors, TensorRecord, TensorSource } from "./types.js";
 
@@ -71,11 +71,11 @@ export type SafetensorsProblemCode =
  */
 export class SafetensorsError extends Error {
   /** Stable identifier of the kind of problem. */
-  readonly code: SafetensorsProblemCode;
+  declare readonly code: SafetensorsProblemCode;
   /** What is wrong, for humans. */
-  readonly problem: string;
+  declare readonly problem: string;
   /** The offending tensor's name, when there is one. */
-  readonly tensor?: string;
+  declare readonly tensor?: string;
 
   /**
    * @param code - the kind of problem
@@ -144,29 +144,8 @@ const WRITTEN: Readonly<Record<DType, string>> = {
   bool: "BOOL",
 };
 
-function itemSizeOf(dtype: DType): number {
-  switch (dtype) {
-    case "float64":
-      return 8;
-    case "float32":
-    case "int32":
-      return 4;
-    case "bool":
-      return 1;
-  }
-}
-
 function arrayMatches(dtype: DType, data: unknown): data is TypedArray {
-  switch (dtype) {
-    case "float32":
-      return data instanceof Float32Array;
-    case "float64":
-      return data instanceof Float64Array;
-    case "int32":
-      return data instanceof Int32Array;
-    case "bool":
-      return data instanceof Uint8Array;
-  }
+  return data instanceof (allocArray(dtype, 0).constructor as new () => TypedArray);
 }
 
 // NOTE: safetensors data is little-endian. Typed arrays use the host order, which is little-endian
@@ -269,10 +248,10 @@ function checkWritableName(name: unknown): asserts name is string {
     throw new SafetensorsError("bad-input", `tensor names must be strings, got ${describe(name)}`);
   }
   if (name === "__metadata__") {
-    throw new SafetensorsError("bad-input", `"__metadata__" is reserved and cannot name a tensor`, name);
+    throw new SafetensorsError("bad-input", `the name "__metadata__" is reserved`, name);
   }
   if (LONE_SURROGATE.test(name)) {
-    throw new SafetensorsError("bad-input", "name is not valid Unicode (lone surrogate)", name);
+    throw new SafetensorsError("bad-input", "name has a lone surrogate", name);
   }
 }
 
@@ -286,13 +265,13 @@ function prepare(name: string, value: TensorRecord | TensorSource | undefined): 
   }
   const data = isSource(value) ? value.toTypedArray() : value.data;
   if (!arrayMatches(dtype, data)) {
-    throw new SafetensorsError("bad-input", `data is not the typed array for dtype ${dtype}`, name);
+    throw new SafetensorsError("bad-input", `data is not a ${dtype} typed array`, name);
   }
   const shape = value.shape;
   if (!Array.isArray(shape) || !shape.every(isSize)) {
     throw new SafetensorsError(
       "bad-input",
-      `shape must be an array of non-negative integers, got ${describe(shape)}`,
+      `shape must be non-negative integers, got ${describe(shape)}`,
       name,
     );
   }
@@ -302,14 +281,14 @@ function prepare(name: string, value: TensorRecord | TensorSource | undefined): 
   if (numel !== data.length) {
     throw new SafetensorsError(
       "bad-input",
-      `shape [${shape.join(", ")}] holds ${numel} elements but data has ${data.length}`,
+      `shape [${shape.join(", ")}] holds ${numel} elements, data has ${data.length}`,
       name,
     );
   }
   if (dtype === "bool") {
     const idx = (data as Uint8Array).findIndex((b) => b > 1);
     if (idx >= 0) {
-      throw new SafetensorsError("bad-input", `bool data must be 0 or 1, found ${data[idx]} at ${idx}`, name);
+      throw new SafetensorsError("bad-input", `bool element ${idx} is ${data[idx]}, not 0 or 1`, name);
     }
   }
   return { name, dtype, shape: shape.map((d) => d + 0), data }; // `+ 0` turns -0 into 0
@@ -321,7 +300,7 @@ function metadataEntries(metadata: SerializeOptions["metadata"]): [string, strin
     metadata instanceof Map ? [...metadata] : Object.keys(metadata).map((k) => [k, (metadata as Record<string, unknown>)[k]]);
   for (const [k, v] of entries) {
     if (typeof k !== "string" || typeof v !== "string" || LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
-      throw new SafetensorsError("bad-input", `metadata must map strings to strings; bad entry ${describe(k)}: ${describe(v)}`);
+      throw new SafetensorsError("bad-input", `metadata must map strings to strings, got ${describe(k)}: ${describe(v)}`);
     }
   }
   return entries as [string, string][];
@@ -390,7 +369,7 @@ export function serialize(tensors: NamedTensors, options: SerializeOptions = {})
   for (const t of items) {
     const region = out.subarray(at, at + t.data.byteLength);
     region.set(bytesOf(t.data));
-    swapInPlace(region, itemSizeOf(t.dtype));
+    swapInPlace(region, t.data.BYTES_PER_ELEMENT);
     at += t.data.byteLength;
   }
   return out;
@@ -451,7 +430,7 @@ export function readHeaderLength(prefix: Uint8Array, fileLength: number, maxHead
   if (fileLength < 8 || prefix.length < 8) {
     throw new SafetensorsError(
       "file-too-short",
-      `file is ${fileLength} bytes, shorter than the 8-byte header length`,
+      `file is ${fileLength} bytes, under 8`,
     );
   }
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
@@ -459,13 +438,13 @@ export function readHeaderLength(prefix: Uint8Array, fileLength: number, maxHead
   if (n > maxHeaderBytes) {
     throw new SafetensorsError(
       "header-too-large",
-      `header length ${view.getBigUint64(0, true)} exceeds the limit of ${maxHeaderBytes} bytes (maxHeaderBytes)`,
+      `header length ${view.getBigUint64(0, true)} > maxHeaderBytes ${maxHeaderBytes}`,
     );
   }
   if (8 + n > fileLength) {
     throw new SafetensorsError(
       "header-beyond-file",
-      `header length ${n} runs past the end of the ${fileLength}-byte file`,
+      `header length ${n} runs past the ${fileLength}-byte file`,
     );
   }
   return n;
@@ -475,7 +454,7 @@ function parseHeader(headerBytes: Uint8Array): object {
   // NOTE: every writer starts the header with "{"; the reference implementation defines an
   // InvalidHeaderStart error for anything else (0.8 still skips leading whitespace; we do not).
   if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) {
-    throw new SafetensorsError("header-not-object", `header must be a JSON object starting with "{"`);
+    throw new SafetensorsError("header-not-object", `header must start with "{"`);
   }
   let text: string;
   try {
@@ -492,15 +471,15 @@ function parseHeader(headerBytes: Uint8Array): object {
     throw new SafetensorsError("header-not-json", `header is not valid JSON (${why})`);
   }
   if (!isPlainObject(parsed)) {
-    throw new SafetensorsError("header-not-object", `header must be a JSON object, got ${describe(parsed)}`);
+    throw new SafetensorsError("header-not-object", `header must be an object, got ${describe(parsed)}`);
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
     throw new SafetensorsError(
       "duplicate-key",
       duplicate.tensor === duplicate.key
-        ? "name appears more than once in the header"
-        : `key ${quoteName(duplicate.key)} appears more than once in one object`,
+        ? "name repeated in the header"
+        : `key ${quoteName(duplicate.key)} repeated in one object`,
       duplicate.tensor,
     );
   }
@@ -559,13 +538,13 @@ function parseMetadata(value: unknown): Record<string, string> {
   const metadata = Object.create(null) as Record<string, string>;
   if (value === null) return metadata; // the reference reader accepts null as "no metadata"
   if (!isPlainObject(value)) {
-    throw new SafetensorsError("bad-metadata", `__metadata__ must be an object of strings, got ${describe(value)}`);
+    throw new SafetensorsError("bad-metadata", `__metadata__ must be an object, got ${describe(value)}`);
   }
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== "string") {
       throw new SafetensorsError(
         "bad-metadata",
-        `__metadata__ values must be strings; key ${quoteName(k)} holds ${describe(v)}`,
+        `__metadata__ values must be strings, got ${quoteName(k)}: ${describe(v)}`,
       );
     }
     setOwn(metadata, k, v);
@@ -581,7 +560,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   const info = typeof dtype === "string" ? READABLE.get(dtype) : undefined;
   if (info === undefined) {
     if (typeof dtype === "string" && KNOWN_UNREADABLE.has(dtype)) {
-      throw new SafetensorsError("unsupported-dtype", `dtype ${dtype} is not supported by this reader`, name);
+      throw new SafetensorsError("unsupported-dtype", `dtype ${dtype} is not supported`, name);
     }
     throw new SafetensorsError("unknown-dtype", `unknown dtype ${describe(dtype)}`, name);
   }
@@ -591,7 +570,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   if (!Array.isArray(shape) || !shape.every(isSize)) {
     throw new SafetensorsError(
       "bad-shape",
-      `shape must be an array of non-negative integers, got ${describe(shape)}`,
+      `shape must be non-negative integers, got ${describe(shape)}`,
       name,
     );
   }
@@ -605,7 +584,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
       if (numel > limit) {
         throw new SafetensorsError(
           "shape-overflow",
-          `shape ${describe(shape)} of ${dt} needs more than 2^53 bytes`,
+          `shape ${describe(shape)} of ${dt} needs over 2^53 bytes`,
           name,
         );
       }
@@ -618,19 +597,19 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   if (!Array.isArray(offsets) || offsets.length !== 2 || !isSize(offsets[0]) || !isSize(offsets[1])) {
     throw new SafetensorsError(
       "bad-offsets",
-      `data_offsets must be two non-negative integers [begin, end], got ${describe(offsets)}`,
+      `data_offsets must be [begin, end], got ${describe(offsets)}`,
       name,
     );
   }
   const begin = offsets[0] + 0;
   const end = offsets[1] + 0;
   if (begin > end) {
-    throw new SafetensorsError("bad-offsets", `data_offsets [${begin}, ${end}] end before they begin`, name);
+    throw new SafetensorsError("bad-offsets", `data_offsets [${begin}, ${end}]: end < begin`, name);
   }
   if (end > dataLength) {
     throw new SafetensorsError(
       "offsets-beyond-data",
-      `data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data buffer`,
+      `data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data`,
       name,
     );
   }
@@ -638,7 +617,7 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
   if (end - begin !== nbytes) {
     throw new SafetensorsError(
       "size-mismatch",
-      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dt} shape ${describe(shape)} needs ${nbytes}`,
+      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes, ${dt} shape ${describe(shape)} needs ${nbytes}`,
       name,
     );
   }
@@ -661,7 +640,7 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
     if (e.begin > covered) {
       throw new SafetensorsError(
         "hole",
-        `bytes [${covered}, ${e.begin}) of the data buffer before this tensor belong to no tensor`,
+        `data bytes [${covered}, ${e.begin}) before it belong to no tensor`,
         e.name,
       );
     }
@@ -671,7 +650,7 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
   if (covered !== dataLength) {
     throw new SafetensorsError(
       "trailing-bytes",
-      `data buffer is ${dataLength} bytes but tensors cover only the first ${covered}`,
+      `data is ${dataLength} bytes, tensors cover ${covered}`,
     );
   }
 }
@@ -696,7 +675,7 @@ function decode(e: Entry, bytes: Uint8Array): TensorRecord {
       const data = src.slice();
       const bad = data.findIndex((b) => b > 1);
       if (bad >= 0) {
-        throw new SafetensorsError("bad-bool", `BOOL element ${bad} is byte ${data[bad]}, not 0 or 1`, e.name);
+        throw new SafetensorsError("bad-bool", `BOOL element ${bad} is ${data[bad]}, not 0 or 1`, e.name);
       }
       return { dtype: "bool", shape, data };
     }
@@ -716,7 +695,7 @@ function decode(e: Entry, bytes: Uint8Array): TensorRecord {
 function outOfRange(e: Entry, i: number, value: bigint): SafetensorsError {
   return new SafetensorsError(
     "value-out-of-range",
-    `${e.fileDtype} element ${i} is ${value}, which does not fit in int32 (integer tensors are read as int32)`,
+    `${e.fileDtype} element ${i} is ${value}, outside int32`,
     e.name,
   );
 }

@@ -143,6 +143,11 @@ export interface Backend {
   /** A copy of base with out[index[i][j]][j] += src[i][j] (for dim 0). */
   scatterAdd(base: View, dim: number, index: View, src: View): TypedArray;
   /**
+   * Softmax (or, with `log`, log-softmax) of float x along `axis`, shifted by each lane's max; a
+   * lane whose max is ±Infinity is shifted by 0 (an all -Infinity lane gives NaN, as PyTorch).
+   */
+  softmax(x: View, axis: number, log: boolean): TypedArray;
+  /**
    * Optional fused Adam step, in place on `param`, `m` and `v` (same-length arrays), equal within
    * float rounding to the optimizer's own loop (optim/adam.ts), which runs wherever this is absent
    * or returns false.

@@ -242,6 +242,7 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     assign: assignStrided,
     reduce: reduceStrided,
     argReduce: (op, x, axis) => referenceBackend.argReduce(op, x, axis),
+    softmax: (x, axis, log) => referenceBackend.softmax(x, axis, log),
     matmul: (a, b) => matmulVia(gemm, a, b),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),

@@ -296,6 +296,29 @@ export const referenceBackend: Backend = {
     return out;
   },
 
+  softmax(x, axis, log) {
+    const shape = x.shape;
+    const len = shape[axis]!;
+    const out = allocArray(x.dtype, numel(shape));
+    const os = contiguousStrides(shape);
+    const laneShape = shape.map((s, d) => (d === axis ? 1 : s));
+    const starts = offsetsOf(laneShape, x.strides, x.offset);
+    const outStarts = offsetsOf(laneShape, os, 0);
+    const [st, ot] = [x.strides[axis]!, os[axis]!];
+    const s = x.storage;
+    const e = new Float64Array(len);
+    for (let i = 0; i < starts.length; i++) {
+      const at = (k: number): number => s[starts[i]! + k * st]!;
+      let m = -Infinity;
+      for (let k = 0; k < len && m === m; k++) if (at(k) > m || at(k) !== at(k)) m = at(k);
+      const shift = Math.abs(m) === Infinity ? 0 : m;
+      let sum = 0;
+      for (let k = 0; k < len; k++) sum += e[k] = Math.exp(at(k) - shift);
+      const ls = Math.log(sum);
+      for (let k = 0; k < len; k++) out[outStarts[i]! + k * ot] = log ? at(k) - shift - ls : e[k]! / sum;
+    }
+    return out;
+  },
   argReduce(op, x, axis) {
     const shape = x.shape;
     const len = shape[axis]!;

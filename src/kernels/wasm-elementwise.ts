@@ -113,6 +113,44 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
   return Float32Array.from(A.subarray(0, cols));
 }
 
+/**
+ * Softmax / log-softmax of a dense float32 tensor along its last axis: rows padded to whole
+ * vectors with -Infinity, one pass for the max, one for exp and its sum, one to scale or subtract.
+ */
+export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean): Float32Array | null {
+  const xs = denseF32(x);
+  const n = xs?.length ?? 0;
+  const cols = x.shape[axis]!;
+  // short rows (a 10-class head) pay more in padding than the kernels save
+  if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols < 32) return null;
+  const rows = n / cols;
+  const ld = roundUp(cols, 4);
+  const o = BASE >> 2;
+  const out = BASE + 4 * rows * ld;
+  const stats = out + 4 * rows * ld;
+  const tbl = stats + 16 * rows;
+  const H = rt.heap(tbl + 16 * rows);
+  if (ld === cols) H.set(xs, o);
+  else
+    for (let r = 0; r < rows; r++) {
+      H.set(xs.subarray(r * cols, (r + 1) * cols), o + r * ld);
+      H.fill(-Infinity, o + r * ld + cols, o + (r + 1) * ld);
+    }
+  rt.math.softmax(BASE, out, rows, ld, stats);
+  const S = new Float64Array(rt.memory.buffer, stats, 2 * rows);
+  // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum)
+  for (let r = 0, t = tbl >> 2; r < rows; r++, t += 4) {
+    H[t] = log ? S[2 * r]! : 0;
+    H[t + 1] = log ? Math.log(S[2 * r + 1]!) : 0;
+    H[t + 2] = log ? 1 : 1 / S[2 * r + 1]!;
+  }
+  rt.math.rowAffine(log ? BASE : out, out, rows, ld, tbl);
+  if (ld === cols) return H.slice(out >> 2, (out >> 2) + n);
+  const res = new Float32Array(n);
+  for (let r = 0; r < rows; r++) res.set(H.subarray((out >> 2) + r * ld, (out >> 2) + r * ld + cols), r * cols);
+  return res;
+}
+
 /** bool -> float32 (0 / 1); null for other conversions. */
 export function copyWasm(rt: WasmRuntime, x: View, dtype: DType): Float32Array | null {
   const n = numel(x.shape);

@@ -12,14 +12,17 @@
  * - `colsum(x, acc, rows, pairs)`: float64 acc[j] += x[i][j] over rows of 2 pairs floats.
  * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
- * - `softmax(x, out, rows, ld)`: max-shifted softmax of each row of `ld` floats (a multiple of 4,
- *   padded with -Infinity). A row whose max is not finite is shifted by 0, as functional.softmax.
+ * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4, padded with
+ *   -Infinity): out = exp(x - shift) with shift the row max (0 where it is infinite), and the row's
+ *   [shift, sum] as float64 in `stats`.
+ * - `rowAffine(x, out, rows, ld, tbl)`: out = (x - a - c) * b per row, (a, c, b, unused) float32
+ *   in `tbl`: the second pass of softmax (0, 0, 1 / sum) and log-softmax (shift, log(sum), 1).
  */
 import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
 
 // SIMD opcodes (after 0xfd)
 const F32X4_SPLAT = 0x13;
-const F32X4 = { eq: 0x41, sqrt: 0xe3, nearest: 0x6a, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9 };
+const F32X4 = { eq: 0x41, sqrt: 0xe3, nearest: 0x6a, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb };
 const I32X4 = { shl: 0xab, shrS: 0xac, add: 0xae, sub: 0xb1, truncSat: 0xf8 };
 const ANDNOT = 0x4f;
 const LOAD64_ZERO = 0x5d;
@@ -94,8 +97,9 @@ function boolToFloatKernel(f: FuncBuilder): void {
 function emitExp(f: FuncBuilder, k: number[], r: number, e: number): void {
   const [lo, hi, log2e, ln2hi, ln2lo, ...poly] = k as [number, number, number, number, number, ...number[]];
   const one = poly.pop()!;
-  // x = clamp(x, -104, 89) (NaN stays NaN); e = nearest(x log2(e)); r = x - e ln2 (in two parts)
-  f.get(lo).simd(F32X4.max).get(hi).simd(F32X4.min).set(r);
+  // x = clamp(x, -104, 89); e = nearest(x log2(e)); r = x - e ln2 (in two parts). NOTE: pmax(x, lo)
+  // is x < lo ? lo : x, so NaN stays NaN (and is cheaper than the NaN-propagating max).
+  f.get(lo).simd(F32X4.pmax).get(hi).simd(F32X4.pmin).set(r);
   f.get(r).get(log2e).simd(F32X4.mul).simd(F32X4.nearest).set(e);
   f.get(r).get(e).get(ln2hi).simd(F32X4.mul).simd(F32X4.sub).get(e).get(ln2lo).simd(F32X4.mul).simd(F32X4.sub).set(r);
   // 1 + r + r^2 P(r), P by Horner
@@ -138,6 +142,58 @@ function expKernel(f: FuncBuilder): void {
   });
 }
 
+/**
+ * Per row of `ld` floats (padded with -Infinity): shift = the row max, or 0 where it is infinite;
+ * out = exp(x - shift); stats (float64 pairs) = [shift, sum of out].
+ */
+function softmaxKernel(f: FuncBuilder): void {
+  const [x, o, rows, ld, stats] = [0, 1, 2, 3, 4];
+  const k = expConstants(f);
+  const [r, e, mv, v, acc0, acc1, sv] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const [c, px, po] = [f.local(I32), f.local(I32), f.local(I32)];
+  const m = f.local(F32);
+  const lanes = (body: () => void): void => {
+    f.get(x).set(px).get(o).set(po).get(ld).i32(2).op(0x76).set(c); // i32.shr_u: vectors per row
+    countdown(f, c, [[px, 16], [po, 16]], body);
+  };
+  countdown(f, rows, [], () => {
+    f.f32Const(-Infinity).simd(F32X4_SPLAT).set(mv);
+    lanes(() => f.get(mv).get(px).v128Load().simd(F32X4.max).set(mv));
+    f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).op(0x97).get(mv).f32x4ExtractLane(2).get(mv).f32x4ExtractLane(3).op(0x97).op(0x97).set(m); // f32.max
+    // shift = |m| == Infinity ? 0 : m (select picks its first operand when the condition holds)
+    f.get(stats).f32Const(0).get(m).get(m).op(0x8b).f32Const(Infinity).op(0x5b).op(0x1b).tee(m).f64PromoteF32().op(0x39, 3, 0); // f32.abs, f32.eq, select, f64.store
+    f.get(m).simd(F32X4_SPLAT).set(sv);
+    f.v128Const(new Array<number>(16).fill(0)).tee(acc0).set(acc1);
+    lanes(() => {
+      f.get(po).get(px).v128Load().get(sv).simd(F32X4.sub);
+      emitExp(f, k, r, e);
+      f.tee(v).v128Store();
+      f.get(acc0).get(v).simd(PROMOTE).simd(0xf0).set(acc0);
+      f.get(acc1).get(v).get(v).i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).simd(PROMOTE).simd(0xf0).set(acc1);
+    });
+    f.get(acc0).get(acc1).simd(0xf0).set(acc0);
+    f.get(stats).get(acc0).f64x2ExtractLane(0).get(acc0).f64x2ExtractLane(1).f64Add().op(0x39, 3, 8); // f64.store
+    const row = (p: number): void => void f.get(p).get(ld).i32(2).i32Shl().i32Add().set(p);
+    row(x);
+    row(o);
+    f.get(stats).i32(16).i32Add().set(stats);
+  });
+}
+
+/** out = (x - a - c) * b over rows of `ld` floats, with (a, c, b, unused) float32 per row in `tbl`. */
+function rowAffineKernel(f: FuncBuilder): void {
+  const [x, o, rows, ld, tbl] = [0, 1, 2, 3, 4];
+  const [a, b, c] = [f.local(V128), f.local(V128), f.local(V128)];
+  const n = f.local(I32);
+  countdown(f, rows, [[tbl, 16]], () => {
+    f.get(tbl).v128Load32Splat(0).set(a).get(tbl).v128Load32Splat(4).set(c).get(tbl).v128Load32Splat(8).set(b);
+    f.get(ld).i32(2).op(0x76).set(n);
+    countdown(f, n, [[x, 16], [o, 16]], () => {
+      f.get(o).get(x).v128Load().get(a).simd(F32X4.sub).get(c).simd(F32X4.sub).get(b).simd(F32X4.mul).v128Store();
+    });
+  });
+}
+
 export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
   m.func("adam", [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], [], adamKernel);
@@ -145,6 +201,8 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   m.func("colsum", [I32, I32, I32, I32], [], colsumKernel);
   m.func("bool2f", [I32, I32, I32], [], boolToFloatKernel);
   m.func("exp", [I32, I32, I32], [], expKernel);
+  m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
+  m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
   return m.bytes();
 }
 
@@ -153,5 +211,7 @@ export interface MathExports {
   bool2f(x: number, out: number, n: number): void;
   colsum(x: number, acc: number, rows: number, pairs: number): void;
   exp(x: number, out: number, vectors: number): void;
+  softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
+  rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
   [op: string]: (...args: number[]) => void;
 }

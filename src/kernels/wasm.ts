@@ -18,7 +18,7 @@ import type { TypedArray } from "../tensor/dtype.js";
 import type { Backend, View } from "./backend.js";
 import { gemmJs, packA, type Gemm, type MatRef } from "./gemm.js";
 import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
-import { adamWasm, binaryWasm, copyWasm, reduceWasm, unaryWasm } from "./wasm-elementwise.js";
+import { adamWasm, binaryWasm, copyWasm, reduceWasm, softmaxWasm, unaryWasm } from "./wasm-elementwise.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { simdSupported } from "./wasm-emit.js";
@@ -30,8 +30,8 @@ const KC = 256;
 const MC = 128;
 const NC = 4096;
 /** k block (floats) and row block of the dot-product (NT) path: an MC_NT x KB_NT block of A is 256 KB. */
-const KB_NT = 512;
-const MC_NT = 128;
+const KB_NT = 1024;
+const MC_NT = 64;
 
 
 /** Pack B[k0 .. k0+kc, j0 .. j0+nc) into NR-column micro-panels at float index `at`. */
@@ -59,10 +59,15 @@ function packB(b: MatRef, k0: number, kc: number, j0: number, nc: number, ncp: n
   }
 }
 
-/** Copy rows [rows x cols] of a strided matrix (unit column stride) into H at `at` with row stride ld. */
-function copyRowsIn(src: TypedArray, off: number, rs: number, rows: number, cols: number, H: Float32Array, at: number, ld: number): void {
-  if (rs === cols && ld === cols) H.set(src.subarray(off, off + rows * cols), at);
-  else for (let r = 0; r < rows; r++) H.set(src.subarray(off + r * rs, off + r * rs + cols), at + r * ld);
+/**
+ * Copy a rows x cols block with unit column stride from src (row stride rs) to dst at `at` (row
+ * stride ld): one copy when both are contiguous, else per row (element by element for short rows,
+ * where a subarray per row costs more than the copy).
+ */
+function copyRows(src: TypedArray, off: number, rs: number, rows: number, cols: number, dst: TypedArray, at: number, ld: number): void {
+  if (rs === cols && ld === cols) dst.set(src.subarray(off, off + rows * cols), at);
+  else if (cols < 32) for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[at + r * ld + c] = src[off + r * rs + c]!;
+  else for (let r = 0; r < rows; r++) dst.set(src.subarray(off + r * rs, off + r * rs + cols), at + r * ld);
 }
 
 /**
@@ -97,8 +102,8 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
   if (Kp > K || Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + Mp * Kp);
   if (Kp > K || Np > N) H.fill(0, bAt >> 2, (bAt >> 2) + Np * Kp);
   H.fill(0, cAt >> 2, (cAt >> 2) + Mp * Np);
-  copyRowsIn(a.data, a.off, a.rs, M, K, H, aAt >> 2, Kp);
-  copyRowsIn(b.data, b.off, b.cs, N, K, H, bAt >> 2, Kp);
+  copyRows(a.data, a.off, a.rs, M, K, H, aAt >> 2, Kp);
+  copyRows(b.data, b.off, b.cs, N, K, H, bAt >> 2, Kp);
   const parts = split(M * N * K < rt.splitMin ? 1 : rt.pieces, Mp, Np, NT_MR, NT_NR);
   rt.run(parts.map(([r0, r1, c0, c1]) => {
     const l: number[] = [];
@@ -107,7 +112,7 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
         l.push(GEMM_NT, aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * (c0! * Kp + k0), 4 * Kp, cAt + 4 * (i0 * Np + c0!), 4 * Np, Math.min(MC_NT, r1! - i0), c1! - c0!, Math.min(KB_NT, Kp - k0));
     return l;
   }));
-  for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * Np, (cAt >> 2) + i * Np + N), outOff + i * ldc);
+  copyRows(H, cAt >> 2, Np, M, N, out, outOff, ldc);
 }
 
 function makeGemm(rt: WasmRuntime): Gemm {
@@ -116,45 +121,38 @@ function makeGemm(rt: WasmRuntime): Gemm {
       gemmJs(M, N, K, a, b, out, outOff, ldc);
       return;
     }
-    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0) {
+    // NOTE: for K <= 32 the dot-product kernel's horizontal sums (per element of C) cost more than packing
+    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32) {
       gemmNT(rt, M, N, K, a, b, out, outOff, ldc);
       return;
     }
-    // NOTE: a transposed A (x^T @ gy in a weight gradient) is copied in as its K rows and read in
-    // place by the kernel (aK = row stride, aP = 4 MR): no packing. Otherwise A is packed whole
-    // per k block, and with two threads the block's C is cut into pieces.
+    // NOTE: A is packed whole per k block (also a transposed A, x^T @ gy in a weight gradient:
+    // reading it in place with a row stride was slower than packing it), and with two threads the
+    // block's C is cut into pieces.
     const pieces = M * N * K < rt.splitMin ? 1 : rt.pieces;
-    const aRows = a.rs === 1 && a.cs !== 0 && !(globalThis as any).NOAROWS;
     const Mp = roundUp(M, MR);
     const ncMax = Math.min(NC, roundUp(N, NR));
     const kcMax = Math.min(KC, K);
     const m = new Arena();
     const cAt = m.take(4 * Mp * ncMax);
     const bAt = m.take(4 * kcMax * ncMax);
-    const aAt = m.take(4 * (aRows ? K * Mp : Mp * kcMax));
+    const aAt = m.take(4 * Mp * kcMax);
     const H = rt.heap(m.at);
-    if (aRows) {
-      if (Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + K * Mp);
-      copyRowsIn(a.data, a.off, a.cs, K, M, H, aAt >> 2, Mp);
-    }
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = Math.min(NC, N - j0);
       const ncp = roundUp(nc, NR);
-      const ldcBytes = ncp * 4;
       for (let k0 = 0; k0 < K; k0 += KC) {
         const kc = Math.min(KC, K - k0);
-        const beta = k0 > 0 ? 1 : 0;
         packB(b, k0, kc, j0, nc, ncp, H, bAt >> 2);
-        if (!aRows) for (let i0 = 0; i0 < M; i0 += MC) packA(a, i0, Math.min(MC, M - i0), k0, kc, H, (aAt >> 2) + i0 * kc);
+        packA(a, 0, M, k0, kc, H, aAt >> 2);
         rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
           const l: number[] = [];
           for (let i0 = r0!; i0 < r1!; i0 += MC)
-            l.push(GEMM, aRows ? aAt + 4 * (k0 * Mp + i0) : aAt + 4 * i0 * kc, aRows ? 4 * Mp : 4 * MR, aRows ? 4 * MR : 4 * MR * kc,
-              bAt + 4 * c0! * kc, 4 * NR, 4 * NR * kc, cAt + i0 * ldcBytes + 4 * c0!, ldcBytes, Math.min(MC, r1! - i0), c1! - c0!, kc, beta);
+            l.push(GEMM, aAt + 4 * i0 * kc, 4 * MR, 4 * MR * kc, bAt + 4 * c0! * kc, 4 * NR, 4 * NR * kc, cAt + 4 * (i0 * ncp + c0!), 4 * ncp, Math.min(MC, r1! - i0), c1! - c0!, kc, k0 > 0 ? 1 : 0);
           return l;
         }));
       }
-      for (let i = 0; i < M; i++) out.set(H.subarray((cAt >> 2) + i * ncp, (cAt >> 2) + i * ncp + nc), outOff + i * ldc + j0);
+      copyRows(H, cAt >> 2, ncp, M, nc, out, outOff + j0, ldc);
     }
   };
 }
@@ -195,6 +193,7 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     copy: (x, dtype) => copyWasm(rt, x, dtype) ?? base.copy(x, dtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
     reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),
+    softmax: (x, axis, log) => softmaxWasm(rt, x, axis, log) ?? base.softmax(x, axis, log),
   };
 }
 

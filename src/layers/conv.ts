@@ -14,11 +14,6 @@ import { Module } from "./module.js";
  */
 type Pair = number | readonly [number, number];
 
-function pair(op: string, name: string, v: Pair, min: number): [number, number] {
-  const r: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  for (const x of r) if (!Number.isInteger(x) || x < min) throw new ValueError(op, `${name} must be integers >= ${min}, got ${JSON.stringify(v)}`);
-  return r;
-}
 
 /** Options of the `Conv2d` layer. */
 export interface Conv2dLayerOptions extends LayerOptions {
@@ -43,23 +38,23 @@ export interface Conv2dLayerOptions extends LayerOptions {
  */
 export class Conv2d extends Module {
   /** Channels of the input (dim 1 of NCHW). */
-  readonly inChannels: number;
+  declare readonly inChannels: number;
   /** Channels of the output. */
-  readonly outChannels: number;
+  declare readonly outChannels: number;
   /** The kernel's [height, width]. */
-  readonly kernelSize: [number, number];
+  declare readonly kernelSize: [number, number];
   /** Step between output positions, [height, width]. */
-  readonly stride: [number, number];
+  declare readonly stride: [number, number];
   /** Zeros per side, [height, width], or "same" (computed per forward). */
-  readonly padding: [number, number] | "same";
+  declare readonly padding: [number, number] | "same";
   /** Spacing between kernel elements, [height, width]. */
-  readonly dilation: [number, number];
+  declare readonly dilation: [number, number];
   /** Number of channel groups. */
-  readonly groups: number;
+  declare readonly groups: number;
   /** The weight [outChannels, inChannels / groups, kH, kW]. */
-  readonly weight: Tensor;
+  declare readonly weight: Tensor;
   /** The bias [outChannels], or null with `bias: false`. */
-  readonly bias: Tensor | null;
+  declare readonly bias: Tensor | null;
 
   /**
    * @param inChannels - channels of the input
@@ -78,15 +73,15 @@ export class Conv2d extends Module {
     if (outChannels % groups !== 0) throw new ValueError(op, `outChannels ${outChannels} must be divisible by groups ${groups}`);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = pair(op, "kernelSize", kernelSize, 1);
-    this.stride = pair(op, "stride", options.stride ?? 1, 1);
-    this.dilation = pair(op, "dilation", options.dilation ?? 1, 1);
+    this.kernelSize = F.two(op, "kernelSize", kernelSize, 1, 1);
+    this.stride = F.two(op, "stride", options.stride ?? 1, 1, 1);
+    this.dilation = F.two(op, "dilation", options.dilation ?? 1, 1, 1);
     this.groups = groups;
     const padding = options.padding ?? 0;
     if (padding === "same") {
-      if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new ValueError(op, `padding "same" is not supported for strided convolutions (stride ${JSON.stringify(this.stride)})`);
+      if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new ValueError(op, `padding "same" is not supported when strided (stride ${JSON.stringify(this.stride)})`);
       this.padding = "same";
-    } else this.padding = padding === "valid" ? [0, 0] : pair(op, "padding", padding, 0);
+    } else this.padding = padding === "valid" ? [0, 0] : F.two(op, "padding", padding, 0, 0);
     const dtype = options.dtype ?? "float32";
     this.weight = this.registerParameter("weight", zeros([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outChannels], { dtype }));
@@ -115,7 +110,7 @@ export class Conv2d extends Module {
   forward(x: Tensor): Tensor {
     if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError("Conv2d", `expects input [N, C, H, W] or [C, H, W], got ${shapeStr(x.shape)}`);
     const c = x.shape[x.ndim - 3]!;
-    if (c !== this.inChannels) throw new ShapeError("Conv2d", `expected ${this.inChannels} input channels, got input of shape ${shapeStr(x.shape)}`);
+    if (c !== this.inChannels) throw new ShapeError("Conv2d", `expected ${this.inChannels} input channels, got shape ${shapeStr(x.shape)}`);
     const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
     if (this.padding !== "same") return F.conv2d(x, this.weight, this.bias, { ...opts, padding: this.padding });
     // "same": total padding d (k - 1) per dim, the odd extra one on the bottom/right (as PyTorch).

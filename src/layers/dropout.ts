@@ -19,7 +19,7 @@ export interface DropoutLayerOptions {
  */
 export class Dropout extends Module {
   /** Probability of zeroing an element. */
-  readonly p: number;
+  declare readonly p: number;
   readonly #generator: Generator | undefined;
   /**
    * @param p - probability of zeroing an element, in [0, 1] (default 0.5)

@@ -21,13 +21,13 @@ export interface EmbeddingLayerOptions extends LayerOptions {
  */
 export class Embedding extends Module {
   /** Number of rows (the vocabulary size). */
-  readonly numEmbeddings: number;
+  declare readonly numEmbeddings: number;
   /** Size of each row. */
-  readonly embeddingDim: number;
+  declare readonly embeddingDim: number;
   /** The row that stays zero and gets no gradient (normalised to >= 0), or null. */
-  readonly paddingIdx: number | null;
+  declare readonly paddingIdx: number | null;
   /** The table [numEmbeddings, embeddingDim]. */
-  readonly weight: Tensor;
+  declare readonly weight: Tensor;
   /**
    * @param numEmbeddings - number of rows
    * @param embeddingDim - size of each row

@@ -21,6 +21,7 @@ import { isFloat, maxFinite, type FloatDType } from "../tensor/dtype.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 
 export { relu, leakyRelu, gelu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../autograd/functional.js";
@@ -51,7 +52,7 @@ function checkPair(op: string, input: Tensor, target: Tensor): void {
   checkFloat(op, "input", input);
   checkFloat(op, "target", target);
   if (!sameShape(input.shape, target.shape)) {
-    throw new ShapeError(op, `target shape ${shapeStr(target.shape)} differs from input shape ${shapeStr(input.shape)}; reshape one (losses do not broadcast)`);
+    throw new ShapeError(op, `target shape ${shapeStr(target.shape)} differs from input shape ${shapeStr(input.shape)} (losses do not broadcast)`);
   }
   checkSameDtype(op, input, "input", target, "target");
 }
@@ -64,15 +65,17 @@ function checkBroadcastable(op: string, what: string, t: Tensor, like: Tensor): 
   if (!sameShape(b, like.shape)) throw new ShapeError(op, `${what} shape ${shapeStr(t.shape)} does not broadcast to input shape ${shapeStr(like.shape)}`);
 }
 
-function reduce(op: string, loss: Tensor, reduction: Reduction | undefined): Tensor {
+/** With `den`, "mean" is the weighted mean sum / den of the class losses. */
+function reduce(op: string, loss: Tensor, reduction: Reduction | undefined, den?: Tensor): Tensor {
   switch (reduction ?? "mean") {
     case "none":
       return loss;
     case "sum":
       return loss.sum();
     case "mean":
-      // NOTE: the mean over zero elements is 0 here, not PyTorch's 0/0 = NaN.
-      return loss.numel === 0 ? loss.sum() : loss.mean();
+      // NOTE: the mean over zero elements is 0 here, not PyTorch's 0/0 = NaN; likewise all class
+      // targets ignored (or zero total weight): 0 with a zero gradient.
+      return den ? loss.sum().div(safeDenominator(den)) : loss.numel === 0 ? loss.sum() : loss.mean();
     default:
       throw new ValueError(op, `reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
   }
@@ -118,7 +121,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   checkFloat("linear", "weight", weight);
   if (weight.ndim !== 2) throw new ShapeError("linear", `weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new ShapeError("linear", `input shape ${shapeStr(x.shape)} does not end with in_features ${weight.shape[1]} (weight ${shapeStr(weight.shape)})`);
+    throw new ShapeError("linear", `input shape ${shapeStr(x.shape)} does not end with in_features ${weight.shape[1]} of weight ${shapeStr(weight.shape)}`);
   }
   checkSameDtype("linear", x, "input", weight, "weight");
   let y = x.matmul(weight.T);
@@ -182,7 +185,7 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
   const rows = F.indexSelect(weight, 0, input.reshape([-1])).reshape([...input.shape, dim]);
   if (options.paddingIdx === undefined || options.paddingIdx === null) return rows;
   const pad = options.paddingIdx < 0 ? options.paddingIdx + num : options.paddingIdx;
-  if (!Number.isInteger(pad) || pad < 0 || pad >= num) throw new IndexError("embedding", `paddingIdx ${options.paddingIdx} is out of range for ${num} rows`);
+  if (!Number.isInteger(pad) || pad < 0 || pad >= num) throw new IndexError("embedding", `paddingIdx ${options.paddingIdx} is out of range for an embedding of ${num} rows`);
   // The padding row keeps its value but passes no gradient (a detached copy is selected there).
   return F.where(input.ne(pad).unsqueeze(-1), rows, rows.detach());
 }
@@ -190,7 +193,7 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
 function normalizedDims(op: string, x: Tensor, normalizedShape: readonly number[]): number[] {
   const k = normalizedShape.length;
   if (k === 0 || x.ndim < k || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
-    throw new ShapeError(op, `given normalizedShape ${shapeStr(normalizedShape)}, expected input of shape [*, ${normalizedShape.join(", ")}], got ${shapeStr(x.shape)}`);
+    throw new ShapeError(op, `expected input of shape [*, ${normalizedShape.join(", ")}], got ${shapeStr(x.shape)}`);
   }
   return Array.from({ length: k }, (_, i) => x.ndim - k + i);
 }
@@ -279,10 +282,6 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-function ownsStorage(t: Tensor): boolean {
-  return t.offset === 0 && t.isContiguous() && t.storage.length === t.numel;
-}
-
 /**
  * Batch normalisation over every dim but the channel dim 1, as torch.nn.functional.batch_norm.
  * Training normalises with the biased batch variance and updates the running statistics in place
@@ -336,7 +335,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
       });
     }
   } else {
-    if (!runningMean || !runningVar) throw new ValueError(op, "running_mean and running_var must be given in evaluation mode (training: false)");
+    if (!runningMean || !runningVar) throw new ValueError(op, "runningMean and runningVar are required in evaluation mode");
     y = x.sub(runningMean.reshape(bshape)).mul(runningVar.reshape(bshape).add(eps).rsqrt());
   }
   if (options.weight) y = y.mul(options.weight.reshape(bshape));
@@ -504,11 +503,16 @@ export type NllLossOptions = Omit<CrossEntropyOptions, "labelSmoothing">;
 function checkClassWeight(op: string, weight: Tensor, C: number, like: Tensor): void {
   checkFloat(op, "weight", weight);
   checkSameDtype(op, like, "input", weight, "weight");
-  if (weight.ndim !== 1 || weight.shape[0] !== C) throw new ShapeError(op, `weight must have shape [${C}] (one per class), got ${shapeStr(weight.shape)}`);
+  if (weight.ndim !== 1 || weight.shape[0] !== C) throw new ShapeError(op, `weight must have shape [${C}], got ${shapeStr(weight.shape)}`);
   const w = contiguousData(weight);
   for (let i = 0; i < w.length; i++) {
-    if (!(w[i]! >= 0) || !Number.isFinite(w[i]!)) throw new ValueError(op, `class weights must be finite and >= 0, got ${w[i]} for class ${i}`);
+    if (!(w[i]! >= 0) || !Number.isFinite(w[i]!)) throw new ValueError(op, `weight[${i}] must be finite and >= 0, got ${w[i]}`);
   }
+}
+
+function classInput(op: string, input: Tensor): void {
+  checkFloat(op, "input", input);
+  if (input.ndim === 0) throw new ShapeError(op, "input must have a class dim: [C] or [N, C, ...]");
 }
 
 interface ClassTargets {
@@ -522,7 +526,7 @@ function classTargets(op: string, logp: Tensor, target: Tensor, ignoreIndex: num
   if (target.dtype !== "int32") throw new DTypeError(op, `class targets must be int32, got ${target.dtype}`);
   const expected = logp.shape.filter((_, i) => i !== 1);
   if (!sameShape(target.shape, expected)) {
-    throw new ShapeError(op, `target shape ${shapeStr(target.shape)} does not fit input shape ${shapeStr(logp.shape)}: expected ${shapeStr(expected)} (the input without its class dim 1)`);
+    throw new ShapeError(op, `target shape ${shapeStr(target.shape)} does not fit input shape ${shapeStr(logp.shape)}: expected ${shapeStr(expected)} (no class dim)`);
   }
   const C = logp.shape[1]!;
   const t = contiguousData(target);
@@ -531,7 +535,7 @@ function classTargets(op: string, logp: Tensor, target: Tensor, ignoreIndex: num
   for (let i = 0; i < t.length; i++) {
     const v = t[i]!;
     if (v === ignoreIndex) continue;
-    if (v < 0 || v >= C) throw new IndexError(op, `target ${v} is out of bounds for ${C} classes (ignoreIndex is ${ignoreIndex})`);
+    if (v < 0 || v >= C) throw new IndexError(op, `target ${v} is out of bounds for ${C} classes (ignoreIndex ${ignoreIndex})`);
     index[i] = v;
     keep[i] = 1;
   }
@@ -558,20 +562,6 @@ function batched(input: Tensor, target: Tensor, probs: boolean): { input: Tensor
   return { input: input.unsqueeze(0), target: probs ? target.unsqueeze(0) : target.reshape([1]), unbatch: (t) => (t.ndim === 0 ? t : t.reshape([])) };
 }
 
-function reduceClassLoss(op: string, loss: Tensor, den: Tensor, reduction: Reduction | undefined): Tensor {
-  switch (reduction ?? "mean") {
-    case "none":
-      return loss;
-    case "sum":
-      return loss.sum();
-    case "mean":
-      // NOTE: all targets ignored (or zero total weight): 0 with a zero gradient instead of 0/0 = NaN.
-      return loss.sum().div(safeDenominator(den));
-    default:
-      throw new ValueError(op, `reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
-  }
-}
-
 /**
  * Negative log-likelihood of log-probabilities [N, C, ...] (or [C]) at int32 class targets.
  * Weighted mean as PyTorch: Σ w[t_i] (-logp_i) / Σ w[t_i] over non-ignored targets.
@@ -581,13 +571,12 @@ function reduceClassLoss(op: string, loss: Tensor, den: Tensor, reduction: Reduc
  */
 export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions = {}): Tensor {
   const op = "nllLoss";
-  checkFloat(op, "input", input);
-  if (input.ndim === 0) throw new ShapeError(op, "input must have a class dim: [C] or [N, C, ...]");
+  classInput(op, input);
   const b = batched(input, target, false);
   if (options.weight) checkClassWeight(op, options.weight, b.input.shape[1]!, input);
   const ct = classTargets(op, b.input, b.target, options.ignoreIndex ?? -100);
   const { loss, den } = nllParts(b.input, ct, options.weight);
-  return b.unbatch(reduceClassLoss(op, loss, den, options.reduction));
+  return b.unbatch(reduce(op, loss, options.reduction, den));
 }
 
 /**
@@ -602,8 +591,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const op = "crossEntropy";
-  checkFloat(op, "input", input);
-  if (input.ndim === 0) throw new ShapeError(op, "input must have a class dim: [C] or [N, C, ...]");
+  classInput(op, input);
   const ls = options.labelSmoothing ?? 0;
   if (!(ls >= 0 && ls <= 1)) throw new ValueError(op, `labelSmoothing must be in [0, 1], got ${ls}`);
   const probs = isFloat(target.dtype);
@@ -617,7 +605,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 
   if (probs) {
     if (!sameShape(b.target.shape, x.shape)) {
-      throw new ShapeError(op, `probability targets must have the input's shape ${shapeStr(input.shape)}, got ${shapeStr(target.shape)}; class-index targets must be int32`);
+      throw new ShapeError(op, `probability targets must have the input's shape ${shapeStr(input.shape)}, got ${shapeStr(target.shape)} (class targets must be int32)`);
     }
     checkSameDtype(op, input, "input", target, "target");
     const t = ls > 0 ? b.target.mul(1 - ls).add(ls / C) : b.target;
@@ -630,12 +618,12 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 
   const ct = classTargets(op, x, b.target, options.ignoreIndex ?? -100);
   const { loss: nll, den } = nllParts(logp, ct, weight);
-  if (ls === 0) return b.unbatch(reduceClassLoss(op, nll, den, options.reduction));
+  if (ls === 0) return b.unbatch(reduce(op, nll, options.reduction, den));
   // Label smoothing, exactly as PyTorch: (1 - ls) * nll + ls / C * Σ_c -w_c logp_c, the second
   // term masked at ignored targets and divided by the same denominator for "mean".
   const smooth = F.where(ct.keep, (wb ? logp.mul(wb) : logp).sum(1).neg(), 0);
   const mixed = nll.mul(1 - ls).add(smooth.mul(ls / C));
-  return b.unbatch(reduceClassLoss(op, mixed, den, options.reduction));
+  return b.unbatch(reduce(op, mixed, options.reduction, den));
 }
 
 /** Options of `binaryCrossEntropy` and `BCELoss`. */
@@ -805,7 +793,7 @@ export function klDiv(input: Tensor, target: Tensor, options: KlDivOptions = {})
   } else {
     const t = contiguousData(target);
     for (let i = 0; i < t.length; i++) {
-      if (!(t[i]! >= 0)) throw new ValueError(op, `target probabilities must be >= 0, got ${t[i]}; pass { logTarget: true } for log-probabilities`);
+      if (!(t[i]! >= 0)) throw new ValueError(op, `target probabilities must be >= 0, got ${t[i]}; for log-probabilities pass { logTarget: true }`);
     }
     const pos = target.gt(0);
     const tp = F.where(pos, target, 1);

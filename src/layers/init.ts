@@ -83,23 +83,15 @@ export interface UniformOptions extends RandomInitOptions {
  * init.calculateGain("leakyRelu", Math.sqrt(5)); // √(1/3): Linear's default init
  */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  if (/^(linear|conv(Transpose)?[123]d|sigmoid)$/.test(nonlinearity)) return 1;
   switch (nonlinearity) {
-    case "linear":
-    case "conv1d":
-    case "conv2d":
-    case "conv3d":
-    case "convTranspose1d":
-    case "convTranspose2d":
-    case "convTranspose3d":
-    case "sigmoid":
-      return 1;
     case "tanh":
       return 5 / 3;
     case "relu":
       return Math.SQRT2;
     case "leakyRelu": {
       const slope = param ?? 0.01;
-      if (!Number.isFinite(slope)) throw new ValueError("calculateGain", `negative slope ${slope} is not a valid number`);
+      if (!Number.isFinite(slope)) throw new ValueError("calculateGain", `invalid negative slope ${slope}`);
       return Math.sqrt(2 / (1 + slope * slope));
     }
     case "selu":
@@ -116,7 +108,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  * init.calculateFanInAndFanOut(zeros([16, 3, 5, 5])); // [75, 400]
  */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
-  if (t.ndim < 2) throw new ShapeError("init", `fan in and fan out need a tensor of at least 2 dims, got shape ${shapeStr(t.shape)}`);
+  if (t.ndim < 2) throw new ShapeError("init", `fan in/out need at least 2 dims, got shape ${shapeStr(t.shape)}`);
   const receptive = t.shape.slice(2).reduce((a, b) => a * b, 1);
   return [t.shape[1]! * receptive, t.shape[0]! * receptive];
 }
@@ -177,15 +169,19 @@ export const zeros = (t: Tensor): Tensor => constant(t, 0);
  */
 export const ones = (t: Tensor): Tensor => constant(t, 1);
 
+/** Xavier/Glorot standard deviation gain * sqrt(2 / (fan in + fan out)), 0 for an empty tensor. */
+function xavierStd(t: Tensor, options: XavierOptions): number {
+  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
+  return fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
+}
+
 /**
  * Glorot uniform in place: U(-a, a) with a = gain * √(6 / (fanIn + fanOut)); returns t.
  * @example
  * init.xavierUniform(new Linear(4, 8).weight, { gain: init.calculateGain("tanh") });
  */
 export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
-  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
-  const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
-  const a = Math.sqrt(3) * std;
+  const a = Math.sqrt(3) * xavierStd(t, options);
   return uniform(t, { a: -a, b: a, generator: options.generator });
 }
 
@@ -195,9 +191,7 @@ export function xavierUniform(t: Tensor, options: XavierOptions = {}): Tensor {
  * init.xavierNormal(zeros([8, 4]));
  */
 export function xavierNormal(t: Tensor, options: XavierOptions = {}): Tensor {
-  const [fanIn, fanOut] = calculateFanInAndFanOut(t);
-  const std = fanIn + fanOut === 0 ? 0 : (options.gain ?? 1) * Math.sqrt(2 / (fanIn + fanOut));
-  return normal(t, { mean: 0, std, generator: options.generator });
+  return normal(t, { mean: 0, std: xavierStd(t, options), generator: options.generator });
 }
 
 function kaimingStd(op: string, t: Tensor, o: KaimingOptions): number {

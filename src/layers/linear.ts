@@ -35,13 +35,13 @@ export interface LinearOptions extends LayerOptions {
  */
 export class Linear extends Module {
   /** Size of each input sample (the last dim of the input). */
-  readonly inFeatures: number;
+  declare readonly inFeatures: number;
   /** Size of each output sample. */
-  readonly outFeatures: number;
+  declare readonly outFeatures: number;
   /** The weight [outFeatures, inFeatures]. */
-  readonly weight: Tensor;
+  declare readonly weight: Tensor;
   /** The bias [outFeatures], or null with `bias: false`. */
-  readonly bias: Tensor | null;
+  declare readonly bias: Tensor | null;
 
   /**
    * @param inFeatures - size of each input sample

@@ -114,9 +114,9 @@ export class SmoothL1Loss extends Loss {
  */
 export class CrossEntropyLoss extends Loss {
   /** Per-class weights [C] (buffer "weight"), or null. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** The other options: ignoreIndex, labelSmoothing, reduction. */
-  readonly options: Omit<LF.CrossEntropyOptions, "weight">;
+  declare readonly options: Omit<LF.CrossEntropyOptions, "weight">;
   /**
    * @param options - weight (copied into a buffer), ignoreIndex (default -100), labelSmoothing (default 0), reduction
    */
@@ -143,9 +143,9 @@ export class CrossEntropyLoss extends Loss {
  */
 export class NLLLoss extends Loss {
   /** Per-class weights [C] (buffer "weight"), or null. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** The other options: ignoreIndex, reduction. */
-  readonly options: Omit<LF.NllLossOptions, "weight">;
+  declare readonly options: Omit<LF.NllLossOptions, "weight">;
   /**
    * @param options - weight (copied into a buffer), ignoreIndex (default -100), reduction
    */
@@ -173,11 +173,11 @@ export class NLLLoss extends Loss {
  */
 export class BCEWithLogitsLoss extends Loss {
   /** Per-element weight (buffer "weight"), or null. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** Weight of the positive term (buffer "pos_weight"), or null. */
-  readonly posWeight: Tensor | null;
+  declare readonly posWeight: Tensor | null;
   /** "mean" (when undefined), "sum" or "none". */
-  readonly reduction: LF.Reduction | undefined;
+  declare readonly reduction: LF.Reduction | undefined;
   /**
    * @param options - weight, posWeight (both copied into buffers), reduction
    */
@@ -204,9 +204,9 @@ export class BCEWithLogitsLoss extends Loss {
  */
 export class BCELoss extends Loss {
   /** Per-element weight (buffer "weight"), or null. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** "mean" (when undefined), "sum" or "none". */
-  readonly reduction: LF.Reduction | undefined;
+  declare readonly reduction: LF.Reduction | undefined;
   /**
    * @param options - weight (copied into a buffer), reduction
    */

@@ -58,17 +58,17 @@ export interface LoadStateDictResult {
  */
 export class StateDictError extends ValueError {
   /** Keys of the module missing from the state dict (strict mode). */
-  readonly missingKeys: string[];
+  declare readonly missingKeys: string[];
   /** Keys of the state dict the module does not have (strict mode). */
-  readonly unexpectedKeys: string[];
+  declare readonly unexpectedKeys: string[];
   /** One line per key whose shape, dtype or values do not fit. */
-  readonly mismatches: string[];
+  declare readonly mismatches: string[];
   constructor(missingKeys: string[], unexpectedKeys: string[], mismatches: string[]) {
     const parts: string[] = [];
     if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
     if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
     if (mismatches.length) parts.push(...mismatches);
-    super("loadStateDict", `the state dict does not fit the module (nothing was loaded):\n  ${parts.join("\n  ")}`);
+    super("loadStateDict", `nothing was loaded:\n  ${parts.join("\n  ")}`);
     this.missingKeys = missingKeys;
     this.unexpectedKeys = unexpectedKeys;
     this.mismatches = mismatches;
@@ -77,12 +77,12 @@ export class StateDictError extends ValueError {
 
 function checkName(op: string, name: string): void {
   if (typeof name !== "string" || name === "" || name.includes(".")) {
-    throw new ValueError(op, `name must be a non-empty string without ".", got ${JSON.stringify(name)}`);
+    throw new ValueError(op, `name must be non-empty, without ".", got ${JSON.stringify(name)}`);
   }
 }
 
-/** A tensor stored at offset 0 of its own storage, in row-major order (what optimizers and loadStateDict write into). */
-function ownsStorage(t: Tensor): boolean {
+/** @internal A tensor stored at offset 0 of its own storage, in row-major order (what optimizers and loadStateDict write into). */
+export function ownsStorage(t: Tensor): boolean {
   return t.offset === 0 && t.isContiguous() && t.storage.length === t.numel;
 }
 
@@ -140,8 +140,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   // ---------------------------------------------------------------- registration
   #checkFree(op: string, name: string, own: Map<string, unknown>): void {
     checkName(op, name);
-    const taken = (this.#parameters.has(name) && own !== this.#parameters) || (this.#buffers.has(name) && own !== this.#buffers) || (this.#modules.has(name) && own !== this.#modules);
-    if (taken) throw new ValueError(op, `"${name}" is already registered as another kind of member`);
+    if ([this.#parameters, this.#buffers, this.#modules].some((m) => m !== own && m.has(name))) throw new ValueError(op, `"${name}" is already registered as another kind`);
   }
 
   /**
@@ -161,11 +160,12 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerParameter<T extends Tensor | null>(name: string, t: T): T {
     this.#checkFree("registerParameter", name, this.#parameters);
     if (t !== null) {
-      if (!(t instanceof Tensor)) throw new ValueError("registerParameter", `"${name}" must be a Tensor or null`);
-      if (!isFloat(t.dtype)) throw new DTypeError("registerParameter", `parameter "${name}" must be a float tensor, got ${t.dtype}`);
-      if (!t.isLeaf) throw new ValueError("registerParameter", `parameter "${name}" must be a leaf tensor (it was computed by ${t.gradFn?.op}); wrap it with parameter(t)`);
+      const op = "registerParameter";
+      if (!(t instanceof Tensor)) throw new ValueError(op, `"${name}" must be a Tensor or null`);
+      if (!isFloat(t.dtype)) throw new DTypeError(op, `"${name}" must be a float tensor, got ${t.dtype}`);
+      if (!t.isLeaf) throw new ValueError(op, `"${name}" must be a leaf, not the output of ${t.gradFn?.op}; wrap it with parameter(t)`);
       if (!ownsStorage(t)) {
-        throw new ValueError("registerParameter", `parameter "${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); wrap it with parameter(t)`);
+        throw new ValueError(op, `"${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); wrap it with parameter(t)`);
       }
       t.requiresGrad = true;
     }
@@ -190,9 +190,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerBuffer<T extends Tensor | null>(name: string, t: T, options: { persistent?: boolean } = {}): T {
     this.#checkFree("registerBuffer", name, this.#buffers);
     if (t !== null) {
-      if (!(t instanceof Tensor)) throw new ValueError("registerBuffer", `"${name}" must be a Tensor or null`);
-      if (!ownsStorage(t)) throw new ValueError("registerBuffer", `buffer "${name}" must be contiguous at offset 0 of its own storage; pass a copy`);
-      if (t.requiresGrad) throw new ValueError("registerBuffer", `buffer "${name}" must not require grad; register it as a parameter instead`);
+      const op = "registerBuffer";
+      if (!(t instanceof Tensor)) throw new ValueError(op, `"${name}" must be a Tensor or null`);
+      if (!ownsStorage(t)) throw new ValueError(op, `"${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); pass a copy`);
+      if (t.requiresGrad) throw new ValueError(op, `"${name}" must not require grad; make it a parameter`);
     }
     this.#buffers.set(name, t);
     if (options.persistent === false) this.#nonPersistent.add(name);
@@ -355,13 +356,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         const items: unknown[] = Array.isArray(value) ? value : [value];
         for (const v of items) {
           if (v instanceof Module && !modSet.has(v)) {
-            throw new ValueError(
-              "Module",
-              `${where} holds a ${v.constructor.name} that is not registered: use this.registerModule("${key}", ...)${Array.isArray(value) ? " or a ModuleList" : ""}, or keep it in a #private field`,
-            );
+            throw new ValueError("Module", `${where} holds a ${v.constructor.name} that is not registered: use this.registerModule("${key}", ...)${Array.isArray(value) ? " or a ModuleList" : ""}, or a #private field`);
           }
           if (v instanceof Tensor && v.requiresGrad && v.isLeaf && !params.has(v)) {
-            throw new ValueError("Module", `${where} holds a trainable tensor (shape ${shapeStr(v.shape)}) that is not a registered parameter: use this.registerParameter("${key}", ...), or keep it in a #private field`);
+            throw new ValueError("Module", `${where} holds a trainable tensor ${shapeStr(v.shape)} that is not registered: use this.registerParameter("${key}", ...), or a #private field`);
           }
         }
       }
@@ -445,7 +443,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         continue;
       }
       if (!(src instanceof Tensor)) {
-        mismatches.push(`"${k}": expected a Tensor, got ${src === null ? "null" : typeof src}`);
+        mismatches.push(`"${k}": not a Tensor`);
         continue;
       }
       if (!sameShape(src.shape, dst.shape)) {
@@ -453,7 +451,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         continue;
       }
       if (src.dtype !== dst.dtype) {
-        mismatches.push(`"${k}": dtype ${src.dtype} in the state dict, ${dst.dtype} in the module; convert it with .to("${dst.dtype}")`);
+        mismatches.push(`"${k}": dtype ${src.dtype} in the state dict, ${dst.dtype} in the module`);
         continue;
       }
       const data = contiguousData(src);
@@ -461,7 +459,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         let bad = 0;
         for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) bad++;
         if (bad > 0) {
-          mismatches.push(`"${k}": ${bad} non-finite value(s) (NaN or Infinity); pass { allowNonFinite: true } to load them anyway`);
+          mismatches.push(`"${k}": ${bad} non-finite value(s); pass { allowNonFinite: true } to load them`);
           continue;
         }
       }
@@ -505,6 +503,6 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 /** @internal shape check shared by layers. */
 export function expectLastDim(op: string, x: Tensor, size: number, what: string): void {
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== size) {
-    throw new ShapeError(op, `expected input with last dim ${size} (${what}), got shape ${shapeStr(x.shape)}`);
+    throw new ShapeError(op, `expected last dim ${size} (${what}), got shape ${shapeStr(x.shape)}`);
   }
 }

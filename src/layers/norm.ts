@@ -35,13 +35,13 @@ export interface LayerNormLayerOptions {
  */
 export class LayerNorm extends Module {
   /** The trailing dims normalised over. */
-  readonly normalizedShape: number[];
+  declare readonly normalizedShape: number[];
   /** Added to the variance inside the square root. */
-  readonly eps: number;
+  declare readonly eps: number;
   /** Per-element scale (ones at first) of shape `normalizedShape`, or null without `elementwiseAffine`. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** Per-element shift (zeros at first), or null. */
-  readonly bias: Tensor | null;
+  declare readonly bias: Tensor | null;
   /**
    * @param normalizedShape - the size of the last dim, or of the last few dims
    * @param options - eps, elementwiseAffine, bias, dtype
@@ -81,11 +81,11 @@ export interface RMSNormLayerOptions {
  */
 export class RMSNorm extends Module {
   /** The trailing dims normalised over. */
-  readonly normalizedShape: number[];
+  declare readonly normalizedShape: number[];
   /** Added to mean(x²) inside the square root. */
-  readonly eps: number;
+  declare readonly eps: number;
   /** Per-element scale (ones at first), or null without `elementwiseAffine`. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /**
    * @param normalizedShape - the size of the last dim, or of the last few dims
    * @param options - eps, elementwiseAffine, dtype
@@ -127,21 +127,21 @@ export interface BatchNormLayerOptions {
  */
 export abstract class BatchNormBase extends Module {
   /** Channels C (dim 1 of the input). */
-  readonly numFeatures: number;
+  declare readonly numFeatures: number;
   /** Added to the variance inside the square root. */
-  readonly eps: number;
+  declare readonly eps: number;
   /** Weight of each new batch in the running averages, or null for a cumulative average. */
-  readonly momentum: number | null;
+  declare readonly momentum: number | null;
   /** Per-channel scale [C] (ones at first), or null without `affine`. */
-  readonly weight: Tensor | null;
+  declare readonly weight: Tensor | null;
   /** Per-channel shift [C] (zeros at first), or null without `affine`. */
-  readonly bias: Tensor | null;
+  declare readonly bias: Tensor | null;
   /** Buffer "running_mean" [C] (zeros at first), or null without `trackRunningStats`. */
-  readonly runningMean: Tensor | null;
+  declare readonly runningMean: Tensor | null;
   /** Buffer "running_var" [C] (ones at first; unbiased batch variances), or null. */
-  readonly runningVar: Tensor | null;
+  declare readonly runningVar: Tensor | null;
   /** Buffer "num_batches_tracked" (int32 scalar): training batches seen, or null. */
-  readonly numBatchesTracked: Tensor | null;
+  declare readonly numBatchesTracked: Tensor | null;
 
   /**
    * @param numFeatures - channels C
@@ -192,7 +192,7 @@ export abstract class BatchNormBase extends Module {
   forward(x: Tensor): Tensor {
     const op = this.constructor.name;
     this.checkInputDim(x);
-    if (x.shape[1] !== this.numFeatures) throw new ShapeError(op, `expected ${this.numFeatures} channels in dim 1, got input of shape ${shapeStr(x.shape)}`);
+    if (x.shape[1] !== this.numFeatures) throw new ShapeError(op, `expected ${this.numFeatures} channels in dim 1, got shape ${shapeStr(x.shape)}`);
     // NOTE: validated before num_batches_tracked is incremented (PyTorch increments first), so a
     // rejected batch leaves the running state untouched.
     if (this.training && x.numel / this.numFeatures <= 1) {
@@ -227,7 +227,7 @@ export abstract class BatchNormBase extends Module {
  */
 export class BatchNorm1d extends BatchNormBase {
   protected checkInputDim(x: Tensor): void {
-    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError("BatchNorm1d", `expected 2D or 3D input (got ${x.ndim}D input of shape ${shapeStr(x.shape)})`);
+    if (x.ndim !== 2 && x.ndim !== 3) throw new ShapeError("BatchNorm1d", `expected 2D or 3D input, got shape ${shapeStr(x.shape)}`);
   }
 }
 
@@ -238,7 +238,7 @@ export class BatchNorm1d extends BatchNormBase {
  */
 export class BatchNorm2d extends BatchNormBase {
   protected checkInputDim(x: Tensor): void {
-    if (x.ndim !== 4) throw new ShapeError("BatchNorm2d", `expected 4D input (got ${x.ndim}D input of shape ${shapeStr(x.shape)})`);
+    if (x.ndim !== 4) throw new ShapeError("BatchNorm2d", `expected 4D input, got shape ${shapeStr(x.shape)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { checkBoolean, checkNonNegative, Optimizer } from "./optimizer.js";
+import { checkBoolean, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
 
@@ -90,11 +90,7 @@ export const adagradAlgorithm: Algorithm<AdagradHyper, AdagradState> = {
     checkNonNegative(who, "eps", h.eps);
     checkBoolean(who, "maximize", h.maximize);
   },
-  initState: (param, h) => {
-    const sum = param instanceof Float32Array ? new Float32Array(param.length) : new Float64Array(param.length);
-    sum.fill(h.initialAccumulatorValue);
-    return { step: 0, sum };
-  },
+  initState: (param, h) => ({ step: 0, sum: zerosLike(param).fill(h.initialAccumulatorValue) }),
   step: adagradStep,
 };
 

@@ -151,7 +151,7 @@ function finish(acc: Acc, p: number): number {
 
 function checkNormType(who: string, normType: number): void {
   if (typeof normType !== "number" || !(normType > 0)) {
-    throw new OptimizerError(`${who}: invalid normType ${String(normType)}: expected a number > 0 or Infinity`);
+    throw new OptimizerError(`${who}: invalid normType ${String(normType)}: expected a number > 0`);
   }
 }
 
@@ -221,13 +221,9 @@ export function clipGradNormWithStats(
     const e = list[i];
     const where =
       e === undefined
-        ? "no element is non-finite: the norm itself overflowed float64"
-        : `first parameter with a non-finite gradient: ${e.named ? `"${e.name}" (index ${i})` : `index ${i}`}, ` +
-          `${stats.nonFinite[i]} of ${e.param.storage.length} elements non-finite`;
-    throw new OptimizerError(
-      `${who}: the total norm of order ${normType} of the gradients is ${total}, so it cannot be clipped; ${where}. ` +
-        `Set errorIfNonfinite: false to scale the gradients by it anyway.`,
-    );
+        ? "the norm overflowed float64"
+        : `first non-finite gradient: ${e.named ? `"${e.name}" (index ${i})` : `index ${i}`}, ${stats.nonFinite[i]} of ${e.param.storage.length} elements`;
+    throw new OptimizerError(`${who}: the gradients' total ${normType}-norm is ${total}; ${where}. Set errorIfNonfinite: false to clip anyway`);
   }
   // Same coefficient as PyTorch (including NaN for a NaN norm and 0 for an infinite one).
   const clipCoef = Math.min(maxNorm / (total + 1e-6), 1);

@@ -89,9 +89,9 @@ export interface SchedulerStateDict {
 export class LRScheduler {
   /** Number of `step()` calls so far (PyTorch's `last_epoch`). */
   lastEpoch = 0;
-  private baseLrs: number[];
-  private schedules: Schedule[];
-  private lastLr: number[] = [];
+  #baseLrs: number[];
+  #schedules: Schedule[];
+  #lastLr: number[] = [];
 
   constructor(
     /** The optimizer whose groups' `lr` this scheduler sets. */
@@ -99,9 +99,9 @@ export class LRScheduler {
     /** Builds each group's schedule from its base rate (used again by `loadStateDict` and `SequentialLR`). */
     readonly makeSchedule: ScheduleFactory,
   ) {
-    this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr);
-    this.schedules = this.baseLrs.map((b, i) => makeSchedule(b, i));
-    this.apply(this.lrsAt(0));
+    this.#baseLrs = optimizer.paramGroups.map((g) => g.initialLr);
+    this.#schedules = this.#baseLrs.map((b, i) => makeSchedule(b, i));
+    this.#apply(this.lrsAt(0));
   }
 
   /**
@@ -111,12 +111,12 @@ export class LRScheduler {
    */
   lrsAt(t: number): number[] {
     const groups = this.optimizer.paramGroups;
-    if (groups.length !== this.schedules.length) {
+    if (groups.length !== this.#schedules.length) {
       throw new OptimizerError(
-        `${this.constructor.name}: the optimizer has ${groups.length} parameter groups, the scheduler was built for ${this.schedules.length}`,
+        `${this.constructor.name}: the optimizer has ${groups.length} parameter groups, the scheduler was built for ${this.#schedules.length}`,
       );
     }
-    return this.schedules.map((s) => s(t));
+    return this.#schedules.map((s) => s(t));
   }
 
   /**
@@ -129,7 +129,7 @@ export class LRScheduler {
   step(): void {
     const lrs = this.lrsAt(this.lastEpoch + 1);
     this.lastEpoch += 1;
-    this.apply(lrs);
+    this.#apply(lrs);
   }
 
   /**
@@ -138,7 +138,7 @@ export class LRScheduler {
    * sched.getLastLr(); // [0.1]
    */
   getLastLr(): number[] {
-    return this.lastLr.slice();
+    return this.#lastLr.slice();
   }
 
   /**
@@ -148,7 +148,7 @@ export class LRScheduler {
    * JSON.stringify(saved); // plain numbers: safe to store as JSON
    */
   stateDict(): SchedulerStateDict {
-    return { last_epoch: this.lastEpoch, base_lrs: this.baseLrs.slice(), _last_lr: this.lastLr.slice() };
+    return { last_epoch: this.lastEpoch, base_lrs: this.#baseLrs.slice(), _last_lr: this.#lastLr.slice() };
   }
 
   /**
@@ -168,23 +168,23 @@ export class LRScheduler {
       throw new OptimizerError(`${who}: invalid last_epoch ${String(sd.last_epoch)}: expected an integer >= 0`);
     }
     const n = this.optimizer.paramGroups.length;
-    const bases = sd.base_lrs ?? this.baseLrs;
+    const bases = sd.base_lrs ?? this.#baseLrs;
     if (!Array.isArray(bases) || bases.length !== n || !bases.every((b) => typeof b === "number")) {
       throw new OptimizerError(`${who}: base_lrs must be ${n} numbers, got ${String(bases)}`);
     }
     const schedules = bases.map((b, i) => this.makeSchedule(b, i));
     const lrs = schedules.map((s) => s(sd.last_epoch));
-    this.baseLrs = bases.slice();
-    this.schedules = schedules;
+    this.#baseLrs = bases.slice();
+    this.#schedules = schedules;
     this.lastEpoch = sd.last_epoch;
-    this.apply(lrs);
+    this.#apply(lrs);
   }
 
-  private apply(lrs: number[]): void {
+  #apply(lrs: number[]): void {
     this.optimizer.paramGroups.forEach((g, i) => {
       g.lr = lrs[i]!;
     });
-    this.lastLr = lrs;
+    this.#lastLr = lrs;
   }
 }
 
@@ -294,7 +294,7 @@ export class LambdaLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, lrLambda: LrLambda | readonly LrLambda[]) {
     const n = optimizer.paramGroups.length;
     if (Array.isArray(lrLambda) && lrLambda.length !== n) {
-      throw new OptimizerError(`LambdaLR: expected ${n} lrLambdas (one per parameter group), got ${lrLambda.length}`);
+      throw new OptimizerError(`LambdaLR: expected ${n} lrLambdas, got ${lrLambda.length}`);
     }
     const pick = (i: number): LrLambda =>
       Array.isArray(lrLambda) ? (lrLambda as readonly LrLambda[])[i]! : (lrLambda as LrLambda);
@@ -322,7 +322,7 @@ export class SequentialLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, { schedulers, milestones }: SequentialLROptions) {
     schedulers.forEach((s, i) => {
       if (s.optimizer !== optimizer) {
-        throw new OptimizerError(`SequentialLR: schedulers[${i}] belongs to a different optimizer`);
+        throw new OptimizerError(`SequentialLR: schedulers[${i}] has a different optimizer`);
       }
     });
     const subs = [...schedulers];
@@ -365,7 +365,7 @@ function perGroup(who: string, name: string, v: number | readonly number[], n: n
  * opt.paramGroups[0]!.lr; // 0.004 = maxLr / divFactor
  */
 export class OneCycleLR extends LRScheduler {
-  private readonly momentumSchedules: Schedule[] | null;
+  readonly #momentumSchedules: Schedule[] | null;
 
   constructor(optimizer: SchedulableOptimizer, options: OneCycleLROptions) {
     const n = optimizer.paramGroups.length;
@@ -381,27 +381,27 @@ export class OneCycleLR extends LRScheduler {
       });
       const base = perGroup("OneCycleLR", "baseMomentum", options.baseMomentum ?? 0.85, n);
       const max = perGroup("OneCycleLR", "maxMomentum", options.maxMomentum ?? 0.95, n);
-      this.momentumSchedules = base.map((b, g) =>
+      this.#momentumSchedules = base.map((b, g) =>
         oneCycleMomentum({ ...options, baseMomentum: b, maxMomentum: max[g]! }),
       );
-      this.applyMomentum();
+      this.#applyMomentum();
     } else {
-      this.momentumSchedules = null;
+      this.#momentumSchedules = null;
     }
   }
 
   override step(): void {
     super.step();
-    this.applyMomentum();
+    this.#applyMomentum();
   }
 
   override loadStateDict(sd: SchedulerStateDict): void {
     super.loadStateDict(sd);
-    this.applyMomentum();
+    this.#applyMomentum();
   }
 
-  private applyMomentum(): void {
-    const schedules = this.momentumSchedules;
+  #applyMomentum(): void {
+    const schedules = this.#momentumSchedules;
     if (schedules === null) return;
     this.optimizer.paramGroups.forEach((group, g) => {
       const m = schedules[g]!(this.lastEpoch);

@@ -82,9 +82,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     } else if (specCount === 0) {
       this.addParamGroup({ params: list as ParamLike[] } as unknown as ParamGroupSpec<H>);
     } else {
-      throw new OptimizerError(
-        `${algorithm.name}: params must be all parameters or all parameter groups ({ params, ... }), not a mix`,
-      );
+      throw new OptimizerError(`${algorithm.name}: params mixes parameters and parameter groups`);
     }
   }
 
@@ -103,7 +101,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     const seen = new Set<ParamLike>();
     for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
     for (const p of params) {
-      if (seen.has(p)) throw new OptimizerError(`${who}: a parameter appears in more than one parameter group`);
+      if (seen.has(p)) throw new OptimizerError(`${who}: a parameter is in more than one parameter group`);
       seen.add(p);
     }
     const hyper = {} as Record<string, unknown>;
@@ -134,9 +132,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
         const grad = p.grad;
         if (grad === null) continue;
         if (grad.storage.length !== p.storage.length) {
-          throw new OptimizerError(
-            `${alg.name}.step: gradient has ${grad.storage.length} elements but the parameter has ${p.storage.length}`,
-          );
+          throw new OptimizerError(`${alg.name}.step: gradient has ${grad.storage.length} elements, parameter ${p.storage.length}`);
         }
         let s = this.state.get(p);
         if (s === undefined) {
@@ -220,9 +216,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     }
     if (typeof sd.state !== "object" || sd.state === null) throw new OptimizerError(`${who}: missing 'state'`);
     if (sd.param_groups.length !== this.paramGroups.length) {
-      throw new OptimizerError(
-        `${who}: state dict has ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`,
-      );
+      throw new OptimizerError(`${who}: ${sd.param_groups.length} parameter groups, the optimizer has ${this.paramGroups.length}`);
     }
     // 1. Hyper-parameters of every group, validated like constructor arguments.
     const byIndex = new Map<number, { param: ParamLike; hyper: H }>();
@@ -230,12 +224,10 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       const where = `${who}: param_groups[${g}]`;
       const current = this.paramGroups[g]!;
       if (typeof raw !== "object" || raw === null || !Array.isArray(raw.params)) {
-        throw new OptimizerError(`${where}: expected an object with a 'params' array`);
+        throw new OptimizerError(`${where}: expected { params: [...] }`);
       }
       if (raw.params.length !== current.params.length) {
-        throw new OptimizerError(
-          `${where}: has ${raw.params.length} parameters, the optimizer's group has ${current.params.length}`,
-        );
+        throw new OptimizerError(`${where}: has ${raw.params.length} parameters, the optimizer has ${current.params.length}`);
       }
       const hyper = {} as Record<string, unknown>;
       for (const [key, torchKey] of Object.entries(alg.hyperKeys) as [string, string][]) {
@@ -247,7 +239,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       const initialLr = typeof initial === "number" && Number.isFinite(initial) ? initial : current.initialLr;
       raw.params.forEach((idx, j) => {
         if (!Number.isInteger(idx) || byIndex.has(idx)) {
-          throw new OptimizerError(`${where}: params[${j}] = ${String(idx)} is not a unique integer index`);
+          throw new OptimizerError(`${where}: params[${j}] = ${String(idx)} is not a unique integer`);
         }
         byIndex.set(idx, { param: current.params[j]!, hyper: hyper as H });
       });
@@ -275,12 +267,10 @@ export class Optimizer<H extends { lr: number }, S extends object> {
           }
           fresh[key] = value;
         } else if (value === null) {
-          if (template !== null) throw new OptimizerError(`${where}.${torchKey}: buffer is required, got null`);
+          if (template !== null) throw new OptimizerError(`${where}.${torchKey}: buffer is null`);
         } else if (isArrayLikeOfNumbers(value)) {
           if (value.length !== param.storage.length) {
-            throw new OptimizerError(
-              `${where}.${torchKey}: buffer has ${value.length} elements, the parameter has ${param.storage.length}`,
-            );
+            throw new OptimizerError(`${where}.${torchKey}: buffer has ${value.length} elements, parameter ${param.storage.length}`);
           }
           const buf = zerosLike(floatStorage(param.storage, alg.name));
           for (let i = 0; i < buf.length; i++) buf[i] = Number(value[i]);

@@ -61,30 +61,30 @@ export interface ReduceLROnPlateauStateDict {
  */
 export class ReduceLROnPlateau {
   /** "min": the metric should decrease; "max": it should increase. */
-  readonly mode: "min" | "max";
+  declare readonly mode: "min" | "max";
   /** Multiplier applied to the lr on a plateau (< 1). */
-  readonly factor: number;
+  declare readonly factor: number;
   /** Steps without improvement tolerated before reducing. */
-  readonly patience: number;
+  declare readonly patience: number;
   /** Minimum significant improvement. */
-  readonly threshold: number;
+  declare readonly threshold: number;
   /** Whether `threshold` is relative to `best` or absolute. */
-  readonly thresholdMode: "rel" | "abs";
+  declare readonly thresholdMode: "rel" | "abs";
   /** Steps to wait after a reduction before counting bad steps again. */
-  readonly cooldown: number;
+  declare readonly cooldown: number;
   /** Lower bound of each group's lr. */
-  readonly minLrs: number[];
+  declare readonly minLrs: number[];
   /** Reductions smaller than this are skipped. */
-  readonly eps: number;
+  declare readonly eps: number;
   /** Best metric so far (±Infinity before the first step). */
-  best: number;
+  declare best: number;
   /** Steps since the last significant improvement (PyTorch's `num_bad_epochs`). */
   numBadEpochs = 0;
   /** Steps of cooldown left. */
   cooldownCounter = 0;
   /** Number of `step()` calls so far. */
   lastEpoch = 0;
-  private lastLr: number[];
+  #lastLr: number[];
 
   constructor(
     /** The optimizer whose groups' `lr` this scheduler reduces. */
@@ -92,31 +92,25 @@ export class ReduceLROnPlateau {
     options: ReduceLROnPlateauOptions = {},
   ) {
     const who = "ReduceLROnPlateau";
-    this.mode = options.mode ?? "min";
-    this.factor = options.factor ?? 0.1;
-    this.patience = options.patience ?? 10;
-    this.threshold = options.threshold ?? 1e-4;
-    this.thresholdMode = options.thresholdMode ?? "rel";
-    this.cooldown = options.cooldown ?? 0;
-    this.eps = options.eps ?? 1e-8;
     const n = optimizer.paramGroups.length;
     const minLr = options.minLr ?? 0;
     if (typeof minLr !== "number" && minLr.length !== n) {
-      throw new OptimizerError(`${who}: expected ${n} minLr values (one per group), got ${minLr.length}`);
+      throw new OptimizerError(`${who}: expected ${n} minLr values, got ${minLr.length}`);
     }
-    this.minLrs = typeof minLr === "number" ? new Array<number>(n).fill(minLr) : [...minLr];
-    checkSettings(who, {
-      mode: this.mode,
-      factor: this.factor,
-      patience: this.patience,
-      threshold: this.threshold,
-      thresholdMode: this.thresholdMode,
-      cooldown: this.cooldown,
-      minLrs: this.minLrs,
-      eps: this.eps,
-    });
+    const s: Settings = {
+      mode: options.mode ?? "min",
+      factor: options.factor ?? 0.1,
+      patience: options.patience ?? 10,
+      threshold: options.threshold ?? 1e-4,
+      thresholdMode: options.thresholdMode ?? "rel",
+      cooldown: options.cooldown ?? 0,
+      minLrs: typeof minLr === "number" ? new Array<number>(n).fill(minLr) : [...minLr],
+      eps: options.eps ?? 1e-8,
+    };
+    checkSettings(who, s);
+    Object.assign(this, s);
     this.best = this.mode === "min" ? Infinity : -Infinity;
-    this.lastLr = optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = optimizer.paramGroups.map((g) => g.lr);
   }
 
   /**
@@ -162,7 +156,7 @@ export class ReduceLROnPlateau {
       this.cooldownCounter = this.cooldown;
       this.numBadEpochs = 0;
     }
-    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
   /**
@@ -171,7 +165,7 @@ export class ReduceLROnPlateau {
    * new ReduceLROnPlateau(opt).getLastLr(); // [0.1]
    */
   getLastLr(): number[] {
-    return this.lastLr.slice();
+    return this.#lastLr.slice();
   }
 
   /**
@@ -195,7 +189,7 @@ export class ReduceLROnPlateau {
       num_bad_epochs: this.numBadEpochs,
       cooldown_counter: this.cooldownCounter,
       last_epoch: this.lastEpoch,
-      _last_lr: this.lastLr.slice(),
+      _last_lr: this.#lastLr.slice(),
     };
   }
 
@@ -212,18 +206,19 @@ export class ReduceLROnPlateau {
     const who = "ReduceLROnPlateau.loadStateDict";
     if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
     if (!Array.isArray(sd.min_lrs) || sd.min_lrs.length !== this.optimizer.paramGroups.length) {
-      throw new OptimizerError(`${who}: min_lrs must have one value per parameter group`);
+      throw new OptimizerError(`${who}: min_lrs must have ${this.optimizer.paramGroups.length} values`);
     }
-    checkSettings(who, {
+    const s: Settings = {
       mode: sd.mode,
       factor: sd.factor,
       patience: sd.patience,
       threshold: sd.threshold,
       thresholdMode: sd.threshold_mode,
       cooldown: sd.cooldown,
-      minLrs: sd.min_lrs,
+      minLrs: sd.min_lrs.slice(),
       eps: sd.eps,
-    });
+    };
+    checkSettings(who, s);
     // JSON turns ±Infinity into null: an absent best means "no metric seen yet".
     const best = typeof sd.best === "number" ? sd.best : sd.mode === "min" ? Infinity : -Infinity;
     for (const [k, v] of [
@@ -233,36 +228,19 @@ export class ReduceLROnPlateau {
     ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new OptimizerError(`${who}: invalid ${k} ${String(v)}`);
     }
-    const w = this as { -readonly [K in keyof this]: this[K] };
-    w.mode = sd.mode;
-    w.factor = sd.factor;
-    w.patience = sd.patience;
-    w.threshold = sd.threshold;
-    w.thresholdMode = sd.threshold_mode;
-    w.cooldown = sd.cooldown;
-    w.minLrs = sd.min_lrs.slice();
-    w.eps = sd.eps;
+    Object.assign(this, s);
     this.best = best;
     this.numBadEpochs = sd.num_bad_epochs;
     this.cooldownCounter = sd.cooldown_counter;
     this.lastEpoch = sd.last_epoch;
-    this.lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map((g) => g.lr);
   }
 }
 
-function checkSettings(
-  who: string,
-  s: {
-    mode: unknown;
-    factor: unknown;
-    patience: unknown;
-    threshold: unknown;
-    thresholdMode: unknown;
-    cooldown: unknown;
-    minLrs: readonly unknown[];
-    eps: unknown;
-  },
-): void {
+/** The settings a state dict restores, by their field names. */
+type Settings = Pick<ReduceLROnPlateau, "mode" | "factor" | "patience" | "threshold" | "thresholdMode" | "cooldown" | "minLrs" | "eps">;
+
+function checkSettings(who: string, s: Settings): void {
   const bad = (name: string, v: unknown, expected: string): never => {
     throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected ${expected}`);
   };

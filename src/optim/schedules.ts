@@ -28,10 +28,10 @@ function positiveInt(who: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) fail(who, name, v, "a positive integer");
 }
 function finite(who: string, name: string, v: number): void {
-  if (typeof v !== "number" || !Number.isFinite(v)) fail(who, name, v, "a finite number");
+  if (!Number.isFinite(v)) fail(who, name, v, "a finite number");
 }
 function nonNegative(who: string, name: string, v: number): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) fail(who, name, v, "a finite number >= 0");
+  if (!(Number.isFinite(v) && v >= 0)) fail(who, name, v, "a finite number >= 0");
 }
 function unit(who: string, name: string, v: number): void {
   if (typeof v !== "number" || !(v >= 0 && v <= 1)) fail(who, name, v, "a number in [0, 1]");
@@ -190,7 +190,7 @@ export interface CosineAnnealingLROptions {
  * const s = cosineAnnealingLR(0.1, { tMax: 10 }); s(5); // ≈ 0.05   s(10); // 0
  */
 export function cosineAnnealingLR(baseLr: number, { tMax, etaMin = 0 }: CosineAnnealingLROptions): Schedule {
-  if (typeof tMax !== "number" || !(tMax > 0) || !Number.isFinite(tMax)) {
+  if (!(Number.isFinite(tMax) && tMax > 0)) {
     fail("CosineAnnealingLR", "tMax", tMax, "a finite number > 0");
   }
   finite("CosineAnnealingLR", "etaMin", etaMin);
@@ -355,7 +355,7 @@ function oneCycleLocate(phases: Phase[], o: Required<OneCycleOptions>, t: number
     );
   }
   let start = 0;
-  for (let i = 0; i < phases.length; i++) {
+  for (let i = 0; ; i++) {
     const end = phases[i]!.end;
     if (t <= end || i === phases.length - 1) {
       // NOTE: a zero-length phase (e.g. pctStart * totalSteps = 1) divides by zero in PyTorch;
@@ -364,7 +364,16 @@ function oneCycleLocate(phases: Phase[], o: Required<OneCycleOptions>, t: number
     }
     start = end;
   }
-  return { i: phases.length - 1, pct: 1 };
+}
+
+/** The 1cycle schedule moving between the phase values `value` (already validated options). */
+function oneCycle(o: Required<OneCycleOptions>, value: Record<PhaseValue, number>): Schedule {
+  const phases = oneCyclePhases(o);
+  return (t) => {
+    const { i, pct } = oneCycleLocate(phases, o, t);
+    const ph = phases[i]!;
+    return anneal(o.annealStrategy, value[ph.from], value[ph.to], pct);
+  };
 }
 
 function anneal(strategy: "cos" | "linear", start: number, end: number, pct: number): number {
@@ -381,14 +390,8 @@ function anneal(strategy: "cos" | "linear", start: number, end: number, pct: num
 export function oneCycleLR(maxLr: number, options: OneCycleOptions): Schedule {
   finite("OneCycleLR", "maxLr", maxLr);
   const o = oneCycleDefaults(options);
-  const phases = oneCyclePhases(o);
   const initial = maxLr / o.divFactor;
-  const values: Record<PhaseValue, number> = { initial, max: maxLr, min: initial / o.finalDivFactor };
-  return (t) => {
-    const { i, pct } = oneCycleLocate(phases, o, t);
-    const ph = phases[i]!;
-    return anneal(o.annealStrategy, values[ph.from], values[ph.to], pct);
-  };
+  return oneCycle(o, { initial, max: maxLr, min: initial / o.finalDivFactor });
 }
 
 /** Options of {@link oneCycleMomentum}. */
@@ -412,12 +415,6 @@ export function oneCycleMomentum(options: OneCycleMomentumOptions): Schedule {
   const max = options.maxMomentum ?? 0.95;
   finite("OneCycleLR", "baseMomentum", base);
   finite("OneCycleLR", "maxMomentum", max);
-  const phases = oneCyclePhases(o);
   // Momentum moves opposite to the rate: lr "initial"/"min" ↔ max momentum, lr "max" ↔ base.
-  const value = (v: PhaseValue): number => (v === "max" ? base : max);
-  return (t) => {
-    const { i, pct } = oneCycleLocate(phases, o, t);
-    const ph = phases[i]!;
-    return anneal(o.annealStrategy, value(ph.from), value(ph.to), pct);
-  };
+  return oneCycle(o, { initial: max, max: base, min: max });
 }

@@ -183,9 +183,14 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
  * rand([3], { generator: new Generator(42) });
  */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
+  return draw(shape, options, "float32", (g) => g.random());
+}
+
+/** A tensor of `shape` filled by `next` from the options' generator, in row-major order. */
+function draw(shape: Shape, options: RandomOptions, dtype: DType, next: (g: Generator) => number): Tensor {
   const g = options.generator ?? defaultGenerator;
-  const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
-  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.random();
+  const t = full(shape, 0, { dtype: options.dtype ?? dtype });
+  for (let i = 0; i < t.storage.length; i++) t.storage[i] = next(g);
   return finish(t, options);
 }
 
@@ -196,10 +201,7 @@ export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
  * randn([2], { dtype: "float64", generator: new Generator(1) });
  */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
-  const g = options.generator ?? defaultGenerator;
-  const t = full(shape, 0, { dtype: options.dtype ?? "float32" });
-  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.normal();
-  return finish(t, options);
+  return draw(shape, options, "float32", (g) => g.normal());
 }
 
 /**
@@ -209,8 +211,5 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
  */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new ValueError("randint", `needs integers low < high, got ${low} and ${high}`);
-  const g = options.generator ?? defaultGenerator;
-  const t = full(shape, 0, { dtype: options.dtype ?? "int32" });
-  for (let i = 0; i < t.storage.length; i++) t.storage[i] = g.randint(low, high);
-  return finish(t, options);
+  return draw(shape, options, "int32", (g) => g.randint(low, high));
 }

@@ -9,11 +9,11 @@
  * g.random(); // a number in [0, 1)
  */
 export class Generator {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
-  private spare: number | null = null;
+  #s0 = 0;
+  #s1 = 0;
+  #s2 = 0;
+  #s3 = 0;
+  #spare: number | null = null;
 
   /**
    * @param seed - any number; its integer part modulo 2^32 is used (default 0)
@@ -38,12 +38,12 @@ export class Generator {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-    this.spare = null;
+    this.#s0 = next();
+    this.#s1 = next();
+    this.#s2 = next();
+    this.#s3 = next();
+    if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
+    this.#spare = null;
     return this;
   }
 
@@ -53,14 +53,14 @@ export class Generator {
    * new Generator(1).nextU32(); // an integer in [0, 2^32)
    */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
+    const result = Math.imul(rotl(Math.imul(this.#s1, 5), 7), 9) >>> 0;
+    const t = this.#s1 << 9;
+    this.#s2 ^= this.#s0;
+    this.#s3 ^= this.#s1;
+    this.#s1 ^= this.#s2;
+    this.#s0 ^= this.#s3;
+    this.#s2 ^= t;
+    this.#s3 = rotl(this.#s3, 11);
     return result;
   }
 
@@ -92,16 +92,16 @@ export class Generator {
    * new Generator(1).normal();
    */
   normal(): number {
-    if (this.spare !== null) {
-      const s = this.spare;
-      this.spare = null;
+    if (this.#spare !== null) {
+      const s = this.#spare;
+      this.#spare = null;
       return s;
     }
     let u = 0;
     while (u === 0) u = this.random();
     const v = this.random();
     const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
+    this.#spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
 
@@ -130,7 +130,7 @@ export class Generator {
    * g.random() === first; // true
    */
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.spare === null ? NaN : this.spare];
+    return [this.#s0, this.#s1, this.#s2, this.#s3, this.#spare === null ? NaN : this.#spare];
   }
 
   /**
@@ -141,11 +141,11 @@ export class Generator {
    */
   setState(state: readonly number[]): void {
     if (state.length !== 5) throw new RangeError("Generator.setState: expected 5 numbers");
-    this.s0 = state[0]! >>> 0;
-    this.s1 = state[1]! >>> 0;
-    this.s2 = state[2]! >>> 0;
-    this.s3 = state[3]! >>> 0;
-    this.spare = Number.isNaN(state[4]!) ? null : state[4]!;
+    this.#s0 = state[0]! >>> 0;
+    this.#s1 = state[1]! >>> 0;
+    this.#s2 = state[2]! >>> 0;
+    this.#s3 = state[3]! >>> 0;
+    this.#spare = Number.isNaN(state[4]!) ? null : state[4]!;
   }
 }
 

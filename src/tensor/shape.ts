@@ -81,7 +81,7 @@ export function normDims(op: string, dims: number | readonly number[] | undefine
 
 export function checkShape(op: string, shape: Shape): number[] {
   for (const s of shape) {
-    if (!Number.isInteger(s) || s < 0) throw new ShapeError(op, `invalid shape ${shapeStr(shape)}: sizes must be non-negative integers`);
+    if (!Number.isInteger(s) || s < 0) throw new ShapeError(op, `invalid shape ${shapeStr(shape)}: sizes must be integers >= 0`);
   }
   return [...shape];
 }

@@ -60,9 +60,9 @@ export class Tensor implements View {
   name: string | undefined;
   /** Set by `markAllowNonFinite`: the NaN guard will not flag this tensor's infinities. */
   allowNonFinite = false;
-  private _requiresGrad = false;
-  private _retainsGrad = false;
-  private _hooks: GradHook[] | null = null;
+  #requiresGrad = false;
+  #retainsGrad = false;
+  #hooks: GradHook[] | null = null;
 
   /**
    * Wrap a typed array as a tensor (no copy). Most code uses `tensor()`, `zeros()`, ... instead.
@@ -139,12 +139,12 @@ export class Tensor implements View {
    * w.requiresGrad = true;
    */
   get requiresGrad(): boolean {
-    return this._requiresGrad;
+    return this.#requiresGrad;
   }
   set requiresGrad(v: boolean) {
     if (v && !isFloat(this.dtype)) throw new DTypeError("requiresGrad", `only float tensors can require gradients, got ${this.dtype}`);
-    if (!v && this.gradFn) throw new AutogradError("requiresGrad", "cannot turn off requiresGrad of a non-leaf tensor; use detach()");
-    this._requiresGrad = v;
+    if (!v && this.gradFn) throw new AutogradError("requiresGrad", "cannot turn it off on a non-leaf tensor; use detach()");
+    this.#requiresGrad = v;
   }
   /**
    * Set requiresGrad and return this (for chaining).
@@ -164,12 +164,12 @@ export class Tensor implements View {
    * h.grad!.shape; // [2, 4]
    */
   retainGrad(): this {
-    this._retainsGrad = true;
+    this.#retainsGrad = true;
     return this;
   }
   /** Whether `retainGrad()` was called on this tensor. */
   get retainsGrad(): boolean {
-    return this._retainsGrad;
+    return this.#retainsGrad;
   }
 
   /**
@@ -179,20 +179,20 @@ export class Tensor implements View {
    * h.remove();
    */
   registerHook(hook: GradHook): { remove(): void } {
-    if (!this._requiresGrad) throw new AutogradError("registerHook", "cannot register a hook on a tensor that does not require grad");
-    (this._hooks ??= []).push(hook);
+    if (!this.#requiresGrad) throw new AutogradError("registerHook", "the tensor does not require grad");
+    (this.#hooks ??= []).push(hook);
     return {
       remove: () => {
-        const i = this._hooks?.indexOf(hook) ?? -1;
-        if (i >= 0) this._hooks!.splice(i, 1);
+        const i = this.#hooks?.indexOf(hook) ?? -1;
+        if (i >= 0) this.#hooks!.splice(i, 1);
       },
     };
   }
   /** @internal */
   applyHooks(grad: Tensor): Tensor {
-    if (!this._hooks) return grad;
+    if (!this.#hooks) return grad;
     let g = grad;
-    for (const h of this._hooks) {
+    for (const h of this.#hooks) {
       const r = h(g);
       if (r) g = r;
     }
@@ -242,7 +242,7 @@ export class Tensor implements View {
    * tensor([[2.5]]).item(); // 2.5
    */
   item(): number {
-    if (this.numel !== 1) throw new ShapeError("item", `only one-element tensors can be converted to a number, got shape ${shapeStr(this.shape)}`);
+    if (this.numel !== 1) throw new ShapeError("item", `needs a one-element tensor, got shape ${shapeStr(this.shape)}`);
     return this.storage[this.offset]!;
   }
   /**
@@ -694,7 +694,7 @@ export class Tensor implements View {
    * x.T.shape; // [4, 2]
    */
   get T(): Tensor {
-    if (this.ndim > 2) throw new ShapeError("T", `expects a tensor of at most 2 dims, got shape ${shapeStr(this.shape)}`);
+    if (this.ndim > 2) throw new ShapeError("T", `expects at most 2 dims, got shape ${shapeStr(this.shape)}`);
     return this.ndim < 2 ? this : F.transpose(this, 0, 1);
   }
   /**

@@ -228,6 +228,14 @@ export const opSamples: Record<OpName, Sample> = {
       return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.sum(x, dims.length ? dims : undefined, keep) };
     }),
   },
+  softmax: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed, { lo: -4, hi: 4 })], fn: (x: Tensor) => F.softmax(x, seed % s.length) })),
+  },
+  logSoftmax: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed, { lo: -4, hi: 4 })], fn: (x: Tensor) => F.logSoftmax(x, -1 - (seed % s.length)) })),
+  },
   amax: {
     kind: "grad",
     arb: fc.tuple(nonEmptyShapeArb, seedArb, fc.boolean()).map(([s, seed, keep]) => ({
@@ -355,8 +363,6 @@ export const compositeSamples: Record<string, GradSample> = {
     arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[0]! > 1), seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.std(x, 0, { keepdim: true }) })),
   },
   logsumexp: unary((x) => (x.ndim ? F.logsumexp(x, -1) : F.logsumexp(x, null))),
-  softmax: unary((x) => (x.ndim ? F.softmax(x, -1) : x)),
-  logSoftmax: unary((x) => (x.ndim ? F.logSoftmax(x, 0) : x)),
   gelu: unary((x) => F.gelu(x)),
   geluTanh: unary((x) => F.gelu(x, { approximate: "tanh" })),
   maxDim: {

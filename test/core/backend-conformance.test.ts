@@ -269,10 +269,14 @@ for (const backend of BACKENDS) {
       const a = randn([33, 40], { generator: g });
       const b = randn([33, 40], { generator: g });
       const pos = a.abs();
-      for (const op of ["neg", "abs", "sqrt", "relu", "square", "exp"] as UnaryOp[]) {
+      for (const op of ["neg", "abs", "sqrt", "relu", "square"] as UnaryOp[]) {
         const x = op === "sqrt" ? pos : a;
         expect(arr(backend.unary(op, x)), op).toEqual(arr(referenceBackend.unary(op, x)));
       }
+      // exp: a SIMD polynomial may be 2 float32 ulp from the correctly rounded Math.exp
+      expectClose(arr(backend.unary("exp", a)), arr(referenceBackend.unary("exp", a)), 2.4e-7, 0);
+      expectClose(arr(backend.softmax(a, 1, false)), arr(referenceBackend.softmax(a, 1, false)), 1e-6, 1e-7);
+      expectClose(arr(backend.softmax(a, 1, true)), arr(referenceBackend.softmax(a, 1, true)), 1e-6, 1e-6);
       for (const op of ["add", "sub", "mul", "div", "maximum", "minimum", "lt"] as BinaryOp[]) {
         const out: DType = op === "lt" ? "bool" : "float32";
         expect(arr(backend.binary(op, a, b, out)), op).toEqual(arr(referenceBackend.binary(op, a, b, out)));

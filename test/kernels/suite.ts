@@ -180,6 +180,7 @@ function maxAbs(v: View): number {
 
 /** The whole property suite for one backend. */
 export function backendSuite(backend: Backend, tol: Tolerance = defaultTolerance): void {
+  const tol0 = tol;
   const ref = referenceBackend;
   describe(`backend "${backend.name}" against the reference`, () => {
     it("unary: every op, every layout, float32 and float64", () => {
@@ -288,6 +289,18 @@ export function backendSuite(backend: Backend, tol: Tolerance = defaultTolerance
         expectClose(backend.reduce("sum", x, [0]), ref.reduce("sum", x, [0]), 1e-5, 1e-3, `long sum ${dtype}`);
         expectClose(backend.reduce("max", x, [0]), ref.reduce("max", x, [0]), 0, 0, `long max ${dtype}`);
       }
+    });
+
+    it("softmax / log-softmax along a random axis, any layout", () => {
+      fc.assert(
+        fc.property(shapeArb().filter((s) => s.length > 0), viewSpecArb, floatDtypeArb, fc.nat(), fc.boolean(), (shape, vs, dtype, axisSeed, log) => {
+          const x = makeView(shape, dtype, vs);
+          const axis = axisSeed % shape.length;
+          const tol = rtolFor(dtype, tol0) * 4;
+          expectClose(backend.softmax(x, axis, log), ref.softmax(x, axis, log), tol, tol, `${log ? "logSoftmax" : "softmax"} axis ${axis} [${shape}] ${vs.kind}`);
+        }),
+        { numRuns: RUNS * 2 },
+      );
     });
 
     it("argReduce, gather, scatterAdd, maxPool2dIndices", () => {

@@ -97,6 +97,34 @@ describe("wasm math module", () => {
     }
   });
 
+  it("softmax / log-softmax rows: padding, -Infinity masks, NaN, +Infinity and all -Infinity rows", () => {
+    for (const cols of [32, 33, 36, 257]) {
+      const rows = Math.ceil(600 / cols);
+      // NOTE: only row 2 holds +Infinity (the shift is then 0): float32 exp overflows above 88.7
+      // where the float64 reference does not, so that row holds small values besides.
+      const x = floats(rows * cols, cols, 40).map((v) => (Number.isFinite(v) ? v : 0));
+      x.fill(0.5, 2 * cols, 3 * cols);
+      // row 0 all -Infinity, row 1 a NaN, row 2 a +Infinity, row 3 half masked
+      for (let j = 0; j < cols; j++) {
+        x[j] = -Infinity;
+        x[3 * cols + j] = j % 2 ? -Infinity : x[3 * cols + j]!;
+      }
+      x[cols] = NaN;
+      x[2 * cols + cols - 1] = Infinity;
+      const v = view(x, [rows, cols]);
+      for (const log of [false, true]) {
+        const got = wasm.softmax(v, 1, log);
+        const want = ref.softmax(v, 1, log);
+        for (let i = 0; i < want.length; i++) {
+          const [g, w] = [got[i]!, want[i]!];
+          const what = `${log ? "logSoftmax" : "softmax"} cols ${cols} [${i}] of ${x[i]}: ${g} vs ${w}`;
+          if (!Number.isFinite(w)) expect(Object.is(g, w), what).toBe(true);
+          else expect(Math.abs(g - w), what).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(w)));
+        }
+      }
+    }
+  });
+
   it("bool -> float32 copies, exact", () => {
     const bits = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) % 3 === 0 ? 1 : 0);
     same(wasm.copy(view(bits, [1000]), "float32"), ref.copy(view(bits, [1000]), "float32"), "bool->float32");

@@ -33,12 +33,10 @@ backendSuite(wasm2, { rtol32: 2e-6, dot32: 1.2e-7 });
 mediumShapeSuite(wasm2, "wasm on two threads");
 
 describe("wasm on two threads: the worker", () => {
-  it("took part of the work above", () => {
-    expect(rt.forked).toBeGreaterThan(0);
-  });
-
   // NOTE: the suites above are small, so the caller often runs every list before the worker wakes
-  // up; these are large enough for both threads to take lists of one call.
+  // up; these are large enough for both threads to take lists of one call. On a loaded machine the
+  // worker may still miss a few calls (or have exited when idle and be restarting): repeat until it
+  // took part, at least 3 times and at most 30.
   it("large matmuls and convolutions match the reference with both threads in them", () => {
     const view = (shape: number[], seed: number): View => ({
       storage: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37 + seed)),
@@ -47,21 +45,22 @@ describe("wasm on two threads: the worker", () => {
     const t = (v: View): View => ({ ...v, shape: [v.shape[1]!, v.shape[0]!], strides: [v.strides[1]!, v.strides[0]!] });
     const close = (got: ArrayLike<number>, want: ArrayLike<number>, terms: number, what: string): void =>
       expectClose(got, want, 0, 2e-7 * terms * 4, what);
+    const [M, K, N] = [301, 517, 263];
+    const a = view([M, K], 1), b = view([K, N], 2), at = t(view([K, M], 3)), bt = t(view([N, K], 4));
+    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    const x = view([9, 16, 20, 20], 5), w = view([30, 16, 3, 3], 6), gy = view([9, 30, 20, 20], 7);
+    const cases: [string, () => ArrayLike<number>, ArrayLike<number>, number][] = [
+      ["A @ B", () => wasm2.matmul(a, b), referenceBackend.matmul(a, b), K],
+      ["A^T @ B", () => wasm2.matmul(at, b), referenceBackend.matmul(at, b), K],
+      ["A @ B^T", () => wasm2.matmul(a, bt), referenceBackend.matmul(a, bt), K],
+      ["conv2d", () => wasm2.conv2d(x, w, p), referenceBackend.conv2d(x, w, p), 144],
+      ["input grad", () => wasm2.conv2dInputGrad(gy, w, x.shape, p), referenceBackend.conv2dInputGrad(gy, w, x.shape, p), 30 * 9],
+      ["weight grad", () => wasm2.conv2dWeightGrad(x, gy, w.shape, p), referenceBackend.conv2dWeightGrad(x, gy, w.shape, p), 9 * 400],
+    ];
     const before = rt.forked;
-    for (let rep = 0; rep < 3; rep++) {
-      const [M, K, N] = [301, 517, 263];
-      const a = view([M, K], 1), b = view([K, N], 2), at = t(view([K, M], 3)), bt = t(view([N, K], 4));
-      close(wasm2.matmul(a, b), referenceBackend.matmul(a, b), K, "A @ B");
-      close(wasm2.matmul(at, b), referenceBackend.matmul(at, b), K, "A^T @ B");
-      close(wasm2.matmul(a, bt), referenceBackend.matmul(a, bt), K, "A @ B^T");
-      const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-      const x = view([9, 16, 20, 20], 5), w = view([30, 16, 3, 3], 6), gy = view([9, 30, 20, 20], 7);
-      close(wasm2.conv2d(x, w, p), referenceBackend.conv2d(x, w, p), 144, "conv2d");
-      close(wasm2.conv2dInputGrad(gy, w, x.shape, p), referenceBackend.conv2dInputGrad(gy, w, x.shape, p), 30 * 9, "input grad");
-      close(wasm2.conv2dWeightGrad(x, gy, w.shape, p), referenceBackend.conv2dWeightGrad(x, gy, w.shape, p), 9 * 400, "weight grad");
-    }
+    for (let rep = 0; rep < 30 && (rep < 3 || rt.forked === before); rep++) for (const [what, got, want, terms] of cases) close(got(), want, terms, what);
     expect(rt.forked).toBeGreaterThan(before);
-  });
+  }, 60_000);
 
   it("exits after 1 s idle and is started again by the next split call", async () => {
     const r2 = new WasmRuntime(2);
