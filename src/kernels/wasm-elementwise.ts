@@ -12,7 +12,6 @@ import { BASE, roundUp, type WasmRuntime } from "./wasm-runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
 export const ELEMENTWISE_MIN = 256;
-const COMMUTES = new Set<BinaryOp>(["add", "mul", "maximum", "minimum"]);
 
 export function denseF32(v: View): Float32Array | null {
   if (!(v.storage instanceof Float32Array) || !isDense(v.shape, v)) return null;
@@ -51,37 +50,27 @@ export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outD
   const cmp = COMPARE[op];
   const fn = cmp === undefined ? rt.k[op] : rt.math[op];
   if (!fn || outDtype !== (cmp === undefined ? "float32" : "bool")) return null;
-  let as = denseF32(a);
-  let p = period(b);
-  if (!as && COMMUTES.has(op) && period(a) && denseF32(b)) {
-    [a, b] = [b, a];
-    as = denseF32(a);
-    p = period(b);
-  }
+  const as = denseF32(a);
+  const p = period(b);
   const n = as?.length ?? 0;
   if (!as || p === 0 || n < ELEMENTWISE_MIN) return null;
   const row = b.storage.subarray(b.offset, b.offset + p) as Float32Array;
   // b's block, repeated to at least 1024 floats so each kernel call has some length
-  const chunk = p === n || cmp !== undefined ? p : p * Math.ceil(1024 / p);
+  const chunk = p === n ? n : p * Math.ceil(1024 / p);
   const o = BASE >> 2;
   const H = rt.heap(BASE + 4 * (n + chunk + n));
   H.set(as, o);
   for (let i = 0; i < chunk; i += p) H.set(row, o + n + i);
   const out = BASE + 4 * (n + chunk);
-  if (cmp !== undefined) {
-    // a scalar b is read in place (step 0); a block b once per block
-    if (p === 1 || p === n) fn(BASE, BASE + 4 * n, out, n, p === 1 ? 0 : 4);
-    else for (let i = 0; i < n; i += p) fn(BASE + 4 * i, BASE + 4 * n, out + i, p, 4);
-    return new Uint8Array(rt.memory.buffer, out, n).slice();
-  }
-  for (let i = 0; i < n; i += chunk) fn(BASE + 4 * i, BASE + 4 * n, out + 4 * i, Math.min(chunk, n - i));
-  return H.slice(out >> 2, (out >> 2) + n);
+  const w = cmp === undefined ? 4 : 1; // output bytes per element: float32 or bool
+  for (let i = 0; i < n; i += chunk) fn(BASE + 4 * i, BASE + 4 * n, out + w * i, Math.min(chunk, n - i));
+  return w === 4 ? H.slice(out >> 2, (out >> 2) + n) : new Uint8Array(rt.memory.buffer, out, n).slice();
 }
 
 /**
- * Float32 sums over trailing axes (each output sums one contiguous row: the `sum` kernel) or over
- * leading axes (each output sums a column: `colsum`, e.g. a bias gradient), in float64 as the
- * reference.
+ * Float32 sums over trailing axes (each output sums one contiguous row: the `sum` kernel, in
+ * float64 as the reference) or over leading axes (each output sums a column, e.g. a bias gradient:
+ * rows added up in float32).
  */
 export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonly number[]): Float32Array | null {
   const xs = op === "sum" ? denseF32(x) : null;
@@ -99,44 +88,30 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
     return out;
   }
   if (!axes.every((d, i) => d === i)) return null;
-  // colsum reads pairs: rows are padded to an even length (the pad's sum is not copied out)
+  // a column sum (a bias gradient): rows added into the first in float32, one kernel call per row
   const cols = numel(x.shape.slice(k));
-  const rows = n / cols;
-  const ld = cols + (cols & 1);
-  const acc = BASE + 4 * rows * ld;
-  const H = rt.heap(acc + 8 * ld);
-  if (ld === cols) H.set(xs, o);
-  else for (let r = 0; r < rows; r++) H.set(xs.subarray(r * cols, (r + 1) * cols), o + r * ld);
-  const A = new Float64Array(rt.memory.buffer, acc, ld);
-  A.fill(0);
-  rt.math.colsum(BASE, acc, rows, ld / 2);
-  return Float32Array.from(A.subarray(0, cols));
+  rt.heap(BASE + 4 * n).set(xs, o);
+  for (let r = cols; r < n; r += cols) rt.k.add!(BASE, BASE + 4 * r, BASE, cols);
+  return rt.heap(0).slice(o, o + cols);
 }
 
 /**
- * Softmax / log-softmax of a dense float32 tensor along its last axis: rows padded to whole
- * vectors with -Infinity, one pass for the max, one for exp and its sum, one to scale or subtract.
+ * Softmax / log-softmax of a dense float32 tensor along its last axis (rows of whole vectors): one
+ * pass for the max, one for exp and its sum, one to scale or subtract.
  */
 export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean): Float32Array | null {
   const xs = denseF32(x);
   const n = xs?.length ?? 0;
   const cols = x.shape[axis]!;
-  // short rows (a 10-class head) pay more in padding than the kernels save
-  if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols < 32) return null;
+  // rows of whole vectors (short rows, such as a 10-class head, stay in JS)
+  if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols % 4 || cols < 32) return null;
   const rows = n / cols;
-  const ld = roundUp(cols, 4);
-  const o = BASE >> 2;
-  const out = BASE + 4 * rows * ld;
-  const stats = out + 4 * rows * ld;
+  const out = BASE + 4 * n;
+  const stats = out + 4 * n;
   const tbl = stats + 16 * rows;
   const H = rt.heap(tbl + 16 * rows);
-  if (ld === cols) H.set(xs, o);
-  else
-    for (let r = 0; r < rows; r++) {
-      H.set(xs.subarray(r * cols, (r + 1) * cols), o + r * ld);
-      H.fill(-Infinity, o + r * ld + cols, o + (r + 1) * ld);
-    }
-  rt.math.softmax(BASE, out, rows, ld, stats);
+  H.set(xs, BASE >> 2);
+  rt.math.softmax(BASE, out, rows, cols, stats);
   const S = new Float64Array(rt.memory.buffer, stats, 2 * rows);
   // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum)
   for (let r = 0, t = tbl >> 2; r < rows; r++, t += 4) {
@@ -144,23 +119,10 @@ export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean
     H[t + 1] = log ? Math.log(S[2 * r + 1]!) : 0;
     H[t + 2] = log ? 1 : 1 / S[2 * r + 1]!;
   }
-  rt.math.rowAffine(log ? BASE : out, out, rows, ld, tbl);
-  if (ld === cols) return H.slice(out >> 2, (out >> 2) + n);
-  const res = new Float32Array(n);
-  for (let r = 0; r < rows; r++) res.set(H.subarray((out >> 2) + r * ld, (out >> 2) + r * ld + cols), r * cols);
-  return res;
+  rt.math.rowAffine(log ? BASE : out, out, rows, cols, tbl);
+  return H.slice(out >> 2, (out >> 2) + n);
 }
 
-/** bool -> float32 (0 / 1); null for other conversions. */
-export function copyWasm(rt: WasmRuntime, x: View, dtype: DType): Float32Array | null {
-  const n = numel(x.shape);
-  if (x.dtype !== "bool" || dtype !== "float32" || !isDense(x.shape, x) || n < ELEMENTWISE_MIN) return null;
-  const at = BASE + roundUp(n, 16);
-  const H = rt.heap(at + 4 * n);
-  new Uint8Array(rt.memory.buffer).set(x.storage.subarray(x.offset, x.offset + n), BASE);
-  rt.math.bool2f(BASE, at, n);
-  return H.slice(at >> 2, (at >> 2) + n);
-}
 
 /** Adam in place on float32 arrays; false where it does not apply. */
 export function adamWasm(rt: WasmRuntime, p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, c: AdamConstants): boolean {

@@ -6,15 +6,12 @@
  * - `adam(p, g, m, v, vectors, beta1, 1 - beta1, beta2, 1 - beta2, sqrt(1 - beta2^t), eps, -lr / (1 - beta1^t), decay, sign)`:
  *   Adam in place on float32 arrays, 4 lanes at a time, in float32 arithmetic as PyTorch's float32
  *   Adam (the JS loop in optim/adam.ts rounds to float32 only when it stores).
- * - `eq|ne|lt|le|gt|ge(a, b, out, n, bStep)`: float32 comparisons into bytes (bool); bStep is 4, or
- *   0 for a broadcast scalar b.
- * - `bool2f(x, out, n)`: bytes to float32 0/1.
- * - `colsum(x, acc, rows, pairs)`: float64 acc[j] += x[i][j] over rows of 2 pairs floats.
+ * - `eq|ne|lt|le|gt|ge(a, b, out, n)`: float32 comparisons into bytes (bool).
  * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
- * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4, padded with
- *   -Infinity): out = exp(x - shift) with shift the row max (0 where it is infinite), and the row's
- *   [shift, sum] as float64 in `stats`.
+ * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4): out =
+ *   exp(x - shift) with shift the row max (0 where it is infinite), and the row's [shift, sum] as
+ *   float64 in `stats`.
  * - `rowAffine(x, out, rows, ld, tbl)`: out = (x - a - c) * b per row, (a, c, b, unused) float32
  *   in `tbl`: the second pass of softmax (0, 0, 1 / sum) and log-softmax (shift, log(sum), 1).
  */
@@ -25,7 +22,6 @@ const F32X4_SPLAT = 0x13;
 const F32X4 = { eq: 0x41, sqrt: 0xe3, nearest: 0x6a, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, min: 0xe8, max: 0xe9, pmin: 0xea, pmax: 0xeb };
 const I32X4 = { shl: 0xab, shrS: 0xac, add: 0xae, sub: 0xb1, truncSat: 0xf8 };
 const ANDNOT = 0x4f;
-const LOAD64_ZERO = 0x5d;
 const PROMOTE = 0x5f;
 
 /** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
@@ -63,35 +59,13 @@ function adamKernel(f: FuncBuilder): void {
 export const COMPARE: Record<string, number> = { eq: 0x5b, ne: 0x5c, lt: 0x5d, gt: 0x5e, le: 0x5f, ge: 0x60 };
 
 function compareKernel(f: FuncBuilder, opcode: number): void {
-  const [a, b, o, n, bStep] = [0, 1, 2, 3, 4];
-  f.block().loop();
-  f.get(n).i32Eqz().brIf(1);
-  f.get(o).get(a).f32Load().get(b).f32Load().op(opcode).op(0x3a, 0, 0); // i32.store8
-  f.get(a).i32(4).i32Add().set(a);
-  f.get(b).get(bStep).i32Add().set(b);
-  f.get(o).i32(1).i32Add().set(o);
-  f.get(n).i32(1).i32Sub().set(n).br(0);
-  f.end().end();
-}
-
-/** acc[j] += x[i][j] for every row i: float64 accumulators, rows of 2 pairs floats. */
-function colsumKernel(f: FuncBuilder): void {
-  const [x, acc, rows, pairs] = [0, 1, 2, 3];
-  const [a, c] = [f.local(I32), f.local(I32)];
-  countdown(f, rows, [], () => {
-    f.get(acc).set(a).get(pairs).set(c);
-    countdown(f, c, [[a, 16], [x, 8]], () => {
-      f.get(a).get(a).v128Load().get(x).simd(LOAD64_ZERO, 3, 0).simd(PROMOTE).simd(0xf0).v128Store(); // f64x2.add
-    });
+  const [a, b, o, n] = [0, 1, 2, 3];
+  countdown(f, n, [[a, 4], [b, 4], [o, 1]], () => {
+    f.get(o).get(a).f32Load().get(b).f32Load().op(opcode).op(0x3a, 0, 0); // i32.store8
   });
 }
 
-function boolToFloatKernel(f: FuncBuilder): void {
-  const [x, o, n] = [0, 1, 2];
-  countdown(f, n, [[x, 1], [o, 4]], () => {
-    f.get(o).get(x).op(0x2d, 0, 0).op(0xb3).f32Store(); // i32.load8_u, f32.convert_i32_u
-  });
-}
+
 
 /** Emit exp of the f32x4 on the stack (leaves the result on the stack); `k` holds the constants. */
 function emitExp(f: FuncBuilder, k: number[], r: number, e: number): void {
@@ -119,8 +93,8 @@ function emitExp(f: FuncBuilder, k: number[], r: number, e: number): void {
 
 /** Cephes expf constants: clamp bounds, log2(e), ln2 in two parts, the polynomial, then 1. */
 const EXP_CONSTANTS = [
-  -104, 89, 1.44269504088896341, 0.693359375, -2.12194440e-4,
-  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, 1,
+  -104, 89, 1.442695, 0.693359375, -2.1219444e-4,
+  1.9875691e-4, 1.3981999e-3, 8.333452e-3, 4.1665796e-2, 0.16666666, 0.5, 1,
 ];
 
 function expConstants(f: FuncBuilder): number[] {
@@ -143,7 +117,7 @@ function expKernel(f: FuncBuilder): void {
 }
 
 /**
- * Per row of `ld` floats (padded with -Infinity): shift = the row max, or 0 where it is infinite;
+ * Per row of `ld` floats (a multiple of 4): shift = the row max, or 0 where it is infinite;
  * out = exp(x - shift); stats (float64 pairs) = [shift, sum of out].
  */
 function softmaxKernel(f: FuncBuilder): void {
@@ -197,9 +171,7 @@ function rowAffineKernel(f: FuncBuilder): void {
 export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
   m.func("adam", [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], [], adamKernel);
-  for (const [name, opcode] of Object.entries(COMPARE)) m.func(name, [I32, I32, I32, I32, I32], [], (f) => compareKernel(f, opcode));
-  m.func("colsum", [I32, I32, I32, I32], [], colsumKernel);
-  m.func("bool2f", [I32, I32, I32], [], boolToFloatKernel);
+  for (const [name, opcode] of Object.entries(COMPARE)) m.func(name, [I32, I32, I32, I32], [], (f) => compareKernel(f, opcode));
   m.func("exp", [I32, I32, I32], [], expKernel);
   m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
@@ -208,8 +180,6 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
 
 export interface MathExports {
   adam(p: number, g: number, m: number, v: number, pairs: number, b1: number, c1: number, b2: number, c2: number, bias2Sqrt: number, eps: number, negStep: number, decay: number, sign: number): void;
-  bool2f(x: number, out: number, n: number): void;
-  colsum(x: number, acc: number, rows: number, pairs: number): void;
   exp(x: number, out: number, vectors: number): void;
   softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;

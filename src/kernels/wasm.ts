@@ -18,7 +18,7 @@ import type { TypedArray } from "../tensor/dtype.js";
 import type { Backend, View } from "./backend.js";
 import { gemmJs, packA, type Gemm, type MatRef } from "./gemm.js";
 import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
-import { adamWasm, binaryWasm, copyWasm, reduceWasm, softmaxWasm, unaryWasm } from "./wasm-elementwise.js";
+import { adamWasm, binaryWasm, reduceWasm, softmaxWasm, unaryWasm } from "./wasm-elementwise.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { simdSupported } from "./wasm-emit.js";
@@ -190,7 +190,6 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
     unary: (op, x, params = {}) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
     binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
-    copy: (x, dtype) => copyWasm(rt, x, dtype) ?? base.copy(x, dtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
     reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),
     softmax: (x, axis, log) => softmaxWasm(rt, x, axis, log) ?? base.softmax(x, axis, log),
