@@ -308,14 +308,14 @@ export const referenceBackend: Backend = {
     const s = x.storage;
     const e = new Float64Array(len);
     for (let i = 0; i < starts.length; i++) {
-      const at = (k: number): number => s[starts[i]! + k * st]!;
+      const [b, ob] = [starts[i]!, outStarts[i]!];
       let m = -Infinity;
-      for (let k = 0; k < len && m === m; k++) if (at(k) > m || at(k) !== at(k)) m = at(k);
+      for (let k = 0; k < len && m === m; k++) if (s[b + k * st]! > m || s[b + k * st] !== s[b + k * st]) m = s[b + k * st]!;
       const shift = Math.abs(m) === Infinity ? 0 : m;
       let sum = 0;
-      for (let k = 0; k < len; k++) sum += e[k] = Math.exp(at(k) - shift);
+      for (let k = 0; k < len; k++) sum += e[k] = Math.exp(s[b + k * st]! - shift);
       const ls = Math.log(sum);
-      for (let k = 0; k < len; k++) out[outStarts[i]! + k * ot] = log ? at(k) - shift - ls : e[k]! / sum;
+      for (let k = 0; k < len; k++) out[ob + k * ot] = log ? s[b + k * st]! - shift - ls : e[k]! / sum;
     }
     return out;
   },

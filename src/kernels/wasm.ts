@@ -1,7 +1,7 @@
 /**
  * The "wasm" backend: WebAssembly SIMD kernels generated at runtime, for float32 GEMM (matmul;
  * conv2d and both gradients run entirely in WASM, see wasm-conv.ts) from wasm-kernels.ts, and
- * elementwise ops (dense or with a broadcast bias/scalar operand), exp, comparisons, sums over
+ * elementwise ops (dense or with a broadcast bias/scalar operand), exp, softmax, comparisons, sums over
  * leading or trailing axes and the fused Adam step from wasm-math.ts (wired in wasm-elementwise.ts).
  * Everything else (float64, other strided layouts, the other transcendental functions) runs on
  * js-fast, which has the same results within float rounding.
