@@ -8,7 +8,7 @@
  */
 import { SafegradError } from "../errors.js";
 import { gradNormStats, scaleGradients, type GradNormStats } from "../optim/clip-grad.js";
-import type { OptimizerStateDict } from "../optim/types.js";
+import { withDefaults, type OptimizerStateDict } from "../optim/types.js";
 import { defaultGenerator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { detectAnomaly } from "./anomaly.js";
@@ -197,17 +197,19 @@ export class TrainingGuard {
     options: GuardOptions = {},
   ) {
     this.options = {
-      onNonFinite: options.onNonFinite ?? "throw",
-      normType: options.normType ?? 2,
-      backoffFactor: options.backoffFactor ?? 0.5,
-      minLrScale: options.minLrScale ?? 1e-6,
-      snapshotEvery: options.snapshotEvery ?? (options.onNonFinite === "backoff" ? 10 : 1),
-      escalateAfter: options.escalateAfter ?? 3,
-      snapshotMaxLossRatio: options.snapshotMaxLossRatio ?? 2,
-      maxConsecutiveFailures: options.maxConsecutiveFailures ?? 20,
-      spikeStdDevs: options.spikeStdDevs ?? 6,
-      spikeWarmup: options.spikeWarmup ?? 10,
-      diagnose: options.diagnose ?? true,
+      ...withDefaults<Required<Omit<GuardOptions, "maxNorm" | "onEvent" | "seed">>>(options, {
+        onNonFinite: "throw",
+        normType: 2,
+        backoffFactor: 0.5,
+        minLrScale: 1e-6,
+        snapshotEvery: options.onNonFinite === "backoff" ? 10 : 1,
+        escalateAfter: 3,
+        snapshotMaxLossRatio: 2,
+        maxConsecutiveFailures: 20,
+        spikeStdDevs: 6,
+        spikeWarmup: 10,
+        diagnose: true,
+      }),
       maxNorm: options.maxNorm,
       onEvent: options.onEvent,
       seed: options.seed,

@@ -1,6 +1,7 @@
 import { checkBoolean, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
+import { withDefaults } from "./types.js";
 
 /**
  * Hyper-parameters of {@link Adagrad}
@@ -107,13 +108,10 @@ export class Adagrad extends Optimizer<AdagradHyper, AdagradState> {
    * @param options - lr, lrDecay, weightDecay, initialAccumulatorValue, eps, maximize
    */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<AdagradHyper>[], options: AdagradOptions = {}) {
-    super(adagradAlgorithm, params, {
-      lr: options.lr ?? 1e-2,
-      lrDecay: options.lrDecay ?? 0,
-      weightDecay: options.weightDecay ?? 0,
-      initialAccumulatorValue: options.initialAccumulatorValue ?? 0,
-      eps: options.eps ?? 1e-10,
-      maximize: options.maximize ?? false,
-    });
+    super(
+      adagradAlgorithm,
+      params,
+      withDefaults<AdagradHyper>(options, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false }),
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { getBackend } from "../kernels/registry.js";
 import { checkBetas, checkBoolean, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
+import { withDefaults } from "./types.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
 
 /**
@@ -179,14 +180,7 @@ export const adamwAlgorithm: Algorithm<AdamHyper, AdamState> = {
 };
 
 function adamDefaults(o: AdamOptions, weightDecay: number): AdamHyper {
-  return {
-    lr: o.lr ?? 1e-3,
-    betas: o.betas ?? [0.9, 0.999],
-    eps: o.eps ?? 1e-8,
-    weightDecay: o.weightDecay ?? weightDecay,
-    amsgrad: o.amsgrad ?? false,
-    maximize: o.maximize ?? false,
-  };
+  return withDefaults<AdamHyper>(o, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay, amsgrad: false, maximize: false });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { SchedulableOptimizer } from "./lr-scheduler.js";
-import { OptimizerError } from "./types.js";
+import { OptimizerError, withDefaults } from "./types.js";
 
 /** Options of {@link ReduceLROnPlateau}; defaults as in PyTorch. */
 export interface ReduceLROnPlateauOptions {
@@ -98,12 +98,7 @@ export class ReduceLROnPlateau {
       throw new OptimizerError(`${who}: expected ${n} minLr values, got ${minLr.length}`);
     }
     const s: Settings = {
-      mode: options.mode ?? "min",
-      factor: options.factor ?? 0.1,
-      patience: options.patience ?? 10,
-      threshold: options.threshold ?? 1e-4,
-      thresholdMode: options.thresholdMode ?? "rel",
-      cooldown: options.cooldown ?? 0,
+      ...withDefaults<Omit<Settings, "minLrs" | "eps">>(options, { mode: "min", factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: "rel", cooldown: 0 }),
       minLrs: typeof minLr === "number" ? new Array<number>(n).fill(minLr) : [...minLr],
       eps: options.eps ?? 1e-8,
     };

@@ -1,6 +1,7 @@
 import { checkBoolean, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
+import { withDefaults } from "./types.js";
 
 /**
  * Hyper-parameters of {@link RMSprop}
@@ -151,14 +152,10 @@ export class RMSprop extends Optimizer<RMSpropHyper, RMSpropState> {
    * @param options - lr, alpha, eps, weightDecay, momentum, centered, maximize
    */
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<RMSpropHyper>[], options: RMSpropOptions = {}) {
-    super(rmspropAlgorithm, params, {
-      lr: options.lr ?? 1e-2,
-      alpha: options.alpha ?? 0.99,
-      eps: options.eps ?? 1e-8,
-      weightDecay: options.weightDecay ?? 0,
-      momentum: options.momentum ?? 0,
-      centered: options.centered ?? false,
-      maximize: options.maximize ?? false,
-    });
+    super(
+      rmspropAlgorithm,
+      params,
+      withDefaults<RMSpropHyper>(options, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false }),
+    );
   }
 }

@@ -10,7 +10,7 @@
  * agree to rounding (relative differences around 1e-15 over hundreds of steps); the fixture tests
  * in test/optim check this against torch within 1e-6 relative.
  */
-import { OptimizerError } from "./types.js";
+import { OptimizerError, withDefaults } from "./types.js";
 
 /**
  * Absolute learning rate at scheduler step `t` (an integer >= 0): what the schedule functions
@@ -329,11 +329,7 @@ function oneCycleDefaults(o: OneCycleOptions): Required<OneCycleOptions> {
   const who = "OneCycleLR";
   const full = {
     totalSteps: o.totalSteps,
-    pctStart: o.pctStart ?? 0.3,
-    annealStrategy: o.annealStrategy ?? "cos",
-    divFactor: o.divFactor ?? 25,
-    finalDivFactor: o.finalDivFactor ?? 1e4,
-    threePhase: o.threePhase ?? false,
+    ...withDefaults<Omit<Required<OneCycleOptions>, "totalSteps">>(o, { pctStart: 0.3, annealStrategy: "cos", divFactor: 25, finalDivFactor: 1e4, threePhase: false }),
   };
   positiveInt(who, "totalSteps", full.totalSteps);
   unit(who, "pctStart", full.pctStart);

@@ -1,7 +1,7 @@
 import { checkBoolean, checkFinite, checkNonNegative, Optimizer, zerosLike } from "./optimizer.js";
 import type { Algorithm } from "./optimizer.js";
 import type { FloatArray, ParamGroupSpec, ParamLike } from "./types.js";
-import { OptimizerError } from "./types.js";
+import { OptimizerError, withDefaults } from "./types.js";
 
 /** Hyper-parameters of {@link SGD} (PyTorch keys: lr, momentum, dampening, nesterov, weight_decay, maximize). */
 export interface SGDHyper {
@@ -117,11 +117,7 @@ export class SGD extends Optimizer<SGDHyper, SGDState> {
   constructor(params: Iterable<ParamLike> | readonly ParamGroupSpec<SGDHyper>[], options: SGDOptions) {
     super(sgdAlgorithm, params, {
       lr: options.lr,
-      momentum: options.momentum ?? 0,
-      dampening: options.dampening ?? 0,
-      nesterov: options.nesterov ?? false,
-      weightDecay: options.weightDecay ?? 0,
-      maximize: options.maximize ?? false,
+      ...withDefaults<Omit<SGDHyper, "lr">>(options, { momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false }),
     });
   }
 }

@@ -20,6 +20,16 @@ export interface ParamLike {
   grad: { readonly storage: TypedArray } | null;
 }
 
+/**
+ * `defaults` with each of its keys set to `options[key] ?? defaults[key]`, in the order of
+ * `defaults` (which it mutates and returns; pass a fresh object literal).
+ * @internal
+ */
+export function withDefaults<T extends object>(options: Partial<T>, defaults: T): T {
+  for (const k of Object.keys(defaults) as (keyof T)[]) defaults[k] = options[k] ?? defaults[k];
+  return defaults;
+}
+
 /** The float storage of a parameter or gradient, or a clear error (Tensor's storage type also admits integers). */
 export function floatStorage(a: TypedArray, where: string): FloatArray {
   if (a instanceof Float32Array || a instanceof Float64Array) return a;
