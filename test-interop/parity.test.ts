@@ -8,7 +8,7 @@
  * parameters whose gradients are near zero).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { Adam, DataLoader, SGD, crossEntropy, io, manualSeed, tensor, type Tensor } from "../src/node.js";
+import { Adam, DataLoader, SGD, crossEntropy, io, manualSeed, registerFastBackends, setBackend, tensor, type Tensor } from "../src/node.js";
 import { CNN, MLP, buildModel, differences, digits, exchangeDir, isImage, requireTorch, runTorch, saveRecords, values, type LayerSpec } from "./helpers.js";
 
 const STEPS = 50;
@@ -125,5 +125,49 @@ describe(`training parity with PyTorch in float64 (${STEPS} steps, losses within
         expect(weightRel).toBeLessThanOrEqual(WEIGHT_TOL);
       });
     }
+  }
+});
+
+// The wasm backend in float32 against PyTorch in float32: GEMMs, elementwise kernels, the fused
+// log-softmax and the fused Adam step end to end. Float32 trajectories drift apart by rounding (sums
+// in another order), so this is a looser bound than float64's; it catches a wrong formula at once.
+const LOSS_TOL_32 = 1e-5;
+// Adam without weight decay takes the fused wasm kernel (Backend.adamUpdate); with it, the JS loop.
+const optimizers32 = [...optimizers, { label: "Adam (no weight decay: the fused kernel)", spec: { ...optimizers[1]!.spec, weight_decay: 0 } }];
+describe(`the wasm backend in float32 against PyTorch in float32 (${STEPS} steps, losses within ${LOSS_TOL_32} relative)`, () => {
+  afterAll(() => setBackend("js"));
+  let prepared: ReturnType<typeof prepare> | undefined;
+  for (const { label, spec: opt } of optimizers32) {
+    it(`MLP, ${label}`, async () => {
+      requireTorch();
+      const { init, initPath, batches, batchesPath } = await (prepared ??= prepare("MLP32", MLP, 5));
+      expect(registerFastBackends()).toContain("wasm");
+      setBackend("wasm");
+      const model = buildModel(MLP, "float32");
+      model.loadStateDict(new Map([...init].map(([k, t]) => [k, t.to("float32")])));
+      model.train();
+      const optimizer = makeOptimizer(model.parameters(), opt);
+      const losses: number[] = [];
+      for (const b of batches) {
+        optimizer.zeroGrad();
+        const loss = crossEntropy(model.forward(tensor(b.x, { shape: b.shape }).to("float32")), tensor(b.y));
+        loss.backward();
+        optimizer.step();
+        losses.push(loss.item());
+      }
+      setBackend("js");
+      const weightsOut = ex.path(`MLP32.${opt.name}.${opt.weight_decay}.final.safetensors`);
+      const r = await runTorch<{ losses: number[]; load: { missing: string[]; unexpected: string[] } }>(
+        ex.dir, "trajectory", { spec: MLP, init: initPath, batches: batchesPath, optimizer: opt, weights_out: weightsOut, dtype: "float32" }, `MLP32-${opt.name}-${opt.weight_decay}`,
+      );
+      expect(r.load).toEqual({ missing: [], unexpected: [] });
+      const loss = differences(losses, r.losses);
+      console.log(
+        `parity float32 on wasm, MLP, ${label}: loss ${losses[0]!.toFixed(4)} → ${losses[STEPS - 1]!.toFixed(4)}; ` +
+          `max relative loss difference ${loss.maxRel.toExponential(2)} (max absolute ${loss.maxAbs.toExponential(2)})`,
+      );
+      expect(losses[STEPS - 1]!).toBeLessThan(losses[0]! * 0.8);
+      expect(loss.maxRel).toBeLessThanOrEqual(LOSS_TOL_32);
+    });
   }
 });

@@ -18,7 +18,8 @@ Commands (request fields in brackets):
   train       [spec, seed, steps, batch_size, lr, data, inputs, weights_out, logits_out, result]
               train in float32 with Adam from torch's own init, then write the state dict
               (torch's dtypes: num_batches_tracked is int64) and the eval logits of inputs["x"].
-  trajectory  [spec, init, batches, optimizer, weights_out, result] float64, train mode: load
+  trajectory  [spec, init, batches, optimizer, weights_out, result, dtype?] float64 (or the given
+              dtype: the weights and batches are converted to it), train mode: load
               `init` strictly, take one optimizer step per batch (batches["x"][i], batches["y"][i])
               with cross-entropy, record every loss (before the step), write the final state dict.
 
@@ -135,12 +136,13 @@ def make_optimizer(params, o):
 
 
 def cmd_trajectory(req):
-    model = build(req["spec"]).double()
+    dtype = DTYPE[req.get("dtype", "float64")]
+    model = build(req["spec"]).to(dtype)
     file_keys, strict = load_strict(model, req["init"])
     batches = st.load(req["batches"])[0]
-    xs, ys = batches["x"], batches["y"].long()
-    if xs.dtype != torch.float64:
-        raise ValueError(f"batches must be float64, got {xs.dtype}")
+    xs, ys = batches["x"].to(dtype), batches["y"].long()
+    if batches["x"].dtype != torch.float64:
+        raise ValueError(f"batches must be float64, got {batches['x'].dtype}")
     opt = make_optimizer(model.parameters(), req["optimizer"])
     model.train()
     losses = []
