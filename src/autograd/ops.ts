@@ -29,6 +29,13 @@ function unaryOp(op: UnaryOp, vjp: Vjp<UnaryParams>): OpDef<UnaryParams> {
   };
 }
 
+function softmaxOp(log: boolean, vjp: Vjp<DimAttrs>): OpDef<DimAttrs> {
+  return {
+    forward: ([x], a) => new Tensor(getBackend().softmax(x!, a.dim, log), x!.shape),
+    vjp,
+  };
+}
+
 function keepShape(shape: Shape, dims: readonly number[]): number[] {
   return shape.map((s, d) => (dims.includes(d) ? 1 : s));
 }
@@ -325,14 +332,8 @@ export const ops = {
 
   // NOTE: softmax and logSoftmax are primitives (one fused kernel, as PyTorch), shifted by the
   // lane max, or by 0 where that max is infinite (a row of -Infinity masks).
-  softmax: {
-    forward: ([x], a) => new Tensor(getBackend().softmax(x!, a.dim, false), x!.shape),
-    vjp: ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))],
-  } satisfies OpDef<DimAttrs>,
-  logSoftmax: {
-    forward: ([x], a) => new Tensor(getBackend().softmax(x!, a.dim, true), x!.shape),
-    vjp: ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))],
-  } satisfies OpDef<DimAttrs>,
+  softmax: softmaxOp(false, ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))]),
+  logSoftmax: softmaxOp(true, ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))]),
 
   // ------------------------------------------------------------------ linear algebra and conv
   matmul: {

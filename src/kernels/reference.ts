@@ -310,7 +310,10 @@ export const referenceBackend: Backend = {
     for (let i = 0; i < starts.length; i++) {
       const [b, ob] = [starts[i]!, outStarts[i]!];
       let m = -Infinity;
-      for (let k = 0; k < len && m === m; k++) if (s[b + k * st]! > m || s[b + k * st] !== s[b + k * st]) m = s[b + k * st]!;
+      for (let k = 0; k < len && m === m; k++) {
+        const v = s[b + k * st]!;
+        if (v > m || v !== v) m = v;
+      }
       const shift = Math.abs(m) === Infinity ? 0 : m;
       let sum = 0;
       for (let k = 0; k < len; k++) sum += e[k] = Math.exp(s[b + k * st]! - shift);

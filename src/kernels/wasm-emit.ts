@@ -63,6 +63,11 @@ export class FuncBuilder {
     return this.params.length + this.extraLocals.length - 1;
   }
 
+  /** `n` new locals of type t. */
+  locals(t: ValType, n: number): number[] {
+    return Array.from({ length: n }, () => this.local(t));
+  }
+
   /** Append raw bytes (an opcode and its immediates). */
   op(...bytes: number[]): this {
     for (const b of bytes) this.code.push(b);

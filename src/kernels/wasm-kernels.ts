@@ -46,10 +46,8 @@ export function gemmKernel(f: FuncBuilder, MR: number, NV: number): void {
   const row = f.local(I32);
   const aPanel = f.local(I32);
   const bPanel = f.local(I32);
-  const acc: number[] = [];
-  for (let i = 0; i < MR * NV; i++) acc.push(f.local(V128));
-  const bv: number[] = [];
-  for (let v = 0; v < NV; v++) bv.push(f.local(V128));
+  const acc = f.locals(V128, MR * NV);
+  const bv = f.locals(V128, NV);
   const av = f.local(V128);
   const zero = f.local(V128); // never set: locals start at 0
 
@@ -116,12 +114,9 @@ function gemmNTKernel(f: FuncBuilder): void {
   const jr = f.local(I32);
   const end = f.local(I32);
   const pc = f.local(I32);
-  const rows: number[] = []; // NT_NR rows of B, then NT_MR rows of A
-  for (let r = 0; r < NT_NR + NT_MR; r++) rows.push(f.local(I32));
-  const acc: number[] = [];
-  for (let i = 0; i < NT_MR * NT_NR; i++) acc.push(f.local(V128));
-  const bv: number[] = [];
-  for (let v = 0; v < NT_NR; v++) bv.push(f.local(V128));
+  const rows = f.locals(I32, NT_NR + NT_MR); // NT_NR rows of B, then NT_MR rows of A
+  const acc = f.locals(V128, NT_MR * NT_NR);
+  const bv = f.locals(V128, NT_NR);
   const av = f.local(V128);
   const zero = f.local(V128); // never set: locals start at 0
   f.i32(0).set(jr);

@@ -37,13 +37,10 @@ function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body
 function adamKernel(f: FuncBuilder): void {
   const [p, g, m, v, n] = [0, 1, 2, 3, 4];
   // splat the parameters 5..13 into locals: b1 c1 b2 c2 bias2Sqrt eps negStep decay sign
-  const c: number[] = [];
-  for (let i = 5; i <= 13; i++) {
-    c.push(f.local(V128));
-    f.get(i).simd(F32X4_SPLAT).set(c[i - 5]!);
-  }
+  const c = f.locals(V128, 9);
+  c.forEach((l, i) => f.get(5 + i).simd(F32X4_SPLAT).set(l));
   const [b1, c1, b2, c2, bs, eps, ns, decay, sign] = c as [number, number, number, number, number, number, number, number, number];
-  const [G, M, V, D] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const [G, M, V, D] = f.locals(V128, 4) as [number, number, number, number];
   countdown(f, n, [[p, 16], [g, 16], [m, 16], [v, 16]], () => {
     f.get(g).v128Load().get(sign).simd(F32X4.mul).set(G);
     f.get(m).get(m).v128Load().get(b1).simd(F32X4.mul).get(c1).get(G).simd(F32X4.mul).simd(F32X4.add).tee(M).v128Store();
@@ -108,7 +105,7 @@ function expConstants(f: FuncBuilder): number[] {
 function expKernel(f: FuncBuilder): void {
   const [x, o, n] = [0, 1, 2];
   const k = expConstants(f);
-  const [r, e] = [f.local(V128), f.local(V128)];
+  const [r, e] = f.locals(V128, 2) as [number, number];
   countdown(f, n, [[x, 16], [o, 16]], () => {
     f.get(o).get(x).v128Load();
     emitExp(f, k, r, e);
@@ -123,8 +120,8 @@ function expKernel(f: FuncBuilder): void {
 function softmaxKernel(f: FuncBuilder): void {
   const [x, o, rows, ld, stats] = [0, 1, 2, 3, 4];
   const k = expConstants(f);
-  const [r, e, mv, v, acc0, acc1, sv] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  const [c, px, po] = [f.local(I32), f.local(I32), f.local(I32)];
+  const [r, e, mv, v, acc0, acc1, sv] = f.locals(V128, 7) as [number, number, number, number, number, number, number];
+  const [c, px, po] = f.locals(I32, 3) as [number, number, number];
   const m = f.local(F32);
   const lanes = (body: () => void): void => {
     f.get(x).set(px).get(o).set(po).get(ld).i32(2).op(0x76).set(c); // i32.shr_u: vectors per row
@@ -157,7 +154,7 @@ function softmaxKernel(f: FuncBuilder): void {
 /** out = (x - a - c) * b over rows of `ld` floats, with (a, c, b, unused) float32 per row in `tbl`. */
 function rowAffineKernel(f: FuncBuilder): void {
   const [x, o, rows, ld, tbl] = [0, 1, 2, 3, 4];
-  const [a, b, c] = [f.local(V128), f.local(V128), f.local(V128)];
+  const [a, b, c] = f.locals(V128, 3) as [number, number, number];
   const n = f.local(I32);
   countdown(f, rows, [[tbl, 16]], () => {
     f.get(tbl).v128Load32Splat(0).set(a).get(tbl).v128Load32Splat(4).set(c).get(tbl).v128Load32Splat(8).set(b);
