@@ -97,7 +97,9 @@ for (const backend of BACKENDS) {
           for (const [op, p] of UNARY) {
             const got = arr(backend.unary(op, x, p));
             const want = arr(referenceBackend.unary(op, x, p));
-            expect(got, op).toEqual(want);
+            // NOTE: a dense float32 exp of 256+ elements runs a SIMD polynomial on wasm: within 2 ulp
+            if (op === "exp" && dtype === "float32") expectClose(got, want, 2.4e-7, 3e-45);
+            else expect(got, op).toEqual(want);
           }
           expect(arr(backend.unary("neg", x))).toEqual(arr(referenceBackend.unary("neg", x)));
         }),
