@@ -70,7 +70,7 @@ export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outD
 /**
  * Float32 sums over trailing axes (each output sums one contiguous row: the `sum` kernel, in
  * float64 as the reference) or over leading axes (each output sums a column, e.g. a bias gradient:
- * rows added up in float32).
+ * the `colsum` kernel, also in float64).
  */
 export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonly number[]): Float32Array | null {
   const xs = op === "sum" ? denseF32(x) : null;
@@ -87,12 +87,14 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
     for (let r = 0; r < rows; r++) out[r] = rt.k.sum(BASE + 4 * r * rowLen, rowLen);
     return out;
   }
-  if (!axes.every((d, i) => d === i)) return null;
-  // a column sum (a bias gradient): rows added into the first in float32, one kernel call per row
+  // a column sum (a bias gradient) of rows of whole float pairs, in float64 as the reference
   const cols = numel(x.shape.slice(k));
-  rt.heap(BASE + 4 * n).set(xs, o);
-  for (let r = cols; r < n; r += cols) rt.k.add!(BASE, BASE + 4 * r, BASE, cols);
-  return rt.heap(0).slice(o, o + cols);
+  if (!axes.every((d, i) => d === i) || cols % 2) return null;
+  const acc = BASE + 4 * n;
+  rt.heap(acc + 8 * cols).set(xs, o);
+  const A = new Float64Array(rt.memory.buffer, acc, cols).fill(0);
+  rt.math.colsum(BASE, acc, n / cols, cols / 2);
+  return Float32Array.from(A);
 }
 
 /**

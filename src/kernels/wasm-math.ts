@@ -7,6 +7,7 @@
  *   Adam in place on float32 arrays, 4 lanes at a time, in float32 arithmetic as PyTorch's float32
  *   Adam (the JS loop in optim/adam.ts rounds to float32 only when it stores).
  * - `eq|ne|lt|le|gt|ge(a, b, out, n)`: float32 comparisons into bytes (bool).
+ * - `colsum(x, acc, rows, pairs)`: float64 acc[j] += x[i][j] over rows of `pairs` float pairs.
  * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
  * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4): out =
@@ -63,6 +64,18 @@ function compareKernel(f: FuncBuilder, opcode: number): void {
 }
 
 
+
+/** acc[j] += x[i][j] for every row i: float64 accumulators, rows of `pairs` float pairs. */
+function colsumKernel(f: FuncBuilder): void {
+  const [x, acc, rows, pairs] = [0, 1, 2, 3];
+  const [a, c] = f.locals(I32, 2) as [number, number];
+  countdown(f, rows, [], () => {
+    f.get(acc).set(a).get(pairs).set(c);
+    countdown(f, c, [[a, 16], [x, 8]], () => {
+      f.get(a).get(a).v128Load().get(x).simd(0x5d, 3, 0).simd(PROMOTE).simd(0xf0).v128Store(); // v128.load64_zero, f64x2.add
+    });
+  });
+}
 
 /** Emit exp of the f32x4 on the stack (leaves the result on the stack); `k` holds the constants. */
 function emitExp(f: FuncBuilder, k: number[], r: number, e: number): void {
@@ -169,6 +182,7 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
   m.func("adam", [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], [], adamKernel);
   for (const [name, opcode] of Object.entries(COMPARE)) m.func(name, [I32, I32, I32, I32], [], (f) => compareKernel(f, opcode));
+  m.func("colsum", [I32, I32, I32, I32], [], colsumKernel);
   m.func("exp", [I32, I32, I32], [], expKernel);
   m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
@@ -177,6 +191,7 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
 
 export interface MathExports {
   adam(p: number, g: number, m: number, v: number, pairs: number, b1: number, c1: number, b2: number, c2: number, bias2Sqrt: number, eps: number, negStep: number, decay: number, sign: number): void;
+  colsum(x: number, acc: number, rows: number, pairs: number): void;
   exp(x: number, out: number, vectors: number): void;
   softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
