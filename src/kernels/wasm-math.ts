@@ -78,10 +78,11 @@ function colsumKernel(f: FuncBuilder): void {
 }
 
 /**
- * Byte address of the exp constants (float32, {@link EXP_CONSTANTS}): words 4 to 16 of the control
- * block (wasm-threads.ts), which the threads leave alone.
+ * Byte address of the exp constants (float32, {@link EXP_CONSTANTS}): words 3 to 15 of the control
+ * block (wasm-threads.ts), which the threads leave alone; word 2 holds this address (see
+ * {@link expConstants}).
  */
-const EXP_AT = 16;
+const EXP_AT = 12;
 
 /** Cephes expf constants: clamp bounds, log2(e), 1.5 2^23 (rounds in an add), ln2 in two parts, the polynomial, then 1. */
 const EXP_CONSTANTS = [
