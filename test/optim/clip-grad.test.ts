@@ -186,6 +186,36 @@ describe("clipGradNorm", () => {
   });
 });
 
+describe("gradNormStats on float32 gradients (the branch-free sum) agrees with float64 (the scaled loop)", () => {
+  // float32 values, adversarial ones included: the same numbers as float64 take the other path
+  const f32 = fc.oneof(
+    fc.float({ noNaN: true, noDefaultInfinity: true }),
+    fc.constantFrom(0, -0, 1e30, -1e30, 1e-30, 1e-45, -1e-45, 3.4e38, 1, -1),
+  );
+  const f32Arrays = fc.array(fc.array(f32, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 4 });
+
+  it("property: total and per-parameter norms within 1e-12 relative, no non-finite counts, for L1 and L2", () => {
+    fc.assert(
+      fc.property(f32Arrays, fc.constantFrom(1, 2), (gs, p) => {
+        const a = gradNormStats(withGrads(gs, true), p);
+        const b = gradNormStats(withGrads(gs.map((g) => Float32Array.from(g))), p);
+        expect(Math.abs(a.totalNorm - b.totalNorm)).toBeLessThanOrEqual(1e-12 * b.totalNorm);
+        a.norms.forEach((n, i) => expect(Math.abs(n - b.norms[i]!)).toBeLessThanOrEqual(1e-12 * b.norms[i]!));
+        expect(a.nonFinite.every((c) => c === 0)).toBe(true);
+      }),
+    );
+  });
+
+  it("a NaN or an infinity falls back to the counting loop: NaN / Infinity norms and the counts", () => {
+    const s = gradNormStats(withGrads([[1, NaN, 2, NaN, 3], [Infinity, -Infinity, 1, 2, 3, 4, 5], [3, 4]], true), 2);
+    expect(s.norms[0]).toBeNaN();
+    expect(s.norms[1]).toBe(Infinity);
+    expect(s.norms[2]).toBe(5);
+    expect(s.nonFinite).toEqual([2, 2, 0]);
+    expect(s.totalNorm).toBeNaN();
+  });
+});
+
 describe("clipGradValue", () => {
   it("clamps into [-clip, clip], keeps NaN, skips null grads, accepts named params", () => {
     const [a, b] = withGrads([[-3, -0.5, 0, 0.5, 3, NaN], null]);
