@@ -133,6 +133,7 @@ const RATIOS: [string, string][] = [
   ["wasm", "jax"],
   ["wasm", "jax-jit"],
   ["js-fast", "tfjs-cpu"],
+  ["wasm", "tfjs-cpu"], // W5's target is against TF.js cpu (its wasm backend has no weight gradient)
 ];
 
 function table(o: Options, cases: Case[], results: ChildResult[]): string {
