@@ -206,6 +206,16 @@ describe("gradNormStats on float32 gradients (the branch-free sum) agrees with f
     );
   });
 
+  it("property: clipping float32 gradients multiplies each element by the coefficient (rounded to float32)", () => {
+    fc.assert(
+      fc.property(f32Arrays, fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (gs, maxNorm) => {
+        const ps = withGrads(gs, true);
+        const { clipCoef } = clipGradNormWithStats(ps, maxNorm);
+        ps.forEach((p, i) => expect(Array.from(p.grad!.storage)).toEqual(gs[i]!.map((x) => Math.fround(Math.fround(x) * clipCoef))));
+      }),
+    );
+  });
+
   it("a NaN or an infinity falls back to the counting loop: NaN / Infinity norms and the counts", () => {
     const s = gradNormStats(withGrads([[1, NaN, 2, NaN, 3], [Infinity, -Infinity, 1, 2, 3, 4, 5], [3, 4]], true), 2);
     expect(s.norms[0]).toBeNaN();
