@@ -14,10 +14,10 @@ const VERSION = 1;
 
 /** What a checkpoint needs of a model (every Module has it). */
 export interface CheckpointModel {
-  /** The tensors to save. */
+  /** The tensors to save, as copies (a failed restore puts them back). */
   stateDict(): Map<string, Tensor>;
-  /** Load saved tensors back (strictly). */
-  loadStateDict(sd: Map<string, Tensor>): unknown;
+  /** Load saved tensors back (strictly; non-finite values only when allowed). */
+  loadStateDict(sd: Map<string, Tensor>, options?: { allowNonFinite?: boolean }): unknown;
 }
 /** What a checkpoint needs of an optimizer (every Optimizer has it). */
 export interface CheckpointOptimizer {
@@ -123,8 +123,9 @@ function toTensor(r: TensorRecord): Tensor {
 }
 
 /**
- * Restore a checkpoint into the given parts. Everything is validated before anything changes:
- * the model's loadStateDict is strict, and the optimizer's validates its state.
+ * Restore a checkpoint into the given parts, all or nothing: each part validates its state before
+ * changing anything (the model's loadStateDict is strict), and if a later part refuses its state
+ * the earlier ones are put back, so on an error every part is as it was.
  * @example
  * const ckpt = serializeCheckpoint({ model, optimizer: opt, step: 7 });
  * const { step } = restoreCheckpoint(ckpt, { model: other, optimizer: opt2 }); // step === 7
@@ -164,10 +165,24 @@ export function restoreCheckpoint(bytes: Uint8Array | Deserialized, parts: Check
     const st = meta.rng?.[name];
     if (!Array.isArray(st) || st.length !== 5) throw new CheckpointError(`the checkpoint has no state for generator "${name}"`);
   }
-  // Validation passed where it can be checked up front; the model's strict load validates all keys first.
-  parts.model.loadStateDict(model);
-  if (parts.optimizer) parts.optimizer.loadStateDict(optSd);
-  if (parts.scheduler) parts.scheduler.loadStateDict(meta.scheduler);
-  for (const [name, g] of Object.entries(parts.rng ?? {})) g.setState((meta.rng[name] as (number | null)[]).map((v) => (v === null ? NaN : v)));
+  // Each part validates everything before it changes anything; when a later part refuses its
+  // state, the earlier ones are put back from these snapshots (stateDict() returns copies), so a
+  // failed restore leaves every part as it was.
+  const { model: m, optimizer: o, scheduler: s } = parts;
+  const gens = Object.entries(parts.rng ?? {});
+  const before = [m.stateDict(), o?.stateDict(), s?.stateDict(), gens.map(([, g]) => g.getState())] as const;
+  try {
+    m.loadStateDict(model);
+    o?.loadStateDict(optSd);
+    s?.loadStateDict(meta.scheduler);
+    for (const [name, g] of gens) g.setState((meta.rng[name] as (number | null)[]).map((v) => (v === null ? NaN : v)));
+  } catch (e) {
+    // in reverse, so the optimizer's own learning rates win over the scheduler's
+    gens.forEach(([, g], i) => g.setState(before[3][i]!));
+    s?.loadStateDict(before[2]);
+    o?.loadStateDict(before[1]);
+    m.loadStateDict(before[0], { allowNonFinite: true }); // a diverged model is put back as it was
+    throw e;
+  }
   return { step: meta.step ?? undefined, extra: meta.extra };
 }

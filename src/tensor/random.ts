@@ -130,7 +130,8 @@ export class Generator {
    * g.random() === first; // true
    */
   getState(): number[] {
-    return [this.#s0, this.#s1, this.#s2, this.#s3, this.#spare === null ? NaN : this.#spare];
+    // as unsigned words, so equal states compare equal (the words are kept signed or not)
+    return [this.#s0 >>> 0, this.#s1 >>> 0, this.#s2 >>> 0, this.#s3 >>> 0, this.#spare ?? NaN];
   }
 
   /**
