@@ -189,11 +189,10 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       leaf.grad = createGraph ? leaf.grad.add(g) : leaf.grad.add(g).detach();
       continue;
     }
-    const owned = g.isContiguous() && g.offset === 0 && g.storage.length === g.numel && !handedOut.has(g.storage);
+    const dense = g.isContiguous() && g.offset === 0 && g.storage.length === g.numel;
     // NOTE: the copy goes through the backend (a transposed weight gradient is strided).
-    const gg = owned ? g : new Tensor(g.storage === g0.storage && g.isContiguous() && g.offset === 0 && g.storage.length === g.numel ? g.storage.slice() : getBackend().copy(g, g.dtype), g.shape);
-    handedOut.add(gg.storage);
-    leaf.grad = createGraph && owned ? g : gg;
+    leaf.grad = dense && !handedOut.has(g.storage) ? g : new Tensor(dense ? g.storage.slice() : getBackend().copy(g, g.dtype), g.shape);
+    handedOut.add(leaf.grad.storage);
   }
   return captured;
 }

@@ -5,6 +5,7 @@
  */
 import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import type { Conv2dParams } from "../kernels/backend.js";
+import { convOut } from "../kernels/reference.js";
 import { getBackend } from "../kernels/registry.js";
 import { allocArray, isFloat, type DType } from "../tensor/dtype.js";
 import { normDim, normDims, numel, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
@@ -294,9 +295,7 @@ export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => arith("minimum", a, b);
 
 function cmp(name: "eq" | "ne" | "lt" | "le" | "gt" | "ge", a: Tensor | number, b: Tensor | number): Tensor {
-  const ta = a instanceof Tensor ? a : null;
-  const tb = b instanceof Tensor ? b : null;
-  const like = ta ?? tb;
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
   if (!like) throw new DTypeError(name, "expects at least one tensor");
   // NOTE: a number compared with a tensor is not rounded to the tensor's dtype's integer type.
   const conv = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : like.dtype === "int32" && !Number.isInteger(v) ? scalar(v, { dtype: "float64" }) : scalar(v, like));
@@ -978,7 +977,7 @@ export function two(op: string, name: string, v: number | readonly [number, numb
 }
 
 function outSize(op: string, size: number, k: number, s: number, p: number, d: number, what: string): number {
-  const o = Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+  const o = convOut(size, k, s, p, d);
   if (o <= 0) throw new ShapeError(op, `output ${what} would be ${o} (input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
   return o;
 }

@@ -83,7 +83,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   // Work on private contiguous copies so perturbing one element touches exactly one element.
   const own = inputs.map((t) => {
     if (!t.requiresGrad) return t;
-    const c = new Tensor(contiguousData(t).slice(), t.shape);
+    const c = new Tensor(t.toTypedArray(), t.shape);
     c.requiresGrad = true;
     return c;
   });

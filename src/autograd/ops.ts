@@ -14,6 +14,7 @@
  *   norm(p=2)'(0) = 0 and norm(inf) splits evenly among ties (as torch.linalg.vector_norm).
  */
 import { getBackend } from "../kernels/registry.js";
+import { convOutShape } from "../kernels/reference.js";
 import type { Conv2dParams, Pool2dParams, UnaryOp, UnaryParams } from "../kernels/backend.js";
 import { allocArray, type DType } from "../tensor/dtype.js";
 import { broadcastShapes, numel, type Shape } from "../tensor/shape.js";
@@ -40,11 +41,19 @@ function keepShape(shape: Shape, dims: readonly number[]): number[] {
   return shape.map((s, d) => (dims.includes(d) ? 1 : s));
 }
 
+/** The shape after reducing over dims: size 1 there with keepdim, else without them. */
+function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? keepShape(shape, dims) : shape.filter((_, d) => !dims.includes(d));
+}
+
 function reduceForward(op: "sum" | "max" | "min") {
-  return ([x]: readonly Tensor[], a: ReduceAttrs): Tensor => {
-    const data = getBackend().reduce(op, x!, a.dims);
-    const shape = a.keepdim ? keepShape(x!.shape, a.dims) : x!.shape.filter((_, d) => !a.dims.includes(d));
-    return new Tensor(data, shape);
+  return ([x]: readonly Tensor[], a: ReduceAttrs): Tensor => new Tensor(getBackend().reduce(op, x!, a.dims), reducedShape(x!.shape, a.dims, a.keepdim));
+}
+
+function argReduceOp(op: "argmax" | "argmin"): OpDef<ArgAttrs> {
+  return {
+    forward: ([x], a) => new Tensor(getBackend().argReduce(op, x!, a.dim), reducedShape(x!.shape, [a.dim], a.keepdim)),
+    vjp: "nonDifferentiable",
   };
 }
 
@@ -63,6 +72,9 @@ export interface ReduceAttrs {
 export interface DimAttrs {
   dim: number;
 }
+export interface ArgAttrs extends DimAttrs {
+  keepdim: boolean;
+}
 export interface NormAttrs extends ReduceAttrs {
   p: number;
 }
@@ -77,8 +89,21 @@ const compare = (op: "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "l
   vjp: "nonDifferentiable",
 });
 
-const binaryForward = (op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum") =>
-  ([a, b]: readonly Tensor[]): Tensor => new Tensor(getBackend().binary(op, a!, b!, a!.dtype), a!.shape);
+function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: Vjp<null>): OpDef<null> {
+  return {
+    broadcast: true,
+    forward: ([a, b]) => new Tensor(getBackend().binary(op, a!, b!, a!.dtype), a!.shape),
+    vjp,
+  };
+}
+
+/** Gradient of maximum (loses = "lt") and minimum (loses = "gt"): to the winning input, split evenly on ties (as PyTorch). */
+function extremumVjp(loses: "lt" | "gt"): Vjp<null> {
+  return ({ g, inputs: [a, b] }) => {
+    const half = F.where(a!.eq(b!), g.mul(0.5), g);
+    return [F.where(a![loses](b!), 0, half), F.where(b![loses](a!), 0, half)];
+  };
+}
 
 /** NOTE: a zero denominator would give 0 * inf = NaN in a gradient of a gradient; keep it at 1 where masked. */
 /** True when the last two dims of t are stored column by column (a transposed matrix). */
@@ -122,44 +147,18 @@ export const ops = {
   logicalNot: { forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x!), x!.shape), vjp: "nonDifferentiable" } satisfies OpDef<null>,
 
   // ------------------------------------------------------------------ binary (broadcasting)
-  add: { broadcast: true, forward: binaryForward("add"), vjp: ({ g }) => [g, g] } satisfies OpDef<null>,
-  sub: { broadcast: true, forward: binaryForward("sub"), vjp: ({ g }) => [g, g.neg()] } satisfies OpDef<null>,
-  mul: {
-    broadcast: true,
-    forward: binaryForward("mul"),
-    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b!) : null, needs[1] ? g.mul(a!) : null],
-  } satisfies OpDef<null>,
-  div: {
-    broadcast: true,
-    forward: binaryForward("div"),
-    // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
-    vjp: ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b!) : null, needs[1] ? g.div(b!).mul(a!.div(b!)).neg() : null],
-  } satisfies OpDef<null>,
-  pow: {
-    broadcast: true,
-    forward: binaryForward("pow"),
-    // As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
-    vjp: ({ g, inputs: [a, b], out, needs }) => [
-      needs[0] ? F.where(b!.eq(0), 0, g.mul(b!).mul(a!.pow(b!.sub(1)))) : null,
-      needs[1] ? F.where(a!.eq(0).logicalAnd(b!.ge(0)), 0, g.mul(out).mul(F.where(a!.eq(0), 1, a!).log())) : null,
-    ],
-  } satisfies OpDef<null>,
-  maximum: {
-    broadcast: true,
-    forward: binaryForward("maximum"),
-    vjp: ({ g, inputs: [a, b] }) => {
-      const half = F.where(a!.eq(b!), g.mul(0.5), g);
-      return [F.where(a!.lt(b!), 0, half), F.where(a!.gt(b!), 0, half)];
-    },
-  } satisfies OpDef<null>,
-  minimum: {
-    broadcast: true,
-    forward: binaryForward("minimum"),
-    vjp: ({ g, inputs: [a, b] }) => {
-      const half = F.where(a!.eq(b!), g.mul(0.5), g);
-      return [F.where(a!.gt(b!), 0, half), F.where(a!.lt(b!), 0, half)];
-    },
-  } satisfies OpDef<null>,
+  add: binaryOp("add", ({ g }) => [g, g]),
+  sub: binaryOp("sub", ({ g }) => [g, g.neg()]),
+  mul: binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b!) : null, needs[1] ? g.mul(a!) : null]),
+  // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
+  div: binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b!) : null, needs[1] ? g.div(b!).mul(a!.div(b!)).neg() : null]),
+  // As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
+  pow: binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
+    needs[0] ? F.where(b!.eq(0), 0, g.mul(b!).mul(a!.pow(b!.sub(1)))) : null,
+    needs[1] ? F.where(a!.eq(0).logicalAnd(b!.ge(0)), 0, g.mul(out).mul(F.where(a!.eq(0), 1, a!).log())) : null,
+  ]),
+  maximum: binaryOp("maximum", extremumVjp("lt")),
+  minimum: binaryOp("minimum", extremumVjp("gt")),
   eq: compare("eq"),
   ne: compare("ne"),
   lt: compare("lt"),
@@ -221,11 +220,9 @@ export const ops = {
     forward: ([x], a) => {
       const shape = x!.shape.map((s, d) => s + a.pads[d]![0] + a.pads[d]![1]);
       const out = fullLike({ shape, dtype: x!.dtype }, a.value);
-      let inner = out;
-      x!.shape.forEach((s, d) => {
-        inner = new Tensor(inner.storage, inner.shape.map((v, i) => (i === d ? s : v)), inner.strides, inner.offset + a.pads[d]![0] * inner.strides[d]!);
-      });
-      getBackend().assign(inner, x!);
+      // x goes into the view of out that starts after the leading pads.
+      const offset = out.strides.reduce((o, st, d) => o + a.pads[d]![0] * st, 0);
+      getBackend().assign(new Tensor(out.storage, x!.shape, out.strides, offset), x!);
       return out;
     },
     vjp: ({ g, inputs: [x], attrs }) => {
@@ -268,48 +265,25 @@ export const ops = {
   } satisfies OpDef<ReduceAttrs>,
   amax: { forward: reduceForward("max"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,
   amin: { forward: reduceForward("min"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,
-  argmax: {
-    forward: ([x], a: { dim: number; keepdim: boolean }) => {
-      const shape = a.keepdim ? keepShape(x!.shape, [a.dim]) : x!.shape.filter((_, d) => d !== a.dim);
-      return new Tensor(getBackend().argReduce("argmax", x!, a.dim), shape);
-    },
-    vjp: "nonDifferentiable",
-  } satisfies OpDef<{ dim: number; keepdim: boolean }>,
-  argmin: {
-    forward: ([x], a: { dim: number; keepdim: boolean }) => {
-      const shape = a.keepdim ? keepShape(x!.shape, [a.dim]) : x!.shape.filter((_, d) => d !== a.dim);
-      return new Tensor(getBackend().argReduce("argmin", x!, a.dim), shape);
-    },
-    vjp: "nonDifferentiable",
-  } satisfies OpDef<{ dim: number; keepdim: boolean }>,
+  argmax: argReduceOp("argmax"),
+  argmin: argReduceOp("argmin"),
   norm: {
     // NOTE: computed in float64 and scaled by max|x|, so a float32 norm of values near 1e30 does
     // not overflow in the squares.
     forward: ([x], a) => {
       const b = getBackend();
       const xd = new Tensor(b.unary("abs", new Tensor(b.copy(x!, "float64"), x!.shape)), x!.shape);
-      const ks = keepShape(x!.shape, a.dims);
-      const m = new Tensor(b.reduce("max", xd, a.dims), ks);
-      let r: Tensor;
-      if (a.p === Infinity) r = m;
-      else if (a.p === 1) r = new Tensor(b.reduce("sum", xd, a.dims), ks);
-      else {
+      const m = b.reduce("max", xd, a.dims) as Float64Array;
+      let r = m;
+      if (a.p === 1) r = b.reduce("sum", xd, a.dims) as Float64Array;
+      else if (a.p !== Infinity) {
         // Scale by max|x| where it is finite and positive; an infinite max makes the norm Inf.
-        const finitePos = new Tensor(
-          b.binary("logicalAnd", new Tensor(b.binary("gt", m, expandView(F.scalar(0, m), ks), "bool"), ks), new Tensor(b.binary("lt", m, expandView(F.scalar(Infinity, m), ks), "bool"), ks), "bool"),
-          ks,
-        );
-        const msafe = new Tensor(b.where(finitePos, m, fullLike(m, 1)), ks);
-        const scaled = new Tensor(b.binary("div", xd, expandView(msafe, x!.shape), "float64"), x!.shape);
-        const powd = new Tensor(b.binary("pow", scaled, expandView(F.scalar(a.p, m), x!.shape), "float64"), x!.shape);
-        const s = new Tensor(b.reduce("sum", powd, a.dims), ks);
-        const root = new Tensor(b.binary("pow", s, expandView(F.scalar(1 / a.p, m), ks), "float64"), ks);
-        const scaledBack = new Tensor(b.binary("mul", root, msafe, "float64"), ks);
-        const isInf = new Tensor(b.binary("eq", m, expandView(F.scalar(Infinity, m), ks), "bool"), ks);
-        r = new Tensor(b.where(isInf, m, scaledBack), ks);
+        const msafe = m.map((v) => (v > 0 && v < Infinity ? v : 1));
+        const scaled = new Tensor(b.binary("div", xd, expandView(new Tensor(msafe, keepShape(x!.shape, a.dims)), x!.shape), "float64"), x!.shape);
+        const powd = new Tensor(b.binary("pow", scaled, expandView(F.scalar(a.p, xd), x!.shape), "float64"), x!.shape);
+        r = (b.reduce("sum", powd, a.dims) as Float64Array).map((s, i) => (m[i] === Infinity ? Infinity : Math.pow(s, 1 / a.p) * msafe[i]!));
       }
-      const shape = a.keepdim ? ks : x!.shape.filter((_, d) => !a.dims.includes(d));
-      return new Tensor(b.copy(r, x!.dtype), shape);
+      return new Tensor(b.copy(new Tensor(r, [r.length]), x!.dtype), reducedShape(x!.shape, a.dims, a.keepdim));
     },
     vjp: ({ g, inputs: [x], out, attrs }) => {
       const ks = keepShape(x!.shape, attrs.dims);
@@ -355,14 +329,7 @@ export const ops = {
     ],
   } satisfies OpDef<null>,
   conv2d: {
-    forward: ([x, w], p) => {
-      const out = getBackend().conv2d(x!, w!, p);
-      const [N, , H, W] = x!.shape as [number, number, number, number];
-      const [O, , kH, kW] = w!.shape as [number, number, number, number];
-      const Ho = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (kH - 1) - 1) / p.stride[0]) + 1;
-      const Wo = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (kW - 1) - 1) / p.stride[1]) + 1;
-      return new Tensor(out, [N, O, Ho, Wo]);
-    },
+    forward: ([x, w], p) => new Tensor(getBackend().conv2d(x!, w!, p), convOutShape(x!.shape, w!.shape, p)),
     vjp: ({ g, inputs: [x, w], attrs, needs }) => [
       needs[0] ? F.conv2dInputGrad(g, w!, x!.shape, attrs) : null,
       needs[1] ? F.conv2dWeightGrad(x!, g, w!.shape, attrs) : null,
@@ -384,12 +351,7 @@ export const ops = {
     ],
   } satisfies OpDef<ConvGradAttrs>,
   maxPool2dIndices: {
-    forward: ([x], p) => {
-      const [N, C, H, W] = x!.shape as [number, number, number, number];
-      const Ho = Math.floor((H + 2 * p.padding[0] - p.dilation[0] * (p.kernel[0] - 1) - 1) / p.stride[0]) + 1;
-      const Wo = Math.floor((W + 2 * p.padding[1] - p.dilation[1] * (p.kernel[1] - 1) - 1) / p.stride[1]) + 1;
-      return new Tensor(getBackend().maxPool2dIndices(x!, p), [N, C, Ho, Wo]);
-    },
+    forward: ([x], p) => new Tensor(getBackend().maxPool2dIndices(x!, p), convOutShape(x!.shape, [x!.shape[1]!, 1, ...p.kernel], p)),
     vjp: "nonDifferentiable",
   } satisfies OpDef<Pool2dParams>,
 

@@ -57,13 +57,10 @@ export function viewStrides(t: Tensor, shape: Shape): number[] | null {
       }
     }
   }
-  if (viewD !== -1) {
-    // Remaining leading size-1 dims.
-    while (viewD >= 0) {
-      if (shape[viewD] !== 1) return null;
-      out[viewD] = 1;
-      viewD--;
-    }
+  // Remaining leading size-1 dims.
+  for (; viewD >= 0; viewD--) {
+    if (shape[viewD] !== 1) return null;
+    out[viewD] = 1;
   }
   return out;
 }

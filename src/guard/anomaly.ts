@@ -10,6 +10,7 @@
 import { currentVjp, setEngineObserver, type EngineObserver } from "../autograd/engine.js";
 import type { Node } from "../autograd/node.js";
 import { isFloat } from "../tensor/dtype.js";
+import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { findHint } from "./hints.js";
 import { AnomalyError, AnomalyReport, type Origin } from "./report.js";
@@ -33,7 +34,7 @@ export function userCallSite(err: Error | undefined): string | undefined {
 }
 
 function describeLeaf(t: Tensor): string {
-  return t.name ? `"${t.name}"` : `of shape [${t.shape.join(", ")}] (${t.requiresGrad ? "requires grad" : "data"})`;
+  return t.name ? `"${t.name}"` : `of shape ${shapeStr(t.shape)} (${t.requiresGrad ? "requires grad" : "data"})`;
 }
 
 /** Follow a non-finite tensor back to the op that created it, or to the leaf that held it. */

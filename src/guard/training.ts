@@ -309,7 +309,7 @@ export class TrainingGuard {
     this.optimizer.zeroGrad();
     this.skipped++;
     if (policy === "rollback" || (policy === "backoff" && this.consecutiveFailures % this.options.escalateAfter === 0)) this.#restoreSnapshot();
-    if (policy === "backoff" || policy === "rollback") {
+    if (this.#keepsSnapshots()) {
       this.lrScale = Math.max(this.lrScale * this.options.backoffFactor, this.options.minLrScale);
       this.#applyLr();
     }

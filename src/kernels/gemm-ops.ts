@@ -6,7 +6,7 @@ import { allocArray, type TypedArray } from "../tensor/dtype.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import type { Conv2dParams, View } from "./backend.js";
 import type { Gemm } from "./gemm.js";
-import { contiguousData, offsetsOf } from "./reference.js";
+import { contiguousData, convOut, offsetsOf } from "./reference.js";
 
 /** Batched matmul [...batch, M, K] @ [...batch, K, N] through a GEMM (no copies of strided inputs). */
 export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {
@@ -29,10 +29,6 @@ export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {
     );
   }
   return out;
-}
-
-export function convOut(size: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
 export interface ConvGeom {
@@ -65,7 +61,7 @@ export function geom(xShape: Shape, wShape: Shape, p: Conv2dParams): ConvGeom {
 }
 
 /** For kernel column kw: the input column offset and the range [owLo, owHi) of output columns whose tap lies inside the input (0 <= ow * sw - pw + kw * dw < W). */
-function owRange(q: ConvGeom, kw: number): [number, number, number] {
+export function owRange(q: ConvGeom, kw: number): [number, number, number] {
   const shift = kw * q.dw - q.pw;
   const owLo = Math.min(q.Wo, Math.max(0, Math.ceil(-shift / q.sw)));
   return [shift, owLo, Math.max(owLo, Math.min(q.Wo, Math.floor((q.W - 1 - shift) / q.sw) + 1))];

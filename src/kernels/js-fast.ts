@@ -12,14 +12,8 @@ import { contiguousStrides, numel } from "../tensor/shape.js";
 import type { Backend, BinaryOp, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
 import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
-import { erf, referenceBackend } from "./reference.js";
-import { planRuns, type Layout } from "./strided.js";
-
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
+import { erf, reduceInit, referenceBackend, sigmoid } from "./reference.js";
+import { planRuns } from "./strided.js";
 
 /** O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. */
 export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
@@ -85,15 +79,11 @@ export function binaryRun(op: BinaryOp, A: TypedArray, ai: number, as: number, B
   }
 }
 
-function layoutOf(v: View): Layout {
-  return v;
-}
-
 /** Elementwise unary through runs; `runFn` lets other backends swap in their contiguous kernels. */
-export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams): TypedArray {
+export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams = {}): TypedArray {
   const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, numel(x.shape));
   if (out.length === 0) return out;
-  const plan = planRuns(x.shape, [layoutOf(x)]);
+  const plan = planRuns(x.shape, [x]);
   const bx = plan.base[0]!;
   const sx = plan.step[0]!;
   for (let r = 0, o = 0; r < plan.outer; r++, o += plan.inner) unaryRun(op, params, x.storage, bx[r]!, sx, out, o, plan.inner);
@@ -136,8 +126,7 @@ export function reduceStrided(op: ReduceOp, x: View, axes: readonly number[]): T
   const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
   const nOut = numel(outShape);
   const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
-  const init = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
-  const acc = new Float64Array(nOut).fill(init);
+  const acc = new Float64Array(nOut).fill(reduceInit(op));
   const out = allocArray(x.dtype, nOut);
   if (numel(x.shape) === 0) {
     out.set(acc);
@@ -234,22 +223,19 @@ export function assignStrided(dst: View, src: View): void {
  */
 export function makeGemmBackend(name: string, gemm: Gemm): Backend {
   return {
+    // argReduce, softmax, maxPool2dIndices, gather and scatterAdd: the reference's.
+    ...referenceBackend,
     name,
-    unary: (op, x, params = {}) => unaryStrided(op, x, params),
+    unary: unaryStrided,
     binary: binaryStrided,
     where: whereStrided,
     copy: copyStrided,
     assign: assignStrided,
     reduce: reduceStrided,
-    argReduce: (op, x, axis) => referenceBackend.argReduce(op, x, axis),
-    softmax: (x, axis, log) => referenceBackend.softmax(x, axis, log),
     matmul: (a, b) => matmulVia(gemm, a, b),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),
     conv2dWeightGrad: (x, gy, wShape, p) => conv2dWeightGradVia(gemm, x, gy, wShape, p),
-    maxPool2dIndices: (x, p) => referenceBackend.maxPool2dIndices(x, p),
-    gather: (x, dim, index) => referenceBackend.gather(x, dim, index),
-    scatterAdd: (base, dim, index, src) => referenceBackend.scatterAdd(base, dim, index, src),
   };
 }
 

@@ -42,12 +42,8 @@ export function offsetsOf(shape: Shape, strides: readonly number[], offset: numb
 /** Read every element of a view into a fresh contiguous array of the same dtype (or the storage itself when it already is one). */
 export function contiguousData(v: View): TypedArray {
   const n = numel(v.shape);
-  if (isContiguous(v) && v.offset === 0 && v.storage.length === n) return v.storage;
+  if (isContiguous(v)) return v.offset === 0 && v.storage.length === n ? v.storage : v.storage.slice(v.offset, v.offset + n);
   const out = allocArray(v.dtype, n);
-  if (isContiguous(v)) {
-    out.set(v.storage.subarray(v.offset, v.offset + n));
-    return out;
-  }
   const offs = offsetsOf(v.shape, v.strides, v.offset);
   const s = v.storage;
   for (let i = 0; i < n; i++) out[i] = s[offs[i]!]!;
@@ -92,7 +88,8 @@ export function erf(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
-function sigmoid(x: number): number {
+/** The logistic function, without overflow for large |x|. */
+export function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -135,39 +132,40 @@ function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
   }
 }
 
-function binaryFn(op: BinaryOp): (a: number, b: number) => number {
-  switch (op) {
-    case "add": return (a, b) => a + b;
-    case "sub": return (a, b) => a - b;
-    case "mul": return (a, b) => a * b;
-    case "div": return (a, b) => a / b;
-    case "pow": return Math.pow;
-    case "maximum": return Math.max;
-    case "minimum": return Math.min;
-    case "eq": return (a, b) => (a === b ? 1 : 0);
-    case "ne": return (a, b) => (a !== b ? 1 : 0);
-    case "lt": return (a, b) => (a < b ? 1 : 0);
-    case "le": return (a, b) => (a <= b ? 1 : 0);
-    case "gt": return (a, b) => (a > b ? 1 : 0);
-    case "ge": return (a, b) => (a >= b ? 1 : 0);
-    case "logicalAnd": return (a, b) => (a && b ? 1 : 0);
-    case "logicalOr": return (a, b) => (a || b ? 1 : 0);
-  }
-}
+const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  maximum: Math.max,
+  minimum: Math.min,
+  eq: (a, b) => (a === b ? 1 : 0),
+  ne: (a, b) => (a !== b ? 1 : 0),
+  lt: (a, b) => (a < b ? 1 : 0),
+  le: (a, b) => (a <= b ? 1 : 0),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  logicalAnd: (a, b) => (a && b ? 1 : 0),
+  logicalOr: (a, b) => (a || b ? 1 : 0),
+};
 
 function idxOrNull(v: View): Int32Array | null {
   return isContiguous(v) ? null : offsetsOf(v.shape, v.strides, v.offset);
 }
 
-function reduceInit(op: ReduceOp): number {
+/** The starting value of a reduction: 0 for a sum, -Infinity for max, Infinity for min. */
+export function reduceInit(op: ReduceOp): number {
   return op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
 }
 
-function convOut(size: number, k: number, s: number, p: number, d: number): number {
+/** @internal The output size along one dim of a convolution (or pooling) window: size, kernel, stride, padding, dilation. */
+export function convOut(size: number, k: number, s: number, p: number, d: number): number {
   return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
-function convOutShape(xShape: Shape, wShape: Shape, p: Conv2dParams): number[] {
+/** @internal [N, O, Ho, Wo] for an input [N, C, H, W] and a kernel [O, *, kH, kW] (pooling: [C, 1, kH, kW]). */
+export function convOutShape(xShape: Shape, wShape: Shape, p: Pick<Conv2dParams, "stride" | "padding" | "dilation">): number[] {
   const [N, , H, W] = xShape as [number, number, number, number];
   const [O, , kH, kW] = wShape as [number, number, number, number];
   return [N, O, convOut(H, kH, p.stride[0], p.padding[0], p.dilation[0]), convOut(W, kW, p.stride[1], p.padding[1], p.dilation[1])];
@@ -232,7 +230,7 @@ export const referenceBackend: Backend = {
   },
 
   binary(op, a, b, outDtype) {
-    const f = binaryFn(op);
+    const f = binaryFn[op];
     const n = numel(a.shape);
     const out = allocArray(outDtype, n);
     const ia = idxOrNull(a);
@@ -291,9 +289,7 @@ export const referenceBackend: Backend = {
       else if (cur !== cur) continue; // NaN already: stays NaN
       else if (v !== v || (op === "max" ? v > cur : v < cur)) acc[o] = v;
     }
-    const out = allocArray(x.dtype, nOut);
-    out.set(acc);
-    return out;
+    return toDtype(acc, x.dtype);
   },
 
   softmax(x, axis, log) {

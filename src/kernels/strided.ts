@@ -8,7 +8,7 @@
  * closures and no per-element index arithmetic.
  */
 import type { Shape } from "../tensor/shape.js";
-import { offsetsOf } from "./reference.js";
+import { isContiguous, offsetsOf } from "./reference.js";
 
 export interface Layout {
   readonly strides: readonly number[];
@@ -76,11 +76,5 @@ export function planRuns(shape: Shape, layouts: readonly Layout[]): RunPlan {
 
 /** True when a view of this shape/layout is storage[offset .. offset + numel) in row-major order. */
 export function isDense(shape: Shape, l: Layout): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const s = shape[i]!;
-    if (s !== 1 && l.strides[i] !== expected) return false;
-    expected *= s;
-  }
-  return true;
+  return isContiguous({ shape, strides: l.strides });
 }

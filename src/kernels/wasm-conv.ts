@@ -13,7 +13,7 @@
 import type { TypedArray } from "../tensor/dtype.js";
 import type { Shape } from "../tensor/shape.js";
 import type { Conv2dParams, View } from "./backend.js";
-import { geom, type ConvGeom } from "./gemm-ops.js";
+import { geom, owRange, type ConvGeom } from "./gemm-ops.js";
 import { contiguousData } from "./reference.js";
 import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
 import { Arena, COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./wasm-runtime.js";
@@ -26,9 +26,7 @@ const KB = 1024;
 function writeTable(rt: WasmRuntime, q: ConvGeom, at: number): void {
   const I = rt.ints();
   for (let kw = 0; kw < q.kW; kw++) {
-    const shift = kw * q.dw - q.pw;
-    const lo = Math.min(q.Wo, Math.max(0, Math.ceil(-shift / q.sw)));
-    const hi = Math.max(lo, Math.min(q.Wo, Math.floor((q.W - 1 - shift) / q.sw) + 1));
+    const [, lo, hi] = owRange(q, kw);
     I[(at >> 2) + 2 * kw] = lo;
     I[(at >> 2) + 2 * kw + 1] = hi;
   }

@@ -188,7 +188,7 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     conv2d: (x, w, p) => (isF32(x, w) ? conv2dWasm(rt, x, w, p) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? conv2dInputGradWasm(rt, gy, w, xShape, p) : base.conv2dInputGrad(gy, w, xShape, p)),
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
-    unary: (op, x, params = {}) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
+    unary: (op, x, params) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
     binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
     reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),

@@ -115,10 +115,8 @@ export class Conv2d extends Module {
     if (this.padding !== "same") return F.conv2d(x, this.weight, this.bias, { ...opts, padding: this.padding });
     // "same": total padding d (k - 1) per dim, the odd extra one on the bottom/right (as PyTorch).
     const total = [0, 1].map((i) => this.dilation[i]! * (this.kernelSize[i]! - 1)) as [number, number];
-    const left: [number, number] = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
-    const extraH = total[0] - 2 * left[0];
-    const extraW = total[1] - 2 * left[1];
-    const xp = extraH || extraW ? F.pad(x, [0, extraW, 0, extraH]) : x;
+    const left = total.map((t) => Math.floor(t / 2)) as [number, number];
+    const xp = F.pad(x, [0, total[1] % 2, 0, total[0] % 2]); // x itself when both totals are even
     return F.conv2d(xp, this.weight, this.bias, { ...opts, padding: left });
   }
   override extraRepr(): string {

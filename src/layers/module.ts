@@ -11,7 +11,7 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { noGrad } from "../autograd/grad-mode.js";
 import { contiguousData } from "../kernels/reference.js";
-import { allocArray, isFloat } from "../tensor/dtype.js";
+import { isFloat } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -94,9 +94,7 @@ export function ownsStorage(t: Tensor): boolean {
  */
 export function parameter(data: Tensor): Tensor {
   if (!isFloat(data.dtype)) throw new DTypeError("parameter", `parameters must be float tensors, got ${data.dtype}`);
-  const copy = allocArray(data.dtype, data.numel);
-  copy.set(contiguousData(data));
-  return new Tensor(copy, data.shape).requiresGrad_(true);
+  return new Tensor(data.toTypedArray(), data.shape).requiresGrad_(true);
 }
 
 /**
@@ -410,11 +408,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   stateDict(): StateDict {
     const out: StateDict = new Map();
-    for (const [k, t] of this.#stateEntries()) {
-      const copy = allocArray(t.dtype, t.numel);
-      copy.set(contiguousData(t));
-      out.set(k, new Tensor(copy, t.shape));
-    }
+    for (const [k, t] of this.#stateEntries()) out.set(k, new Tensor(t.toTypedArray(), t.shape));
     return out;
   }
 

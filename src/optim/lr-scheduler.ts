@@ -29,7 +29,7 @@ import type {
   Schedule,
   StepLROptions,
 } from "./schedules.js";
-import { OptimizerError } from "./types.js";
+import { fail, OptimizerError } from "./types.js";
 
 /** What a scheduler needs from a parameter group. Every optimizer's groups satisfy it. */
 export interface SchedulableGroup {
@@ -164,9 +164,7 @@ export class LRScheduler {
   loadStateDict(sd: SchedulerStateDict): void {
     const who = `${this.constructor.name}.loadStateDict`;
     if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
-    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < 0) {
-      throw new OptimizerError(`${who}: invalid last_epoch ${String(sd.last_epoch)}: expected an integer >= 0`);
-    }
+    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < 0) fail(who, "last_epoch", sd.last_epoch, "an integer >= 0");
     const n = this.optimizer.paramGroups.length;
     const bases = sd.base_lrs ?? this.#baseLrs;
     if (!Array.isArray(bases) || bases.length !== n || !bases.every((b) => typeof b === "number")) {
@@ -348,7 +346,8 @@ export interface OneCycleLROptions extends OneCycleOptions {
   maxMomentum?: number | readonly number[];
 }
 
-function perGroup(who: string, name: string, v: number | readonly number[], n: number): number[] {
+/** @internal One value per parameter group: a number for all n, or a list of exactly n. */
+export function perGroup(who: string, name: string, v: number | readonly number[], n: number): number[] {
   if (typeof v === "number") return new Array<number>(n).fill(v);
   if (v.length !== n) throw new OptimizerError(`${who}: expected ${n} values for ${name}, got ${v.length}`);
   return [...v];

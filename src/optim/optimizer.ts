@@ -1,5 +1,5 @@
 import type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
-import { floatStorage, OptimizerError } from "./types.js";
+import { fail, floatStorage, OptimizerError } from "./types.js";
 
 /**
  * One optimization algorithm, described as data plus pure functions. The {@link Optimizer} class
@@ -310,9 +310,7 @@ function isArrayLikeOfNumbers(v: unknown): v is ArrayLike<number> {
 
 /** Copy arrays (typed or plain) so that snapshots and groups never share mutable storage. */
 function copyValue(v: unknown): unknown {
-  if (v instanceof Float32Array || v instanceof Float64Array) return v.slice();
-  if (Array.isArray(v)) return v.slice();
-  return v;
+  return v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v) ? v.slice() : v;
 }
 
 /**
@@ -335,9 +333,7 @@ export function zerosLike(a: FloatArray): FloatArray {
  * checkNonNegative("SGD", "lr", -1); // throws OptimizerError "SGD: invalid lr -1: expected a finite number >= 0"
  */
 export function checkNonNegative(who: string, name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number >= 0`);
-  }
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) fail(who, name, v, "a finite number >= 0");
 }
 
 /**
@@ -347,9 +343,7 @@ export function checkNonNegative(who: string, name: string, v: unknown): void {
  * checkFinite("SGD", "dampening", NaN); // throws OptimizerError
  */
 export function checkFinite(who: string, name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a finite number`);
-  }
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(who, name, v, "a finite number");
 }
 
 /**
@@ -359,7 +353,7 @@ export function checkFinite(who: string, name: string, v: unknown): void {
  * checkBoolean("Adam", "amsgrad", 1); // throws OptimizerError
  */
 export function checkBoolean(who: string, name: string, v: unknown): void {
-  if (typeof v !== "boolean") throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected a boolean`);
+  if (typeof v !== "boolean") fail(who, name, v, "a boolean");
 }
 
 /**
@@ -369,12 +363,8 @@ export function checkBoolean(who: string, name: string, v: unknown): void {
  * checkBetas("Adam", [0.9, 1]); // throws OptimizerError "Adam: invalid betas[1] 1: ..."
  */
 export function checkBetas(who: string, v: unknown): void {
-  if (!Array.isArray(v) || v.length !== 2) {
-    throw new OptimizerError(`${who}: invalid betas ${String(v)}: expected [beta1, beta2]`);
-  }
+  if (!Array.isArray(v) || v.length !== 2) fail(who, "betas", v, "[beta1, beta2]");
   v.forEach((b: unknown, i) => {
-    if (typeof b !== "number" || !(b >= 0 && b < 1)) {
-      throw new OptimizerError(`${who}: invalid betas[${i}] ${String(b)}: expected a number in [0, 1)`);
-    }
+    if (typeof b !== "number" || !(b >= 0 && b < 1)) fail(who, `betas[${i}]`, b, "a number in [0, 1)");
   });
 }

@@ -1,5 +1,5 @@
-import type { SchedulableOptimizer } from "./lr-scheduler.js";
-import { OptimizerError, withDefaults } from "./types.js";
+import { perGroup, type SchedulableOptimizer } from "./lr-scheduler.js";
+import { fail, OptimizerError, withDefaults } from "./types.js";
 
 /** Options of {@link ReduceLROnPlateau}; defaults as in PyTorch. */
 export interface ReduceLROnPlateauOptions {
@@ -92,14 +92,9 @@ export class ReduceLROnPlateau {
     options: ReduceLROnPlateauOptions = {},
   ) {
     const who = "ReduceLROnPlateau";
-    const n = optimizer.paramGroups.length;
-    const minLr = options.minLr ?? 0;
-    if (typeof minLr !== "number" && minLr.length !== n) {
-      throw new OptimizerError(`${who}: expected ${n} minLr values, got ${minLr.length}`);
-    }
     const s: Settings = {
       ...withDefaults<Omit<Settings, "minLrs" | "eps">>(options, { mode: "min", factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: "rel", cooldown: 0 }),
-      minLrs: typeof minLr === "number" ? new Array<number>(n).fill(minLr) : [...minLr],
+      minLrs: perGroup(who, "minLr", options.minLr ?? 0, optimizer.paramGroups.length),
       eps: options.eps ?? 1e-8,
     };
     checkSettings(who, s);
@@ -236,17 +231,14 @@ export class ReduceLROnPlateau {
 type Settings = Pick<ReduceLROnPlateau, "mode" | "factor" | "patience" | "threshold" | "thresholdMode" | "cooldown" | "minLrs" | "eps">;
 
 function checkSettings(who: string, s: Settings): void {
-  const bad = (name: string, v: unknown, expected: string): never => {
-    throw new OptimizerError(`${who}: invalid ${name} ${String(v)}: expected ${expected}`);
-  };
-  if (s.mode !== "min" && s.mode !== "max") bad("mode", s.mode, '"min" or "max"');
-  if (s.thresholdMode !== "rel" && s.thresholdMode !== "abs") bad("thresholdMode", s.thresholdMode, '"rel" or "abs"');
-  if (typeof s.factor !== "number" || !(s.factor >= 0 && s.factor < 1)) bad("factor", s.factor, "a number in [0, 1)");
-  if (!Number.isInteger(s.patience) || (s.patience as number) < 0) bad("patience", s.patience, "an integer >= 0");
-  if (!Number.isInteger(s.cooldown) || (s.cooldown as number) < 0) bad("cooldown", s.cooldown, "an integer >= 0");
-  if (typeof s.threshold !== "number" || !(s.threshold >= 0)) bad("threshold", s.threshold, "a number >= 0");
-  if (typeof s.eps !== "number" || !(s.eps >= 0)) bad("eps", s.eps, "a number >= 0");
+  if (s.mode !== "min" && s.mode !== "max") fail(who, "mode", s.mode, '"min" or "max"');
+  if (s.thresholdMode !== "rel" && s.thresholdMode !== "abs") fail(who, "thresholdMode", s.thresholdMode, '"rel" or "abs"');
+  if (typeof s.factor !== "number" || !(s.factor >= 0 && s.factor < 1)) fail(who, "factor", s.factor, "a number in [0, 1)");
+  if (!Number.isInteger(s.patience) || (s.patience as number) < 0) fail(who, "patience", s.patience, "an integer >= 0");
+  if (!Number.isInteger(s.cooldown) || (s.cooldown as number) < 0) fail(who, "cooldown", s.cooldown, "an integer >= 0");
+  if (typeof s.threshold !== "number" || !(s.threshold >= 0)) fail(who, "threshold", s.threshold, "a number >= 0");
+  if (typeof s.eps !== "number" || !(s.eps >= 0)) fail(who, "eps", s.eps, "a number >= 0");
   s.minLrs.forEach((m, i) => {
-    if (typeof m !== "number" || !(m >= 0)) bad(`minLr[${i}]`, m, "a number >= 0");
+    if (typeof m !== "number" || !(m >= 0)) fail(who, `minLr[${i}]`, m, "a number >= 0");
   });
 }

@@ -10,7 +10,7 @@
  * agree to rounding (relative differences around 1e-15 over hundreds of steps); the fixture tests
  * in test/optim check this against torch within 1e-6 relative.
  */
-import { OptimizerError, withDefaults } from "./types.js";
+import { fail, OptimizerError, withDefaults } from "./types.js";
 
 /**
  * Absolute learning rate at scheduler step `t` (an integer >= 0): what the schedule functions
@@ -21,9 +21,6 @@ import { OptimizerError, withDefaults } from "./types.js";
  */
 export type Schedule = (t: number) => number;
 
-function fail(who: string, name: string, value: unknown, expected: string): never {
-  throw new OptimizerError(`${who}: invalid ${name} ${String(value)}: expected ${expected}`);
-}
 function positiveInt(who: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) fail(who, name, v, "a positive integer");
 }

@@ -55,7 +55,7 @@ export function sgdStep(param: FloatArray, grad: FloatArray, state: SGDState, hp
   const n = param.length;
   let buf = state.momentumBuffer;
   const first = momentum !== 0 && buf === null;
-  if (momentum !== 0 && buf === null) {
+  if (first) {
     buf = zerosLike(param);
     state.momentumBuffer = buf;
   }

@@ -52,6 +52,11 @@ export class OptimizerError extends Error {
   override readonly name = "OptimizerError";
 }
 
+/** Throw the OptimizerError "who: invalid name value: expected ..." of every setting check. */
+export function fail(who: string, name: string, value: unknown, expected: string): never {
+  throw new OptimizerError(`${who}: invalid ${name} ${String(value)}: expected ${expected}`);
+}
+
 /**
  * A parameter group as given to an optimizer constructor: the parameters plus optional
  * hyper-parameters overriding the optimizer-wide defaults (PyTorch's `{"params": ..., "lr": ...}`).

@@ -1,4 +1,5 @@
 import { contiguousData } from "../kernels/reference.js";
+import { contiguousStrides, shapeStr } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
 const MAX_ELEMS = 1000;
@@ -33,12 +34,7 @@ export function formatTensor(t: Tensor): string {
   let width = 0;
   for (let i = 0; i < data.length; i++) width = Math.max(width, cell(data[i]!).length);
   const pad = (s: string): string => s.padStart(width);
-  const strides: number[] = [];
-  let acc = 1;
-  for (let d = t.ndim - 1; d >= 0; d--) {
-    strides[d] = acc;
-    acc *= t.shape[d]!;
-  }
+  const strides = contiguousStrides(t.shape);
   const indent = "tensor(".length;
   const rec = (dim: number, off: number): string => {
     if (dim === t.ndim) return pad(cell(data[off]!));
@@ -55,7 +51,7 @@ export function formatTensor(t: Tensor): string {
   };
   const body = t.ndim === 0 ? cell(data[0]!) : rec(0, 0);
   const extras: string[] = [];
-  if (t.numel === 0) extras.push(`size=[${t.shape.join(", ")}]`);
+  if (t.numel === 0) extras.push(`size=${shapeStr(t.shape)}`);
   if (t.dtype !== "float32") extras.push(`dtype=${t.dtype}`);
   if (t.gradFn) extras.push(`gradFn=${t.gradFn.op}`);
   else if (t.requiresGrad) extras.push("requiresGrad=true");

@@ -6,8 +6,9 @@
 import { describe, expect, it } from "vitest";
 import {
   Adam, CheckpointError, Generator, Linear, OptimizerError, Sequential, StepLR, Tanh, restoreCheckpoint, serializeCheckpoint, serialize, tensor,
-  type CheckpointScheduler, type Module,
+  type Module,
 } from "../../src/index.js";
+import type { CheckpointScheduler } from "../../src/io/index.js";
 
 function setup(seed: number) {
   const g = new Generator(seed);
