@@ -24,7 +24,7 @@ export { SafegradError, ShapeError, DTypeError, AutogradError, IndexError, Value
 
 export {
   neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, erf,
-  leakyRelu, gelu, softplus, clamp, logicalNot,
+  leakyRelu, gelu, silu, softplus, clamp, logicalNot,
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, where,
   cast, contiguous, reshape, view, flatten, permute, transpose, expand, squeeze, unsqueeze, narrow, select,
   pad, cat, stack, split, chunk, gather, scatterAdd, indexSelect, oneHot,
@@ -48,7 +48,7 @@ export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js
  * const lossValue = new nn.CrossEntropyLoss().forward(net2.forward(x), y);
  */
 export * as nn from "./layers/index.js";
-export { Module, Sequential, ModuleList, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
+export { Module, Sequential, ModuleList, ModuleDict, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
 export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
 
 // ------------------------------------------------------------------ optimizers, clipping, schedules

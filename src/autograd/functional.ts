@@ -244,6 +244,14 @@ export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
   return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
 }
 
+/**
+ * Sigmoid linear unit (swish): x σ(x), as `torch.nn.functional.silu`. σ never overflows, so it is
+ * finite for every finite x (silu(-Infinity) is NaN, as PyTorch's).
+ * @example
+ * silu(tensor([0, 1])).toArray(); // [0, 0.7310...]
+ */
+export const silu = (x: Tensor): Tensor => x.mul(x.sigmoid());
+
 // ------------------------------------------------------------------ binary
 /**
  * `a + b`, broadcasting; either may be a number.

@@ -56,6 +56,17 @@ export class GELU extends Module {
 }
 
 /**
+ * Sigmoid linear unit (swish): x σ(x) ({@link F.silu}).
+ * @example
+ * new SiLU().forward(tensor([0, 1])).toArray(); // [0, 0.7310...]
+ */
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
+    return F.silu(x);
+  }
+}
+
+/**
  * Hyperbolic tangent.
  * @example
  * new Tanh().forward(x);

@@ -150,3 +150,79 @@ export class ModuleList<M extends AnyModule = AnyModule> extends Module<never[],
     throw new ValueError("ModuleList", "a ModuleList has no forward; iterate over it instead");
   }
 }
+
+/**
+ * Modules by name, as `torch.nn.ModuleDict`: each one is a registered child (its parameters are
+ * the owner's; its state-dict keys start with its name), kept in insertion order. Setting an
+ * existing name replaces the module in place. Like {@link ModuleList} it has no forward.
+ * @example
+ * const heads = new ModuleDict({ cls: new Linear(8, 10), box: new Linear(8, 4) });
+ * heads.get("box").outFeatures; // 4
+ * heads.namedParameters().map(([n]) => n); // ["cls.weight", "cls.bias", "box.weight", "box.bias"]
+ */
+export class ModuleDict<M extends AnyModule = AnyModule> extends Module<never[], never> {
+  #items = new Map<string, M>();
+  /**
+   * @param modules - the initial modules: a record, or [name, module] pairs (a Map)
+   */
+  constructor(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]> = {}) {
+    super();
+    const pairs = Symbol.iterator in modules ? (modules as Iterable<readonly [string, M]>) : Object.entries(modules);
+    for (const [k, m] of pairs) this.set(k, m);
+  }
+  /**
+   * Add or replace the module named `key` (a non-empty name without "."). Returns this.
+   * @example
+   * new ModuleDict().set("act", new ReLU()).has("act"); // true
+   */
+  set(key: string, m: M): this {
+    if (!(m instanceof Module)) throw new ValueError("ModuleDict", `"${key}" must be a Module, got ${typeof m}`);
+    this.#items.set(key, this.registerModule(key, m));
+    return this;
+  }
+  /**
+   * The module named `key`; throws an IndexError naming the keys there are.
+   * @example
+   * new ModuleDict({ act: new ReLU() }).get("act"); // the ReLU
+   */
+  get(key: string): M {
+    const m = this.#items.get(key);
+    if (!m) throw new IndexError("ModuleDict", `no module "${key}"; it has ${JSON.stringify([...this.#items.keys()])}`);
+    return m;
+  }
+  /**
+   * Whether a module is named `key`.
+   * @example
+   * new ModuleDict({ act: new ReLU() }).has("fc"); // false
+   */
+  has(key: string): boolean {
+    return this.#items.has(key);
+  }
+  /**
+   * Number of modules.
+   * @example
+   * new ModuleDict({ a: new ReLU(), b: new Tanh() }).size; // 2
+   */
+  get size(): number {
+    return this.#items.size;
+  }
+  /**
+   * The [name, module] pairs in insertion order.
+   * @example
+   * const heads = new ModuleDict({ cls: new Linear(8, 10), box: new Linear(8, 4) });
+   * const h = randn([2, 8]);
+   * const out = Object.fromEntries([...heads].map(([name, head]) => [name, head.forward(h)]));
+   */
+  [Symbol.iterator](): Iterator<[string, M]> {
+    return this.#items[Symbol.iterator]();
+  }
+  /**
+   * Throws: a ModuleDict has no forward; pick its modules by name in the owner's forward.
+   * @example
+   * const heads = new ModuleDict({ cls: new Linear(8, 10) });
+   * heads.get("cls").forward(randn([2, 8])); // not heads.forward(...)
+   */
+  forward(): never {
+    throw new ValueError("ModuleDict", "a ModuleDict has no forward; pick its modules with get(name)");
+  }
+}

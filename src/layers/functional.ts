@@ -24,7 +24,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 
-export { relu, leakyRelu, gelu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../autograd/functional.js";
+export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../autograd/functional.js";
 
 /**
  * How a loss reduces its per-element values: "mean" (default), "sum", or "none" (keep them).

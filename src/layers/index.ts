@@ -5,7 +5,7 @@
  */
 export { Module, StateDictError, parameter } from "./module.js";
 export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult } from "./module.js";
-export { Sequential, ModuleList } from "./container.js";
+export { Sequential, ModuleList, ModuleDict } from "./container.js";
 export type { TensorModule } from "./container.js";
 export { Linear, Identity, Flatten } from "./linear.js";
 export type { LayerOptions, LinearOptions } from "./linear.js";
@@ -17,7 +17,7 @@ export { Dropout } from "./dropout.js";
 export type { DropoutLayerOptions } from "./dropout.js";
 export { Embedding } from "./embedding.js";
 export type { EmbeddingLayerOptions } from "./embedding.js";
-export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
+export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,
 } from "./loss.js";

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { Generator, Tensor, gradcheck, randn, rand, tensor, zeros } from "../../src/index.js";
 import {
-  AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, GELU, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, RMSNorm, ReLU,
+  AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, GELU, SiLU, LayerNorm, LeakyReLU, Linear, LogSoftmax, MaxPool2d, RMSNorm, ReLU,
   Sequential, Sigmoid, Softmax, Tanh, functional as LF,
 } from "../../src/layers/index.js";
 import type { AnyModule } from "../../src/layers/index.js";
@@ -82,6 +82,7 @@ describe("gradcheck: layers (input and parameters)", () => {
       [new Sequential(new Linear(3, 4, o), new Tanh(), new Linear(4, 2, o), new Sigmoid()), [2, 3]],
       [new Sequential(new GELU(), new LeakyReLU(0.1), new Softmax(1), new Flatten()), [2, 3]],
       [new Sequential(new GELU({ approximate: "tanh" }), new LogSoftmax(-1)), [2, 3]],
+      [new SiLU(), [2, 3]],
     ];
     for (const [m, shape] of cases) {
       // NOTE: BatchNorm in training mode updates its running stats on every call; that does not change outputs.

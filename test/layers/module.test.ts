@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Generator, Tensor, ValueError, randn, tensor, zeros, ShapeError } from "../../src/index.js";
+import { Generator, IndexError, Tensor, ValueError, randn, tensor, zeros, ShapeError } from "../../src/index.js";
 import {
-  BCEWithLogitsLoss, BatchNorm1d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Embedding, LayerNorm, Linear, Module, ModuleList,
+  BCEWithLogitsLoss, BatchNorm1d, BatchNorm2d, Conv2d, CrossEntropyLoss, Dropout, Embedding, LayerNorm, Linear, Module, ModuleDict, ModuleList,
   ReLU, Sequential, StateDictError, Tanh, parameter, functional as LF,
 } from "../../src/layers/index.js";
 
@@ -63,6 +63,38 @@ describe("names", () => {
     expect(list.namedParameters().map(([n]) => n)).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
     expect(list.length).toBe(3);
     expect(() => list.forward()).toThrow(ValueError);
+  });
+
+  it("ModuleDict: children by name in insertion order, PyTorch state-dict keys, replacement in place, clear errors", () => {
+    class TwoHeads extends Module {
+      readonly trunk = this.registerModule("trunk", new Linear(3, 4));
+      readonly heads = this.registerModule("heads", new ModuleDict({ cls: new Linear(4, 5), box: new Linear(4, 2) }));
+      forward(x: Tensor): Tensor {
+        return this.heads.get("box").forward(this.trunk.forward(x));
+      }
+    }
+    const m = new TwoHeads();
+    expect([...m.stateDict().keys()]).toEqual(["trunk.weight", "trunk.bias", "heads.cls.weight", "heads.cls.bias", "heads.box.weight", "heads.box.bias"]);
+    expect(m.forward(randn([2, 3])).shape).toEqual([2, 2]);
+    // the optimizer sees the heads' parameters
+    expect(m.parameters()).toHaveLength(6);
+    // replacing keeps the position; a Map gives the order too
+    m.heads.set("cls", new Linear(4, 7));
+    expect([...m.heads].map(([k, h]) => [k, (h as Linear).outFeatures])).toEqual([["cls", 7], ["box", 2]]);
+    const d = new ModuleDict(new Map([["b", new ReLU()], ["a", new Tanh()]]));
+    expect([...d].map(([k]) => k)).toEqual(["b", "a"]);
+    expect(d.size).toBe(2);
+    expect(d.has("a") && !d.has("c")).toBe(true);
+    expect(() => d.get("c")).toThrow(IndexError);
+    expect(() => d.get("c")).toThrow(/no module "c"; it has \["b","a"\]/);
+    expect(() => d.set("x.y", new ReLU())).toThrow(/without "."/);
+    expect(() => d.set("z", {} as ReLU)).toThrow(ValueError);
+    expect(() => d.forward()).toThrow(/no forward/);
+    // a state dict saved from one loads into another built the same way
+    const other = new TwoHeads();
+    other.heads.set("cls", new Linear(4, 7));
+    other.loadStateDict(m.stateDict());
+    expect(Array.from(other.heads.get("box").weight.storage)).toEqual(Array.from(m.heads.get("box").weight.storage));
   });
 
   it("loss modules register class weights as PyTorch-named buffers", () => {

@@ -208,3 +208,22 @@ describe.each(dtypes)("classification losses stay finite (%s)", (dtype) => {
     );
   });
 });
+
+describe.each(dtypes)("silu stays finite (%s)", (dtype) => {
+  it("finite output and gradient for every finite input, and x / (1 + e^-x) (PyTorch's form) in float64", () => {
+    fc.assert(
+      fc.property(fc.array(logit, { minLength: 1, maxLength: 8 }), (xs) => {
+        const x = leaf(xs, [xs.length], dtype);
+        expectSafe("silu", [x], (t) => LF.silu(t));
+        if (dtype === "float64") {
+          const got = LF.silu(x.detach()).toArray() as number[];
+          xs.forEach((v, i) => {
+            const want = v / (1 + Math.exp(-v));
+            if (!(Math.abs(got[i]! - want) <= 1e-15 * Math.abs(want) + 1e-300)) throw new Error(`silu(${v}) = ${got[i]}, expected ${want}`);
+          });
+        }
+      }),
+      RUNS,
+    );
+  });
+});
