@@ -4,7 +4,7 @@ import { getBackend } from "../kernels/registry.js";
 import { sameShape, shapeStr, broadcastShapes } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
-import { Node, type OpDef } from "./node.js";
+import { Node, type OpDef, type Vjp } from "./node.js";
 import { expandView, onesLike, sumTo } from "./view-helpers.js";
 
 /**
@@ -142,8 +142,6 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       g = out.applyHooks(g);
       if (captureSet?.has(out)) captured.set(out, g);
       if (out.retainsGrad && !captureSet) out.grad = out.grad ? out.grad.add(g) : createGraph ? g : g.detach();
-      const def = node.def;
-      if (def.vjp === "nonDifferentiable") continue;
       const needs = node.inputs.map((t) => t.requiresGrad);
       const prevVjp = vjpNode;
       const prevGrad = vjpGrad;
@@ -151,17 +149,14 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       vjpGrad = g;
       let grads: readonly (Tensor | null)[];
       try {
-        grads = def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
+        // applyOp creates nodes only for differentiable ops
+        grads = (node.def.vjp as Vjp<unknown>)({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
       } finally {
         vjpNode = prevVjp;
         vjpGrad = prevGrad;
       }
-      const reduced = node.inputs.map((inp, i) => {
-        let gi = grads[i] ?? null;
-        if (!gi || !needs[i]) return null;
-        if (!sameShape(gi.shape, inp.shape)) gi = sumTo(gi, inp.shape);
-        return gi;
-      });
+      // sumTo returns a gradient already of the input's shape as it is.
+      const reduced = node.inputs.map((inp, i) => (grads[i] && needs[i] ? sumTo(grads[i]!, inp.shape) : null));
       if (observer?.backward) observer.backward(node, g, reduced);
       reduced.forEach((gi, i) => {
         if (!gi) return;

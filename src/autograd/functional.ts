@@ -7,7 +7,7 @@ import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import type { Conv2dParams } from "../kernels/backend.js";
 import { convOut } from "../kernels/reference.js";
 import { getBackend } from "../kernels/registry.js";
-import { allocArray, isFloat, type DType } from "../tensor/dtype.js";
+import { allocArray, isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { normDim, normDims, numel, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { applyOp } from "./engine.js";
@@ -59,9 +59,7 @@ function call<N extends OpName>(name: N, inputs: readonly Tensor[], attrs: unkno
 
 /** A 0-d tensor holding `value`, with `like`'s dtype. */
 export function scalar(value: number, like: { dtype: DType }): Tensor {
-  const a = allocArray(like.dtype, 1);
-  a[0] = value;
-  return new Tensor(a, []);
+  return new Tensor(toDtype([value], like.dtype), []);
 }
 
 function needFloat(op: string, t: Tensor): void {
@@ -444,7 +442,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
  */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
   const s = resolveShape("view", x, shape);
-  const r = reshape(x, s);
+  const r = sameShape(s, x.shape) ? x : call("reshape", [x], { shape: s });
   if (r.storage !== x.storage) throw new ShapeError("view", `cannot view shape ${shapeStr(x.shape)} (strides ${shapeStr(x.strides)}) as ${shapeStr(s)}: use reshape() or contiguous() first`);
   return r;
 }
@@ -518,7 +516,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 export function squeeze(x: Tensor, dim?: number): Tensor {
   if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
   const d = normDim("squeeze", dim, x.ndim);
-  if (x.ndim === 0 || x.shape[d] !== 1) return x;
+  if (x.shape[d] !== 1) return x; // a 0-d x has no size at d = 0
   return reshape(x, x.shape.filter((_, i) => i !== d));
 }
 
@@ -663,12 +661,14 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   return split(x, size, d);
 }
 
-function checkIndex(op: string, index: Tensor, size: number, what: string): void {
+/** Index values must lie in [0, size of dim d of x) (`dim` as the caller gave it, for the message). */
+function checkIndex(op: string, index: Tensor, x: Tensor, d: number, dim: number): void {
   if (index.dtype !== "int32") throw new DTypeError(op, `index must be int32, got ${index.dtype}`);
+  const size = x.shape[d]!;
   const data = index.toTypedArray();
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
-    if (v < 0 || v >= size) throw new IndexError(op, `index ${v} is out of range for ${what} of size ${size}`);
+    if (v < 0 || v >= size) throw new IndexError(op, `index ${v} is out of range for dim ${dim} of input shape ${shapeStr(x.shape)} of size ${size}`);
   }
 }
 
@@ -683,7 +683,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   index.shape.forEach((s, i) => {
     if (i !== d && s > x.shape[i]!) throw new ShapeError("gather", `index ${shapeStr(index.shape)} is larger than input ${shapeStr(x.shape)} at dim ${i}`);
   });
-  checkIndex("gather", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  checkIndex("gather", index, x, d, dim);
   return call("gather", [x, index], { dim: d });
 }
 
@@ -700,7 +700,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
     if (s > src.shape[i]! || (i !== d && s > x.shape[i]!)) throw new ShapeError("scatterAdd", `index ${shapeStr(index.shape)} is larger than input ${shapeStr(x.shape)} or src ${shapeStr(src.shape)} at dim ${i}`);
   });
   if (src.dtype !== x.dtype) throw new DTypeError("scatterAdd", `mixed dtypes: input ${x.dtype}, src ${src.dtype}`);
-  checkIndex("scatterAdd", index, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  checkIndex("scatterAdd", index, x, d, dim);
   return call("scatterAdd", [x, index, src], { dim: d });
 }
 
@@ -713,7 +713,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim("indexSelect", dim, x.ndim);
   if (index.ndim > 1) throw new ShapeError("indexSelect", `index must be 1-D, got shape ${shapeStr(index.shape)}`);
   const idx = index.ndim === 0 ? reshape(index, [1]) : index;
-  checkIndex("indexSelect", idx, x.shape[d]!, `dim ${dim} of input shape ${shapeStr(x.shape)}`);
+  checkIndex("indexSelect", idx, x, d, dim);
   const outShape = x.shape.map((s, i) => (i === d ? idx.shape[0]! : s));
   const viewShape = x.shape.map((_, i) => (i === d ? idx.shape[0]! : 1));
   return call("gather", [x, expand(reshape(idx, viewShape), outShape)], { dim: d });
@@ -742,10 +742,6 @@ export function oneHot(x: Tensor, numClasses = -1): Tensor {
 }
 
 // ------------------------------------------------------------------ reductions
-function reduceArgs(op: string, x: Tensor, dim: Dims | undefined): number[] {
-  return normDims(op, dim ?? null, x.ndim);
-}
-
 /**
  * Sum over `dim` (a dim, a list of dims, or all when omitted); bool is summed as int32.
  * @example
@@ -755,7 +751,7 @@ function reduceArgs(op: string, x: Tensor, dim: Dims | undefined): number[] {
  */
 export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   if (x.dtype === "bool") x = cast(x, "int32");
-  const dims = reduceArgs("sum", x, dim);
+  const dims = normDims("sum", dim, x.ndim);
   return call("sum", [x], { dims, keepdim });
 }
 
@@ -766,13 +762,13 @@ export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
  */
 export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
   needFloat("mean", x);
-  const dims = reduceArgs("mean", x, dim);
+  const dims = normDims("mean", dim, x.ndim);
   const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
   return sum(x, dims, keepdim).div(n);
 }
 
 function extreme(name: "amax" | "amin", x: Tensor, dim: Dims | undefined, keepdim: boolean): Tensor {
-  const dims = reduceArgs(name, x, dim);
+  const dims = normDims(name, dim, x.ndim);
   if (dims.some((d) => x.shape[d] === 0) || (x.numel === 0 && dims.length === 0 && x.ndim > 0)) {
     throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
   }
@@ -864,7 +860,7 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
 export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
   const correction = options.correction ?? 1;
   const keepdim = options.keepdim ?? false;
-  const dims = reduceArgs("var", x, dim);
+  const dims = normDims("var", dim, x.ndim);
   const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
   const mu = mean(x, dims, true);
   const d = x.sub(mu);
@@ -893,7 +889,7 @@ function finiteShift(m: Tensor): Tensor {
  * logsumexp(tensor([1000, 1000]), 0).item(); // 1000.693..., where the naive formula gives Infinity
  */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
-  const dims = reduceArgs("logsumexp", x, dim);
+  const dims = normDims("logsumexp", dim, x.ndim);
   if (x.numel === 0) return sum(x, dims, keepdim).log();
   const m = finiteShift(amax(x, dims, true));
   const r = x.sub(m).exp().sum(dims, true).log().add(m);
@@ -937,7 +933,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
 export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
   needFloat("norm", x);
   if (!(p >= 1)) throw new ValueError("norm", `p must be >= 1 or Infinity, got ${p}`);
-  const dims = reduceArgs("norm", x, dim);
+  const dims = normDims("norm", dim, x.ndim);
   if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
   return call("norm", [x], { p, dims, keepdim });
 }
@@ -994,10 +990,10 @@ function outSize(op: string, size: number, k: number, s: number, p: number, d: n
 export const conv2dRaw = (x: Tensor, w: Tensor, p: Conv2dParams): Tensor => call("conv2d", [x, w], p);
 /** @internal */
 export const conv2dInputGrad = (gy: Tensor, w: Tensor, xShape: Shape, p: Conv2dParams): Tensor =>
-  call("conv2dInputGrad", [gy, w], { p, shape: [...xShape] });
+  call("conv2dInputGrad", [gy, w], { p, shape: xShape });
 /** @internal */
 export const conv2dWeightGrad = (x: Tensor, gy: Tensor, wShape: Shape, p: Conv2dParams): Tensor =>
-  call("conv2dWeightGrad", [x, gy], { p, shape: [...wShape] });
+  call("conv2dWeightGrad", [x, gy], { p, shape: wShape });
 
 /**
  * 2-D convolution (cross-correlation) in NCHW, as torch.nn.functional.conv2d. Input [N, C, H, W]

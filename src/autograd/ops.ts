@@ -190,7 +190,7 @@ export const ops = {
       if (strides) return new Tensor(x!.storage, a.shape, strides, x!.offset);
       return new Tensor(getBackend().copy(x!, x!.dtype), a.shape);
     },
-    vjp: ({ g, inputs: [x] }) => [g.reshape([...x!.shape])],
+    vjp: ({ g, inputs: [x] }) => [g.reshape(x!.shape)],
   } satisfies OpDef<{ shape: number[] }>,
   permute: {
     forward: ([x], a) =>
@@ -225,13 +225,8 @@ export const ops = {
       getBackend().assign(new Tensor(out.storage, x!.shape, out.strides, offset), x!);
       return out;
     },
-    vjp: ({ g, inputs: [x], attrs }) => {
-      let r = g;
-      x!.shape.forEach((s, d) => {
-        if (attrs.pads[d]![0] !== 0 || attrs.pads[d]![1] !== 0) r = r.narrow(d, attrs.pads[d]![0], s);
-      });
-      return [r];
-    },
+    // narrow returns its input itself for an unpadded dim
+    vjp: ({ g, inputs: [x], attrs }) => [x!.shape.reduce((r, s, d) => r.narrow(d, attrs.pads[d]![0], s), g)],
   } satisfies OpDef<{ pads: [number, number][]; value: number }>,
   cat: {
     forward: (xs, a) => {
@@ -261,7 +256,7 @@ export const ops = {
   // ------------------------------------------------------------------ reductions
   sum: {
     forward: reduceForward("sum"),
-    vjp: ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x!.shape, attrs.dims)).expand([...x!.shape])],
+    vjp: ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x!.shape, attrs.dims)).expand(x!.shape)],
   } satisfies OpDef<ReduceAttrs>,
   amax: { forward: reduceForward("max"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,
   amin: { forward: reduceForward("min"), vjp: extremeVjp } satisfies OpDef<ReduceAttrs>,

@@ -94,6 +94,6 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     else if (shape[i - lead] === 1 && g.shape[i] !== 1) dims.push(i);
   }
   let r = dims.length ? g.sum(dims, true) : g;
-  if (lead > 0 || r.ndim !== shape.length) r = r.reshape([...shape]);
+  if (lead > 0 || r.ndim !== shape.length) r = r.reshape(shape);
   return r;
 }

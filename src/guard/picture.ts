@@ -37,16 +37,9 @@ export function graphToDot(g: ReportGraph): string {
 export function graphToSVG(g: ReportGraph): string {
   const col = new Map<string, number>();
   for (const n of g.nodes) col.set(n.id, 0);
+  // Longest path from a source: one relaxation pass per node settles any DAG (the graphs are small).
   for (let iter = 0; iter < g.nodes.length; iter++) {
-    let changed = false;
-    for (const [a, b] of g.edges) {
-      const c = (col.get(a) ?? 0) + 1;
-      if (c > (col.get(b) ?? 0)) {
-        col.set(b, c);
-        changed = true;
-      }
-    }
-    if (!changed) break;
+    for (const [a, b] of g.edges) col.set(b, Math.max(col.get(b) ?? 0, (col.get(a) ?? 0) + 1));
   }
   const W = 230;
   const lineH = 14;

@@ -435,7 +435,7 @@ export class Trainer {
    * @param options - model, loss, optimizer, scheduler, and the guard's options
    */
   constructor(readonly options: TrainerOptions) {
-    this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler ?? null, options);
+    this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler, options);
   }
 
   /**

@@ -110,8 +110,6 @@ function quoteName(name: string): string {
 interface FileDType {
   /** Bytes per element. */
   readonly size: number;
-  /** Position in the reference implementation's `Dtype` enum (ascending alignment). */
-  readonly rank: number;
   /** What we decode it to. */
   readonly to: DType;
 }
@@ -119,19 +117,19 @@ interface FileDType {
 // NOTE: a Map, not an object literal, so hostile dtype strings such as "constructor" or
 // "__proto__" cannot find anything through the prototype chain.
 const READABLE = new Map<string, FileDType>([
-  ["BOOL", { size: 1, rank: 0, to: "bool" }],
-  ["U8", { size: 1, rank: 1, to: "int32" }],
-  ["I8", { size: 1, rank: 2, to: "int32" }],
-  ["I16", { size: 2, rank: 5, to: "int32" }],
-  ["U16", { size: 2, rank: 6, to: "int32" }],
-  ["F16", { size: 2, rank: 7, to: "float32" }],
-  ["BF16", { size: 2, rank: 8, to: "float32" }],
-  ["I32", { size: 4, rank: 9, to: "int32" }],
-  ["U32", { size: 4, rank: 10, to: "int32" }],
-  ["F32", { size: 4, rank: 11, to: "float32" }],
-  ["F64", { size: 8, rank: 12, to: "float64" }],
-  ["I64", { size: 8, rank: 13, to: "int32" }],
-  ["U64", { size: 8, rank: 14, to: "int32" }],
+  ["BOOL", { size: 1, to: "bool" }],
+  ["U8", { size: 1, to: "int32" }],
+  ["I8", { size: 1, to: "int32" }],
+  ["I16", { size: 2, to: "int32" }],
+  ["U16", { size: 2, to: "int32" }],
+  ["F16", { size: 2, to: "float32" }],
+  ["BF16", { size: 2, to: "float32" }],
+  ["I32", { size: 4, to: "int32" }],
+  ["U32", { size: 4, to: "int32" }],
+  ["F32", { size: 4, to: "float32" }],
+  ["F64", { size: 8, to: "float64" }],
+  ["I64", { size: 8, to: "int32" }],
+  ["U64", { size: 8, to: "int32" }],
 ]);
 
 /** Dtypes other writers use that we recognise but cannot represent. */
@@ -143,6 +141,9 @@ const WRITTEN: Readonly<Record<DType, string>> = {
   int32: "I32",
   bool: "BOOL",
 };
+
+/** Position of each written dtype in the reference implementation's `Dtype` enum (ascending alignment). */
+const WRITTEN_RANK: Readonly<Record<DType, number>> = { bool: 0, int32: 9, float32: 11, float64: 12 };
 
 function arrayMatches(dtype: DType, data: unknown): data is TypedArray {
   return data instanceof (allocArray(dtype, 0).constructor as new () => TypedArray);
@@ -167,11 +168,6 @@ function bytesOf(a: TypedArray): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Defines an own enumerable property, so even the key `__proto__` stays a plain key. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
 /** Reads an own property only, never one inherited from a (possibly polluted) prototype. */
 function own(obj: object, key: string): unknown {
   return Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
@@ -182,7 +178,7 @@ function isPlainObject(v: unknown): v is object {
 }
 
 function isSize(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  return Number.isSafeInteger(v) && (v as number) >= 0;
 }
 
 /**
@@ -207,16 +203,12 @@ function describe(v: unknown, depth = 0): string {
 
 /** Unicode code point order, as used by Rust's `str` comparison (JS `<` compares UTF-16 units). */
 function compareCodePoints(a: string, b: string): number {
+  // A surrogate (0xD800-0xDFFF) encodes a code point above 0xFFFF, so it sorts above every other unit.
+  const rank = (u: number): number => ((u & 0xf800) === 0xd800 ? u + 0x10000 : u);
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // A surrogate (0xD800-0xDFFF) encodes a code point above 0xFFFF, so it sorts above 0xE000-0xFFFF.
-    const xs = x >= 0xd800 && x <= 0xdfff;
-    const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys) return xs ? 1 : -1;
-    return x - y;
+    const d = rank(a.charCodeAt(i)) - rank(b.charCodeAt(i));
+    if (d) return d;
   }
   return a.length - b.length;
 }
@@ -294,10 +286,14 @@ function prepare(name: string, value: TensorRecord | TensorSource | undefined): 
   return { name, dtype, shape: shape.map((d) => d + 0), data }; // `+ 0` turns -0 into 0
 }
 
+/** The entries of a Map, or the own enumerable string-keyed entries of a record. */
+function entriesOf(x: ReadonlyMap<unknown, unknown> | Readonly<Record<string, unknown>>): [unknown, unknown][] {
+  return x instanceof Map ? [...x] : Object.keys(x).map((k) => [k, own(x, k)]);
+}
+
 function metadataEntries(metadata: SerializeOptions["metadata"]): [string, string][] {
   if (metadata === undefined) return [];
-  const entries: [unknown, unknown][] =
-    metadata instanceof Map ? [...metadata] : Object.keys(metadata).map((k) => [k, (metadata as Record<string, unknown>)[k]]);
+  const entries = entriesOf(metadata);
   for (const [k, v] of entries) {
     if (typeof k !== "string" || typeof v !== "string" || LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
       throw new SafetensorsError("bad-input", `metadata must map strings to strings, got ${describe(k)}: ${describe(v)}`);
@@ -329,20 +325,11 @@ function metadataEntries(metadata: SerializeOptions["metadata"]): [string, strin
  */
 export function serialize(tensors: NamedTensors, options: SerializeOptions = {}): Uint8Array {
   const items: Prepared[] = [];
-  if (tensors instanceof Map) {
-    for (const [name, value] of tensors as ReadonlyMap<unknown, TensorRecord | TensorSource>) {
-      checkWritableName(name);
-      items.push(prepare(name, value));
-    }
-  } else {
-    const rec = tensors as Readonly<Record<string, TensorRecord | TensorSource>>;
-    for (const name of Object.keys(rec)) {
-      checkWritableName(name);
-      items.push(prepare(name, own(rec, name) as TensorRecord | TensorSource | undefined));
-    }
+  for (const [name, value] of entriesOf(tensors)) {
+    checkWritableName(name);
+    items.push(prepare(name, value as TensorRecord | TensorSource | undefined));
   }
-  const rank = (d: DType): number => READABLE.get(WRITTEN[d])?.rank ?? 0;
-  items.sort((a, b) => rank(b.dtype) - rank(a.dtype) || compareCodePoints(a.name, b.name));
+  items.sort((a, b) => WRITTEN_RANK[b.dtype] - WRITTEN_RANK[a.dtype] || compareCodePoints(a.name, b.name));
 
   const parts: string[] = [];
   const meta = metadataEntries(options.metadata);
@@ -453,7 +440,7 @@ export function readHeaderLength(prefix: Uint8Array, fileLength: number, maxHead
 function parseHeader(headerBytes: Uint8Array): object {
   // NOTE: every writer starts the header with "{"; the reference implementation defines an
   // InvalidHeaderStart error for anything else (0.8 still skips leading whitespace; we do not).
-  if (headerBytes.length === 0 || headerBytes[0] !== 0x7b) {
+  if (headerBytes[0] !== 0x7b) { // also an empty header
     throw new SafetensorsError("header-not-object", `header must start with "{"`);
   }
   let text: string;
@@ -535,6 +522,8 @@ function findDuplicateKey(text: string): { key: string; tensor: string | undefin
 }
 
 function parseMetadata(value: unknown): Record<string, string> {
+  // NOTE: null-prototype objects: no inherited __proto__ setter, so even the key "__proto__" is
+  // stored as a plain own key.
   const metadata = Object.create(null) as Record<string, string>;
   if (value === null) return metadata; // the reference reader accepts null as "no metadata"
   if (!isPlainObject(value)) {
@@ -547,7 +536,7 @@ function parseMetadata(value: unknown): Record<string, string> {
         `__metadata__ values must be strings, got ${quoteName(k)}: ${describe(v)}`,
       );
     }
-    setOwn(metadata, k, v);
+    metadata[k] = v;
   }
   return metadata;
 }
@@ -575,22 +564,19 @@ function parseEntry(name: string, value: unknown, dataLength: number): Entry {
     );
   }
   // NOTE: overflow-safe element count. With no zero dimension the running product only grows, so
-  // we stop as soon as the byte count passes 2^53: while below, every product is exact.
+  // we stop as soon as the byte count passes 2^53: while below, every product is exact. With a
+  // zero dimension it stays 0.
   const limit = Number.MAX_SAFE_INTEGER / info.size;
-  let numel = 1;
-  if (!shape.includes(0)) {
-    for (const d of shape as number[]) {
-      numel *= d;
-      if (numel > limit) {
-        throw new SafetensorsError(
-          "shape-overflow",
-          `shape ${describe(shape)} of ${dt} needs over 2^53 bytes`,
-          name,
-        );
-      }
+  let numel = shape.includes(0) ? 0 : 1;
+  for (const d of shape as number[]) {
+    numel *= d;
+    if (numel > limit) {
+      throw new SafetensorsError(
+        "shape-overflow",
+        `shape ${describe(shape)} of ${dt} needs over 2^53 bytes`,
+        name,
+      );
     }
-  } else {
-    numel = 0;
   }
 
   const offsets = own(value, "data_offsets");
@@ -630,10 +616,10 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
   let covered = 0;
   let previous: Entry | undefined;
   for (const e of entries) {
-    if (e.begin < covered && previous !== undefined) {
+    if (e.begin < covered) { // covered > 0: there is a previous entry
       throw new SafetensorsError(
         "overlap",
-        `data_offsets [${e.begin}, ${e.end}] overlap tensor ${quoteName(previous.name)} at [${previous.begin}, ${previous.end}]`,
+        `data_offsets [${e.begin}, ${e.end}] overlap tensor ${quoteName(previous!.name)} at [${previous!.begin}, ${previous!.end}]`,
         e.name,
       );
     }
@@ -664,8 +650,7 @@ function decode(e: Entry, bytes: Uint8Array): TensorRecord {
     case "F32":
     case "F64":
     case "I32": {
-      const data =
-        e.fileDtype === "F32" ? new Float32Array(n) : e.fileDtype === "F64" ? new Float64Array(n) : new Int32Array(n);
+      const data = allocArray(e.info.to, n);
       const raw = bytesOf(data);
       raw.set(src);
       swapInPlace(raw, e.info.size);
@@ -737,8 +722,6 @@ function decodeInteger(e: Entry, src: Uint8Array, view: DataView): Int32Array {
       }
       break;
     }
-    default:
-      throw new Error(`unreachable: dtype ${e.fileDtype}`);
   }
   return data;
 }
@@ -789,6 +772,6 @@ export function deserialize(bytes: Uint8Array, options?: DeserializeOptions): De
   checkCoverage(entries, data.length);
 
   const tensors = Object.create(null) as Record<string, TensorRecord>;
-  for (const e of entries) setOwn(tensors, e.name, decode(e, data));
+  for (const e of entries) tensors[e.name] = decode(e, data); // a plain key, as in parseMetadata
   return { tensors, metadata };
 }

@@ -6,7 +6,7 @@ import { allocArray, type TypedArray } from "../tensor/dtype.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import type { Conv2dParams, View } from "./backend.js";
 import type { Gemm } from "./gemm.js";
-import { contiguousData, convOut, offsetsOf } from "./reference.js";
+import { contiguousData, convOutShape, offsetsOf } from "./reference.js";
 
 /** Batched matmul [...batch, M, K] @ [...batch, K, N] through a GEMM (no copies of strided inputs). */
 export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {
@@ -52,8 +52,7 @@ export function geom(xShape: Shape, wShape: Shape, p: Conv2dParams): ConvGeom {
   const [sh, sw] = p.stride;
   const [ph, pw] = p.padding;
   const [dh, dw] = p.dilation;
-  const Ho = convOut(H, kH, sh, ph, dh);
-  const Wo = convOut(W, kW, sw, pw, dw);
+  const [, , Ho, Wo] = convOutShape(xShape, wShape, p) as [number, number, number, number];
   const L = Ho * Wo;
   const K = Cg * kH * kW;
   const chunk = Math.max(1, Math.min(N, Math.floor(COL_LIMIT / Math.max(1, K * L))));

@@ -7,12 +7,12 @@
  *
  * Rare ops (argmax/argmin, gather, scatterAdd, max-pool indices) delegate to the reference.
  */
-import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
-import { contiguousStrides, numel } from "../tensor/shape.js";
+import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtype.js";
+import { numel } from "../tensor/shape.js";
 import type { Backend, BinaryOp, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
 import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
-import { erf, reduceInit, referenceBackend, sigmoid } from "./reference.js";
+import { erf, reduceAcc, referenceBackend, sigmoid } from "./reference.js";
 import { planRuns } from "./strided.js";
 
 /** O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. */
@@ -79,10 +79,12 @@ export function binaryRun(op: BinaryOp, A: TypedArray, ai: number, as: number, B
   }
 }
 
+// NOTE: an empty view needs no special case in the strided kernels below: planRuns gives it no
+// work (its outer or inner count is 0).
+
 /** Elementwise unary through runs; `runFn` lets other backends swap in their contiguous kernels. */
 export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams = {}): TypedArray {
   const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, numel(x.shape));
-  if (out.length === 0) return out;
   const plan = planRuns(x.shape, [x]);
   const bx = plan.base[0]!;
   const sx = plan.step[0]!;
@@ -92,7 +94,6 @@ export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams = {}): Ty
 
 export function binaryStrided(op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray {
   const out = allocArray(outDtype, numel(a.shape));
-  if (out.length === 0) return out;
   const plan = planRuns(a.shape, [a, b]);
   const ba = plan.base[0]!;
   const bb = plan.base[1]!;
@@ -105,7 +106,6 @@ export function binaryStrided(op: BinaryOp, a: View, b: View, outDtype: DType): 
 export function copyStrided(x: View, dtype: DType): TypedArray {
   const n = numel(x.shape);
   const out = allocArray(dtype, n);
-  if (n === 0) return out;
   const plan = planRuns(x.shape, [x]);
   const S = x.storage;
   const bx = plan.base[0]!;
@@ -123,15 +123,7 @@ export function copyStrided(x: View, dtype: DType): TypedArray {
 
 /** Reduce by runs: the output is walked as a second view with stride 0 on the reduced axes. */
 export function reduceStrided(op: ReduceOp, x: View, axes: readonly number[]): TypedArray {
-  const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
-  const nOut = numel(outShape);
-  const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
-  const acc = new Float64Array(nOut).fill(reduceInit(op));
-  const out = allocArray(x.dtype, nOut);
-  if (numel(x.shape) === 0) {
-    out.set(acc);
-    return out;
-  }
+  const [acc, outStrides] = reduceAcc(op, x.shape, axes);
   const plan = planRuns(x.shape, [x, { strides: outStrides, offset: 0 }]);
   const bx = plan.base[0]!;
   const bo = plan.base[1]!;
@@ -168,13 +160,11 @@ export function reduceStrided(op: ReduceOp, x: View, axes: readonly number[]): T
       else for (let i = 0; i < n; i++, xi += sx, o += so) { const v = S[xi]!; const c = acc[o]!; if (v < c || v !== v) acc[o] = v; }
     }
   }
-  out.set(acc);
-  return out;
+  return toDtype(acc, x.dtype);
 }
 
 export function whereStrided(cond: View, a: View, b: View): TypedArray {
   const out = allocArray(a.dtype, numel(a.shape));
-  if (out.length === 0) return out;
   const plan = planRuns(a.shape, [cond, a, b]);
   const [sc, sa, sb] = plan.step as [number, number, number];
   const C = cond.storage;
@@ -190,7 +180,6 @@ export function whereStrided(cond: View, a: View, b: View): TypedArray {
 }
 
 export function assignStrided(dst: View, src: View): void {
-  if (numel(dst.shape) === 0) return;
   const plan = planRuns(dst.shape, [dst, src]);
   const [sd, ss] = plan.step as [number, number];
   const D = dst.storage;

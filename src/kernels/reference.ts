@@ -3,7 +3,7 @@
  * backend is property-tested against, so clarity wins over speed here, with two exceptions that
  * keep it usable: contiguous inputs skip the index computation, and matmul loops in i-k-j order.
  */
-import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
+import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtype.js";
 import { contiguousStrides, numel, type Shape } from "../tensor/shape.js";
 import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
 
@@ -23,7 +23,6 @@ export function offsetsOf(shape: Shape, strides: readonly number[], offset: numb
   const n = numel(shape);
   const out = new Int32Array(n);
   const nd = shape.length;
-  if (n === 0) return out;
   const idx = new Array<number>(nd).fill(0);
   let off = offset;
   for (let i = 0; i < n; i++) {
@@ -154,9 +153,15 @@ function idxOrNull(v: View): Int32Array | null {
   return isContiguous(v) ? null : offsetsOf(v.shape, v.strides, v.offset);
 }
 
-/** The starting value of a reduction: 0 for a sum, -Infinity for max, Infinity for min. */
-export function reduceInit(op: ReduceOp): number {
-  return op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
+/**
+ * @internal The float64 accumulator of a reduction over `axes`, one slot per output element set to
+ * the reduction's start (0 for a sum, -Infinity for max, Infinity for min), and the strides that
+ * take an index of x to its slot (0 on the reduced axes).
+ */
+export function reduceAcc(op: ReduceOp, shape: Shape, axes: readonly number[]): [Float64Array, number[]] {
+  const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const acc = new Float64Array(numel(outShape)).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
+  return [acc, contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s))];
 }
 
 /** @internal The output size along one dim of a convolution (or pooling) window: size, kernel, stride, padding, dilation. */
@@ -200,12 +205,6 @@ function convTaps(xShape: Shape, wShape: Shape, p: Conv2dParams, visit: (xi: num
                 visit(((n * C + c) * H + ih) * W + iw, ((o * Cg + ci) * kH + kh) * kW + kw, ((n * O + o) * Ho + oh) * Wo + ow);
               }
             }
-}
-
-function toDtype(acc: Float64Array, dtype: DType): TypedArray {
-  const out = allocArray(dtype, acc.length);
-  out.set(acc);
-  return out;
 }
 
 /**
@@ -274,10 +273,7 @@ export const referenceBackend: Backend = {
   },
 
   reduce(op, x, axes) {
-    const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
-    const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
-    const nOut = numel(outShape);
-    const acc = new Float64Array(nOut).fill(reduceInit(op));
+    const [acc, outStrides] = reduceAcc(op, x.shape, axes);
     const ix = offsetsOf(x.shape, x.strides, x.offset);
     const io = offsetsOf(x.shape, outStrides, 0);
     const s = x.storage;
@@ -286,7 +282,7 @@ export const referenceBackend: Backend = {
       const o = io[i]!;
       const cur = acc[o]!;
       if (op === "sum") acc[o] = cur + v;
-      else if (cur !== cur) continue; // NaN already: stays NaN
+      // a NaN wins, and stays: no number compares greater or less than it
       else if (v !== v || (op === "max" ? v > cur : v < cur)) acc[o] = v;
     }
     return toDtype(acc, x.dtype);
@@ -406,8 +402,7 @@ export const referenceBackend: Backend = {
     const [sh, sw] = p.stride;
     const [ph, pw] = p.padding;
     const [dh, dw] = p.dilation;
-    const Ho = convOut(H, kH, sh, ph, dh);
-    const Wo = convOut(W, kW, sw, pw, dw);
+    const [, , Ho, Wo] = convOutShape(xv.shape, [C, 1, kH, kW], p) as [number, number, number, number];
     const out = new Int32Array(N * C * Ho * Wo);
     for (let nc = 0; nc < N * C; nc++)
       for (let oh = 0; oh < Ho; oh++)

@@ -68,9 +68,8 @@ export function planRuns(shape: Shape, layouts: readonly Layout[]): RunPlan {
   const outerShape = c.shape.slice(0, nd - 1);
   let outer = 1;
   for (const s of outerShape) outer *= s;
-  const base = layouts.map((l, v) =>
-    nd === 1 ? Int32Array.of(l.offset) : offsetsOf(outerShape, c.strides[v]!.slice(0, nd - 1), l.offset),
-  );
+  // (one run when nd is 1: offsetsOf of the empty outer shape is [offset])
+  const base = layouts.map((l, v) => offsetsOf(outerShape, c.strides[v]!.slice(0, nd - 1), l.offset));
   return { outer, inner, step: c.strides.map((s) => s[nd - 1]!), base };
 }
 

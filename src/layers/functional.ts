@@ -183,7 +183,7 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
     if (v < 0 || v >= num) throw new IndexError("embedding", `index ${v} is out of range for an embedding of ${num} rows`);
   }
   const rows = F.indexSelect(weight, 0, input.reshape([-1])).reshape([...input.shape, dim]);
-  if (options.paddingIdx === undefined || options.paddingIdx === null) return rows;
+  if (options.paddingIdx == null) return rows;
   const pad = options.paddingIdx < 0 ? options.paddingIdx + num : options.paddingIdx;
   if (!Number.isInteger(pad) || pad < 0 || pad >= num) throw new IndexError("embedding", `paddingIdx ${options.paddingIdx} is out of range for an embedding of ${num} rows`);
   // The padding row keeps its value but passes no gradient (a detached copy is selected there).
@@ -318,21 +318,20 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     const st = standardize(x, dims, eps);
     y = st.y;
     if (runningMean || runningVar) {
-      noGrad(() => {
-        const mean = contiguousData(st.mean);
-        const v = contiguousData(st.varBiased);
-        const s = st.sc ? contiguousData(st.sc.s) : null;
-        const big = maxFinite(x.dtype as FloatDType);
-        for (let c = 0; c < C; c++) {
-          const sc = s ? s[c]! : 1;
-          if (runningMean) runningMean.storage[c] = (1 - momentum) * runningMean.storage[c]! + momentum * mean[c]! * sc;
-          if (runningVar) {
-            // NOTE: unbiased variance for the running estimate (as PyTorch); capped at the largest finite value.
-            const unbiased = Math.min(v[c]! * sc * sc * (n / (n - 1)), big);
-            runningVar.storage[c] = (1 - momentum) * runningVar.storage[c]! + momentum * unbiased;
-          }
+      // Plain storage writes: no op runs, so no graph is recorded.
+      const mean = contiguousData(st.mean);
+      const v = contiguousData(st.varBiased);
+      const s = st.sc ? contiguousData(st.sc.s) : null;
+      const big = maxFinite(x.dtype as FloatDType);
+      for (let c = 0; c < C; c++) {
+        const sc = s ? s[c]! : 1;
+        if (runningMean) runningMean.storage[c] = (1 - momentum) * runningMean.storage[c]! + momentum * mean[c]! * sc;
+        if (runningVar) {
+          // NOTE: unbiased variance for the running estimate (as PyTorch); capped at the largest finite value.
+          const unbiased = Math.min(v[c]! * sc * sc * (n / (n - 1)), big);
+          runningVar.storage[c] = (1 - momentum) * runningVar.storage[c]! + momentum * unbiased;
         }
-      });
+      }
     }
   } else {
     if (!runningMean || !runningVar) throw new ValueError(op, "runningMean and runningVar are required in evaluation mode");
@@ -548,7 +547,7 @@ function classTargets(op: string, logp: Tensor, target: Tensor, ignoreIndex: num
  */
 function nllParts(logp: Tensor, ct: ClassTargets, weight: Tensor | null | undefined): { loss: Tensor; den: Tensor } {
   const picked = logp.gather(1, ct.index.unsqueeze(1)).squeeze(1);
-  const wsel = weight ? F.indexSelect(weight, 0, ct.index.reshape([-1])).reshape([...ct.index.shape]) : null;
+  const wsel = weight ? F.indexSelect(weight, 0, ct.index.reshape([-1])).reshape(ct.index.shape) : null;
   // NOTE: where() (not a 0/1 multiplier) masks ignored entries, so a -inf log-probability there
   // gives 0, not 0 * inf = NaN.
   const loss = F.where(ct.keep, wsel ? picked.mul(wsel).neg() : picked.neg(), 0);
@@ -598,7 +597,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const b = batched(input, target, probs);
   const x = b.input;
   const C = x.shape[1]!;
-  const weight = options.weight ?? null;
+  const weight = options.weight;
   if (weight) checkClassWeight(op, weight, C, input);
   const logp = x.logSoftmax(1);
   const wb = weight ? weight.reshape(x.shape.map((s, i) => (i === 1 ? s : 1))) : null;

@@ -7,7 +7,6 @@
  * so they do not match torch's values (only their distribution).
  */
 import { ShapeError, ValueError } from "../errors.js";
-import { noGrad } from "../autograd/grad-mode.js";
 import { offsetsOf } from "../kernels/reference.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
@@ -114,10 +113,9 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
 }
 
 function fill(t: Tensor, draw: () => number): Tensor {
-  noGrad(() => {
-    const offs = offsetsOf(t.shape, t.strides, t.offset);
-    for (let i = 0; i < offs.length; i++) t.storage[offs[i]!] = draw();
-  });
+  // Writes the storage directly: no op runs, so no graph is recorded.
+  const offs = offsetsOf(t.shape, t.strides, t.offset);
+  for (let i = 0; i < offs.length; i++) t.storage[offs[i]!] = draw();
   return t;
 }
 

@@ -9,7 +9,6 @@
  * skipped by the optimizer (the classic "forgot to register" bug).
  */
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { noGrad } from "../autograd/grad-mode.js";
 import { contiguousData } from "../kernels/reference.js";
 import { isFloat } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
@@ -67,7 +66,7 @@ export class StateDictError extends ValueError {
     const parts: string[] = [];
     if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(", ")}`);
     if (unexpectedKeys.length) parts.push(`unexpected keys: ${unexpectedKeys.join(", ")}`);
-    if (mismatches.length) parts.push(...mismatches);
+    parts.push(...mismatches);
     super("loadStateDict", `nothing was loaded:\n  ${parts.join("\n  ")}`);
     this.missingKeys = missingKeys;
     this.unexpectedKeys = unexpectedKeys;
@@ -423,7 +422,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   loadStateDict(stateDict: StateDict | Readonly<Record<string, Tensor>>, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const entries: Array<[string, unknown]> = stateDict instanceof Map ? [...stateDict.entries()] : Object.entries(stateDict);
+    const entries: Array<[string, unknown]> = stateDict instanceof Map ? [...stateDict] : Object.entries(stateDict);
     const own = new Map(this.#stateEntries());
     const given = new Set<string>();
     const unexpectedKeys: string[] = [];
@@ -463,10 +462,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (mismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
       throw new StateDictError(strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatches);
     }
-    noGrad(() => {
-      // Storage is owned (checked at registration), so a flat copy writes every element.
-      for (const [dst, src] of copies) dst.storage.set(contiguousData(src));
-    });
+    // Storage is owned (checked at registration), so a flat copy writes every element (no op, no graph).
+    for (const [dst, src] of copies) dst.storage.set(contiguousData(src));
     return { missingKeys, unexpectedKeys };
   }
 

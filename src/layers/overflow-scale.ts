@@ -4,14 +4,12 @@
 import * as F from "../autograd/functional.js";
 import { noGrad } from "../autograd/grad-mode.js";
 import { contiguousData } from "../kernels/reference.js";
-import { allocArray, type DType } from "../tensor/dtype.js";
+import { toDtype, type DType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** A constant (non-trainable) tensor of `dtype` holding `values`. */
 export function constLike(dtype: DType, shape: readonly number[], values: ArrayLike<number>): Tensor {
-  const a = allocArray(dtype, values.length);
-  a.set(values);
-  return new Tensor(a, shape);
+  return new Tensor(toDtype(values, dtype), shape);
 }
 
 /** Per-row power-of-two scales (see overflowScale) and eps scaled with them. */

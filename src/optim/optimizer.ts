@@ -262,7 +262,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
         if (key === undefined) throw new OptimizerError(`${where}: unknown state key '${torchKey}'`);
         const template = fresh[key];
         if (typeof template === "number") {
-          if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+          if (!(Number.isFinite(value) && (value as number) >= 0)) {
             throw new OptimizerError(`${where}.${torchKey}: expected a finite number >= 0, got ${String(value)}`);
           }
           fresh[key] = value;
@@ -273,7 +273,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
             throw new OptimizerError(`${where}.${torchKey}: buffer has ${value.length} elements, parameter ${param.storage.length}`);
           }
           const buf = zerosLike(floatStorage(param.storage, alg.name));
-          for (let i = 0; i < buf.length; i++) buf[i] = Number(value[i]);
+          buf.set(value);
           fresh[key] = buf;
         } else {
           throw new OptimizerError(`${where}.${torchKey}: expected a number array or null`);
@@ -333,7 +333,7 @@ export function zerosLike(a: FloatArray): FloatArray {
  * checkNonNegative("SGD", "lr", -1); // throws OptimizerError "SGD: invalid lr -1: expected a finite number >= 0"
  */
 export function checkNonNegative(who: string, name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) fail(who, name, v, "a finite number >= 0");
+  if (!(Number.isFinite(v) && (v as number) >= 0)) fail(who, name, v, "a finite number >= 0");
 }
 
 /**
@@ -343,7 +343,7 @@ export function checkNonNegative(who: string, name: string, v: unknown): void {
  * checkFinite("SGD", "dampening", NaN); // throws OptimizerError
  */
 export function checkFinite(who: string, name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isFinite(v)) fail(who, name, v, "a finite number");
+  if (!Number.isFinite(v)) fail(who, name, v, "a finite number");
 }
 
 /**

@@ -10,6 +10,7 @@
  * agree to rounding (relative differences around 1e-15 over hundreds of steps); the fixture tests
  * in test/optim check this against torch within 1e-6 relative.
  */
+import { checkFinite, checkNonNegative } from "./optimizer.js";
 import { fail, OptimizerError, withDefaults } from "./types.js";
 
 /**
@@ -23,12 +24,6 @@ export type Schedule = (t: number) => number;
 
 function positiveInt(who: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) fail(who, name, v, "a positive integer");
-}
-function finite(who: string, name: string, v: number): void {
-  if (!Number.isFinite(v)) fail(who, name, v, "a finite number");
-}
-function nonNegative(who: string, name: string, v: number): void {
-  if (!(Number.isFinite(v) && v >= 0)) fail(who, name, v, "a finite number >= 0");
 }
 function unit(who: string, name: string, v: number): void {
   if (typeof v !== "number" || !(v >= 0 && v <= 1)) fail(who, name, v, "a number in [0, 1]");
@@ -50,7 +45,7 @@ export interface StepLROptions {
  */
 export function stepLR(baseLr: number, { stepSize, gamma = 0.1 }: StepLROptions): Schedule {
   positiveInt("StepLR", "stepSize", stepSize);
-  finite("StepLR", "gamma", gamma);
+  checkFinite("StepLR", "gamma", gamma);
   return (t) => baseLr * gamma ** Math.floor(t / stepSize);
 }
 
@@ -70,7 +65,7 @@ export interface MultiStepLROptions {
  */
 export function multiStepLR(baseLr: number, { milestones, gamma = 0.1 }: MultiStepLROptions): Schedule {
   for (const m of milestones) if (!Number.isInteger(m) || m < 0) fail("MultiStepLR", "milestone", m, "an integer >= 0");
-  finite("MultiStepLR", "gamma", gamma);
+  checkFinite("MultiStepLR", "gamma", gamma);
   const sorted = [...milestones].sort((a, b) => a - b);
   return (t) => baseLr * gamma ** countAtMost(sorted, t);
 }
@@ -100,7 +95,7 @@ export interface ExponentialLROptions {
  * const s = exponentialLR(1, { gamma: 0.9 }); s(2); // ≈ 0.81
  */
 export function exponentialLR(baseLr: number, { gamma }: ExponentialLROptions): Schedule {
-  nonNegative("ExponentialLR", "gamma", gamma);
+  checkNonNegative("ExponentialLR", "gamma", gamma);
   return (t) => baseLr * gamma ** t;
 }
 
@@ -167,7 +162,7 @@ export interface PolynomialLROptions {
  */
 export function polynomialLR(baseLr: number, { totalIters = 5, power = 1 }: PolynomialLROptions = {}): Schedule {
   positiveInt("PolynomialLR", "totalIters", totalIters);
-  finite("PolynomialLR", "power", power);
+  checkFinite("PolynomialLR", "power", power);
   return (t) => baseLr * (1 - Math.min(totalIters, t) / totalIters) ** power;
 }
 
@@ -190,7 +185,7 @@ export function cosineAnnealingLR(baseLr: number, { tMax, etaMin = 0 }: CosineAn
   if (!(Number.isFinite(tMax) && tMax > 0)) {
     fail("CosineAnnealingLR", "tMax", tMax, "a finite number > 0");
   }
-  finite("CosineAnnealingLR", "etaMin", etaMin);
+  checkFinite("CosineAnnealingLR", "etaMin", etaMin);
   return (t) => etaMin + ((baseLr - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2;
 }
 
@@ -217,7 +212,7 @@ export function cosineAnnealingWarmRestarts(
 ): Schedule {
   positiveInt("CosineAnnealingWarmRestarts", "t0", t0);
   positiveInt("CosineAnnealingWarmRestarts", "tMult", tMult);
-  finite("CosineAnnealingWarmRestarts", "etaMin", etaMin);
+  checkFinite("CosineAnnealingWarmRestarts", "etaMin", etaMin);
   return (t) => {
     let tCur = t;
     let tI = t0;
@@ -333,10 +328,7 @@ function oneCycleDefaults(o: OneCycleOptions): Required<OneCycleOptions> {
   if (full.annealStrategy !== "cos" && full.annealStrategy !== "linear") {
     fail(who, "annealStrategy", full.annealStrategy, '"cos" or "linear"');
   }
-  if (!(full.divFactor > 0) || !Number.isFinite(full.divFactor)) fail(who, "divFactor", full.divFactor, "a number > 0");
-  if (!(full.finalDivFactor > 0) || !Number.isFinite(full.finalDivFactor)) {
-    fail(who, "finalDivFactor", full.finalDivFactor, "a number > 0");
-  }
+  for (const k of ["divFactor", "finalDivFactor"] as const) if (!(full[k] > 0) || !Number.isFinite(full[k])) fail(who, k, full[k], "a number > 0");
   return full;
 }
 
@@ -381,7 +373,7 @@ function anneal(strategy: "cos" | "linear", start: number, end: number, pct: num
  * const s = oneCycleLR(0.1, { totalSteps: 100 }); s(0); // 0.004   s(29); // 0.1
  */
 export function oneCycleLR(maxLr: number, options: OneCycleOptions): Schedule {
-  finite("OneCycleLR", "maxLr", maxLr);
+  checkFinite("OneCycleLR", "maxLr", maxLr);
   const o = oneCycleDefaults(options);
   const initial = maxLr / o.divFactor;
   return oneCycle(o, { initial, max: maxLr, min: initial / o.finalDivFactor });
@@ -406,8 +398,8 @@ export function oneCycleMomentum(options: OneCycleMomentumOptions): Schedule {
   const o = oneCycleDefaults(options);
   const base = options.baseMomentum ?? 0.85;
   const max = options.maxMomentum ?? 0.95;
-  finite("OneCycleLR", "baseMomentum", base);
-  finite("OneCycleLR", "maxMomentum", max);
+  checkFinite("OneCycleLR", "baseMomentum", base);
+  checkFinite("OneCycleLR", "maxMomentum", max);
   // Momentum moves opposite to the rate: lr "initial"/"min" ↔ max momentum, lr "max" ↔ base.
   return oneCycle(o, { initial: max, max: base, min: max });
 }

@@ -1,5 +1,5 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { allocArray, dtypeOfArray, type DType, type TypedArray } from "./dtype.js";
+import { allocArray, dtypeOfArray, toDtype, type DType, type TypedArray } from "./dtype.js";
 import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { Tensor, type NestedArray } from "./tensor.js";
@@ -47,42 +47,39 @@ function inferShape(data: NestedArray): number[] {
  * tensor(new Float32Array(6), { shape: [2, 3] });
  */
 export function tensor(data: NestedArray | TypedArray | readonly number[], options: TensorOptions = {}): Tensor {
+  let flat: ArrayLike<number | boolean>;
+  let dtype: DType;
+  let shape: number[];
   if (ArrayBuffer.isView(data)) {
-    const src = data as TypedArray;
-    const dtype = options.dtype ?? dtypeOfArray(src);
-    const shape = checkShape("tensor", options.shape ?? [src.length]);
-    if (numel(shape) !== src.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${src.length} elements`);
-    const arr = allocArray(dtype, src.length);
-    if (dtype === "bool") for (let i = 0; i < src.length; i++) arr[i] = src[i] !== 0 ? 1 : 0; // as torch: non-zero (and NaN) is true
-    else arr.set(src);
-    return finish(new Tensor(arr, shape), options);
-  }
-  const nested = data as NestedArray;
-  const inferred = inferShape(nested);
-  const flat: (number | boolean)[] = [];
-  const walk = (v: NestedArray, dim: number): void => {
-    if (dim === inferred.length) {
-      if (Array.isArray(v)) throw new ShapeError("tensor", `ragged nested array: expected a number at depth ${dim}`);
-      flat.push(v);
-      return;
+    flat = data as TypedArray;
+    dtype = options.dtype ?? dtypeOfArray(data as TypedArray);
+    shape = checkShape("tensor", options.shape ?? [flat.length]);
+  } else {
+    const nested = data as NestedArray;
+    const inferred = inferShape(nested);
+    const items: (number | boolean)[] = [];
+    const walk = (v: NestedArray, dim: number): void => {
+      if (dim === inferred.length) {
+        if (Array.isArray(v)) throw new ShapeError("tensor", `ragged nested array: expected a number at depth ${dim}`);
+        items.push(v);
+        return;
+      }
+      if (!Array.isArray(v) || v.length !== inferred[dim]) {
+        throw new ShapeError("tensor", `ragged nested array: expected length ${inferred[dim]} at depth ${dim}, got ${Array.isArray(v) ? v.length : "a number"}`);
+      }
+      for (const c of v) walk(c, dim + 1);
+    };
+    walk(nested, 0);
+    for (const v of items) {
+      if (typeof v !== "number" && typeof v !== "boolean") throw new DTypeError("tensor", `elements must be numbers or booleans, got ${typeof v}`);
     }
-    if (!Array.isArray(v) || v.length !== inferred[dim]) {
-      throw new ShapeError("tensor", `ragged nested array: expected length ${inferred[dim]} at depth ${dim}, got ${Array.isArray(v) ? v.length : "a number"}`);
-    }
-    for (const c of v) walk(c, dim + 1);
-  };
-  walk(nested, 0);
-  for (const v of flat) {
-    if (typeof v !== "number" && typeof v !== "boolean") throw new DTypeError("tensor", `elements must be numbers or booleans, got ${typeof v}`);
+    flat = items;
+    dtype = options.dtype ?? (typeof items[0] === "boolean" ? "bool" : "float32");
+    shape = options.shape ? checkShape("tensor", options.shape) : inferred;
   }
-  const dtype = options.dtype ?? (flat.length > 0 && typeof flat[0] === "boolean" ? "bool" : "float32");
-  const shape = options.shape ? checkShape("tensor", options.shape) : inferred;
   if (numel(shape) !== flat.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${flat.length} elements`);
-  const arr = allocArray(dtype, flat.length);
-  for (let i = 0; i < flat.length; i++) {
-    const v = flat[i]!;
-    arr[i] = typeof v === "boolean" ? (v ? 1 : 0) : dtype === "bool" ? (v !== 0 ? 1 : 0) : v;
-  }
+  // as torch: non-zero (and NaN) is true
+  const arr = dtype === "bool" ? Uint8Array.from(flat, (v) => (v !== 0 && v !== false ? 1 : 0)) : toDtype(flat as ArrayLike<number>, dtype);
   return finish(new Tensor(arr, shape), options);
 }
 
@@ -170,7 +167,7 @@ export function linspace(start: number, end: number, steps: number, options: Cre
  * eye(2, 3).shape; // [2, 3]
  */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  const t = full([n, m], 0, { dtype: options.dtype ?? "float32" });
+  const t = full([n, m], 0, { dtype: options.dtype });
   for (let i = 0; i < Math.min(n, m); i++) t.storage[i * m + i] = 1;
   return finish(t, options);
 }

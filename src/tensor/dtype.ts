@@ -47,6 +47,13 @@ export function allocArray(dtype: DType, n: number): TypedArray {
   }
 }
 
+/** A new array of `dtype` holding `values` (converted as a typed-array store converts them). */
+export function toDtype(values: ArrayLike<number>, dtype: DType): TypedArray {
+  const out = allocArray(dtype, values.length);
+  out.set(values);
+  return out;
+}
+
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return "float32";
   if (a instanceof Float64Array) return "float64";

@@ -71,12 +71,13 @@ export function normDim(op: string, dim: number, ndim: number): number {
 
 /** Normalize a dim list (undefined = all dims), sorted, no duplicates. */
 export function normDims(op: string, dims: number | readonly number[] | undefined | null, ndim: number): number[] {
-  if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (dims == null) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === "number" ? [dims] : dims;
-  const out = list.map((d) => normDim(op, d, ndim)).filter((d) => d < ndim || ndim > 0);
+  // A 0-d tensor has no dim to reduce: its dims 0 and -1 are dropped.
+  const out = list.map((d) => normDim(op, d, ndim)).filter((d) => d < ndim);
   const set = new Set(out);
   if (set.size !== out.length) throw new ShapeError(op, `dim ${JSON.stringify(dims)} repeats a dim`);
-  return [...set].filter((d) => d < ndim).sort((a, b) => a - b);
+  return [...set].sort((a, b) => a - b);
 }
 
 export function checkShape(op: string, shape: Shape): number[] {

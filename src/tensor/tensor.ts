@@ -590,7 +590,7 @@ export class Tensor implements View {
   max(): Tensor;
   max(dim: number, keepdim?: boolean): F.ValuesIndices;
   max(dim?: number, keepdim?: boolean): Tensor | F.ValuesIndices {
-    return dim === undefined ? F.max(this) : F.max(this, dim, keepdim);
+    return F.max(this, dim as number, keepdim); // F.max takes an undefined dim as the whole-tensor max
   }
   /**
    * The smallest element, or with `dim` the values and indices of the smallest along it; the method
@@ -602,7 +602,7 @@ export class Tensor implements View {
   min(): Tensor;
   min(dim: number, keepdim?: boolean): F.ValuesIndices;
   min(dim?: number, keepdim?: boolean): Tensor | F.ValuesIndices {
-    return dim === undefined ? F.min(this) : F.min(this, dim, keepdim);
+    return F.min(this, dim as number, keepdim); // likewise
   }
   /**
    * Index of the largest value (of the flattened tensor when `dim` is omitted), as int32; the method form of {@link argmax}.
