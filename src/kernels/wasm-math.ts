@@ -15,6 +15,8 @@
  *   float64 in `stats`.
  * - `rowAffine(x, out, rows, ld, tbl)`: out = (x - a - c) * b per row, (a, c, b, unused) float32
  *   in `tbl`: the second pass of softmax (0, 0, 1 / sum) and log-softmax (shift, log(sum), 1).
+ * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels)`:
+ *   GEMM micro-panels (see packKernel, packTKernel).
  */
 import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
 
@@ -205,6 +207,57 @@ function rowAffineKernel(f: FuncBuilder): void {
   });
 }
 
+/**
+ * GEMM micro-panels: dst (written in order) = src[p pS + k kS + q qS] for p < panels, k < kc,
+ * q < w (byte strides, any layout): B's panels have w = NR columns per k, A's w = MR rows. Where
+ * the q run is contiguous (qS = 4: a row-major B, a transposed A) it is copied as vectors.
+ */
+function packKernel(f: FuncBuilder): void {
+  const [src, kS, qS, pS, dst, kc, panels, w] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [a, b, k, q] = f.locals(I32, 4) as [number, number, number, number];
+  countdown(f, panels, [], () => {
+    f.get(src).set(a).get(kc).set(k);
+    countdown(f, k, [], () => {
+      f.get(a).set(b).get(w).set(q);
+      f.get(qS).i32(4).op(0x46).if_(); // i32.eq
+      f.get(w).i32(2).op(0x76).set(q); // i32.shr_u: vectors
+      countdown(f, q, [[dst, 16], [b, 16]], () => void f.get(dst).get(b).v128Load().v128Store());
+      f.else_();
+      countdown(f, q, [[dst, 4]], () => void f.get(dst).get(b).f32Load().f32Store().get(b).get(qS).i32Add().set(b));
+      f.end();
+      f.get(a).get(kS).i32Add().set(a);
+    });
+    f.get(src).get(pS).i32Add().set(src);
+  });
+}
+
+/**
+ * Micro-panels of a row-major A (MR = 4 rows; row stride `rs` bytes), 4 k at a time by a 4 x 4
+ * transpose in registers: dst = for each panel, for each k, the panel's 4 rows at k.
+ */
+function packTKernel(f: FuncBuilder): void {
+  const [src, rs, dst, k4, panels] = [0, 1, 2, 3, 4];
+  const [a, k] = f.locals(I32, 2) as [number, number];
+  const r = f.locals(V128, 4);
+  // float lanes of two vectors (0-3 the first, 4-7 the second) as byte indices
+  const lanes = (...l: number[]): number[] => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
+  countdown(f, panels, [], () => {
+    f.get(src).set(a).get(k4).set(k);
+    countdown(f, k, [[a, 16], [dst, 64]], () => {
+      r.forEach((v, i) => void f.get(a).get(rs).i32(i).i32Mul().i32Add().v128Load().set(v));
+      // rows 0, 1 and 2, 3 interleaved, then their halves paired: column j of the 4 rows
+      const t = [[0, 1, 0, 4, 1, 5], [0, 1, 2, 6, 3, 7], [2, 3, 0, 4, 1, 5], [2, 3, 2, 6, 3, 7]].map(([x, y, ...l]) => () => f.get(r[x!]!).get(r[y!]!).i8x16Shuffle(lanes(...l)));
+      [[0, 2, 0, 1, 4, 5], [0, 2, 2, 3, 6, 7], [1, 3, 0, 1, 4, 5], [1, 3, 2, 3, 6, 7]].forEach(([x, y, ...l], j) => {
+        f.get(dst);
+        t[x!]!();
+        t[y!]!();
+        f.i8x16Shuffle(lanes(...l)).v128Store(16 * j);
+      });
+    });
+    f.get(src).get(rs).i32(2).i32Shl().i32Add().set(src);
+  });
+}
+
 export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
   m.func("adam", [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32, F32, F32], [], adamKernel);
@@ -213,6 +266,8 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   m.func("exp", [I32, I32, I32], [], expKernel);
   m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
+  m.func("pack", [I32, I32, I32, I32, I32, I32, I32, I32], [], packKernel);
+  m.func("packT", [I32, I32, I32, I32, I32], [], packTKernel);
   return m.bytes();
 }
 
@@ -222,5 +277,7 @@ export interface MathExports {
   exp(x: number, out: number, vectors: number): void;
   softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
+  pack(src: number, kStride: number, qStride: number, pStride: number, dst: number, kc: number, panels: number, w: number): void;
+  packT(src: number, rowStride: number, dst: number, k4: number, panels: number): void;
   [op: string]: (...args: number[]) => void;
 }

@@ -71,6 +71,16 @@ function copyRows(src: TypedArray, off: number, rs: number, rows: number, cols: 
 }
 
 /**
+ * Room in the arena for the span of `data` a float32 rows x cols matrix covers: [byte address,
+ * span in floats], or null when its strides are negative, or it covers more than twice its size
+ * or 2^24 floats (64 MB: beyond that the copy costs more memory than the packing saves time).
+ */
+function stage(m: Arena, r: MatRef, rows: number, cols: number): [number, number] | null {
+  const span = (rows - 1) * r.rs + (cols - 1) * r.cs + 1;
+  return r.rs < 0 || r.cs < 0 || span > Math.min(2 * rows * cols, 1 << 24) ? null : [m.take(4 * span), span];
+}
+
+/**
  * Cut `rows` x `cols` (multiples of the tile `mr` x `nr`) into at most `n` rectangles along the
  * longer side in tiles: [row0, row1, col0, col1] each.
  */
@@ -137,14 +147,25 @@ function makeGemm(rt: WasmRuntime): Gemm {
     const cAt = m.take(4 * Mp * ncMax);
     const bAt = m.take(4 * kcMax * ncMax);
     const aAt = m.take(4 * Mp * kcMax);
+    // each operand is copied into wasm memory once (one copy of the span it covers, when that is
+    // dense enough) and packed there: packing in JS cost 8% of a 1024 product, all of it serial
+    const as = stage(m, a, M, K);
+    const bs = stage(m, b, K, N);
     const H = rt.heap(m.at);
+    for (const [r, st] of [[a, as], [b, bs]] as const) if (st) H.set(r.data.subarray(r.off, r.off + st[1]), st[0] >> 2);
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = Math.min(NC, N - j0);
       const ncp = roundUp(nc, NR);
       for (let k0 = 0; k0 < K; k0 += KC) {
         const kc = Math.min(KC, K - k0);
-        packB(b, k0, kc, j0, nc, ncp, H, bAt >> 2);
-        packA(a, 0, M, k0, kc, H, aAt >> 2);
+        // full panels in wasm, the last partial one (and operands not staged) in JS
+        const nb = bs ? Math.floor(nc / NR) : 0;
+        if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
+        if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
+        const na = as ? Math.floor(M / MR) * MR : 0;
+        if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
+        else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
+        if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
         rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
           const l: number[] = [];
           for (let i0 = r0!; i0 < r1!; i0 += MC)

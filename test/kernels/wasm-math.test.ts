@@ -9,7 +9,7 @@ import type { BinaryOp, View } from "../../src/kernels/backend.js";
 import { referenceBackend as ref } from "../../src/kernels/reference.js";
 import { registerBackend, setBackend } from "../../src/kernels/registry.js";
 import { createWasmBackend } from "../../src/kernels/wasm.js";
-import { buildMathModule } from "../../src/kernels/wasm-math.js";
+import { buildMathModule, type MathExports } from "../../src/kernels/wasm-math.js";
 import { adamStep, type AdamState } from "../../src/optim/adam.js";
 import { expectClose } from "./suite.js";
 
@@ -177,5 +177,38 @@ describe("fused Adam step on wasm", () => {
     expect(wasm.adamUpdate!(f64, f64, f64, f64, c)).toBe(false);
     const short = new Float32Array(10);
     expect(wasm.adamUpdate!(short, short, short, short, c)).toBe(false);
+  });
+});
+
+describe("GEMM packing kernels (pack, packT) lay panels out as the definition says", () => {
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const m = new WebAssembly.Instance(new WebAssembly.Module(buildMathModule({ module: "env", name: "mem", initialPages: 1 })), { env: { mem: memory } }).exports as unknown as MathExports;
+  const SRC = 65536;
+  const DST = 65536 * 8;
+
+  it("property: pack (any strides; w = 4 or 8; vector copies where the run is contiguous) and packT (row-major, 4 x 4 transposes)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({ panels: fc.integer({ min: 1, max: 5 }), kc: fc.integer({ min: 1, max: 40 }), w: fc.constantFrom(4, 8), layout: fc.constantFrom("kq", "qk", "pad"), seed: fc.integer() }),
+        ({ panels, kc, w, layout, seed }) => {
+          const rows = panels * w; // q runs over rows (A) or columns (B) of the panels
+          // element (q, k) at q * qS + k * kS (floats): "kq" q contiguous, "qk" k contiguous, "pad" k contiguous with a padded stride
+          const [qS, kS] = layout === "kq" ? [1, rows] : layout === "qk" ? [kc, 1] : [kc + 3, 1];
+          const span = (rows - 1) * qS + (kc - 1) * kS + 1;
+          const H = new Float32Array(memory.buffer);
+          H.set(floats(span, seed), SRC / 4);
+          const want: number[] = [];
+          for (let p = 0; p < panels; p++) for (let k = 0; k < kc; k++) for (let q = 0; q < w; q++) want.push(H[SRC / 4 + (p * w + q) * qS + k * kS]!);
+          m.pack(SRC, 4 * kS, 4 * qS, 4 * w * qS, DST, kc, panels, w);
+          same(H.subarray(DST / 4, DST / 4 + want.length), want, `pack ${layout} w=${w}`);
+          if (w === 4 && kS === 1 && kc % 4 === 0) {
+            H.fill(0, DST / 4, DST / 4 + want.length);
+            m.packT(SRC, 4 * qS, DST, kc / 4, panels);
+            same(H.subarray(DST / 4, DST / 4 + want.length), want, `packT ${layout}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
