@@ -3,7 +3,7 @@
  * in one run, printed as one table with ratios (or JSON).
  *
  *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,wasm-2t,tfjs-wasm] [--threads 1|2]
- *                    [--quick] [--json] [--runs 7] [--budget-ms 25000]
+ *                    [--quick] [--json] [--runs 7] [--budget-ms 25000] [--rounds 1]
  *
  * `wasm-2t` is the wasm backend on two threads (a worker sharing its memory) whatever `--threads`
  * says, so `--backends wasm,wasm-2t,tfjs-wasm` compares one and two threads in one run.
@@ -14,6 +14,11 @@
  * state and memory do not leak between them and the W4 peak RSS (W4 runs first in each child) is
  * that implementation's own. Each cell: warm-up (up to 10 runs or 1 s), then the median of `--runs` (>= 7) timed runs;
  * a cell whose single run exceeds the per-cell budget runs fewer times and is marked `*`.
+ *
+ * `--rounds N` runs the whole sequence of children N times, round-robin, and keeps each cell's
+ * best median (and the highest RSS). On a shared machine whose speed moves by tens of percent
+ * within minutes, one child can land in a slow phase and skew a same-run ratio; the best of
+ * three rounds treats every implementation alike and is much steadier.
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,6 +35,7 @@ interface Options {
   json: boolean;
   runs: number;
   budgetMs: number;
+  rounds: number;
 }
 
 function parseArgs(argv: string[]): Options & { child?: string } {
@@ -48,6 +54,7 @@ function parseArgs(argv: string[]): Options & { child?: string } {
     json: argv.includes("--json"),
     runs: quick ? Number(get("runs") ?? 3) : Math.max(7, Number(get("runs") ?? 7)),
     budgetMs: Number(get("budget-ms") ?? (quick ? 300 : 25000)),
+    rounds: Math.max(1, Number(get("rounds") ?? 1)),
     child: get("child"),
   };
   for (const b of o.backends) if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
@@ -186,10 +193,21 @@ function table(o: Options, cases: Case[], results: ChildResult[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => `| ${r.map((s, i) => (i < 2 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join(" | ")} |`;
   const out = [line(header), `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`, ...rows.map(line)];
-  out.push("", `threads: ${o.threads}; median of ${o.runs} runs after warm-up (* = fewer runs: one run exceeds the ${o.budgetMs} ms cell budget);`);
+  out.push("", `threads: ${o.threads}; median of ${o.runs} runs after warm-up (* = fewer runs: one run exceeds the ${o.budgetMs} ms cell budget)${o.rounds > 1 ? `; the best of ${o.rounds} rounds run round-robin (RSS: the highest)` : ""};`);
   out.push("ratios are speedups (time of the second / time of the first; for RSS, memory of the second / the first).");
   if (notes.length) out.push("", ...notes);
   return out.join("\n");
+}
+
+/** Two rounds of one implementation: each cell's faster median, the higher W4 RSS. */
+function best(a: ChildResult, b: ChildResult): ChildResult {
+  if (a.error || b.error) return a.error ? b : a;
+  const cells = a.cells.map((c) => {
+    const d = b.cells.find((x) => x.id === c.id);
+    return d && d.ms !== null && (c.ms === null || d.ms < c.ms) ? d : c;
+  });
+  const rss = Math.max(a.w4RssMiB ?? 0, b.w4RssMiB ?? 0);
+  return { ...a, cells, ...(rss > 0 && { w4RssMiB: rss }) };
 }
 
 async function main(): Promise<void> {
@@ -202,16 +220,20 @@ async function main(): Promise<void> {
   const cases = buildCases(o.workloads, o.quick);
   const self = fileURLToPath(import.meta.url);
   const results: ChildResult[] = [];
-  for (const b of o.backends) {
-    if (!o.json) process.stderr.write(`running ${b} ...\n`);
-    const p = spawnSync(process.execPath, [...process.execArgv, self, ...process.argv.slice(2), "--child", b], {
-      encoding: "utf8",
-      maxBuffer: 64 << 20,
-      env: { ...process.env },
+  for (let round = 0; round < o.rounds; round++) {
+    o.backends.forEach((b, i) => {
+      if (!o.json) process.stderr.write(`running ${b}${o.rounds > 1 ? ` (round ${round + 1} of ${o.rounds})` : ""} ...\n`);
+      const p = spawnSync(process.execPath, [...process.execArgv, self, ...process.argv.slice(2), "--child", b], {
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+        env: { ...process.env },
+      });
+      const m = /@@RESULT@@(.*)/.exec(p.stdout ?? "");
+      const r: ChildResult = m
+        ? (JSON.parse(m[1]!) as ChildResult)
+        : { backend: b, cells: [], error: `child failed (status ${p.status}): ${(p.stderr ?? "").trim().split("\n").slice(-1)[0] ?? ""}` };
+      results[i] = round === 0 ? r : best(results[i]!, r);
     });
-    const m = /@@RESULT@@(.*)/.exec(p.stdout ?? "");
-    if (m) results.push(JSON.parse(m[1]!) as ChildResult);
-    else results.push({ backend: b, cells: [], error: `child failed (status ${p.status}): ${(p.stderr ?? "").trim().split("\n").slice(-1)[0] ?? ""}` });
   }
   if (o.json) process.stdout.write(`${JSON.stringify({ options: o, cases, results }, null, 2)}\n`);
   else process.stdout.write(`${table(o, cases, results)}\n`);
