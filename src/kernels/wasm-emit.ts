@@ -195,10 +195,27 @@ export class ModuleBuilder {
  * const names = simdSupported() ? ["wasm", "js-fast"] : ["js-fast"]; // what registerFastBackends can offer
  */
 export function simdSupported(): boolean {
+  return validates((f) => f.get(0).v128Load().f32x4Add());
+}
+
+/**
+ * True where relaxed SIMD's `f32x4.relaxed_madd` validates (Chrome since 114, Node 22; Node 20
+ * only with --experimental-wasm-relaxed-simd).
+ * @example
+ * fmaSupported(); // false in Node 20 without the flag
+ */
+export function fmaSupported(): boolean {
+  return validates((f) => f.get(0).v128Load().get(0).v128Load().simd(0x105));
+}
+
+/** Whether a module whose function stores `v128.load(0)` combined by `op` validates. */
+function validates(op: (f: FuncBuilder) => void): boolean {
   if (typeof WebAssembly !== "object" || typeof WebAssembly.validate !== "function") return false;
   try {
     const m = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1 }).func("f", [I32], [], (f) => {
-      f.get(0).get(0).v128Load().get(0).v128Load().f32x4Add().v128Store();
+      f.get(0).get(0).v128Load();
+      op(f);
+      f.v128Store();
     });
     return WebAssembly.validate(m.bytes());
   } catch {

@@ -16,6 +16,12 @@
  */
 import { F64, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
 
+/** Emit acc += a * b (v128 locals); with `fma`, as relaxed SIMD's `f32x4.relaxed_madd` (a * b + acc). */
+function madd(f: FuncBuilder, fma: boolean, acc: number, a: number, b: number): void {
+  if (fma) f.get(a).get(b).get(acc).simd(0x105).set(acc);
+  else f.get(acc).get(a).get(b).f32x4Mul().f32x4Add().set(acc);
+}
+
 /** Rows of the micro-kernel (broadcast A values). */
 export const MR = 4;
 /** Columns of the micro-kernel: NV vectors of 4 floats. */
@@ -34,7 +40,7 @@ export const NR = 4 * NV;
 // consecutive floats), B's NR columns at `bp + panel * bP + k * bK` (NR consecutive floats).
 // Packed A: aK = 4 MR, aP = 4 MR kc. A^T stored row-major [K, Mp]: aK = 4 Mp, aP = 4 MR.
 // Packed B: bK = 4 NR, bP = 4 NR kc. B stored row-major [K, Np]: bK = 4 Np, bP = 4 NR.
-export function gemmKernel(f: FuncBuilder, MR: number, NV: number): void {
+export function gemmKernel(f: FuncBuilder, MR: number, NV: number, fma = false): void {
   const NR = 4 * NV;
   const [ap, aK, aP, bp, bK, bP, c, ldc, mp, np, kc, beta] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const jr = f.local(I32);
@@ -78,7 +84,7 @@ export function gemmKernel(f: FuncBuilder, MR: number, NV: number): void {
     f.get(pa).v128Load32Splat(r * 4).set(av);
     for (let v = 0; v < NV; v++) {
       const a = acc[r * NV + v]!;
-      f.get(a).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(a);
+      madd(f, fma, a, av, bv[v]!);
     }
   }
   f.get(pa).get(aK).i32Add().set(pa);
@@ -108,7 +114,7 @@ export const NT_NR = 2;
 // that are added horizontally once per tile. kc must be a multiple of 4. The k loop advances one
 // pointer per row rather than indexing each row by k: V8 (11.3, x64) then folds the addresses
 // into the loads, 30 -> 40 GFLOP/s.
-function gemmNTKernel(f: FuncBuilder): void {
+function gemmNTKernel(f: FuncBuilder, fma: boolean): void {
   const [a, lda, b, ldb, c, ldc, mp, np, kc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const ir = f.local(I32);
   const jr = f.local(I32);
@@ -135,7 +141,7 @@ function gemmNTKernel(f: FuncBuilder): void {
     f.get(rows[NT_NR + r]!).v128Load().set(av);
     for (let v = 0; v < NT_NR; v++) {
       const x = acc[r * NT_NR + v]!;
-      f.get(x).get(av).get(bv[v]!).f32x4Mul().f32x4Add().set(x);
+      madd(f, fma, x, av, bv[v]!);
     }
   }
   for (const p of rows) f.get(p).i32(16).i32Add().set(p);
@@ -322,10 +328,16 @@ function sumKernel(f: FuncBuilder): void {
 }
 
 /** The module bytes. */
-export function buildKernelModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
+/**
+ * The GEMM module. With `fma` (where {@link fmaSupported}) the micro-kernels multiply-add with
+ * relaxed SIMD's `f32x4.relaxed_madd`: one instruction instead of two and a shorter dependency
+ * chain. It may round once (fused) or twice, by platform, as its specification allows; results
+ * stay within the float32 tolerance every backend is held to.
+ */
+export function buildKernelModule(memory: MemoryImport, fma = false): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
-  m.func("gemm", new Array<typeof I32>(12).fill(I32), [], (f) => gemmKernel(f, MR, NV));
-  m.func("gemmNT", new Array<typeof I32>(9).fill(I32), [], gemmNTKernel);
+  m.func("gemm", new Array<typeof I32>(12).fill(I32), [], (f) => gemmKernel(f, MR, NV, fma));
+  m.func("gemmNT", new Array<typeof I32>(9).fill(I32), [], (f) => gemmNTKernel(f, fma));
   m.func("im2col", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, false));
   m.func("col2im", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, true));
   for (const [name, vop, sop, second] of ELEMENTWISE) m.func(name, new Array<typeof I32>(second === 2 ? 4 : 3).fill(I32), [], (f) => elementwiseKernel(f, vop, sop, second));

@@ -11,6 +11,7 @@
  */
 import { buildKernelModule, type KernelExports } from "./wasm-kernels.js";
 import { buildMathModule, type MathExports } from "./wasm-math.js";
+import { fmaSupported } from "./wasm-emit.js";
 import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./wasm-threads.js";
 
 const PAGE = 65536;
@@ -45,7 +46,7 @@ export class WasmRuntime {
     this.memory = shared?.[0] ?? new WebAssembly.Memory({ initial: 16 });
     const mem = { module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) };
     const imports = { env: { mem: this.memory as WebAssembly.Memory } };
-    const mod = new WebAssembly.Module(buildKernelModule(mem));
+    const mod = new WebAssembly.Module(buildKernelModule(mem, fmaSupported()));
     const inst = new WebAssembly.Instance(mod, imports);
     this.math = new WebAssembly.Instance(new WebAssembly.Module(buildMathModule(mem)), imports).exports as unknown as MathExports;
     this.k = inst.exports as unknown as KernelExports;
