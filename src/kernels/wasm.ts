@@ -153,6 +153,8 @@ function makeGemm(rt: WasmRuntime): Gemm {
     const bs = stage(m, b, K, N);
     const H = rt.heap(m.at);
     for (const [r, st] of [[a, as], [b, bs]] as const) if (st) H.set(r.data.subarray(r.off, r.off + st[1]), st[0] >> 2);
+    // A's rows in whole panels, packed in wasm (the rest, if any, in JS)
+    const na = as ? Math.floor(M / MR) * MR : 0;
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = Math.min(NC, N - j0);
       const ncp = roundUp(nc, NR);
@@ -162,7 +164,6 @@ function makeGemm(rt: WasmRuntime): Gemm {
         const nb = bs ? Math.floor(nc / NR) : 0;
         if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
         if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
-        const na = as ? Math.floor(M / MR) * MR : 0;
         if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
         else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
         if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
