@@ -52,6 +52,7 @@ export interface GradcheckFailure {
  * }
  */
 export class GradcheckError extends AutogradError {
+  override readonly code: string = "GRADCHECK";
   /** The worst mismatch. */
   declare readonly failure: GradcheckFailure;
   constructor(f: GradcheckFailure) {

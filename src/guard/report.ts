@@ -162,6 +162,7 @@ export class AnomalyReport implements AnomalyReportData {
  * }
  */
 export class AnomalyError extends SafegradError {
+  override readonly code: string = "ANOMALY";
   /** The diagnosis. */
   declare readonly report: AnomalyReport;
   constructor(report: AnomalyReport) {

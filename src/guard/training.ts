@@ -135,6 +135,7 @@ export interface StepResult {
  * }
  */
 export class NonFiniteError extends SafegradError {
+  override readonly code: string = "NON_FINITE";
   /** The diagnosis (null when the failing batch could not be re-run). */
   declare readonly report: AnomalyReport | null;
   /** The guard's step count when it failed. */

@@ -1,4 +1,5 @@
 import type { Backend } from "./backend.js";
+import { ValueError } from "../errors.js";
 import { referenceBackend } from "./reference.js";
 
 // NOTE: the registry starts with the reference backend only. Fast backends are registered
@@ -18,7 +19,7 @@ export function registerBackend(backend: Backend): void {
 
 /**
  * Select the backend used by every op from now on; returns it.
- * @throws Error when no backend of that name is registered
+ * @throws ValueError when no backend of that name is registered
  * @example
  * setBackend("js"); // the reference backend
  * registerFastBackends();
@@ -26,7 +27,7 @@ export function registerBackend(backend: Backend): void {
  */
 export function setBackend(name: string): Backend {
   const b = registry.get(name);
-  if (!b) throw new Error(`setBackend: no backend named "${name}" (registered: ${[...registry.keys()].join(", ")})`);
+  if (!b) throw new ValueError("setBackend", `no backend named "${name}" (registered: ${[...registry.keys()].join(", ")})`);
   active = b;
   return b;
 }

@@ -56,6 +56,7 @@ export interface LoadStateDictResult {
  * }
  */
 export class StateDictError extends ValueError {
+  override readonly code: string = "STATE_DICT";
   /** Keys of the module missing from the state dict (strict mode). */
   declare readonly missingKeys: string[];
   /** Keys of the state dict the module does not have (strict mode). */

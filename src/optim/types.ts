@@ -1,3 +1,4 @@
+import { SafegradError } from "../errors.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 
 export type { FloatArray };
@@ -47,9 +48,17 @@ export function floatStorage(a: TypedArray, where: string): FloatArray {
  *   if (e instanceof OptimizerError) e.message; // "Adam: invalid betas[0] 1: expected a number in [0, 1)"
  * }
  */
-export class OptimizerError extends Error {
+export class OptimizerError extends SafegradError {
   /** Always "OptimizerError". */
   override readonly name = "OptimizerError";
+  override readonly code: string = "OPTIMIZER";
+  /**
+   * @param message - the whole message, which starts with the optimizer or function's name and
+   *   ": " (that name is the error's `op`)
+   */
+  constructor(message: string) {
+    super(message.split(":", 1)[0]!, message, true);
+  }
 }
 
 /** Throw the OptimizerError "who: invalid name value: expected ..." of every setting check. */
