@@ -1,3 +1,5 @@
+import { ValueError } from "../errors.js";
+
 /**
  * A small, seedable pseudo-random generator that gives the same numbers on every platform.
  *
@@ -82,7 +84,7 @@ export class Generator {
    */
   randint(low: number, high: number): number {
     const span = high - low;
-    if (!(span > 0)) throw new RangeError(`randint: empty range [${low}, ${high})`);
+    if (!(span > 0)) throw new ValueError("randint", `empty range [${low}, ${high})`);
     return low + Math.floor(this.random() * span);
   }
 
@@ -97,8 +99,9 @@ export class Generator {
       this.#spare = null;
       return s;
     }
-    let u = 0;
-    while (u === 0) u = this.random();
+    // u = 0 has probability 2^-53; a second 0 in a row cannot come from a valid state. NOTE: no
+    // loop, so even a broken state cannot make this spin.
+    const u = this.random() || this.random() || 2 ** -53;
     const v = this.random();
     const r = Math.sqrt(-2 * Math.log(u));
     this.#spare = r * Math.sin(2 * Math.PI * v);
@@ -135,18 +138,25 @@ export class Generator {
   }
 
   /**
-   * Restore a state from `getState()`: the sequence continues from where it was saved.
+   * Restore a state from `getState()`: the sequence continues from where it was saved. The state
+   * is checked before anything changes: 5 numbers, the first four integers in [0, 2^32) and not
+   * all 0 (xoshiro's one invalid state: it would only ever give 0), the fifth the cached normal
+   * value, in (-9, 9), or NaN (none); anything else throws a {@link ValueError}.
    * @example
    * const g = new Generator(3);
    * g.setState(new Generator(3).getState());
    */
   setState(state: readonly number[]): void {
-    if (state.length !== 5) throw new RangeError("Generator.setState: expected 5 numbers");
-    this.#s0 = state[0]! >>> 0;
-    this.#s1 = state[1]! >>> 0;
-    this.#s2 = state[2]! >>> 0;
-    this.#s3 = state[3]! >>> 0;
-    this.#spare = Number.isNaN(state[4]!) ? null : state[4]!;
+    const [s0, s1, s2, s3, spare] = Array.isArray(state) && state.length === 5 ? state : [];
+    // NOTE: |spare| < 9: Box-Muller's radius is at most sqrt(-2 ln 2^-53) < 8.6.
+    if (![s0, s1, s2, s3].every((w) => Number.isInteger(w) && w! >= 0 && w! < 2 ** 32) || !(s0 || s1 || s2 || s3) || typeof spare !== "number" || !(Math.abs(spare) < 9 || Number.isNaN(spare))) {
+      throw new ValueError("Generator.setState", "expected 4 integers in [0, 2^32), not all 0, then a number in (-9, 9) or NaN");
+    }
+    this.#s0 = s0! >>> 0;
+    this.#s1 = s1! >>> 0;
+    this.#s2 = s2! >>> 0;
+    this.#s3 = s3! >>> 0;
+    this.#spare = Number.isNaN(spare) ? null : spare!;
   }
 }
 

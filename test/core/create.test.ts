@@ -175,11 +175,11 @@ describe("Generator and dtype helpers", () => {
     expect([h.normal(), h.random(), h.nextU32()]).toEqual(next);
     const fresh = new Generator(4).getState();
     expect(Number.isNaN(fresh[4])).toBe(true);
-    expect(() => h.setState([1, 2, 3])).toThrow(RangeError);
+    expect(() => h.setState([1, 2, 3])).toThrow(ValueError);
     const a = new Generator(5).shuffle([0, 1, 2, 3, 4, 5, 6, 7]);
     expect([...a].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(new Generator(5).shuffle([0, 1, 2, 3, 4, 5, 6, 7])).toEqual(a);
-    expect(() => g.randint(2, 2)).toThrow(RangeError);
+    expect(() => g.randint(2, 2)).toThrow(ValueError);
     expect(g.manualSeed(3)).toBe(g);
   });
 
