@@ -6,7 +6,7 @@
  * `rounds` times in samples of >= 4 ms of process CPU time; the minimum and the median per call
  * are printed (on a shared machine the minimum is the steadier figure).
  */
-import { createWasmGemm } from "../src/kernels/wasm.js";
+import { createWasmGemm } from "../src/kernels/wasm/backend.js";
 import { MLP } from "./common.js";
 
 const rounds = Number(process.argv[2] ?? "30");

@@ -2,7 +2,7 @@
 import * as sg from "../src/index.js";
 import { Tensor } from "../src/index.js";
 import { registerFastBackends } from "../src/kernels/fast.js";
-import { wasmRuntimeOf } from "../src/kernels/wasm.js";
+import { wasmRuntimeOf } from "../src/kernels/wasm/backend.js";
 import { Adam } from "../src/optim/index.js";
 import { data, labels, MLP, NotAvailable, type Case, type Impl, type Runner } from "./common.js";
 

@@ -26,17 +26,26 @@ export {
   neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, erf,
   leakyRelu, gelu, silu, softplus, clamp, logicalNot,
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, where,
-  cast, contiguous, reshape, view, flatten, permute, transpose, expand, squeeze, unsqueeze, narrow, select,
+  cast, contiguous, clone, reshape, view, flatten, permute, transpose, expand, squeeze, unsqueeze, narrow, select,
   pad, cat, stack, split, chunk, gather, scatterAdd, indexSelect, oneHot,
   sum, mean, amax, amin, argmax, argmin, max, min, variance, std, logsumexp, softmax, logSoftmax, norm,
   matmul, conv2d, maxPool2d, maxPool2dWithIndices, avgPool2d,
-} from "./autograd/functional.js";
-export type { Dims, ValuesIndices, VarOptions, GeluOptions, SoftplusOptions, Conv2dOptions, Pool2dOptions, AvgPool2dOptions } from "./autograd/functional.js";
+} from "./ops/index.js";
+export type { Dims, ValuesIndices, VarOptions, GeluOptions, SoftplusOptions, Conv2dOptions, Pool2dOptions, AvgPool2dOptions } from "./ops/index.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/grad-mode.js";
 export { backward, grad } from "./autograd/engine.js";
 export type { BackwardOptions, GradOptions } from "./autograd/engine.js";
 export { gradcheck, GradcheckError } from "./autograd/gradcheck.js";
 export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js";
+
+// ------------------------------------------------------------------ backends (kernels)
+export { UNARY_DEFAULTS } from "./kernels/backend.js";
+export type { PartialBackend } from "./kernels/registry.js";
+export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
+export { registerBackend, setBackend, getBackend, listBackends, completeBackend } from "./kernels/registry.js";
+export { referenceBackend } from "./kernels/reference.js";
+export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
+export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
 
 // ------------------------------------------------------------------ layers (torch.nn)
 /**
@@ -56,6 +65,7 @@ export {
   Optimizer, OptimizerError, SGD, Adam, AdamW, RMSprop, Adagrad, sgdStep, adamStep, adamwStep, rmspropStep, adagradStep,
   clipGradNorm, clipGradNormWithStats, clipGradValue, gradNormStats,
   LRScheduler, StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, LinearLR, ConstantLR, OneCycleLR, PolynomialLR, LambdaLR, SequentialLR, ReduceLROnPlateau,
+  setScheduledLr, scheduledLr,
   stepLR, multiStepLR, exponentialLR, cosineAnnealingLR, cosineAnnealingWarmRestarts, linearLR, constantLR, oneCycleLR, oneCycleMomentum, polynomialLR, lambdaLR, sequentialLR,
 } from "./optim/index.js";
 export type { ParamLike, OptimizerStateDict, GradNormStats, ClipGradNormOptions, ClipGradNormResult, Schedule } from "./optim/index.js";
@@ -65,7 +75,7 @@ export type {
   StepLROptions, MultiStepLROptions, ExponentialLROptions, ConstantLROptions, LinearLROptions, PolynomialLROptions, CosineAnnealingLROptions,
   CosineAnnealingWarmRestartsOptions, OneCycleOptions, OneCycleMomentumOptions, LrLambda,
 } from "./optim/index.js";
-export type { SchedulableOptimizer, SchedulableGroup, ScheduleFactory, SchedulerStateDict, OneCycleLROptions, SequentialLROptions, ReduceLROnPlateauOptions, ReduceLROnPlateauStateDict } from "./optim/index.js";
+export type { SchedulableOptimizer, SchedulableGroup, ScheduleFactory, SchedulerStateDict, OneCycleLROptions, SequentialLROptions, ReduceLROnPlateauOptions, ReduceLROnPlateauStateDict, LrGroup } from "./optim/index.js";
 
 // ------------------------------------------------------------------ the NaN guard
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from "./guard/anomaly.js";
@@ -92,15 +102,3 @@ export { standardize } from "./data/standardize.js";
 export type { Standardized } from "./data/standardize.js";
 export { parseDigitsCsv, parseIrisCsv } from "./data/parse.js";
 export type { DigitsData, IrisData } from "./data/parse.js";
-
-// ------------------------------------------------------------------ backends (kernels)
-// NOTE: last on purpose. Only this file imports the fast backends (js-fast, wasm: about 40 KB
-// minified), so this line decides where a bundler puts them: between the core and the layers,
-// they push the two further apart than gzip's 32 KB window, and the whole bundle compresses
-// about 500 B worse (`npm run size`). Their place in the evaluation order does not matter: they
-// have no side effects at import.
-export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
-export { registerBackend, setBackend, getBackend, listBackends } from "./kernels/registry.js";
-export { referenceBackend } from "./kernels/reference.js";
-export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
-export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";

@@ -1,11 +1,16 @@
+/**
+ * The autograd engine: `applyOp` runs an op table entry and records a graph node; `backward` and
+ * `grad` walk the graph iteratively and call each node's VJP. NOTE: it depends on the Tensor
+ * class as a type only (it makes tensors through tensor/create and Tensor methods), so the Tensor
+ * module never sits below it in an import loop.
+ */
 import { AutogradError, DTypeError, ShapeError } from "../errors.js";
-import { Tensor } from "../tensor/tensor.js";
-import { getBackend } from "../kernels/registry.js";
-import { sameShape, shapeStr, broadcastShapes } from "../tensor/shape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { onesLike } from "../tensor/create.js";
+import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
-import { Node, type OpDef, type Vjp } from "./node.js";
-import { expandView, onesLike, sumTo } from "./view-helpers.js";
+import { Node, nonDifferentiable, type OpDef } from "./node.js";
 
 /**
  * Observers let the NaN guard watch every op without the engine knowing about it.
@@ -34,21 +39,29 @@ export function setEngineObserver(o: EngineObserver | null): EngineObserver | nu
 }
 
 /** Apply an op from the op table: run its forward and, when needed, record a graph node. */
-export function applyOp<A>(name: string, def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
-  let fwdInputs = inputs;
-  if (def.broadcast && inputs.length > 1) {
-    const shape = broadcastShapes(name, ...inputs.map((t) => t.shape));
-    fwdInputs = inputs.map((t) => (sameShape(t.shape, shape) ? t : expandView(t, shape)));
-  }
-  const out = withGradMode(false, () => def.forward(fwdInputs, attrs));
+export function applyOp<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
+  const out = withGradMode(false, () => def.forward(inputs, attrs));
   let node: Node | null = null;
-  if (def.vjp !== "nonDifferentiable" && isFloat(out.dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
-    node = new Node(name, def, inputs, attrs, out);
+  if (def.vjp !== nonDifferentiable && isFloat(out.dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    node = new Node(def, inputs, attrs, out);
     out.gradFn = node;
     out.requiresGrad = true;
   }
-  if (observer?.forward) observer.forward(name, inputs, out, attrs, node);
+  if (observer?.forward) observer.forward(def.name, inputs, out, attrs, node);
   return out;
+}
+
+/** Sum a broadcast gradient back to `shape` (differentiable: it uses the sum op). */
+function sumTo(g: Tensor, shape: Shape): Tensor {
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead) dims.push(i);
+    else if (shape[i - lead] === 1 && g.shape[i] !== 1) dims.push(i);
+  }
+  let r = dims.length ? g.sum(dims, true) : g;
+  if (lead > 0 || r.ndim !== shape.length) r = r.reshape(shape);
+  return r;
 }
 
 /** Options of `backward` and `Tensor.backward`. */
@@ -149,8 +162,7 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       vjpGrad = g;
       let grads: readonly (Tensor | null)[];
       try {
-        // applyOp creates nodes only for differentiable ops
-        grads = (node.def.vjp as Vjp<unknown>)({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
+        grads = node.def.vjp({ g, inputs: node.inputs, out, attrs: node.attrs, needs });
       } finally {
         vjpNode = prevVjp;
         vjpGrad = prevGrad;
@@ -186,7 +198,7 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
     }
     const dense = g.isContiguous() && g.offset === 0 && g.storage.length === g.numel;
     // NOTE: the copy goes through the backend (a transposed weight gradient is strided).
-    leaf.grad = dense && !handedOut.has(g.storage) ? g : new Tensor(dense ? g.storage.slice() : getBackend().copy(g, g.dtype), g.shape);
+    leaf.grad = dense && !handedOut.has(g.storage) ? g : g.detach().clone();
     handedOut.add(leaf.grad.storage);
   }
   return captured;
@@ -253,8 +265,4 @@ export function grad(outputs: readonly Tensor[], inputs: readonly Tensor[], opti
     }
     return null;
   });
-}
-
-export function assertFloat(op: string, t: Tensor): void {
-  if (!isFloat(t.dtype)) throw new DTypeError(op, `expects a float tensor, got ${t.dtype}`);
 }

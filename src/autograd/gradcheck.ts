@@ -1,6 +1,6 @@
 import { AutogradError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
-import { contiguousData } from "../kernels/reference.js";
+import { contiguousData } from "../tensor/layout.js";
 import { grad } from "./engine.js";
 import { noGrad } from "./grad-mode.js";
 import { shapeStr } from "../tensor/shape.js";

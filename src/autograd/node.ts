@@ -1,3 +1,4 @@
+import { AutogradError } from "../errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 /**
@@ -5,27 +6,40 @@ import type { Tensor } from "../tensor/tensor.js";
  * returns one gradient per input (null where none is needed), each in the OUTPUT's broadcast
  * shape or the input's shape: the engine sums broadcast gradients back to the input's shape.
  */
-export interface VjpContext<A> {
+export interface VjpContext<I extends readonly Tensor[], A> {
   readonly g: Tensor;
-  readonly inputs: readonly Tensor[];
+  readonly inputs: I;
   readonly out: Tensor;
   readonly attrs: A;
   /** needs[i]: whether input i wants a gradient (skip work when false). */
   readonly needs: readonly boolean[];
 }
 
-export type Vjp<A> = (ctx: VjpContext<A>) => readonly (Tensor | null)[];
+/**
+ * The VJP of an op with no gradient (comparisons, argmax, index computations): the engine never
+ * records a node for such an op, so this is never called.
+ */
+export function nonDifferentiable(): never {
+  throw new AutogradError("nonDifferentiable", "an op without a gradient was asked for one");
+}
 
 /**
- * One entry of the op table: the forward (through the kernel backend) and the VJP, in one place.
- * `vjp` is required: an op that has no gradient says so with "nonDifferentiable".
+ * One entry of the op table: its name, forward (through the kernel backend) and VJP, in one
+ * place. Every field is required: an op with no gradient says so with `vjp: nonDifferentiable`,
+ * so a new kind of rule becomes a new field here and the compiler lists every op that lacks it.
+ *
+ * `I` is the tuple of tensor inputs (`[Tensor, Tensor]` for a binary op; `readonly Tensor[]` for
+ * a variadic one) and `A` the op's attributes. NOTE: `forward` and `vjp` are declared as methods,
+ * so an `OpDef<[Tensor], { dim: number }>` is also an `OpDef` (the engine's erased view) without
+ * a cast: TypeScript compares method parameters bivariantly.
  */
-export interface OpDef<A> {
-  /** Inputs broadcast against each other; the engine expands them before `forward`. */
-  readonly broadcast?: boolean;
+export interface OpDef<I extends readonly Tensor[] = readonly Tensor[], A = unknown> {
+  /** The op's name: the key of the op table, the `op` of its graph nodes and error reports. */
+  readonly name: string;
   /** Compute the output from the inputs. Must not record a graph (it runs under noGrad). */
-  readonly forward: (inputs: readonly Tensor[], attrs: A) => Tensor;
-  readonly vjp: Vjp<A> | "nonDifferentiable";
+  forward(inputs: I, attrs: A): Tensor;
+  /** The gradients of the inputs, given the output's gradient (or {@link nonDifferentiable}). */
+  vjp(ctx: VjpContext<I, A>): readonly (Tensor | null)[];
 }
 
 let nextNodeId = 1;
@@ -46,10 +60,8 @@ export class Node {
   /** The stack where the op was created (captured by anomaly mode; formatted only when reported). */
   creation: Error | undefined;
   constructor(
-    /** The op's name in the op table ("add", "matmul", ...). */
-    readonly op: string,
     /** @internal The op table entry (forward and VJP). */
-    readonly def: OpDef<any>,
+    readonly def: OpDef,
     /** The op's inputs (emptied when backward frees the node). */
     public inputs: readonly Tensor[],
     /** The op's non-tensor arguments (dims, options), as the op table defines them. */
@@ -57,4 +69,8 @@ export class Node {
     /** The tensor this node produced. */
     public output: Tensor | null,
   ) {}
+  /** The op's name in the op table ("add", "matmul", ...). */
+  get op(): string {
+    return this.def.name;
+  }
 }

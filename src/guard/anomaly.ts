@@ -148,6 +148,13 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
 // Storages already found finite by the forward check (also the ops run inside VJPs), so the
 // backward check only scans gradients that no op produced (the root gradient, a hook's result).
 let checked = new WeakSet<object>();
+/**
+ * Tensors whose infinities are intentional: marked by the user (`markAllowNonFinite`) or, here,
+ * computed from such tensors only. NOTE: the guard keeps its own record instead of writing to the
+ * tensors it watches.
+ */
+let allowed = new WeakSet<Tensor>();
+const allowsNonFinite = (t: Tensor): boolean => t.allowNonFinite || allowed.has(t);
 
 const observer: EngineObserver = {
   forward(op, inputs, out, _attrs, node) {
@@ -156,15 +163,15 @@ const observer: EngineObserver = {
     // A view (reshape, permute, expand, narrow) computes nothing: it cannot create a NaN, and the
     // op that consumes it checks its own output and traces any NaN back through the view.
     for (const t of inputs) if (t.storage === out.storage) return;
-    if (!isFloat(out.dtype) || out.allowNonFinite) return;
+    if (!isFloat(out.dtype) || allowsNonFinite(out)) return;
     if (allFinite(out)) {
       checked.add(out.storage);
       return;
     }
     const bad = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
     // Intentional infinities (a -Infinity mask) flow on; a NaN they turn into is still reported.
-    if (bad.length && bad.every((t) => t.allowNonFinite) && (!hasNaN(out) || bad.some(hasNaN))) {
-      out.allowNonFinite = true;
+    if (bad.length && bad.every(allowsNonFinite) && (!hasNaN(out) || bad.some(hasNaN))) {
+      allowed.add(out);
       return;
     }
     fail(op, inputs, out, node);
@@ -178,7 +185,7 @@ const observer: EngineObserver = {
       if (child && !bstate.parentOf.has(child)) bstate.parentOf.set(child, node);
     }
     gradIns.forEach((g) => {
-      if (g && !checked.has(g.storage) && !allFinite(g) && !node.output?.allowNonFinite) {
+      if (g && !checked.has(g.storage) && !allFinite(g) && !(node.output && allowsNonFinite(node.output))) {
         // Every op inside the VJP was checked already, so this came from the upstream gradient
         // (a non-finite gradient passed to backward(), or a hook).
         throw new AnomalyError(

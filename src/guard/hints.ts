@@ -3,7 +3,7 @@
  * Rules are tried in order; the first that matches gives the report's hint.
  */
 import type { Tensor } from "../tensor/tensor.js";
-import { contiguousData } from "../kernels/reference.js";
+import { contiguousData } from "../tensor/layout.js";
 import { maxFinite } from "../tensor/dtype.js";
 
 /**

@@ -1,26 +1,8 @@
 import type { DType, TypedArray } from "../tensor/dtype.js";
+import type { View } from "../tensor/layout.js";
 import type { Shape } from "../tensor/shape.js";
 
-/**
- * What a kernel sees of a tensor: storage plus layout. Kernels know nothing about autograd.
- * A view may be non-contiguous (transposed, expanded with stride 0, narrowed with an offset).
- * Every Tensor is a View.
- * @example
- * const v: View = a.transpose(0, 1);
- * v.strides; // [1, 3]
- */
-export interface View {
-  /** The typed array holding the elements (shared between views). */
-  readonly storage: TypedArray;
-  /** The size of each dim. */
-  readonly shape: Shape;
-  /** Storage elements to skip per step along each dim (0 for a broadcast dim). */
-  readonly strides: readonly number[];
-  /** Storage index of the first element. */
-  readonly offset: number;
-  /** The element type, matching the storage's class. */
-  readonly dtype: DType;
-}
+export type { View } from "../tensor/layout.js";
 
 /**
  * The elementwise ops a backend's `unary` implements.
@@ -34,6 +16,15 @@ export type UnaryOp =
   | "logicalNot";
 
 /** Parameters of parametrised unary ops: leakyRelu (alpha), softplus (beta, threshold), clamp (min, max). */
+/**
+ * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`
+ * beta 1 and threshold 20): the one place they are written; the ops, layers and kernels read them.
+ * @example
+ * UNARY_DEFAULTS.alpha; // 0.01
+ */
+export const UNARY_DEFAULTS = { alpha: 0.01, beta: 1, threshold: 20 } as const;
+
+/** Parameters of the parametrized unary ops (omitted ones take {@link UNARY_DEFAULTS}). */
 export interface UnaryParams {
   /** leakyRelu: the slope for x <= 0. */
   alpha?: number;

@@ -2,9 +2,9 @@
  * Explicit registration of the fast backends (never an import side effect: `sideEffects: false`).
  */
 import type { Backend } from "./backend.js";
-import { fastJsBackend } from "./js-fast.js";
+import { fastJsBackend } from "./js/backend.js";
 import { getBackend, listBackends, registerBackend, setBackend } from "./registry.js";
-import { createWasmBackend } from "./wasm.js";
+import { createWasmBackend } from "./wasm/backend.js";
 
 /** Options of {@link registerFastBackends}. */
 export interface RegisterFastOptions {

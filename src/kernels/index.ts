@@ -5,10 +5,10 @@
 export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./backend.js";
 export { registerBackend, setBackend, getBackend, listBackends } from "./registry.js";
 export { referenceBackend } from "./reference.js";
-export { fastJsBackend, makeGemmBackend } from "./js-fast.js";
-export { gemmJs } from "./gemm.js";
-export type { Gemm, MatRef } from "./gemm.js";
-export { createWasmBackend } from "./wasm.js";
-export { simdSupported } from "./wasm-emit.js";
+export { fastJsBackend, makeGemmBackend } from "./js/backend.js";
+export { gemmJs } from "./js/gemm.js";
+export type { Gemm, MatRef } from "./js/gemm.js";
+export { createWasmBackend } from "./wasm/backend.js";
+export { simdSupported } from "./wasm/emit.js";
 export { registerFastBackends } from "./fast.js";
 export type { RegisterFastOptions } from "./fast.js";

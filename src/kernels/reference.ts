@@ -4,54 +4,14 @@
  * keep it usable: contiguous inputs skip the index computation, and matmul loops in i-k-j order.
  */
 import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtype.js";
-import { contiguousStrides, numel, type Shape } from "../tensor/shape.js";
-import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
-
-/** True when the view's elements are storage[offset .. offset + numel) in row-major order. */
-export function isContiguous(v: { shape: Shape; strides: readonly number[] }): boolean {
-  let expected = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    const s = v.shape[i]!;
-    if (s !== 1 && v.strides[i] !== expected) return false;
-    expected *= s;
-  }
-  return true;
-}
-
-/** Storage index of every element of a strided layout, in row-major order. */
-export function offsetsOf(shape: Shape, strides: readonly number[], offset: number): Int32Array {
-  const n = numel(shape);
-  const out = new Int32Array(n);
-  const nd = shape.length;
-  const idx = new Array<number>(nd).fill(0);
-  let off = offset;
-  for (let i = 0; i < n; i++) {
-    out[i] = off;
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d]!++;
-      off += strides[d]!;
-      if (idx[d]! < shape[d]!) break;
-      off -= strides[d]! * shape[d]!;
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
-/** Read every element of a view into a fresh contiguous array of the same dtype (or the storage itself when it already is one). */
-export function contiguousData(v: View): TypedArray {
-  const n = numel(v.shape);
-  if (isContiguous(v)) return v.offset === 0 && v.storage.length === n ? v.storage : v.storage.slice(v.offset, v.offset + n);
-  const out = allocArray(v.dtype, n);
-  const offs = offsetsOf(v.shape, v.strides, v.offset);
-  const s = v.storage;
-  for (let i = 0; i < n; i++) out[i] = s[offs[i]!]!;
-  return out;
-}
+import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
+import { numel, type Shape } from "../tensor/shape.js";
+import { convOutShape } from "./layout.js";
+import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
 
 // NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
 // its analytic derivative, so a 1e-7 approximation (Abramowitz-Stegun) would fail it.
-export function erf(x: number): number {
+function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x);
@@ -88,7 +48,7 @@ export function erf(x: number): number {
 }
 
 /** The logistic function, without overflow for large |x|. */
-export function sigmoid(x: number): number {
+function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
@@ -113,12 +73,12 @@ function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
     case "relu": return (x) => (x > 0 ? x : x === x ? 0 : NaN);
     case "erf": return erf;
     case "leakyRelu": {
-      const a = p.alpha ?? 0.01;
+      const a = p.alpha ?? UNARY_DEFAULTS.alpha;
       return (x) => (x > 0 ? x : x * a);
     }
     case "softplus": {
-      const beta = p.beta ?? 1;
-      const th = p.threshold ?? 20;
+      const beta = p.beta ?? UNARY_DEFAULTS.beta;
+      const th = p.threshold ?? UNARY_DEFAULTS.threshold;
       return (x) => (x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta);
     }
     case "clamp": {
@@ -154,26 +114,14 @@ function idxOrNull(v: View): Int32Array | null {
 }
 
 /**
- * @internal The float64 accumulator of a reduction over `axes`, one slot per output element set to
+ * The float64 accumulator of a reduction over `axes`, one slot per output element set to
  * the reduction's start (0 for a sum, -Infinity for max, Infinity for min), and the strides that
  * take an index of x to its slot (0 on the reduced axes).
  */
-export function reduceAcc(op: ReduceOp, shape: Shape, axes: readonly number[]): [Float64Array, number[]] {
+function reduceAcc(op: ReduceOp, shape: Shape, axes: readonly number[]): [Float64Array, number[]] {
   const outShape = shape.map((s, d) => (axes.includes(d) ? 1 : s));
   const acc = new Float64Array(numel(outShape)).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
   return [acc, contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s))];
-}
-
-/** @internal The output size along one dim of a convolution (or pooling) window: size, kernel, stride, padding, dilation. */
-export function convOut(size: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-}
-
-/** @internal [N, O, Ho, Wo] for an input [N, C, H, W] and a kernel [O, *, kH, kW] (pooling: [C, 1, kH, kW]). */
-export function convOutShape(xShape: Shape, wShape: Shape, p: Pick<Conv2dParams, "stride" | "padding" | "dilation">): number[] {
-  const [N, , H, W] = xShape as [number, number, number, number];
-  const [O, , kH, kW] = wShape as [number, number, number, number];
-  return [N, O, convOut(H, kH, p.stride[0], p.padding[0], p.dilation[0]), convOut(W, kW, p.stride[1], p.padding[1], p.dilation[1])];
 }
 
 /**

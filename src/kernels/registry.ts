@@ -2,6 +2,27 @@ import type { Backend } from "./backend.js";
 import { ValueError } from "../errors.js";
 import { referenceBackend } from "./reference.js";
 
+/**
+ * A backend that implements only some methods (at least a name): a fast backend speeds up what it
+ * chooses and leaves the rest to the reference.
+ * @example
+ * const partial: PartialBackend = { name: "my-unary", unary: referenceBackend.unary };
+ */
+export type PartialBackend = Partial<Backend> & { readonly name: string };
+
+/**
+ * A whole backend from a partial one: the methods it lacks are the reference backend's. Fast
+ * backends are built this way, so the code they share with the oracle is only what they delegate,
+ * and the conformance tests know which methods are theirs.
+ * @example
+ * registerBackend(completeBackend({ name: "my-unary", unary: referenceBackend.unary }));
+ * setBackend("my-unary");
+ * setBackend("js");
+ */
+export function completeBackend(partial: PartialBackend): Backend {
+  return { ...referenceBackend, ...partial };
+}
+
 // NOTE: the registry starts with the reference backend only. Fast backends are registered
 // explicitly by the caller (never as an import side effect, so tree-shaking stays safe).
 const registry = new Map<string, Backend>([[referenceBackend.name, referenceBackend]]);

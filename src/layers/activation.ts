@@ -1,5 +1,6 @@
-import * as F from "../autograd/functional.js";
+import * as F from "../ops/index.js";
 import { ValueError } from "../errors.js";
+import { UNARY_DEFAULTS } from "../kernels/backend.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { Module } from "./module.js";
 
@@ -27,7 +28,7 @@ export class LeakyReLU extends Module {
   /**
    * @param negativeSlope - the slope for x <= 0 (default 0.01)
    */
-  constructor(readonly negativeSlope = 0.01) {
+  constructor(readonly negativeSlope: number = UNARY_DEFAULTS.alpha) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -1,5 +1,6 @@
 import { ShapeError, ValueError } from "../errors.js";
-import * as F from "../autograd/functional.js";
+import * as F from "../ops/index.js";
+import { two } from "../ops/conv.js";
 import { zeros } from "../tensor/create.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
@@ -73,15 +74,15 @@ export class Conv2d extends Module {
     if (outChannels % groups !== 0) throw new ValueError(op, `outChannels ${outChannels} must be divisible by groups ${groups}`);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = F.two(op, "kernelSize", kernelSize, 1, 1);
-    this.stride = F.two(op, "stride", options.stride ?? 1, 1, 1);
-    this.dilation = F.two(op, "dilation", options.dilation ?? 1, 1, 1);
+    this.kernelSize = two(op, "kernelSize", kernelSize, 1, 1);
+    this.stride = two(op, "stride", options.stride ?? 1, 1, 1);
+    this.dilation = two(op, "dilation", options.dilation ?? 1, 1, 1);
     this.groups = groups;
     const padding = options.padding ?? 0;
     if (padding === "same") {
       if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new ValueError(op, `padding "same" is not supported when strided (stride ${JSON.stringify(this.stride)})`);
       this.padding = "same";
-    } else this.padding = padding === "valid" ? [0, 0] : F.two(op, "padding", padding, 0, 0);
+    } else this.padding = padding === "valid" ? [0, 0] : two(op, "padding", padding, 0, 0);
     const dtype = options.dtype ?? "float32";
     this.weight = this.registerParameter("weight", zeros([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outChannels], { dtype }));

@@ -14,9 +14,10 @@
  *   all ignored gives 0 with a zero gradient (PyTorch: NaN).
  */
 import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
-import * as F from "../autograd/functional.js";
+import * as F from "../ops/index.js";
+import { assertFloat, safeDenominator } from "../ops/define.js";
 import { noGrad } from "../autograd/grad-mode.js";
-import { contiguousData } from "../kernels/reference.js";
+import { contiguousData } from "../tensor/layout.js";
 import { isFloat, maxFinite, type FloatDType } from "../tensor/dtype.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
@@ -24,7 +25,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 
-export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../autograd/functional.js";
+export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 
 /**
  * How a loss reduces its per-element values: "mean" (default), "sum", or "none" (keep them).
@@ -35,11 +36,6 @@ export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softpl
 export type Reduction = "mean" | "sum" | "none";
 
 // ------------------------------------------------------------------ helpers
-function checkFloat(op: string, what: string, t: Tensor): void {
-  if (!(t instanceof Tensor)) throw new DTypeError(op, `${what} must be a Tensor, got ${t === null ? "null" : typeof t}`);
-  if (!isFloat(t.dtype)) throw new DTypeError(op, `${what} must be a float tensor, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
-}
-
 function checkSameDtype(op: string, a: Tensor, aName: string, b: Tensor, bName: string): void {
   if (a.dtype !== b.dtype) throw new DTypeError(op, `${bName} dtype ${b.dtype} differs from ${aName} dtype ${a.dtype}; convert one with .to()`);
 }
@@ -49,8 +45,8 @@ function checkSameDtype(op: string, a: Tensor, aName: string, b: Tensor, bName: 
  * an [N, N] loss: a silent wrong answer. Elementwise losses here require identical shapes.
  */
 function checkPair(op: string, input: Tensor, target: Tensor): void {
-  checkFloat(op, "input", input);
-  checkFloat(op, "target", target);
+  assertFloat(op, input, "input");
+  assertFloat(op, target, "target");
   if (!sameShape(input.shape, target.shape)) {
     throw new ShapeError(op, `target shape ${shapeStr(target.shape)} differs from input shape ${shapeStr(input.shape)} (losses do not broadcast)`);
   }
@@ -59,7 +55,7 @@ function checkPair(op: string, input: Tensor, target: Tensor): void {
 
 /** A float tensor that broadcasts to `shape` (weights), with the input's dtype. */
 function checkBroadcastable(op: string, what: string, t: Tensor, like: Tensor): void {
-  checkFloat(op, what, t);
+  assertFloat(op, t, what);
   checkSameDtype(op, like, "input", t, what);
   const b = broadcastShapes(op, t.shape, like.shape);
   if (!sameShape(b, like.shape)) throw new ShapeError(op, `${what} shape ${shapeStr(t.shape)} does not broadcast to input shape ${shapeStr(like.shape)}`);
@@ -79,11 +75,6 @@ function reduce(op: string, loss: Tensor, reduction: Reduction | undefined, den?
     default:
       throw new ValueError(op, `reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
   }
-}
-
-/** NOTE: a zero denominator (nothing counted) becomes 1, so 0/0 gives 0 with a zero gradient. */
-function safeDenominator(d: Tensor): Tensor {
-  return F.where(d.eq(0), 1, d);
 }
 
 /** x / s (or x itself when nothing needs scaling). */
@@ -117,8 +108,8 @@ function checkEps(op: string, eps: number): void {
  * linear(x, weight, bias); // [N, in] -> [N, out]
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  checkFloat("linear", "input", x);
-  checkFloat("linear", "weight", weight);
+  assertFloat("linear", x, "input");
+  assertFloat("linear", weight, "weight");
   if (weight.ndim !== 2) throw new ShapeError("linear", `weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new ShapeError("linear", `input shape ${shapeStr(x.shape)} does not end with in_features ${weight.shape[1]} of weight ${shapeStr(weight.shape)}`);
@@ -151,7 +142,7 @@ export interface DropoutOptions {
 export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   const p = options.p ?? 0.5;
   if (!(p >= 0 && p <= 1)) throw new ValueError("dropout", `p must be in [0, 1], got ${p}`);
-  checkFloat("dropout", "input", x);
+  assertFloat("dropout", x, "input");
   if (options.training === false || p === 0) return x;
   const g = options.generator ?? defaultGenerator;
   const keep = new Uint8Array(x.numel);
@@ -174,7 +165,7 @@ export interface EmbeddingOptions {
  */
 export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptions = {}): Tensor {
   if (input.dtype !== "int32") throw new DTypeError("embedding", `indices must be int32, got ${input.dtype}`);
-  checkFloat("embedding", "weight", weight);
+  assertFloat("embedding", weight, "weight");
   if (weight.ndim !== 2) throw new ShapeError("embedding", `weight must be 2-D [num, dim], got ${shapeStr(weight.shape)}`);
   const [num, dim] = weight.shape as [number, number];
   const idx = contiguousData(input);
@@ -200,7 +191,7 @@ function normalizedDims(op: string, x: Tensor, normalizedShape: readonly number[
 
 function checkAffine(op: string, x: Tensor, t: Tensor | null | undefined, shape: readonly number[], what: string): void {
   if (!t) return;
-  checkFloat(op, what, t);
+  assertFloat(op, t, what);
   checkSameDtype(op, x, "input", t, what);
   if (!sameShape(t.shape, shape)) throw new ShapeError(op, `${what} must have shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
 }
@@ -223,7 +214,7 @@ export interface LayerNormOptions {
  * layerNorm(h, [4], { weight: ones([4]), bias: zeros([4]) }); // each row: mean 0, variance ~1
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], options: LayerNormOptions = {}): Tensor {
-  checkFloat("layerNorm", "input", x);
+  assertFloat("layerNorm", x, "input");
   const eps = options.eps ?? 1e-5;
   checkEps("layerNorm", eps);
   const dims = normalizedDims("layerNorm", x, normalizedShape);
@@ -254,7 +245,7 @@ export interface RmsNormOptions {
  * rmsNorm(randn([2, 8]), [8], { weight: ones([8]) });
  */
 export function rmsNorm(x: Tensor, normalizedShape: readonly number[], options: RmsNormOptions = {}): Tensor {
-  checkFloat("rmsNorm", "input", x);
+  assertFloat("rmsNorm", x, "input");
   const eps = options.eps ?? 1e-6;
   checkEps("rmsNorm", eps);
   const dims = normalizedDims("rmsNorm", x, normalizedShape);
@@ -295,7 +286,7 @@ export interface BatchNormOptions {
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
   const op = "batchNorm";
-  checkFloat(op, "input", x);
+  assertFloat(op, x, "input");
   if (x.ndim < 2) throw new ShapeError(op, `expects input [N, C, ...], got ${shapeStr(x.shape)}`);
   const C = x.shape[1]!;
   const eps = options.eps ?? 1e-5;
@@ -360,7 +351,7 @@ export interface NormalizeOptions {
  * normalize(tensor([[3, 4]])).toArray(); // [[0.6, 0.8]]
  */
 export function normalize(x: Tensor, options: NormalizeOptions = {}): Tensor {
-  checkFloat("normalize", "input", x);
+  assertFloat("normalize", x, "input");
   const p = options.p ?? 2;
   const eps = options.eps ?? 1e-12;
   checkEps("normalize", eps);
@@ -394,7 +385,7 @@ export interface StdPoolOptions {
  * stdPool(x, { dim: 1 }); // [N, T] -> [N]
  */
 export function stdPool(x: Tensor, options: StdPoolOptions): Tensor {
-  checkFloat("stdPool", "input", x);
+  assertFloat("stdPool", x, "input");
   const eps = options.eps ?? 1e-5;
   checkEps("stdPool", eps);
   const correction = options.correction ?? 0;
@@ -500,7 +491,7 @@ export interface CrossEntropyOptions extends ReductionOptions {
 export type NllLossOptions = Omit<CrossEntropyOptions, "labelSmoothing">;
 
 function checkClassWeight(op: string, weight: Tensor, C: number, like: Tensor): void {
-  checkFloat(op, "weight", weight);
+  assertFloat(op, weight, "weight");
   checkSameDtype(op, like, "input", weight, "weight");
   if (weight.ndim !== 1 || weight.shape[0] !== C) throw new ShapeError(op, `weight must have shape [${C}], got ${shapeStr(weight.shape)}`);
   const w = contiguousData(weight);
@@ -510,7 +501,7 @@ function checkClassWeight(op: string, weight: Tensor, C: number, like: Tensor): 
 }
 
 function classInput(op: string, input: Tensor): void {
-  checkFloat(op, "input", input);
+  assertFloat(op, input, "input");
   if (input.ndim === 0) throw new ShapeError(op, "input must have a class dim: [C] or [N, C, ...]");
 }
 
@@ -745,8 +736,8 @@ function clampedNormLikeTorch(x: Tensor, dim: number, eps: number): Tensor {
  */
 export function cosineSimilarity(a: Tensor, b: Tensor, options: CosineSimilarityOptions = {}): Tensor {
   const op = "cosineSimilarity";
-  checkFloat(op, "x1", a);
-  checkFloat(op, "x2", b);
+  assertFloat(op, a, "x1");
+  assertFloat(op, b, "x2");
   checkSameDtype(op, a, "x1", b, "x2");
   const eps = options.eps ?? 1e-8;
   checkEps(op, eps);

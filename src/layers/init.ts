@@ -7,7 +7,7 @@
  * so they do not match torch's values (only their distribution).
  */
 import { ShapeError, ValueError } from "../errors.js";
-import { offsetsOf } from "../kernels/reference.js";
+import { offsetsOf } from "../tensor/layout.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";

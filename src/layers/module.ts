@@ -9,7 +9,7 @@
  * skipped by the optimizer (the classic "forgot to register" bug).
  */
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { contiguousData } from "../kernels/reference.js";
+import { contiguousData } from "../tensor/layout.js";
 import { isFloat } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";

@@ -1,9 +1,9 @@
 /**
  * @internal Overflow-safe rescaling for the normalisations in functional.ts (not public API).
  */
-import * as F from "../autograd/functional.js";
+import * as F from "../ops/index.js";
 import { noGrad } from "../autograd/grad-mode.js";
-import { contiguousData } from "../kernels/reference.js";
+import { contiguousData } from "../tensor/layout.js";
 import { toDtype, type DType } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 

@@ -1,5 +1,5 @@
-import { contiguousData } from "../kernels/reference.js";
-import { contiguousStrides, shapeStr } from "./shape.js";
+import { contiguousData, contiguousStrides } from "./layout.js";
+import { shapeStr } from "./shape.js";
 import type { Tensor } from "./tensor.js";
 
 const MAX_ELEMS = 1000;

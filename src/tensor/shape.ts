@@ -14,16 +14,6 @@ export function numel(shape: Shape): number {
   return n;
 }
 
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = acc;
-    acc *= shape[i]!;
-  }
-  return strides;
-}
-
 export function shapeStr(shape: Shape): string {
   return `[${shape.join(", ")}]`;
 }

@@ -1,11 +1,12 @@
 import { AutogradError, DTypeError, IndexError, ShapeError } from "../errors.js";
-import type { View } from "../kernels/backend.js";
-import { contiguousData, isContiguous } from "../kernels/reference.js";
 import type { Node } from "../autograd/node.js";
-import { backward as runBackward, type BackwardOptions } from "../autograd/engine.js";
-import * as F from "../autograd/functional.js";
+import type { BackwardOptions } from "../autograd/engine.js";
+// NOTE: the one import loop of the library, by design: Tensor's methods are the op functions of
+// ops/, which build Tensors. Everything else points one way (see docs/contributing.md).
+import * as F from "../ops/index.js";
 import { dtypeOfArray, isFloat, type DType, type TypedArray } from "./dtype.js";
-import { contiguousStrides, numel, shapeStr, type Shape } from "./shape.js";
+import { contiguousData, contiguousStrides, isContiguous, type View } from "./layout.js";
+import { numel, shapeStr, type Shape } from "./shape.js";
 import { formatTensor } from "./print.js";
 
 /** A gradient hook: receives the gradient and may return a replacement. */
@@ -58,8 +59,7 @@ export class Tensor implements View {
   gradFn: Node | null = null;
   /** An optional name used by error and NaN reports (modules name their parameters). */
   name: string | undefined;
-  /** Set by `markAllowNonFinite`: the NaN guard will not flag this tensor's infinities. */
-  allowNonFinite = false;
+  #allowNonFinite = false;
   #requiresGrad = false;
   #retainsGrad = false;
   #hooks: GradHook[] | null = null;
@@ -211,7 +211,7 @@ export class Tensor implements View {
    * x.mul(2).backward(onesLike(x)); // non-scalar: pass the output gradient
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
-    runBackward([this], gradient ? [gradient] : undefined, options);
+    F.backward([this], gradient ? [gradient] : undefined, options);
   }
 
   /**
@@ -231,8 +231,12 @@ export class Tensor implements View {
    * const mask = tensor([0, -Infinity, 0]).markAllowNonFinite();
    */
   markAllowNonFinite(): this {
-    this.allowNonFinite = true;
+    this.#allowNonFinite = true;
     return this;
+  }
+  /** Whether `markAllowNonFinite()` was called on this tensor. */
+  get allowNonFinite(): boolean {
+    return this.#allowNonFinite;
   }
 
   // ---------------------------------------------------------------- data access
@@ -745,6 +749,13 @@ export class Tensor implements View {
    * x.transpose(0, 1).contiguous().isContiguous(); // true
    */
   contiguous(): Tensor { return F.contiguous(this); }
+  /**
+   * A copy with its own contiguous storage (differentiable); the method form of {@link clone}.
+   * @example
+   * const c = x.clone();
+   * c.storage === x.storage; // false
+   */
+  clone(): Tensor { return F.clone(this); }
   /**
    * Split along `dim` into pieces of a given size, or of the listed sizes (views); the method form of {@link split}.
    * @example

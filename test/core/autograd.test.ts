@@ -3,7 +3,8 @@ import {
   AutogradError, backward, DTypeError, enableGrad, grad, gradcheck, GradcheckError, isGradEnabled, matmul, max, maximum, minimum,
   noGrad, norm, ones, ShapeError, tensor, where, zeros, amax, amin, type Tensor,
 } from "../../src/index.js";
-import { assertFloat, setEngineObserver } from "../../src/autograd/engine.js";
+import { setEngineObserver } from "../../src/autograd/engine.js";
+import { assertFloat } from "../../src/ops/define.js";
 import { expectClose, rnd, vals } from "./helpers.js";
 
 const f64 = (data: number[] | number[][] | number, requiresGrad = true): Tensor => tensor(data, { dtype: "float64", requiresGrad });

@@ -188,7 +188,7 @@ describe("Generator and dtype helpers", () => {
     expect(maxFinite("float32")).toBe(Math.fround(3.4028234663852886e38));
     expect(Math.fround(maxFinite("float32") * 1.0000001)).toBe(Infinity);
     expect(maxFinite("float64")).toBe(Number.MAX_VALUE);
-    const { isDense } = await import("../../src/kernels/strided.js");
+    const { isDense } = await import("../../src/kernels/js/runs.js");
     expect(isDense([2, 3], { strides: [3, 1], offset: 0 })).toBe(true);
     expect(isDense([2, 1, 3], { strides: [3, 7, 1], offset: 5 })).toBe(true);
     expect(isDense([2, 3], { strides: [1, 2], offset: 0 })).toBe(false);

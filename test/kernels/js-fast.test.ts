@@ -1,4 +1,4 @@
-import { fastJsBackend } from "../../src/kernels/js-fast.js";
+import { fastJsBackend } from "../../src/kernels/js/backend.js";
 import { backendSuite } from "./suite.js";
 
 backendSuite(fastJsBackend);

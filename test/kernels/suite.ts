@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { Backend, BinaryOp, Conv2dParams, ReduceOp, UnaryOp, UnaryParams, View } from "../../src/kernels/backend.js";
 import { referenceBackend } from "../../src/kernels/reference.js";
 import { allocArray, type DType, type TypedArray } from "../../src/tensor/dtype.js";
-import { contiguousStrides, numel } from "../../src/tensor/shape.js";
+import { numel } from "../../src/tensor/shape.js";
+import { contiguousStrides } from "../../src/tensor/layout.js";
 
 const RUNS = Number(process.env.KERNEL_RUNS ?? 40);
 

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { BinaryOp, View } from "../../src/kernels/backend.js";
 import { referenceBackend as ref } from "../../src/kernels/reference.js";
 import { registerBackend, setBackend } from "../../src/kernels/registry.js";
-import { createWasmBackend } from "../../src/kernels/wasm.js";
-import { buildMathModule, type MathExports } from "../../src/kernels/wasm-math.js";
+import { createWasmBackend } from "../../src/kernels/wasm/backend.js";
+import { buildMathModule, type MathExports } from "../../src/kernels/wasm/math.js";
 import { adamStep, type AdamState } from "../../src/optim/adam.js";
 import { expectClose } from "./suite.js";
 

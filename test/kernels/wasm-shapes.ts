@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { describe, it } from "vitest";
 import type { Backend, Conv2dParams, View } from "../../src/kernels/backend.js";
 import { referenceBackend } from "../../src/kernels/reference.js";
-import { contiguousStrides, numel } from "../../src/tensor/shape.js";
+import { numel } from "../../src/tensor/shape.js";
+import { contiguousStrides } from "../../src/tensor/layout.js";
 import { expectClose } from "./suite.js";
 
 // NOTE: the generic suite's conv cases are tiny; these reach the wasm paths' blocking and padding:

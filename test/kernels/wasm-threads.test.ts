@@ -9,9 +9,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Conv2dParams, View } from "../../src/kernels/backend.js";
 import { referenceBackend } from "../../src/kernels/reference.js";
-import { contiguousStrides } from "../../src/tensor/shape.js";
-import { wasmBackendOn } from "../../src/kernels/wasm.js";
-import { WasmRuntime } from "../../src/kernels/wasm-runtime.js";
+import { contiguousStrides } from "../../src/tensor/layout.js";
+import { wasmBackendOn } from "../../src/kernels/wasm/backend.js";
+import { WasmRuntime } from "../../src/kernels/wasm/runtime.js";
 import { backendSuite, expectClose } from "./suite.js";
 import { mediumShapeSuite } from "./wasm-shapes.js";
 

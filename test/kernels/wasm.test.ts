@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createWasmBackend } from "../../src/kernels/wasm.js";
-import { fmaSupported, simdSupported, sleb, uleb } from "../../src/kernels/wasm-emit.js";
-import { buildKernelModule } from "../../src/kernels/wasm-kernels.js";
+import { createWasmBackend } from "../../src/kernels/wasm/backend.js";
+import { fmaSupported, simdSupported, sleb, uleb } from "../../src/kernels/wasm/emit.js";
+import { buildKernelModule } from "../../src/kernels/wasm/kernels.js";
 import { backendSuite } from "./suite.js";
 import { mediumShapeSuite } from "./wasm-shapes.js";
 

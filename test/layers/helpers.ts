@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { Tensor, tensor } from "../../src/index.js";
-import { contiguousData } from "../../src/kernels/reference.js";
+import { contiguousData } from "../../src/tensor/layout.js";
 import * as nn from "../../src/layers/index.js";
 import type { AnyModule } from "../../src/layers/index.js";
 

@@ -6,13 +6,13 @@
  * {@link Arena}, runs kernels, and copies its result out before returning.
  *
  * With `threads: 2` (where SharedArrayBuffer and workers exist) the memory is shared and a worker
- * runs the same module on it (wasm-threads.ts): kernels that split their work build one list of
+ * runs the same module on it (threads.ts): kernels that split their work build one list of
  * kernel calls per thread and hand them to {@link WasmRuntime.run}.
  */
-import { buildKernelModule, type KernelExports } from "./wasm-kernels.js";
-import { buildMathModule, type MathExports } from "./wasm-math.js";
-import { fmaSupported } from "./wasm-emit.js";
-import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./wasm-threads.js";
+import { buildKernelModule, type KernelExports } from "./kernels.js";
+import { buildMathModule, type MathExports } from "./math.js";
+import { fmaSupported } from "./emit.js";
+import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./threads.js";
 
 const PAGE = 65536;
 /** Pages a shared memory may grow to (2 GiB; a shared memory reserves its maximum up front). */
@@ -23,11 +23,11 @@ export { BASE };
 export class WasmRuntime {
   readonly memory: WasmMemory;
   readonly k: KernelExports;
-  /** The second module's kernels (wasm-math.ts), on the same memory; this thread only. */
+  /** The second module's kernels (math.ts), on the same memory; this thread only. */
   readonly math: MathExports;
   /** The exports by index, for the call lists of {@link run}. */
   private readonly fns: ((...a: number[]) => unknown)[];
-  /** The worker's control block (wasm-threads.ts), when running two threads. */
+  /** The worker's control block (threads.ts), when running two threads. */
   private readonly ctl: Int32Array | null = null;
   private readonly spawn?: () => void;
   /** Lists run by the worker (a test hook: the worker did take work). */
@@ -84,7 +84,7 @@ export class WasmRuntime {
   }
 
   /**
-   * Run lists of kernel calls (`[export index, ...args]`, see wasm-threads.ts) in any order and
+   * Run lists of kernel calls (`[export index, ...args]`, see threads.ts) in any order and
    * concurrently: this thread and the worker (when one is idle) take lists one at a time from a
    * shared counter, so a worker that wakes late takes fewer (or none) instead of being waited for.
    */

@@ -4,7 +4,7 @@
  * A matrix is given by a storage, an offset and a row and a column stride, so transposed and
  * batched views are multiplied without a copy: packing (below) reads any strides.
  */
-import type { TypedArray } from "../tensor/dtype.js";
+import type { TypedArray } from "../../tensor/dtype.js";
 
 /** A strided 2-D matrix inside a typed array: element (i, j) is data[off + i * rs + j * cs]. */
 /**

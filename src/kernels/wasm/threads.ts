@@ -16,7 +16,7 @@
  *
  * Control block: int32 words at byte 0 of the memory (the arenas start at {@link BASE}):
  * [0] state (STARTING 0, IDLE 1, POSTED 2, EXITED 3, ENTERED 4: the worker is in the job),
- * [1] the next list to take; words 2 to 15 belong to the calling thread's kernels (wasm-math.ts
+ * [1] the next list to take; words 2 to 15 belong to the calling thread's kernels (math.ts
  * keeps its exp constants there). The job starts at word
  * {@link LIST}: the number of lists n, n + 1 word offsets (list t is [off[t], off[t + 1])), then the
  * lists: `[export index, ...arguments]` repeated, the argument count being the export's arity. */

@@ -1,5 +1,5 @@
 /**
- * The second WASM module: kernels that are not GEMM-shaped (the first module, wasm-kernels.ts, is
+ * The second WASM module: kernels that are not GEMM-shaped (the first module, kernels.ts, is
  * at Chrome's 4 KB limit for synchronous compilation). Same imported memory, byte addresses.
  *
  * Exports:
@@ -18,7 +18,7 @@
  * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels)`:
  *   GEMM micro-panels (see packKernel, packTKernel).
  */
-import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
+import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
 
 // SIMD opcodes (after 0xfd)
 const F32X4_SPLAT = 0x13;
@@ -81,7 +81,7 @@ function colsumKernel(f: FuncBuilder): void {
 
 /**
  * Byte address of the exp constants (float32, {@link EXP_CONSTANTS}): words 3 to 15 of the control
- * block (wasm-threads.ts), which the threads leave alone; word 2 holds this address (see
+ * block (threads.ts), which the threads leave alone; word 2 holds this address (see
  * {@link expConstants}).
  */
 const EXP_AT = 12;

@@ -10,13 +10,13 @@
  *
  * Rows of length L are padded to Lp (a multiple of NR = 8) with zeros, so every panel is full.
  */
-import type { TypedArray } from "../tensor/dtype.js";
-import type { Shape } from "../tensor/shape.js";
-import type { Conv2dParams, View } from "./backend.js";
-import { geom, owRange, type ConvGeom } from "./gemm-ops.js";
-import { contiguousData } from "./reference.js";
-import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
-import { Arena, COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./wasm-runtime.js";
+import type { TypedArray } from "../../tensor/dtype.js";
+import type { Shape } from "../../tensor/shape.js";
+import type { Conv2dParams, View } from "../backend.js";
+import { geom, owRange, type ConvGeom } from "../js/gemm-ops.js";
+import { contiguousData } from "../../tensor/layout.js";
+import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
+import { Arena, COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./runtime.js";
 
 const KC = 256;
 /** k block of the weight-gradient dot products (floats): 4 gy rows + 2 col rows stay in L1. */

@@ -7,8 +7,8 @@
  * The hot loops then live in the callers as plain `for` loops over one run: no per-element
  * closures and no per-element index arithmetic.
  */
-import type { Shape } from "../tensor/shape.js";
-import { isContiguous, offsetsOf } from "./reference.js";
+import type { Shape } from "../../tensor/shape.js";
+import { isContiguous, offsetsOf } from "../../tensor/layout.js";
 
 export interface Layout {
   readonly strides: readonly number[];

@@ -3,12 +3,12 @@
  * {@link BASE}, runs a kernel and copies the result out (the Backend contract: fresh arrays).
  * Each returns null where its kernels do not apply (the caller falls back to js-fast).
  */
-import type { DType, TypedArray } from "../tensor/dtype.js";
-import { numel } from "../tensor/shape.js";
-import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "./backend.js";
-import { isDense } from "./strided.js";
-import { COMPARE } from "./wasm-math.js";
-import { BASE, roundUp, type WasmRuntime } from "./wasm-runtime.js";
+import type { DType, TypedArray } from "../../tensor/dtype.js";
+import { numel } from "../../tensor/shape.js";
+import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "../backend.js";
+import { isDense } from "../js/runs.js";
+import { COMPARE } from "./math.js";
+import { BASE, roundUp, type WasmRuntime } from "./runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
 export const ELEMENTWISE_MIN = 256;

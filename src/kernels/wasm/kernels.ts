@@ -1,5 +1,5 @@
 /**
- * The WASM SIMD kernels, written with the emitter in wasm-emit.ts. All pointers are byte
+ * The WASM SIMD kernels, written with the emitter in emit.ts. All pointers are byte
  * addresses into the one imported memory; all element counts are float32 elements.
  *
  * Exports:
@@ -14,7 +14,7 @@
  * - `neg|abs|sqrt|relu|square(x, out, n)`: contiguous float32 unary ops.
  * - `sum(x, n) -> f64`: float32 sum accumulated in float64 (as the reference).
  */
-import { F64, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./wasm-emit.js";
+import { F64, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
 
 /** Emit acc += a * b (v128 locals); with `fma`, as relaxed SIMD's `f32x4.relaxed_madd` (a * b + acc). */
 function madd(f: FuncBuilder, fma: boolean, acc: number, a: number, b: number): void {

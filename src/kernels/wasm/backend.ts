@@ -1,8 +1,8 @@
 /**
  * The "wasm" backend: WebAssembly SIMD kernels generated at runtime, for float32 GEMM (matmul;
- * conv2d and both gradients run entirely in WASM, see wasm-conv.ts) from wasm-kernels.ts, and
+ * conv2d and both gradients run entirely in WASM, see conv.ts) from kernels.ts, and
  * elementwise ops (dense or with a broadcast bias/scalar operand), exp, softmax, comparisons, sums over
- * leading or trailing axes and the fused Adam step from wasm-math.ts (wired in wasm-elementwise.ts).
+ * leading or trailing axes and the fused Adam step from math.ts (wired in elementwise.ts).
  * Everything else (float64, other strided layouts, the other transcendental functions) runs on
  * js-fast, which has the same results within float rounding.
  *
@@ -14,15 +14,15 @@
  * synchronously, so each stays under Chrome's 4 KB limit for synchronous compilation on the
  * main thread (tests check).
  */
-import type { TypedArray } from "../tensor/dtype.js";
-import type { Backend, View } from "./backend.js";
-import { gemmJs, packA, type Gemm, type MatRef } from "./gemm.js";
-import { fastJsBackend, makeGemmBackend } from "./js-fast.js";
-import { adamWasm, binaryWasm, reduceWasm, softmaxWasm, unaryWasm } from "./wasm-elementwise.js";
-import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./wasm-conv.js";
-import { MR, NR, NT_MR, NT_NR } from "./wasm-kernels.js";
-import { simdSupported } from "./wasm-emit.js";
-import { Arena, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./wasm-runtime.js";
+import type { TypedArray } from "../../tensor/dtype.js";
+import type { Backend, View } from "../backend.js";
+import { gemmJs, packA, type Gemm, type MatRef } from "../js/gemm.js";
+import { fastJsBackend, makeGemmBackend } from "../js/backend.js";
+import { adamWasm, binaryWasm, reduceWasm, softmaxWasm, unaryWasm } from "./elementwise.js";
+import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./conv.js";
+import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
+import { simdSupported } from "./emit.js";
+import { Arena, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./runtime.js";
 
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
 // (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs.

@@ -2,11 +2,12 @@
  * matmul and conv2d (forward and both gradients) written once on top of a {@link Gemm}, so the
  * JS and the WASM backends share the im2col / col2im code and differ only in their GEMM.
  */
-import { allocArray, type TypedArray } from "../tensor/dtype.js";
-import { numel, type Shape } from "../tensor/shape.js";
-import type { Conv2dParams, View } from "./backend.js";
+import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+import { numel, type Shape } from "../../tensor/shape.js";
+import type { Conv2dParams, View } from "../backend.js";
 import type { Gemm } from "./gemm.js";
-import { contiguousData, convOutShape, offsetsOf } from "./reference.js";
+import { contiguousData, offsetsOf } from "../../tensor/layout.js";
+import { convOutShape } from "../layout.js";
 
 /** Batched matmul [...batch, M, K] @ [...batch, K, N] through a GEMM (no copies of strided inputs). */
 export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {

@@ -1,19 +1,22 @@
 /**
  * "js-fast": the pure-JS fast backend. Same results as the reference backend (within float
- * rounding), but: layouts are coalesced into runs (see strided.ts) so every hot loop is a plain
+ * rounding), but: layouts are coalesced into runs (see runs.ts) so every hot loop is a plain
  * strided `for` loop chosen by a `switch` outside it (no per-element closures), matmul and conv go
  * through a packed, register-blocked GEMM (gemm.ts, gemm-ops.ts), and reductions accumulate run
  * by run. This is what runs where WebAssembly SIMD does not.
  *
- * Rare ops (argmax/argmin, gather, scatterAdd, max-pool indices) delegate to the reference.
+ * Rare ops (argmax/argmin, softmax, gather, scatterAdd, max-pool indices) are not implemented here:
+ * `completeBackend` fills them in from the reference.
  */
-import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtype.js";
-import { numel } from "../tensor/shape.js";
-import type { Backend, BinaryOp, ReduceOp, UnaryOp, UnaryParams, View } from "./backend.js";
+import { allocArray, toDtype, type DType, type TypedArray } from "../../tensor/dtype.js";
+import { numel } from "../../tensor/shape.js";
+import { contiguousStrides } from "../../tensor/layout.js";
+import { UNARY_DEFAULTS, type Backend, type BinaryOp, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "../backend.js";
+import { completeBackend } from "../registry.js";
 import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
-import { erf, reduceAcc, referenceBackend, sigmoid } from "./reference.js";
-import { planRuns } from "./strided.js";
+import { erf, sigmoid } from "./math.js";
+import { planRuns } from "./runs.js";
 
 /** O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. */
 export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
@@ -37,13 +40,13 @@ export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number,
     case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return;
     case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return;
     case "leakyRelu": {
-      const a = p.alpha ?? 0.01;
+      const a = p.alpha ?? UNARY_DEFAULTS.alpha;
       for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x * a; }
       return;
     }
     case "softplus": {
-      const beta = p.beta ?? 1;
-      const th = p.threshold ?? 20;
+      const beta = p.beta ?? UNARY_DEFAULTS.beta;
+      const th = p.threshold ?? UNARY_DEFAULTS.threshold;
       for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta; }
       return;
     }
@@ -123,7 +126,10 @@ export function copyStrided(x: View, dtype: DType): TypedArray {
 
 /** Reduce by runs: the output is walked as a second view with stride 0 on the reduced axes. */
 export function reduceStrided(op: ReduceOp, x: View, axes: readonly number[]): TypedArray {
-  const [acc, outStrides] = reduceAcc(op, x.shape, axes);
+  // float64 accumulators, one per output element, and the strides that take x's index to its slot
+  const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const acc = new Float64Array(numel(outShape)).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
+  const outStrides = contiguousStrides(outShape).map((s, d) => (axes.includes(d) ? 0 : s));
   const plan = planRuns(x.shape, [x, { strides: outStrides, offset: 0 }]);
   const bx = plan.base[0]!;
   const bo = plan.base[1]!;
@@ -211,9 +217,7 @@ export function assignStrided(dst: View, src: View): void {
  * setBackend("js");
  */
 export function makeGemmBackend(name: string, gemm: Gemm): Backend {
-  return {
-    // argReduce, softmax, maxPool2dIndices, gather and scatterAdd: the reference's.
-    ...referenceBackend,
+  return completeBackend({
     name,
     unary: unaryStrided,
     binary: binaryStrided,
@@ -225,7 +229,7 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),
     conv2dWeightGrad: (x, gy, wShape, p) => conv2dWeightGradVia(gemm, x, gy, wShape, p),
-  };
+  });
 }
 
 /**

@@ -1,0 +1,150 @@
+/**
+ * Comparisons, logical ops and `where`: broadcasting, never differentiable except `where`, whose
+ * gradient goes to the selected input.
+ */
+import { DTypeError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { Tensor } from "../tensor/tensor.js";
+import { broadcastShape, call, defineOp, expandView, nonDifferentiable, pair, scalar, type OpDef } from "./define.js";
+import { cast } from "./shape.js";
+
+type CompareName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
+
+/** A broadcasting comparison or logical op: a bool output, no gradient. */
+function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
+  return defineOp<[Tensor, Tensor]>({
+    name: op,
+    forward: ([a, b]) => {
+      const shape = broadcastShape(op, a, b);
+      return new Tensor(getBackend().binary(op, expandView(a, shape), expandView(b, shape), "bool"), shape);
+    },
+    vjp: nonDifferentiable,
+  });
+}
+
+function cmp(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor | number): Tensor {
+  const name = def.name;
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
+  if (!like) throw new DTypeError(name, "expects at least one tensor");
+  // NOTE: a number compared with a tensor is not rounded to the tensor's dtype's integer type.
+  const conv = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : like.dtype === "int32" && !Number.isInteger(v) ? scalar(v, { dtype: "float64" }) : scalar(v, like));
+  let x = conv(a);
+  let y = conv(b);
+  if (x.dtype !== y.dtype) {
+    if (x.ndim === 0 && !(a instanceof Tensor)) y = cast(y, "float64"); // x is the float64 scalar of a fractional number
+    else if (y.ndim === 0 && !(b instanceof Tensor)) {
+      x = cast(x, "float64");
+      y = cast(y, "float64");
+    } else throw new DTypeError(name, `mixed dtypes ${x.dtype} and ${y.dtype}`);
+  }
+  return call(def, [x, y], null);
+}
+
+export const eqOp = compareOp("eq");
+/**
+ * Elementwise `a == b`, broadcasting, as a bool tensor.
+ * @example
+ * eq(tensor([1, 2]), 2).toArray(); // [false, true]
+ */
+export const eq = (a: Tensor | number, b: Tensor | number): Tensor => cmp(eqOp, a, b);
+
+export const neOp = compareOp("ne");
+/**
+ * Elementwise `a != b`, broadcasting, as a bool tensor.
+ * @example
+ * ne(tensor([1, 2]), 2).toArray(); // [true, false]
+ */
+export const ne = (a: Tensor | number, b: Tensor | number): Tensor => cmp(neOp, a, b);
+
+export const ltOp = compareOp("lt");
+/**
+ * Elementwise `a < b`, broadcasting, as a bool tensor.
+ * @example
+ * lt(tensor([1, 2]), 2).toArray(); // [true, false]
+ */
+export const lt = (a: Tensor | number, b: Tensor | number): Tensor => cmp(ltOp, a, b);
+
+export const leOp = compareOp("le");
+/**
+ * Elementwise `a <= b`, broadcasting, as a bool tensor.
+ * @example
+ * le(tensor([1, 2]), 2).toArray(); // [true, true]
+ */
+export const le = (a: Tensor | number, b: Tensor | number): Tensor => cmp(leOp, a, b);
+
+export const gtOp = compareOp("gt");
+/**
+ * Elementwise `a > b`, broadcasting, as a bool tensor.
+ * @example
+ * gt(tensor([1, 2]), 1).toArray(); // [false, true]
+ */
+export const gt = (a: Tensor | number, b: Tensor | number): Tensor => cmp(gtOp, a, b);
+
+export const geOp = compareOp("ge");
+/**
+ * Elementwise `a >= b`, broadcasting, as a bool tensor.
+ * @example
+ * ge(tensor([1, 2]), 2).toArray(); // [false, true]
+ */
+export const ge = (a: Tensor | number, b: Tensor | number): Tensor => cmp(geOp, a, b);
+
+function boolOf(op: string, t: Tensor): Tensor {
+  if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}`);
+  return t;
+}
+
+export const logicalAndOp = compareOp("logicalAnd");
+/**
+ * Elementwise logical and of two bool tensors, broadcasting.
+ * @example
+ * logicalAnd(tensor([true, true]), tensor([true, false])).toArray(); // [true, false]
+ */
+export const logicalAnd = (a: Tensor, b: Tensor): Tensor => call(logicalAndOp, [boolOf("logicalAnd", a), boolOf("logicalAnd", b)], null);
+
+export const logicalOrOp = compareOp("logicalOr");
+/**
+ * Elementwise logical or of two bool tensors, broadcasting.
+ * @example
+ * logicalOr(tensor([true, false]), tensor([false, false])).toArray(); // [true, false]
+ */
+export const logicalOr = (a: Tensor, b: Tensor): Tensor => call(logicalOrOp, [boolOf("logicalOr", a), boolOf("logicalOr", b)], null);
+
+export const logicalNotOp = defineOp<[Tensor]>({
+  name: "logicalNot",
+  forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x), x.shape),
+  vjp: nonDifferentiable,
+});
+/**
+ * Elementwise logical not, as a bool tensor (a non-bool input is compared with 0 first).
+ * @example
+ * logicalNot(tensor([true, false])).toArray(); // [false, true]
+ */
+export const logicalNot = (x: Tensor): Tensor => call(logicalNotOp, [x.dtype === "bool" ? x : cast(x, "bool")], null);
+
+export const whereOp = defineOp<[Tensor, Tensor, Tensor]>({
+  name: "where",
+  forward: ([c, a, b]) => {
+    const shape = broadcastShape("where", c, a, b);
+    return new Tensor(getBackend().where(expandView(c, shape), expandView(a, shape), expandView(b, shape)), shape);
+  },
+  // NOTE: the unselected branch gets an exact 0; a NaN there (0 * inf) is the classic where() trap
+  // and is the caller's to avoid (see safeDenominator in define.ts).
+  vjp: ({ g, inputs: [c], needs }) => [null, needs[1] ? where(c, g, 0) : null, needs[2] ? where(c, 0, g) : null],
+});
+/**
+ * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets a zero
+ * gradient, but it is still computed: a NaN or Inf there poisons nothing in the forward pass,
+ * yet 0 * Inf in its own backward does (the where() trap): make both branches finite.
+ * @example
+ * where(tensor([true, false]), tensor([1, 2]), 0).toArray(); // [1, 0]
+ * // the safe way to take log(x) only where x > 0: feed the log a finite input everywhere
+ * const v = tensor([0, 2], { requiresGrad: true });
+ * const pos = v.gt(0);
+ * where(pos, log(where(pos, v, 1)), 0).sum().backward(); // v.grad: [0, 0.5], no NaN
+ */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  boolOf("where", cond);
+  // Two numbers (where(mask, 1, 0)) give float32, as torch's default dtype.
+  const [ta, tb] = pair("where", a instanceof Tensor || b instanceof Tensor ? a : scalar(a, { dtype: "float32" }), b);
+  return call(whereOp, [cond, ta, tb], null);
+}

@@ -1,0 +1,81 @@
+/**
+ * What every op family builds on: `defineOp` (a typed op-table entry), `call` (apply it through
+ * the engine) and the argument checks the public op functions share. Families: elementwise,
+ * compare, shape, indexing, reduce, softmax, linalg, conv, pool; ops/table.ts collects their
+ * entries into the op table.
+ */
+import { DTypeError } from "../errors.js";
+import { applyOp } from "../autograd/engine.js";
+import type { OpDef } from "../autograd/node.js";
+import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
+import { expandStrides } from "../tensor/layout.js";
+import { broadcastShapes, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+
+export { nonDifferentiable } from "../autograd/node.js";
+export type { OpDef, VjpContext } from "../autograd/node.js";
+
+/**
+ * An op-table entry, typed by its input tuple `I` and attributes `A` (the identity function: it
+ * exists so the compiler checks the entry against `OpDef` where it is written).
+ * @example
+ * const negOp = defineOp<[Tensor]>({ name: "neg", forward: ([x]) => ..., vjp: ({ g }) => [g.neg()] });
+ */
+export function defineOp<I extends readonly Tensor[], A = null>(def: OpDef<I, A>): OpDef<I, A> {
+  return def;
+}
+
+/** Run an op-table entry on its inputs (recording a graph node when one is needed). */
+export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
+  return applyOp(def, inputs, attrs);
+}
+
+/** A stride-0 view of t broadcast to `shape` (no copy, no graph: for use inside a forward). */
+export function expandView(t: Tensor, shape: Shape): Tensor {
+  return sameShape(t.shape, shape) ? t : new Tensor(t.storage, shape, expandStrides(t, shape), t.offset);
+}
+
+/** The common shape of a broadcasting op's inputs (inside a forward: the engine never broadcasts). */
+export function broadcastShape(op: string, ...inputs: readonly Tensor[]): Shape {
+  return broadcastShapes(op, ...inputs.map((t) => t.shape));
+}
+
+/** A 0-d tensor holding `value`, with `like`'s dtype. */
+export function scalar(value: number, like: { dtype: DType }): Tensor {
+  return new Tensor(toDtype([value], like.dtype), []);
+}
+
+/** Throw a DTypeError naming the op and the argument unless `t` is a float32 or float64 tensor. */
+export function assertFloat(op: string, t: Tensor, what = "input"): void {
+  if (!(t instanceof Tensor)) throw new DTypeError(op, `${what} must be a Tensor, got ${t === null ? "null" : typeof t}`);
+  if (!isFloat(t.dtype)) throw new DTypeError(op, `${what} must be a float tensor, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
+}
+
+export const BOOL_MATH = `arithmetic on bool tensors; convert with .to("float32") first`;
+
+/** A number operand as a 0-d tensor of `like`'s dtype (checked: no fraction into int32, no bool math). */
+export function toTensor(op: string, x: Tensor | number, like: Tensor): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${typeof x}`);
+  if (like.dtype === "int32" && !Number.isInteger(x)) {
+    throw new DTypeError(op, `int32 tensor with the non-integer ${x}; convert with .to("float32") first`);
+  }
+  if (like.dtype === "bool") throw new DTypeError(op, BOOL_MATH);
+  return scalar(x, like);
+}
+
+/** Two operands (at least one a tensor) as tensors of one dtype. */
+export function pair(op: string, a: Tensor | number, b: Tensor | number): [Tensor, Tensor] {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
+  const ta = toTensor(op, a, b as Tensor);
+  const tb = toTensor(op, b, ta);
+  if (ta.dtype !== tb.dtype) {
+    throw new DTypeError(op, `mixed dtypes ${ta.dtype} (shape ${shapeStr(ta.shape)}) and ${tb.dtype} (shape ${shapeStr(tb.shape)}); convert one with .to()`);
+  }
+  return [ta, tb];
+}
+
+/** NOTE: a zero denominator would give 0 * inf = NaN in a gradient of a gradient; 1 where d is 0. */
+export function safeDenominator(d: Tensor): Tensor {
+  return d.where(d.ne(0), 1);
+}

@@ -1,0 +1,333 @@
+/**
+ * Elementwise math: the unary ops (exp, log, sqrt, tanh, relu, ...), their composites (gelu, silu)
+ * and the broadcasting arithmetic (add ... pow, maximum, minimum). Each op-table entry sits beside
+ * its public function.
+ *
+ * Subgradients at kinks (written down and tested): relu'(0) = 0, |x|'(0) = 0, sign' = 0, clamp
+ * passes the gradient where min <= x <= max (inclusive, as PyTorch), maximum/minimum split the
+ * gradient evenly on ties (as PyTorch).
+ */
+import { DTypeError, ValueError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { UNARY_DEFAULTS, type UnaryOp, type UnaryParams } from "../kernels/backend.js";
+import { zerosLike } from "../tensor/create.js";
+import { Tensor } from "../tensor/tensor.js";
+import { assertFloat, BOOL_MATH, broadcastShape, call, defineOp, expandView, pair, type OpDef, type VjpContext } from "./define.js";
+import { where } from "./compare.js";
+
+/** Options of `gelu` and the `GELU` layer. */
+export interface GeluOptions {
+  /** "none" (default): the exact `x Φ(x)` with erf; "tanh": the tanh approximation. */
+  approximate?: "none" | "tanh";
+}
+/** Options of `softplus`. */
+export interface SoftplusOptions {
+  /** The sharpness: `log(1 + exp(beta x)) / beta` (default 1). */
+  beta?: number;
+  /** Above `beta x > threshold` the result is x itself, which avoids overflow (default 20). */
+  threshold?: number;
+}
+
+type UnaryDef = OpDef<[Tensor], UnaryParams>;
+
+/** An elementwise unary op through the backend's `unary` kernel. */
+function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[]): UnaryDef {
+  return defineOp<[Tensor], UnaryParams>({
+    name: op,
+    forward: ([x], p) => new Tensor(getBackend().unary(op, x, p), x.shape),
+    vjp,
+  });
+}
+
+/** Apply a unary op that needs a float input. */
+function floatUnary(def: UnaryDef, x: Tensor, attrs: UnaryParams = {}): Tensor {
+  assertFloat(def.name, x);
+  return call(def, [x], attrs);
+}
+
+// ------------------------------------------------------------------ unary
+
+export const negOp = unaryOp("neg", ({ g }) => [g.neg()]);
+/**
+ * Elementwise `-x`.
+ * @example
+ * neg(a)
+ */
+export const neg = (x: Tensor): Tensor => call(negOp, [x], {});
+
+export const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
+/**
+ * Elementwise `|x|`; its subgradient at 0 is 0.
+ * @example
+ * abs(a)
+ */
+export const abs = (x: Tensor): Tensor => call(absOp, [x], {});
+
+export const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
+/**
+ * Elementwise sign: -1, 0 or 1 (its gradient is 0).
+ * @example
+ * sign(a)
+ */
+export const sign = (x: Tensor): Tensor => call(signOp, [x], {});
+
+export const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)]);
+/**
+ * Elementwise `e^x`.
+ * @example
+ * exp(tensor([0, 1])).toArray(); // [1, 2.718...]
+ */
+export const exp = (x: Tensor): Tensor => floatUnary(expOp, x);
+
+export const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
+/**
+ * Elementwise natural logarithm (NaN below 0, -Infinity at 0).
+ * @example
+ * log(tensor([1, Math.E])).toArray(); // [0, 1]
+ */
+export const log = (x: Tensor): Tensor => floatUnary(logOp, x);
+
+export const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
+/**
+ * Elementwise `log(1 + x)`, accurate for small x.
+ * @example
+ * log1p(tensor([1e-10])).item(); // 1e-10, where log(1 + x) gives 0
+ */
+export const log1p = (x: Tensor): Tensor => floatUnary(log1pOp, x);
+
+export const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
+/**
+ * Elementwise `e^x - 1`, accurate for small x.
+ * @example
+ * expm1(tensor([1e-10], { dtype: "float64" })).item(); // 1e-10
+ */
+export const expm1 = (x: Tensor): Tensor => floatUnary(expm1Op, x);
+
+export const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
+/**
+ * Elementwise square root (its gradient at 0 is Infinity: add an eps inside when the input can be 0).
+ * @example
+ * sqrt(tensor([4, 9])).toArray(); // [2, 3]
+ */
+export const sqrt = (x: Tensor): Tensor => floatUnary(sqrtOp, x);
+
+export const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)]);
+/**
+ * Elementwise `1 / sqrt(x)`.
+ * @example
+ * rsqrt(tensor([4])).item(); // 0.5
+ */
+export const rsqrt = (x: Tensor): Tensor => floatUnary(rsqrtOp, x);
+
+export const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)]);
+/**
+ * Elementwise `x * x`.
+ * @example
+ * square(tensor([-3])).item(); // 9
+ */
+export const square = (x: Tensor): Tensor => floatUnary(squareOp, x);
+
+export const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
+/**
+ * Elementwise sine.
+ * @example
+ * sin(tensor([0])).item(); // 0
+ */
+export const sin = (x: Tensor): Tensor => floatUnary(sinOp, x);
+
+export const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
+/**
+ * Elementwise cosine.
+ * @example
+ * cos(tensor([0])).item(); // 1
+ */
+export const cos = (x: Tensor): Tensor => floatUnary(cosOp, x);
+
+export const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))]);
+/**
+ * Elementwise hyperbolic tangent.
+ * @example
+ * tanh(tensor([0, 100])).toArray(); // [0, 1]
+ */
+export const tanh = (x: Tensor): Tensor => floatUnary(tanhOp, x);
+
+export const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))]);
+/**
+ * Numerically stable logistic function `1 / (1 + e^-x)`.
+ * @example
+ * sigmoid(tensor([0, -1000])).toArray(); // [0.5, 0]
+ */
+export const sigmoid = (x: Tensor): Tensor => floatUnary(sigmoidOp, x);
+
+// NOTE: relu'(0) = 0 (the mask is x > 0), as PyTorch.
+export const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))]);
+/**
+ * `max(x, 0)`; relu'(0) = 0.
+ * @example
+ * relu(tensor([-1, 0, 2])).toArray(); // [0, 0, 2]
+ */
+export const relu = (x: Tensor): Tensor => floatUnary(reluOp, x);
+
+export const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))]);
+/**
+ * The error function (accurate to about 1e-15).
+ * @example
+ * erf(tensor([0])).item(); // 0
+ */
+export const erf = (x: Tensor): Tensor => floatUnary(erfOp, x);
+
+export const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [where(x.gt(0), g, g.mul(attrs.alpha ?? UNARY_DEFAULTS.alpha))]);
+/**
+ * x for x > 0, else `negativeSlope * x` (default slope 0.01).
+ * @example
+ * leakyRelu(tensor([-10, 10]), 0.1).toArray(); // [-1, 10]
+ */
+export const leakyRelu = (x: Tensor, negativeSlope: number = UNARY_DEFAULTS.alpha): Tensor => floatUnary(leakyReluOp, x, { alpha: negativeSlope });
+
+export const softplusOp = unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
+  const bx = x.mul(attrs.beta ?? UNARY_DEFAULTS.beta);
+  return [where(bx.gt(attrs.threshold ?? UNARY_DEFAULTS.threshold), g, g.mul(bx.sigmoid()))];
+});
+/**
+ * `log(1 + exp(beta x)) / beta`, linear above `threshold` (as PyTorch).
+ * @example
+ * softplus(tensor([0])).item(); // 0.693...
+ * softplus(a, { beta: 2 });
+ */
+export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
+  floatUnary(softplusOp, x, { beta: options.beta ?? UNARY_DEFAULTS.beta, threshold: options.threshold ?? UNARY_DEFAULTS.threshold });
+
+export const clampOp = unaryOp("clamp", ({ g, inputs: [x], attrs }) => {
+  const inside = x.ge(attrs.min ?? -Infinity).logicalAnd(x.le(attrs.max ?? Infinity));
+  return [where(inside, g, 0)];
+});
+/**
+ * Clamp to [min, max] (either may be null or omitted, not both); the gradient passes where
+ * min <= x <= max.
+ * @example
+ * clamp(tensor([-2, 0.5, 2]), -1, 1).toArray(); // [-1, 0.5, 1]
+ * clamp(a, 0, null); // only a lower bound
+ */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if (min == null && max == null) throw new ValueError("clamp", "needs min or max");
+  return floatUnary(clampOp, x, { min: min ?? -Infinity, max: max ?? Infinity });
+}
+
+/**
+ * Gaussian error linear unit: x Φ(x) (exact, default) or the tanh approximation.
+ * @example
+ * gelu(tensor([0, 1])).toArray(); // [0, 0.8413...]
+ */
+export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
+  if (options.approximate === "tanh") {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(0.5).mul(inner.tanh().add(1));
+  }
+  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+}
+
+/**
+ * Sigmoid linear unit (swish): x σ(x), as `torch.nn.functional.silu`. σ never overflows, so it is
+ * finite for every finite x (silu(-Infinity) is NaN, as PyTorch's).
+ * @example
+ * silu(tensor([0, 1])).toArray(); // [0, 0.7310...]
+ */
+export const silu = (x: Tensor): Tensor => x.mul(x.sigmoid());
+
+// ------------------------------------------------------------------ binary (broadcasting)
+type BinaryDef = OpDef<[Tensor, Tensor], null>;
+type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor | null)[];
+
+/** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
+function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp): BinaryDef {
+  return defineOp<[Tensor, Tensor]>({
+    name: op,
+    forward: ([a, b]) => {
+      const shape = broadcastShape(op, a, b);
+      return new Tensor(getBackend().binary(op, expandView(a, shape), expandView(b, shape), a.dtype), shape);
+    },
+    vjp,
+  });
+}
+
+function arith(def: BinaryDef, a: Tensor | number, b: Tensor | number): Tensor {
+  const [ta, tb] = pair(def.name, a, b);
+  if (ta.dtype === "bool") throw new DTypeError(def.name, BOOL_MATH);
+  if (def.name === "div" || def.name === "pow") assertFloat(def.name, ta);
+  return call(def, [ta, tb], null);
+}
+
+/** Gradient of maximum (loses = "lt") and minimum (loses = "gt"): to the winning input, split evenly on ties (as PyTorch). */
+function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
+  return ({ g, inputs: [a, b] }) => {
+    const half = where(a.eq(b), g.mul(0.5), g);
+    return [where(a[loses](b), 0, half), where(b[loses](a), 0, half)];
+  };
+}
+
+export const addOp = binaryOp("add", ({ g }) => [g, g]);
+/**
+ * `a + b`, broadcasting; either may be a number.
+ * @example
+ * add(a, b);
+ * add(tensor([1, 2]), 1).toArray(); // [2, 3]
+ */
+export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith(addOp, a, b);
+
+export const subOp = binaryOp("sub", ({ g }) => [g, g.neg()]);
+/**
+ * `a - b`, broadcasting; either may be a number.
+ * @example
+ * sub(a, b);
+ * sub(1, tensor([1, 2])).toArray(); // [0, -1]
+ */
+export const sub = (a: Tensor | number, b: Tensor | number): Tensor => arith(subOp, a, b);
+
+export const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
+/**
+ * `a * b`, broadcasting; either may be a number.
+ * @example
+ * mul(a, b);
+ * mul(tensor([[1], [2]]), tensor([1, 10])).toArray(); // [[1, 10], [2, 20]]
+ */
+export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith(mulOp, a, b);
+
+// NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
+export const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null]);
+/**
+ * `a / b`, broadcasting, for float tensors; either may be a number.
+ * @example
+ * div(a, 2);
+ * div(1, tensor([2, 4])).toArray(); // [0.5, 0.25]
+ */
+export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith(divOp, a, b);
+
+// As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
+export const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
+  needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
+  needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(where(a.eq(0), 1, a).log())) : null,
+]);
+/**
+ * `a ** b`, broadcasting, for float tensors; either may be a number.
+ * @example
+ * pow(tensor([2, 3]), 2).toArray(); // [4, 9]
+ * pow(2, tensor([3])).item(); // 8
+ */
+export const pow = (a: Tensor | number, b: Tensor | number): Tensor => arith(powOp, a, b);
+
+export const maximumOp = binaryOp("maximum", extremumVjp("lt"));
+/**
+ * Elementwise max, broadcasting; on ties the gradient is split evenly (as PyTorch).
+ * @example
+ * maximum(tensor([1, 5]), tensor([3, 2])).toArray(); // [3, 5]
+ * maximum(a, 0); // relu
+ */
+export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith(maximumOp, a, b);
+
+export const minimumOp = binaryOp("minimum", extremumVjp("gt"));
+/**
+ * Elementwise min, broadcasting; on ties the gradient is split evenly (as PyTorch).
+ * @example
+ * minimum(tensor([1, 5]), 3).toArray(); // [1, 3]
+ */
+export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => arith(minimumOp, a, b);

@@ -1,0 +1,53 @@
+/** Matrix products: matmul with torch.matmul's rules (1-D, 2-D, batched with broadcasting). */
+import { DTypeError, ShapeError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { broadcastShapes, shapeStr } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { assertFloat, call, defineOp, expandView } from "./define.js";
+import { squeeze, unsqueeze } from "./shape.js";
+
+/** True when the last two dims of t are stored column by column (a transposed matrix). */
+function colMajor(t: Tensor): boolean {
+  const n = t.ndim;
+  return t.strides[n - 2] === 1 && t.shape[n - 2]! > 1 && t.shape[n - 1]! > 1;
+}
+
+export const matmulOp = defineOp<[Tensor, Tensor]>({
+  name: "matmul",
+  // Inputs are at least 2-D here (matmul() handles 1-D); batch dims broadcast.
+  forward: ([a, b]) => {
+    const batch = broadcastShapes("matmul", a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const M = a.shape[a.ndim - 2]!;
+    const K = a.shape[a.ndim - 1]!;
+    const N = b.shape[b.ndim - 1]!;
+    const av = expandView(a, [...batch, M, K]);
+    const bv = expandView(b, [...batch, K, N]);
+    return new Tensor(getBackend().matmul(av, bv), [...batch, M, N]);
+  },
+  // NOTE: a gradient comes out in its input's layout. For y = x W^T (a Linear layer) the
+  // weight gradient is computed as (g^T x)^T, whose transpose back to W is contiguous: no copy.
+  vjp: ({ g, inputs: [a, b], needs }) => [
+    needs[0] ? (colMajor(a) ? b.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(b.transpose(-1, -2))) : null,
+    needs[1] ? (colMajor(b) ? g.transpose(-1, -2).matmul(a).transpose(-1, -2) : a.transpose(-1, -2).matmul(g)) : null,
+  ],
+});
+/**
+ * Matrix product with torch.matmul's rules: 1-D vectors, 2-D matrices, batched with broadcasting.
+ * @example
+ * matmul(tensor([[1, 2]]), tensor([[3], [4]])).toArray(); // [[11]]
+ * matmul(randn([5, 2, 3]), randn([3, 4])).shape; // [5, 2, 4]
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError("matmul", `needs at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.dtype !== b.dtype) throw new DTypeError("matmul", `mixed dtypes ${a.dtype} and ${b.dtype}`);
+  assertFloat("matmul", a);
+  const ka = a.shape[a.ndim - 1]!;
+  const kb = b.ndim === 1 ? b.shape[0]! : b.shape[b.ndim - 2]!;
+  if (ka !== kb) throw new ShapeError("matmul", `shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} cannot be multiplied (${ka} != ${kb})`);
+  const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
+  let r = call(matmulOp, [a2, b2], null);
+  if (a.ndim === 1) r = squeeze(r, -2);
+  if (b.ndim === 1) r = squeeze(r, -1);
+  return r;
+}

@@ -1,0 +1,300 @@
+/**
+ * Reductions over any dims: sum, mean, amax/amin, argmax/argmin, max/min with indices,
+ * variance/std, logsumexp, norm.
+ *
+ * Subgradients (written down and tested): amax/amin split the gradient evenly among tied extremes
+ * (as torch.amax), max(dim)/min(dim) send it to the returned index (as torch.max(dim)),
+ * norm(p=2)'(0) = 0 and norm(inf) splits evenly among ties (as torch.linalg.vector_norm).
+ */
+import { ShapeError, ValueError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { normDim, normDims, shapeStr, type Shape } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { assertFloat, call, defineOp, expandView, nonDifferentiable, safeDenominator, scalar, type OpDef, type VjpContext } from "./define.js";
+import { where } from "./compare.js";
+import { gather } from "./indexing.js";
+import { cast, reshape, squeeze } from "./shape.js";
+
+/**
+ * The dims a reduction runs over: one dim, a list of dims, or null (or omitted) for all.
+ * Negative dims count from the end.
+ * @example
+ * const dims: Dims = [0, -1];
+ * sum(a, dims);
+ */
+export type Dims = number | readonly number[] | null;
+/**
+ * What `max(x, dim)`, `min(x, dim)` and `maxPool2dWithIndices` return.
+ * @example
+ * const { values, indices } = max(a, 1);
+ */
+export interface ValuesIndices {
+  /** The selected values (they carry the gradient). */
+  values: Tensor;
+  /** Where each value was found, as int32 (not differentiable). */
+  indices: Tensor;
+}
+/** Options of `variance` / `std` (`Tensor.var`, `Tensor.std`). */
+export interface VarOptions {
+  /** Bessel's correction: divide by N - correction (default 1, as PyTorch). */
+  correction?: number;
+  /** Keep the reduced dims with size 1 (default false). */
+  keepdim?: boolean;
+}
+
+interface ReduceAttrs {
+  dims: number[];
+  keepdim: boolean;
+}
+
+function keepShape(shape: Shape, dims: readonly number[]): number[] {
+  return shape.map((s, d) => (dims.includes(d) ? 1 : s));
+}
+
+/** The shape after reducing over dims: size 1 there with keepdim, else without them. */
+function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? keepShape(shape, dims) : shape.filter((_, d) => !dims.includes(d));
+}
+
+function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext<[Tensor], ReduceAttrs>) => readonly (Tensor | null)[]): OpDef<[Tensor], ReduceAttrs> {
+  return defineOp<[Tensor], ReduceAttrs>({
+    name,
+    forward: ([x], a) => new Tensor(getBackend().reduce(op, x, a.dims), reducedShape(x.shape, a.dims, a.keepdim)),
+    vjp,
+  });
+}
+
+// ------------------------------------------------------------------ sum and mean
+export const sumOp = reduceOp("sum", "sum", ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x.shape, attrs.dims)).expand(x.shape)]);
+/**
+ * Sum over `dim` (a dim, a list of dims, or all when omitted); bool is summed as int32.
+ * @example
+ * sum(tensor([[1, 2], [3, 4]])).item(); // 10
+ * sum(tensor([[1, 2], [3, 4]]), 0).toArray(); // [4, 6]
+ * sum(a, [0, 1], true).shape; // [1, 1]
+ */
+export function sum(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (x.dtype === "bool") x = cast(x, "int32");
+  const dims = normDims("sum", dim, x.ndim);
+  return call(sumOp, [x], { dims, keepdim });
+}
+
+/**
+ * Mean over `dim` (a dim, a list of dims, or all when omitted), for float tensors.
+ * @example
+ * mean(tensor([[1, 2], [3, 4]]), 1).toArray(); // [1.5, 3.5]
+ */
+export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  assertFloat("mean", x);
+  const dims = normDims("mean", dim, x.ndim);
+  const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  return sum(x, dims, keepdim).div(n);
+}
+
+// ------------------------------------------------------------------ extremes
+/** Gradient of amax/amin: split evenly among the tied extremes. */
+const extremeVjp = ({ g, inputs: [x], out, attrs }: VjpContext<[Tensor], ReduceAttrs>): Tensor[] => {
+  const ks = keepShape(x.shape, attrs.dims);
+  const mask = x.eq(out.reshape(ks)).to(x.dtype);
+  const count = mask.sum(attrs.dims, true);
+  return [g.reshape(ks).div(count).mul(mask)];
+};
+export const amaxOp = reduceOp("amax", "max", extremeVjp);
+export const aminOp = reduceOp("amin", "min", extremeVjp);
+function extreme(def: OpDef<[Tensor], ReduceAttrs>, x: Tensor, dim: Dims | undefined, keepdim: boolean): Tensor {
+  const name = def.name;
+  const dims = normDims(name, dim, x.ndim);
+  if (dims.some((d) => x.shape[d] === 0) || (x.numel === 0 && dims.length === 0 && x.ndim > 0)) {
+    throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
+  }
+  return call(def, [x], { dims, keepdim });
+}
+
+/**
+ * Max over dims; ties share the gradient evenly (as torch.amax).
+ * @example
+ * amax(tensor([[1, 5], [7, 2]]), 1).toArray(); // [5, 7]
+ */
+export const amax = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme(amaxOp, x, dim, keepdim);
+
+/**
+ * Min over dims; ties share the gradient evenly (as torch.amin).
+ * @example
+ * amin(tensor([[1, 5], [7, 2]]), 1).toArray(); // [1, 2]
+ */
+export const amin = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme(aminOp, x, dim, keepdim);
+
+function argReduceOp(op: "argmax" | "argmin"): OpDef<[Tensor], { dim: number; keepdim: boolean }> {
+  return defineOp<[Tensor], { dim: number; keepdim: boolean }>({
+    name: op,
+    forward: ([x], a) => new Tensor(getBackend().argReduce(op, x, a.dim), reducedShape(x.shape, [a.dim], a.keepdim)),
+    vjp: nonDifferentiable,
+  });
+}
+export const argmaxOp = argReduceOp("argmax");
+export const argminOp = argReduceOp("argmin");
+function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  if (dim === undefined) {
+    if (x.numel === 0) throw new ShapeError(name, "empty tensor");
+    return call(name === "argmax" ? argmaxOp : argminOp, [reshape(x, [-1])], { dim: 0, keepdim: false });
+  }
+  const d = normDim(name, dim, x.ndim);
+  if (x.ndim === 0) return call(name === "argmax" ? argmaxOp : argminOp, [reshape(x, [1])], { dim: 0, keepdim: false });
+  if (x.shape[d] === 0) throw new ShapeError(name, `cannot reduce over an empty dim (shape ${shapeStr(x.shape)})`);
+  return call(name === "argmax" ? argmaxOp : argminOp, [x], { dim: d, keepdim });
+}
+
+/**
+ * Index of the largest value along `dim` (of the flattened tensor when `dim` is omitted), as int32.
+ * The first one wins on ties.
+ * @example
+ * argmax(tensor([[1, 5], [7, 2]]), 1).toArray(); // [1, 0]
+ * argmax(tensor([[1, 5], [7, 2]])).item(); // 2
+ */
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmax", x, dim, keepdim);
+
+/**
+ * Index of the smallest value along `dim` (of the flattened tensor when `dim` is omitted), as int32.
+ * The first one wins on ties.
+ * @example
+ * argmin(tensor([[1, 5], [7, 2]]), 1).toArray(); // [0, 1]
+ */
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argExtreme("argmin", x, dim, keepdim);
+
+function valuesIndices(name: "argmax" | "argmin", x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const d = normDim(name, dim, x.ndim);
+  const xx = x.ndim === 0 ? reshape(x, [1]) : x;
+  const indices = argExtreme(name, xx, d, true);
+  let values = gather(xx, d, indices);
+  let idx = indices;
+  if (!keepdim || x.ndim === 0) {
+    values = squeeze(values, d);
+    idx = squeeze(indices, d);
+  }
+  return { values, indices: idx };
+}
+
+/**
+ * `max(x)`: the largest element. `max(x, dim, keepdim)`: values and indices along dim; the
+ * gradient goes to the returned index (as torch.max(dim)).
+ * @example
+ * max(tensor([3, 9, 4])).item(); // 9
+ * const { values, indices } = max(tensor([[1, 5], [7, 2]]), 1); // values [5, 7], indices [1, 0]
+ */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? amax(x) : valuesIndices("argmax", x, dim, keepdim);
+}
+
+/**
+ * `min(x)`: the smallest element. `min(x, dim, keepdim)`: values and indices along dim; the
+ * gradient goes to the returned index (as torch.min(dim)).
+ * @example
+ * min(tensor([3, 9, 4])).item(); // 3
+ * const { values, indices } = min(tensor([[1, 5], [7, 2]]), 1); // values [1, 2], indices [0, 1]
+ */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIndices {
+  return dim === undefined ? amin(x) : valuesIndices("argmin", x, dim, keepdim);
+}
+
+/**
+ * Variance with Bessel's `correction` (default 1). The free-function name of `Tensor.var`.
+ * @example
+ * variance(tensor([1, 2, 3, 4])).item(); // 1.666...
+ * variance(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.25
+ */
+export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
+  const correction = options.correction ?? 1;
+  const keepdim = options.keepdim ?? false;
+  const dims = normDims("var", dim, x.ndim);
+  const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
+  const mu = mean(x, dims, true);
+  const d = x.sub(mu);
+  return sum(d.mul(d), dims, keepdim).div(Math.max(0, n - correction));
+}
+
+/**
+ * Standard deviation: sqrt(var). NOTE: its gradient at a constant input is 0 * inf = NaN (as in
+ * PyTorch); use `stdPool` with an eps inside the sqrt where that can happen.
+ * @example
+ * std(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.118...
+ */
+export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
+  return variance(x, dim, options).sqrt();
+}
+
+function finiteShift(m: Tensor): Tensor {
+  // The max shift is a constant (detached); an infinite max (all -inf row) shifts by 0 instead.
+  const md = m.detach();
+  return where(md.abs().eq(Infinity), 0, md);
+}
+
+/**
+ * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows.
+ * @example
+ * logsumexp(tensor([1000, 1000]), 0).item(); // 1000.693..., where the naive formula gives Infinity
+ */
+export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  const dims = normDims("logsumexp", dim, x.ndim);
+  if (x.numel === 0) return sum(x, dims, keepdim).log();
+  const m = finiteShift(amax(x, dims, true));
+  const r = x.sub(m).exp().sum(dims, true).log().add(m);
+  return keepdim ? r : reshape(r, x.shape.filter((_, d) => !dims.includes(d)));
+}
+
+// ------------------------------------------------------------------ norm
+export const normOp = defineOp<[Tensor], ReduceAttrs & { p: number }>({
+  name: "norm",
+  // NOTE: computed in float64 and scaled by max|x|, so a float32 norm of values near 1e30 does
+  // not overflow in the squares.
+  forward: ([x], a) => {
+    const b = getBackend();
+    const xd = new Tensor(b.unary("abs", new Tensor(b.copy(x, "float64"), x.shape)), x.shape);
+    const m = b.reduce("max", xd, a.dims);
+    let r = m;
+    if (a.p === 1) r = b.reduce("sum", xd, a.dims);
+    else if (a.p !== Infinity) {
+      // Scale by max|x| where it is finite and positive; an infinite max makes the norm Inf.
+      const msafe = m.map((v) => (v > 0 && v < Infinity ? v : 1));
+      const scaled = new Tensor(b.binary("div", xd, expandView(new Tensor(msafe, keepShape(x.shape, a.dims)), x.shape), "float64"), x.shape);
+      const powd = new Tensor(b.binary("pow", scaled, expandView(scalar(a.p, xd), x.shape), "float64"), x.shape);
+      r = b.reduce("sum", powd, a.dims).map((s, i) => (m[i] === Infinity ? Infinity : Math.pow(s, 1 / a.p) * msafe[i]!));
+    }
+    return new Tensor(b.copy(new Tensor(r, [r.length]), x.dtype), reducedShape(x.shape, a.dims, a.keepdim));
+  },
+  vjp: ({ g, inputs: [x], out, attrs }) => {
+    const ks = keepShape(x.shape, attrs.dims);
+    const gk = g.reshape(ks);
+    const nk = out.reshape(ks);
+    if (attrs.p === 1) return [gk.mul(x.sign())];
+    if (attrs.p === Infinity) {
+      const mask = x.abs().eq(nk).to(x.dtype);
+      return [x.sign().mul(mask).mul(gk.div(mask.sum(attrs.dims, true)))];
+    }
+    // d||x||_p / dx = sign(x) (|x| / ||x||)^(p-1); 0 where the norm is 0.
+    // NOTE: the ratio |x|/||x|| <= 1 is raised to p-1, never |x| itself, so float32 values near
+    // 1e30 or 1e-30 do not overflow or underflow into 0 * inf.
+    // NOTE: x / ||x|| first (at most 1): g / ||x|| overflows when the norm is subnormal.
+    if (attrs.p === 2) return [x.div(safeDenominator(nk)).mul(where(nk.eq(0), 0, gk))];
+    const ratio = x.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
+    return [x.sign().mul(ratio).mul(where(nk.eq(0), 0, gk))];
+  },
+});
+/**
+ * The p-norm (p = 1, 2, Infinity, or any p >= 1; default 2) over dims, as torch.linalg.vector_norm.
+ * Its gradient at 0 is 0, not NaN.
+ * @example
+ * norm(tensor([3, 4])).item(); // 5
+ * norm(tensor([3, -4]), 1).item(); // 7
+ * norm(a, 2, 1).shape; // [2]
+ */
+export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
+  assertFloat("norm", x);
+  if (!(p >= 1)) throw new ValueError("norm", `p must be >= 1 or Infinity, got ${p}`);
+  const dims = normDims("norm", dim, x.ndim);
+  if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
+  return call(normOp, [x], { p, dims, keepdim });
+}

@@ -1,0 +1,380 @@
+/**
+ * Dtype and layout: casts, copies, views (reshape, permute, expand, narrow, ...), padding and
+ * concatenation. Views share storage with their input; `contiguous` and `clone` copy.
+ */
+import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { full } from "../tensor/create.js";
+import { allocArray, type DType } from "../tensor/dtype.js";
+import { expandStrides, viewStrides } from "../tensor/layout.js";
+import { normDim, numel, sameShape, shapeStr } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { call, defineOp } from "./define.js";
+
+// ------------------------------------------------------------------ dtype and copies
+export const castOp = defineOp<[Tensor], { dtype: DType }>({
+  name: "cast",
+  forward: ([x], a) => new Tensor(getBackend().copy(x, a.dtype), x.shape),
+  vjp: ({ g, inputs: [x] }) => [g.to(x.dtype)],
+});
+/**
+ * Convert to `dtype` (differentiable between float dtypes; x itself when it already has it).
+ * @example
+ * cast(tensor([1.5]), "int32").toArray(); // [1]
+ * cast(a, "float64").dtype; // "float64"
+ */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return call(castOp, [x], { dtype });
+}
+
+export const contiguousOp = defineOp<[Tensor]>({
+  name: "contiguous",
+  forward: ([x]) => new Tensor(getBackend().copy(x, x.dtype), x.shape),
+  vjp: ({ g }) => [g],
+});
+/**
+ * A contiguous tensor with the same values (x itself when already contiguous).
+ * @example
+ * const tt = transpose(a, 0, 1);
+ * contiguous(tt).isContiguous(); // true
+ */
+export function contiguous(x: Tensor): Tensor {
+  return x.isContiguous() ? x : call(contiguousOp, [x], null);
+}
+
+/**
+ * A copy of x with its own contiguous storage (differentiable, as torch.clone).
+ * @example
+ * const c = clone(a);
+ * c.storage === a.storage; // false
+ */
+export function clone(x: Tensor): Tensor {
+  return call(contiguousOp, [x], null);
+}
+
+// ------------------------------------------------------------------ views
+function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
+  const out = [...shape];
+  const neg = out.filter((s) => s === -1).length;
+  if (neg > 1) throw new ShapeError(op, `only one dim may be -1, got ${shapeStr(shape)}`);
+  for (const s of out) if (!Number.isInteger(s) || s < -1) throw new ShapeError(op, `invalid size ${s} in ${shapeStr(shape)}`);
+  if (neg === 1) {
+    const known = out.reduce((a, s) => (s === -1 ? a : a * s), 1);
+    // NaN (no fit, or known = 0: x % 0 is NaN) fails the size check below.
+    out[out.indexOf(-1)] = x.numel % known ? NaN : x.numel / known;
+  }
+  if (numel(out) !== x.numel) throw new ShapeError(op, `shape ${shapeStr(shape)} is invalid for input of size ${x.numel} (shape ${shapeStr(x.shape)})`);
+  return out;
+}
+
+export const reshapeOp = defineOp<[Tensor], { shape: number[] }>({
+  name: "reshape",
+  forward: ([x], a) => {
+    const strides = viewStrides(x, a.shape);
+    if (strides) return new Tensor(x.storage, a.shape, strides, x.offset);
+    return new Tensor(getBackend().copy(x, x.dtype), a.shape);
+  },
+  vjp: ({ g, inputs: [x] }) => [g.reshape(x.shape)],
+});
+/**
+ * The same elements with a new shape (-1 infers one size); a view when the layout allows, else a copy.
+ * @example
+ * reshape(arange(6), [2, -1]).shape; // [2, 3]
+ */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const s = resolveShape("reshape", x, shape);
+  if (sameShape(s, x.shape)) return x;
+  return call(reshapeOp, [x], { shape: s });
+}
+
+/**
+ * Like reshape, but throws instead of copying when the layout does not allow a view.
+ * @example
+ * view(a, [3, 2]).storage === a.storage; // true
+ */
+export function view(x: Tensor, shape: readonly number[]): Tensor {
+  const s = resolveShape("view", x, shape);
+  const r = sameShape(s, x.shape) ? x : call(reshapeOp, [x], { shape: s });
+  if (r.storage !== x.storage) throw new ShapeError("view", `cannot view shape ${shapeStr(x.shape)} (strides ${shapeStr(x.strides)}) as ${shapeStr(s)}: use reshape() or contiguous() first`);
+  return r;
+}
+
+/**
+ * Merge dims `startDim..endDim` (default: all dims) into one.
+ * @example
+ * flatten(zeros([2, 3, 4]), 1).shape; // [2, 12]
+ * flatten(a).shape; // [6]
+ */
+export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  if (x.ndim === 0) return reshape(x, [1]);
+  const s = normDim("flatten", startDim, x.ndim);
+  const e = normDim("flatten", endDim, x.ndim);
+  if (s > e) throw new ShapeError("flatten", `startDim ${startDim} > endDim ${endDim}`);
+  const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}
+
+export const permuteOp = defineOp<[Tensor], { dims: number[] }>({
+  name: "permute",
+  forward: ([x], a) => new Tensor(x.storage, a.dims.map((d) => x.shape[d]!), a.dims.map((d) => x.strides[d]!), x.offset),
+  vjp: ({ g, attrs }) => {
+    const inv = new Array<number>(attrs.dims.length);
+    attrs.dims.forEach((d, i) => (inv[d] = i));
+    return [g.permute(inv)];
+  },
+});
+/**
+ * Reorder the dims: output dim i is input dim `dims[i]` (a view).
+ * @example
+ * permute(zeros([2, 3, 4]), [2, 0, 1]).shape; // [4, 2, 3]
+ */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  if (dims.length !== x.ndim) throw new ShapeError("permute", `expected ${x.ndim} dims for shape ${shapeStr(x.shape)}, got ${JSON.stringify(dims)}`);
+  const d = dims.map((v) => normDim("permute", v, x.ndim));
+  if (new Set(d).size !== d.length) throw new ShapeError("permute", `repeated dim in ${JSON.stringify(dims)}`);
+  if (d.every((v, i) => v === i)) return x;
+  return call(permuteOp, [x], { dims: d });
+}
+
+/**
+ * Swap two dims (a view).
+ * @example
+ * transpose(a, 0, 1).shape; // [3, 2]
+ */
+export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  if (x.ndim < 2 && dim0 === dim1) return x;
+  const a = normDim("transpose", dim0, x.ndim);
+  const b = normDim("transpose", dim1, x.ndim);
+  const dims = Array.from({ length: x.ndim }, (_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return permute(x, dims);
+}
+
+export const expandOp = defineOp<[Tensor], { shape: number[] }>({
+  name: "expand",
+  forward: ([x], a) => new Tensor(x.storage, a.shape, expandStrides(x, a.shape), x.offset),
+  vjp: ({ g }) => [g], // the engine sums it back to the input's shape
+});
+/**
+ * Broadcast to a larger shape without copying (-1 keeps a size).
+ * @example
+ * expand(tensor([[1], [2]]), [2, 3]).toArray(); // [[1, 1, 1], [2, 2, 2]]
+ */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  const lead = shape.length - x.ndim;
+  if (lead < 0) throw new ShapeError("expand", `cannot expand ${shapeStr(x.shape)} to fewer dims ${shapeStr(shape)}`);
+  const s = shape.map((v, i) => (v === -1 && i >= lead ? x.shape[i - lead]! : v));
+  s.forEach((v, i) => {
+    const own = i >= lead ? x.shape[i - lead]! : 1;
+    if (!(v === own || own === 1) || v < 0) throw new ShapeError("expand", `cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)} (dim ${i})`);
+  });
+  if (sameShape(s, x.shape)) return x;
+  return call(expandOp, [x], { shape: s });
+}
+
+/**
+ * Remove every size-1 dim, or only `dim` (when its size is 1).
+ * @example
+ * squeeze(zeros([2, 1, 3])).shape; // [2, 3]
+ * squeeze(zeros([1, 3]), 0).shape; // [3]
+ */
+export function squeeze(x: Tensor, dim?: number): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  const d = normDim("squeeze", dim, x.ndim);
+  if (x.shape[d] !== 1) return x; // a 0-d x has no size at d = 0
+  return reshape(x, x.shape.filter((_, i) => i !== d));
+}
+
+/**
+ * Insert a size-1 dim at `dim` (negative counts from the end of the result).
+ * @example
+ * unsqueeze(zeros([3]), 0).shape; // [1, 3]
+ * unsqueeze(zeros([3]), -1).shape; // [3, 1]
+ */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const d = normDim("unsqueeze", dim, x.ndim + 1);
+  const shape = [...x.shape];
+  shape.splice(d, 0, 1);
+  return reshape(x, shape);
+}
+
+export const narrowOp = defineOp<[Tensor], { dim: number; start: number; length: number }>({
+  name: "narrow",
+  forward: ([x], a) => {
+    const shape = [...x.shape];
+    shape[a.dim] = a.length;
+    return new Tensor(x.storage, shape, x.strides, x.offset + a.start * x.strides[a.dim]!);
+  },
+  vjp: ({ g, inputs: [x], attrs }) => {
+    const pads = x.shape.map((s, d) => (d === attrs.dim ? [attrs.start, s - attrs.start - attrs.length] : [0, 0]) as [number, number]);
+    return [padDims(g, pads, 0)];
+  },
+});
+/**
+ * The slice [start, start + length) of one dim, as a view.
+ * @example
+ * narrow(arange(5), 0, 1, 3).toArray(); // [1, 2, 3]
+ */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = normDim("narrow", dim, x.ndim);
+  const size = x.shape[d]!;
+  const s = start < 0 ? start + size : start;
+  if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > size) {
+    throw new IndexError("narrow", `start ${start} and length ${length} out of range for dim ${dim} of size ${size} (shape ${shapeStr(x.shape)})`);
+  }
+  if (s === 0 && length === size) return x;
+  return call(narrowOp, [x], { dim: d, start: s, length });
+}
+
+/**
+ * The slice at `index` of one dim (negative counts from the end), with that dim removed.
+ * @example
+ * select(tensor([[1, 2], [3, 4]]), 0, -1).toArray(); // [3, 4]
+ */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const d = normDim("select", dim, x.ndim);
+  const size = x.shape[d]!;
+  const i = index < 0 ? index + size : index;
+  if (!Number.isInteger(i) || i < 0 || i >= size) throw new IndexError("select", `index ${index} out of range for dim ${dim} of size ${size}`);
+  return squeeze(narrow(x, d, i, 1), d);
+}
+
+// ------------------------------------------------------------------ padding and concatenation
+export const padOp = defineOp<[Tensor], { pads: [number, number][]; value: number }>({
+  name: "pad",
+  forward: ([x], a) => {
+    const shape = x.shape.map((s, d) => s + a.pads[d]![0] + a.pads[d]![1]);
+    const out = full(shape, a.value, { dtype: x.dtype });
+    // x goes into the view of out that starts after the leading pads.
+    const offset = out.strides.reduce((o, st, d) => o + a.pads[d]![0] * st, 0);
+    getBackend().assign(new Tensor(out.storage, x.shape, out.strides, offset), x);
+    return out;
+  },
+  // narrow returns its input itself for an unpadded dim
+  vjp: ({ g, inputs: [x], attrs }) => [x.shape.reduce((r, s, d) => r.narrow(d, attrs.pads[d]![0], s), g)],
+});
+/** @internal pad with one [before, after] pair per dim. */
+export function padDims(x: Tensor, pads: [number, number][], value: number): Tensor {
+  if (pads.every(([a, b]) => a === 0 && b === 0)) return x;
+  return call(padOp, [x], { pads, value });
+}
+
+/**
+ * Constant padding, in torch.nn.functional.pad order: `[left, right]` for the last dim, then
+ * `[top, bottom]` for the one before, and so on.
+ * @example
+ * pad(tensor([[1, 2]]), [1, 0]).toArray(); // [[0, 1, 2]]
+ * pad(zeros([1, 1, 4, 4]), [1, 1, 1, 1]).shape; // [1, 1, 6, 6]
+ */
+export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
+  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
+    throw new ShapeError("pad", `padding length ${pads.length} must be even and <= ${2 * x.ndim} for shape ${shapeStr(x.shape)}`);
+  }
+  for (const p of pads) if (!Number.isInteger(p) || p < 0) throw new ValueError("pad", `pads must be non-negative integers, got ${JSON.stringify(pads)}`);
+  const per: [number, number][] = x.shape.map(() => [0, 0]);
+  for (let i = 0; i < pads.length / 2; i++) per[x.ndim - 1 - i] = [pads[2 * i]!, pads[2 * i + 1]!];
+  return padDims(x, per, value);
+}
+
+export const catOp = defineOp<readonly Tensor[], { dim: number }>({
+  name: "cat",
+  forward: (xs, a) => {
+    const first = xs[0]!;
+    const shape = [...first.shape];
+    shape[a.dim] = xs.reduce((acc, t) => acc + t.shape[a.dim]!, 0);
+    const out = new Tensor(allocArray(first.dtype, numel(shape)), shape);
+    let off = 0;
+    for (const t of xs) {
+      const part = new Tensor(out.storage, t.shape, out.strides, off * out.strides[a.dim]!);
+      getBackend().assign(part, t);
+      off += t.shape[a.dim]!;
+    }
+    return out;
+  },
+  vjp: ({ g, inputs, attrs, needs }) => {
+    let off = 0;
+    return inputs.map((t, i) => {
+      const len = t.shape[attrs.dim]!;
+      const r = needs[i] ? g.narrow(attrs.dim, off, len) : null;
+      off += len;
+      return r;
+    });
+  },
+});
+/**
+ * Concatenate along an existing dim.
+ * @example
+ * cat([a, b], 0).shape; // [4, 3]
+ * cat([a, b], 1).shape; // [2, 6]
+ */
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ShapeError("cat", "got an empty list");
+  const first = tensors[0]!;
+  const d = normDim("cat", dim, first.ndim);
+  tensors.forEach((t, i) => {
+    if (t.dtype !== first.dtype) throw new DTypeError("cat", `tensor ${i} has dtype ${t.dtype}, tensor 0 has ${first.dtype}`);
+    if (t.ndim !== first.ndim || t.shape.some((s, j) => j !== d && s !== first.shape[j])) {
+      throw new ShapeError("cat", `tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 has ${shapeStr(first.shape)} (outside dim ${dim})`);
+    }
+  });
+  if (tensors.length === 1) return first;
+  return call(catOp, tensors, { dim: d });
+}
+
+/**
+ * Stack tensors of the same shape along a new dim.
+ * @example
+ * stack([a, b]).shape; // [2, 2, 3]
+ */
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (tensors.length === 0) throw new ShapeError("stack", "got an empty list");
+  const first = tensors[0]!;
+  tensors.forEach((t, i) => {
+    if (!sameShape(t.shape, first.shape)) throw new ShapeError("stack", `tensor ${i} has shape ${shapeStr(t.shape)}, tensor 0 has ${shapeStr(first.shape)}`);
+  });
+  const d = normDim("stack", dim, first.ndim + 1);
+  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+}
+
+/**
+ * Split into pieces of `size` (the last may be smaller) or of the given sizes. Views.
+ * @example
+ * split(arange(5), 2).map((p) => p.toArray()); // [[0, 1], [2, 3], [4]]
+ * split(arange(5), [1, 4]).length; // 2
+ */
+export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+  const d = normDim("split", dim, x.ndim);
+  const n = x.shape[d]!;
+  let sizes: number[];
+  if (typeof sizeOrSections === "number") {
+    if (!Number.isInteger(sizeOrSections) || sizeOrSections <= 0) throw new ValueError("split", `size must be a positive integer, got ${sizeOrSections}`);
+    sizes = [];
+    for (let s = 0; s < n; s += sizeOrSections) sizes.push(Math.min(sizeOrSections, n - s));
+    if (n === 0) sizes.push(0);
+  } else {
+    sizes = [...sizeOrSections];
+    if (sizes.reduce((a, b) => a + b, 0) !== n || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
+      throw new ShapeError("split", `sizes ${JSON.stringify(sizes)} do not sum to ${n} (dim ${dim} of shape ${shapeStr(x.shape)})`);
+    }
+  }
+  let off = 0;
+  return sizes.map((s) => {
+    const r = narrow(x, d, off, s);
+    off += s;
+    return r;
+  });
+}
+
+/**
+ * Split into `chunks` pieces of size ceil(n / chunks) (as torch.chunk; there may be fewer).
+ * @example
+ * chunk(arange(6), 3).map((p) => p.toArray()); // [[0, 1], [2, 3], [4, 5]]
+ */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new ValueError("chunk", `chunks must be a positive integer, got ${chunks}`);
+  const d = normDim("chunk", dim, x.ndim);
+  const size = Math.max(1, Math.ceil(x.shape[d]! / chunks));
+  return split(x, size, d);
+}

@@ -1,0 +1,49 @@
+/**
+ * softmax and logSoftmax: primitives (one fused kernel each, as PyTorch), shifted by the lane max,
+ * or by 0 where that max is infinite (a row of -Infinity masks).
+ */
+import { DTypeError } from "../errors.js";
+import { getBackend } from "../kernels/registry.js";
+import { isFloat } from "../tensor/dtype.js";
+import { normDim } from "../tensor/shape.js";
+import { Tensor } from "../tensor/tensor.js";
+import { call, defineOp, type OpDef, type VjpContext } from "./define.js";
+
+type SoftmaxDef = OpDef<[Tensor], { dim: number }>;
+
+function softmaxDef(name: "softmax" | "logSoftmax", vjp: (ctx: VjpContext<[Tensor], { dim: number }>) => readonly (Tensor | null)[]): SoftmaxDef {
+  return defineOp<[Tensor], { dim: number }>({
+    name,
+    forward: ([x], a) => new Tensor(getBackend().softmax(x, a.dim, name === "logSoftmax"), x.shape),
+    vjp,
+  });
+}
+
+export const softmaxOp = softmaxDef("softmax", ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))]);
+/**
+ * Max-shifted softmax along `dim`. A row with some -Infinity entries (a mask) gives zeros there, not NaN.
+ * @example
+ * softmax(tensor([[0, 0]]), 1).toArray(); // [[0.5, 0.5]]
+ * softmax(tensor([1, -Infinity]), 0).toArray(); // [1, 0]
+ */
+export function softmax(x: Tensor, dim: number): Tensor {
+  return applySoftmax(softmaxOp, x, dim);
+}
+
+function applySoftmax(def: SoftmaxDef, x: Tensor, dim: number): Tensor {
+  const op = def.name;
+  const d = normDim(op, dim, x.ndim);
+  if (!isFloat(x.dtype)) throw new DTypeError(op, `expects a float tensor, got ${x.dtype}`);
+  return x.numel === 0 ? x : call(def, [x], { dim: d });
+}
+
+export const logSoftmaxOp = softmaxDef("logSoftmax", ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))]);
+/**
+ * x - logsumexp(x): the stable log of softmax along `dim`.
+ * @example
+ * logSoftmax(tensor([[0, 0]]), 1).toArray(); // [[-0.693..., -0.693...]]
+ * logSoftmax(tensor([0, 1000]), 0).toArray(); // [-1000, 0], finite
+ */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  return applySoftmax(logSoftmaxOp, x, dim);
+}
