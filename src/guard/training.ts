@@ -8,6 +8,8 @@
  */
 import { SafegradError } from "../errors.js";
 import { gradNormStats, scaleGradients, type GradNormStats } from "../optim/clip-grad.js";
+import { scheduledLr, setLrScale } from "../optim/lr.js";
+import { ReduceLROnPlateau } from "../optim/reduce-lr-on-plateau.js";
 import { withDefaults, type OptimizerStateDict } from "../optim/types.js";
 import { defaultGenerator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -19,6 +21,8 @@ import { AnomalyError, AnomalyReport } from "./report.js";
  * What the training guard does on a non-finite loss or gradient: "throw" a {@link NonFiniteError}
  * (with a diagnosis); "skip" the step; "backoff": skip and lower the lr (restoring a snapshot
  * after repeated failures); "rollback": restore the last good snapshot and lower the lr.
+ * Lowering the lr means multiplying the guard's `lrScale` by `backoffFactor`: every group's lr is
+ * its scheduled lr times that scale (see {@link TrainingGuard.lrScale}).
  * @example
  * const policy: NonFinitePolicy = "backoff";
  * new TrainingGuard(model.namedParameters(), opt, null, { onNonFinite: policy });
@@ -27,8 +31,8 @@ export type NonFinitePolicy = "throw" | "skip" | "backoff" | "rollback";
 
 /** What the guard needs of an optimizer (every safegrad optimizer has it). */
 export interface GuardedOptimizer {
-  /** The groups whose `lr` backoff scales. */
-  paramGroups: { lr: number }[];
+  /** The groups whose `lr` backoff scales (through their `lrScale`, owned by the guard). */
+  paramGroups: { lr: number; lrScale?: number }[];
   /** Update the parameters. */
   step(): void;
   /** Drop the gradients (after a skipped step). */
@@ -38,11 +42,14 @@ export interface GuardedOptimizer {
   /** Restore a snapshot (for rollback). */
   loadStateDict(sd: OptimizerStateDict): void;
 }
-/** What the guard needs of a scheduler (every safegrad LR scheduler has it). */
+/** What the guard needs of a scheduler (every safegrad scheduler has it, `ReduceLROnPlateau` included). */
 export interface GuardedScheduler {
-  /** Advance the schedule (after each good step). */
-  step(): void;
-  /** The scheduled learning rates, one per group (backoff scales them). */
+  /**
+   * Advance the schedule (after each good step): `step()`, or `step(loss)` for a scheduler
+   * stepped with a metric (see `GuardOptions.schedulerStep`).
+   */
+  step(metric?: number): void;
+  /** The scheduled learning rates, one per group, before the guard's scale (backoff scales them). */
   getLastLr(): number[];
   /** Snapshot the state (for rollback). */
   stateDict(): unknown;
@@ -58,10 +65,19 @@ export interface GuardOptions {
   maxNorm?: number;
   /** Order of the gradient norm that is checked and clipped (default 2). */
   normType?: number;
-  /** backoff/rollback: multiply the lr by this on each failure (default 0.5)... */
+  /** backoff/rollback: multiply the guard's `lrScale` by this on each failure (default 0.5)... */
   backoffFactor?: number;
-  /** ...but never below this fraction of the scheduled lr (default 1e-6). */
+  /** ...but never below this fraction of the scheduled lr (default 1e-6; in (0, 1]). */
   minLrScale?: number;
+  /**
+   * How the guard steps `scheduler` after each good step: "step" calls `scheduler.step()`;
+   * "loss" calls `scheduler.step(loss)` with the step's loss as the metric (PyTorch's
+   * `ReduceLROnPlateau` fed the training loss, once per optimizer step); "manual" never steps it
+   * (step it yourself, e.g. `plateau.step(validationLoss)` once per epoch: the guard still rolls
+   * it back with the model, and its lr still respects the guard's scale). Default: "loss" for a
+   * {@link ReduceLROnPlateau}, "step" for every other scheduler.
+   */
+  schedulerStep?: "step" | "loss" | "manual";
   /**
    * rollback/backoff: snapshot parameters and optimizer state every N good steps (default 1 for
    * rollback, 10 for backoff).
@@ -176,11 +192,9 @@ export class TrainingGuard {
   skipped = 0;
   /** Non-finite steps in a row (0 after a good step). */
   consecutiveFailures = 0;
-  /** Multiplier applied to the scheduled lr by backoff. */
-  lrScale = 1;
   /** Recent global gradient norms, oldest first. */
   readonly normHistory: number[] = [];
-  readonly #baseLrs: number[];
+  #lrScale: number;
   #snapshot: Snapshot | null = null;
   #bestSnapshotLoss = Infinity;
   #mean = 0;
@@ -210,14 +224,48 @@ export class TrainingGuard {
         spikeStdDevs: 6,
         spikeWarmup: 10,
         diagnose: true,
+        schedulerStep: scheduler instanceof ReduceLROnPlateau ? "loss" : "step",
       }),
       maxNorm: options.maxNorm,
       onEvent: options.onEvent,
       seed: options.seed,
     };
-    if (!(this.options.backoffFactor > 0 && this.options.backoffFactor < 1)) throw new SafegradError("TrainingGuard", `backoffFactor must be in (0, 1), got ${this.options.backoffFactor}`);
-    this.#baseLrs = optimizer.paramGroups.map((g) => g.lr);
+    const o = this.options;
+    if (!(o.backoffFactor > 0 && o.backoffFactor < 1)) throw new SafegradError("TrainingGuard", `backoffFactor must be in (0, 1), got ${o.backoffFactor}`);
+    if (!(o.minLrScale > 0 && o.minLrScale <= 1)) throw new SafegradError("TrainingGuard", `minLrScale must be in (0, 1], got ${o.minLrScale}`);
+    if (!["step", "loss", "manual"].includes(o.schedulerStep)) throw new SafegradError("TrainingGuard", `schedulerStep must be "step", "loss" or "manual", got ${String(o.schedulerStep)}`);
+    // A guard taking over groups that an earlier guard scaled continues from that scale.
+    this.#lrScale = Math.min(1, ...optimizer.paramGroups.map((g) => g.lrScale ?? 1));
     if (this.#keepsSnapshots()) this.#takeSnapshot();
+  }
+
+  /**
+   * The guard's multiplier of the scheduled learning rate, in (0, 1]: 1 until a non-finite step,
+   * then multiplied by `backoffFactor` on each failure ("backoff", "rollback"), never below
+   * `minLrScale`. It is stored on every parameter group as `group.lrScale`, and every group's
+   * lr is `scheduled lr * lrScale`, whoever steps the schedule: the guard, `Trainer`, or you by
+   * hand (every safegrad scheduler, `ReduceLROnPlateau` included, writes the lr through
+   * `setScheduledLr`). Without a scheduler the scheduled lr is the lr the group had when the
+   * guard took over, or the one you set since. So a recovery never raises the lr above the
+   * schedule. Assigning it (a number in (0, 1]) rewrites the lrs at once: `guard.lrScale = 1`
+   * undoes the backoff.
+   */
+  get lrScale(): number {
+    return this.#lrScale;
+  }
+  set lrScale(scale: number) {
+    this.#applyScale(scale);
+  }
+
+  /** The scheduled lr of each group: the scheduler's, or what the groups hold (see lrScale). */
+  #scheduledLrs(): number[] {
+    return this.scheduler ? this.scheduler.getLastLr() : this.optimizer.paramGroups.map(scheduledLr);
+  }
+
+  /** Set the scale on every group and rewrite their lr as scheduled lr * scale. */
+  #applyScale(scale: number, scheduled: readonly number[] = this.#scheduledLrs()): void {
+    this.optimizer.paramGroups.forEach((g, i) => setLrScale(g, scale, scheduled[i] ?? scheduledLr(g)));
+    this.#lrScale = scale;
   }
 
   #keepsSnapshots(): boolean {
@@ -226,11 +274,6 @@ export class TrainingGuard {
 
   #emit(e: GuardEvent): void {
     this.options.onEvent?.(e);
-  }
-
-  #applyLr(): void {
-    const lrs = this.scheduler ? this.scheduler.getLastLr() : this.#baseLrs;
-    this.optimizer.paramGroups.forEach((g, i) => (g.lr = (lrs[i] ?? g.lr) * this.lrScale));
   }
 
   #takeSnapshot(): void {
@@ -309,12 +352,16 @@ export class TrainingGuard {
     }
     this.optimizer.zeroGrad();
     this.skipped++;
+    // The schedule as it stands: a restore below puts back the optimizer's lr of the snapshot, but
+    // a schedule the guard does not roll back (none given, stepped by hand) has moved on since.
+    const scheduled = this.#scheduledLrs();
     if (policy === "rollback" || (policy === "backoff" && this.consecutiveFailures % this.options.escalateAfter === 0)) this.#restoreSnapshot();
     if (this.#keepsSnapshots()) {
-      this.lrScale = Math.max(this.lrScale * this.options.backoffFactor, this.options.minLrScale);
-      this.#applyLr();
+      const scale = Math.max(this.#lrScale * this.options.backoffFactor, this.options.minLrScale);
+      // With a scheduler, its (possibly rolled back) rates; otherwise the rates from before the restore.
+      this.#applyScale(scale, this.scheduler ? this.#scheduledLrs() : scheduled);
     }
-    this.#emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.lrScale });
+    this.#emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.#lrScale });
     return { status: "skipped", step: this.stepCount, loss, gradNorm: norm, stats, report };
   }
 
@@ -339,9 +386,13 @@ export class TrainingGuard {
     }
     this.optimizer.step();
     this.stepCount++;
-    if (this.scheduler) {
-      this.scheduler.step();
-      if (this.lrScale !== 1) this.#applyLr();
+    const how = this.options.schedulerStep;
+    if (this.scheduler && how !== "manual") {
+      if (how === "loss") this.scheduler.step(loss);
+      else this.scheduler.step();
+      // safegrad's schedulers already applied the scale (setScheduledLr); this covers one of your
+      // own that writes group.lr itself.
+      if (this.#lrScale !== 1) this.#applyScale(this.#lrScale);
     }
     this.#emit({ type: "step", step: this.stepCount, loss, gradNorm: norm, lr: this.optimizer.paramGroups[0]?.lr ?? NaN, clipped });
     return { status: "ok", step: this.stepCount, loss, gradNorm: norm, stats };
@@ -409,7 +460,11 @@ export interface TrainerOptions extends GuardOptions {
   loss: (output: Tensor, target: Tensor) => Tensor;
   /** The optimizer. */
   optimizer: GuardedOptimizer;
-  /** A scheduler stepped after every good step (default: none). */
+  /**
+   * A scheduler stepped after every good step (default: none): any safegrad scheduler. A
+   * `ReduceLROnPlateau` is stepped with the step's loss; to step it yourself with a validation
+   * loss, pass `schedulerStep: "manual"` (see {@link GuardOptions.schedulerStep}).
+   */
   scheduler?: GuardedScheduler | null;
 }
 

@@ -3,7 +3,9 @@
  *
  * Optimizers are a pure per-parameter step function (`sgdStep`, `adamStep`, ...) plus a thin
  * class holding groups and state; `stateDict()` uses PyTorch's layout and snake_case keys.
- * Schedules are pure `(step) => lr` functions; scheduler classes evaluate them and set `group.lr`.
+ * Schedules are pure `(step) => lr` functions; scheduler classes evaluate them and set the
+ * group's scheduled lr through `setScheduledLr`, the one writer of `group.lr` (`scheduled * lrScale`,
+ * the training guard's backoff scale).
  */
 export { OptimizerError } from "./types.js";
 export type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
@@ -74,6 +76,9 @@ export type {
   SchedulerStateDict,
   SequentialLROptions,
 } from "./lr-scheduler.js";
+
+export { scheduledLr, setScheduledLr } from "./lr.js";
+export type { LrGroup } from "./lr.js";
 
 export { ReduceLROnPlateau } from "./reduce-lr-on-plateau.js";
 export type { ReduceLROnPlateauOptions, ReduceLROnPlateauStateDict } from "./reduce-lr-on-plateau.js";

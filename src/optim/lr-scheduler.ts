@@ -1,6 +1,7 @@
 /**
  * Scheduler classes: thin wrappers that evaluate a pure {@link Schedule} per parameter group at
- * the current step count and write the result to `group.lr`. They never read the previous lr.
+ * the current step count and set the result as the group's scheduled lr ({@link setScheduledLr}:
+ * `group.lr = scheduled * lrScale`, the training guard's scale). They never read the previous lr.
  */
 import {
   constantLR,
@@ -29,12 +30,15 @@ import type {
   Schedule,
   StepLROptions,
 } from "./schedules.js";
+import { setScheduledLr } from "./lr.js";
 import { fail, OptimizerError } from "./types.js";
 
 /** What a scheduler needs from a parameter group. Every optimizer's groups satisfy it. */
 export interface SchedulableGroup {
-  /** The learning rate, written by the scheduler. */
+  /** The learning rate: the scheduled rate times `lrScale`, written by the scheduler through {@link setScheduledLr}. */
   lr: number;
+  /** The training guard's multiplier of the scheduled rate, in (0, 1]; absent means 1. */
+  lrScale?: number;
   /** The group's rate at creation: the schedule's base rate. */
   readonly initialLr: number;
   /** SGD / RMSprop momentum, which `OneCycleLR` cycles. */
@@ -64,7 +68,8 @@ export type ScheduleFactory = (baseLr: number, groupIndex: number) => Schedule;
 
 /**
  * Scheduler state, a subset of PyTorch's `scheduler.state_dict()` with the same keys:
- * `last_epoch` (the step count), `base_lrs` and `_last_lr`.
+ * `last_epoch` (the step count), `base_lrs` and `_last_lr` (`_last_lr` holds the scheduled rates,
+ * before the training guard's `lrScale`).
  * @example
  * const ssd: SchedulerStateDict = sched.stateDict();
  * ssd.last_epoch; // 0
@@ -74,13 +79,14 @@ export interface SchedulerStateDict {
   last_epoch: number;
   /** Each group's base rate. */
   base_lrs: number[];
-  /** The rates set last, one per group. */
+  /** The scheduled rates set last, one per group. */
   _last_lr: number[];
 }
 
 /**
- * Base scheduler: on construction (step 0) and after each `step()`, sets every group's `lr` to
- * `schedule_g(lastEpoch)`, where `schedule_g = makeSchedule(group.initialLr, g)`.
+ * Base scheduler: on construction (step 0) and after each `step()`, sets every group's scheduled
+ * lr to `schedule_g(lastEpoch)`, where `schedule_g = makeSchedule(group.initialLr, g)`; the group's
+ * `lr` becomes that times the training guard's `lrScale` ({@link setScheduledLr}).
  *
  * @example
  * const sched = new LRScheduler(opt, (base) => (t) => base / (1 + t));
@@ -133,7 +139,9 @@ export class LRScheduler {
   }
 
   /**
-   * Learning rates set by the last construction / `step()` / `loadStateDict()`, one per group.
+   * Scheduled learning rates set by the last construction / `step()` / `loadStateDict()`, one per
+   * group: the rates of the schedule, before the training guard's `lrScale` (equal to the groups'
+   * `lr` while no guard has backed off).
    * @example
    * sched.getLastLr(); // [0.1]
    */
@@ -179,9 +187,7 @@ export class LRScheduler {
   }
 
   #apply(lrs: number[]): void {
-    this.optimizer.paramGroups.forEach((g, i) => {
-      g.lr = lrs[i]!;
-    });
+    this.optimizer.paramGroups.forEach((g, i) => setScheduledLr(g, lrs[i]!));
     this.#lastLr = lrs;
   }
 }

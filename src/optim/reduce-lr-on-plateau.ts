@@ -1,4 +1,5 @@
 import { perGroup, type SchedulableOptimizer } from "./lr-scheduler.js";
+import { scheduledLr, setScheduledLr } from "./lr.js";
 import { fail, OptimizerError, withDefaults } from "./types.js";
 
 /** Options of {@link ReduceLROnPlateau}; defaults as in PyTorch. */
@@ -47,13 +48,20 @@ export interface ReduceLROnPlateauStateDict {
   cooldown_counter: number;
   /** Number of `step()` calls so far. */
   last_epoch: number;
-  /** The groups' rates after the last step. */
+  /** The groups' scheduled rates after the last step (before the training guard's `lrScale`). */
   _last_lr: number[];
 }
 
 /**
  * Reduce each group's lr by `factor` when a metric has stopped improving for more than
- * `patience` steps, exactly as PyTorch's `ReduceLROnPlateau` (by nature it reads the current lr).
+ * `patience` steps, exactly as PyTorch's `ReduceLROnPlateau`.
+ *
+ * Like every scheduler it sets the groups' *scheduled* lr ({@link setScheduledLr}), so the
+ * training guard's backoff scale applies on top: a reduction multiplies the scheduled lr (the
+ * one it set last, or the one you or another scheduler set since; never the lr the guard scaled
+ * down) and the group's lr becomes that times `lrScale`. Give it to `Trainer` / `TrainingGuard`
+ * to have it stepped with each step's loss, or step it yourself (e.g. once per epoch with a
+ * validation loss): either way the guard's scale holds.
  *
  * @example
  * const sched = new ReduceLROnPlateau(opt, { mode: "min", patience: 5 });
@@ -100,7 +108,7 @@ export class ReduceLROnPlateau {
     checkSettings(who, s);
     Object.assign(this, s);
     this.best = this.mode === "min" ? Infinity : -Infinity;
-    this.#lastLr = optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = optimizer.paramGroups.map(scheduledLr);
   }
 
   /**
@@ -118,7 +126,8 @@ export class ReduceLROnPlateau {
   }
 
   /**
-   * Feed this step's metric; reduces the groups' lr when the plateau has lasted > patience steps.
+   * Feed this step's metric; reduces the groups' scheduled lr when the plateau has lasted >
+   * patience steps.
    * @example
    * const plateau = new ReduceLROnPlateau(opt, { patience: 1 });
    * for (const v of [1, 1, 1]) plateau.step(v);
@@ -139,18 +148,19 @@ export class ReduceLROnPlateau {
     }
     if (this.numBadEpochs > this.patience) {
       this.optimizer.paramGroups.forEach((g, i) => {
-        const oldLr = g.lr;
+        const oldLr = scheduledLr(g);
         const newLr = Math.max(oldLr * this.factor, this.minLrs[i]!);
-        if (oldLr - newLr > this.eps) g.lr = newLr;
+        if (oldLr - newLr > this.eps) setScheduledLr(g, newLr);
       });
       this.cooldownCounter = this.cooldown;
       this.numBadEpochs = 0;
     }
-    this.#lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = this.optimizer.paramGroups.map(scheduledLr);
   }
 
   /**
-   * The groups' learning rates after the last step (their current lr before any step).
+   * The groups' scheduled learning rates after the last step (before any step: the rates they had
+   * when it was built), before the training guard's `lrScale`.
    * @example
    * new ReduceLROnPlateau(opt).getLastLr(); // [0.1]
    */
@@ -184,7 +194,8 @@ export class ReduceLROnPlateau {
   }
 
   /**
-   * Restore {@link stateDict}; validated first, nothing changes on error. Does not touch group lrs.
+   * Restore {@link stateDict}; validated first, nothing changes on error. Does not touch the
+   * groups' lr (as in PyTorch, the optimizer's state restores it).
    * @example
    * const plateau = new ReduceLROnPlateau(opt);
    * plateau.step(0.5);
@@ -223,7 +234,7 @@ export class ReduceLROnPlateau {
     this.numBadEpochs = sd.num_bad_epochs;
     this.cooldownCounter = sd.cooldown_counter;
     this.lastEpoch = sd.last_epoch;
-    this.#lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map((g) => g.lr);
+    this.#lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map(scheduledLr);
   }
 }
 

@@ -77,8 +77,10 @@ export function fail(who: string, name: string, value: unknown, expected: string
 export type ParamGroupSpec<H> = { params: Iterable<ParamLike> } & Partial<H>;
 
 /**
- * A live parameter group. `lr` is mutable (schedulers set it); `initialLr` is the learning rate the
- * group was created with (PyTorch's `initial_lr`), which schedulers use as their base rate.
+ * A live parameter group. `lr` is mutable (schedulers set it, through `setScheduledLr`);
+ * `initialLr` is the learning rate the group was created with (PyTorch's `initial_lr`), which
+ * schedulers use as their base rate; `lrScale` is the training guard's multiplier of the
+ * scheduled rate (absent until a guard backs off; see `TrainingGuard.lrScale`).
  * @example
  * const g: ParamGroup<SGDHyper> = opt.paramGroups[0]!;
  * g.lr = 0.05; // takes effect at the next step()
@@ -87,6 +89,7 @@ export type ParamGroup<H> = H & {
   readonly params: readonly ParamLike[];
   lr: number;
   readonly initialLr: number;
+  lrScale?: number;
 };
 
 /**
