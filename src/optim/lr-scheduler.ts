@@ -33,6 +33,34 @@ import type {
 import { setScheduledLr } from "./lr.js";
 import { fail, OptimizerError } from "./types.js";
 
+/**
+ * The largest step count (`last_epoch`) a scheduler state dict may hold: 2^31 - 1, about two
+ * billion steps. Larger values are refused by `loadStateDict` (they come from a corrupt or
+ * hostile file, and schedules evaluated there give no meaningful rate).
+ * @internal
+ */
+export const MAX_SCHEDULER_STEP = 2 ** 31 - 1;
+
+/** `v` is an array of `n` finite numbers >= 0, or throw naming `who`, the field and the value. @internal */
+export function checkRates(who: string, name: string, v: unknown, n: number): asserts v is number[] {
+  if (!Array.isArray(v) || v.length !== n) {
+    throw new OptimizerError(`${who}: ${name} must be ${n} numbers (one per parameter group), got ${describe(v)}`);
+  }
+  v.forEach((x: unknown, i) => {
+    if (typeof x !== "number" || !(Number.isFinite(x) && x >= 0)) fail(who, `${name}[${i}]`, x, "a finite number >= 0");
+  });
+}
+
+/** `v` is an integer in [0, max], or throw naming `who`, the field and the value. @internal */
+export function checkCount(who: string, name: string, v: unknown, max = MAX_SCHEDULER_STEP): asserts v is number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) fail(who, name, v, `an integer in [0, ${max}]`);
+}
+
+/** A short rendering of a state-dict value for an error message. */
+function describe(v: unknown): string {
+  return Array.isArray(v) ? `[${v.map(String).join(", ")}]` : String(v);
+}
+
 /** What a scheduler needs from a parameter group. Every optimizer's groups satisfy it. */
 export interface SchedulableGroup {
   /** The learning rate: the scheduled rate times `lrScale`, written by the scheduler through {@link setScheduledLr}. */
@@ -68,8 +96,9 @@ export type ScheduleFactory = (baseLr: number, groupIndex: number) => Schedule;
 
 /**
  * Scheduler state, a subset of PyTorch's `scheduler.state_dict()` with the same keys:
- * `last_epoch` (the step count), `base_lrs` and `_last_lr` (`_last_lr` holds the scheduled rates,
- * before the training guard's `lrScale`).
+ * `last_epoch` (the step count, an integer in [0, 2^31 - 1]), `base_lrs` and
+ * `_last_lr` (one finite rate >= 0 per group; `_last_lr` holds the scheduled rates, before the
+ * training guard's `lrScale`).
  * @example
  * const ssd: SchedulerStateDict = sched.stateDict();
  * ssd.last_epoch; // 0
@@ -86,7 +115,9 @@ export interface SchedulerStateDict {
 /**
  * Base scheduler: on construction (step 0) and after each `step()`, sets every group's scheduled
  * lr to `schedule_g(lastEpoch)`, where `schedule_g = makeSchedule(group.initialLr, g)`; the group's
- * `lr` becomes that times the training guard's `lrScale` ({@link setScheduledLr}).
+ * `lr` becomes that times the training guard's `lrScale` ({@link setScheduledLr}). A schedule that
+ * gives a rate that is not a finite number >= 0 (an `ExponentialLR` that overflows, a `LambdaLR`
+ * returning NaN) is an {@link OptimizerError}, thrown before anything changes.
  *
  * @example
  * const sched = new LRScheduler(opt, (base) => (t) => base / (1 + t));
@@ -107,7 +138,7 @@ export class LRScheduler {
   ) {
     this.#baseLrs = optimizer.paramGroups.map((g) => g.initialLr);
     this.#schedules = this.#baseLrs.map((b, i) => makeSchedule(b, i));
-    this.#apply(this.lrsAt(0));
+    this.#apply(this.#ratesAt(this.#schedules, 0, this.constructor.name));
   }
 
   /**
@@ -116,13 +147,17 @@ export class LRScheduler {
    * new StepLR(opt, { stepSize: 10 }).lrsAt(10); // [0.01] (lr 0.1, gamma 0.1)
    */
   lrsAt(t: number): number[] {
+    this.#checkGroups();
+    return this.#schedules.map((s) => s(t));
+  }
+
+  #checkGroups(): void {
     const groups = this.optimizer.paramGroups;
     if (groups.length !== this.#schedules.length) {
       throw new OptimizerError(
         `${this.constructor.name}: the optimizer has ${groups.length} parameter groups, the scheduler was built for ${this.#schedules.length}`,
       );
     }
-    return this.#schedules.map((s) => s(t));
   }
 
   /**
@@ -133,7 +168,8 @@ export class LRScheduler {
    * sched.lastEpoch; // 1
    */
   step(): void {
-    const lrs = this.lrsAt(this.lastEpoch + 1);
+    this.#checkGroups();
+    const lrs = this.#ratesAt(this.#schedules, this.lastEpoch + 1, `${this.constructor.name}.step`);
     this.lastEpoch += 1;
     this.#apply(lrs);
   }
@@ -162,7 +198,10 @@ export class LRScheduler {
   /**
    * Resume from {@link stateDict} (extra keys of a PyTorch scheduler state are ignored). Rebuilds
    * the schedules from `base_lrs` and sets the groups' lr for `last_epoch`, so the optimizer's lr
-   * is consistent even if its own state was not restored. Validates before changing anything.
+   * is consistent even if its own state was not restored. Validates everything before changing
+   * anything: `last_epoch` an integer in [0, 2^31 - 1], `base_lrs` and
+   * `_last_lr` one finite number >= 0 per group, and the rates the schedules give at `last_epoch`
+   * finite and >= 0; otherwise an {@link OptimizerError} names the field and its value.
    * @example
    * for (let i = 0; i < 10; i++) sched.step();
    * const resumed = new StepLR(opt2, { stepSize: 10 });
@@ -171,19 +210,37 @@ export class LRScheduler {
    */
   loadStateDict(sd: SchedulerStateDict): void {
     const who = `${this.constructor.name}.loadStateDict`;
-    if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
-    if (!Number.isInteger(sd.last_epoch) || sd.last_epoch < 0) fail(who, "last_epoch", sd.last_epoch, "an integer >= 0");
+    if (typeof sd !== "object" || sd === null || Array.isArray(sd)) throw new OptimizerError(`${who}: expected an object`);
+    checkCount(who, "last_epoch", sd.last_epoch);
     const n = this.optimizer.paramGroups.length;
-    const bases = sd.base_lrs ?? this.#baseLrs;
-    if (!Array.isArray(bases) || bases.length !== n || !bases.every((b) => typeof b === "number")) {
-      throw new OptimizerError(`${who}: base_lrs must be ${n} numbers, got ${String(bases)}`);
+    const bases: unknown = sd.base_lrs ?? this.#baseLrs;
+    checkRates(who, "base_lrs", bases, n);
+    if (sd._last_lr !== undefined) checkRates(who, "_last_lr", sd._last_lr, n);
+    const at = `${who}: last_epoch ${sd.last_epoch} with base_lrs ${describe(bases)}`;
+    let schedules: Schedule[];
+    let lrs: number[];
+    try {
+      schedules = bases.map((b, i) => this.makeSchedule(b, i));
+      lrs = this.#ratesAt(schedules, sd.last_epoch, at);
+    } catch (e) {
+      if (e instanceof OptimizerError && !e.message.startsWith(at)) throw new OptimizerError(`${at}: ${e.message}`);
+      throw e;
     }
-    const schedules = bases.map((b, i) => this.makeSchedule(b, i));
-    const lrs = schedules.map((s) => s(sd.last_epoch));
     this.#baseLrs = bases.slice();
     this.#schedules = schedules;
     this.lastEpoch = sd.last_epoch;
     this.#apply(lrs);
+  }
+
+  /** The schedules' rates at step t, each a finite number >= 0, or an OptimizerError starting with `who`. */
+  #ratesAt(schedules: readonly Schedule[], t: number, who: string): number[] {
+    const lrs = schedules.map((s) => s(t));
+    lrs.forEach((lr, i) => {
+      if (typeof lr !== "number" || !(Number.isFinite(lr) && lr >= 0)) {
+        throw new OptimizerError(`${who}: the schedule gives parameter group ${i} the lr ${String(lr)} at step ${t}: expected a finite number >= 0`);
+      }
+    });
+    return lrs;
   }
 
   #apply(lrs: number[]): void {

@@ -88,7 +88,8 @@ export class Optimizer<H extends { lr: number }, S extends object> {
 
   /**
    * Add a parameter group (like PyTorch's `add_param_group`); unspecified settings use `defaults`.
-   * A parameter may belong to one group only.
+   * A parameter may belong to one group only, and must be a leaf: a tensor computed by an op (one
+   * with a `gradFn`) is refused with an {@link OptimizerError}, as in PyTorch.
    * @example
    * const head = new Linear(3, 2);
    * opt.addParamGroup({ params: head.parameters(), lr: 0.01 });
@@ -100,10 +101,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
     if (params.length === 0) throw new OptimizerError(`${who}: got an empty parameter list`);
     const seen = new Set<ParamLike>();
     for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
-    for (const p of params) {
+    params.forEach((p, j) => {
+      if (p.gradFn != null) {
+        throw new OptimizerError(`${who}: can't optimize a non-leaf Tensor (parameter ${j} was computed by an op; pass the leaf it came from, or detach() it)`);
+      }
       if (seen.has(p)) throw new OptimizerError(`${who}: a parameter is in more than one parameter group`);
       seen.add(p);
-    }
+    });
     const hyper = {} as Record<string, unknown>;
     for (const key of Object.keys(this.algorithm.hyperKeys)) {
       const own = (spec as Record<string, unknown>)[key];
@@ -198,9 +202,13 @@ export class Optimizer<H extends { lr: number }, S extends object> {
 
   /**
    * Restore a snapshot produced by {@link stateDict} (or a converted PyTorch checkpoint).
-   * Everything is validated first (group count, parameter counts, hyper-parameters, state keys,
-   * buffer lengths); on any problem an {@link OptimizerError} is thrown and nothing is changed.
-   * Buffers are copied into arrays of each parameter's own dtype.
+   * Everything is validated first: the group count, each group's parameter count and indices,
+   * its hyper-parameters as for the constructor (lr, betas, eps, ... finite and in range) and
+   * `initial_lr` (a finite number >= 0 when present); each state entry's keys, step counts
+   * (integers in [0, 2^53 - 1]) and buffers (float arrays with as many elements as the parameter,
+   * every value finite, second moments `exp_avg_sq`, `max_exp_avg_sq`, `square_avg` and `sum`
+   * also >= 0). On any problem an {@link OptimizerError} names the field and value, and nothing is
+   * changed. Buffers are copied into arrays of each parameter's own dtype.
    * @example
    * const adam = new Adam(model.parameters());
    * loss.backward();
@@ -236,7 +244,8 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       }
       alg.validate(hyper as H, where);
       const initial = raw["initial_lr"];
-      const initialLr = typeof initial === "number" && Number.isFinite(initial) ? initial : current.initialLr;
+      if (initial !== undefined) checkNonNegative(where, "initial_lr", initial);
+      const initialLr = initial !== undefined ? (initial as number) : current.initialLr;
       raw.params.forEach((idx, j) => {
         if (!Number.isInteger(idx) || byIndex.has(idx)) {
           throw new OptimizerError(`${where}: params[${j}] = ${String(idx)} is not a unique integer`);
@@ -262,8 +271,9 @@ export class Optimizer<H extends { lr: number }, S extends object> {
         if (key === undefined) throw new OptimizerError(`${where}: unknown state key '${torchKey}'`);
         const template = fresh[key];
         if (typeof template === "number") {
-          if (!(Number.isFinite(value) && (value as number) >= 0)) {
-            throw new OptimizerError(`${where}.${torchKey}: expected a finite number >= 0, got ${String(value)}`);
+          const ok = torchKey === "step" ? Number.isSafeInteger(value) && (value as number) >= 0 : Number.isFinite(value) && (value as number) >= 0;
+          if (!ok) {
+            throw new OptimizerError(`${where}.${torchKey}: expected ${torchKey === "step" ? "an integer in [0, 2^53 - 1]" : "a finite number >= 0"}, got ${String(value)}`);
           }
           fresh[key] = value;
         } else if (value === null) {
@@ -274,6 +284,12 @@ export class Optimizer<H extends { lr: number }, S extends object> {
           }
           const buf = zerosLike(floatStorage(param.storage, alg.name));
           buf.set(value);
+          const bad = firstBad(buf, NON_NEGATIVE_STATE.has(torchKey));
+          if (bad >= 0) {
+            throw new OptimizerError(
+              `${where}.${torchKey}: element ${bad} is ${value[bad]}${!Object.is(buf[bad], value[bad]) ? ` (${buf[bad]} as ${buf instanceof Float32Array ? "float32" : "float64"})` : ""}: expected ${NON_NEGATIVE_STATE.has(torchKey) ? "finite numbers >= 0" : "finite numbers"}`,
+            );
+          }
           fresh[key] = buf;
         } else {
           throw new OptimizerError(`${where}.${torchKey}: expected a number array or null`);
@@ -297,6 +313,21 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       }
     }
   }
+}
+
+/**
+ * State buffers that hold second moments (sums or averages of squares), with PyTorch's keys: a
+ * negative value in one makes the next step's square root NaN, so a state dict holding one is refused.
+ */
+const NON_NEGATIVE_STATE: ReadonlySet<string> = new Set(["exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum"]);
+
+/** Index of the first element that is not finite (or negative, with `nonNegative`), or -1. */
+function firstBad(a: FloatArray, nonNegative: boolean): number {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (!Number.isFinite(v) || (nonNegative && v < 0)) return i;
+  }
+  return -1;
 }
 
 function isGroupSpec(x: unknown): boolean {

@@ -1,4 +1,4 @@
-import { perGroup, type SchedulableOptimizer } from "./lr-scheduler.js";
+import { checkCount, checkRates, perGroup, type SchedulableOptimizer } from "./lr-scheduler.js";
 import { scheduledLr, setScheduledLr } from "./lr.js";
 import { fail, OptimizerError, withDefaults } from "./types.js";
 
@@ -194,8 +194,12 @@ export class ReduceLROnPlateau {
   }
 
   /**
-   * Restore {@link stateDict}; validated first, nothing changes on error. Does not touch the
-   * groups' lr (as in PyTorch, the optimizer's state restores it).
+   * Restore {@link stateDict}. Does not touch the groups' lr (as in PyTorch, the optimizer's state
+   * restores it). Everything is validated first and nothing changes on an error (an
+   * {@link OptimizerError} naming the field and its value): the settings as for the constructor,
+   * with every number finite; `min_lrs` and `_last_lr` one finite number >= 0 per group; `best` a
+   * finite number (or absent / null / the starting ±Infinity of the mode); `last_epoch` an integer
+   * in [0, 2^31 - 1], `num_bad_epochs` in [0, patience], `cooldown_counter` in [0, cooldown].
    * @example
    * const plateau = new ReduceLROnPlateau(opt);
    * plateau.step(0.5);
@@ -205,10 +209,9 @@ export class ReduceLROnPlateau {
    */
   loadStateDict(sd: ReduceLROnPlateauStateDict): void {
     const who = "ReduceLROnPlateau.loadStateDict";
-    if (typeof sd !== "object" || sd === null) throw new OptimizerError(`${who}: expected an object`);
-    if (!Array.isArray(sd.min_lrs) || sd.min_lrs.length !== this.optimizer.paramGroups.length) {
-      throw new OptimizerError(`${who}: min_lrs must have ${this.optimizer.paramGroups.length} values`);
-    }
+    if (typeof sd !== "object" || sd === null || Array.isArray(sd)) throw new OptimizerError(`${who}: expected an object`);
+    const n = this.optimizer.paramGroups.length;
+    checkRates(who, "min_lrs", sd.min_lrs, n);
     const s: Settings = {
       mode: sd.mode,
       factor: sd.factor,
@@ -221,20 +224,21 @@ export class ReduceLROnPlateau {
     };
     checkSettings(who, s);
     // JSON turns ±Infinity into null: an absent best means "no metric seen yet".
-    const best = typeof sd.best === "number" ? sd.best : sd.mode === "min" ? Infinity : -Infinity;
-    for (const [k, v] of [
-      ["num_bad_epochs", sd.num_bad_epochs],
-      ["cooldown_counter", sd.cooldown_counter],
-      ["last_epoch", sd.last_epoch],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 0) throw new OptimizerError(`${who}: invalid ${k} ${String(v)}`);
+    const start = sd.mode === "min" ? Infinity : -Infinity;
+    const best: unknown = sd.best ?? start;
+    if (typeof best !== "number" || !(Number.isFinite(best) || best === start)) {
+      fail(who, "best", best, `a finite number (or ${start} before the first metric)`);
     }
+    checkCount(who, "last_epoch", sd.last_epoch);
+    checkCount(who, "num_bad_epochs", sd.num_bad_epochs, s.patience);
+    checkCount(who, "cooldown_counter", sd.cooldown_counter, s.cooldown);
+    if (sd._last_lr !== undefined) checkRates(who, "_last_lr", sd._last_lr, n);
     Object.assign(this, s);
     this.best = best;
     this.numBadEpochs = sd.num_bad_epochs;
     this.cooldownCounter = sd.cooldown_counter;
     this.lastEpoch = sd.last_epoch;
-    this.#lastLr = Array.isArray(sd._last_lr) ? sd._last_lr.slice() : this.optimizer.paramGroups.map(scheduledLr);
+    this.#lastLr = sd._last_lr !== undefined ? sd._last_lr.slice() : this.optimizer.paramGroups.map(scheduledLr);
   }
 }
 
@@ -245,11 +249,11 @@ function checkSettings(who: string, s: Settings): void {
   if (s.mode !== "min" && s.mode !== "max") fail(who, "mode", s.mode, '"min" or "max"');
   if (s.thresholdMode !== "rel" && s.thresholdMode !== "abs") fail(who, "thresholdMode", s.thresholdMode, '"rel" or "abs"');
   if (typeof s.factor !== "number" || !(s.factor >= 0 && s.factor < 1)) fail(who, "factor", s.factor, "a number in [0, 1)");
-  if (!Number.isInteger(s.patience) || (s.patience as number) < 0) fail(who, "patience", s.patience, "an integer >= 0");
-  if (!Number.isInteger(s.cooldown) || (s.cooldown as number) < 0) fail(who, "cooldown", s.cooldown, "an integer >= 0");
-  if (typeof s.threshold !== "number" || !(s.threshold >= 0)) fail(who, "threshold", s.threshold, "a number >= 0");
-  if (typeof s.eps !== "number" || !(s.eps >= 0)) fail(who, "eps", s.eps, "a number >= 0");
+  checkCount(who, "patience", s.patience);
+  checkCount(who, "cooldown", s.cooldown);
+  if (typeof s.threshold !== "number" || !(Number.isFinite(s.threshold) && s.threshold >= 0)) fail(who, "threshold", s.threshold, "a finite number >= 0");
+  if (typeof s.eps !== "number" || !(Number.isFinite(s.eps) && s.eps >= 0)) fail(who, "eps", s.eps, "a finite number >= 0");
   s.minLrs.forEach((m, i) => {
-    if (typeof m !== "number" || !(m >= 0)) fail(who, `minLr[${i}]`, m, "a number >= 0");
+    if (typeof m !== "number" || !(Number.isFinite(m) && m >= 0)) fail(who, `minLr[${i}]`, m, "a finite number >= 0");
   });
 }

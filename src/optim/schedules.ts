@@ -91,12 +91,32 @@ export interface ExponentialLROptions {
 /**
  * `baseLr * gamma^t` (PyTorch `ExponentialLR`).
  *
+ * A rate that leaves the float range is an {@link OptimizerError} at the step that would reach it,
+ * not a silent Infinity or 0 (PyTorch gives either): with gamma > 1 the rate overflows to Infinity
+ * (the next optimizer step would destroy the weights), with 0 < gamma < 1 it underflows to 0 after
+ * some thousands of steps (training silently stops; the scheduler is probably stepped per batch
+ * where per epoch was meant). A scheduler stepped into either refuses the step and changes nothing.
+ * (gamma = 0 or baseLr = 0 give 0 on purpose and are allowed.)
+ *
  * @example
  * const s = exponentialLR(1, { gamma: 0.9 }); s(2); // ≈ 0.81
+ * try {
+ *   exponentialLR(0.1, { gamma: 0.5 })(2000);
+ * } catch (e) {
+ *   e instanceof OptimizerError; // true: "ExponentialLR: the lr 0.1 * 0.5^2000 underflows to 0 at step 2000: ..."
+ * }
  */
 export function exponentialLR(baseLr: number, { gamma }: ExponentialLROptions): Schedule {
   checkNonNegative("ExponentialLR", "gamma", gamma);
-  return (t) => baseLr * gamma ** t;
+  return (t) => {
+    const lr = baseLr * gamma ** t;
+    if (!Number.isFinite(lr) || (lr === 0 && baseLr !== 0 && gamma !== 0)) {
+      throw new OptimizerError(
+        `ExponentialLR: the lr ${baseLr} * ${gamma}^${t} ${lr === 0 ? "underflows to 0" : `is ${lr}`} at step ${t}: step the scheduler less often or choose gamma closer to 1`,
+      );
+    }
+    return lr;
+  };
 }
 
 /** Options of {@link constantLR}. */
@@ -131,7 +151,8 @@ export interface LinearLROptions {
 
 /**
  * `baseLr * (start + (end - start) * min(t, totalIters) / totalIters)` (PyTorch `LinearLR`),
- * the usual warm-up.
+ * the usual warm-up. `startFactor` must be in (0, 1] and `endFactor` in [0, 1], as PyTorch
+ * requires (since 2.0; 1.13 accepted a start factor of 0 and then divided by zero at the first step).
  *
  * @example
  * const s = linearLR(0.05, { startFactor: 0.5, totalIters: 4 }); s(1); // 0.03125
@@ -140,7 +161,7 @@ export function linearLR(
   baseLr: number,
   { startFactor = 1 / 3, endFactor = 1, totalIters = 5 }: LinearLROptions = {},
 ): Schedule {
-  unit("LinearLR", "startFactor", startFactor);
+  if (typeof startFactor !== "number" || !(startFactor > 0 && startFactor <= 1)) fail("LinearLR", "startFactor", startFactor, "a number in (0, 1]");
   unit("LinearLR", "endFactor", endFactor);
   positiveInt("LinearLR", "totalIters", totalIters);
   return (t) => baseLr * (startFactor + ((endFactor - startFactor) * Math.min(totalIters, t)) / totalIters);

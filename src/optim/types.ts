@@ -19,6 +19,8 @@ export interface ParamLike {
   readonly shape: readonly number[];
   /** The gradient (same length as `storage`), or null: the parameter is skipped this step. */
   grad: { readonly storage: TypedArray } | null;
+  /** A tensor's `gradFn`: optimizers refuse a parameter that has one (a non-leaf tensor, computed by an op). */
+  readonly gradFn?: unknown;
 }
 
 /**
