@@ -1,21 +1,19 @@
 import type { DType, TypedArray } from "../tensor/dtype.js";
 import type { View } from "../tensor/layout.js";
+import type { referenceUnary } from "./reference.js";
 import type { Shape } from "../tensor/shape.js";
 
 export type { View } from "../tensor/layout.js";
 
 /**
- * The elementwise ops a backend's `unary` implements.
+ * The elementwise ops a backend's `unary` implements: the keys of the reference backend's table of
+ * scalar functions (`referenceUnary`), which is where a new unary op is added.
  * @example
  * const op: UnaryOp = "tanh";
  * getBackend().unary(op, a);
  */
-export type UnaryOp =
-  | "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "square"
-  | "sin" | "cos" | "tanh" | "sigmoid" | "relu" | "erf" | "leakyRelu" | "softplus" | "clamp"
-  | "logicalNot";
+export type UnaryOp = keyof typeof referenceUnary;
 
-/** Parameters of parametrised unary ops: leakyRelu (alpha), softplus (beta, threshold), clamp (min, max). */
 /**
  * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`
  * beta 1 and threshold 20): the one place they are written; the ops, layers and kernels read them.

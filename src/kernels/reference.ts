@@ -7,7 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape } from "./layout.js";
-import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
+import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryParams, type View } from "./backend.js";
 
 // NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
 // its analytic derivative, so a 1e-7 approximation (Abramowitz-Stegun) would fail it.
@@ -54,42 +54,46 @@ function sigmoid(x: number): number {
   return e / (1 + e);
 }
 
-function unaryFn(op: UnaryOp, p: UnaryParams): (x: number) => number {
-  switch (op) {
-    case "neg": return (x) => -x;
-    case "abs": return Math.abs;
-    case "sign": return (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN);
-    case "exp": return Math.exp;
-    case "log": return Math.log;
-    case "log1p": return Math.log1p;
-    case "expm1": return Math.expm1;
-    case "sqrt": return Math.sqrt;
-    case "rsqrt": return (x) => 1 / Math.sqrt(x);
-    case "square": return (x) => x * x;
-    case "sin": return Math.sin;
-    case "cos": return Math.cos;
-    case "tanh": return Math.tanh;
-    case "sigmoid": return sigmoid;
-    case "relu": return (x) => (x > 0 ? x : x === x ? 0 : NaN);
-    case "erf": return erf;
-    case "leakyRelu": {
-      const a = p.alpha ?? UNARY_DEFAULTS.alpha;
-      return (x) => (x > 0 ? x : x * a);
-    }
-    case "softplus": {
-      const beta = p.beta ?? UNARY_DEFAULTS.beta;
-      const th = p.threshold ?? UNARY_DEFAULTS.threshold;
-      return (x) => (x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta);
-    }
-    case "clamp": {
-      const lo = p.min ?? -Infinity;
-      const hi = p.max ?? Infinity;
-      // NOTE: NaN stays NaN (as torch.clamp); Math.min/max propagate it.
-      return (x) => Math.min(Math.max(x, lo), hi);
-    }
-    case "logicalNot": return (x) => (x ? 0 : 1);
-  }
-}
+/**
+ * The elementwise unary ops, each a scalar function of its parameters: the list of unary ops of
+ * the Backend contract is this table's keys (`UnaryOp`), so adding a unary op to the library is
+ * one entry here (the fast backends fall back to it for ops they do not implement).
+ */
+export const referenceUnary = {
+  neg: () => (x: number) => -x,
+  abs: () => Math.abs,
+  sign: () => (x: number) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  exp: () => Math.exp,
+  log: () => Math.log,
+  log1p: () => Math.log1p,
+  expm1: () => Math.expm1,
+  sqrt: () => Math.sqrt,
+  rsqrt: () => (x: number) => 1 / Math.sqrt(x),
+  square: () => (x: number) => x * x,
+  sin: () => Math.sin,
+  cos: () => Math.cos,
+  tanh: () => Math.tanh,
+  atan: () => Math.atan,
+  sigmoid: () => sigmoid,
+  relu: () => (x: number) => (x > 0 ? x : x === x ? 0 : NaN),
+  erf: () => erf,
+  leakyRelu: (p: UnaryParams) => {
+    const a = p.alpha ?? UNARY_DEFAULTS.alpha;
+    return (x: number) => (x > 0 ? x : x * a);
+  },
+  softplus: (p: UnaryParams) => {
+    const beta = p.beta ?? UNARY_DEFAULTS.beta;
+    const th = p.threshold ?? UNARY_DEFAULTS.threshold;
+    return (x: number) => (x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta);
+  },
+  clamp: (p: UnaryParams) => {
+    const lo = p.min ?? -Infinity;
+    const hi = p.max ?? Infinity;
+    // NOTE: NaN stays NaN (as torch.clamp); Math.min/max propagate it.
+    return (x: number) => Math.min(Math.max(x, lo), hi);
+  },
+  logicalNot: () => (x: number) => (x ? 0 : 1),
+} satisfies Record<string, (p: UnaryParams) => (x: number) => number>;
 
 const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -166,7 +170,7 @@ export const referenceBackend: Backend = {
   name: "js",
 
   unary(op, x, params = {}) {
-    const f = unaryFn(op, params);
+    const f = referenceUnary[op](params);
     const n = numel(x.shape);
     const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, n);
     const s = x.storage;

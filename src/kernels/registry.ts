@@ -1,14 +1,19 @@
-import type { Backend } from "./backend.js";
+import type { Backend, UnaryOp, UnaryParams, View } from "./backend.js";
+import type { TypedArray } from "../tensor/dtype.js";
 import { ValueError } from "../errors.js";
 import { referenceBackend } from "./reference.js";
 
 /**
  * A backend that implements only some methods (at least a name): a fast backend speeds up what it
- * chooses and leaves the rest to the reference.
+ * chooses and leaves the rest to the reference. Its `unary` may also return null for an op it does
+ * not implement (a new op of the reference's table, say): that op then runs on the reference.
  * @example
  * const partial: PartialBackend = { name: "my-unary", unary: referenceBackend.unary };
  */
-export type PartialBackend = Partial<Backend> & { readonly name: string };
+export type PartialBackend = Partial<Omit<Backend, "unary">> & {
+  readonly name: string;
+  unary?(op: UnaryOp, x: View, params?: UnaryParams): TypedArray | null;
+};
 
 /**
  * A whole backend from a partial one: the methods it lacks are the reference backend's. Fast
@@ -20,7 +25,12 @@ export type PartialBackend = Partial<Backend> & { readonly name: string };
  * setBackend("js");
  */
 export function completeBackend(partial: PartialBackend): Backend {
-  return { ...referenceBackend, ...partial };
+  const { unary, ...rest } = partial;
+  return {
+    ...referenceBackend,
+    ...rest,
+    unary: unary ? (op, x, params) => unary(op, x, params) ?? referenceBackend.unary(op, x, params) : referenceBackend.unary,
+  };
 }
 
 // NOTE: the registry starts with the reference backend only. Fast backends are registered

@@ -5,14 +5,17 @@
 import { DTypeError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { Tensor } from "../tensor/tensor.js";
-import { broadcastShape, call, defineOp, expandView, nonDifferentiable, pair, scalar, type OpDef } from "./define.js";
+import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, pair, scalar } from "./define.js";
 import { cast } from "./shape.js";
+
+/** @internal The compare family's op-table entries. */
+export const compareOps = new OpFamily("compare");
 
 type CompareName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
 
 /** A broadcasting comparison or logical op: a bool output, no gradient. */
 function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
-  return defineOp<[Tensor, Tensor]>({
+  return compareOps.define<[Tensor, Tensor]>({
     name: op,
     forward: ([a, b]) => {
       const shape = broadcastShape(op, a, b);
@@ -40,7 +43,7 @@ function cmp(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor |
   return call(def, [x, y], null);
 }
 
-export const eqOp = compareOp("eq");
+const eqOp = compareOp("eq");
 /**
  * Elementwise `a == b`, broadcasting, as a bool tensor.
  * @example
@@ -48,7 +51,7 @@ export const eqOp = compareOp("eq");
  */
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => cmp(eqOp, a, b);
 
-export const neOp = compareOp("ne");
+const neOp = compareOp("ne");
 /**
  * Elementwise `a != b`, broadcasting, as a bool tensor.
  * @example
@@ -56,7 +59,7 @@ export const neOp = compareOp("ne");
  */
 export const ne = (a: Tensor | number, b: Tensor | number): Tensor => cmp(neOp, a, b);
 
-export const ltOp = compareOp("lt");
+const ltOp = compareOp("lt");
 /**
  * Elementwise `a < b`, broadcasting, as a bool tensor.
  * @example
@@ -64,7 +67,7 @@ export const ltOp = compareOp("lt");
  */
 export const lt = (a: Tensor | number, b: Tensor | number): Tensor => cmp(ltOp, a, b);
 
-export const leOp = compareOp("le");
+const leOp = compareOp("le");
 /**
  * Elementwise `a <= b`, broadcasting, as a bool tensor.
  * @example
@@ -72,7 +75,7 @@ export const leOp = compareOp("le");
  */
 export const le = (a: Tensor | number, b: Tensor | number): Tensor => cmp(leOp, a, b);
 
-export const gtOp = compareOp("gt");
+const gtOp = compareOp("gt");
 /**
  * Elementwise `a > b`, broadcasting, as a bool tensor.
  * @example
@@ -80,7 +83,7 @@ export const gtOp = compareOp("gt");
  */
 export const gt = (a: Tensor | number, b: Tensor | number): Tensor => cmp(gtOp, a, b);
 
-export const geOp = compareOp("ge");
+const geOp = compareOp("ge");
 /**
  * Elementwise `a >= b`, broadcasting, as a bool tensor.
  * @example
@@ -93,7 +96,7 @@ function boolOf(op: string, t: Tensor): Tensor {
   return t;
 }
 
-export const logicalAndOp = compareOp("logicalAnd");
+const logicalAndOp = compareOp("logicalAnd");
 /**
  * Elementwise logical and of two bool tensors, broadcasting.
  * @example
@@ -101,7 +104,7 @@ export const logicalAndOp = compareOp("logicalAnd");
  */
 export const logicalAnd = (a: Tensor, b: Tensor): Tensor => call(logicalAndOp, [boolOf("logicalAnd", a), boolOf("logicalAnd", b)], null);
 
-export const logicalOrOp = compareOp("logicalOr");
+const logicalOrOp = compareOp("logicalOr");
 /**
  * Elementwise logical or of two bool tensors, broadcasting.
  * @example
@@ -109,7 +112,7 @@ export const logicalOrOp = compareOp("logicalOr");
  */
 export const logicalOr = (a: Tensor, b: Tensor): Tensor => call(logicalOrOp, [boolOf("logicalOr", a), boolOf("logicalOr", b)], null);
 
-export const logicalNotOp = defineOp<[Tensor]>({
+const logicalNotOp = compareOps.define<[Tensor]>({
   name: "logicalNot",
   forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x), x.shape),
   vjp: nonDifferentiable,
@@ -121,7 +124,7 @@ export const logicalNotOp = defineOp<[Tensor]>({
  */
 export const logicalNot = (x: Tensor): Tensor => call(logicalNotOp, [x.dtype === "bool" ? x : cast(x, "bool")], null);
 
-export const whereOp = defineOp<[Tensor, Tensor, Tensor]>({
+const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
   name: "where",
   forward: ([c, a, b]) => {
     const shape = broadcastShape("where", c, a, b);

@@ -5,9 +5,11 @@ import { convOut, convOutShape } from "../kernels/layout.js";
 import { getBackend } from "../kernels/registry.js";
 import { shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, call, defineOp } from "./define.js";
+import { assertFloat, call, OpFamily } from "./define.js";
 import { reshape, squeeze, unsqueeze } from "./shape.js";
 
+/** @internal The conv family's op-table entries. */
+export const convOps = new OpFamily("conv");
 
 /** Options of `conv2d` (and, with the sizes, of the `Conv2d` layer). */
 export interface Conv2dOptions {
@@ -28,6 +30,7 @@ export function two(op: string, name: string, v: number | readonly [number, numb
   return r;
 }
 
+/** @internal The output size of a window along one dim, or a ShapeError naming the op when it is not positive. */
 export function outSize(op: string, size: number, k: number, s: number, p: number, d: number, what: string): number {
   const o = convOut(size, k, s, p, d);
   if (o <= 0) throw new ShapeError(op, `output ${what} would be ${o} (input ${size}, kernel ${k}, stride ${s}, padding ${p}, dilation ${d})`);
@@ -39,7 +42,7 @@ interface ConvGradAttrs {
   shape: Shape;
 }
 
-export const conv2dOp = defineOp<[Tensor, Tensor], Conv2dParams>({
+const conv2dOp = convOps.define<[Tensor, Tensor], Conv2dParams>({
   name: "conv2d",
   forward: ([x, w], p) => new Tensor(getBackend().conv2d(x, w, p), convOutShape(x.shape, w.shape, p)),
   vjp: ({ g, inputs: [x, w], attrs, needs }) => [
@@ -50,7 +53,7 @@ export const conv2dOp = defineOp<[Tensor, Tensor], Conv2dParams>({
 /** @internal conv2d without bias or validation (used by VJPs and pooling). */
 export const conv2dRaw = (x: Tensor, w: Tensor, p: Conv2dParams): Tensor => call(conv2dOp, [x, w], p);
 
-export const conv2dInputGradOp = defineOp<[Tensor, Tensor], ConvGradAttrs>({
+const conv2dInputGradOp = convOps.define<[Tensor, Tensor], ConvGradAttrs>({
   name: "conv2dInputGrad",
   forward: ([gy, w], a) => new Tensor(getBackend().conv2dInputGrad(gy, w, a.shape, a.p), a.shape),
   // gx = convT(gy, w) is bilinear: its adjoints are conv2d and the weight gradient.
@@ -63,7 +66,7 @@ export const conv2dInputGradOp = defineOp<[Tensor, Tensor], ConvGradAttrs>({
 export const conv2dInputGrad = (gy: Tensor, w: Tensor, xShape: Shape, p: Conv2dParams): Tensor =>
   call(conv2dInputGradOp, [gy, w], { p, shape: xShape });
 
-export const conv2dWeightGradOp = defineOp<[Tensor, Tensor], ConvGradAttrs>({
+const conv2dWeightGradOp = convOps.define<[Tensor, Tensor], ConvGradAttrs>({
   name: "conv2dWeightGrad",
   forward: ([x, gy], a) => new Tensor(getBackend().conv2dWeightGrad(x, gy, a.shape, a.p), a.shape),
   vjp: ({ g, inputs: [x, gy], attrs, needs }) => [

@@ -4,7 +4,7 @@
  * compare, shape, indexing, reduce, softmax, linalg, conv, pool; ops/table.ts collects their
  * entries into the op table.
  */
-import { DTypeError } from "../errors.js";
+import { DTypeError, ValueError } from "../errors.js";
 import { applyOp } from "../autograd/engine.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
@@ -16,13 +16,23 @@ export { nonDifferentiable } from "../autograd/node.js";
 export type { OpDef, VjpContext } from "../autograd/node.js";
 
 /**
- * An op-table entry, typed by its input tuple `I` and attributes `A` (the identity function: it
- * exists so the compiler checks the entry against `OpDef` where it is written).
- * @example
- * const negOp = defineOp<[Tensor]>({ name: "neg", forward: ([x]) => ..., vjp: ({ g }) => [g.neg()] });
+ * @internal One family's op-table entries (ops/<family>.ts). `define` types an entry by its input
+ * tuple `I` and attributes `A`, checks it against `OpDef` where it is written, and records it here;
+ * ops/table.ts joins the families into the op table.
  */
-export function defineOp<I extends readonly Tensor[], A = null>(def: OpDef<I, A>): OpDef<I, A> {
-  return def;
+export class OpFamily {
+  readonly #ops = new Map<string, OpDef>();
+  constructor(readonly name: string) {}
+  /** Record an op-table entry of this family and return it. */
+  define<I extends readonly Tensor[], A = null>(def: OpDef<I, A>): OpDef<I, A> {
+    if (this.#ops.has(def.name)) throw new ValueError("defineOp", `${this.name}: op "${def.name}" is defined twice`);
+    this.#ops.set(def.name, def);
+    return def;
+  }
+  /** The entries, by name. */
+  get ops(): ReadonlyMap<string, OpDef> {
+    return this.#ops;
+  }
 }
 
 /** Run an op-table entry on its inputs (recording a graph node when one is needed). */

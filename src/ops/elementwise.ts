@@ -12,8 +12,11 @@ import { getBackend } from "../kernels/registry.js";
 import { UNARY_DEFAULTS, type UnaryOp, type UnaryParams } from "../kernels/backend.js";
 import { zerosLike } from "../tensor/create.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, BOOL_MATH, broadcastShape, call, defineOp, expandView, pair, type OpDef, type VjpContext } from "./define.js";
+import { assertFloat, BOOL_MATH, broadcastShape, call, expandView, type OpDef, OpFamily, pair, type VjpContext } from "./define.js";
 import { where } from "./compare.js";
+
+/** @internal The elementwise family's op-table entries. */
+export const elementwiseOps = new OpFamily("elementwise");
 
 /** Options of `gelu` and the `GELU` layer. */
 export interface GeluOptions {
@@ -32,7 +35,7 @@ type UnaryDef = OpDef<[Tensor], UnaryParams>;
 
 /** An elementwise unary op through the backend's `unary` kernel. */
 function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[]): UnaryDef {
-  return defineOp<[Tensor], UnaryParams>({
+  return elementwiseOps.define<[Tensor], UnaryParams>({
     name: op,
     forward: ([x], p) => new Tensor(getBackend().unary(op, x, p), x.shape),
     vjp,
@@ -47,7 +50,7 @@ function floatUnary(def: UnaryDef, x: Tensor, attrs: UnaryParams = {}): Tensor {
 
 // ------------------------------------------------------------------ unary
 
-export const negOp = unaryOp("neg", ({ g }) => [g.neg()]);
+const negOp = unaryOp("neg", ({ g }) => [g.neg()]);
 /**
  * Elementwise `-x`.
  * @example
@@ -55,7 +58,7 @@ export const negOp = unaryOp("neg", ({ g }) => [g.neg()]);
  */
 export const neg = (x: Tensor): Tensor => call(negOp, [x], {});
 
-export const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
+const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
 /**
  * Elementwise `|x|`; its subgradient at 0 is 0.
  * @example
@@ -63,7 +66,7 @@ export const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
  */
 export const abs = (x: Tensor): Tensor => call(absOp, [x], {});
 
-export const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
+const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
 /**
  * Elementwise sign: -1, 0 or 1 (its gradient is 0).
  * @example
@@ -71,7 +74,7 @@ export const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
  */
 export const sign = (x: Tensor): Tensor => call(signOp, [x], {});
 
-export const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)]);
+const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)]);
 /**
  * Elementwise `e^x`.
  * @example
@@ -79,7 +82,7 @@ export const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)]);
  */
 export const exp = (x: Tensor): Tensor => floatUnary(expOp, x);
 
-export const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
+const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
 /**
  * Elementwise natural logarithm (NaN below 0, -Infinity at 0).
  * @example
@@ -87,7 +90,7 @@ export const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
  */
 export const log = (x: Tensor): Tensor => floatUnary(logOp, x);
 
-export const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
+const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
 /**
  * Elementwise `log(1 + x)`, accurate for small x.
  * @example
@@ -95,7 +98,7 @@ export const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))
  */
 export const log1p = (x: Tensor): Tensor => floatUnary(log1pOp, x);
 
-export const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
+const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
 /**
  * Elementwise `e^x - 1`, accurate for small x.
  * @example
@@ -103,7 +106,7 @@ export const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
  */
 export const expm1 = (x: Tensor): Tensor => floatUnary(expm1Op, x);
 
-export const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
+const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
 /**
  * Elementwise square root (its gradient at 0 is Infinity: add an eps inside when the input can be 0).
  * @example
@@ -111,7 +114,7 @@ export const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
  */
 export const sqrt = (x: Tensor): Tensor => floatUnary(sqrtOp, x);
 
-export const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)]);
+const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)]);
 /**
  * Elementwise `1 / sqrt(x)`.
  * @example
@@ -119,7 +122,7 @@ export const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-
  */
 export const rsqrt = (x: Tensor): Tensor => floatUnary(rsqrtOp, x);
 
-export const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)]);
+const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)]);
 /**
  * Elementwise `x * x`.
  * @example
@@ -127,7 +130,7 @@ export const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(
  */
 export const square = (x: Tensor): Tensor => floatUnary(squareOp, x);
 
-export const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
+const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
 /**
  * Elementwise sine.
  * @example
@@ -135,7 +138,7 @@ export const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
  */
 export const sin = (x: Tensor): Tensor => floatUnary(sinOp, x);
 
-export const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
+const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
 /**
  * Elementwise cosine.
  * @example
@@ -143,7 +146,7 @@ export const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg(
  */
 export const cos = (x: Tensor): Tensor => floatUnary(cosOp, x);
 
-export const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))]);
+const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))]);
 /**
  * Elementwise hyperbolic tangent.
  * @example
@@ -151,7 +154,15 @@ export const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().
  */
 export const tanh = (x: Tensor): Tensor => floatUnary(tanhOp, x);
 
-export const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))]);
+const atanOp = unaryOp("atan", ({ g, inputs: [x] }) => [g.div(x.square().add(1))]);
+/**
+ * Elementwise arctangent, in (-π/2, π/2); its gradient 1 / (1 + x²) is finite everywhere.
+ * @example
+ * atan(tensor([0, 1])).toArray(); // [0, 0.785...]
+ */
+export const atan = (x: Tensor): Tensor => floatUnary(atanOp, x);
+
+const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))]);
 /**
  * Numerically stable logistic function `1 / (1 + e^-x)`.
  * @example
@@ -160,7 +171,7 @@ export const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.
 export const sigmoid = (x: Tensor): Tensor => floatUnary(sigmoidOp, x);
 
 // NOTE: relu'(0) = 0 (the mask is x > 0), as PyTorch.
-export const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))]);
+const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))]);
 /**
  * `max(x, 0)`; relu'(0) = 0.
  * @example
@@ -168,7 +179,7 @@ export const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(
  */
 export const relu = (x: Tensor): Tensor => floatUnary(reluOp, x);
 
-export const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))]);
+const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))]);
 /**
  * The error function (accurate to about 1e-15).
  * @example
@@ -176,7 +187,7 @@ export const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().ne
  */
 export const erf = (x: Tensor): Tensor => floatUnary(erfOp, x);
 
-export const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [where(x.gt(0), g, g.mul(attrs.alpha ?? UNARY_DEFAULTS.alpha))]);
+const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [where(x.gt(0), g, g.mul(attrs.alpha ?? UNARY_DEFAULTS.alpha))]);
 /**
  * x for x > 0, else `negativeSlope * x` (default slope 0.01).
  * @example
@@ -184,7 +195,7 @@ export const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [
  */
 export const leakyRelu = (x: Tensor, negativeSlope: number = UNARY_DEFAULTS.alpha): Tensor => floatUnary(leakyReluOp, x, { alpha: negativeSlope });
 
-export const softplusOp = unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
+const softplusOp = unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
   const bx = x.mul(attrs.beta ?? UNARY_DEFAULTS.beta);
   return [where(bx.gt(attrs.threshold ?? UNARY_DEFAULTS.threshold), g, g.mul(bx.sigmoid()))];
 });
@@ -197,7 +208,7 @@ export const softplusOp = unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
 export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
   floatUnary(softplusOp, x, { beta: options.beta ?? UNARY_DEFAULTS.beta, threshold: options.threshold ?? UNARY_DEFAULTS.threshold });
 
-export const clampOp = unaryOp("clamp", ({ g, inputs: [x], attrs }) => {
+const clampOp = unaryOp("clamp", ({ g, inputs: [x], attrs }) => {
   const inside = x.ge(attrs.min ?? -Infinity).logicalAnd(x.le(attrs.max ?? Infinity));
   return [where(inside, g, 0)];
 });
@@ -240,7 +251,7 @@ type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor |
 
 /** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
 function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp): BinaryDef {
-  return defineOp<[Tensor, Tensor]>({
+  return elementwiseOps.define<[Tensor, Tensor]>({
     name: op,
     forward: ([a, b]) => {
       const shape = broadcastShape(op, a, b);
@@ -265,7 +276,7 @@ function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
   };
 }
 
-export const addOp = binaryOp("add", ({ g }) => [g, g]);
+const addOp = binaryOp("add", ({ g }) => [g, g]);
 /**
  * `a + b`, broadcasting; either may be a number.
  * @example
@@ -274,7 +285,7 @@ export const addOp = binaryOp("add", ({ g }) => [g, g]);
  */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith(addOp, a, b);
 
-export const subOp = binaryOp("sub", ({ g }) => [g, g.neg()]);
+const subOp = binaryOp("sub", ({ g }) => [g, g.neg()]);
 /**
  * `a - b`, broadcasting; either may be a number.
  * @example
@@ -283,7 +294,7 @@ export const subOp = binaryOp("sub", ({ g }) => [g, g.neg()]);
  */
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor => arith(subOp, a, b);
 
-export const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
+const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
 /**
  * `a * b`, broadcasting; either may be a number.
  * @example
@@ -293,7 +304,7 @@ export const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0]
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith(mulOp, a, b);
 
 // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
-export const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null]);
+const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null]);
 /**
  * `a / b`, broadcasting, for float tensors; either may be a number.
  * @example
@@ -303,7 +314,7 @@ export const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0]
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith(divOp, a, b);
 
 // As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
-export const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
+const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
   needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
   needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(where(a.eq(0), 1, a).log())) : null,
 ]);
@@ -315,7 +326,7 @@ export const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
  */
 export const pow = (a: Tensor | number, b: Tensor | number): Tensor => arith(powOp, a, b);
 
-export const maximumOp = binaryOp("maximum", extremumVjp("lt"));
+const maximumOp = binaryOp("maximum", extremumVjp("lt"));
 /**
  * Elementwise max, broadcasting; on ties the gradient is split evenly (as PyTorch).
  * @example
@@ -324,7 +335,7 @@ export const maximumOp = binaryOp("maximum", extremumVjp("lt"));
  */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith(maximumOp, a, b);
 
-export const minimumOp = binaryOp("minimum", extremumVjp("gt"));
+const minimumOp = binaryOp("minimum", extremumVjp("gt"));
 /**
  * Elementwise min, broadcasting; on ties the gradient is split evenly (as PyTorch).
  * @example

@@ -7,8 +7,11 @@ import { getBackend } from "../kernels/registry.js";
 import { zerosLike } from "../tensor/create.js";
 import { normDim, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { call, defineOp } from "./define.js";
+import { call, OpFamily } from "./define.js";
 import { expand, reshape } from "./shape.js";
+
+/** @internal The indexing family's op-table entries. */
+export const indexingOps = new OpFamily("indexing");
 
 /** Index values must lie in [0, size of dim d of x) (`dim` as the caller gave it, for the message). */
 function checkIndex(op: string, index: Tensor, x: Tensor, d: number, dim: number): void {
@@ -21,7 +24,8 @@ function checkIndex(op: string, index: Tensor, x: Tensor, d: number, dim: number
   }
 }
 
-export const gatherOp = defineOp<[Tensor, Tensor], { dim: number }>({
+/** @internal gather without the index check (pooling gathers indices its kernel made). */
+export const gatherOp = indexingOps.define<[Tensor, Tensor], { dim: number }>({
   name: "gather",
   forward: ([x, index], a) => new Tensor(getBackend().gather(x, a.dim, index), index.shape),
   vjp: ({ g, inputs: [x, index], attrs }) => [zerosLike(x).scatterAdd(attrs.dim, index, g), null],
@@ -41,7 +45,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   return call(gatherOp, [x, index], { dim: d });
 }
 
-export const scatterAddOp = defineOp<[Tensor, Tensor, Tensor], { dim: number }>({
+const scatterAddOp = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number }>({
   name: "scatterAdd",
   forward: ([base, index, src], a) => new Tensor(getBackend().scatterAdd(base, a.dim, index, src), base.shape),
   vjp: ({ g, inputs: [, index], attrs, needs }) => [needs[0] ? g : null, null, needs[2] ? g.gather(attrs.dim, index) : null],

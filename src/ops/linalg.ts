@@ -3,8 +3,11 @@ import { DTypeError, ShapeError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { broadcastShapes, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, call, defineOp, expandView } from "./define.js";
+import { assertFloat, call, expandView, OpFamily } from "./define.js";
 import { squeeze, unsqueeze } from "./shape.js";
+
+/** @internal The linalg family's op-table entries. */
+export const linalgOps = new OpFamily("linalg");
 
 /** True when the last two dims of t are stored column by column (a transposed matrix). */
 function colMajor(t: Tensor): boolean {
@@ -12,7 +15,7 @@ function colMajor(t: Tensor): boolean {
   return t.strides[n - 2] === 1 && t.shape[n - 2]! > 1 && t.shape[n - 1]! > 1;
 }
 
-export const matmulOp = defineOp<[Tensor, Tensor]>({
+const matmulOp = linalgOps.define<[Tensor, Tensor]>({
   name: "matmul",
   // Inputs are at least 2-D here (matmul() handles 1-D); batch dims broadcast.
   forward: ([a, b]) => {

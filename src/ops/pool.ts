@@ -10,10 +10,13 @@ import { allocArray } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { conv2dRaw, outSize, two } from "./conv.js";
-import { call, defineOp, nonDifferentiable } from "./define.js";
+import { call, nonDifferentiable, OpFamily } from "./define.js";
 import { gatherOp } from "./indexing.js";
 import type { ValuesIndices } from "./reduce.js";
 import { reshape } from "./shape.js";
+
+/** @internal The pool family's op-table entries. */
+export const poolOps = new OpFamily("pool");
 
 /** Options of `maxPool2d` / `maxPool2dWithIndices` (and the `MaxPool2d` layer). */
 export interface Pool2dOptions {
@@ -60,7 +63,7 @@ export function maxPool2d(x: Tensor, kernelSize: number | readonly [number, numb
   return maxPool2dWithIndices(x, kernelSize, options).values;
 }
 
-export const maxPool2dIndicesOp = defineOp<[Tensor], Pool2dParams>({
+const maxPool2dIndicesOp = poolOps.define<[Tensor], Pool2dParams>({
   name: "maxPool2dIndices",
   forward: ([x], p) => new Tensor(getBackend().maxPool2dIndices(x, p), convOutShape(x.shape, [x.shape[1]!, 1, ...p.kernel], p)),
   vjp: nonDifferentiable,

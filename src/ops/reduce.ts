@@ -10,10 +10,13 @@ import { ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { normDim, normDims, shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, call, defineOp, expandView, nonDifferentiable, safeDenominator, scalar, type OpDef, type VjpContext } from "./define.js";
+import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily, safeDenominator, scalar, type VjpContext } from "./define.js";
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
 import { cast, reshape, squeeze } from "./shape.js";
+
+/** @internal The reduce family's op-table entries. */
+export const reduceOps = new OpFamily("reduce");
 
 /**
  * The dims a reduction runs over: one dim, a list of dims, or null (or omitted) for all.
@@ -57,7 +60,7 @@ function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): 
 }
 
 function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext<[Tensor], ReduceAttrs>) => readonly (Tensor | null)[]): OpDef<[Tensor], ReduceAttrs> {
-  return defineOp<[Tensor], ReduceAttrs>({
+  return reduceOps.define<[Tensor], ReduceAttrs>({
     name,
     forward: ([x], a) => new Tensor(getBackend().reduce(op, x, a.dims), reducedShape(x.shape, a.dims, a.keepdim)),
     vjp,
@@ -65,7 +68,7 @@ function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext
 }
 
 // ------------------------------------------------------------------ sum and mean
-export const sumOp = reduceOp("sum", "sum", ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x.shape, attrs.dims)).expand(x.shape)]);
+const sumOp = reduceOp("sum", "sum", ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x.shape, attrs.dims)).expand(x.shape)]);
 /**
  * Sum over `dim` (a dim, a list of dims, or all when omitted); bool is summed as int32.
  * @example
@@ -99,8 +102,8 @@ const extremeVjp = ({ g, inputs: [x], out, attrs }: VjpContext<[Tensor], ReduceA
   const count = mask.sum(attrs.dims, true);
   return [g.reshape(ks).div(count).mul(mask)];
 };
-export const amaxOp = reduceOp("amax", "max", extremeVjp);
-export const aminOp = reduceOp("amin", "min", extremeVjp);
+const amaxOp = reduceOp("amax", "max", extremeVjp);
+const aminOp = reduceOp("amin", "min", extremeVjp);
 function extreme(def: OpDef<[Tensor], ReduceAttrs>, x: Tensor, dim: Dims | undefined, keepdim: boolean): Tensor {
   const name = def.name;
   const dims = normDims(name, dim, x.ndim);
@@ -125,14 +128,14 @@ export const amax = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme(
 export const amin = (x: Tensor, dim?: Dims, keepdim = false): Tensor => extreme(aminOp, x, dim, keepdim);
 
 function argReduceOp(op: "argmax" | "argmin"): OpDef<[Tensor], { dim: number; keepdim: boolean }> {
-  return defineOp<[Tensor], { dim: number; keepdim: boolean }>({
+  return reduceOps.define<[Tensor], { dim: number; keepdim: boolean }>({
     name: op,
     forward: ([x], a) => new Tensor(getBackend().argReduce(op, x, a.dim), reducedShape(x.shape, [a.dim], a.keepdim)),
     vjp: nonDifferentiable,
   });
 }
-export const argmaxOp = argReduceOp("argmax");
-export const argminOp = argReduceOp("argmin");
+const argmaxOp = argReduceOp("argmax");
+const argminOp = argReduceOp("argmin");
 function argExtreme(name: "argmax" | "argmin", x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   if (dim === undefined) {
     if (x.numel === 0) throw new ShapeError(name, "empty tensor");
@@ -246,7 +249,7 @@ export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
 }
 
 // ------------------------------------------------------------------ norm
-export const normOp = defineOp<[Tensor], ReduceAttrs & { p: number }>({
+const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
   name: "norm",
   // NOTE: computed in float64 and scaled by max|x|, so a float32 norm of values near 1e30 does
   // not overflow in the squares.

@@ -9,10 +9,13 @@ import { allocArray, type DType } from "../tensor/dtype.js";
 import { expandStrides, viewStrides } from "../tensor/layout.js";
 import { normDim, numel, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { call, defineOp } from "./define.js";
+import { call, OpFamily } from "./define.js";
+
+/** @internal The shape family's op-table entries. */
+export const shapeOps = new OpFamily("shape");
 
 // ------------------------------------------------------------------ dtype and copies
-export const castOp = defineOp<[Tensor], { dtype: DType }>({
+const castOp = shapeOps.define<[Tensor], { dtype: DType }>({
   name: "cast",
   forward: ([x], a) => new Tensor(getBackend().copy(x, a.dtype), x.shape),
   vjp: ({ g, inputs: [x] }) => [g.to(x.dtype)],
@@ -28,7 +31,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return call(castOp, [x], { dtype });
 }
 
-export const contiguousOp = defineOp<[Tensor]>({
+const contiguousOp = shapeOps.define<[Tensor]>({
   name: "contiguous",
   forward: ([x]) => new Tensor(getBackend().copy(x, x.dtype), x.shape),
   vjp: ({ g }) => [g],
@@ -68,7 +71,7 @@ function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[]
   return out;
 }
 
-export const reshapeOp = defineOp<[Tensor], { shape: number[] }>({
+const reshapeOp = shapeOps.define<[Tensor], { shape: number[] }>({
   name: "reshape",
   forward: ([x], a) => {
     const strides = viewStrides(x, a.shape);
@@ -115,7 +118,7 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, shape);
 }
 
-export const permuteOp = defineOp<[Tensor], { dims: number[] }>({
+const permuteOp = shapeOps.define<[Tensor], { dims: number[] }>({
   name: "permute",
   forward: ([x], a) => new Tensor(x.storage, a.dims.map((d) => x.shape[d]!), a.dims.map((d) => x.strides[d]!), x.offset),
   vjp: ({ g, attrs }) => {
@@ -152,7 +155,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, dims);
 }
 
-export const expandOp = defineOp<[Tensor], { shape: number[] }>({
+const expandOp = shapeOps.define<[Tensor], { shape: number[] }>({
   name: "expand",
   forward: ([x], a) => new Tensor(x.storage, a.shape, expandStrides(x, a.shape), x.offset),
   vjp: ({ g }) => [g], // the engine sums it back to the input's shape
@@ -200,7 +203,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
-export const narrowOp = defineOp<[Tensor], { dim: number; start: number; length: number }>({
+const narrowOp = shapeOps.define<[Tensor], { dim: number; start: number; length: number }>({
   name: "narrow",
   forward: ([x], a) => {
     const shape = [...x.shape];
@@ -242,7 +245,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 }
 
 // ------------------------------------------------------------------ padding and concatenation
-export const padOp = defineOp<[Tensor], { pads: [number, number][]; value: number }>({
+const padOp = shapeOps.define<[Tensor], { pads: [number, number][]; value: number }>({
   name: "pad",
   forward: ([x], a) => {
     const shape = x.shape.map((s, d) => s + a.pads[d]![0] + a.pads[d]![1]);
@@ -278,7 +281,7 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   return padDims(x, per, value);
 }
 
-export const catOp = defineOp<readonly Tensor[], { dim: number }>({
+const catOp = shapeOps.define<readonly Tensor[], { dim: number }>({
   name: "cat",
   forward: (xs, a) => {
     const first = xs[0]!;

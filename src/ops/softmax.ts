@@ -7,19 +7,22 @@ import { getBackend } from "../kernels/registry.js";
 import { isFloat } from "../tensor/dtype.js";
 import { normDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { call, defineOp, type OpDef, type VjpContext } from "./define.js";
+import { call, type OpDef, OpFamily, type VjpContext } from "./define.js";
+
+/** @internal The softmax family's op-table entries. */
+export const softmaxOps = new OpFamily("softmax");
 
 type SoftmaxDef = OpDef<[Tensor], { dim: number }>;
 
 function softmaxDef(name: "softmax" | "logSoftmax", vjp: (ctx: VjpContext<[Tensor], { dim: number }>) => readonly (Tensor | null)[]): SoftmaxDef {
-  return defineOp<[Tensor], { dim: number }>({
+  return softmaxOps.define<[Tensor], { dim: number }>({
     name,
     forward: ([x], a) => new Tensor(getBackend().softmax(x, a.dim, name === "logSoftmax"), x.shape),
     vjp,
   });
 }
 
-export const softmaxOp = softmaxDef("softmax", ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))]);
+const softmaxOp = softmaxDef("softmax", ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))]);
 /**
  * Max-shifted softmax along `dim`. A row with some -Infinity entries (a mask) gives zeros there, not NaN.
  * @example
@@ -37,7 +40,7 @@ function applySoftmax(def: SoftmaxDef, x: Tensor, dim: number): Tensor {
   return x.numel === 0 ? x : call(def, [x], { dim: d });
 }
 
-export const logSoftmaxOp = softmaxDef("logSoftmax", ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))]);
+const logSoftmaxOp = softmaxDef("logSoftmax", ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))]);
 /**
  * x - logsumexp(x): the stable log of softmax along `dim`.
  * @example

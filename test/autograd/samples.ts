@@ -118,6 +118,7 @@ export const opSamples: Record<string, Sample> = {
   sin: unary(F.sin),
   cos: unary(F.cos),
   tanh: unary(F.tanh),
+  atan: unary(F.atan),
   sigmoid: unary(F.sigmoid),
   relu: unary(F.relu, { awayFrom0: 0.1 }),
   erf: unary(F.erf, { lo: -3.5, hi: 3.5 }),

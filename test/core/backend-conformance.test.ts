@@ -10,6 +10,7 @@ import {
   type DType, type Tensor, type UnaryOp,
 } from "../../src/index.js";
 import type { UnaryParams } from "../../src/kernels/backend.js";
+import { referenceUnary } from "../../src/kernels/reference.js";
 import { fastJsBackend } from "../../src/kernels/js/backend.js";
 import { expectClose, numelOf, permArb, seedArb, shapeArb } from "./helpers.js";
 
@@ -82,9 +83,15 @@ const arr = (a: ArrayLike<number>): number[] => Array.from(a);
 
 const UNARY: [UnaryOp, UnaryParams][] = [
   ["neg", {}], ["abs", {}], ["sign", {}], ["exp", {}], ["log", {}], ["log1p", {}], ["expm1", {}], ["sqrt", {}], ["rsqrt", {}], ["square", {}],
-  ["sin", {}], ["cos", {}], ["tanh", {}], ["sigmoid", {}], ["relu", {}], ["erf", {}], ["leakyRelu", { alpha: 0.3 }], ["leakyRelu", {}],
+  ["sin", {}], ["cos", {}], ["tanh", {}], ["atan", {}], ["sigmoid", {}], ["relu", {}], ["erf", {}], ["leakyRelu", { alpha: 0.3 }], ["leakyRelu", {}],
   ["softplus", { beta: 2, threshold: 3 }], ["softplus", {}], ["clamp", { min: -0.5, max: 0.7 }], ["clamp", {}], ["logicalNot", {}],
 ];
+describe("the conformance lists cover the contract", () => {
+  it("every unary op of the reference's table is checked", () => {
+    expect(new Set(UNARY.map(([op]) => op))).toEqual(new Set(Object.keys(referenceUnary)));
+  });
+});
+
 const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
 const isCmp = (op: BinaryOp): boolean => ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"].includes(op);
 

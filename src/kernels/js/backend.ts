@@ -18,45 +18,49 @@ import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from ".
 import { erf, sigmoid } from "./math.js";
 import { planRuns } from "./runs.js";
 
-/** O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. */
-export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
+/**
+ * O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. False for an
+ * op without a loop here (it then runs on the reference).
+ */
+export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): boolean {
   const end = oi + n;
   switch (op) {
-    case "neg": for (; oi < end; oi++, xi += xs) O[oi] = -X[xi]!; return;
-    case "abs": for (; oi < end; oi++, xi += xs) O[oi] = Math.abs(X[xi]!); return;
-    case "sign": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN; } return;
-    case "exp": for (; oi < end; oi++, xi += xs) O[oi] = Math.exp(X[xi]!); return;
-    case "log": for (; oi < end; oi++, xi += xs) O[oi] = Math.log(X[xi]!); return;
-    case "log1p": for (; oi < end; oi++, xi += xs) O[oi] = Math.log1p(X[xi]!); return;
-    case "expm1": for (; oi < end; oi++, xi += xs) O[oi] = Math.expm1(X[xi]!); return;
-    case "sqrt": for (; oi < end; oi++, xi += xs) O[oi] = Math.sqrt(X[xi]!); return;
-    case "rsqrt": for (; oi < end; oi++, xi += xs) O[oi] = 1 / Math.sqrt(X[xi]!); return;
-    case "square": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * x; } return;
-    case "sin": for (; oi < end; oi++, xi += xs) O[oi] = Math.sin(X[xi]!); return;
-    case "cos": for (; oi < end; oi++, xi += xs) O[oi] = Math.cos(X[xi]!); return;
-    case "tanh": for (; oi < end; oi++, xi += xs) O[oi] = Math.tanh(X[xi]!); return;
-    case "sigmoid": for (; oi < end; oi++, xi += xs) O[oi] = sigmoid(X[xi]!); return;
+    case "neg": for (; oi < end; oi++, xi += xs) O[oi] = -X[xi]!; return true;
+    case "abs": for (; oi < end; oi++, xi += xs) O[oi] = Math.abs(X[xi]!); return true;
+    case "sign": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN; } return true;
+    case "exp": for (; oi < end; oi++, xi += xs) O[oi] = Math.exp(X[xi]!); return true;
+    case "log": for (; oi < end; oi++, xi += xs) O[oi] = Math.log(X[xi]!); return true;
+    case "log1p": for (; oi < end; oi++, xi += xs) O[oi] = Math.log1p(X[xi]!); return true;
+    case "expm1": for (; oi < end; oi++, xi += xs) O[oi] = Math.expm1(X[xi]!); return true;
+    case "sqrt": for (; oi < end; oi++, xi += xs) O[oi] = Math.sqrt(X[xi]!); return true;
+    case "rsqrt": for (; oi < end; oi++, xi += xs) O[oi] = 1 / Math.sqrt(X[xi]!); return true;
+    case "square": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * x; } return true;
+    case "sin": for (; oi < end; oi++, xi += xs) O[oi] = Math.sin(X[xi]!); return true;
+    case "cos": for (; oi < end; oi++, xi += xs) O[oi] = Math.cos(X[xi]!); return true;
+    case "tanh": for (; oi < end; oi++, xi += xs) O[oi] = Math.tanh(X[xi]!); return true;
+    case "sigmoid": for (; oi < end; oi++, xi += xs) O[oi] = sigmoid(X[xi]!); return true;
     // NOTE: relu(NaN) = NaN and relu(-0) = +0, as the reference.
-    case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return;
-    case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return;
+    case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return true;
+    case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return true;
     case "leakyRelu": {
       const a = p.alpha ?? UNARY_DEFAULTS.alpha;
       for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x * a; }
-      return;
+      return true;
     }
     case "softplus": {
       const beta = p.beta ?? UNARY_DEFAULTS.beta;
       const th = p.threshold ?? UNARY_DEFAULTS.threshold;
       for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x * beta > th ? x : Math.log1p(Math.exp(x * beta)) / beta; }
-      return;
+      return true;
     }
     case "clamp": {
       const lo = p.min ?? -Infinity;
       const hi = p.max ?? Infinity;
       for (; oi < end; oi++, xi += xs) O[oi] = Math.min(Math.max(X[xi]!, lo), hi);
-      return;
+      return true;
     }
-    case "logicalNot": for (; oi < end; oi++, xi += xs) O[oi] = X[xi] ? 0 : 1; return;
+    case "logicalNot": for (; oi < end; oi++, xi += xs) O[oi] = X[xi] ? 0 : 1; return true;
+    default: return false;
   }
 }
 
@@ -86,12 +90,13 @@ export function binaryRun(op: BinaryOp, A: TypedArray, ai: number, as: number, B
 // work (its outer or inner count is 0).
 
 /** Elementwise unary through runs; `runFn` lets other backends swap in their contiguous kernels. */
-export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams = {}): TypedArray {
+export function unaryStrided(op: UnaryOp, x: View, params: UnaryParams = {}): TypedArray | null {
   const out = allocArray(op === "logicalNot" ? "bool" : x.dtype, numel(x.shape));
   const plan = planRuns(x.shape, [x]);
   const bx = plan.base[0]!;
   const sx = plan.step[0]!;
-  for (let r = 0, o = 0; r < plan.outer; r++, o += plan.inner) unaryRun(op, params, x.storage, bx[r]!, sx, out, o, plan.inner);
+  if (!unaryRun(op, params, x.storage, plan.outer ? bx[0]! : 0, sx, out, 0, plan.outer ? plan.inner : 0)) return null;
+  for (let r = 1, o = plan.inner; r < plan.outer; r++, o += plan.inner) unaryRun(op, params, x.storage, bx[r]!, sx, out, o, plan.inner);
   return out;
 }
 
