@@ -1,4 +1,5 @@
 import { gunzipSync } from "node:zlib";
+import { DataError } from "../errors.js";
 import { readDataFile } from "./files.js";
 import { parseDigitsCsv, type DigitsData } from "./parse.js";
 
@@ -35,7 +36,7 @@ export function loadDigits(): DigitsData {
   const text = gunzipSync(readDataFile("digits.csv.gz")).toString("utf8");
   const d = parseDigitsCsv(text, "digits.csv.gz");
   if (d.n !== DIGITS_ROWS) {
-    throw new Error(`digits.csv.gz: expected ${DIGITS_ROWS} rows, found ${d.n} (is the file truncated?)`);
+    throw new DataError("digits.csv.gz", `expected ${DIGITS_ROWS} rows, found ${d.n} (is the file truncated?)`);
   }
   return d;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { DataError } from "../errors.js";
 
 /**
  * Read a file from the repository's top-level `data/` folder.
@@ -15,7 +16,8 @@ export function readDataFile(name: string): Buffer {
   } catch (e) {
     const path = url.protocol === "file:" ? fileURLToPath(url) : url.href;
     const reason = e instanceof Error ? e.message : String(e);
-    throw new Error(
+    throw new DataError(
+      "readDataFile",
       `cannot read the embedded data file ${name} at ${path} (${reason}). ` +
         `If this code was bundled or moved, read the file yourself and use parseDigitsCsv/parseIrisCsv.`,
     );

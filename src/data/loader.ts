@@ -1,3 +1,4 @@
+import { ValueError } from "../errors.js";
 import type { Generator } from "../tensor/random.js";
 import { resolveGenerator, shuffleInPlace } from "./split.js";
 
@@ -88,24 +89,24 @@ export class DataLoader<X extends Float32Array | Float64Array = Float32Array> im
   constructor(dataset: Dataset<X>, indices: ArrayLike<number> | null, options: DataLoaderOptions) {
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
-      throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+      throw new ValueError("DataLoader", `batchSize must be a positive integer, got ${batchSize}`);
     }
     let features = 1;
     for (const s of dataset.featureShape) {
       if (!Number.isInteger(s) || s <= 0) {
-        throw new RangeError(`DataLoader: featureShape [${dataset.featureShape.join(", ")}] has a bad dimension ${s}`);
+        throw new ValueError("DataLoader", `featureShape [${dataset.featureShape.join(", ")}] has a bad dimension ${s}`);
       }
       features *= s;
     }
     const rows = dataset.y.length;
     if (dataset.x.length !== rows * features) {
-      throw new RangeError(`DataLoader: x has ${dataset.x.length} values, expected ${rows} rows * ${features}`);
+      throw new ValueError("DataLoader", `x has ${dataset.x.length} values, expected ${rows} rows * ${features}`);
     }
     const order = indices === null ? Int32Array.from({ length: rows }, (_, i) => i) : Int32Array.from(indices);
     for (let k = 0; k < order.length; k++) {
       const i = indices === null ? k : indices[k]!;
       if (!Number.isInteger(i) || i < 0 || i >= rows) {
-        throw new RangeError(`DataLoader: indices[${k}] = ${i} is not a row index in [0, ${rows})`);
+        throw new ValueError("DataLoader", `indices[${k}] = ${i} is not a row index in [0, ${rows})`);
       }
     }
     this.#dataset = dataset;

@@ -1,3 +1,4 @@
+import { DataError } from "../errors.js";
 /**
  * Pure parsers for the embedded CSV data sets. They use no Node APIs, so code that fetches the
  * files itself (a browser, a bundler) can still parse them; `loadDigits`/`loadIris` add the file
@@ -67,7 +68,7 @@ export interface IrisData extends ClassificationData {
  *
  * @param text the decompressed CSV text
  * @param source name used in error messages
- * @throws Error naming the line and field when a row is malformed
+ * @throws DataError naming the line and field when a row is malformed
  * @example
  * ```ts
  * const row = [...new Array(64).fill(16), 3].join(","); // 64 pixels, then the label
@@ -78,10 +79,10 @@ export interface IrisData extends ClassificationData {
  */
 export function parseDigitsCsv(text: string, source = "digits.csv"): DigitsData {
   const rows = dataLines(text);
-  if (rows.length === 0) throw new Error(`${source}: no data rows`);
+  if (rows.length === 0) throw new DataError(source, `no data rows`);
   const { x, y } = parseRows(rows, DIGITS_FEATURES, DIGITS_CLASSES, source, " (64 pixels and a label)", (field, line, col) => {
     const v = parseIntField(field, source, line, col);
-    if (v < 0 || v > DIGITS_MAX_PIXEL) throw new Error(`${source} line ${line}, field ${col}: pixel ${v} outside 0..${DIGITS_MAX_PIXEL}`);
+    if (v < 0 || v > DIGITS_MAX_PIXEL) throw new DataError(source, `line ${line}, field ${col}: pixel ${v} outside 0..${DIGITS_MAX_PIXEL}`);
     return v / DIGITS_MAX_PIXEL;
   });
   return { x, y, n: rows.length, features: DIGITS_FEATURES, classes: DIGITS_CLASSES, featureShape: [DIGITS_FEATURES] };
@@ -93,7 +94,7 @@ export function parseDigitsCsv(text: string, source = "digits.csv"): DigitsData 
  *
  * @param text the CSV text
  * @param source name used in error messages
- * @throws Error naming the line and field when the header or a row is malformed
+ * @throws DataError naming the line and field when the header or a row is malformed
  * @example
  * ```ts
  * const d = parseIrisCsv("1,4,setosa\n5.1,3.5,1.4,0.2,0\n");
@@ -103,23 +104,23 @@ export function parseDigitsCsv(text: string, source = "digits.csv"): DigitsData 
 export function parseIrisCsv(text: string, source = "iris.csv"): IrisData {
   const lines = dataLines(text);
   const header = lines[0];
-  if (header === undefined) throw new Error(`${source}: empty file`);
+  if (header === undefined) throw new DataError(source, `empty file`);
   const h = header.text.split(",");
   const n = Number(h[0]);
   const features = Number(h[1]);
   const classNames = h.slice(2).map((s) => s.trim());
   if (!isPositiveInt(n) || !isPositiveInt(features) || classNames.length === 0 || classNames.some((s) => s === "")) {
-    throw new Error(
-      `${source} line ${header.line}: bad header "${header.text}", expected "rows,features,className,..."`,
+    throw new DataError(
+      source, `line ${header.line}: bad header "${header.text}", expected "rows,features,className,..."`,
     );
   }
   const rows = lines.slice(1);
-  if (rows.length !== n) throw new Error(`${source}: header announces ${n} rows, found ${rows.length}`);
+  if (rows.length !== n) throw new DataError(source, `header announces ${n} rows, found ${rows.length}`);
   const classes = classNames.length;
   const { x, y } = parseRows(rows, features, classes, source, "", (field, line, col) => {
     const t = field.trim();
     const v = Number(t);
-    if (t === "" || !Number.isFinite(v)) throw new Error(`${source} line ${line}, field ${col}: "${field}" is not a finite number`);
+    if (t === "" || !Number.isFinite(v)) throw new DataError(source, `line ${line}, field ${col}: "${field}" is not a finite number`);
     return v;
   });
   return { x, y, n, features, classes, featureShape: [features], classNames };
@@ -141,7 +142,7 @@ function parseRows(rows: Line[], features: number, classes: number, source: stri
   for (let r = 0; r < n; r++) {
     const { line, text: row } = rows[r]!;
     const fields = row.split(",");
-    if (fields.length !== width) throw new Error(`${source} line ${line}: expected ${width} comma-separated values${what}, got ${fields.length}`);
+    if (fields.length !== width) throw new DataError(source, `line ${line}: expected ${width} comma-separated values${what}, got ${fields.length}`);
     for (let j = 0; j < features; j++) x[r * features + j] = value(fields[j]!, line, j + 1);
     y[r] = parseLabel(fields[features]!, classes, source, line, width);
   }
@@ -166,7 +167,7 @@ function parseIntField(field: string, source: string, line: number, col: number)
   const s = field.trim();
   // NOTE: a strict pattern, because Number() also accepts "0x10", "1e1" and "".
   if (!/^[+-]?\d+$/.test(s)) {
-    throw new Error(`${source} line ${line}, field ${col}: "${field}" is not an integer`);
+    throw new DataError(source, `line ${line}, field ${col}: "${field}" is not an integer`);
   }
   return Number(s);
 }
@@ -174,7 +175,7 @@ function parseIntField(field: string, source: string, line: number, col: number)
 function parseLabel(field: string, classes: number, source: string, line: number, col: number): number {
   const v = parseIntField(field, source, line, col);
   if (v < 0 || v >= classes) {
-    throw new Error(`${source} line ${line}, field ${col}: label ${v} outside 0..${classes - 1}`);
+    throw new DataError(source, `line ${line}, field ${col}: label ${v} outside 0..${classes - 1}`);
   }
   return v;
 }

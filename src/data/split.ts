@@ -1,3 +1,4 @@
+import { ValueError } from "../errors.js";
 import { defaultGenerator, Generator } from "../tensor/random.js";
 
 /** Options for {@link trainTestSplit}. */
@@ -51,22 +52,20 @@ export interface Split {
 export function trainTestSplit(n: number, options: SplitOptions): Split {
   const { testFraction, labels } = options;
   if (!Number.isInteger(n) || n < 2) {
-    throw new RangeError(`trainTestSplit: n must be an integer >= 2, got ${n}`);
+    throw new ValueError("trainTestSplit", `n must be an integer >= 2, got ${n}`);
   }
   if (!(testFraction > 0 && testFraction < 1)) {
-    throw new RangeError(`trainTestSplit: testFraction must be in (0, 1), got ${testFraction}`);
+    throw new ValueError("trainTestSplit", `testFraction must be in (0, 1), got ${testFraction}`);
   }
   // NOTE: 0.3 * 10 is 3.0000000000000004 in floating point; a plain ceil would give 4. Products
   // within 1e-9 of an integer are taken as that integer.
   const raw = testFraction * n;
   const nTest = Math.abs(raw - Math.round(raw)) < 1e-9 ? Math.round(raw) : Math.ceil(raw);
   if (nTest === 0) {
-    throw new RangeError(`trainTestSplit: testFraction ${testFraction} of ${n} samples selects no test samples`);
+    throw new ValueError("trainTestSplit", `testFraction ${testFraction} of ${n} samples selects no test samples`);
   }
   if (nTest >= n) {
-    throw new RangeError(
-      `trainTestSplit: testFraction ${testFraction} of ${n} samples leaves no training samples`,
-    );
+    throw new ValueError("trainTestSplit", `testFraction ${testFraction} of ${n} samples leaves no training samples`);
   }
   const gen = resolveGenerator("trainTestSplit", options.seed, options.generator);
 
@@ -76,12 +75,12 @@ export function trainTestSplit(n: number, options: SplitOptions): Split {
     for (let k = 0; k < nTest; k++) isTest[perm[k]!] = 1;
   } else {
     if (labels.length !== n) {
-      throw new RangeError(`trainTestSplit: labels has length ${labels.length}, expected n = ${n}`);
+      throw new ValueError("trainTestSplit", `labels has length ${labels.length}, expected n = ${n}`);
     }
     const byClass = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
       const c = labels[i]!;
-      if (!Number.isInteger(c)) throw new RangeError(`trainTestSplit: labels[${i}] = ${c} is not an integer`);
+      if (!Number.isInteger(c)) throw new ValueError("trainTestSplit", `labels[${i}] = ${c} is not an integer`);
       let members = byClass.get(c);
       if (members === undefined) byClass.set(c, (members = []));
       members.push(i);
@@ -136,11 +135,11 @@ function allocate(total: number, sizes: number[], n: number): number[] {
 /** Resolve the `seed` / `generator` pair shared by the data utilities (internal). */
 export function resolveGenerator(who: string, seed: number | undefined, generator: Generator | undefined): Generator {
   if (seed !== undefined && generator !== undefined) {
-    throw new RangeError(`${who}: pass either seed or generator, not both`);
+    throw new ValueError(who, `pass either seed or generator, not both`);
   }
   if (generator !== undefined) return generator;
   if (seed !== undefined) {
-    if (!Number.isFinite(seed)) throw new RangeError(`${who}: seed must be a finite number, got ${seed}`);
+    if (!Number.isFinite(seed)) throw new ValueError(who, `seed must be a finite number, got ${seed}`);
     return new Generator(seed);
   }
   return defaultGenerator;

@@ -1,3 +1,4 @@
+import { ValueError } from "../errors.js";
 /** Result of {@link standardize}. */
 export interface Standardized<X extends Float32Array | Float64Array> {
   /** A new array, same type and length as the input, with standardized features. */
@@ -32,18 +33,18 @@ export function standardize<X extends Float32Array | Float64Array>(
   fitIndices?: ArrayLike<number>,
 ): Standardized<X> {
   if (!Number.isInteger(features) || features <= 0) {
-    throw new RangeError(`standardize: features must be a positive integer, got ${features}`);
+    throw new ValueError("standardize", `features must be a positive integer, got ${features}`);
   }
   if (x.length % features !== 0) {
-    throw new RangeError(`standardize: x.length ${x.length} is not a multiple of features ${features}`);
+    throw new ValueError("standardize", `x.length ${x.length} is not a multiple of features ${features}`);
   }
   const rows = x.length / features;
   const fit = fitIndices ?? Int32Array.from({ length: rows }, (_, i) => i);
-  if (fit.length === 0) throw new RangeError("standardize: fitIndices is empty");
+  if (fit.length === 0) throw new ValueError("standardize", `fitIndices is empty`);
   for (let k = 0; k < fit.length; k++) {
     const i = fit[k]!;
     if (!Number.isInteger(i) || i < 0 || i >= rows) {
-      throw new RangeError(`standardize: fitIndices[${k}] = ${i} is not a row index in [0, ${rows})`);
+      throw new ValueError("standardize", `fitIndices[${k}] = ${i} is not a row index in [0, ${rows})`);
     }
   }
   const mean = new Float64Array(features);
