@@ -22,16 +22,8 @@ export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
 export { broadcastShapes } from "./tensor/shape.js";
 export { SafegradError, ShapeError, DTypeError, AutogradError, IndexError, ValueError, DataError } from "./errors.js";
 
-export {
-  neg, abs, sign, exp, log, log1p, expm1, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, erf,
-  leakyRelu, gelu, silu, softplus, clamp, logicalNot,
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, where,
-  cast, contiguous, clone, reshape, view, flatten, permute, transpose, expand, squeeze, unsqueeze, narrow, select,
-  pad, cat, stack, split, chunk, gather, scatterAdd, indexSelect, oneHot,
-  sum, mean, amax, amin, argmax, argmin, max, min, variance, std, logsumexp, softmax, logSoftmax, norm,
-  matmul, conv2d, maxPool2d, maxPool2dWithIndices, avgPool2d,
-} from "./ops/index.js";
-export type { Dims, ValuesIndices, VarOptions, GeluOptions, SoftplusOptions, Conv2dOptions, Pool2dOptions, AvgPool2dOptions } from "./ops/index.js";
+// The op functions (and their option types), by family: every export of ops/ not marked @internal.
+export * from "./ops/index.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd/grad-mode.js";
 export { backward, grad } from "./autograd/engine.js";
 export type { BackwardOptions, GradOptions } from "./autograd/engine.js";
