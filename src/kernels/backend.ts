@@ -1,18 +1,21 @@
 import type { DType, TypedArray } from "../tensor/dtype.js";
 import type { View } from "../tensor/layout.js";
-import type { referenceUnary } from "./reference.js";
 import type { Shape } from "../tensor/shape.js";
 
 export type { View } from "../tensor/layout.js";
 
 /**
- * The elementwise ops a backend's `unary` implements: the keys of the reference backend's table of
- * scalar functions (`referenceUnary`), which is where a new unary op is added.
+ * The elementwise ops a backend's `unary` implements. The reference backend's table of scalar
+ * functions (`referenceUnary`) must have one entry per name (the compiler checks it); fast
+ * backends may implement a subset (see `completeBackend`).
  * @example
  * const op: UnaryOp = "tanh";
  * getBackend().unary(op, a);
  */
-export type UnaryOp = keyof typeof referenceUnary;
+export type UnaryOp =
+  | "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "square"
+  | "sin" | "cos" | "tanh" | "atan" | "sigmoid" | "relu" | "erf" | "leakyRelu" | "softplus" | "clamp"
+  | "logicalNot";
 
 /**
  * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`

@@ -7,7 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape } from "./layout.js";
-import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryParams, type View } from "./backend.js";
+import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
 
 // NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
 // its analytic derivative, so a 1e-7 approximation (Abramowitz-Stegun) would fail it.
@@ -55,9 +55,9 @@ function sigmoid(x: number): number {
 }
 
 /**
- * The elementwise unary ops, each a scalar function of its parameters: the list of unary ops of
- * the Backend contract is this table's keys (`UnaryOp`), so adding a unary op to the library is
- * one entry here (the fast backends fall back to it for ops they do not implement).
+ * The elementwise unary ops, each a scalar function of its parameters: one entry per `UnaryOp`
+ * (the compiler checks the table is complete). The fast backends fall back to it for the ops they
+ * have no loop for.
  */
 export const referenceUnary = {
   neg: () => (x: number) => -x,
@@ -93,7 +93,7 @@ export const referenceUnary = {
     return (x: number) => Math.min(Math.max(x, lo), hi);
   },
   logicalNot: () => (x: number) => (x ? 0 : 1),
-} satisfies Record<string, (p: UnaryParams) => (x: number) => number>;
+} satisfies Record<UnaryOp, (p: UnaryParams) => (x: number) => number>;
 
 const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
