@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DTypeError, getBackend, grad, gradcheck, setBackend, tensor } from "../../src/index.js";
 import { registerFastBackends } from "../../src/kernels/fast.js";
 import { isFloat } from "../../src/tensor/dtype.js";
-import { compositeSamples, opSamples, type GradSample } from "../autograd/samples.js";
+import { compositeSamples, opSamples, type GradSample } from "../ops/samples.js";
 
 const RUNS = Number(process.env.GRADCHECK_RUNS_FAST ?? 6);
 const names = registerFastBackends();

@@ -3,7 +3,7 @@ import {
   conv2d, getBackend, listBackends, matmul, maxPool2d, referenceBackend, registerBackend, setBackend, tensor, type Backend,
 } from "../../src/index.js";
 const backendName = (): string => getBackend().name;
-import { rnd, vals } from "./helpers.js";
+import { rnd, vals } from "../helpers.js";
 
 /** A backend that forwards to the reference one and counts calls per method. */
 function countingBackend(name: string): { backend: Backend; calls: Map<string, number> } {

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { expect } from "vitest";
-import { Generator, randn, type DType, type Tensor } from "../../src/index.js";
+import { Generator, randn, type DType, type Tensor } from "../src/index.js";
 
 export type Shape = readonly number[];
 

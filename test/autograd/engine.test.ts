@@ -5,7 +5,7 @@ import {
 } from "../../src/index.js";
 import { setEngineObserver } from "../../src/autograd/engine.js";
 import { assertFloat } from "../../src/ops/define.js";
-import { expectClose, rnd, vals } from "./helpers.js";
+import { expectClose, rnd, vals } from "../helpers.js";
 
 const f64 = (data: number[] | number[][] | number, requiresGrad = true): Tensor => tensor(data, { dtype: "float64", requiresGrad });
 

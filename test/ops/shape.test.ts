@@ -5,7 +5,7 @@ import {
   select, ShapeError, split, squeeze, stack, tensor, transpose, unsqueeze, ValueError, view, zeros, DTypeError, oneHot,
   type Tensor,
 } from "../../src/index.js";
-import { numelOf, permArb, ravel, readAt, rnd, seedArb, shapeArb, unravel, vals } from "./helpers.js";
+import { numelOf, permArb, ravel, readAt, rnd, seedArb, shapeArb, unravel, vals } from "../helpers.js";
 
 /** All divisor-based factorizations of n into `parts` sizes (random choice via fast-check). */
 function factorArb(n: number): fc.Arbitrary<number[]> {

@@ -4,7 +4,7 @@ import {
   amax, amin, argmax, argmin, DTypeError, logSoftmax, logsumexp, max, mean, min, norm, ShapeError, softmax, std, sum, tensor,
   ValueError, variance, zeros, type Tensor,
 } from "../../src/index.js";
-import { expectClose, numelOf, ravel, rnd, seedArb, shapeArb, unravel, vals } from "./helpers.js";
+import { expectClose, numelOf, ravel, rnd, seedArb, shapeArb, unravel, vals } from "../helpers.js";
 
 /** Group the elements of x by their position in the reduced output. */
 function groups(x: Tensor, dims: readonly number[]): { shape: number[]; keepShape: number[]; groups: number[][] } {

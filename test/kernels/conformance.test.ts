@@ -12,7 +12,7 @@ import {
 import type { UnaryParams } from "../../src/kernels/backend.js";
 import { referenceUnary } from "../../src/kernels/reference.js";
 import { fastJsBackend } from "../../src/kernels/js/backend.js";
-import { expectClose, numelOf, permArb, seedArb, shapeArb } from "./helpers.js";
+import { expectClose, numelOf, permArb, seedArb, shapeArb } from "../helpers.js";
 
 // Every fast backend available here. The WASM one exists only where WebAssembly SIMD validates;
 // it is loaded dynamically so that an environment without it still runs the rest.

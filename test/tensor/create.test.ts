@@ -4,7 +4,7 @@ import {
   arange, DTypeError, eye, full, fullLike, Generator, IndexError, isTensor, linspace, manualSeed, ones, onesLike, rand, randint, randn,
   ShapeError, tensor, Tensor, ValueError, zeros, zerosLike, defaultGenerator,
 } from "../../src/index.js";
-import { vals } from "./helpers.js";
+import { vals } from "../helpers.js";
 
 describe("tensor()", () => {
   it("nested arrays: shape inference, default float32, explicit dtype", () => {

@@ -4,7 +4,7 @@ import {
   add, broadcastShapes, div, DTypeError, eq, ge, gt, le, lt, maximum, minimum, mul, ne, pow, ShapeError, sub, tensor, where,
   type Tensor,
 } from "../../src/index.js";
-import { broadcastableFrom, numelOf, rnd, seedArb, shapeArb, unravel, vals, ravel } from "./helpers.js";
+import { broadcastableFrom, numelOf, rnd, seedArb, shapeArb, unravel, vals, ravel } from "../helpers.js";
 
 /** NumPy's rule, written out: align right, pad with 1, each pair equal or one of them 1. */
 function numpyBroadcast(...shapes: number[][]): number[] | null {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DTypeError, matmul, ShapeError, tensor, zeros, type Tensor } from "../../src/index.js";
-import { expectClose, numelOf, ravel, rnd, seedArb, unravel, vals } from "./helpers.js";
+import { expectClose, numelOf, ravel, rnd, seedArb, unravel, vals } from "../helpers.js";
 
 /** C[i, j] = sum_k A[i, k] B[k, j] over row-major flat arrays. */
 function tripleLoop(a: readonly number[], b: readonly number[], M: number, K: number, N: number): number[] {

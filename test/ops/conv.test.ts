@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   avgPool2d, conv2d, DTypeError, grad, maxPool2d, maxPool2dWithIndices, ShapeError, tensor, ValueError, zeros, type Tensor,
 } from "../../src/index.js";
-import { expectClose, rnd, seedArb, vals } from "./helpers.js";
+import { expectClose, rnd, seedArb, vals } from "../helpers.js";
 
 interface ConvCase {
   N: number; Cg: number; groups: number; Og: number; H: number; W: number; kH: number; kW: number;

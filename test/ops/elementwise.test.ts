@@ -9,7 +9,7 @@ import { erf as erfFast } from "../../src/kernels/js/math.js";
 
 /** The reference backend's erf of one float64. */
 const erfKernel = (x: number): number => referenceBackend.unary("erf", tensor([x], { dtype: "float64" }))[0]!;
-import { expectClose, vals } from "./helpers.js";
+import { expectClose, vals } from "../helpers.js";
 
 // Reference erf values (16-17 significant digits, as given by mpmath / scipy.special.erf).
 const ERF: [number, number][] = [
