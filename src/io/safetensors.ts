@@ -10,10 +10,12 @@
  * real length of the bytes before it allocates anything, and every problem is reported as a
  * {@link SafetensorsError} naming the tensor and the problem. It never reads out of bounds, never
  * allocates more than a small multiple of the input length, and runs in time linear in the input
- * (plus a sort of the tensor list).
+ * (plus a sort of the tensor list); the header is bounded in size (16 MiB by default), nesting and
+ * density before it is parsed.
  *
  * This file must stay free of Node built-ins so browsers can use it; see `fs.ts` for save/load.
  */
+import { SafegradError, ValueError } from "../errors.js";
 import { allocArray, type DType, type TypedArray } from "../tensor/dtype.js";
 import { bfloat16BitsToFloat32Bits, float16BitsToFloat32Bits } from "./half.js";
 import type { NamedTensors, TensorRecord, TensorSource } from "./types.js";
@@ -35,6 +37,8 @@ export type SafetensorsProblemCode =
   | "file-too-short"
   | "file-too-large"
   | "header-too-large"
+  | "header-too-deep"
+  | "header-too-dense"
   | "header-beyond-file"
   | "header-not-utf8"
   | "header-not-json"
@@ -60,8 +64,10 @@ export type SafetensorsProblemCode =
  * A file (or, for `serialize`, an input) that breaks the safetensors rules.
  *
  * `tensor` names the offending tensor when there is one; `problem` says what is wrong; `code`
- * is a stable identifier for programs. The message combines both, with the name quoted and cut
- * to a readable length (a hostile name can be megabytes long).
+ * is a stable identifier for programs: unlike the other {@link SafegradError}s, whose codes are
+ * one per class, it is the finer {@link SafetensorsProblemCode}. The message combines both, with
+ * the name quoted and cut to a readable length (a hostile name can be megabytes long); `op` is
+ * always "safetensors".
  * @example
  * try {
  *   deserialize(bytes.subarray(0, 20)); // truncated
@@ -69,7 +75,7 @@ export type SafetensorsProblemCode =
  *   if (e instanceof SafetensorsError) e.code; // a SafetensorsProblemCode
  * }
  */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends SafegradError {
   /** Stable identifier of the kind of problem. */
   declare readonly code: SafetensorsProblemCode;
   /** What is wrong, for humans. */
@@ -83,11 +89,7 @@ export class SafetensorsError extends Error {
    * @param tensor - the offending tensor's name, if any
    */
   constructor(code: SafetensorsProblemCode, problem: string, tensor?: string) {
-    super(
-      tensor === undefined
-        ? `safetensors: ${problem}`
-        : `safetensors: tensor ${quoteName(tensor)}: ${problem}`,
-    );
+    super("safetensors", tensor === undefined ? problem : `tensor ${quoteName(tensor)}: ${problem}`);
     this.name = "SafetensorsError";
     this.code = code;
     this.problem = problem;
@@ -366,19 +368,22 @@ export function serialize(tensors: NamedTensors, options: SerializeOptions = {})
 // deserialize
 
 /**
- * The reference implementation's header limit (the default `maxHeaderBytes`).
+ * The default `maxHeaderBytes`: 16 MiB. The reference implementation allows 100 MB, but a header
+ * that large takes 10 s or more to parse; real headers are rarely above 1 MB (about 100 bytes per
+ * tensor), and a hostile 16 MiB one parses in about 2 s and a few hundred MB at most. Raise it for
+ * a file that needs it.
  * @example
- * deserialize(bytes, { maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES / 100 });
+ * deserialize(bytes, { maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES * 8 }); // a trusted file with a huge header
  */
-export const DEFAULT_MAX_HEADER_BYTES = 100_000_000;
+export const DEFAULT_MAX_HEADER_BYTES = 16 * 2 ** 20;
 
 /** Options of `deserialize`, `io.load` and the other readers. */
 export interface DeserializeOptions {
   /**
-   * Largest accepted JSON header, in bytes; larger ones are rejected before any decoding.
-   * Default 100,000,000, the reference implementation's limit. NOTE: parsing a header can take
-   * several times its size in memory (a JSON array of small numbers grows about 4x as JS values),
-   * so lower this for untrusted input in a constrained process; real headers are rarely above 1 MB.
+   * Largest accepted JSON header, in bytes; larger ones are rejected (`"header-too-large"`) before
+   * any decoding. Default {@link DEFAULT_MAX_HEADER_BYTES} (16 MiB). NOTE: parsing a header can
+   * take several times its size in memory (up to about 15x for the densest header accepted), so
+   * lower this for untrusted input in a constrained process.
    */
   maxHeaderBytes?: number;
 }
@@ -401,10 +406,10 @@ interface Entry {
   end: number;
 }
 
-/** Validates `maxHeaderBytes` from user options (a programming error, so not a SafetensorsError). */
+/** Validates `maxHeaderBytes` from user options (a programming error: a ValueError, not a SafetensorsError). */
 export function resolveMaxHeaderBytes(options: DeserializeOptions | undefined): number {
   const max = options?.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  if (!isSize(max)) throw new RangeError(`maxHeaderBytes must be a non-negative integer, got ${max}`);
+  if (!isSize(max)) throw new ValueError("safetensors", `maxHeaderBytes must be a non-negative integer, got ${max}`);
   return max;
 }
 
@@ -450,6 +455,7 @@ function parseHeader(headerBytes: Uint8Array): object {
   } catch {
     throw new SafetensorsError("header-not-utf8", "header is not valid UTF-8");
   }
+  const duplicate = scanHeader(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -460,7 +466,6 @@ function parseHeader(headerBytes: Uint8Array): object {
   if (!isPlainObject(parsed)) {
     throw new SafetensorsError("header-not-object", `header must be an object, got ${describe(parsed)}`);
   }
-  const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
     throw new SafetensorsError(
       "duplicate-key",
@@ -474,7 +479,25 @@ function parseHeader(headerBytes: Uint8Array): object {
 }
 
 /**
- * Finds a key repeated within one JSON object of `text`, which must already be valid JSON.
+ * Deepest nesting of objects and arrays accepted in a header: the reference reader's (serde_json's
+ * recursion limit). A valid header needs 3 (header, entry, shape); deeper ones can only sit in
+ * keys that readers ignore.
+ */
+const MAX_HEADER_DEPTH = 128;
+
+/**
+ * Bytes of header per object or array, at least, on average. The smallest valid entry,
+ * `"":{"dtype":"F32","shape":[],"data_offsets":[0,0]},`, has 3 in 50 bytes; an unknown key in an
+ * entry (ignored, as by the reference) still fits easily.
+ */
+const MIN_BYTES_PER_CONTAINER = 8;
+
+/**
+ * Runs before JSON.parse, whose time and memory grow with the number of objects and arrays (an
+ * empty array is 3 bytes of text but about 40 of memory and 200 ns of parsing): refuses a header
+ * nested deeper than {@link MAX_HEADER_DEPTH} or with more than one object or array per
+ * {@link MIN_BYTES_PER_CONTAINER} bytes, and returns the first key repeated within one JSON object
+ * (meaningful only once `text` is known to be valid JSON).
  *
  * NOTE: JSON.parse keeps the last of duplicate keys without looking at the others, while other
  * readers may keep the first or validate all; a file that means different things to different
@@ -482,10 +505,13 @@ function parseHeader(headerBytes: Uint8Array): object {
  * text with a stack of key sets; no recursion, so nesting depth cannot overflow the stack.
  * `tensor` is the top-level key the duplicate sits under (the duplicate itself at the top level).
  */
-function findDuplicateKey(text: string): { key: string; tensor: string | undefined } | undefined {
+function scanHeader(text: string): { key: string; tensor: string | undefined } | undefined {
   const stack: (Set<string> | null)[] = []; // a key set per open object, null per open array
   let topKey: string | undefined;
   let expectKey = false;
+  let containers = 0;
+  const maxContainers = 2 + text.length / MIN_BYTES_PER_CONTAINER;
+  let duplicate: { key: string; tensor: string | undefined } | undefined;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
@@ -501,44 +527,55 @@ function findDuplicateKey(text: string): { key: string; tensor: string | undefin
       if (!expectKey) continue;
       expectKey = false;
       const raw = text.slice(start, i + 1);
-      const key = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+      let key = raw.slice(1, -1);
+      try {
+        if (escaped) key = JSON.parse(raw) as string;
+      } catch {
+        // a bad escape: the JSON.parse of the whole header reports it
+      }
       const keys = stack[stack.length - 1];
-      if (keys === undefined || keys === null) continue; // unreachable for valid JSON
-      if (keys.has(key)) return { key, tensor: stack.length === 1 ? key : topKey };
+      if (!keys || duplicate) continue; // no key set: only in invalid JSON
+      if (keys.has(key)) duplicate = { key, tensor: stack.length === 1 ? key : topKey };
       keys.add(key);
       if (stack.length === 1) topKey = key;
-    } else if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+      if (stack.length > MAX_HEADER_DEPTH) {
+        throw new SafetensorsError("header-too-deep", `header nests objects and arrays deeper than ${MAX_HEADER_DEPTH}`);
+      }
+      if (++containers > maxContainers) {
+        throw new SafetensorsError(
+          "header-too-dense",
+          `header has over ${containers - 1} objects and arrays in ${text.length} bytes, more than one per ${MIN_BYTES_PER_CONTAINER} bytes`,
+        );
+      }
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {
       expectKey = stack[stack.length - 1] instanceof Set;
     }
   }
-  return undefined;
+  return duplicate;
 }
 
 function parseMetadata(value: unknown): Record<string, string> {
-  // NOTE: null-prototype objects: no inherited __proto__ setter, so even the key "__proto__" is
-  // stored as a plain own key.
-  const metadata = Object.create(null) as Record<string, string>;
-  if (value === null) return metadata; // the reference reader accepts null as "no metadata"
+  if (value === null) return Object.create(null); // the reference reader accepts null as "no metadata"
   if (!isPlainObject(value)) {
     throw new SafetensorsError("bad-metadata", `__metadata__ must be an object, got ${describe(value)}`);
   }
-  for (const [k, v] of Object.entries(value)) {
+  // NOTE: Object.keys, not Object.entries: much faster on an object with a million keys.
+  for (const k of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[k]; // an own key (even "__proto__": JSON.parse makes it a plain one)
     if (typeof v !== "string") {
       throw new SafetensorsError(
         "bad-metadata",
         `__metadata__ values must be strings, got ${quoteName(k)}: ${describe(v)}`,
       );
     }
-    metadata[k] = v;
   }
-  return metadata;
+  // The object JSON.parse made, now without a prototype: nothing inherited, no __proto__ setter.
+  return Object.setPrototypeOf(value, null) as Record<string, string>;
 }
 
 function parseEntry(name: string, value: unknown, dataLength: number): Entry {
@@ -643,7 +680,7 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
 
 function decode(e: Entry, bytes: Uint8Array): TensorRecord {
   const src = bytes.subarray(e.begin, e.end);
-  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const view = (): DataView => new DataView(src.buffer, src.byteOffset, src.byteLength); // only when needed: a header can list a million tensors
   const n = e.numel;
   const shape = e.shape;
   switch (e.fileDtype) {
@@ -669,11 +706,12 @@ function decode(e: Entry, bytes: Uint8Array): TensorRecord {
       const data = new Float32Array(n);
       const bits = new Uint32Array(data.buffer);
       const widen = e.fileDtype === "F16" ? float16BitsToFloat32Bits : bfloat16BitsToFloat32Bits;
-      for (let i = 0; i < n; i++) bits[i] = widen(view.getUint16(2 * i, true));
+      const v = view();
+      for (let i = 0; i < n; i++) bits[i] = widen(v.getUint16(2 * i, true));
       return { dtype: "float32", shape, data };
     }
     default:
-      return { dtype: "int32", shape, data: decodeInteger(e, src, view) };
+      return { dtype: "int32", shape, data: decodeInteger(e, src, view()) };
   }
 }
 
@@ -735,9 +773,11 @@ function decodeInteger(e: Entry, src: Uint8Array, view: DataView): Int32Array {
  * Other dtypes (F8 variants and friends) are refused with `"unsupported-dtype"`.
  *
  * Rejected (each as a {@link SafetensorsError}): a file under 8 bytes; a header longer than
- * `maxHeaderBytes` (checked before anything is decoded) or than the file; a header that is not
- * UTF-8, not JSON or not an object, or that repeats a key; an entry that is not an object; an
- * unknown dtype; a shape that
+ * `maxHeaderBytes` (default 16 MiB; checked before anything is decoded) or than the file; a header
+ * nested deeper than 128 (`"header-too-deep"`) or with more than one object or array per 8 bytes
+ * (`"header-too-dense"`), both checked before JSON.parse, which such headers make slow; a header
+ * that is not UTF-8, not JSON or not an object, or that repeats a key; an entry that is not an
+ * object; an unknown dtype; a shape that
  * is not an array of non-negative safe integers or whose size passes 2^53 bytes; `data_offsets`
  * that are not two such integers with begin ≤ end, that run past the data, or whose length is not
  * numel × itemsize; tensors that overlap, leave holes, or leave bytes after the last one;
@@ -745,8 +785,9 @@ function decodeInteger(e: Entry, src: Uint8Array, view: DataView): Int32Array {
  *
  * Compared with the reference reader (safetensors 0.8): stricter in rejecting a key repeated
  * within any JSON object (`"duplicate-key"`; the reference keeps the last tensor or metadata
- * entry), leading whitespace before the header's "{", and the value checks above (I64 range,
- * BOOL bytes, F8 dtypes). More lenient in reading `4.0`, `4e0` or `-0` as the integer they denote
+ * entry), leading whitespace before the header's "{", headers over 16 MiB (the reference allows
+ * 100 MB; `maxHeaderBytes` raises the limit) or dense in objects and arrays, and the value checks
+ * above (I64 range, BOOL bytes, F8 dtypes). More lenient in reading `4.0`, `4e0` or `-0` as the integer they denote
  * and in accepting a shape with a zero dimension whatever its other dimensions (the reference
  * reports an overflow). Like the reference, unknown keys inside an entry are ignored.
  *
@@ -757,7 +798,7 @@ function decodeInteger(e: Entry, src: Uint8Array, view: DataView): Int32Array {
  * ```
  */
 export function deserialize(bytes: Uint8Array, options?: DeserializeOptions): Deserialized {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError("deserialize expects a Uint8Array");
+  if (!(bytes instanceof Uint8Array)) throw new ValueError("deserialize", "expects a Uint8Array");
   const maxHeaderBytes = resolveMaxHeaderBytes(options);
   const n = readHeaderLength(bytes, bytes.length, maxHeaderBytes);
   const header = parseHeader(bytes.subarray(8, 8 + n));
@@ -765,7 +806,8 @@ export function deserialize(bytes: Uint8Array, options?: DeserializeOptions): De
 
   let metadata = Object.create(null) as Record<string, string>;
   const entries: Entry[] = [];
-  for (const [name, value] of Object.entries(header)) {
+  for (const name of Object.keys(header)) {
+    const value = (header as Record<string, unknown>)[name]; // an own key, as in parseMetadata
     if (name === "__metadata__") metadata = parseMetadata(value);
     else entries.push(parseEntry(name, value, data.length));
   }

@@ -1,6 +1,7 @@
 /** One test (or more) per validation rule: each must raise SafetensorsError naming the tensor and problem. */
 import { describe, expect, it } from "vitest";
-import { deserialize, serialize, type DeserializeOptions } from "../../src/io/index.js";
+import { ValueError } from "../../src/errors.js";
+import { DEFAULT_MAX_HEADER_BYTES, deserialize, serialize, type DeserializeOptions } from "../../src/io/index.js";
 import { buildFile, expectProblem, headerText, rawFile, rawFileFromBytes } from "./helpers.js";
 
 const f32 = (n: number) => new Uint8Array(4 * n);
@@ -21,7 +22,18 @@ describe("file and header length", () => {
     const err = expectProblem(read(garbage, { maxHeaderBytes: 63 }), "header-too-large");
     expect(err.problem).toContain("64");
     expectProblem(read(valid(), { maxHeaderBytes: 8 }), "header-too-large");
-    expect(() => deserialize(valid(), { maxHeaderBytes: -1 })).toThrow(RangeError);
+    expect(() => deserialize(valid(), { maxHeaderBytes: -1 })).toThrow(ValueError);
+  });
+
+  it("refuses by default a header over 16 MiB, valid or not, before decoding it", () => {
+    // The old default (100 MB, the reference's) let a 95 MB header take 10 s to parse.
+    const header = `{"__metadata__":{"big":"${"x".repeat(DEFAULT_MAX_HEADER_BYTES)}"}}`;
+    expect(DEFAULT_MAX_HEADER_BYTES).toBe(16 * 2 ** 20);
+    const big = rawFile(header);
+    const err = expectProblem(read(big), "header-too-large");
+    expect(err.problem).toContain(String(DEFAULT_MAX_HEADER_BYTES));
+    // the option raises it for a trusted file
+    expect(deserialize(big, { maxHeaderBytes: 2 * DEFAULT_MAX_HEADER_BYTES }).metadata["big"]).toHaveLength(DEFAULT_MAX_HEADER_BYTES);
   });
 
   it("rejects a header length that runs past the file", () => {
@@ -70,11 +82,27 @@ describe("header text", () => {
     expect(Object.keys(deserialize(rawFile(ok, f32(1))).tensors)).toEqual(["a"]);
   });
 
-  it("survives deeply nested JSON without a stack overflow", () => {
+  it("refuses JSON nested deeper than 128 (the reference's limit) before parsing it", () => {
     const deep = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
-    expectProblem(read(rawFile(deep)), "entry-not-object", "a");
+    expectProblem(read(rawFile(deep)), "header-too-deep");
     const deepObjects = `{"a":${'{"b":'.repeat(100_000)}1${"}".repeat(100_000)}}`;
-    expectProblem(read(rawFile(deepObjects)), "unknown-dtype", "a"); // an object, but no dtype
+    expectProblem(read(rawFile(deepObjects)), "header-too-deep");
+    // header, entry and 126 arrays in a key readers ignore: 128 levels are read, 129 are not
+    const pad = `"__metadata__":{"pad":"${" ".repeat(4000)}"}`;
+    const nested = (n: number) => `{${pad},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":${"[".repeat(n)}${"]".repeat(n)}}}`;
+    expect(Object.keys(deserialize(rawFile(nested(126), f32(1))).tensors)).toEqual(["a"]);
+    expectProblem(read(rawFile(nested(127), f32(1))), "header-too-deep");
+  });
+
+  it("refuses a header with more than one object or array per 8 bytes before parsing it", () => {
+    // 3 bytes of text per array, 40 of memory and about 200 ns of JSON.parse each: slow and big
+    const dense = (n: number) => `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":[${Array(n).fill("[]").join(",")}]}}`;
+    const err = expectProblem(read(rawFile(dense(100_000), f32(1))), "header-too-dense");
+    expect(err.problem).toMatch(/more than one per 8 bytes/);
+    expect(Object.keys(deserialize(rawFile(dense(3), f32(1))).tensors)).toEqual(["a"]);
+    // the smallest valid entries (3 containers in about 50 bytes) are nowhere near the limit
+    const many = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [String(i), entry("BOOL", [], [i, i + 1])]));
+    expect(Object.keys(deserialize(rawFile(many, new Uint8Array(2000))).tensors)).toHaveLength(2000);
   });
 });
 
