@@ -3,6 +3,7 @@
  * generators, extra JSON) in ONE safetensors file, written atomically. Tensors go in the data
  * section (model weights and optimizer buffers, bit-exact); the rest is JSON in `__metadata__`.
  */
+import { SafegradError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { dtypeOfArray, type TypedArray } from "../tensor/dtype.js";
@@ -60,7 +61,9 @@ export interface LoadedCheckpoint {
 
 /**
  * Thrown when a file is a valid safetensors file but not a safegrad checkpoint (or of another
- * version), or lacks a part that restoring asks for.
+ * version), is malformed (metadata of the wrong shape, a tensor or key named `__proto__`,
+ * `constructor` or `prototype`), or lacks a part that restoring asks for. Code `"CHECKPOINT"`;
+ * `op` is "checkpoint", and the message says what is wrong without a prefix.
  * @example
  * try {
  *   restoreCheckpoint(bytes, { model }); // `bytes` holds plain tensors, not a checkpoint
@@ -68,9 +71,35 @@ export interface LoadedCheckpoint {
  *   e instanceof CheckpointError; // true
  * }
  */
-export class CheckpointError extends Error {
+export class CheckpointError extends SafegradError {
   /** Always "CheckpointError". */
   override readonly name = "CheckpointError";
+  override readonly code: string = "CHECKPOINT";
+  /** @param message - what is wrong (the whole message) */
+  constructor(message: string) {
+    super("checkpoint", message, true);
+  }
+}
+
+/** Names that could reach a prototype if used as a key: refused in tensor names and metadata keys. */
+const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
+
+function fail(message: string): never {
+  throw new CheckpointError(message);
+}
+
+/** Refuses a forbidden key; returns the value (a JSON.parse reviver and JSON.stringify replacer). */
+function checkKey(key: string, value: unknown): unknown {
+  return FORBIDDEN.has(key) ? fail(`the key "${key}" is not allowed in checkpoint metadata`) : value;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** An own property of a parsed JSON object (never one inherited from a prototype). */
+function own(o: unknown, key: string): unknown {
+  return isObject(o) && Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
 function isTyped(v: unknown): v is TypedArray {
@@ -115,7 +144,8 @@ export function serializeCheckpoint(parts: CheckpointParts): Uint8Array {
     rng,
     extra: parts.extra ?? null,
   };
-  return serialize(tensors, { metadata: { [META_KEY]: JSON.stringify(meta) } });
+  // the replacer refuses keys that restoreCheckpoint would refuse
+  return serialize(tensors, { metadata: { [META_KEY]: JSON.stringify(meta, checkKey) } });
 }
 
 function toTensor(r: TensorRecord): Tensor {
@@ -126,6 +156,12 @@ function toTensor(r: TensorRecord): Tensor {
  * Restore a checkpoint into the given parts, all or nothing: each part validates its state before
  * changing anything (the model's loadStateDict is strict), and if a later part refuses its state
  * the earlier ones are put back, so on an error every part is as it was.
+ *
+ * The file is treated as hostile: besides the checks of `deserialize`, a metadata JSON of the wrong
+ * shape throws a {@link CheckpointError}, as does a tensor name or JSON key `__proto__`,
+ * `constructor` or `prototype` (state is built in null-prototype objects, so no name can reach a
+ * prototype); generator states are checked by `Generator.setState`, optimizer and scheduler state
+ * by their `loadStateDict`.
  * @example
  * const ckpt = serializeCheckpoint({ model, optimizer: opt, step: 7 });
  * const { step } = restoreCheckpoint(ckpt, { model: other, optimizer: opt2 }); // step === 7
@@ -133,49 +169,67 @@ function toTensor(r: TensorRecord): Tensor {
 export function restoreCheckpoint(bytes: Uint8Array | Deserialized, parts: CheckpointParts, options?: DeserializeOptions): LoadedCheckpoint {
   const file = bytes instanceof Uint8Array ? deserialize(bytes, options) : bytes;
   const raw = file.metadata[META_KEY];
-  if (raw === undefined) throw new CheckpointError(`not a safegrad checkpoint: no "${META_KEY}" metadata`);
-  let meta: any;
+  if (raw === undefined) fail(`not a safegrad checkpoint: no "${META_KEY}" metadata`);
+  let meta: unknown;
   try {
-    meta = JSON.parse(raw);
-  } catch {
-    throw new CheckpointError("checkpoint metadata is not valid JSON");
+    meta = JSON.parse(raw, checkKey);
+  } catch (e) {
+    // NOTE: a reviver recurses, so JSON nested thousands deep overflows the stack (a RangeError).
+    throw e instanceof CheckpointError ? e : new CheckpointError("checkpoint metadata is not valid JSON (or is nested too deeply)");
   }
-  if (meta?.version !== VERSION) throw new CheckpointError(`unsupported checkpoint version ${String(meta?.version)}`);
+  if (own(meta, "version") !== VERSION) fail(`unsupported checkpoint version ${String(own(meta, "version"))}`);
+  const step = own(meta, "step") ?? null;
+  if (step !== null && typeof step !== "number") fail(`the checkpoint's step is not a number`);
   const model = new Map<string, Tensor>();
-  const optBuffers = new Map<string, TypedArray>();
+  const optBuffers: [string, string, TypedArray][] = [];
   for (const [name, rec] of Object.entries(file.tensors)) {
-    if (name.startsWith("model/")) model.set(name.slice(6), toTensor(rec));
-    else if (name.startsWith("optimizer/")) optBuffers.set(name.slice(10), rec.data);
-    else throw new CheckpointError(`unexpected tensor "${name}" in checkpoint`);
+    const path = name.split("/");
+    const bad = path.find((p) => FORBIDDEN.has(p));
+    if (bad !== undefined) fail(`tensor "${name.slice(0, 200)}": the name "${bad}" is not allowed`);
+    if (path[0] === "model" && path.length > 1) model.set(name.slice(6), toTensor(rec));
+    // optimizer/<parameter index>/<state key>
+    else if (path[0] === "optimizer" && path.length === 3 && /^\d+$/.test(path[1]!)) optBuffers.push([path[1]!, path[2]!, rec.data]);
+    else fail(`unexpected tensor "${name.slice(0, 200)}" in checkpoint`);
   }
-  let optSd: any = null;
+  let optSd: { state: Record<string, Record<string, unknown>>; param_groups: unknown[] } | null = null;
   if (parts.optimizer) {
-    if (!meta.optimizer) throw new CheckpointError("the checkpoint has no optimizer state");
-    const state: Record<string, Record<string, unknown>> = {};
-    for (const [i, scalars] of Object.entries(meta.optimizer.state as Record<string, Record<string, unknown>>)) state[i] = { ...scalars };
-    for (const [key, data] of optBuffers) {
-      const slash = key.indexOf("/");
-      const i = key.slice(0, slash);
-      (state[i] ??= {})[key.slice(slash + 1)] = data;
+    const o = own(meta, "optimizer");
+    if (!o) fail("the checkpoint has no optimizer state");
+    const saved = own(o, "state");
+    const groups = own(o, "param_groups");
+    if (!isObject(saved) || !Array.isArray(groups)) fail("the checkpoint's optimizer state is not { state, param_groups }");
+    // NOTE: null-prototype objects: no key, whatever it is, can reach Object.prototype.
+    const state = Object.create(null) as Record<string, Record<string, unknown>>;
+    for (const [i, scalars] of Object.entries(saved)) {
+      if (!isObject(scalars)) fail(`the checkpoint's optimizer state ${i} is not an object`);
+      state[i] = Object.assign(Object.create(null) as Record<string, unknown>, scalars);
     }
-    optSd = { param_groups: meta.optimizer.param_groups, state };
+    for (const [i, key, data] of optBuffers) {
+      const entry = (state[i] ??= Object.create(null) as Record<string, unknown>);
+      if (key in entry) fail(`optimizer state ${i} has "${key.slice(0, 200)}" twice (as a tensor and in the metadata)`);
+      entry[key] = data;
+    }
+    optSd = { param_groups: groups, state };
   }
-  if (parts.scheduler && !meta.scheduler) throw new CheckpointError("the checkpoint has no scheduler state");
-  for (const name of Object.keys(parts.rng ?? {})) {
-    const st = meta.rng?.[name];
-    if (!Array.isArray(st) || st.length !== 5) throw new CheckpointError(`the checkpoint has no state for generator "${name}"`);
-  }
+  const sched = own(meta, "scheduler");
+  if (parts.scheduler && !isObject(sched)) fail("the checkpoint has no scheduler state");
+  const rng = own(meta, "rng");
+  const gens = Object.entries(parts.rng ?? {});
+  const states = gens.map(([name]) => {
+    const st = own(rng, name);
+    if (!Array.isArray(st) || st.length !== 5) fail(`the checkpoint has no state for generator "${name}"`);
+    return st.map((v) => (v === null ? NaN : v)) as number[];
+  });
   // Each part validates everything before it changes anything; when a later part refuses its
   // state, the earlier ones are put back from these snapshots (stateDict() returns copies), so a
   // failed restore leaves every part as it was.
   const { model: m, optimizer: o, scheduler: s } = parts;
-  const gens = Object.entries(parts.rng ?? {});
   const before = [m.stateDict(), o?.stateDict(), s?.stateDict(), gens.map(([, g]) => g.getState())] as const;
   try {
     m.loadStateDict(model);
     o?.loadStateDict(optSd);
-    s?.loadStateDict(meta.scheduler);
-    for (const [name, g] of gens) g.setState((meta.rng[name] as (number | null)[]).map((v) => (v === null ? NaN : v)));
+    s?.loadStateDict(sched);
+    gens.forEach(([, g], i) => g.setState(states[i]!));
   } catch (e) {
     // in reverse, so the optimizer's own learning rates win over the scheduler's
     gens.forEach(([, g], i) => g.setState(before[3][i]!));
@@ -184,5 +238,5 @@ export function restoreCheckpoint(bytes: Uint8Array | Deserialized, parts: Check
     m.loadStateDict(before[0], { allowNonFinite: true }); // a diverged model is put back as it was
     throw e;
   }
-  return { step: meta.step ?? undefined, extra: meta.extra };
+  return { step: step ?? undefined, extra: own(meta, "extra") ?? null };
 }
