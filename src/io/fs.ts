@@ -6,8 +6,9 @@ import { Tensor } from "../tensor/tensor.js";
 import { restoreCheckpoint, serializeCheckpoint, type CheckpointParts, type LoadedCheckpoint } from "./checkpoint.js";
 import { constants as bufferConstants } from "node:buffer";
 import { randomBytes } from "node:crypto";
-import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { threadId } from "node:worker_threads";
 import {
   deserialize,
   readHeaderLength,
@@ -31,6 +32,13 @@ import type { NamedTensors } from "./types.js";
  * the target is untouched. An existing target's permission bits are kept (best effort). If `path`
  * is a symbolic link, the link itself is replaced.
  *
+ * A process killed mid-write leaves its temp file behind (`.<name>.<pid>-<thread>.<random>.tmp`,
+ * next to the target). Each write first removes the temp files of the same target left by writers
+ * that are gone (best effort): those of a pid that no longer runs on this machine, those of this
+ * thread that it is not writing now (a restarted container reuses pids), and any older than an
+ * hour. A temp file that a live process or thread is writing is left alone. NOTE: a pid is checked
+ * on this machine only; writers on several machines sharing a folder are protected by the hour.
+ *
  * @example
  * ```ts
  * await writeFileAtomic("step-100.bin", bytes);
@@ -39,10 +47,13 @@ import type { NamedTensors } from "./types.js";
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
   // Same folder (so rename is atomic), unique, and short enough for NAME_MAX even for long names.
-  const tmp = join(dir, `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(8).toString("hex")}.tmp`);
+  const prefix = `.${basename(path).slice(0, 100)}.`;
+  const tmp = join(dir, `${prefix}${process.pid}-${threadId}.${randomBytes(8).toString("hex")}.tmp`);
+  writing.add(tmp);
   let handle: FileHandle | undefined;
   let created = false;
   try {
+    await removeStaleTemps(dir, prefix);
     handle = await open(tmp, "wx", 0o666);
     created = true;
     const mode = await existingMode(path);
@@ -57,8 +68,45 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     if (handle !== undefined) await handle.close().catch(() => undefined);
     if (created) await unlink(tmp).catch(() => undefined);
     throw error;
+  } finally {
+    writing.delete(tmp);
   }
   await syncDirectory(dir);
+}
+
+/** Temp files this thread is writing now. */
+const writing = new Set<string>();
+
+/** A temp file whose writer is alive but that is older than this is removed anyway. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the temp files named `<prefix><pid>-<thread>.<16 hex>.tmp` in `dir` whose writer is gone
+ * (best effort; also `<prefix><pid>.<16 hex>.tmp`, the name of earlier versions).
+ */
+async function removeStaleTemps(dir: string, prefix: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d{1,10})(?:-(\d{1,10}))?\.[0-9a-f]{16}\.tmp$/.exec(name.slice(prefix.length)) : null;
+    const file = join(dir, name);
+    if (!m || writing.has(file)) continue;
+    const mine = Number(m[1]) === process.pid && Number(m[2] ?? 0) === threadId; // and not being written: ours, left by a dead run
+    if (!mine && isRunning(Number(m[1]))) {
+      const s = await stat(file).catch(() => undefined);
+      if (s === undefined || Date.now() - s.mtimeMs < STALE_TEMP_MS) continue;
+    }
+    await unlink(file).catch(() => undefined);
+  }
+}
+
+/** Whether a process with this pid runs on this machine (signal 0 checks without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // it exists, owned by another user
+  }
 }
 
 async function existingMode(path: string): Promise<number | undefined> {
