@@ -20,6 +20,7 @@ export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linsp
 export type { CreateOptions, TensorOptions, RandomOptions } from "./tensor/create.js";
 export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
 export { broadcastShapes } from "./tensor/shape.js";
+export { markModified } from "./tensor/version.js";
 export { SafegradError, ShapeError, DTypeError, AutogradError, IndexError, ValueError, DataError } from "./errors.js";
 
 // The op functions (and their option types), by family: every export of ops/ not marked @internal.

@@ -9,6 +9,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { onesLike } from "../tensor/create.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
+import { versionOf } from "../tensor/version.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
 import { Node, nonDifferentiable, type OpDef } from "./node.js";
 
@@ -44,6 +45,11 @@ export function applyOp<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs
   let node: Node | null = null;
   if (def.vjp !== nonDifferentiable && isFloat(out.dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     node = new Node(def, inputs, attrs, out);
+    const saved = def.saved ?? [...inputs.keys(), "out"];
+    node.saved = saved.map((i) => {
+      const t = i === "out" ? out : inputs[i]!;
+      return [t, versionOf(t.storage)] as const;
+    });
     out.gradFn = node;
     out.requiresGrad = true;
   }
@@ -110,6 +116,23 @@ function topoOrder(roots: readonly Node[]): Node[] {
   return post.reverse();
 }
 
+/**
+ * NOTE: as PyTorch, a VJP must see the values its forward saw. An in-place write since (an
+ * optimizer step between the forward and the backward, a loadStateDict, markModified) would give
+ * a wrong gradient without a word; this names the op and the tensor instead.
+ */
+function checkSavedVersions(node: Node): void {
+  for (const [t, v] of node.saved) {
+    const now = versionOf(t.storage);
+    if (now === v) continue;
+    const what = `${t.name ? `"${t.name}" ` : ""}(${t.dtype} ${shapeStr(t.shape)})`;
+    throw new AutogradError(
+      "backward",
+      `a tensor ${what} that ${node.op} saved for its gradient was modified in place since the forward: it is at version ${now}, expected ${v}. An optimizer step, loadStateDict or markModified ran between the forward and this backward: run the forward again`,
+    );
+  }
+}
+
 function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
   const prev = map.get(key);
   map.set(key, prev ? prev.add(g) : g);
@@ -155,6 +178,7 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       g = out.applyHooks(g);
       if (captureSet?.has(out)) captured.set(out, g);
       if (out.retainsGrad && !captureSet) out.grad = out.grad ? out.grad.add(g) : createGraph ? g : g.detach();
+      checkSavedVersions(node);
       const needs = node.inputs.map((t) => t.requiresGrad);
       const prevVjp = vjpNode;
       const prevGrad = vjpGrad;
@@ -179,6 +203,7 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       if (!retainGraph) {
         node.freed = true;
         node.inputs = [];
+        node.saved = [];
       }
     }
   });

@@ -40,6 +40,13 @@ export interface OpDef<I extends readonly Tensor[] = readonly Tensor[], A = unkn
   forward(inputs: I, attrs: A): Tensor;
   /** The gradients of the inputs, given the output's gradient (or {@link nonDifferentiable}). */
   vjp(ctx: VjpContext<I, A>): readonly (Tensor | null)[];
+  /**
+   * The tensors whose VALUES the VJP reads: input indices and/or "out" (default: every input and
+   * the output). The engine records their storage versions and refuses a backward after an
+   * in-place write into one of them. An op whose VJP reads only shapes (add, reshape, sum, ...)
+   * declares `[]`.
+   */
+  readonly saved?: readonly (number | "out")[];
 }
 
 let nextNodeId = 1;
@@ -59,6 +66,8 @@ export class Node {
   freed = false;
   /** The stack where the op was created (captured by anomaly mode; formatted only when reported). */
   creation: Error | undefined;
+  /** @internal The tensors the VJP reads and their storage versions at the forward. */
+  saved: readonly (readonly [Tensor, number])[] = [];
   constructor(
     /** @internal The op table entry (forward and VJP). */
     readonly def: OpDef,

@@ -16,6 +16,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { detectAnomaly } from "./anomaly.js";
 import { explodingGradientHint } from "./hints.js";
 import { AnomalyError, AnomalyReport } from "./report.js";
+import { markModified } from "../tensor/version.js";
 
 /**
  * What the training guard does on a non-finite loss or gradient: "throw" a {@link NonFiniteError}
@@ -288,7 +289,10 @@ export class TrainingGuard {
   #restoreSnapshot(): void {
     const s = this.#snapshot;
     if (!s) return;
-    this.params.forEach(([, p], i) => p.storage.set(s.params[i]!));
+    this.params.forEach(([, p], i) => {
+      p.storage.set(s.params[i]!);
+      markModified(p);
+    });
     this.optimizer.loadStateDict(structuredClone(s.optimizer));
     if (this.scheduler && s.scheduler) this.scheduler.loadStateDict(structuredClone(s.scheduler));
     this.#emit({ type: "rollback", step: this.stepCount, toStep: s.step });

@@ -24,6 +24,7 @@ import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tens
 import { Tensor } from "../tensor/tensor.js";
 import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
+import { markModified } from "../tensor/version.js";
 
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 
@@ -323,6 +324,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
           runningVar.storage[c] = (1 - momentum) * runningVar.storage[c]! + momentum * unbiased;
         }
       }
+      if (runningMean) markModified(runningMean);
+      if (runningVar) markModified(runningVar);
     }
   } else {
     if (!runningMean || !runningVar) throw new ValueError(op, "runningMean and runningVar are required in evaluation mode");

@@ -11,6 +11,7 @@ import { offsetsOf } from "../tensor/layout.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { markModified } from "../tensor/version.js";
 
 /**
  * The nonlinearities `calculateGain` knows (camelCase forms of torch's names).
@@ -116,6 +117,7 @@ function fill(t: Tensor, draw: () => number): Tensor {
   // Writes the storage directly: no op runs, so no graph is recorded.
   const offs = offsetsOf(t.shape, t.strides, t.offset);
   for (let i = 0; i < offs.length; i++) t.storage[offs[i]!] = draw();
+  markModified(t);
   return t;
 }
 

@@ -13,6 +13,7 @@ import { contiguousData } from "../tensor/layout.js";
 import { isFloat } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
+import { markModified } from "../tensor/version.js";
 
 /**
  * Any module, whatever its forward signature (used for children and containers).
@@ -464,7 +465,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       throw new StateDictError(strict ? missingKeys : [], strict ? unexpectedKeys : [], mismatches);
     }
     // Storage is owned (checked at registration), so a flat copy writes every element (no op, no graph).
-    for (const [dst, src] of copies) dst.storage.set(contiguousData(src));
+    for (const [dst, src] of copies) {
+      dst.storage.set(contiguousData(src));
+      markModified(dst);
+    }
     return { missingKeys, unexpectedKeys };
   }
 

@@ -133,6 +133,7 @@ const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
   // NOTE: the unselected branch gets an exact 0; a NaN there (0 * inf) is the classic where() trap
   // and is the caller's to avoid (see safeDenominator in define.ts).
   vjp: ({ g, inputs: [c], needs }) => [null, needs[1] ? where(c, g, 0) : null, needs[2] ? where(c, 0, g) : null],
+  saved: [0],
 });
 /**
  * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets a zero

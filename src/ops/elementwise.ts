@@ -34,11 +34,12 @@ export interface SoftplusOptions {
 type UnaryDef = OpDef<[Tensor], UnaryParams>;
 
 /** An elementwise unary op through the backend's `unary` kernel. */
-function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[]): UnaryDef {
+function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[], saved?: readonly (0 | "out")[]): UnaryDef {
   return elementwiseOps.define<[Tensor], UnaryParams>({
     name: op,
     forward: ([x], p) => new Tensor(getBackend().unary(op, x, p), x.shape),
     vjp,
+    ...(saved ? { saved } : {}),
   });
 }
 
@@ -50,7 +51,7 @@ function floatUnary(def: UnaryDef, x: Tensor, attrs: UnaryParams = {}): Tensor {
 
 // ------------------------------------------------------------------ unary
 
-const negOp = unaryOp("neg", ({ g }) => [g.neg()]);
+const negOp = unaryOp("neg", ({ g }) => [g.neg()], []);
 /**
  * Elementwise `-x`.
  * @example
@@ -66,7 +67,7 @@ const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
  */
 export const abs = (x: Tensor): Tensor => call(absOp, [x], {});
 
-const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
+const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)], []);
 /**
  * Elementwise sign: -1, 0 or 1 (its gradient is 0).
  * @example
@@ -74,7 +75,7 @@ const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)]);
  */
 export const sign = (x: Tensor): Tensor => call(signOp, [x], {});
 
-const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)]);
+const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)], ["out"]);
 /**
  * Elementwise `e^x`.
  * @example
@@ -98,7 +99,7 @@ const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
  */
 export const log1p = (x: Tensor): Tensor => floatUnary(log1pOp, x);
 
-const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
+const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))], ["out"]);
 /**
  * Elementwise `e^x - 1`, accurate for small x.
  * @example
@@ -106,7 +107,7 @@ const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))]);
  */
 export const expm1 = (x: Tensor): Tensor => floatUnary(expm1Op, x);
 
-const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
+const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))], ["out"]);
 /**
  * Elementwise square root (its gradient at 0 is Infinity: add an eps inside when the input can be 0).
  * @example
@@ -114,7 +115,7 @@ const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))]);
  */
 export const sqrt = (x: Tensor): Tensor => floatUnary(sqrtOp, x);
 
-const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)]);
+const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)], ["out"]);
 /**
  * Elementwise `1 / sqrt(x)`.
  * @example
@@ -146,7 +147,7 @@ const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
  */
 export const cos = (x: Tensor): Tensor => floatUnary(cosOp, x);
 
-const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))]);
+const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))], ["out"]);
 /**
  * Elementwise hyperbolic tangent.
  * @example
@@ -162,7 +163,7 @@ const atanOp = unaryOp("atan", ({ g, inputs: [x] }) => [g.div(x.square().add(1))
  */
 export const atan = (x: Tensor): Tensor => floatUnary(atanOp, x);
 
-const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))]);
+const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))], ["out"]);
 /**
  * Numerically stable logistic function `1 / (1 + e^-x)`.
  * @example
@@ -250,8 +251,9 @@ type BinaryDef = OpDef<[Tensor, Tensor], null>;
 type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor | null)[];
 
 /** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
-function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp): BinaryDef {
+function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp, saved?: readonly []): BinaryDef {
   return elementwiseOps.define<[Tensor, Tensor]>({
+    ...(saved ? { saved } : {}),
     name: op,
     forward: ([a, b]) => {
       const shape = broadcastShape(op, a, b);
@@ -276,7 +278,7 @@ function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
   };
 }
 
-const addOp = binaryOp("add", ({ g }) => [g, g]);
+const addOp = binaryOp("add", ({ g }) => [g, g], []);
 /**
  * `a + b`, broadcasting; either may be a number.
  * @example
@@ -285,7 +287,7 @@ const addOp = binaryOp("add", ({ g }) => [g, g]);
  */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith(addOp, a, b);
 
-const subOp = binaryOp("sub", ({ g }) => [g, g.neg()]);
+const subOp = binaryOp("sub", ({ g }) => [g, g.neg()], []);
 /**
  * `a - b`, broadcasting; either may be a number.
  * @example

@@ -29,6 +29,7 @@ export const gatherOp = indexingOps.define<[Tensor, Tensor], { dim: number }>({
   name: "gather",
   forward: ([x, index], a) => new Tensor(getBackend().gather(x, a.dim, index), index.shape),
   vjp: ({ g, inputs: [x, index], attrs }) => [zerosLike(x).scatterAdd(attrs.dim, index, g), null],
+  saved: [1], // the index
 });
 /**
  * out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim.
@@ -49,6 +50,7 @@ const scatterAddOp = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number 
   name: "scatterAdd",
   forward: ([base, index, src], a) => new Tensor(getBackend().scatterAdd(base, a.dim, index, src), base.shape),
   vjp: ({ g, inputs: [, index], attrs, needs }) => [needs[0] ? g : null, null, needs[2] ? g.gather(attrs.dim, index) : null],
+  saved: [1], // the index
 });
 /**
  * A copy of x with src added at the positions index names along dim (as torch.scatter_add).

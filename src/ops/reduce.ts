@@ -59,8 +59,9 @@ function reducedShape(shape: Shape, dims: readonly number[], keepdim: boolean): 
   return keepdim ? keepShape(shape, dims) : shape.filter((_, d) => !dims.includes(d));
 }
 
-function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext<[Tensor], ReduceAttrs>) => readonly (Tensor | null)[]): OpDef<[Tensor], ReduceAttrs> {
+function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext<[Tensor], ReduceAttrs>) => readonly (Tensor | null)[], saved?: readonly []): OpDef<[Tensor], ReduceAttrs> {
   return reduceOps.define<[Tensor], ReduceAttrs>({
+    ...(saved ? { saved } : {}),
     name,
     forward: ([x], a) => new Tensor(getBackend().reduce(op, x, a.dims), reducedShape(x.shape, a.dims, a.keepdim)),
     vjp,
@@ -68,7 +69,7 @@ function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext
 }
 
 // ------------------------------------------------------------------ sum and mean
-const sumOp = reduceOp("sum", "sum", ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x.shape, attrs.dims)).expand(x.shape)]);
+const sumOp = reduceOp("sum", "sum", ({ g, inputs: [x], attrs }) => [g.reshape(keepShape(x.shape, attrs.dims)).expand(x.shape)], []);
 /**
  * Sum over `dim` (a dim, a list of dims, or all when omitted); bool is summed as int32.
  * @example

@@ -19,6 +19,7 @@ const castOp = shapeOps.define<[Tensor], { dtype: DType }>({
   name: "cast",
   forward: ([x], a) => new Tensor(getBackend().copy(x, a.dtype), x.shape),
   vjp: ({ g, inputs: [x] }) => [g.to(x.dtype)],
+  saved: [], // only shapes and dtypes
 });
 /**
  * Convert to `dtype` (differentiable between float dtypes; x itself when it already has it).
@@ -35,6 +36,7 @@ const contiguousOp = shapeOps.define<[Tensor]>({
   name: "contiguous",
   forward: ([x]) => new Tensor(getBackend().copy(x, x.dtype), x.shape),
   vjp: ({ g }) => [g],
+  saved: [], // only shapes and dtypes
 });
 /**
  * A contiguous tensor with the same values (x itself when already contiguous).
@@ -79,6 +81,7 @@ const reshapeOp = shapeOps.define<[Tensor], { shape: number[] }>({
     return new Tensor(getBackend().copy(x, x.dtype), a.shape);
   },
   vjp: ({ g, inputs: [x] }) => [g.reshape(x.shape)],
+  saved: [], // only shapes and dtypes
 });
 /**
  * The same elements with a new shape (-1 infers one size); a view when the layout allows, else a copy.
@@ -126,6 +129,7 @@ const permuteOp = shapeOps.define<[Tensor], { dims: number[] }>({
     attrs.dims.forEach((d, i) => (inv[d] = i));
     return [g.permute(inv)];
   },
+  saved: [], // only shapes and dtypes
 });
 /**
  * Reorder the dims: output dim i is input dim `dims[i]` (a view).
@@ -159,6 +163,7 @@ const expandOp = shapeOps.define<[Tensor], { shape: number[] }>({
   name: "expand",
   forward: ([x], a) => new Tensor(x.storage, a.shape, expandStrides(x, a.shape), x.offset),
   vjp: ({ g }) => [g], // the engine sums it back to the input's shape
+  saved: [], // only shapes and dtypes
 });
 /**
  * Broadcast to a larger shape without copying (-1 keeps a size).
@@ -214,6 +219,7 @@ const narrowOp = shapeOps.define<[Tensor], { dim: number; start: number; length:
     const pads = x.shape.map((s, d) => (d === attrs.dim ? [attrs.start, s - attrs.start - attrs.length] : [0, 0]) as [number, number]);
     return [padDims(g, pads, 0)];
   },
+  saved: [], // only shapes and dtypes
 });
 /**
  * The slice [start, start + length) of one dim, as a view.
@@ -257,6 +263,7 @@ const padOp = shapeOps.define<[Tensor], { pads: [number, number][]; value: numbe
   },
   // narrow returns its input itself for an unpadded dim
   vjp: ({ g, inputs: [x], attrs }) => [x.shape.reduce((r, s, d) => r.narrow(d, attrs.pads[d]![0], s), g)],
+  saved: [], // only shapes and dtypes
 });
 /** @internal pad with one [before, after] pair per dim. */
 export function padDims(x: Tensor, pads: [number, number][], value: number): Tensor {
@@ -305,6 +312,7 @@ const catOp = shapeOps.define<readonly Tensor[], { dim: number }>({
       return r;
     });
   },
+  saved: [], // only shapes and dtypes
 });
 /**
  * Concatenate along an existing dim.

@@ -19,6 +19,7 @@ function softmaxDef(name: "softmax" | "logSoftmax", vjp: (ctx: VjpContext<[Tenso
     name,
     forward: ([x], a) => new Tensor(getBackend().softmax(x, a.dim, name === "logSoftmax"), x.shape),
     vjp,
+    saved: ["out"],
   });
 }
 

@@ -1,5 +1,6 @@
 import type { FloatArray, OptimizerStateDict, ParamGroup, ParamGroupSpec, ParamLike, StateValue } from "./types.js";
 import { fail, floatStorage, OptimizerError } from "./types.js";
+import { markModified } from "../tensor/version.js";
 
 /**
  * One optimization algorithm, described as data plus pure functions. The {@link Optimizer} class
@@ -144,6 +145,7 @@ export class Optimizer<H extends { lr: number }, S extends object> {
           this.state.set(p, s);
         }
         alg.step(floatStorage(p.storage, alg.name), floatStorage(grad.storage, alg.name), s, group);
+        markModified(p);
       }
     }
   }

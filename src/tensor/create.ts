@@ -1,5 +1,5 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { allocArray, dtypeOfArray, toDtype, type DType, type TypedArray } from "./dtype.js";
+import { allocArray, checkDType, checkInt32Values, dtypeOfArray, MAX_NUMEL, toDtype, type DType, type TypedArray } from "./dtype.js";
 import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { Tensor, type NestedArray } from "./tensor.js";
@@ -52,7 +52,7 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
   let shape: number[];
   if (ArrayBuffer.isView(data)) {
     flat = data as TypedArray;
-    dtype = options.dtype ?? dtypeOfArray(data as TypedArray);
+    dtype = options.dtype === undefined ? dtypeOfArray(data as TypedArray) : checkDType("tensor", options.dtype);
     shape = checkShape("tensor", options.shape ?? [flat.length]);
   } else {
     const nested = data as NestedArray;
@@ -74,10 +74,11 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
       if (typeof v !== "number" && typeof v !== "boolean") throw new DTypeError("tensor", `elements must be numbers or booleans, got ${typeof v}`);
     }
     flat = items;
-    dtype = options.dtype ?? (typeof items[0] === "boolean" ? "bool" : "float32");
+    dtype = options.dtype === undefined ? (typeof items[0] === "boolean" ? "bool" : "float32") : checkDType("tensor", options.dtype);
     shape = options.shape ? checkShape("tensor", options.shape) : inferred;
   }
   if (numel(shape) !== flat.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${flat.length} elements`);
+  if (dtype === "int32" && !(flat instanceof Int32Array)) checkInt32Values("tensor", flat);
   // as torch: non-zero (and NaN) is true
   const arr = dtype === "bool" ? Uint8Array.from(flat, (v) => (v !== 0 && v !== false ? 1 : 0)) : toDtype(flat as ArrayLike<number>, dtype);
   return finish(new Tensor(arr, shape), options);
@@ -91,7 +92,9 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
  */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const s = checkShape("full", shape);
-  const arr = allocArray(options.dtype ?? "float32", numel(s));
+  const dtype = options.dtype === undefined ? "float32" : checkDType("full", options.dtype);
+  if (dtype === "int32") checkInt32Values("full", [value]);
+  const arr = allocArray(dtype, numel(s));
   if (value !== 0) arr.fill(value);
   return finish(new Tensor(arr, s), options);
 }
@@ -139,7 +142,9 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   if (step === 0 || !Number.isFinite(step)) throw new ValueError("arange", `step must be finite and non-zero, got ${step}`);
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new ValueError("arange", `bounds must be finite, got ${a} and ${b}`);
   const n = Math.max(0, Math.ceil((b - a) / step));
-  const dtype = options.dtype ?? (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step) ? "int32" : "float32");
+  if (n > MAX_NUMEL) throw new ValueError("arange", `${n} values from ${a} to ${b} by ${step}: more than a tensor can hold (${MAX_NUMEL})`);
+  const dtype = options.dtype === undefined ? (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step) ? "int32" : "float32") : checkDType("arange", options.dtype);
+  if (dtype === "int32" && n > 0) checkInt32Values("arange", [a, a + (n - 1) * step]);
   const arr = allocArray(dtype, n);
   for (let i = 0; i < n; i++) arr[i] = a + i * step;
   return finish(new Tensor(arr, [n]), options);
@@ -151,8 +156,10 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
  * linspace(0, 1, 5).toArray(); // [0, 0.25, 0.5, 0.75, 1]
  */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new ValueError("linspace", `steps must be a non-negative integer, got ${steps}`);
-  const arr = allocArray(options.dtype ?? "float32", steps);
+  if (!Number.isInteger(steps) || steps < 0 || steps > MAX_NUMEL) throw new ValueError("linspace", `steps must be an integer in [0, ${MAX_NUMEL}], got ${steps}`);
+  const dtype = options.dtype === undefined ? "float32" : checkDType("linspace", options.dtype);
+  if (dtype === "int32") checkInt32Values("linspace", [start, end]);
+  const arr = allocArray(dtype, steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // NOTE: as torch, the second half is computed from the end so that the last value is exact.
   const half = steps === 1 ? 1 : Math.floor(steps / 2); // steps = 1 gives [start], as torch
@@ -207,6 +214,6 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
  * randint(0, 10, [5]).dtype; // "int32"
  */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) throw new ValueError("randint", `needs integers low < high, got ${low} and ${high}`);
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low || low < -(2 ** 31) || high > 2 ** 31) throw new ValueError("randint", `needs integers low < high in the int32 range, got ${low} and ${high}`);
   return draw(shape, options, "int32", (g) => g.randint(low, high));
 }

@@ -1,3 +1,5 @@
+import { DTypeError, ValueError } from "../errors.js";
+
 /**
  * Element types a tensor can hold. `bool` is stored as 0/1 bytes.
  * @example
@@ -34,7 +36,39 @@ export type ArrayFor<D extends DType> = D extends "float32"
       ? Int32Array
       : Uint8Array;
 
+/** The dtypes a tensor can hold, for checks and messages. */
+export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
+
+/**
+ * `dtype` itself when it is one of {@link DTYPES}, else a DTypeError naming `op`, the value and
+ * the nearest supported dtype (int64 -> int32, float16 -> float32: they are not supported).
+ */
+export function checkDType(op: string, dtype: unknown): DType {
+  if (typeof dtype === "string" && (DTYPES as readonly string[]).includes(dtype)) return dtype as DType;
+  const near: Record<string, string> = { int64: "int32", long: "int32", int: "int32", float16: "float32", half: "float32", bfloat16: "float32", float: "float32", double: "float64", uint8: "int32 or bool" };
+  const hint = typeof dtype === "string" && near[dtype] ? `; use "${near[dtype]}"` : "";
+  throw new DTypeError(op, `unsupported dtype ${JSON.stringify(dtype) ?? String(dtype)} (supported: ${DTYPES.join(", ")})${hint}`);
+}
+
+/**
+ * Elements a tensor may hold: kernels index storage with int32 offsets, and larger arrays do not
+ * fit a typed array anyway.
+ */
+export const MAX_NUMEL = 2 ** 31 - 1;
+
 export function allocArray(dtype: DType, n: number): TypedArray {
+  if (!(n >= 0 && n <= MAX_NUMEL)) throw new ValueError("alloc", `cannot hold ${n} elements (at most ${MAX_NUMEL})`);
+  try {
+    return allocRaw(dtype, n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ValueError("alloc", `out of memory allocating ${n} ${dtype} elements (${(n * BYTES[dtype] / 2 ** 30).toFixed(1)} GiB)`);
+  }
+}
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+function allocRaw(dtype: DType, n: number): TypedArray {
   switch (dtype) {
     case "float32":
       return new Float32Array(n);
@@ -58,7 +92,23 @@ export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return "float32";
   if (a instanceof Float64Array) return "float64";
   if (a instanceof Int32Array) return "int32";
-  return "bool";
+  if (a instanceof Uint8Array && !(a instanceof Uint8ClampedArray)) return "bool";
+  const what = a === null ? "null" : typeof a === "object" ? ((a as object).constructor?.name ?? "an object") : typeof a;
+  throw new DTypeError("Tensor", `storage must be a Float32Array, Float64Array, Int32Array or Uint8Array (bool), got ${what}`);
+}
+
+/**
+ * Numbers as int32 the way torch.tensor converts them: fractions truncate toward zero, but a
+ * value outside the int32 range or not finite is an error (a typed-array store would wrap 3e9 to
+ * -1294967296 and NaN to 0 without a word).
+ */
+export function checkInt32Values(op: string, values: ArrayLike<number | boolean>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!(v > -2147483649 && v < 2147483648)) {
+      throw new ValueError(op, `value ${values[i]} at index ${i} cannot be converted to int32 without overflow (int32 holds -2147483648 .. 2147483647)`);
+    }
+  }
 }
 
 export function isFloat(dtype: DType): dtype is FloatDType {

@@ -1,4 +1,5 @@
-import { ShapeError } from "../errors.js";
+import { ShapeError, ValueError } from "../errors.js";
+import { MAX_NUMEL } from "./dtype.js";
 
 /**
  * The sizes of a tensor's dims, outermost first (`[]` for a scalar).
@@ -71,8 +72,11 @@ export function normDims(op: string, dims: number | readonly number[] | undefine
 }
 
 export function checkShape(op: string, shape: Shape): number[] {
+  if (!Array.isArray(shape)) throw new ShapeError(op, `shape must be an array of sizes, got ${typeof shape}`);
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) throw new ShapeError(op, `invalid shape ${shapeStr(shape)}: sizes must be integers >= 0`);
   }
+  const n = numel(shape);
+  if (n > MAX_NUMEL) throw new ValueError(op, `shape ${shapeStr(shape)} holds ${n} elements, more than a tensor can (${MAX_NUMEL})`);
   return [...shape];
 }

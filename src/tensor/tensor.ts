@@ -6,8 +6,9 @@ import type { BackwardOptions } from "../autograd/engine.js";
 import * as F from "../ops/index.js";
 import { dtypeOfArray, isFloat, type DType, type TypedArray } from "./dtype.js";
 import { contiguousData, contiguousStrides, isContiguous, type View } from "./layout.js";
-import { numel, shapeStr, type Shape } from "./shape.js";
+import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
 import { formatTensor } from "./print.js";
+import { versionOf } from "./version.js";
 
 /** A gradient hook: receives the gradient and may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void;
@@ -73,11 +74,12 @@ export class Tensor implements View {
    */
   constructor(storage: TypedArray, shape: Shape, strides?: readonly number[], offset = 0) {
     this.id = nextId++;
+    this.dtype = dtypeOfArray(storage);
     this.storage = storage;
-    this.shape = Object.freeze([...shape]);
+    this.shape = Object.freeze(checkShape("Tensor", shape));
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
-    this.dtype = dtypeOfArray(storage);
+    checkLayout(this);
   }
 
   // ---------------------------------------------------------------- metadata
@@ -129,6 +131,17 @@ export class Tensor implements View {
    */
   isContiguous(): boolean {
     return isContiguous(this);
+  }
+
+  /**
+   * How many in-place writes the library made into this tensor's storage (PyTorch's `_version`);
+   * see {@link markModified}.
+   * @example
+   * const p = zeros([2]);
+   * p.version; // 0
+   */
+  get version(): number {
+    return versionOf(this.storage);
   }
 
   /**
@@ -194,7 +207,14 @@ export class Tensor implements View {
     let g = grad;
     for (const h of this.#hooks) {
       const r = h(g);
-      if (r) g = r;
+      if (r === undefined || r === null) continue;
+      // NOTE: as PyTorch, a hook may replace the gradient but not change what it is.
+      if (!(r instanceof Tensor)) throw new AutogradError("registerHook", `a hook returned ${typeof r}, not a Tensor (or nothing)`);
+      if (r.dtype !== g.dtype) throw new DTypeError("registerHook", `a hook changed the gradient's dtype from ${g.dtype} to ${r.dtype}`);
+      if (r.shape.length !== g.shape.length || r.shape.some((s, i) => s !== g.shape[i])) {
+        throw new ShapeError("registerHook", `a hook changed the gradient's shape from ${shapeStr(g.shape)} to ${shapeStr(r.shape)}`);
+      }
+      g = r;
     }
     return g;
   }
@@ -806,6 +826,28 @@ export class Tensor implements View {
       off += i * this.strides[d]!;
     }
     return this.storage[off]!;
+  }
+}
+
+/**
+ * NOTE: every view must stay inside its storage: kernels index it without bounds checks, so a bad
+ * layout from the public constructor would read garbage (or NaN past the end) silently.
+ */
+function checkLayout(t: Tensor): void {
+  const { shape, strides, offset, storage } = t;
+  if (strides.length !== shape.length) {
+    throw new ShapeError("Tensor", `${strides.length} strides ${shapeStr(strides)} for ${shape.length} dims ${shapeStr(shape)}`);
+  }
+  if (!Number.isInteger(offset) || offset < 0) throw new ShapeError("Tensor", `offset must be an integer >= 0, got ${offset}`);
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) {
+    const st = strides[d]!;
+    if (!Number.isInteger(st) || st < 0) throw new ShapeError("Tensor", `strides must be integers >= 0, got ${shapeStr(strides)}`);
+    if (shape[d] === 0) return; // an empty view reads nothing
+    last += (shape[d]! - 1) * st;
+  }
+  if (last >= storage.length) {
+    throw new ShapeError("Tensor", `shape ${shapeStr(shape)} with strides ${shapeStr(strides)} and offset ${offset} reads element ${last}, past the end of a storage of ${storage.length}`);
   }
 }
 
