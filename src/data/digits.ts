@@ -18,9 +18,10 @@ export const DIGITS_ROWS = 1797;
  * E. Alpaydin, C. Kaynak, 1998, CC BY 4.0; see `data/NOTICE.md`).
  *
  * Each sample is an 8x8 image stored row-major as 64 values, scaled from the raw 0..16 counts to
- * [0, 1] by dividing by 16. `featureShape` is `[64]`; pass `{ ...d, featureShape: [1, 8, 8] }` to a
- * {@link DataLoader} for image-shaped batches (the memory layout is the same). Every call parses
- * the file again and returns fresh arrays, so mutating them is safe.
+ * [0, 1] by dividing by 16. `featureShape` is `[64]`; `toTensorDataset(d)` makes a
+ * {@link TensorDataset} of it for a {@link DataLoader}, and
+ * `toTensorDataset(d, { featureShape: [1, 8, 8] })` one of images (the memory layout is the same).
+ * Every call parses the file again and returns fresh arrays, so mutating them is safe.
  *
  * Node only (reads `data/digits.csv.gz` next to the package with `node:fs` and `node:zlib`).
  *

@@ -15,10 +15,10 @@ function toyDataset(rows: number): Dataset<Float32Array> {
   return { x, y, featureShape: [2] };
 }
 
-const epoch = <X extends Float32Array | Float64Array>(loader: DataLoader<X>): Batch<X>[] => [...loader];
+const epoch = <B,>(loader: Iterable<B>): B[] => [...loader];
 const order = (batches: Batch<Float32Array | Float64Array>[]): number[] => batches.flatMap((b) => Array.from(b.indices));
 
-describe("DataLoader", () => {
+describe("DataLoader, array form (new DataLoader({ x, y, featureShape }, indices, options))", () => {
   it("visits every index exactly once per epoch, with consistent rows (property)", () => {
     fc.assert(
       fc.property(
