@@ -35,11 +35,21 @@ function writeTable(rt: WasmRuntime, q: ConvGeom, at: number): void {
 /** The arguments of an im2col / col2im call after the image and column addresses. */
 const convArgs = (q: ConvGeom, ldcol: number, tbl: number): number[] => [ldcol, q.Cg, q.H, q.W, q.kH, q.kW, q.Ho, q.Wo, q.sh, q.sw, q.ph, q.pw, q.dh, q.dw, tbl];
 
-/** Images [0, N) cut into up to rt.pieces ranges (one list each): the first image of each, then N. */
+/** Images [0, N) cut into n ranges: the first image of each, then N. */
+const ranges = (N: number, n: number): number[] => Array.from({ length: n + 1 }, (_, i) => Math.round((i * N) / n));
+
+/** Images [0, N) cut into up to rt.pieces ranges (one list each). */
 function imageParts(rt: WasmRuntime, N: number, work: number): number[] {
-  const n = work < rt.splitMin ? 1 : Math.min(N, rt.pieces);
-  return Array.from({ length: n + 1 }, (_, i) => Math.round((i * N) / n));
+  return ranges(N, work < rt.splitMin ? 1 : Math.min(N, rt.pieces));
 }
+
+/**
+ * Accumulators of the weight gradient: the batch is cut into this many ranges (fewer when N is
+ * smaller), each summed into its own accumulator, added in order at the end.
+ */
+const GW_PARTS = 8;
+/** Multiply-adds below which the weight gradient keeps one accumulator (the default splitMin). */
+const GW_PART_MIN = 1 << 18;
 
 function f32Data(v: View): Float32Array {
   return contiguousData(v) as Float32Array;
@@ -150,13 +160,19 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
   const Kp = roundUp(K, NT_NR);
   const x = f32Data(xv);
   const gy = f32Data(gyv);
-  const parts = imageParts(rt, N, N * O * L * K);
+  // NOTE: the sum over images runs in ranges that depend on the shapes only, never on the thread
+  // count (each range into its own accumulator, the accumulators added in order), so the result
+  // has the same bits on one thread as on two (issue 13: cutting the batch into one range per list
+  // gave a two-thread run different weights). Split, each list is a range with its own column
+  // buffer; else the ranges run one after the other in one list, sharing one.
+  const work = N * O * L * K;
+  const parts = ranges(N, work < GW_PART_MIN ? 1 : Math.min(N, GW_PARTS));
+  const split = rt.pieces > 1 && work >= rt.splitMin;
   const m = new Arena();
   const xAt = m.take(4 * x.length);
   // NOTE: NT_MR spare rows after gy: the last group's padded tile rows read them (results discarded).
   const gyAt = m.take(4 * (N * O + NT_MR) * Lp);
-  // one column buffer and one gw accumulator per list, summed at the end
-  const cols = parts.slice(1).map(() => m.take(4 * Kp * Lp));
+  const cols = (split ? parts.slice(1) : [0]).map(() => m.take(4 * Kp * Lp));
   const gws = parts.slice(1).map(() => m.take(4 * p.groups * Ogp * Kp));
   const tblAt = m.take(8 * q.kW);
   const Hp = rt.heap(m.at);
@@ -169,23 +185,23 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
   for (const gwAt of gws) Hp.fill(0, gwAt >> 2, (gwAt >> 2) + p.groups * Ogp * Kp);
   writeTable(rt, q, tblAt);
   const args = convArgs(q, 4 * Lp, tblAt);
-  rt.run(cols.map((colAt, t) => {
-    const l: number[] = [];
-    const gwAt = gws[t]!;
+  // NOTE: not split, one list, built in place (concatenating the ranges' lists with
+  // Array.prototype.flat made the one-thread gradient of a [64, 1, 8, 8] batch 2.5x slower)
+  const lists: number[][] = split ? [] : [[]];
+  gws.forEach((gwAt, t) => {
+    const l = split ? (lists[t] = []) : lists[0]!;
+    const colAt = cols[split ? t : 0]!;
     for (let n = parts[t]!; n < parts[t + 1]!; n++)
       for (let g = 0; g < p.groups; g++) {
         l.push(IM2COL, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, ...args);
         for (let kb = 0; kb < Lp; kb += KB)
           l.push(GEMM_NT, gyAt + 4 * ((n * O + g * Og) * Lp + kb), 4 * Lp, colAt + 4 * kb, 4 * Lp, gwAt + 4 * g * Ogp * Kp, 4 * Kp, Ogp, Kp, Math.min(KB, Lp - kb));
       }
-    return l;
-  }));
+  });
+  rt.run(lists);
+  // the accumulators added in order (SIMD; each sum rounded to float32 as in JS)
+  for (let t = 1; t < gws.length; t++) rt.k.add!(gws[0]!, gws[t]!, gws[0]!, p.groups * Ogp * Kp);
   const Hq = rt.heap(0);
-  for (let t = 1; t < gws.length; t++) {
-    const a = gws[0]! >> 2;
-    const b = gws[t]! >> 2;
-    for (let i = 0; i < p.groups * Ogp * Kp; i++) Hq[a + i]! += Hq[b + i]!;
-  }
   for (let g = 0; g < p.groups; g++) copyRowsOut(Hq, (gws[0]! >> 2) + g * Ogp * Kp, out.subarray(g * Og * K), Og, K, Kp);
   return out;
 }
