@@ -254,10 +254,17 @@ function defaultRootGrads(op: string, roots: readonly Tensor[], given: readonly 
  * const l1 = x.sum();
  * const l2 = x.square().mean();
  * backward([l1, l2]); // x.grad = dl1/dx + dl2/dx
+ * backward(x.sum()); // one tensor, as torch.autograd.backward
  */
-export function backward(roots: readonly Tensor[], gradients?: readonly Tensor[], options: BackwardOptions = {}): void {
-  const grads = defaultRootGrads("backward", roots, gradients);
-  run(roots, grads, options);
+export function backward(roots: Tensor | readonly Tensor[], gradients?: Tensor | readonly Tensor[], options: BackwardOptions = {}): void {
+  const rs = list(roots);
+  const grads = defaultRootGrads("backward", rs, gradients === undefined ? undefined : list(gradients));
+  run(rs, grads, options);
+}
+
+/** One tensor or a list of them (PyTorch's functions take either). */
+function list(t: Tensor | readonly Tensor[]): readonly Tensor[] {
+  return Array.isArray(t) ? t : [t as Tensor];
 }
 
 /** Options of `grad`. */
@@ -275,8 +282,11 @@ export interface GradOptions extends BackwardOptions {
  * const x = tensor([3], { dtype: "float64", requiresGrad: true });
  * const [dy] = grad([x.pow(3)], [x], { createGraph: true }); // 3x² = 27
  * const [d2y] = grad([dy!], [x]); // 6x = 18
+ * const [g1] = grad(x.square().sum(), x); // single tensors, as torch.autograd.grad: 2x = 6
  */
-export function grad(outputs: readonly Tensor[], inputs: readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], options: GradOptions = {}): (Tensor | null)[] {
+  outputs = list(outputs);
+  inputs = list(inputs);
   for (const t of inputs) {
     if (!t.requiresGrad) throw new AutogradError("grad", `an input (shape ${shapeStr(t.shape)}) does not require grad`);
   }

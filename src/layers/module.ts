@@ -31,6 +31,59 @@ export type AnyModule = Module<never[], unknown>;
  */
 export type StateDict = Map<string, Tensor>;
 
+/**
+ * A tensor as plain data (what `deserialize` gives per name): `data` contiguous, row-major, of
+ * the class that `dtype` names.
+ * @example
+ * const r: StateRecord = { dtype: "float32", shape: [2], data: new Float32Array([1, 2]) };
+ */
+export interface StateRecord {
+  /** The element type; it must match the class of `data`. */
+  readonly dtype: string;
+  /** The size of each dim. */
+  readonly shape: readonly number[];
+  /** The elements. */
+  readonly data: ArrayLike<number>;
+}
+
+/**
+ * What `loadStateDict` takes: a state dict (a Map, or a record, of tensors), tensors as plain
+ * records, or what `deserialize()` returns (`{ tensors, metadata }`), as it comes out of a file.
+ * @example
+ * model.loadStateDict(deserialize(bytes)); // in the browser, without io.loadTensors
+ */
+export type LoadableStateDict =
+  | ReadonlyMap<string, Tensor | StateRecord>
+  | Readonly<Record<string, Tensor | StateRecord>>
+  | { readonly tensors: Readonly<Record<string, StateRecord>>; readonly metadata: Readonly<Record<string, string>> };
+
+const isRecord = (v: unknown): v is StateRecord =>
+  typeof v === "object" && v !== null && !(v instanceof Tensor) && "dtype" in v && "shape" in v && "data" in v && ArrayBuffer.isView((v as StateRecord).data);
+
+/** The entries of a loadable state dict, records made into tensors where they are well formed. */
+function stateDictEntries(sd: LoadableStateDict): Array<[string, unknown]> {
+  let entries: Array<[string, unknown]>;
+  if (sd instanceof Map) entries = [...sd];
+  else {
+    const o = sd as Record<string, unknown>;
+    const keys = Object.keys(o);
+    // deserialize()'s result: exactly { tensors, metadata }, both objects, no tensor among them
+    const isDeserialized = keys.length === 2 && "tensors" in o && "metadata" in o && typeof o.tensors === "object" && o.tensors !== null && !(o.tensors instanceof Tensor) && !isRecord(o.tensors);
+    entries = Object.entries(isDeserialized ? (o.tensors as Record<string, unknown>) : o);
+  }
+  return entries.map(([k, v]) => [k, isRecord(v) ? recordTensor(k, v) : v]);
+}
+
+function recordTensor(key: string, r: StateRecord): Tensor | StateRecord {
+  const want = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array }[r.dtype as "float32"];
+  if (!want || !(r.data instanceof want) || !Array.isArray(r.shape)) return r; // reported as a mismatch
+  try {
+    return new Tensor(r.data, r.shape);
+  } catch (e) {
+    throw new StateDictError([], [], [`"${key}": ${(e as Error).message}`]);
+  }
+}
+
 /** Options of `Module.loadStateDict`. */
 export interface LoadStateDictOptions {
   /** Require the keys to match exactly (default true, as PyTorch). */
@@ -422,9 +475,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * model.loadStateDict(checkpoint);                    // strict
    * const { missingKeys } = model.loadStateDict(partial, { strict: false });
    */
-  loadStateDict(stateDict: StateDict | Readonly<Record<string, Tensor>>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(stateDict: LoadableStateDict, options: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = options.strict ?? true;
-    const entries: Array<[string, unknown]> = stateDict instanceof Map ? [...stateDict] : Object.entries(stateDict);
+    const entries = stateDictEntries(stateDict);
     const own = new Map(this.#stateEntries());
     const given = new Set<string>();
     const unexpectedKeys: string[] = [];
@@ -438,7 +491,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         continue;
       }
       if (!(src instanceof Tensor)) {
-        mismatches.push(`"${k}": not a Tensor`);
+        mismatches.push(`"${k}": not a Tensor or a { dtype, shape, data } record`);
         continue;
       }
       if (!sameShape(src.shape, dst.shape)) {

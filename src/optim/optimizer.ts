@@ -268,7 +268,8 @@ export class Optimizer<H extends { lr: number }, S extends object> {
       const { param, hyper } = target;
       const fresh = alg.initState(floatStorage(param.storage, alg.name), hyper) as Record<string, unknown>;
       const entry = rawEntry as Record<string, unknown>;
-      for (const [torchKey, value] of Object.entries(entry)) {
+      for (const [torchKey, raw] of Object.entries(entry)) {
+        const value = fromJsonArray(raw);
         const key = reverse.get(torchKey);
         if (key === undefined) throw new OptimizerError(`${where}: unknown state key '${torchKey}'`);
         const template = fresh[key];
@@ -339,6 +340,23 @@ function isGroupSpec(x: unknown): boolean {
 function isArrayLikeOfNumbers(v: unknown): v is ArrayLike<number> {
   if (v instanceof Float32Array || v instanceof Float64Array) return true;
   return Array.isArray(v) && v.every((x) => typeof x === "number");
+}
+
+/**
+ * NOTE: `JSON.stringify` writes a Float32Array as {"0": .., "1": ..}; a state dict that went
+ * through JSON (localStorage, a web worker message as text) comes back so. Such an object with the
+ * keys 0..n-1, all numbers, is taken as the array it was (null-prototype copy: keys are not trusted).
+ */
+function fromJsonArray(v: unknown): unknown {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || ArrayBuffer.isView(v)) return v;
+  const keys = Object.keys(v);
+  const out = new Array<number>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const x = (v as Record<string, unknown>)[String(i)];
+    if (!Object.hasOwn(v, String(i)) || typeof x !== "number") return v;
+    out[i] = x;
+  }
+  return out;
 }
 
 /** Copy arrays (typed or plain) so that snapshots and groups never share mutable storage. */
