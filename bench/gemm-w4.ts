@@ -1,15 +1,24 @@
 /**
  * The float32 GEMMs of one W4 step (MLP 784-256-256-10, batch 128) on the wasm GEMM, one thread,
  * each timed alone (a diagnostic, not part of the table):
- *   npx tsx bench/gemm-w4.ts [rounds]
+ *   npx tsx bench/gemm-w4.ts [rounds]   (--help)
  * Operands have the strides the step passes (W^T and x^T are transposed views). Each shape is run
  * `rounds` times in samples of >= 4 ms of process CPU time; the minimum and the median per call
  * are printed (on a shared machine the minimum is the steadier figure).
  */
 import { createWasmGemm } from "../src/kernels/wasm/backend.js";
+import { parseCli, usageError } from "../scripts/cli.js";
 import { MLP } from "./common.js";
 
-const rounds = Number(process.argv[2] ?? "30");
+const { positionals } = parseCli({
+  command: "npx tsx bench/gemm-w4.ts",
+  description: `The float32 GEMMs of one W4 step (MLP 784-256-256-10, batch 128) on the wasm GEMM, one thread,
+each timed alone: the minimum and the median per call over ROUNDS samples of >= 4 ms of CPU time.`,
+  options: {},
+  positionals: [{ name: "ROUNDS", help: "samples per shape (default 30)" }],
+});
+const rounds = positionals[0] === undefined ? 30 : Number(positionals[0]);
+if (!Number.isInteger(rounds) || rounds < 1) usageError(`ROUNDS: expected an integer >= 1, got "${positionals[0]}"`);
 const gemm = createWasmGemm();
 if (!gemm) throw new Error("no WebAssembly SIMD here");
 const B = MLP.batch;

@@ -1,6 +1,6 @@
 /**
  * Per-backend-method time breakdown of W4 / W5 (a diagnostic, not part of the table):
- *   npx tsx bench/profile-ops.ts [wasm|js-fast] [W4|W5] [iters]
+ *   npx tsx bench/profile-ops.ts [wasm|js-fast] [W4|W5] [iters]   (--help)
  * Wraps every Backend method of the active backend with a timer; the rest of the step time
  * (autograd bookkeeping, the optimizer's JS loop) is reported as "outside kernels".
  */
@@ -8,11 +8,27 @@ import * as sg from "../src/index.js";
 import { registerFastBackends } from "../src/kernels/fast.js";
 import { getBackend, registerBackend } from "../src/kernels/registry.js";
 import type { Backend } from "../src/kernels/backend.js";
+import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median } from "./common.js";
 import { oursImpl } from "./impl-ours.js";
 
-const [name = "wasm", wl = "W4", itersS = "30"] = process.argv.slice(2);
+const { positionals } = parseCli({
+  command: "npx tsx bench/profile-ops.ts",
+  description: `Per-backend-method time breakdown of a W4 or W5 step: every Backend method of the active backend
+is wrapped with a timer; the rest of the step (autograd bookkeeping, the optimizer) is reported as
+"outside kernels".`,
+  options: {},
+  positionals: [
+    { name: "BACKEND", help: "wasm, js-fast or js (default wasm)" },
+    { name: "WORKLOAD", help: "W4 or W5 (default W4)" },
+    { name: "ITERS", help: "timed steps (default 30)" },
+  ],
+});
+const [name = "wasm", wl = "W4", itersS = "30"] = positionals;
 const iters = Number(itersS);
+if (name !== "wasm" && name !== "js-fast" && name !== "js") usageError(`BACKEND: expected wasm, js-fast or js, got "${name}"`);
+if (wl !== "W4" && wl !== "W5") usageError(`WORKLOAD: expected W4 or W5, got "${wl}"`);
+if (!Number.isInteger(iters) || iters < 1) usageError(`ITERS: expected an integer >= 1, got "${itersS}"`);
 registerFastBackends();
 sg.setBackend(name);
 const inner = getBackend();

@@ -3,7 +3,7 @@
  * in one run, printed as one table with ratios (or JSON).
  *
  *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,wasm-2t,tfjs-wasm] [--threads 1|2]
- *                    [--quick] [--json] [--runs 7] [--budget-ms 25000] [--rounds 1]
+ *                    [--quick] [--json] [--runs 7] [--budget-ms 25000] [--rounds 1]   (--help lists them)
  *
  * `wasm-2t` is the wasm backend on two threads (a worker sharing its memory) whatever `--threads`
  * says, so `--backends wasm,wasm-2t,tfjs-wasm` compares one and two threads in one run.
@@ -22,6 +22,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
 
 const ALL_BACKENDS = ["js", "js-fast", "wasm", "wasm-2t", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit"];
@@ -39,27 +40,45 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options & { child?: string } {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const { values: v } = parseCli(
+    {
+      command: "npm run bench --",
+      description: `The benchmark suite: workloads W1-W5 (W1 matmul, W2 elementwise, W3 sum and softmax, W4 an MLP
+train step, W5 conv2d forward and gradients) on our backends and on TF.js (cpu, wasm) and jax-js
+(wasm), each implementation in its own child process, printed as one table with speedup ratios (or
+JSON). The full run takes several minutes; --quick is a ~10 s smoke version.`,
+      options: {
+        workloads: { type: "string", value: "LIST", help: `comma-separated workloads (default all: ${ALL_WORKLOADS.join(",")})` },
+        backends: { type: "string", value: "LIST", help: `comma-separated implementations (default all: ${ALL_BACKENDS.join(",")}; --quick: js-fast,wasm,tfjs-wasm,jax)` },
+        threads: { type: "integer", default: 1, min: 1, max: 2, value: "1|2", help: "threads of the wasm backend (wasm-2t always uses 2)" },
+        quick: { type: "boolean", help: "small sizes, 3 runs, a 300 ms cell budget" },
+        json: { type: "boolean", help: "print JSON instead of the table" },
+        runs: { type: "integer", min: 1, value: "N", help: "timed runs per cell after warm-up (default 7, at least 7 unless --quick; --quick: 3)" },
+        "budget-ms": { type: "number", min: 1, value: "MS", help: "per-cell time budget; a slower cell runs fewer times (default 25000; --quick: 300)" },
+        rounds: { type: "integer", default: 1, min: 1, value: "N", help: "run the implementations round-robin N times, keep each cell's best median" },
+        child: { type: "string", hidden: true, help: "(internal) run one implementation and print its results" },
+      },
+    },
+    argv,
+  );
   const list = (s: string | undefined, all: string[]): string[] => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : all);
-  const quick = argv.includes("--quick");
+  const quick = v.quick;
   const o = {
-    workloads: list(get("workloads"), ALL_WORKLOADS).map((w) => w.toUpperCase()),
+    workloads: list(v.workloads, ALL_WORKLOADS).map((w) => w.toUpperCase()),
     // NOTE: the smoke version skips the slow pure-JS incumbents unless asked for explicitly.
-    backends: list(get("backends"), quick ? ["js-fast", "wasm", "tfjs-wasm", "jax"] : ALL_BACKENDS),
-    threads: Number(get("threads") ?? 1),
+    backends: list(v.backends, quick ? ["js-fast", "wasm", "tfjs-wasm", "jax"] : ALL_BACKENDS),
+    threads: v.threads,
     quick,
-    json: argv.includes("--json"),
-    runs: quick ? Number(get("runs") ?? 3) : Math.max(7, Number(get("runs") ?? 7)),
-    budgetMs: Number(get("budget-ms") ?? (quick ? 300 : 25000)),
-    rounds: Math.max(1, Number(get("rounds") ?? 1)),
-    child: get("child"),
+    json: v.json,
+    runs: quick ? (v.runs ?? 3) : Math.max(7, v.runs ?? 7),
+    budgetMs: v["budget-ms"] ?? (quick ? 300 : 25000),
+    rounds: v.rounds,
+    ...(v.child === undefined ? {} : { child: v.child }),
   };
-  for (const b of o.backends) if (!ALL_BACKENDS.includes(b)) throw new Error(`unknown backend "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
-  for (const w of o.workloads) if (!ALL_WORKLOADS.includes(w)) throw new Error(`unknown workload "${w}" (known: ${ALL_WORKLOADS.join(", ")})`);
-  if (o.threads !== 1 && o.threads !== 2) throw new Error("--threads must be 1 or 2");
+  for (const b of [...o.backends, ...(o.child === undefined ? [] : [o.child])]) {
+    if (!ALL_BACKENDS.includes(b)) usageError(`--backends: unknown implementation "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
+  }
+  for (const w of o.workloads) if (!ALL_WORKLOADS.includes(w)) usageError(`--workloads: unknown workload "${w}" (known: ${ALL_WORKLOADS.join(", ")})`);
   return o;
 }
 

@@ -3,7 +3,17 @@
  * diagnosis of the failing run, then the same run with the safe layer or the right policy.
  */
 import { registerFastBackends } from "../src/index.js";
+import { parseCli } from "../scripts/cli.js";
 import { scenarios } from "./doctor-scenarios.js";
+
+parseCli({
+  command: "npm run doctor --",
+  description: `Four short training runs that fail the classic ways (too high a learning rate in a deep net, a
+hand-written L2 normalization of a zero vector, a hand-written std-pooling of a constant vector, a
+hand-written MAE as sqrt((y - t)^2)). For each: the guard's diagnosis of the failing run, then the
+same run with the safe layer or the right policy. Exits 1 unless all four are diagnosed and recovered.`,
+  options: {},
+});
 
 registerFastBackends({ select: true });
 

@@ -18,6 +18,7 @@ import { build, type Metafile, type Plugin } from "esbuild";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+import { parseCli } from "./cli.js";
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -88,7 +89,14 @@ export async function bundle(contents: string, options: { minify?: boolean } = {
 const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const why = process.argv.includes("--why");
+  const { values } = parseCli({
+    command: "npm run size --",
+    description: `What safegrad costs in a browser bundle: esbuild (minify, platform browser, format esm) bundles
+the whole main entry and a minimal import (tensor + backward); prints minified and gzipped sizes
+against the budgets (whole <= ${TARGETS_KB.whole} KB, minimal <= ${TARGETS_KB.minimal} KB gzipped) and exits 1 if one is missed.`,
+    options: { why: { type: "boolean", help: "list the modules in each bundle by size" } },
+  });
+  const why = values.why;
   let failed = false;
   console.log("esbuild, minify, platform browser, format esm; gzip -9 (node:zlib level 9); 1 KB = 1024 bytes\n");
   console.log("bundle    minified   gzipped   target (gzipped)");

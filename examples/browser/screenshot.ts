@@ -4,15 +4,29 @@
  * take a screenshot. Also a smoke test of the example: fails if the page reports an error, the
  * test accuracy stays low, or the drawn digit is not classified.
  *
- *   npx tsx examples/browser/screenshot.ts [--epochs 8] [--out docs/browser-example.png]
+ *   npx tsx examples/browser/screenshot.ts [--epochs 8] [--out docs/browser-example.png] (--help)
  */
-import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { launchChromium, root } from "../../test-browser/harness.js";
-import { startExampleServer } from "./serve.js";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseCli } from "../../scripts/cli.js";
 
-const { values } = parseArgs({ options: { epochs: { type: "string", default: "8" }, out: { type: "string", default: join(root, "docs", "browser-example.png") } } });
-const epochs = Number(values.epochs);
+const { values } = parseCli({
+  command: "npx tsx examples/browser/screenshot.ts",
+  description: `Regenerate docs/browser-example.png: serve the browser example, open it in headless Chromium, train
+a few epochs, draw a 7 on the pad and take a screenshot. Fails if the page reports an error, the
+test accuracy stays low or the drawn digit is not classified.`,
+  options: {
+    epochs: { type: "integer", default: 8, min: 1, value: "N", help: "epochs to train in the page" },
+    out: { type: "string", value: "FILE", help: "where the screenshot goes (default docs/browser-example.png in the repository)" },
+  },
+});
+const epochs = values.epochs;
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const outFile = values.out === undefined ? join(root, "docs", "browser-example.png") : resolve(values.out);
+
+// loaded after the command line is checked (playwright takes a while to load)
+const { launchChromium } = await import("../../test-browser/harness.js");
+const { startExampleServer } = await import("./serve.js");
 
 const server = await startExampleServer(0);
 const browser = await launchChromium();
@@ -46,8 +60,8 @@ try {
   const guess = await page.textContent("#guess");
   console.log(`the drawn 7 was classified as ${guess}`);
   if (errors.length) throw new Error(`page errors:\n${errors.join("\n")}`);
-  await page.screenshot({ path: values.out!, fullPage: true });
-  console.log(`wrote ${values.out}`);
+  await page.screenshot({ path: outFile, fullPage: true });
+  console.log(`wrote ${outFile}`);
 } finally {
   await browser.close();
   await server.close();

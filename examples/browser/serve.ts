@@ -12,7 +12,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCli } from "../../scripts/cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
@@ -74,8 +74,17 @@ export async function startExampleServer(port = 8173, host = "127.0.0.1"): Promi
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const { values } = parseArgs({ options: { port: { type: "string", default: "8173" }, host: { type: "string", default: "127.0.0.1" } } });
-  startExampleServer(Number(values.port), values.host).then(
+  const { values } = parseCli({
+    command: "npm run example:browser --",
+    description: `Serve the browser example (train a classifier on the digits in a Web Worker, draw a digit to
+classify) at http://HOST:PORT/. The page is bundled with esbuild on every load, so edits show up
+on reload.`,
+    options: {
+      port: { type: "integer", default: 8173, min: 0, max: 65535, value: "N", help: "the port (0: any free port)" },
+      host: { type: "string", default: "127.0.0.1", value: "HOST", help: "the address to listen on (0.0.0.0: reachable from other machines)" },
+    },
+  });
+  startExampleServer(values.port, values.host).then(
     (s) => console.log(`safegrad browser example: ${s.url}  (Ctrl+C to stop)`),
     (e: unknown) => {
       const code = (e as { code?: string }).code;
