@@ -6,86 +6,117 @@
  *
  *   npm start -- --help
  */
-import { parseArgs } from "node:util";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import {
-  Adam, BatchNorm2d, Conv2d, CosineAnnealingLR, DataLoader, Flatten, LinearLR, Linear, MaxPool2d, ReLU, SequentialLR, Sequential, Dropout,
+  Adam, CosineAnnealingLR, DataLoader, LinearLR, SequentialLR, SafegradError,
   Trainer, crossEntropy, registerFastBackends, getBackend, defaultGenerator, io, loadDigits, manualSeed, noGrad, tensor, trainTestSplit, type GuardEvent, type Tensor,
 } from "../src/node.js";
+import { fail, parseCli } from "../scripts/cli.js";
+import { buildModel, checkModelConfig, defaultModelConfig, describeModel, featureShape, MODEL_KINDS, type ModelConfig } from "./digits-models.js";
 
-const { values: opts } = parseArgs({
+const { values: opts, given } = parseCli({
+  command: "npm start --",
+  description: `Train a classifier on the embedded digits data set (UCI, CC BY 4.0) with Adam, a warm-up then
+cosine learning-rate schedule, gradient-norm clipping and the NaN guard. Saves DIR/model.safetensors
+and DIR/checkpoint.safetensors (every epoch); the checkpoint records the model and the settings, so
+--resume needs no other flags.`,
   options: {
-    epochs: { type: "string", default: "30" },
-    lr: { type: "string", default: "0.003" },
-    seed: { type: "string", default: "0" },
-    model: { type: "string", default: "mlp" },
-    "batch-size": { type: "string", default: "32" },
-    "max-norm": { type: "string", default: "1" },
-    out: { type: "string", default: "runs/digits" },
-    resume: { type: "boolean", default: false },
-    "stop-after": { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
+    epochs: { type: "integer", default: 30, min: 1, value: "N", help: "training epochs" },
+    lr: { type: "number", default: 0.003, min: 0, value: "X", help: "peak learning rate of Adam" },
+    seed: { type: "integer", default: 0, min: 0, value: "N", help: "seed for initialisation, split and shuffling" },
+    model: { type: "string", choices: MODEL_KINDS, default: "mlp", help: "a 64-128-64-10 MLP or a small CNN on the 8x8 images" },
+    "batch-size": { type: "integer", default: 32, min: 1, value: "N", help: "batch size" },
+    "max-norm": { type: "number", default: 1, min: 0, value: "X", help: "clip the global gradient norm to X" },
+    out: { type: "string", default: "runs/digits", value: "DIR", help: "where the weights and the checkpoint go" },
+    resume: { type: "boolean", help: "continue the run saved in DIR/checkpoint.safetensors (its model and settings)" },
+    "stop-after": { type: "integer", min: 0, value: "N", help: "stop after epoch N (as if interrupted; resume later with --resume)" },
   },
 });
 
-if (opts.help) {
-  console.log(`Train a classifier on the embedded digits data set (UCI, CC BY 4.0).
-
-Usage: npm start -- [options]
-
-  --epochs N        training epochs (default 30)
-  --lr X            peak learning rate of Adam (default 0.003)
-  --seed N          seed for initialisation, split and shuffling (default 0)
-  --model mlp|cnn   a 64-128-64-10 MLP or a small CNN on the 8x8 images (default mlp)
-  --batch-size N    batch size (default 32)
-  --max-norm X      clip the global gradient norm to X (default 1)
-  --out DIR         where the weights and the checkpoint go (default runs/digits)
-  --resume          continue from DIR/checkpoint.safetensors
-  --stop-after N    stop after epoch N (as if interrupted; resume later with --resume)
-  -h, --help        this text`);
-  process.exit(0);
+/** The settings a run's schedule, split and shuffling depend on: a resumed run keeps them. */
+interface RunConfig {
+  epochs: number;
+  lr: number;
+  seed: number;
+  batchSize: number;
+  maxNorm: number;
 }
+/** What the checkpoint's `extra` holds. */
+interface SavedRun {
+  epoch: number;
+  testAccuracy: number;
+  model: ModelConfig;
+  run: RunConfig;
+}
+const RUN_FLAGS: [keyof RunConfig, "epochs" | "lr" | "seed" | "batch-size" | "max-norm"][] = [
+  ["epochs", "epochs"], ["lr", "lr"], ["seed", "seed"], ["batchSize", "batch-size"], ["maxNorm", "max-norm"],
+];
 
-const num = (name: string, v: string, integer = false): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < 0) {
-    console.error(`--${name}: expected a ${integer ? "non-negative integer" : "non-negative number"}, got "${v}"`);
-    process.exit(2);
+const outDir = opts.out;
+const ckptPath = join(outDir, "checkpoint.safetensors");
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
+let run: RunConfig = { epochs: opts.epochs, lr: opts.lr, seed: opts.seed, batchSize: opts["batch-size"], maxNorm: opts["max-norm"] };
+let modelConfig: ModelConfig = defaultModelConfig(opts.model);
+let startEpoch = 0;
+/** The checkpoint file, read once: its config first, then its state into the rebuilt parts. */
+let resumeFrom: io.Deserialized | undefined;
+if (opts.resume) {
+  if (!existsSync(ckptPath)) fail(`--resume: there is no checkpoint ${ckptPath} (train without --resume first, or give the run's folder with --out DIR)`);
+  try {
+    resumeFrom = await io.load(ckptPath);
+  } catch (e) {
+    fail(`--resume: cannot read ${ckptPath}: ${firstLine(e)}`);
   }
-  return n;
-};
-const epochs = num("epochs", opts.epochs!, true);
-const lr = num("lr", opts.lr!);
-const seed = num("seed", opts.seed!, true);
-const batchSize = Math.max(1, num("batch-size", opts["batch-size"]!, true));
-const maxNorm = num("max-norm", opts["max-norm"]!);
-const kind = opts.model!;
-if (kind !== "mlp" && kind !== "cnn") {
-  console.error(`--model: expected mlp or cnn, got "${kind}"`);
-  process.exit(2);
+  // Read the saved config without restoring anything: a model that takes any state.
+  let extra: unknown;
+  try {
+    ({ extra } = io.restoreCheckpoint(resumeFrom, { model: { stateDict: () => new Map(), loadStateDict: () => undefined } }));
+  } catch (e) {
+    fail(`--resume: ${ckptPath} is not a usable checkpoint: ${firstLine(e)}`);
+  }
+  const saved = (extra ?? {}) as Partial<Record<keyof SavedRun, unknown>>;
+  const epoch = saved.epoch;
+  if (!Number.isInteger(epoch) || (epoch as number) < 0) fail(`--resume: ${ckptPath} does not say which epoch it was saved after`);
+  startEpoch = epoch as number;
+  if (saved.model === undefined) {
+    // Written before checkpoints recorded their config: the flags must say what it holds.
+    if (!given.has("model")) fail(`--resume: ${ckptPath} does not record which model it holds (an older checkpoint): give --model mlp|cnn and the flags it was started with`);
+  } else {
+    const checked = checkModelConfig(saved.model);
+    if (typeof checked === "string") fail(`--resume: ${ckptPath} has a damaged model config: ${checked}`);
+    if (given.has("model") && opts.model !== checked.kind) {
+      fail(`--model ${opts.model} does not match ${ckptPath}, which holds a ${checked.kind} model (resume without --model, or give another --out DIR)`);
+    }
+    modelConfig = checked;
+    const r = (saved.run ?? {}) as Partial<Record<keyof RunConfig, unknown>>;
+    const restored = { ...run };
+    for (const [key, flag] of RUN_FLAGS) {
+      const v = r[key];
+      if (typeof v !== "number" || !Number.isFinite(v)) fail(`--resume: ${ckptPath} has a damaged run config (${key})`);
+      if (given.has(flag) && opts[flag] !== v) fail(`--${flag} ${opts[flag]} does not match ${ckptPath}, saved with --${flag} ${v} (a resumed run keeps its settings: omit --${flag})`);
+      restored[key] = v;
+    }
+    run = restored;
+  }
+  if (startEpoch > run.epochs) fail(`--resume: ${ckptPath} was saved after epoch ${startEpoch} of ${run.epochs}`);
 }
-const outDir = opts.out!;
-const stopAfter = opts["stop-after"] === undefined ? epochs : Math.min(epochs, num("stop-after", opts["stop-after"], true));
+const { epochs, lr, seed, batchSize, maxNorm } = run;
+const kind = modelConfig.kind;
+const stopAfter = opts["stop-after"] === undefined ? epochs : Math.min(epochs, opts["stop-after"]);
 
 // Fast kernels when available (WASM SIMD, else the fast JS backend); SAFEGRAD_BACKEND=js|js-fast|wasm picks one.
 registerFastBackends({ select: true });
 manualSeed(seed);
 const data = loadDigits();
 const { train, test } = trainTestSplit(data.n, { testFraction: 0.2, seed, labels: data.y });
-const featureShape = kind === "cnn" ? [1, 8, 8] : [64];
-const dataset = { x: data.x, y: data.y, featureShape };
+const dataset = { x: data.x, y: data.y, featureShape: featureShape(modelConfig) };
 const loader = new DataLoader(dataset, train, { batchSize, shuffle: true, seed: seed + 1 });
 const testLoader = new DataLoader(dataset, test, { batchSize: 512 });
-
-const model =
-  kind === "mlp"
-    ? new Sequential(new Linear(64, 128), new ReLU(), new Dropout(0.1), new Linear(128, 64), new ReLU(), new Linear(64, 10))
-    : new Sequential(
-        new Conv2d(1, 16, 3, { padding: 1 }), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2), // 16 x 4 x 4
-        new Conv2d(16, 32, 3, { padding: 1 }), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2), // 32 x 2 x 2
-        new Flatten(), new Linear(128, 10),
-      );
+const classes = modelConfig.kind === "mlp" ? modelConfig.sizes[modelConfig.sizes.length - 1] : modelConfig.classes;
+if (dataset.featureShape.reduce((a, b) => a * b, 1) !== 64 || classes !== 10) fail(`the model ${describeModel(modelConfig)} does not take 8x8 images into 10 classes`);
+const model = buildModel(modelConfig);
 const optimizer = new Adam(model.parameters(), { lr });
 const stepsPerEpoch = loader.length;
 const warmup = Math.min(stepsPerEpoch * 2, Math.max(1, Math.floor((epochs * stepsPerEpoch) / 5)));
@@ -135,15 +166,16 @@ function evaluate(): { loss: number; accuracy: number } {
 }
 
 mkdirSync(outDir, { recursive: true });
-const ckptPath = join(outDir, "checkpoint.safetensors");
 const parts = () => ({ model, optimizer, scheduler, rng: { default: defaultGenerator, loader: loader.generator! } });
-let startEpoch = 0;
-if (opts.resume) {
-  const { extra } = await io.loadCheckpoint(ckptPath, parts());
-  startEpoch = (extra as { epoch: number }).epoch;
-  console.log(`resumed from ${ckptPath} after epoch ${startEpoch}`);
+if (resumeFrom) {
+  try {
+    io.restoreCheckpoint(resumeFrom, parts());
+  } catch (e) {
+    if (!(e instanceof SafegradError)) throw e;
+    fail(`--resume: ${ckptPath} does not fit the ${describeModel(modelConfig)} model: ${firstLine(e)}`);
+  }
+  console.log(`resumed from ${ckptPath} after epoch ${startEpoch} (model ${describeModel(modelConfig)}, ${epochs} epochs, lr ${lr}, batch size ${batchSize}, seed ${seed})`);
 }
-
 const params = model.parameters().reduce((a, p) => a + p.numel, 0);
 console.log(`digits: ${train.length} train / ${test.length} test images, model ${kind} (${params} parameters), Adam lr ${lr}, warm-up ${warmup} steps then cosine, clip ${maxNorm}, seed ${seed}, backend ${getBackend().name}`);
 const t0 = performance.now();
@@ -167,10 +199,11 @@ for (let epoch = startEpoch; epoch < stopAfter; epoch++) {
     `epoch ${String(epoch + 1).padStart(2)}/${epochs}  loss ${(lossSum / Math.max(1, seen)).toFixed(4)}  train acc ${((100 * correct) / Math.max(1, seen)).toFixed(1)}%  ` +
       `test acc ${(100 * ev.accuracy).toFixed(1)}%  lr ${optimizer.paramGroups[0]!.lr.toExponential(2)}  grad norm ${lastNorm.toFixed(3)}  ${secs.toFixed(2)}s`,
   );
-  await io.saveCheckpoint(ckptPath, { ...parts(), step: trainer.guard.stepCount, extra: { epoch: epoch + 1, testAccuracy: ev.accuracy } });
+  const extra: SavedRun = { epoch: epoch + 1, testAccuracy: ev.accuracy, model: modelConfig, run };
+  await io.saveCheckpoint(ckptPath, { ...parts(), step: trainer.guard.stepCount, extra });
 }
 const final = evaluate();
 const weights = join(outDir, "model.safetensors");
-await io.save(model.stateDict(), weights, { metadata: { model: kind, seed: String(seed), testAccuracy: final.accuracy.toFixed(4) } });
+await io.save(model.stateDict(), weights, { metadata: { model: kind, modelConfig: JSON.stringify(modelConfig), seed: String(seed), testAccuracy: final.accuracy.toFixed(4) } });
 console.log(`test accuracy ${(100 * final.accuracy).toFixed(2)}% (${test.length} images) in ${((performance.now() - t0) / 1000).toFixed(1)} s; skipped steps ${trainer.guard.skipped}`);
 console.log(`saved ${weights} and ${ckptPath}`);
