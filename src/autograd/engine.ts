@@ -9,6 +9,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { onesLike } from "../tensor/create.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
+import { contiguousData } from "../tensor/layout.js";
 import { versionOf } from "../tensor/version.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
 import { Node, nonDifferentiable, type OpDef } from "./node.js";
@@ -133,6 +134,30 @@ function checkSavedVersions(node: Node): void {
   }
 }
 
+/**
+ * The where() trap, closed: `where(mask, f(x), y)` sends a zero cotangent to f in the lanes it did
+ * not select, and where f's derivative is infinite there (log or 1/x at 0, sqrt below 0, exp
+ * overflowing, a NaN input) the chain rule gives 0 · ∞ = NaN, which then poisons x's gradient. For
+ * an elementwise op a lane whose cotangent is zero gets exactly zero gradient instead.
+ *
+ * NOTE: a deliberate difference from PyTorch, TF.js and JAX, which return NaN there. Cost: one
+ * read-only pass over each elementwise gradient to see that it is finite (the common case, which
+ * then goes on unchanged); only a gradient with a non-finite element pays for the masking.
+ */
+function zeroWhereCotangentIsZero(g: Tensor, gi: Tensor): Tensor {
+  if (!isFloat(gi.dtype) || !sameShape(g.shape, gi.shape) || allFinite(gi)) return gi;
+  return gi.where(g.ne(0), 0);
+}
+
+function allFinite(t: Tensor): boolean {
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v - v !== 0) return false; // NaN and ±Infinity
+  }
+  return true;
+}
+
 function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
   const prev = map.get(key);
   map.set(key, prev ? prev.add(g) : g);
@@ -191,8 +216,13 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
         vjpNode = prevVjp;
         vjpGrad = prevGrad;
       }
+      const elementwise = node.def.elementwise === true;
       // sumTo returns a gradient already of the input's shape as it is.
-      const reduced = node.inputs.map((inp, i) => (grads[i] && needs[i] ? sumTo(grads[i]!, inp.shape) : null));
+      const reduced = node.inputs.map((inp, i) => {
+        const gi = grads[i];
+        if (!gi || !needs[i]) return null;
+        return sumTo(elementwise ? zeroWhereCotangentIsZero(g, gi) : gi, inp.shape);
+      });
       if (observer?.backward) observer.backward(node, g, reduced);
       reduced.forEach((gi, i) => {
         if (!gi) return;

@@ -47,6 +47,12 @@ export interface OpDef<I extends readonly Tensor[] = readonly Tensor[], A = unkn
    * declares `[]`.
    */
   readonly saved?: readonly (number | "out")[];
+  /**
+   * Output element i depends only on input element i (after broadcasting): unary math and
+   * broadcasting arithmetic. For such an op the engine makes a zero cotangent give exactly zero
+   * gradient whatever the local derivative (the where() trap: 0 · ∞ = NaN), see engine.ts.
+   */
+  readonly elementwise?: boolean;
 }
 
 let nextNodeId = 1;

@@ -10,6 +10,7 @@
 import { currentVjp, setEngineObserver, type EngineObserver } from "../autograd/engine.js";
 import type { Node } from "../autograd/node.js";
 import { isFloat } from "../tensor/dtype.js";
+import { contiguousData } from "../tensor/layout.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { findHint } from "./hints.js";
@@ -174,6 +175,10 @@ const observer: EngineObserver = {
       allowed.add(out);
       return;
     }
+    // Inside the VJP of an elementwise op, a NaN only in lanes whose cotangent is 0 is the where()
+    // trap, which the engine masks to an exact 0 when it takes the VJP's result: not an anomaly.
+    const vjp = currentVjp();
+    if (vjp && vjp.node.def.elementwise && onlyWhereZero(out, vjp.g)) return;
     fail(op, inputs, out, node);
   },
   backwardStart(roots) {
@@ -205,6 +210,15 @@ const observer: EngineObserver = {
     });
   },
 };
+
+/** True when every non-finite element of `t` sits where `g` (of the same shape) is 0. */
+function onlyWhereZero(t: Tensor, g: Tensor): boolean {
+  if (t.shape.length !== g.shape.length || t.shape.some((s, i) => s !== g.shape[i])) return false;
+  const d = contiguousData(t);
+  const gd = contiguousData(g);
+  for (let i = 0; i < d.length; i++) if (d[i]! - d[i]! !== 0 && gd[i] !== 0) return false;
+  return true;
+}
 
 let depth = 0;
 let saved: EngineObserver | null = null;

@@ -136,15 +136,14 @@ const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
   saved: [0],
 });
 /**
- * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets a zero
- * gradient, but it is still computed: a NaN or Inf there poisons nothing in the forward pass,
- * yet 0 * Inf in its own backward does (the where() trap): make both branches finite.
+ * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets exactly zero
+ * gradient, even where the op that made it has an infinite derivative (log or 1/x at 0, sqrt of a
+ * negative, an overflowing exp, a NaN input): the engine masks 0 · ∞ to 0 for elementwise ops,
+ * where PyTorch gives NaN (the "where() trap"; see docs/nan-guide.md).
  * @example
  * where(tensor([true, false]), tensor([1, 2]), 0).toArray(); // [1, 0]
- * // the safe way to take log(x) only where x > 0: feed the log a finite input everywhere
  * const v = tensor([0, 2], { requiresGrad: true });
- * const pos = v.gt(0);
- * where(pos, log(where(pos, v, 1)), 0).sum().backward(); // v.grad: [0, 0.5], no NaN
+ * where(v.gt(0), log(v), 0).sum().backward(); // v.grad: [0, 0.5], no NaN
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
   boolOf("where", cond);

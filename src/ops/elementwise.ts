@@ -39,6 +39,7 @@ function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => r
     name: op,
     forward: ([x], p) => new Tensor(getBackend().unary(op, x, p), x.shape),
     vjp,
+    elementwise: true,
     ...(saved ? { saved } : {}),
   });
 }
@@ -253,6 +254,7 @@ type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor |
 /** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
 function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp, saved?: readonly []): BinaryDef {
   return elementwiseOps.define<[Tensor, Tensor]>({
+    elementwise: true,
     ...(saved ? { saved } : {}),
     name: op,
     forward: ([a, b]) => {
