@@ -1,5 +1,5 @@
 /**
- * @internal Overflow-safe rescaling for the normalisations in functional.ts (not public API).
+ * Overflow-safe rescaling for the normalisations in functional.ts (not public API).
  */
 import * as F from "../ops/index.js";
 import { noGrad } from "../autograd/grad-mode.js";
