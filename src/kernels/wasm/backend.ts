@@ -102,7 +102,7 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
   const Kp = roundUp(K, 4);
   const Mp = roundUp(M, NT_MR);
   const Np = roundUp(N, NT_NR);
-  const m = new Arena();
+  const m = rt.arena();
   const aAt = m.take(4 * Mp * Kp);
   const bAt = m.take(4 * Np * Kp);
   const cAt = m.take(4 * Mp * Np);
@@ -126,6 +126,8 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
 }
 
 function makeGemm(rt: WasmRuntime): Gemm {
+  // NOTE: rt.guard runs a call again if the worker died in it: a call overwrites its block of
+  // `out` from the same operands, so the second run gives the same bits
   return (M, N, K, a, b, out, outOff, ldc) => {
     if (!(a.data instanceof Float32Array && b.data instanceof Float32Array && out instanceof Float32Array) || M * N * K < 8192 || K === 0) {
       gemmJs(M, N, K, a, b, out, outOff, ldc);
@@ -133,50 +135,55 @@ function makeGemm(rt: WasmRuntime): Gemm {
     }
     // NOTE: for K <= 32 the dot-product kernel's horizontal sums (per element of C) cost more than packing
     if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32) {
-      gemmNT(rt, M, N, K, a, b, out, outOff, ldc);
+      rt.guard(() => gemmNT(rt, M, N, K, a, b, out, outOff, ldc));
       return;
     }
-    // NOTE: A is packed whole per k block (also a transposed A, x^T @ gy in a weight gradient:
-    // reading it in place with a row stride was slower than packing it), and with two threads the
-    // block's C is cut into pieces.
-    const pieces = M * N * K < rt.splitMin ? 1 : rt.pieces;
-    const Mp = roundUp(M, MR);
-    const ncMax = Math.min(NC, roundUp(N, NR));
-    const kcMax = Math.min(KC, K);
-    const m = new Arena();
-    const cAt = m.take(4 * Mp * ncMax);
-    const bAt = m.take(4 * kcMax * ncMax);
-    const aAt = m.take(4 * Mp * kcMax);
-    // each operand is copied into wasm memory once (one copy of the span it covers, when that is
-    // dense enough) and packed there: packing in JS cost 8% of a 1024 product, all of it serial
-    const as = stage(m, a, M, K);
-    const bs = stage(m, b, K, N);
-    const H = rt.heap(m.at);
-    for (const [r, st] of [[a, as], [b, bs]] as const) if (st) H.set(r.data.subarray(r.off, r.off + st[1]), st[0] >> 2);
-    // A's rows in whole panels, packed in wasm (the rest, if any, in JS)
-    const na = as ? Math.floor(M / MR) * MR : 0;
-    for (let j0 = 0; j0 < N; j0 += NC) {
-      const nc = Math.min(NC, N - j0);
-      const ncp = roundUp(nc, NR);
-      for (let k0 = 0; k0 < K; k0 += KC) {
-        const kc = Math.min(KC, K - k0);
-        // full panels in wasm, the last partial one (and operands not staged) in JS
-        const nb = bs ? Math.floor(nc / NR) : 0;
-        if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
-        if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
-        if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
-        else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
-        if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
-        rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
-          const l: number[] = [];
-          for (let i0 = r0!; i0 < r1!; i0 += MC)
-            l.push(GEMM, aAt + 4 * i0 * kc, 4 * MR, 4 * MR * kc, bAt + 4 * c0! * kc, 4 * NR, 4 * NR * kc, cAt + 4 * (i0 * ncp + c0!), 4 * ncp, Math.min(MC, r1! - i0), c1! - c0!, kc, k0 > 0 ? 1 : 0);
-          return l;
-        }));
-      }
-      copyRows(H, cAt >> 2, ncp, M, nc, out, outOff + j0, ldc);
-    }
+    rt.guard(() => gemmPacked(rt, M, N, K, a, b, out, outOff, ldc));
   };
+}
+
+/** C = A B on packed panels (the general path). */
+function gemmPacked(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: MatRef, out: Float32Array, outOff: number, ldc: number): void {
+  // NOTE: A is packed whole per k block (also a transposed A, x^T @ gy in a weight gradient:
+  // reading it in place with a row stride was slower than packing it), and with two threads the
+  // block's C is cut into pieces.
+  const pieces = M * N * K < rt.splitMin ? 1 : rt.pieces;
+  const Mp = roundUp(M, MR);
+  const ncMax = Math.min(NC, roundUp(N, NR));
+  const kcMax = Math.min(KC, K);
+  const m = rt.arena();
+  const cAt = m.take(4 * Mp * ncMax);
+  const bAt = m.take(4 * kcMax * ncMax);
+  const aAt = m.take(4 * Mp * kcMax);
+  // each operand is copied into wasm memory once (one copy of the span it covers, when that is
+  // dense enough) and packed there: packing in JS cost 8% of a 1024 product, all of it serial
+  const as = stage(m, a, M, K);
+  const bs = stage(m, b, K, N);
+  const H = rt.heap(m.at);
+  for (const [r, st] of [[a, as], [b, bs]] as const) if (st) H.set(r.data.subarray(r.off, r.off + st[1]), st[0] >> 2);
+  // A's rows in whole panels, packed in wasm (the rest, if any, in JS)
+  const na = as ? Math.floor(M / MR) * MR : 0;
+  for (let j0 = 0; j0 < N; j0 += NC) {
+    const nc = Math.min(NC, N - j0);
+    const ncp = roundUp(nc, NR);
+    for (let k0 = 0; k0 < K; k0 += KC) {
+      const kc = Math.min(KC, K - k0);
+      // full panels in wasm, the last partial one (and operands not staged) in JS
+      const nb = bs ? Math.floor(nc / NR) : 0;
+      if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
+      if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
+      if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
+      else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
+      if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
+      rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
+        const l: number[] = [];
+        for (let i0 = r0!; i0 < r1!; i0 += MC)
+          l.push(GEMM, aAt + 4 * i0 * kc, 4 * MR, 4 * MR * kc, bAt + 4 * c0! * kc, 4 * NR, 4 * NR * kc, cAt + 4 * (i0 * ncp + c0!), 4 * ncp, Math.min(MC, r1! - i0), c1! - c0!, kc, k0 > 0 ? 1 : 0);
+        return l;
+      }));
+    }
+    copyRows(H, cAt >> 2, ncp, M, nc, out, outOff + j0, ldc);
+  }
 }
 
 /**
@@ -207,9 +214,9 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
   return {
     ...base,
     ...{ rt }, // see wasmRuntimeOf
-    conv2d: (x, w, p) => (isF32(x, w) ? conv2dWasm(rt, x, w, p) : base.conv2d(x, w, p)),
-    conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? conv2dInputGradWasm(rt, gy, w, xShape, p) : base.conv2dInputGrad(gy, w, xShape, p)),
-    conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? conv2dWeightGradWasm(rt, x, gy, wShape, p) : base.conv2dWeightGrad(x, gy, wShape, p)),
+    conv2d: (x, w, p) => (isF32(x, w) ? rt.guard(() => conv2dWasm(rt, x, w, p)) : base.conv2d(x, w, p)),
+    conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? rt.guard(() => conv2dInputGradWasm(rt, gy, w, xShape, p)) : base.conv2dInputGrad(gy, w, xShape, p)),
+    conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? rt.guard(() => conv2dWeightGradWasm(rt, x, gy, wShape, p)) : base.conv2dWeightGrad(x, gy, wShape, p)),
     unary: (op, x, params) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
     binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),

@@ -16,7 +16,7 @@ import type { Conv2dParams, View } from "../backend.js";
 import { geom, owRange, type ConvGeom } from "../js/gemm-ops.js";
 import { contiguousData } from "../../tensor/layout.js";
 import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
-import { Arena, COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./runtime.js";
+import { COL2IM, GEMM, GEMM_NT, IM2COL, roundUp, type WasmRuntime } from "./runtime.js";
 
 const KC = 256;
 /** k block of the weight-gradient dot products (floats): 4 gy rows + 2 col rows stay in L1. */
@@ -75,7 +75,7 @@ export function conv2dWasm(rt: WasmRuntime, xv: View, wv: View, p: Conv2dParams)
   const x = f32Data(xv);
   const w = f32Data(wv);
   const parts = imageParts(rt, N, N * O * L * K);
-  const m = new Arena();
+  const m = rt.arena();
   const xAt = m.take(4 * x.length);
   const wtAt = m.take(4 * p.groups * K * Ogp);
   const cols = parts.slice(1).map(() => m.take(4 * K * Lp));
@@ -120,7 +120,7 @@ export function conv2dInputGradWasm(rt: WasmRuntime, gyv: View, wv: View, xShape
   const gy = f32Data(gyv);
   const w = f32Data(wv);
   const parts = imageParts(rt, N, N * O * L * K);
-  const m = new Arena();
+  const m = rt.arena();
   const gyAt = m.take(4 * N * O * Lp);
   const wAt = m.take(4 * p.groups * Og * Kp);
   const dcols = parts.slice(1).map(() => m.take(4 * Kp * Lp));
@@ -168,7 +168,7 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
   const work = N * O * L * K;
   const parts = ranges(N, work < GW_PART_MIN ? 1 : Math.min(N, GW_PARTS));
   const split = rt.pieces > 1 && work >= rt.splitMin;
-  const m = new Arena();
+  const m = rt.arena();
   const xAt = m.take(4 * x.length);
   // NOTE: NT_MR spare rows after gy: the last group's padded tile rows read them (results discarded).
   const gyAt = m.take(4 * (N * O + NT_MR) * Lp);

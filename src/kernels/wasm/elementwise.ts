@@ -1,6 +1,8 @@
 /**
  * The wasm backend's elementwise ops, Adam and dtype copies: each lays its operands out from
- * {@link BASE}, runs a kernel and copies the result out (the Backend contract: fresh arrays).
+ * `rt.base` (the first byte after the control block, or higher while a terminated worker may still
+ * write: see WasmRuntime.base), runs a kernel and copies the result out (the Backend contract:
+ * fresh arrays).
  * Each returns null where its kernels do not apply (the caller falls back to js-fast).
  */
 import type { DType, TypedArray } from "../../tensor/dtype.js";
@@ -8,7 +10,7 @@ import { numel } from "../../tensor/shape.js";
 import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "../backend.js";
 import { isDense } from "../js/runs.js";
 import { COMPARE } from "./math.js";
-import { BASE, roundUp, type WasmRuntime } from "./runtime.js";
+import { roundUp, type WasmRuntime } from "./runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
 export const ELEMENTWISE_MIN = 256;
@@ -39,11 +41,11 @@ export function unaryWasm(rt: WasmRuntime, op: UnaryOp, x: View): Float32Array |
   const n = xs.length;
   // exp runs on whole vectors: the output starts after the input rounded up to 4
   const np = roundUp(n, 4);
-  const H = rt.heap(BASE + 8 * np);
-  H.set(xs, BASE >> 2);
-  if (fn) fn(BASE, BASE + 4 * np, n);
-  else rt.math.exp(BASE, BASE + 4 * np, np / 4);
-  return H.slice((BASE >> 2) + np, (BASE >> 2) + np + n);
+  const H = rt.heap(rt.base + 8 * np);
+  H.set(xs, rt.base >> 2);
+  if (fn) fn(rt.base, rt.base + 4 * np, n);
+  else rt.math.exp(rt.base, rt.base + 4 * np, np / 4);
+  return H.slice((rt.base >> 2) + np, (rt.base >> 2) + np + n);
 }
 
 export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray | null {
@@ -57,13 +59,13 @@ export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outD
   const row = b.storage.subarray(b.offset, b.offset + p) as Float32Array;
   // b's block, repeated to at least 1024 floats so each kernel call has some length
   const chunk = p === n ? n : p * Math.ceil(1024 / p);
-  const o = BASE >> 2;
-  const H = rt.heap(BASE + 4 * (n + chunk + n));
+  const o = rt.base >> 2;
+  const H = rt.heap(rt.base + 4 * (n + chunk + n));
   H.set(as, o);
   for (let i = 0; i < chunk; i += p) H.set(row, o + n + i);
-  const out = BASE + 4 * (n + chunk);
+  const out = rt.base + 4 * (n + chunk);
   const w = cmp === undefined ? 4 : 1; // output bytes per element: float32 or bool
-  for (let i = 0; i < n; i += chunk) fn(BASE + 4 * i, BASE + 4 * n, out + w * i, Math.min(chunk, n - i));
+  for (let i = 0; i < n; i += chunk) fn(rt.base + 4 * i, rt.base + 4 * n, out + w * i, Math.min(chunk, n - i));
   return w === 4 ? H.slice(out >> 2, (out >> 2) + n) : new Uint8Array(rt.memory.buffer, out, n).slice();
 }
 
@@ -78,22 +80,22 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
   const k = axes.length;
   const n = xs?.length ?? 0;
   if (!xs || n < ELEMENTWISE_MIN || k === 0) return null;
-  const o = BASE >> 2;
+  const o = rt.base >> 2;
   if (axes.every((d, i) => d === nd - k + i)) {
     const rowLen = numel(x.shape.slice(nd - k));
     const rows = n / rowLen;
-    rt.heap(BASE + 4 * n).set(xs, o);
+    rt.heap(rt.base + 4 * n).set(xs, o);
     const out = new Float32Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = rt.k.sum(BASE + 4 * r * rowLen, rowLen);
+    for (let r = 0; r < rows; r++) out[r] = rt.k.sum(rt.base + 4 * r * rowLen, rowLen);
     return out;
   }
   // a column sum (a bias gradient) of rows of whole float pairs, in float64 as the reference
   const cols = numel(x.shape.slice(k));
   if (!axes.every((d, i) => d === i) || cols % 2) return null;
-  const acc = BASE + 4 * n;
+  const acc = rt.base + 4 * n;
   rt.heap(acc + 8 * cols).set(xs, o);
   const A = new Float64Array(rt.memory.buffer, acc, cols).fill(0);
-  rt.math.colsum(BASE, acc, n / cols, cols / 2);
+  rt.math.colsum(rt.base, acc, n / cols, cols / 2);
   return Float32Array.from(A);
 }
 
@@ -108,12 +110,12 @@ export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean
   // rows of whole vectors (short rows, such as a 10-class head, stay in JS)
   if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols % 4 || cols < 32) return null;
   const rows = n / cols;
-  const out = BASE + 4 * n;
+  const out = rt.base + 4 * n;
   const stats = out + 4 * n;
   const tbl = stats + 16 * rows;
   const H = rt.heap(tbl + 16 * rows);
-  H.set(xs, BASE >> 2);
-  rt.math.softmax(BASE, out, rows, cols, stats);
+  H.set(xs, rt.base >> 2);
+  rt.math.softmax(rt.base, out, rows, cols, stats);
   const S = new Float64Array(rt.memory.buffer, stats, 2 * rows);
   // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum)
   for (let r = 0, t = tbl >> 2; r < rows; r++, t += 4) {
@@ -121,7 +123,7 @@ export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean
     H[t + 1] = log ? Math.log(S[2 * r + 1]!) : 0;
     H[t + 2] = log ? 1 : 1 / S[2 * r + 1]!;
   }
-  rt.math.rowAffine(log ? BASE : out, out, rows, cols, tbl);
+  rt.math.rowAffine(log ? rt.base : out, out, rows, cols, tbl);
   return H.slice(out >> 2, (out >> 2) + n);
 }
 
@@ -131,13 +133,13 @@ export function adamWasm(rt: WasmRuntime, p: TypedArray, g: TypedArray, m: Typed
   const n = p.length;
   if (!(p instanceof Float32Array && g instanceof Float32Array && m instanceof Float32Array && v instanceof Float32Array) || n < ELEMENTWISE_MIN) return false;
   const np = roundUp(n, 4);
-  const o = BASE >> 2;
-  const H = rt.heap(BASE + 16 * np);
+  const o = rt.base >> 2;
+  const H = rt.heap(rt.base + 16 * np);
   H.set(p, o);
   H.set(g, o + np);
   H.set(m, o + 2 * np);
   H.set(v, o + 3 * np);
-  rt.math.adam(BASE, BASE + 4 * np, BASE + 8 * np, BASE + 12 * np, np / 4, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bias2Sqrt, c.eps, c.negStep, c.decay, c.sign);
+  rt.math.adam(rt.base, rt.base + 4 * np, rt.base + 8 * np, rt.base + 12 * np, np / 4, c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bias2Sqrt, c.eps, c.negStep, c.decay, c.sign);
   p.set(H.subarray(o, o + n));
   m.set(H.subarray(o + 2 * np, o + 2 * np + n));
   v.set(H.subarray(o + 3 * np, o + 3 * np + n));

@@ -12,13 +12,19 @@
 import { buildKernelModule, type KernelExports } from "./kernels.js";
 import { buildMathModule, type MathExports } from "./math.js";
 import { fmaSupported } from "./emit.js";
-import { BASE, LIST, sharedMemory, type Spawn, type WasmMemory } from "./threads.js";
+import { BASE, ENTERED, EXITED, FAILED, IDLE, LIST, POSTED, sharedMemory, STARTING, type WasmMemory, type WorkerHandle } from "./threads.js";
 
 const PAGE = 65536;
 /** Pages a shared memory may grow to (2 GiB; a shared memory reserves its maximum up front). */
 const MAX_PAGES = 32768;
 
 export { BASE };
+
+/** Thrown by {@link WasmRuntime.run} when the worker died in the job: see {@link WasmRuntime.guard}. */
+class WorkerLost extends Error {}
+
+/** Workers lost one after the other (none finished a job in between) before no more are started. */
+const MAX_LOSSES = 3;
 
 export class WasmRuntime {
   readonly memory: WasmMemory;
@@ -30,13 +36,42 @@ export class WasmRuntime {
   /** The worker's control block (threads.ts), when running two threads. */
   private readonly ctl: Int32Array | null = null;
   private readonly spawn?: () => void;
+  /** The running worker: null before the first start, after it exited and once it was terminated. */
+  private worker: WorkerHandle | null = null;
+  /** A terminated worker that has not ended yet: no other starts until it has. */
+  private dying: WorkerHandle | null = null;
+  /**
+   * Workers that died (a kernel threw in them, or they failed to start) with no job finished in
+   * between; at {@link MAX_LOSSES}, none is started again. terminateWorker does not count.
+   */
+  private losses = 0;
   /** Lists run by the worker (a test hook: the worker did take work). */
   forked = 0;
+  /** Workers started, the first one included (a test hook). */
+  started = 0;
+  /** Jobs the worker died in, each run again on this thread (a test hook). */
+  lostJobs = 0;
+  /**
+   * Where the arenas start: {@link BASE}, or above all the memory in use while a worker terminated
+   * in a job may still write to it (until it has ended: then BASE again).
+   */
+  base = BASE;
+  /**
+   * Called once if workers keep dying ({@link MAX_LOSSES} in a row) and this runtime stays on one
+   * thread; the default is `console.warn`.
+   */
+  onWarning: (message: string) => void = (m) => console.warn(m);
   /**
    * Lists the splitting kernels cut their work into: 8 with a worker (taken by two threads, so a
    * late or preempted one costs at most a list), else 1.
    */
   readonly pieces: number;
+  /**
+   * Milliseconds the calling thread waits, once its own lists are done, for a worker that finishes
+   * no kernel call meanwhile, before it terminates it and runs the job again itself (a kernel call
+   * is one k block of a GEMM, or one image's im2col or block: far shorter); tests set less.
+   */
+  stallMs = 10_000;
   /** Multiply-adds below which a call is not split (a fork costs microseconds); tests set 0. */
   splitMin = 1 << 18;
   private f32: Float32Array;
@@ -54,8 +89,16 @@ export class WasmRuntime {
     if (shared) {
       const I = (this.ctl = new Int32Array(this.memory.buffer, 0, LIST));
       this.spawn = () => {
-        I[0] = 0;
-        shared[1]([mod, this.memory, 1000]);
+        I[0] = STARTING;
+        this.started++;
+        try {
+          const h: WorkerHandle = shared[1]([mod, this.memory, 1000], () => this.ended(h));
+          this.worker = h;
+        } catch {
+          // NOTE: starting failed (no threads left, a blocked Blob URL): one thread until the next try
+          I[0] = EXITED;
+          this.lose();
+        }
       };
       this.spawn();
     }
@@ -80,49 +123,131 @@ export class WasmRuntime {
 
   /** True when a worker has started and waits for work. */
   get ready(): boolean {
-    return this.ctl?.[0] === 1;
+    return this.worker !== null && this.ctl?.[0] === IDLE;
+  }
+
+  /**
+   * Terminate the worker now (tests; or to give its thread back at once). A job it is in is run
+   * again on this thread ({@link guard}); the next split call once it has ended starts another.
+   */
+  terminateWorker(): void {
+    const h = this.worker;
+    if (!h) return;
+    this.worker = null;
+    this.dying = h;
+    // NOTE: an idle worker is kept out of jobs; one in a job (or starting) may write to the memory
+    // until it has ended (termination is asynchronous), so arenas start above it until then
+    if (Atomics.compareExchange(this.ctl!, 0, IDLE, EXITED) !== IDLE) this.base = Math.ceil(this.memory.buffer.byteLength / 64) * 64;
+    h.terminate();
+  }
+
+  /** A worker has ended (its exit event): it no longer touches the memory. */
+  private ended(h: WorkerHandle): void {
+    if (h === this.dying) {
+      this.dying = null;
+      this.base = BASE;
+    } else if (h === this.worker) {
+      this.worker = null;
+      // it ended on its own in the middle of things (not the idle exit): a kernel threw in it
+      if (this.ctl![0] !== EXITED) this.lose();
+    } else return; // an earlier worker that exited when idle
+    this.ctl![0] = EXITED;
+  }
+
+  /** Count a lost worker; after {@link MAX_LOSSES} in a row, stay on one thread and say so once. */
+  private lose(): void {
+    if (++this.losses === MAX_LOSSES)
+      this.onWarning(`safegrad wasm: the worker thread ended ${MAX_LOSSES} times in a row; running on one thread from now on`);
+  }
+
+  /**
+   * Run a backend call that may {@link run} split jobs; if the worker dies in one of them (its
+   * results are then incomplete), run the whole call again, on this thread: no worker takes part
+   * until the dead one has ended, which needs the event loop. The results have the same bits.
+   */
+  guard<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (e) {
+      if (!(e instanceof WorkerLost)) throw e;
+      return call();
+    }
+  }
+
+  /** A bump allocator from {@link base}. */
+  arena(): Arena {
+    const m = new Arena();
+    m.at = this.base;
+    return m;
   }
 
   /**
    * Run lists of kernel calls (`[export index, ...args]`, see threads.ts) in any order and
    * concurrently: this thread and the worker (when one is idle) take lists one at a time from a
    * shared counter, so a worker that wakes late takes fewer (or none) instead of being waited for.
+   * Throws WorkerLost if the worker died in the job: call it inside {@link guard}.
    */
   run(lists: number[][]): void {
     const I = this.ctl;
     const A = Atomics;
     const n = lists.length;
-    let p = LIST + n + 2;
+    let p = LIST + n + 3;
     for (const l of lists) p += l.length;
     if (I && n > 1 && p <= BASE / 4) {
-      if (I[0] === 3) this.spawn!(); // it exited when idle: start another (ready for later calls)
+      // it exited (when idle, or it died and has ended): start another, ready for later calls
+      if (!this.dying && I[0] === EXITED && this.losses < MAX_LOSSES) this.spawn!();
+      const h = this.worker;
       // NOTE: the worker reads the job only after entering it (state 2 -> 4), so it is written
-      // first; posting (1 -> 2) fails if the worker is starting or has just exited.
-      const H = new Int32Array(this.memory.buffer);
-      H[LIST] = n;
-      p = LIST + n + 2;
-      lists.forEach((l, t) => {
-        H[LIST + 1 + t] = p;
-        H.set(l, p);
-        p += l.length;
-      });
-      H[LIST + 1 + n] = p;
-      A.store(I, 1, 0);
-      if (A.compareExchange(I, 0, 1, 2) === 1) {
+      // first (never while no worker is running: a terminated one may not have stopped yet);
+      // posting (1 -> 2) fails if the worker is starting or has just exited.
+      const H = h && A.load(I, 0) === IDLE ? new Int32Array(this.memory.buffer) : null;
+      if (H) {
+        H[LIST] = n;
+        H[LIST + 1] = 0;
+        p = LIST + n + 3;
+        lists.forEach((l, t) => {
+          H[LIST + 2 + t] = p;
+          H.set(l, p);
+          p += l.length;
+        });
+        H[LIST + 2 + n] = p;
+        A.store(I, 1, 0);
+      }
+      if (H && A.compareExchange(I, 0, IDLE, POSTED) === IDLE) {
         A.notify(I, 0);
+        let done = false;
         try {
           for (let t; (t = A.add(I, 1, 1)) < n; ) this.exec(lists[t]!);
+          done = true;
         } finally {
           // take the job back unless the worker entered it (2 -> 4); then wait for its last list
-          if (A.compareExchange(I, 0, 2, 1) === 4) {
+          let s = A.compareExchange(I, 0, POSTED, IDLE);
+          let lost = s === FAILED;
+          if (s === ENTERED) {
             this.forked++;
             // NOTE: block (Node allows it on the main thread) rather than spin, so a worker sharing
-            // this core gets it; a browser's main thread may not block (it throws): it spins.
-            while (A.load(I, 0) === 4)
+            // this core gets it; a browser's main thread may not block (it throws): it spins. A
+            // worker terminated meanwhile (terminateWorker, from a kernel or a test hook) never
+            // leaves the job: stop waiting for it. Nor for one that finishes no kernel call in
+            // stallMs (it died unseen, or is starved): it is terminated.
+            let beat = -1;
+            let since = 0;
+            while ((s = A.load(I, 0)) === ENTERED && this.worker === h) {
               try {
-                A.wait(I, 0, 4, 1);
+                A.wait(I, 0, ENTERED, 1);
               } catch {}
+              const now = Date.now();
+              if (H![LIST + 1] !== beat) [beat, since] = [H![LIST + 1]!, now];
+              else if (now - since > this.stallMs) this.terminateWorker();
+            }
+            lost = s !== IDLE;
           }
+          // the worker died in the job (terminated, or a kernel threw in it): the job's results are
+          // incomplete, and the lists it took may be half done (accumulating kernels)
+          if (lost) {
+            this.lostJobs++;
+            if (done) throw new WorkerLost("the worker died in a job");
+          } else if (s !== POSTED) this.losses = 0; // it took part and finished
         }
         return;
       }
