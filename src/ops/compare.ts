@@ -4,9 +4,11 @@
  */
 import { DTypeError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
+import { isFloat } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, pair, scalar } from "./define.js";
+import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, scalar } from "./define.js";
 import { cast } from "./shape.js";
+import { promote, resultType } from "./promote.js";
 
 /** @internal The compare family's op-table entries. */
 export const compareOps = new OpFamily("compare");
@@ -26,21 +28,19 @@ function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
 }
 
 function cmp(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor | number): Tensor {
-  const name = def.name;
-  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : null;
-  if (!like) throw new DTypeError(name, "expects at least one tensor");
-  // NOTE: a number compared with a tensor is not rounded to the tensor's dtype's integer type.
-  const conv = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : like.dtype === "int32" && !Number.isInteger(v) ? scalar(v, { dtype: "float64" }) : scalar(v, like));
-  let x = conv(a);
-  let y = conv(b);
-  if (x.dtype !== y.dtype) {
-    if (x.ndim === 0 && !(a instanceof Tensor)) y = cast(y, "float64"); // x is the float64 scalar of a fractional number
-    else if (y.ndim === 0 && !(b instanceof Tensor)) {
-      x = cast(x, "float64");
-      y = cast(y, "float64");
-    } else throw new DTypeError(name, `mixed dtypes ${x.dtype} and ${y.dtype}`);
-  }
+  let dt = resultType(...operands(def.name, a, b));
+  // NOTE: an int32 operand meeting a float compares in float64, exactly (torch rounds both to
+  // float32, where 16777217 == 16777216.5 is true).
+  if (isFloat(dt) && [a, b].some((v) => (v instanceof Tensor ? v.dtype === "int32" : Number.isInteger(v)))) dt = "float64";
+  const [x, y] = promote(def.name, a, b, dt);
   return call(def, [x, y], null);
+}
+
+/** The operands after a type check: tensors or numbers, at least one tensor. */
+function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
+  for (const v of [a, b]) if (!(v instanceof Tensor) && typeof v !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${v === null ? "null" : typeof v}`);
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
+  return [a, b];
 }
 
 const eqOp = compareOp("eq");
@@ -91,9 +91,10 @@ const geOp = compareOp("ge");
  */
 export const ge = (a: Tensor | number, b: Tensor | number): Tensor => cmp(geOp, a, b);
 
+/** A tensor as bool: non-zero (and NaN) is true, as torch's logical ops read it. */
 function boolOf(op: string, t: Tensor): Tensor {
-  if (t.dtype !== "bool") throw new DTypeError(op, `expects a bool tensor, got ${t.dtype}`);
-  return t;
+  if (!(t instanceof Tensor)) throw new DTypeError(op, `expects a tensor, got ${t === null ? "null" : typeof t}`);
+  return t.dtype === "bool" ? t : cast(t, "bool");
 }
 
 const logicalAndOp = compareOp("logicalAnd");
@@ -146,8 +147,8 @@ const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
  * where(v.gt(0), log(v), 0).sum().backward(); // v.grad: [0, 0.5], no NaN
  */
 export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  boolOf("where", cond);
-  // Two numbers (where(mask, 1, 0)) give float32, as torch's default dtype.
-  const [ta, tb] = pair("where", a instanceof Tensor || b instanceof Tensor ? a : scalar(a, { dtype: "float32" }), b);
+  if (!(cond instanceof Tensor) || cond.dtype !== "bool") throw new DTypeError("where", `the condition must be a bool tensor, got ${cond instanceof Tensor ? cond.dtype : typeof cond}`);
+  // Two numbers (where(mask, 1, 0)) give float32, as torch's default dtype; else a and b promote.
+  const [ta, tb] = promote("where", a instanceof Tensor || b instanceof Tensor ? a : scalar(a, { dtype: "float32" }), b);
   return call(whereOp, [cond, ta, tb], null);
 }

@@ -61,30 +61,6 @@ export function assertFloat(op: string, t: Tensor, what = "input"): void {
   if (!isFloat(t.dtype)) throw new DTypeError(op, `${what} must be a float tensor, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
 }
 
-export const BOOL_MATH = `arithmetic on bool tensors; convert with .to("float32") first`;
-
-/** A number operand as a 0-d tensor of `like`'s dtype (checked: no fraction into int32, no bool math). */
-export function toTensor(op: string, x: Tensor | number, like: Tensor): Tensor {
-  if (x instanceof Tensor) return x;
-  if (typeof x !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${typeof x}`);
-  if (like.dtype === "int32" && !Number.isInteger(x)) {
-    throw new DTypeError(op, `int32 tensor with the non-integer ${x}; convert with .to("float32") first`);
-  }
-  if (like.dtype === "bool") throw new DTypeError(op, BOOL_MATH);
-  return scalar(x, like);
-}
-
-/** Two operands (at least one a tensor) as tensors of one dtype. */
-export function pair(op: string, a: Tensor | number, b: Tensor | number): [Tensor, Tensor] {
-  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
-  const ta = toTensor(op, a, b as Tensor);
-  const tb = toTensor(op, b, ta);
-  if (ta.dtype !== tb.dtype) {
-    throw new DTypeError(op, `mixed dtypes ${ta.dtype} (shape ${shapeStr(ta.shape)}) and ${tb.dtype} (shape ${shapeStr(tb.shape)}); convert one with .to()`);
-  }
-  return [ta, tb];
-}
-
 /** NOTE: a zero denominator would give 0 * inf = NaN in a gradient of a gradient; 1 where d is 0. */
 export function safeDenominator(d: Tensor): Tensor {
   return d.where(d.ne(0), 1);

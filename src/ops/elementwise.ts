@@ -11,9 +11,11 @@ import { DTypeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { UNARY_DEFAULTS, type UnaryOp, type UnaryParams } from "../kernels/backend.js";
 import { zerosLike } from "../tensor/create.js";
+import { isFloat } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, BOOL_MATH, broadcastShape, call, expandView, type OpDef, OpFamily, pair, type VjpContext } from "./define.js";
-import { where } from "./compare.js";
+import { assertFloat, broadcastShape, call, expandView, type OpDef, OpFamily, type VjpContext } from "./define.js";
+import { logicalAnd, logicalOr, where } from "./compare.js";
+import { promote, resultType } from "./promote.js";
 
 /** @internal The elementwise family's op-table entries. */
 export const elementwiseOps = new OpFamily("elementwise");
@@ -265,12 +267,35 @@ function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minim
   });
 }
 
+/** Ops whose result is float whatever the operands (true division; atan2 and hypot): int and bool inputs become float32, as torch. */
+const FLOAT_RESULT = new Set(["div", "atan2", "hypot"]);
+/** On bool operands these are the logical ops (as torch: True + True is True). */
+const ON_BOOL: Record<string, "logicalOr" | "logicalAnd" | undefined> = { add: "logicalOr", maximum: "logicalOr", mul: "logicalAnd", minimum: "logicalAnd" };
+
+/** A binary op on operands promoted to their result dtype (see promote.ts). */
 function arith(def: BinaryDef, a: Tensor | number, b: Tensor | number): Tensor {
-  const [ta, tb] = pair(def.name, a, b);
-  if (ta.dtype === "bool") throw new DTypeError(def.name, BOOL_MATH);
-  if (def.name === "div" || def.name === "pow") assertFloat(def.name, ta);
+  const op = def.name;
+  if ((a instanceof Tensor && a.dtype === "bool") || (b instanceof Tensor && b.dtype === "bool")) {
+    // NOTE: as torch; bool - bool has no arithmetic meaning.
+    if (op === "sub") throw new DTypeError(op, "subtraction with a bool tensor is not supported; use logicalXor or logicalNot");
+  }
+  let dt = resultType(a, b);
+  if (FLOAT_RESULT.has(op) && !isFloat(dt)) dt = "float32";
+  if (op === "pow" && dt === "bool") throw new DTypeError(op, "pow of two bool operands is not supported; convert one with .to()");
+  const [ta, tb] = promote(op, a, b, dt);
+  if (dt === "bool") {
+    const logical = ON_BOOL[op];
+    if (!logical) throw new DTypeError(op, "is not defined on bool operands; convert with .to()");
+    return logical === "logicalOr" ? logicalOr(ta, tb) : logicalAnd(ta, tb);
+  }
+  if (op === "pow" && dt === "int32") {
+    // NOTE: as torch: an integer has no negative integer power (1 / 2 is not an integer).
+    const e = tb.toTypedArray();
+    for (let i = 0; i < e.length; i++) if (e[i]! < 0) throw new ValueError(op, `integers to negative integer powers are not allowed (exponent ${e[i]}); convert to float first`);
+  }
   return call(def, [ta, tb], null);
 }
+
 
 /** Gradient of maximum (loses = "lt") and minimum (loses = "gt"): to the winning input, split evenly on ties (as PyTorch). */
 function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
