@@ -37,7 +37,7 @@ export type { PartialBackend } from "./kernels/registry.js";
 export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends, completeBackend } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
-export { registerFastBackends, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
+export { registerFastBackends, chooseFastBackend, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
 export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
 
 // ------------------------------------------------------------------ layers (torch.nn)

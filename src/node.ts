@@ -7,7 +7,7 @@
  * const digits = loadDigits();
  * @module safegrad/node
  */
-export * from "./index.js";
+export * from "./index.node.js";
 /**
  * safetensors files and checkpoints: `io.save`, `io.load`, `io.loadTensors`, `io.saveCheckpoint`,
  * `io.loadCheckpoint`, `io.writeFileAtomic`, and the browser-safe `io.serialize` / `io.deserialize`.

@@ -3,7 +3,8 @@
  */
 import type { Backend } from "./backend.js";
 import { fastJsBackend } from "./js/backend.js";
-import { getBackend, listBackends, registerBackend, setBackend } from "./registry.js";
+import { ValueError } from "../errors.js";
+import { activeBackendName, getBackend, listBackends, registerBackend, setBackend } from "./registry.js";
 import { createWasmBackend } from "./wasm/backend.js";
 
 /** Options of {@link registerFastBackends}. */
@@ -40,12 +41,32 @@ export function registerFastBackends(options: RegisterFastOptions = {}): string[
     const w = createWasmBackend({ threads: options.threads ?? (Number(env.SAFEGRAD_THREADS) || 1) });
     if (w) {
       registerBackend(w);
-      if (getBackend().name === "wasm") setBackend("wasm"); // the new one replaces the active one
+      if (activeBackendName() === "wasm") setBackend("wasm"); // the new one replaces the active one
     }
   }
   if (listBackends().includes("wasm")) names.push("wasm");
   if (options.select) setBackend(env.SAFEGRAD_BACKEND || (names.includes("wasm") ? "wasm" : fastJsBackend.name));
   return names;
+}
+
+/**
+ * The backend chosen on first use by the Node entry points ("safegrad" under Node's export
+ * condition, and "safegrad/node"): `SAFEGRAD_BACKEND` when set (any registered name, "js" for the
+ * reference), else "wasm" where WebAssembly SIMD exists, else "js-fast"; `SAFEGRAD_THREADS`
+ * threads for "wasm". Browsers and bundles keep the reference backend until
+ * `registerFastBackends({ select: true })`: see docs/backends.md, "Fast by default".
+ * @example
+ * const b = chooseFastBackend(); // registers the fast backends, returns the best (not selecting it)
+ * b.name; // "wasm" on this machine
+ */
+export function chooseFastBackend(): Backend {
+  const names = registerFastBackends();
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+  const want = env.SAFEGRAD_BACKEND || (names.includes("wasm") ? "wasm" : fastJsBackend.name);
+  if (!listBackends().includes(want)) {
+    throw new ValueError("SAFEGRAD_BACKEND", `no backend named "${want}" (registered: ${listBackends().join(", ")})`);
+  }
+  return setBackend(want);
 }
 
 export type { Backend };

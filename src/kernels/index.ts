@@ -10,5 +10,5 @@ export { gemmJs } from "./js/gemm.js";
 export type { Gemm, MatRef } from "./js/gemm.js";
 export { createWasmBackend } from "./wasm/backend.js";
 export { simdSupported } from "./wasm/emit.js";
-export { registerFastBackends } from "./fast.js";
+export { registerFastBackends, chooseFastBackend } from "./fast.js";
 export type { RegisterFastOptions } from "./fast.js";

@@ -36,7 +36,8 @@ export function completeBackend(partial: PartialBackend): Backend {
 // NOTE: the registry starts with the reference backend only. Fast backends are registered
 // explicitly by the caller (never as an import side effect, so tree-shaking stays safe).
 const registry = new Map<string, Backend>([[referenceBackend.name, referenceBackend]]);
-let active: Backend = referenceBackend;
+let active: Backend | null = null;
+let chooseDefault: (() => Backend) | null = null;
 
 /**
  * Make a backend selectable by name with {@link setBackend} (replacing one of the same name).
@@ -78,5 +79,18 @@ export function listBackends(): string[] {
  * getBackend().name; // "js"
  */
 export function getBackend(): Backend {
-  return active;
+  return active ?? (active = chooseDefault?.() ?? referenceBackend);
+}
+
+/**
+ * @internal Set how the backend is chosen on first use when no `setBackend` came first: the Node
+ * entry points choose the fastest (see kernels/fast.ts); otherwise it is the reference backend.
+ */
+export function setDefaultBackendChooser(choose: (() => Backend) | null): void {
+  chooseDefault = choose;
+}
+
+/** @internal The active backend's name, or null before the first op chose one. */
+export function activeBackendName(): string | null {
+  return active?.name ?? null;
 }

@@ -1,7 +1,8 @@
 /**
  * Layers point one way. The written order (docs/contributing.md, "The layers"):
  *
- *   errors → tensor → kernels → autograd → ops → layers, optim, io, data → guard → index → node
+ *   errors → tensor → kernels → autograd → ops → layers, optim, io, data → guard → index →
+ *   index.node (Node's "safegrad": the fast default backend) → node
  *
  * A file may import (at runtime) only files of its own folder or of a lower layer, and the runtime
  * import graph has no loop but one, by design: Tensor's methods (tensor/tensor.ts) call the op
@@ -23,6 +24,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["layers", "optim", "io", "data"],
   ["guard"],
   ["index.ts"],
+  ["index.node.ts"],
   ["node.ts"],
 ];
 

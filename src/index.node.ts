@@ -1,0 +1,13 @@
+/**
+ * "safegrad" as Node loads it (the "node" export condition): the same API as the browser entry,
+ * with one difference: the first op runs on the fastest backend (see `chooseFastBackend`), with no
+ * call needed. NOTE: a side effect at import, declared in package.json's "sideEffects"; browsers
+ * and bundles get src/index.ts, whose default is the small reference backend.
+ * @module safegrad (Node)
+ */
+import { chooseFastBackend } from "./kernels/fast.js";
+import { setDefaultBackendChooser } from "./kernels/registry.js";
+
+export * from "./index.js";
+
+setDefaultBackendChooser(chooseFastBackend);
