@@ -477,7 +477,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: SmoothL1Opt
 
 /** Options of `crossEntropy` and `CrossEntropyLoss`. */
 export interface CrossEntropyOptions extends ReductionOptions {
-  /** Per-class weights [C], non-negative (default: none, all 1). */
+  /** Per-class weights [C], finite (default: none, all 1; negative ones are allowed, as torch). */
   weight?: Tensor | null;
   /** Targets equal to this class index are ignored (default -100). Class-index targets only. */
   ignoreIndex?: number;
@@ -499,7 +499,9 @@ function checkClassWeight(op: string, weight: Tensor, C: number, like: Tensor): 
   if (weight.ndim !== 1 || weight.shape[0] !== C) throw new ShapeError(op, `weight must have shape [${C}], got ${shapeStr(weight.shape)}`);
   const w = contiguousData(weight);
   for (let i = 0; i < w.length; i++) {
-    if (!(w[i]! >= 0) || !Number.isFinite(w[i]!)) throw new ValueError(op, `weight[${i}] must be finite and >= 0, got ${w[i]}`);
+    // NOTE: negative class weights are allowed, as torch (a weighted mean may then divide by a sum
+    // of weights that is 0: that batch gives 0, see reduce()).
+    if (!Number.isFinite(w[i]!)) throw new ValueError(op, `weight[${i}] must be finite, got ${w[i]}`);
   }
 }
 

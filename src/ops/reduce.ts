@@ -283,12 +283,15 @@ const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
     // 1e30 or 1e-30 do not overflow or underflow into 0 * inf.
     // NOTE: x / ||x|| first (at most 1): g / ||x|| overflows when the norm is subnormal.
     if (attrs.p === 2) return [x.div(safeDenominator(nk)).mul(where(nk.eq(0), 0, gk))];
-    const ratio = x.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
+    // For p < 1 the derivative |x|^(p-1) is infinite at x = 0: the subgradient there is 0 (as |x|'(0)).
+    const ratio = attrs.p < 1
+      ? where(x.eq(0), 0, where(x.eq(0), 1, x.abs()).div(safeDenominator(nk)).pow(attrs.p - 1))
+      : x.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
     return [x.sign().mul(ratio).mul(where(nk.eq(0), 0, gk))];
   },
 });
 /**
- * The p-norm (p = 1, 2, Infinity, or any p >= 1; default 2) over dims, as torch.linalg.vector_norm.
+ * The p-norm (p = 1, 2, Infinity, or any p > 0; default 2) over dims, as torch.linalg.vector_norm.
  * Its gradient at 0 is 0, not NaN.
  * @example
  * norm(tensor([3, 4])).item(); // 5
@@ -297,7 +300,8 @@ const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
  */
 export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
   assertFloat("norm", x);
-  if (!(p >= 1)) throw new ValueError("norm", `p must be >= 1 or Infinity, got ${p}`);
+  // NOTE: 0 < p < 1 is not a norm, but torch.linalg.vector_norm (and F.normalize) compute it.
+  if (!(p > 0)) throw new ValueError("norm", `p must be > 0 (or Infinity), got ${p}`);
   const dims = normDims("norm", dim, x.ndim);
   if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
   return call(normOp, [x], { p, dims, keepdim });
