@@ -342,10 +342,13 @@ const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.di
  */
 export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith(divOp, a, b);
 
-// As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf).
+// As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf), and
+// ∓Infinity where a == 0 and b < 0.
 const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
   needs[0] ? where(b.eq(0), 0, g.mul(b).mul(a.pow(b.sub(1)))) : null,
-  needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(where(a.eq(0), 1, a).log())) : null,
+  // NOTE: at a = 0 with b < 0 the honest answer is out · log(0) = ∓Infinity (torch), not NaN: only
+  // the lanes masked to 0 get the safe log(1).
+  needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(where(a.eq(0).logicalAnd(b.ge(0)), 1, a).log())) : null,
 ]);
 /**
  * `a ** b`, broadcasting, for float tensors; either may be a number.

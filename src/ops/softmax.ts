@@ -38,7 +38,10 @@ function applySoftmax(def: SoftmaxDef, x: Tensor, dim: number): Tensor {
   const op = def.name;
   const d = normDim(op, dim, x.ndim);
   if (!isFloat(x.dtype)) throw new DTypeError(op, `expects a float tensor, got ${x.dtype}`);
-  return x.numel === 0 ? x : call(def, [x], { dim: d });
+  if (x.numel === 0) return x;
+  // a 0-d tensor is a row of one element (softmax 1, logSoftmax 0, as torch)
+  if (x.ndim === 0) return call(def, [x.reshape([1])], { dim: 0 }).reshape([]);
+  return call(def, [x], { dim: d });
 }
 
 const logSoftmaxOp = softmaxDef("logSoftmax", ({ g, out, attrs }) => [g.sub(out.exp().mul(g.sum([attrs.dim], true)))]);
