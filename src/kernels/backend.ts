@@ -14,8 +14,8 @@ export type { View } from "../tensor/layout.js";
  */
 export type UnaryOp =
   | "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "square"
-  | "sin" | "cos" | "tanh" | "atan" | "sigmoid" | "relu" | "erf" | "leakyRelu" | "softplus" | "clamp"
-  | "logicalNot";
+  | "sin" | "cos" | "tanh" | "atan" | "acos" | "asin" | "sigmoid" | "logSigmoid" | "relu" | "erf" | "leakyRelu"
+  | "softplus" | "clamp" | "logicalNot";
 
 /**
  * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`
@@ -47,7 +47,7 @@ export interface UnaryParams {
  * getBackend().binary(op, a, b, "float32");
  */
 export type BinaryOp =
-  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum"
+  | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "hypot"
   | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
 
 /**

@@ -55,6 +55,14 @@ function sigmoid(x: number): number {
 }
 
 /**
+ * log(sigmoid(x)) = min(x, 0) - log1p(e^-|x|): e^-|x| <= 1 never overflows, and the result is x
+ * itself far below 0 and 0 far above it (as PyTorch's log_sigmoid, the same formula).
+ */
+function logSigmoid(x: number): number {
+  return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+/**
  * The elementwise unary ops, each a scalar function of its parameters: one entry per `UnaryOp`
  * (the compiler checks the table is complete). The fast backends fall back to it for the ops they
  * have no loop for.
@@ -74,7 +82,10 @@ export const referenceUnary = {
   cos: () => Math.cos,
   tanh: () => Math.tanh,
   atan: () => Math.atan,
+  acos: () => Math.acos,
+  asin: () => Math.asin,
   sigmoid: () => sigmoid,
+  logSigmoid: () => logSigmoid,
   relu: () => (x: number) => (x > 0 ? x : x === x ? 0 : NaN),
   erf: () => erf,
   leakyRelu: (p: UnaryParams) => {
@@ -103,6 +114,8 @@ const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
   pow: Math.pow,
   maximum: Math.max,
   minimum: Math.min,
+  atan2: Math.atan2,
+  hypot: Math.hypot,
   eq: (a, b) => (a === b ? 1 : 0),
   ne: (a, b) => (a !== b ? 1 : 0),
   lt: (a, b) => (a < b ? 1 : 0),

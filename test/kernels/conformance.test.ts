@@ -83,7 +83,7 @@ const arr = (a: ArrayLike<number>): number[] => Array.from(a);
 
 const UNARY: [UnaryOp, UnaryParams][] = [
   ["neg", {}], ["abs", {}], ["sign", {}], ["exp", {}], ["log", {}], ["log1p", {}], ["expm1", {}], ["sqrt", {}], ["rsqrt", {}], ["square", {}],
-  ["sin", {}], ["cos", {}], ["tanh", {}], ["atan", {}], ["sigmoid", {}], ["relu", {}], ["erf", {}], ["leakyRelu", { alpha: 0.3 }], ["leakyRelu", {}],
+  ["sin", {}], ["cos", {}], ["tanh", {}], ["atan", {}], ["acos", {}], ["asin", {}], ["sigmoid", {}], ["logSigmoid", {}], ["relu", {}], ["erf", {}], ["leakyRelu", { alpha: 0.3 }], ["leakyRelu", {}],
   ["softplus", { beta: 2, threshold: 3 }], ["softplus", {}], ["clamp", { min: -0.5, max: 0.7 }], ["clamp", {}], ["logicalNot", {}],
 ];
 describe("the conformance lists cover the contract", () => {
@@ -92,7 +92,7 @@ describe("the conformance lists cover the contract", () => {
   });
 });
 
-const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
+const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "hypot", "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
 const isCmp = (op: BinaryOp): boolean => ["eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"].includes(op);
 
 for (const backend of BACKENDS) {

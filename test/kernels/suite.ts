@@ -124,10 +124,10 @@ export interface Tolerance {
 export const defaultTolerance: Tolerance = { rtol32: 2e-6, dot32: 2e-7 };
 
 const unaryOps: UnaryOp[] = [
-  "neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tanh", "atan", "sigmoid", "relu",
-  "erf", "leakyRelu", "softplus", "clamp",
+  "neg", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tanh", "atan", "acos", "asin", "sigmoid",
+  "logSigmoid", "relu", "erf", "leakyRelu", "softplus", "clamp",
 ];
-const binaryOps: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
+const binaryOps: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "hypot", "eq", "ne", "lt", "le", "gt", "ge", "logicalAnd", "logicalOr"];
 const floatDtypeArb = fc.constantFrom<DType>("float32", "float64");
 
 function rtolFor(dtype: DType, t: Tolerance): number {

@@ -38,7 +38,12 @@ export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number,
     case "sin": for (; oi < end; oi++, xi += xs) O[oi] = Math.sin(X[xi]!); return true;
     case "cos": for (; oi < end; oi++, xi += xs) O[oi] = Math.cos(X[xi]!); return true;
     case "tanh": for (; oi < end; oi++, xi += xs) O[oi] = Math.tanh(X[xi]!); return true;
+    case "atan": for (; oi < end; oi++, xi += xs) O[oi] = Math.atan(X[xi]!); return true;
+    case "acos": for (; oi < end; oi++, xi += xs) O[oi] = Math.acos(X[xi]!); return true;
+    case "asin": for (; oi < end; oi++, xi += xs) O[oi] = Math.asin(X[xi]!); return true;
     case "sigmoid": for (; oi < end; oi++, xi += xs) O[oi] = sigmoid(X[xi]!); return true;
+    // NOTE: the reference's formula, min(x, 0) - log1p(e^-|x|): no overflow at either end.
+    case "logSigmoid": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))); } return true;
     // NOTE: relu(NaN) = NaN and relu(-0) = +0, as the reference.
     case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return true;
     case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return true;
@@ -75,6 +80,8 @@ export function binaryRun(op: BinaryOp, A: TypedArray, ai: number, as: number, B
     case "pow": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.pow(A[ai]!, B[bi]!); return;
     case "maximum": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.max(A[ai]!, B[bi]!); return;
     case "minimum": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.min(A[ai]!, B[bi]!); return;
+    case "atan2": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.atan2(A[ai]!, B[bi]!); return;
+    case "hypot": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = Math.hypot(A[ai]!, B[bi]!); return;
     case "eq": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! === B[bi]! ? 1 : 0; return;
     case "ne": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! !== B[bi]! ? 1 : 0; return;
     case "lt": for (; oi < end; oi++, ai += as, bi += bs) O[oi] = A[ai]! < B[bi]! ? 1 : 0; return;
