@@ -6,6 +6,17 @@
  * Subgradients at kinks (written down and tested): relu'(0) = 0, |x|'(0) = 0, sign' = 0, clamp
  * passes the gradient where min <= x <= max (inclusive, as PyTorch), maximum/minimum split the
  * gradient evenly on ties (as PyTorch).
+ *
+ * Singular points (the derivative is infinite or undefined there; the value follows IEEE and
+ * PyTorch, the gradient is finite: a deliberate difference from PyTorch, which gives ±Infinity or
+ * NaN), each tested exactly at the point (test/ops/singular.test.ts):
+ * - acos'(±1) = asin'(±1) = 0, and 0 for |x| > 1 (where the value is NaN). Not a clamp: near 1,
+ *   acos(cos θ) is |θ|, a kink like |x| at 0, whose subgradient 0 is also norm's at the zero
+ *   vector; a clamp would inject a huge, eps-dependent gradient exactly where an angle is 0.
+ * - atan2 at (0, 0) (any signs of zero): both partial derivatives 0 (the value is ±0 or ±π, as IEEE).
+ * - hypot at (0, 0): both partial derivatives 0, as norm at the zero vector.
+ * logSigmoid is one primitive (min(x, 0) - log1p(e^-|x|), gradient σ(-x)): finite value and
+ * gradient for every finite x, also ±1000 where log(sigmoid(x)) gives -Infinity.
  */
 import { DTypeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
@@ -13,7 +24,7 @@ import { UNARY_DEFAULTS, type UnaryOp, type UnaryParams } from "../kernels/backe
 import { zerosLike } from "../tensor/create.js";
 import { isFloat } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
-import { assertFloat, broadcastShape, call, expandView, type OpDef, OpFamily, type VjpContext } from "./define.js";
+import { assertFloat, broadcastShape, call, expandView, type OpDef, OpFamily, safeDenominator, type VjpContext } from "./define.js";
 import { logicalAnd, logicalOr, where } from "./compare.js";
 import { promote, resultType } from "./promote.js";
 
@@ -166,6 +177,40 @@ const atanOp = unaryOp("atan", ({ g, inputs: [x] }) => [g.div(x.square().add(1))
  */
 export const atan = (x: Tensor): Tensor => floatUnary(atanOp, x);
 
+/**
+ * The slope 1 / sqrt(1 - x²) of asin (and -acos) for |x| < 1, and 0 where |x| >= 1: at the
+ * singular points ±1 and outside the domain (see the header). NaN stays NaN. NOTE: (1 - x)(1 + x)
+ * has no cancellation near ±1, and the inner where keeps rsqrt's argument at 1 on the edge lanes,
+ * so gradients of gradients are finite there too (no 0 · Infinity).
+ */
+function arcSlope(x: Tensor): Tensor {
+  const edge = x.abs().ge(1);
+  return where(edge, 0, where(edge, 1, x.neg().add(1).mul(x.add(1))).rsqrt());
+}
+
+const acosOp = unaryOp("acos", ({ g, inputs: [x] }) => [g.mul(arcSlope(x)).neg()]);
+/**
+ * Elementwise arccosine, in [0, π]; NaN outside [-1, 1] (as PyTorch). Its gradient
+ * -1 / sqrt(1 - x²) is 0 at ±1 (and outside [-1, 1]) instead of -Infinity: `acos` of a cosine
+ * similarity that reaches exactly 1 trains (see the elementwise family's header).
+ * @example
+ * acos(tensor([1, 0, -1])).toArray(); // [0, 1.5707..., 3.1415...]
+ * const c = tensor([1, 0.5], { requiresGrad: true });
+ * acos(c).sum().backward();
+ * c.grad!.toArray(); // [0, -1.1547...]
+ */
+export const acos = (x: Tensor): Tensor => floatUnary(acosOp, x);
+
+const asinOp = unaryOp("asin", ({ g, inputs: [x] }) => [g.mul(arcSlope(x))]);
+/**
+ * Elementwise arcsine, in [-π/2, π/2]; NaN outside [-1, 1] (as PyTorch). Its gradient
+ * 1 / sqrt(1 - x²) is 0 at ±1 (and outside [-1, 1]) instead of Infinity (see the elementwise
+ * family's header).
+ * @example
+ * asin(tensor([0, 1])).toArray(); // [0, 1.5707...]
+ */
+export const asin = (x: Tensor): Tensor => floatUnary(asinOp, x);
+
 const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))], ["out"]);
 /**
  * Numerically stable logistic function `1 / (1 + e^-x)`.
@@ -173,6 +218,17 @@ const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().a
  * sigmoid(tensor([0, -1000])).toArray(); // [0.5, 0]
  */
 export const sigmoid = (x: Tensor): Tensor => floatUnary(sigmoidOp, x);
+
+// NOTE: d/dx log σ(x) = σ(-x) = 1 - σ(x), computed as sigmoid(-x): in (0, 1], no cancellation.
+const logSigmoidOp = unaryOp("logSigmoid", ({ g, inputs: [x] }) => [g.mul(x.neg().sigmoid())]);
+/**
+ * `log(sigmoid(x))` in one stable step, as `torch.nn.functional.logsigmoid`: x itself far below 0
+ * (-1000 at -1000, where `sigmoid(x).log()` gives -Infinity) and 0 far above it; its gradient
+ * σ(-x) is in [0, 1] for every x.
+ * @example
+ * logSigmoid(tensor([-1000, 0, 1000])).toArray(); // [-1000, -0.6931..., 0]
+ */
+export const logSigmoid = (x: Tensor): Tensor => floatUnary(logSigmoidOp, x);
 
 // NOTE: relu'(0) = 0 (the mask is x > 0), as PyTorch.
 const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))]);
@@ -254,7 +310,7 @@ type BinaryDef = OpDef<[Tensor, Tensor], null>;
 type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor | null)[];
 
 /** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
-function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum", vjp: BinaryVjp, saved?: readonly []): BinaryDef {
+function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "hypot", vjp: BinaryVjp, saved?: readonly []): BinaryDef {
   return elementwiseOps.define<[Tensor, Tensor]>({
     elementwise: true,
     ...(saved ? { saved } : {}),
@@ -295,7 +351,6 @@ function arith(def: BinaryDef, a: Tensor | number, b: Tensor | number): Tensor {
   }
   return call(def, [ta, tb], null);
 }
-
 
 /** Gradient of maximum (loses = "lt") and minimum (loses = "gt"): to the winning input, split evenly on ties (as PyTorch). */
 function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
@@ -374,3 +429,39 @@ const minimumOp = binaryOp("minimum", extremumVjp("gt"));
  * minimum(tensor([1, 5]), 3).toArray(); // [1, 3]
  */
 export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => arith(minimumOp, a, b);
+
+// NOTE: d/dy = x / r², d/dx = -y / r² with r = hypot(y, x), written (x / r) (g / r): hypot has no
+// overflow in y² + x², and x / r <= 1. At the origin r is replaced by 1 (safeDenominator), so both
+// partials are 0 there (see the header), also in gradients of gradients.
+const atan2Op = binaryOp("atan2", ({ g, inputs: [y, x], needs }) => {
+  const r = safeDenominator(hypot(y, x));
+  const gr = g.div(r);
+  return [needs[0] ? x.div(r).mul(gr) : null, needs[1] ? y.div(r).mul(gr).neg() : null];
+});
+/**
+ * The angle of the point (x, y), in [-π, π], broadcasting, for float tensors (either may be a
+ * number), as `torch.atan2(y, x)`: the quadrant from both signs, and IEEE's values at the origin
+ * (atan2(±0, +0) = ±0, atan2(±0, -0) = ±π). Both partial derivatives are 0 at the origin (PyTorch's
+ * are NaN there).
+ * @example
+ * atan2(tensor([1, 1, -1]), tensor([1, -1, 0])).toArray(); // [0.785..., 2.356..., -1.570...]
+ * const y = tensor([0, 3], { requiresGrad: true });
+ * atan2(y, tensor([0, 4])).sum().backward();
+ * y.grad!.toArray(); // [0, 0.16]: 0 at the origin
+ */
+export const atan2 = (y: Tensor | number, x: Tensor | number): Tensor => arith(atan2Op, y, x);
+
+// NOTE: d/da = a / r, d/db = b / r (each at most 1); 0 at the origin, where r = 0 is replaced by 1.
+const hypotOp = binaryOp("hypot", ({ g, inputs: [a, b], out, needs }) => {
+  const r = safeDenominator(out);
+  return [needs[0] ? g.mul(a.div(r)) : null, needs[1] ? g.mul(b.div(r)) : null];
+});
+/**
+ * `sqrt(a² + b²)` without overflow or underflow in the squares (hypot(3e30, 4e30) is 5e30 in
+ * float32), broadcasting, for float tensors (either may be a number), as `torch.hypot`. Its gradient
+ * is (a, b) / hypot(a, b), and 0 at the origin (as `norm` at the zero vector; PyTorch's is NaN).
+ * @example
+ * hypot(tensor([3, 0]), tensor([4, 0])).toArray(); // [5, 0]
+ * hypot(tensor([3e30]), 4e30).item(); // 4.99999992e30: 5e30 in float32, where 3e30 ** 2 overflows
+ */
+export const hypot = (a: Tensor | number, b: Tensor | number): Tensor => arith(hypotOp, a, b);

@@ -1,9 +1,17 @@
-/** Matrix products: matmul with torch.matmul's rules (1-D, 2-D, batched with broadcasting). */
-import { DTypeError, ShapeError } from "../errors.js";
+/**
+ * Matrix products: matmul with torch.matmul's rules (1-D, 2-D, batched with broadcasting); pairwise
+ * distances (cdist).
+ *
+ * Singular points (written down and tested): cdist's gradient is 0 for a pair of identical points
+ * (as PyTorch), for every p; with p = Infinity, coordinates tied for the largest difference split the
+ * gradient evenly (as norm and torch.linalg.vector_norm; torch.cdist gives each the whole gradient).
+ */
+import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { broadcastShapes, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, OpFamily } from "./define.js";
+import { norm } from "./reduce.js";
 import { squeeze, unsqueeze } from "./shape.js";
 
 /** @internal The linalg family's op-table entries. */
@@ -54,3 +62,28 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (b.ndim === 1) r = squeeze(r, -1);
   return r;
 }
+
+/**
+ * The p-norm distance between every row of a [..., P, M] and every row of b [..., R, M]:
+ * [..., P, R] (batch dims broadcast), as `torch.cdist` (p = 1, 2, Infinity, or any p >= 1;
+ * default 2). Composed as `norm(a[..., :, None, :] - b[..., None, :, :], p, -1)`, so it takes
+ * P·R·M memory, and its gradient is `norm`'s: 0, not NaN, for identical points (as PyTorch).
+ * @example
+ * cdist(tensor([[0, 0], [1, 1]]), tensor([[3, 4]])).toArray(); // [[5], [3.6055...]]
+ * cdist(tensor([[0, 0]]), tensor([[3, 4]]), 1).item(); // 7
+ * cdist(randn([2, 5, 3]), randn([2, 4, 3]), Infinity).shape; // [2, 5, 4]
+ */
+export function cdist(a: Tensor, b: Tensor, p = 2): Tensor {
+  assertFloat("cdist", a, "a");
+  assertFloat("cdist", b, "b");
+  if (a.dtype !== b.dtype) throw new DTypeError("cdist", `mixed dtypes ${a.dtype} and ${b.dtype}`);
+  if (a.ndim < 2 || b.ndim < 2 || a.shape[a.ndim - 1] !== b.shape[b.ndim - 1]) {
+    throw new ShapeError("cdist", `expects a [..., P, M] and b [..., R, M], got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  }
+  if (!(p >= 1)) throw new ValueError("cdist", `p must be >= 1 or Infinity, got ${p}`);
+  broadcastShapes("cdist", a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const diff = unsqueeze(a, -2).sub(unsqueeze(b, -3));
+  // NOTE: with M = 0 every distance is 0 (as PyTorch); the inf-norm of an empty dim is refused, the 1-norm is 0.
+  return norm(diff, a.shape[a.ndim - 1] === 0 ? 1 : p, -1);
+}
+

@@ -429,6 +429,18 @@ export class Tensor implements View {
    */
   tanh(): Tensor { return F.tanh(this); }
   /**
+   * Elementwise arccosine (gradient 0 at ±1); the method form of {@link acos}.
+   * @example
+   * a.tanh().acos()
+   */
+  acos(): Tensor { return F.acos(this); }
+  /**
+   * Elementwise arcsine (gradient 0 at ±1); the method form of {@link asin}.
+   * @example
+   * a.tanh().asin()
+   */
+  asin(): Tensor { return F.asin(this); }
+  /**
    * Elementwise logistic `1 / (1 + e^-x)`; the method form of {@link sigmoid}.
    * @example
    * a.sigmoid()
@@ -523,6 +535,20 @@ export class Tensor implements View {
    * a.minimum(b)
    */
   minimum(other: TensorOrScalar): Tensor { return F.minimum(this, other); }
+  /**
+   * Elementwise angle of the point (other, this), as `torch.atan2(this, other)` (gradient 0 at the
+   * origin), broadcasting; the method form of {@link atan2}.
+   * @example
+   * a.atan2(b)
+   */
+  atan2(other: TensorOrScalar): Tensor { return F.atan2(this, other); }
+  /**
+   * Elementwise `sqrt(this² + other²)` without overflow (gradient 0 at the origin), broadcasting;
+   * the method form of {@link hypot}.
+   * @example
+   * a.hypot(b)
+   */
+  hypot(other: TensorOrScalar): Tensor { return F.hypot(this, other); }
   /**
    * Elementwise `==`, as bool, broadcasting; the method form of {@link eq}.
    * @example

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  abs, atan, clamp, cos, DTypeError, erf, exp, expm1, gelu, leakyRelu, log, log1p, logicalAnd, logicalNot, logicalOr, neg, relu, rsqrt,
+  abs, acos, asin, atan, clamp, cos, DTypeError, erf, exp, expm1, gelu, leakyRelu, log, log1p, logicalAnd, logicalNot, logicalOr, logSigmoid, neg, relu, rsqrt,
   sigmoid, sign, sin, softplus, sqrt, square, tanh, tensor, ValueError, type Tensor,
 } from "../../src/index.js";
 import { referenceBackend } from "../../src/kernels/reference.js";
@@ -53,6 +53,9 @@ const cases: UnaryCase[] = [
   { name: "cos", op: cos, f: Math.cos, lo: -5, hi: 5 },
   { name: "tanh", op: tanh, f: Math.tanh, lo: -5, hi: 5 },
   { name: "atan", op: atan, f: Math.atan, lo: -50, hi: 50 },
+  { name: "acos", op: acos, f: Math.acos, lo: -0.99, hi: 0.99 },
+  { name: "asin", op: asin, f: Math.asin, lo: -0.99, hi: 0.99 },
+  { name: "logSigmoid", op: logSigmoid, f: (x) => -Math.log1p(Math.exp(-x)), lo: -30, hi: 30 },
   { name: "sigmoid", op: sigmoid, f: sig, lo: -30, hi: 30 },
   { name: "relu", op: relu, f: (x) => Math.max(x, 0), lo: -5, hi: 5 },
   { name: "leakyRelu", op: (x) => leakyRelu(x, 0.2), f: (x) => (x > 0 ? x : 0.2 * x), lo: -5, hi: 5 },

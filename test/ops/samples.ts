@@ -55,7 +55,7 @@ export interface GradSample {
   kind: "grad";
   /** Random inputs (some require grad) plus the function of them to check. */
   arb: fc.Arbitrary<{ inputs: Tensor[]; fn: (...xs: Tensor[]) => Tensor }>;
-  /** Also check gradients of gradients (default true). */
+  /** Also check gradients of gradients (op samples: default true; composite samples: only when true). */
   gradgrad?: boolean;
 }
 export interface CustomSample {
@@ -119,7 +119,10 @@ export const opSamples: Record<string, Sample> = {
   cos: unary(F.cos),
   tanh: unary(F.tanh),
   atan: unary(F.atan),
+  acos: unary(F.acos, { lo: -0.9, hi: 0.9 }),
+  asin: unary(F.asin, { lo: -0.9, hi: 0.9 }),
   sigmoid: unary(F.sigmoid),
+  logSigmoid: unary(F.logSigmoid, { lo: -8, hi: 8 }),
   relu: unary(F.relu, { awayFrom0: 0.1 }),
   erf: unary(F.erf, { lo: -3.5, hi: 3.5 }),
   leakyRelu: unary((x) => F.leakyRelu(x, 0.2), { awayFrom0: 0.1 }),
@@ -139,6 +142,9 @@ export const opSamples: Record<string, Sample> = {
   pow: binary(F.pow, { lo: 0.3, hi: 2 }, { lo: -2, hi: 2 }),
   maximum: binary(F.maximum),
   minimum: binary(F.minimum),
+  // y away from 0: atan2 jumps from π to -π across the negative x axis.
+  atan2: binary(F.atan2, { awayFrom0: 0.3 }, {}),
+  hypot: binary(F.hypot, { awayFrom0: 0.3 }, {}),
   eq: nonDiff(F.eq, (a, b) => (a === b ? 1 : 0)),
   ne: nonDiff(F.ne, (a, b) => (a !== b ? 1 : 0)),
   lt: nonDiff(F.lt, (a, b) => (a < b ? 1 : 0)),
@@ -413,6 +419,33 @@ export const compositeSamples: Record<string, GradSample> = {
     arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 1 }), seedArb).map(([k, pad, seed]) => ({
       inputs: [t64([2, 2, 5, 4], seed)],
       fn: (x: Tensor) => F.maxPool2d(x, [k + 1, k], { stride: [1, 2], padding: [Math.min(pad, Math.floor((k + 1) / 2)), Math.min(pad, Math.floor(k / 2))] }),
+    })),
+  },
+  cdist: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom<number[][]>([[], []], [[2], []], [[2, 1], [3]]), fc.constantFrom(1, 2, 3, Infinity), seedArb)
+      .map(([P, R, M, [ba, bb], p, seed]) => ({
+        // NOTE: p = 1 and Infinity have kinks where coordinates tie; random points almost never do.
+        inputs: [t64([...ba!, P, M], seed), t64([...bb!, R, M], seed + 1)],
+        fn: (a: Tensor, b: Tensor) => F.cdist(a, b, p),
+      })),
+  },
+  maxPool1d: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 2 }), fc.boolean(), seedArb).map(([k, s, pad, d, batched, seed]) => ({
+      inputs: [t64(batched ? [2, 2, 7] : [3, 7], seed)],
+      fn: (x: Tensor) => F.maxPool1d(x, k, { stride: s, padding: Math.min(pad, Math.floor(k / 2)), dilation: d }),
+    })),
+  },
+  avgPool1d: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }), fc.boolean(), fc.boolean(), seedArb).map(([k, s, includePad, batched, seed]) => ({
+      inputs: [t64(batched ? [2, 2, 6] : [3, 6], seed)],
+      fn: (x: Tensor) => F.avgPool1d(x, [k], { stride: s, padding: Math.floor(k / 2), countIncludePad: includePad }),
     })),
   },
   avgPool2d: {

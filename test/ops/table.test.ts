@@ -79,5 +79,6 @@ describe("gradcheck of every op in the table (float64 central differences)", () 
 describe("gradcheck of composite ops", () => {
   for (const [name, sample] of Object.entries(compositeSamples)) {
     it(`${name}: gradient`, () => checkGrad(name, sample, RUNS));
+    if (sample.gradgrad) it(`${name}: gradient of gradient`, () => checkGradGrad(name, sample, RUNS));
   }
 });
