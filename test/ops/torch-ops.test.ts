@@ -31,6 +31,8 @@ const UNSUPPORTED: Record<string, string> = {
   pad_negative_crops: "negative padding (cropping) is not supported: use narrow",
   max_pool2d_ceil_mode: "ceilMode is not supported by the pooling ops",
   avg_pool2d_ceil_mode: "ceilMode is not supported by the pooling ops",
+  max_pool1d_ceil_mode: "ceilMode is not supported by the pooling ops",
+  avg_pool1d_ceil_mode: "ceilMode is not supported by the pooling ops",
 };
 
 const num = (v: number | boolean | string): number => (typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "string" ? Number(v.replace("inf", "Infinity")) : v);
@@ -61,13 +63,15 @@ function dispatch(c: Case, args: any[]): Result {
   switch (op) {
     case "neg": case "abs": case "sign": case "exp": case "log": case "log1p": case "expm1": case "sqrt":
     case "rsqrt": case "square": case "sin": case "cos": case "tanh": case "sigmoid": case "relu":
+    case "atan": case "acos": case "asin":
       return (sg as any)[op](x);
+    case "logsigmoid": return sg.logSigmoid(x);
     case "leaky_relu": return sg.leakyRelu(x, kw(c, "negative_slope"));
     case "gelu": return sg.gelu(x, { approximate: kw(c, "approximate") ?? "none" });
     case "softplus": return sg.softplus(x, { beta: kw(c, "beta") ?? 1, threshold: kw(c, "threshold") ?? 20 });
     case "clamp": return sg.clamp(x, kw(c, "min"), kw(c, "max"));
     case "add": case "sub": case "mul": case "div": case "pow": case "maximum": case "minimum":
-    case "eq": case "ne": case "lt": case "le": case "gt": case "ge":
+    case "eq": case "ne": case "lt": case "le": case "gt": case "ge": case "atan2": case "hypot":
       return (sg as any)[op](x, y);
     case "where": return sg.where(x, y, z);
     case "sum": return sg.sum(x, dim, keepdim);
@@ -83,6 +87,7 @@ function dispatch(c: Case, args: any[]): Result {
     case "logsumexp": return sg.logsumexp(x, dim, keepdim);
     case "vector_norm": return sg.norm(x, kw(c, "ord") ?? 2, dim, keepdim);
     case "matmul": return sg.matmul(x, y);
+    case "cdist": return sg.cdist(x, y, kw(c, "p") ?? 2);
     case "softmax": return sg.softmax(x, dim);
     case "log_softmax": return sg.logSoftmax(x, dim);
     case "cat": return sg.cat(x, dim ?? 0);
@@ -107,6 +112,14 @@ function dispatch(c: Case, args: any[]): Result {
       return sg.maxPool2d(x, kw(c, "kernel_size"), { stride: kw(c, "stride") ?? undefined, padding: kw(c, "padding"), dilation: kw(c, "dilation"), ceilMode: kw(c, "ceil_mode") });
     case "avg_pool2d":
       return sg.avgPool2d(x, kw(c, "kernel_size"), { stride: kw(c, "stride") ?? undefined, padding: kw(c, "padding"), countIncludePad: kw(c, "count_include_pad"), ceilMode: kw(c, "ceil_mode") });
+    case "max_pool1d": {
+      const o = { stride: kw(c, "stride") ?? undefined, padding: kw(c, "padding"), dilation: kw(c, "dilation"), ceilMode: kw(c, "ceil_mode") };
+      if (!kw(c, "return_indices")) return sg.maxPool1d(x, kw(c, "kernel_size"), o);
+      const { values, indices } = sg.maxPool1dWithIndices(x, kw(c, "kernel_size"), o);
+      return [values, indices];
+    }
+    case "avg_pool1d":
+      return sg.avgPool1d(x, kw(c, "kernel_size"), { stride: kw(c, "stride") ?? undefined, padding: kw(c, "padding"), countIncludePad: kw(c, "count_include_pad"), ceilMode: kw(c, "ceil_mode") });
   }
   throw new Error(`no mapping for ${c.fn}`);
 }
