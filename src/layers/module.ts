@@ -9,8 +9,10 @@
  * skipped by the optimizer (the classic "forgot to register" bug).
  */
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
+import { noGrad } from "../autograd/grad-mode.js";
+import { zeros } from "../tensor/create.js";
 import { contiguousData } from "../tensor/layout.js";
-import { isFloat } from "../tensor/dtype.js";
+import { isFloat, type DType } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { markModified } from "../tensor/version.js";
@@ -525,6 +527,94 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return { missingKeys, unexpectedKeys };
   }
 
+  // ---------------------------------------------------------------- summary
+  /**
+   * A table of the model's layers (torchinfo's `summary`, Keras' `model.summary()`): each module
+   * of the tree with its path and type, the shape of its output and its parameter count, then the
+   * totals: parameters (trainable, with requiresGrad, and not: frozen) and buffer elements
+   * (running statistics, not trained). It runs one forward on zeros of `inputShape` (the batch
+   * dim included, as torchinfo's `input_size`), in eval mode (BatchNorm's statistics are not
+   * updated, Dropout draws nothing) and without gradients, recording each module's output by
+   * wrapping its `forward` for that call; the wrappers and every module's mode are put back as
+   * they were, even if the forward throws. `Param #` counts the parameters registered on the row's
+   * module itself; a container's are on its children's rows ("-"). Print it with `String(s)` or
+   * `console.log(s)` (Node).
+   * @example
+   * const cnn = new Sequential(new Conv2d(1, 4, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(64, 10));
+   * const s = cnn.summary([1, 1, 8, 8]);
+   * s.totalParams; // 690: 4*1*3*3 + 4 (conv) + 64*10 + 10 (linear)
+   * s.rows[4]!.outputShapes; // [[1, 64]]: the Flatten (rows[0] is the Sequential)
+   * console.log(String(s)); // the table
+   */
+  summary(inputShape: readonly number[], options: SummaryOptions = {}): ModelSummary {
+    const op = "Module.summary";
+    if (!Array.isArray(inputShape) || inputShape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new ValueError(op, `inputShape must be an array of sizes (the batch dim included), got ${JSON.stringify(inputShape)}`);
+    }
+    const params = this.namedParameters();
+    const dtype = options.dtype ?? (params.find(([, p]) => isFloat(p.dtype))?.[1].dtype ?? "float32");
+    const mods = this.namedModules();
+    const seen = new Map<AnyModule, { calls: number; shapes: number[][] }>();
+    const restores: Array<() => void> = [];
+    const modes = mods.map(([, m]) => m.training);
+    try {
+      for (const [, m] of mods) {
+        const desc = Object.getOwnPropertyDescriptor(m, "forward");
+        if (desc && !desc.configurable) continue; // cannot be wrapped and put back: not recorded
+        const original = m.forward;
+        const record = { calls: 0, shapes: [] as number[][] };
+        seen.set(m, record);
+        Object.defineProperty(m, "forward", {
+          configurable: true,
+          writable: true,
+          value: function (this: unknown, ...args: never[]): unknown {
+            const out = original.apply(this, args);
+            if (record.calls++ === 0) record.shapes = tensorShapes(out);
+            return out;
+          },
+        });
+        restores.push(() => {
+          if (desc) Object.defineProperty(m, "forward", desc);
+          else delete (m as { forward?: unknown }).forward;
+        });
+      }
+      for (const [, m] of mods) m.training = false;
+      const input = zeros([...inputShape], { dtype });
+      noGrad(() => (this.forward as unknown as (x: Tensor) => unknown).call(this, input));
+    } finally {
+      for (const undo of restores.reverse()) undo();
+      mods.forEach(([, m], i) => (m.training = modes[i]!));
+    }
+    const rows: SummaryRow[] = mods.map(([path, m]) => {
+      let own = 0;
+      let trainable = 0;
+      for (const p of m.#parameters.values()) {
+        if (!p) continue;
+        own += p.numel;
+        if (p.requiresGrad) trainable += p.numel;
+      }
+      const r = seen.get(m);
+      return {
+        path,
+        type: m.constructor.name,
+        depth: path === "" ? 0 : path.split(".").length,
+        outputShapes: r?.shapes ?? [],
+        calls: r?.calls ?? 0,
+        params: own,
+        trainableParams: trainable,
+        container: m.#modules.size > 0,
+      };
+    });
+    let total = 0;
+    let trainable = 0;
+    for (const [, p] of params) {
+      total += p.numel;
+      if (p.requiresGrad) trainable += p.numel;
+    }
+    const buffers = this.namedBuffers().reduce((n, [, b]) => n + b.numel, 0);
+    return summaryOf(rows, [...inputShape], total, trainable, buffers);
+  }
+
   // ---------------------------------------------------------------- printing
   /**
    * Extra text shown between the parentheses of `toString()` (e.g. "in_features=4, ...").
@@ -547,6 +637,115 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const lines = kids.map(([n, m]) => `  (${n}): ${String(m).split("\n").join("\n  ")}`);
     return `${head}\n${lines.join("\n")}\n)`;
   }
+}
+
+/**
+ * Options of {@link Module.summary}.
+ * @example
+ * const opts: SummaryOptions = { dtype: "int32" }; // an Embedding takes indices
+ */
+export interface SummaryOptions {
+  /** The dtype of the zeros fed in (default: that of the first parameter, else float32). */
+  dtype?: DType;
+}
+
+/**
+ * One row of a {@link ModelSummary}: one module of the tree.
+ * @example
+ * const row: SummaryRow = new Sequential(new Linear(4, 2)).summary([3, 4]).rows[1]!;
+ * row.path; // "0"
+ * row.outputShapes; // [[3, 2]]
+ * row.params; // 10
+ */
+export interface SummaryRow {
+  /** The module's dotted path, as in `namedModules()` ("" for the model itself). */
+  path: string;
+  /** Its class name ("Conv2d"). */
+  type: string;
+  /** Its depth in the tree (0 for the model). */
+  depth: number;
+  /** The shape of each tensor its forward returned the first time it ran (empty if it did not run). */
+  outputShapes: number[][];
+  /** How many times its forward ran. */
+  calls: number;
+  /** Elements of the parameters registered on this module itself (not its children's). */
+  params: number;
+  /** Of those, the elements of parameters with requiresGrad. */
+  trainableParams: number;
+  /** Whether it has child modules. */
+  container: boolean;
+}
+
+/**
+ * What {@link Module.summary} returns: the rows, the totals, and the table (`toString()`).
+ * @example
+ * const s: ModelSummary = new Sequential(new Linear(4, 2), new BatchNorm1d(2)).summary([3, 4]);
+ * s.totalParams; // 14: 4*2 + 2, then 2 + 2
+ * s.bufferElements; // 5: running_mean, running_var, num_batches_tracked
+ */
+export interface ModelSummary {
+  /** One row per module, in `namedModules()` order (the model first). */
+  rows: SummaryRow[];
+  /** The shape of the zeros fed in. */
+  inputShape: number[];
+  /** Parameter elements, each shared parameter once. */
+  totalParams: number;
+  /** Of those, in parameters with requiresGrad. */
+  trainableParams: number;
+  /** Of those, in frozen parameters (requiresGrad false). */
+  nonTrainableParams: number;
+  /** Elements of the buffers (running statistics: saved, not trained; not counted as parameters). */
+  bufferElements: number;
+  /** The table: one line per module, then the totals. */
+  toString(): string;
+}
+
+/** The shapes of the tensors in a forward's output (a tensor, or arrays and objects of them). */
+function tensorShapes(out: unknown, depth = 0): number[][] {
+  if (out instanceof Tensor) return [[...out.shape]];
+  if (depth > 4 || typeof out !== "object" || out === null) return [];
+  const items = Array.isArray(out) ? out : out instanceof Map ? [...out.values()] : Object.values(out);
+  return items.flatMap((v) => tensorShapes(v, depth + 1));
+}
+
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
+function summaryOf(rows: SummaryRow[], inputShape: number[], total: number, trainable: number, buffers: number): ModelSummary {
+  const table = (): string => {
+    const cells = rows.map((r) => {
+      const name = `${"  ".repeat(r.depth)}${r.path === "" ? r.type : `${r.path} (${r.type})`}`;
+      const shape = r.calls === 0 ? "-" : `${r.outputShapes.map((s) => `[${s.join(", ")}]`).join(", ") || "(no tensor)"}${r.calls > 1 ? ` x${r.calls}` : ""}`;
+      const count = r.container && r.params === 0 ? "-" : grouped(r.params);
+      return [name, shape, count] as const;
+    });
+    const head = ["Layer (type)", "Output shape", "Param #"] as const;
+    const w = [0, 1, 2].map((i) => Math.max(head[i]!.length, ...cells.map((c) => c[i]!.length)));
+    const line = (c: readonly string[]): string => `${c[0]!.padEnd(w[0]!)}  ${c[1]!.padEnd(w[1]!)}  ${c[2]!.padStart(w[2]!)}`;
+    const rule = "=".repeat(w[0]! + w[1]! + w[2]! + 4);
+    return [
+      line(head),
+      rule,
+      ...cells.map(line),
+      rule,
+      `Total params: ${grouped(total)}`,
+      `Trainable params: ${grouped(trainable)}`,
+      `Non-trainable params: ${grouped(total - trainable)}`,
+      `Buffer elements (running statistics, not trained): ${grouped(buffers)}`,
+      `Input shape: [${inputShape.join(", ")}]`,
+    ].join("\n");
+  };
+  const summary: ModelSummary = {
+    rows,
+    inputShape,
+    totalParams: total,
+    trainableParams: trainable,
+    nonTrainableParams: total - trainable,
+    bufferElements: buffers,
+    toString: table,
+  };
+  // console.log(summary) in Node prints the table.
+  Object.defineProperty(summary, Symbol.for("nodejs.util.inspect.custom"), { value: table, enumerable: false });
+  return summary;
 }
 
 /** @internal shape check shared by layers. */
