@@ -83,6 +83,12 @@ export { hintRules, findHint, explodingGradientHint } from "./guard/hints.js";
 export type { Hint, HintContext } from "./guard/hints.js";
 export { TrainingGuard, Trainer, NonFiniteError } from "./guard/training.js";
 export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel, GuardedOptimizer, GuardedScheduler } from "./guard/training.js";
+export type { SchedulerStep, TrainBatch, PredictBatch, FitOptions, EvaluateOptions, EvaluateResult, PredictOptions } from "./guard/training.js";
+export { History, earlyStopping, modelCheckpoint } from "./guard/callbacks.js";
+export type { Callback, EpochLogs, FitInfo, StepEnd, EarlyStopping, EarlyStoppingOptions, ModelCheckpoint, ModelCheckpointOptions, CheckpointInfo } from "./guard/callbacks.js";
+export { accuracy } from "./guard/metrics.js";
+export type { Metric, MetricFn, Metrics } from "./guard/metrics.js";
+export type { ProgressWriter } from "./guard/progress.js";
 
 // ------------------------------------------------------------------ I/O and data (browser-safe parts; Node file access is in "safegrad/node")
 // NOTE: imported from the modules themselves, not the io/ and data/ barrels, which also pull in node:fs.

@@ -6,17 +6,27 @@
  * recovery policy when either is non-finite. It costs nothing more until something fails: then it
  * re-runs the same batch once with anomaly detection on, to say where the NaN was born.
  */
-import { SafegradError } from "../errors.js";
+import { SafegradError, ValueError } from "../errors.js";
 import { gradNormStats, scaleGradients, type GradNormStats } from "../optim/clip-grad.js";
 import { scheduledLr, setLrScale } from "../optim/lr.js";
 import { ReduceLROnPlateau } from "../optim/reduce-lr-on-plateau.js";
 import { withDefaults, type OptimizerStateDict } from "../optim/types.js";
 import { defaultGenerator } from "../tensor/random.js";
-import type { Tensor } from "../tensor/tensor.js";
 import { detectAnomaly } from "./anomaly.js";
 import { explodingGradientHint } from "./hints.js";
 import { AnomalyError, AnomalyReport } from "./report.js";
 import { markModified } from "../tensor/version.js";
+import { noGrad } from "../autograd/grad-mode.js";
+import type { Batch } from "../data/loader.js";
+import type { LabelArray } from "../data/dataset.js";
+import type { StateDict } from "../layers/module.js";
+import { cat } from "../ops/shape.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { shapeStr } from "../tensor/shape.js";
+import { Tensor, isTensor } from "../tensor/tensor.js";
+import { History, type Callback, type EpochLogs, type FitInfo, type StepEnd } from "./callbacks.js";
+import { MetricAccumulator, type Metrics } from "./metrics.js";
+import { Progress, defaultWriter, type ProgressWriter } from "./progress.js";
 
 /**
  * What the training guard does on a non-finite loss or gradient: "throw" a {@link NonFiniteError}
@@ -71,14 +81,19 @@ export interface GuardOptions {
   /** ...but never below this fraction of the scheduled lr (default 1e-6; in (0, 1]). */
   minLrScale?: number;
   /**
-   * How the guard steps `scheduler` after each good step: "step" calls `scheduler.step()`;
-   * "loss" calls `scheduler.step(loss)` with the step's loss as the metric (PyTorch's
-   * `ReduceLROnPlateau` fed the training loss, once per optimizer step); "manual" never steps it
-   * (step it yourself, e.g. `plateau.step(validationLoss)` once per epoch: the guard still rolls
-   * it back with the model, and its lr still respects the guard's scale). Default: "loss" for a
-   * {@link ReduceLROnPlateau}, "step" for every other scheduler.
+   * When and how `scheduler` is stepped. Per batch (after each good optimizer step; a skipped
+   * step does not advance it): "step" calls `scheduler.step()`; "loss" calls
+   * `scheduler.step(loss)` with the step's loss as the metric (a `ReduceLROnPlateau` fed the
+   * training loss, once per optimizer step). Per epoch: "epoch" steps it once at the end of each
+   * epoch, through {@link TrainingGuard.endEpoch} (`Trainer.fit` calls it): a `ReduceLROnPlateau`
+   * with the epoch's validation loss (or the value `TrainerOptions.schedulerMonitor` names),
+   * any other scheduler with `step()` (a schedule counted in epochs, as PyTorch's usual
+   * `scheduler.step()` after each epoch). "manual" never steps it (step it yourself: the guard
+   * still rolls it back with the model, and its lr still respects the guard's scale).
+   * Default: "loss" for a {@link ReduceLROnPlateau}, "step" (per batch) for every other
+   * scheduler; pass "epoch" for the usual per-epoch plateau.
    */
-  schedulerStep?: "step" | "loss" | "manual";
+  schedulerStep?: SchedulerStep;
   /**
    * rollback/backoff: snapshot parameters and optimizer state every N good steps (default 1 for
    * rollback, 10 for backoff).
@@ -110,8 +125,20 @@ export interface GuardOptions {
 }
 
 /**
+ * When the guard steps its scheduler (see {@link GuardOptions.schedulerStep}): per batch
+ * ("step", "loss"), per epoch ("epoch"), or never ("manual").
+ * @example
+ * const when: SchedulerStep = "epoch";
+ * new Trainer({ model, loss: crossEntropy, optimizer: opt, scheduler: new ReduceLROnPlateau(opt), schedulerStep: when });
+ */
+export type SchedulerStep = "step" | "loss" | "epoch" | "manual";
+
+/**
  * An event reported to `GuardOptions.onEvent`: a good step, a gradient-norm spike warning,
- * a non-finite step (with its report and the policy applied), or a rollback.
+ * a non-finite step (with its report and the policy applied), or a rollback. `step` is the
+ * guard's step count when it happened (a non-finite step's is the one that failed, before a
+ * rollback restores `toStep`; the "rollback" event comes first). `Trainer.fit` passes every event
+ * but "step" to `Callback.onGuardEvent`.
  * @example
  * const events: GuardEvent[] = [];
  * const guard = new TrainingGuard(model.namedParameters(), opt, null, { onEvent: (e) => events.push(e) });
@@ -234,7 +261,9 @@ export class TrainingGuard {
     const o = this.options;
     if (!(o.backoffFactor > 0 && o.backoffFactor < 1)) throw new SafegradError("TrainingGuard", `backoffFactor must be in (0, 1), got ${o.backoffFactor}`);
     if (!(o.minLrScale > 0 && o.minLrScale <= 1)) throw new SafegradError("TrainingGuard", `minLrScale must be in (0, 1], got ${o.minLrScale}`);
-    if (!["step", "loss", "manual"].includes(o.schedulerStep)) throw new SafegradError("TrainingGuard", `schedulerStep must be "step", "loss" or "manual", got ${String(o.schedulerStep)}`);
+    if (!["step", "loss", "epoch", "manual"].includes(o.schedulerStep)) {
+      throw new SafegradError("TrainingGuard", `schedulerStep must be "step", "loss", "epoch" or "manual", got ${String(o.schedulerStep)}`);
+    }
     // A guard taking over groups that an earlier guard scaled continues from that scale.
     this.#lrScale = Math.min(1, ...optimizer.paramGroups.map((g) => g.lrScale ?? 1));
     if (this.#keepsSnapshots()) this.#takeSnapshot();
@@ -349,6 +378,7 @@ export class TrainingGuard {
     const policy = this.options.onNonFinite;
     const report = this.consecutiveFailures === 1 || policy === "throw" ? this.#diagnose(rerun) : null;
     if (report && context.batch !== undefined) report.batch = context.batch;
+    const failedAt = this.stepCount;
     const what = `step ${this.stepCount}: ${Number.isFinite(loss) ? "" : `loss is ${loss}; `}gradient norm is ${norm}`;
     if (policy === "throw") throw new NonFiniteError(this.stepCount, what, report);
     if (this.consecutiveFailures > this.options.maxConsecutiveFailures) {
@@ -365,7 +395,7 @@ export class TrainingGuard {
       // With a scheduler, its (possibly rolled back) rates; otherwise the rates from before the restore.
       this.#applyScale(scale, this.scheduler ? this.#scheduledLrs() : scheduled);
     }
-    this.#emit({ type: "nonFinite", step: this.stepCount, loss, gradNorm: norm, policy, report, lrScale: this.#lrScale });
+    this.#emit({ type: "nonFinite", step: failedAt, loss, gradNorm: norm, policy, report, lrScale: this.#lrScale });
     return { status: "skipped", step: this.stepCount, loss, gradNorm: norm, stats, report };
   }
 
@@ -391,15 +421,47 @@ export class TrainingGuard {
     this.optimizer.step();
     this.stepCount++;
     const how = this.options.schedulerStep;
-    if (this.scheduler && how !== "manual") {
-      if (how === "loss") this.scheduler.step(loss);
-      else this.scheduler.step();
-      // safegrad's schedulers already applied the scale (setScheduledLr); this covers one of your
-      // own that writes group.lr itself.
-      if (this.#lrScale !== 1) this.#applyScale(this.#lrScale);
-    }
+    if (how === "loss") this.#stepScheduler(loss);
+    else if (how === "step") this.#stepScheduler();
     this.#emit({ type: "step", step: this.stepCount, loss, gradNorm: norm, lr: this.optimizer.paramGroups[0]?.lr ?? NaN, clipped });
     return { status: "ok", step: this.stepCount, loss, gradNorm: norm, stats };
+  }
+
+  #stepScheduler(metric?: number): void {
+    if (!this.scheduler) return;
+    if (metric === undefined) this.scheduler.step();
+    else this.scheduler.step(metric);
+    // safegrad's schedulers already applied the scale (setScheduledLr); this covers one of your
+    // own that writes group.lr itself.
+    if (this.#lrScale !== 1) this.#applyScale(this.#lrScale);
+  }
+
+  /**
+   * The end of an epoch: with `schedulerStep: "epoch"`, step the scheduler once, a
+   * `ReduceLROnPlateau` with `metric` (the epoch's validation loss, say; required), any other
+   * with `step()`. Otherwise it does nothing. `Trainer.fit` calls it; call it yourself in your own
+   * loop. Returns whether the scheduler was stepped.
+   * @example
+   * const plateau = new ReduceLROnPlateau(opt, { patience: 2 });
+   * const guard = new TrainingGuard(model.namedParameters(), opt, plateau, { schedulerStep: "epoch" });
+   * for (const epoch of epochs) {
+   *   // the epoch's steps:
+   *   opt.zeroGrad();
+   *   const l = crossEntropy(model.forward(x), y);
+   *   l.backward();
+   *   guard.step(l.item());
+   *   // then once:
+   *   guard.endEpoch(validationLoss());
+   * }
+   * plateau.lastEpoch; // 3: once per epoch
+   */
+  endEpoch(metric?: number): boolean {
+    if (this.options.schedulerStep !== "epoch" || !this.scheduler) return false;
+    if (this.scheduler instanceof ReduceLROnPlateau) {
+      if (typeof metric !== "number") throw new ValueError("TrainingGuard.endEpoch", "a ReduceLROnPlateau stepped per epoch needs the epoch's metric (the validation loss, say)");
+      this.#stepScheduler(metric);
+    } else this.#stepScheduler();
+    return true;
   }
 
   /** Welford running mean/variance of the gradient norm; warn on a spike, naming the layer that grew most. */
@@ -454,6 +516,14 @@ export interface TrainableModel {
   train(mode?: boolean): unknown;
   /** Switch to evaluation mode. */
   eval(): unknown;
+  /** Training mode (a Module's flag): `evaluate` and `predict` put it back as it was. */
+  training?: boolean;
+  /** The model and its submodules (a Module's): `evaluate` and `predict` restore each one's mode exactly. */
+  modules?(): { training: boolean }[];
+  /** A copy of the weights (a Module's: parameters and buffers); without it, callbacks copy the parameters. */
+  stateDict?(): StateDict;
+  /** Load weights (a Module's); without it, callbacks write the parameters back. */
+  loadStateDict?(state: StateDict): unknown;
 }
 
 /** Options of {@link Trainer}: the parts to wire together, plus the guard's options. */
@@ -465,37 +535,177 @@ export interface TrainerOptions extends GuardOptions {
   /** The optimizer. */
   optimizer: GuardedOptimizer;
   /**
-   * A scheduler stepped after every good step (default: none): any safegrad scheduler. A
-   * `ReduceLROnPlateau` is stepped with the step's loss; to step it yourself with a validation
-   * loss, pass `schedulerStep: "manual"` (see {@link GuardOptions.schedulerStep}).
+   * A scheduler (default: none): any safegrad scheduler. When it is stepped is
+   * `schedulerStep`'s choice, explicit: by default per batch, after every good step (a
+   * `ReduceLROnPlateau` with the step's loss); `schedulerStep: "epoch"` steps it once per epoch
+   * in `fit` (a `ReduceLROnPlateau` with the validation loss); "manual" leaves it to you (see
+   * {@link GuardOptions.schedulerStep}).
    */
   scheduler?: GuardedScheduler | null;
-}
-
-export interface EpochStats {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  gradNorm: number;
-  lr: number;
-  seconds: number;
-  skipped: number;
+  /**
+   * With `schedulerStep: "epoch"`, the epoch log a `ReduceLROnPlateau` is stepped with (default
+   * `"val_loss"` when `fit` has a validation loader, else `"loss"`, the training loss).
+   */
+  schedulerMonitor?: string;
 }
 
 /**
- * A training loop wiring model, loss, optimizer, schedule, clipping and the guard together.
+ * One batch for `fit` and `evaluate`: `[x, y]` (what a {@link DataLoader} over a
+ * {@link TensorDataset} of inputs and targets yields; further fields are ignored), `{ x, y }` of
+ * tensors, or a typed-array {@link Batch} of the DataLoader's array form.
  * @example
- * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt, scheduler: sched, maxNorm: 1, onNonFinite: "backoff" });
- * for (const batch of batches) trainer.trainStep(batch.x, batch.y);
+ * const batch: TrainBatch = [randn([8, 4]), tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: "int32" })];
+ */
+export type TrainBatch = readonly [Tensor, Tensor, ...unknown[]] | { readonly x: Tensor; readonly y: Tensor } | Batch<FloatArray, LabelArray>;
+
+/**
+ * One batch of inputs for `predict`: a tensor, a tuple whose first field is the input (`[x]`,
+ * `[x, y]`), `{ x }`, or a typed-array {@link Batch}.
+ * @example
+ * const inputs: PredictBatch[] = [randn([8, 4]), [randn([8, 4])]];
+ */
+export type PredictBatch = Tensor | readonly [Tensor, ...unknown[]] | { readonly x: Tensor } | Batch<FloatArray, LabelArray>;
+
+/** Options of {@link Trainer.fit}. */
+export interface FitOptions {
+  /** Passes over the loader (default 1). */
+  epochs?: number;
+  /** Evaluated after each epoch (`evaluate`: eval mode, no gradients), logged as `val_loss`, `val_<metric>`. */
+  valLoader?: Iterable<TrainBatch>;
+  /** Metrics computed on the training batches (on the outputs of each good step) and on `valLoader`. */
+  metrics?: Metrics;
+  /** Callbacks, called in order: your own hooks, {@link earlyStopping}, {@link modelCheckpoint}. */
+  callbacks?: readonly Callback[];
+  /**
+   * 0: silent. 1 (default): on a terminal (`writer.isTTY`) a progress line rewritten in place
+   * (epoch, step/steps, running loss and metrics, steps/s, ETA), then one summary line per epoch;
+   * elsewhere (a pipe, a file, a browser) one JSON line per epoch (the {@link EpochLogs} and
+   * `epochs`). 2: one summary line per epoch, no progress line. Text output also prints a line
+   * per guard event (warning, skipped step, rollback).
+   */
+  verbose?: 0 | 1 | 2;
+  /** Where the progress goes (default `process.stdout` in Node, `console.log` line by line elsewhere). */
+  writer?: ProgressWriter;
+}
+
+/** Options of {@link Trainer.evaluate}. */
+export interface EvaluateOptions {
+  /** Metrics to compute besides the loss (default none). */
+  metrics?: Metrics;
+}
+
+/**
+ * What {@link Trainer.evaluate} returns: the mean loss and each metric, by name.
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+ * const r: EvaluateResult = trainer.evaluate([[x, y]], { metrics: { accuracy } });
+ * r.loss; r.accuracy;
+ */
+export interface EvaluateResult {
+  /** The loss over every sample (each batch's loss weighted by its size: the exact mean for a mean-reduced loss). */
+  loss: number;
+  /** Each metric's value. */
+  [metric: string]: number;
+}
+
+/** Options of {@link Trainer.predict}. */
+export interface PredictOptions {
+  /** For a tensor input: run the model on slices of this many rows (default: all at once). */
+  batchSize?: number;
+}
+
+const clock = (): number => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `an array of ${v.length} (${v.map((e) => (isTensor(e) ? `Tensor ${shapeStr(e.shape)}` : typeof e)).join(", ")})`;
+  if (isTensor(v)) return `a Tensor ${shapeStr(v.shape)}`;
+  return typeof v === "object" ? `an object with keys ${Object.keys(v).join(", ") || "(none)"}` : `${typeof v} ${String(v)}`;
+}
+
+function isTypedBatch(b: unknown): b is Batch<FloatArray, LabelArray> {
+  const o = b as Partial<Batch<FloatArray, LabelArray>>;
+  return typeof b === "object" && b !== null && ArrayBuffer.isView(o.x) && ArrayBuffer.isView(o.y) && Array.isArray(o.shape) && typeof o.size === "number";
+}
+
+/** The input and target of a batch. */
+function trainPair(op: string, b: unknown): [Tensor, Tensor] {
+  if (Array.isArray(b) && b.length >= 2 && isTensor(b[0]) && isTensor(b[1])) return [b[0], b[1]];
+  if (typeof b === "object" && b !== null && !isTensor(b)) {
+    const { x, y } = b as { x?: unknown; y?: unknown };
+    if (isTensor(x) && isTensor(y)) return [x, y];
+    if (isTypedBatch(b)) return [new Tensor(b.x, b.shape), new Tensor(b.y, [b.size])];
+  }
+  throw new ValueError(op, `a batch must be [x, y] tensors (what a DataLoader over a TensorDataset(x, y) yields), { x, y } tensors or a typed-array Batch; got ${describe(b)}`);
+}
+
+/** The input of a predict batch. */
+function inputOf(op: string, b: unknown): Tensor {
+  if (isTensor(b)) return b;
+  if (Array.isArray(b) && isTensor(b[0])) return b[0];
+  if (isTypedBatch(b)) return new Tensor(b.x, b.shape);
+  if (typeof b === "object" && b !== null && isTensor((b as { x?: unknown }).x)) return (b as { x: Tensor }).x;
+  throw new ValueError(op, `a batch must be a tensor, [x, ...] or { x }; got ${describe(b)}`);
+}
+
+function checkIterable(op: string, name: string, v: unknown): void {
+  if (typeof v !== "object" || v === null || typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
+    throw new ValueError(op, `${name} must be iterable (a DataLoader, an array of [x, y] batches), got ${describe(v)}`);
+  }
+}
+
+/** Batches per epoch, when the loader says (a DataLoader's or an array's `length`). */
+function lengthOf(loader: unknown): number | undefined {
+  const n = (loader as { length?: unknown }).length;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** Remember the model's modes (every submodule's, for a Module); the returned function restores them. */
+function saveModes(model: TrainableModel): () => void {
+  if (typeof model.modules === "function") {
+    const mods = model.modules();
+    const flags = mods.map((m) => m.training);
+    return () => mods.forEach((m, i) => (m.training = flags[i]!));
+  }
+  const was = model.training;
+  return () => void (was === false ? model.eval() : model.train());
+}
+
+/**
+ * A training loop wiring model, loss, optimizer, schedule, clipping and the guard together, in
+ * the spirit of Keras' `fit` and PyTorch Lightning but small: `fit` (epochs over a
+ * {@link DataLoader}, validation, metrics, callbacks, progress output), `evaluate`, `predict`,
+ * and `trainStep` for a loop of your own. Every step goes through the {@link TrainingGuard}.
+ *
+ * The scheduler is stepped when `schedulerStep` says, explicitly: per batch by default (after
+ * each good optimizer step), or once per epoch with `schedulerStep: "epoch"` (a
+ * `ReduceLROnPlateau` with the validation loss).
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt, maxNorm: 1, onNonFinite: "backoff" });
+ * const history = await trainer.fit([[x, y]], { epochs: 3, metrics: { accuracy }, verbose: 0 });
+ * history.series("loss"); // three losses
+ * trainer.evaluate([[x, y]], { metrics: { accuracy } }); // { loss, accuracy }
+ * trainer.predict(x).argmax(1); // predicted classes
  */
 export class Trainer {
   /** The guard doing the checks (its counters and history are public). */
   declare readonly guard: TrainingGuard;
   /**
+   * Set it to true (from a callback) to end `fit`: see {@link Callback}. `fit` sets it to false
+   * when it starts.
+   */
+  stopTraining = false;
+  #onGuardEvent: ((e: GuardEvent) => void) | null = null;
+
+  /**
    * @param options - model, loss, optimizer, scheduler, and the guard's options
    */
   constructor(readonly options: TrainerOptions) {
-    this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler, options);
+    const onEvent = (e: GuardEvent): void => {
+      options.onEvent?.(e);
+      this.#onGuardEvent?.(e);
+    };
+    this.guard = new TrainingGuard(options.model.namedParameters(), options.optimizer, options.scheduler, { ...options, onEvent });
   }
 
   /**
@@ -526,5 +736,183 @@ export class Trainer {
     };
     const r = this.guard.step(l.item(), rerun, { batch: { shape: [...x.shape], targetShape: [...target.shape] } });
     return { ...r, output };
+  }
+
+  /**
+   * Train for `epochs` passes over `loader` (a {@link DataLoader} yielding `[x, y]`, or any
+   * iterable of batches that can be iterated again each epoch), every step guarded
+   * (`trainStep`). After each epoch: `valLoader` is evaluated (eval mode, no gradients; the mode
+   * is restored), a per-epoch scheduler is stepped (`schedulerStep: "epoch"`), the epoch's
+   * {@link EpochLogs} are printed (see `verbose`) and passed to the callbacks. Guard events reach
+   * `onGuardEvent` after their step. Resolves to the {@link History} once the last epoch ends or
+   * a callback stops training.
+   * @example
+   * const iris = toTensorDataset(loadIris());
+   * const net = new Sequential(new Linear(4, 16), new ReLU(), new Linear(16, 3));
+   * const trainer = new Trainer({ model: net, loss: crossEntropy, optimizer: new Adam(net.parameters(), { lr: 0.01 }) });
+   * const loader = new DataLoader(iris, { batchSize: 16, shuffle: true, seed: 0 });
+   * const lines: string[] = [];
+   * const history = await trainer.fit(loader, { epochs: 5, metrics: { accuracy }, writer: { write: (s) => void lines.push(s) } });
+   * lines[0]; // '{"epoch":1,"epochs":5,"loss":...,"accuracy":...,"lr":0.01,"skipped":0,"steps":10,"seconds":...}\n'
+   * history.epochs[4]!.accuracy; // the training accuracy of epoch 5
+   */
+  async fit(loader: Iterable<TrainBatch>, options: FitOptions = {}): Promise<History> {
+    const op = "Trainer.fit";
+    const epochs = options.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new ValueError(op, `epochs must be a positive integer, got ${String(epochs)}`);
+    const verbose = options.verbose ?? 1;
+    if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new ValueError(op, `verbose must be 0, 1 or 2, got ${String(verbose)}`);
+    checkIterable(op, "loader", loader);
+    const valLoader = options.valLoader;
+    if (valLoader !== undefined) checkIterable(op, "valLoader", valLoader);
+    const callbacks = [...(options.callbacks ?? [])];
+    const names = new MetricAccumulator(options.metrics).names; // checks the metrics
+    const validation = valLoader !== undefined;
+    const steps = lengthOf(loader);
+    const logKeys = ["loss", ...names, ...(validation ? ["val_loss", ...names.map((n) => `val_${n}`)] : []), "lr", "skipped", "steps", "seconds"];
+    const perEpoch = this.guard.options.schedulerStep === "epoch";
+    const monitor = this.options.schedulerMonitor ?? (validation ? "val_loss" : "loss");
+    if (perEpoch && this.options.scheduler instanceof ReduceLROnPlateau && !logKeys.includes(monitor)) {
+      throw new ValueError(op, `schedulerMonitor "${monitor}" is not in the epoch logs (${logKeys.join(", ")})`);
+    }
+    const progress = verbose === 0 ? null : new Progress(options.writer ?? defaultWriter(), verbose, epochs);
+    const history = new History();
+    const events: GuardEvent[] = [];
+    const group = this.options.optimizer.paramGroups[0];
+    this.stopTraining = false;
+    this.#onGuardEvent = (e) => void (e.type !== "step" && events.push(e));
+    try {
+      const info: FitInfo = { epochs, steps, validation, logKeys };
+      for (const cb of callbacks) await cb.onFitStart?.(info, this);
+      for (let epoch = 1; epoch <= epochs; epoch++) {
+        for (const cb of callbacks) await cb.onEpochStart?.(epoch, this);
+        progress?.epochStart();
+        const t0 = clock();
+        const skipped0 = this.guard.skipped;
+        const metrics = new MetricAccumulator(options.metrics);
+        let lossSum = 0;
+        let count = 0;
+        let batch = 0;
+        for (const raw of loader) {
+          const [x, y] = trainPair(op, raw);
+          const { output, ...r } = this.trainStep(x, y);
+          const size = x.shape[0] ?? 1;
+          batch++;
+          if (r.status === "ok") {
+            lossSum += r.loss * size;
+            count += size;
+            metrics.update(output, y);
+          }
+          progress?.step(epoch, batch, steps, { loss: lossSum / count, ...metrics.values() });
+          for (const e of events.splice(0)) {
+            progress?.event(e);
+            for (const cb of callbacks) await cb.onGuardEvent?.(e, this);
+          }
+          const end: StepEnd = { ...r, epoch, batch, steps, size, lr: group?.lr ?? NaN };
+          for (const cb of callbacks) await cb.onStepEnd?.(end, this);
+          if (this.stopTraining) break;
+        }
+        if (batch === 0) {
+          throw new ValueError(op, epoch === 1 ? "the loader gave no batch" : `the loader gave no batch in epoch ${epoch}: pass something that can be iterated again each epoch (a DataLoader, an array of batches), not a one-shot iterator`);
+        }
+        const val: Record<string, number> = {};
+        if (valLoader !== undefined) {
+          for (const [k, v] of Object.entries(this.evaluate(valLoader, { metrics: options.metrics }))) val[`val_${k}`] = v;
+        }
+        const logs: EpochLogs = {
+          epoch,
+          loss: count > 0 ? lossSum / count : NaN,
+          ...metrics.values(),
+          ...val,
+          lr: group?.lr ?? NaN,
+          skipped: this.guard.skipped - skipped0,
+          steps: batch,
+          seconds: (clock() - t0) / 1000,
+        };
+        if (perEpoch) this.guard.endEpoch(logs[monitor]);
+        history.epochs.push(logs);
+        progress?.epochEnd(logs);
+        for (const cb of callbacks) await cb.onEpochEnd?.(logs, this);
+        if (this.stopTraining) {
+          history.stoppedEarly = epoch < epochs;
+          break;
+        }
+      }
+      for (const cb of callbacks) await cb.onFitEnd?.(history, this);
+    } finally {
+      this.#onGuardEvent = null;
+      progress?.close();
+    }
+    return history;
+  }
+
+  /**
+   * The mean loss and the metrics over `loader`, without gradients and in eval mode (Dropout off,
+   * BatchNorm on its running statistics, which are not updated); the model's mode (each
+   * submodule's) is restored after. Weights are not touched. Synchronous.
+   * @example
+   * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+   * const { loss: testLoss, accuracy: acc } = trainer.evaluate([[x, y]], { metrics: { accuracy } });
+   */
+  evaluate(loader: Iterable<TrainBatch>, options: EvaluateOptions = {}): EvaluateResult {
+    const op = "Trainer.evaluate";
+    checkIterable(op, "loader", loader);
+    const metrics = new MetricAccumulator(options.metrics);
+    const { model, loss } = this.options;
+    let lossSum = 0;
+    let count = 0;
+    const restore = saveModes(model);
+    model.eval();
+    try {
+      noGrad(() => {
+        for (const raw of loader) {
+          const [x, y] = trainPair(op, raw);
+          const out = model.forward(x);
+          const n = x.shape[0] ?? 1;
+          lossSum += loss(out, y).item() * n;
+          count += n;
+          metrics.update(out, y);
+        }
+      });
+    } finally {
+      restore();
+    }
+    if (count === 0) throw new ValueError(op, "the loader gave no batch");
+    return { loss: lossSum / count, ...metrics.values() };
+  }
+
+  /**
+   * The model's outputs, without gradients and in eval mode (restored after), for a tensor
+   * (optionally in slices of `batchSize` rows) or for every batch of a loader (its first field:
+   * the input; targets are ignored), concatenated along dim 0.
+   * @example
+   * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+   * trainer.predict(randn([10, 4]), { batchSize: 4 }).shape; // [10, 3]
+   * trainer.predict([[x, y], [x, y]]).shape; // [4, 3]
+   */
+  predict(input: Tensor | Iterable<PredictBatch>, options: PredictOptions = {}): Tensor {
+    const op = "Trainer.predict";
+    const { model } = this.options;
+    const bs = options.batchSize;
+    if (bs !== undefined && (!Number.isInteger(bs) || bs < 1)) throw new ValueError(op, `batchSize must be a positive integer, got ${String(bs)}`);
+    if (!isTensor(input)) checkIterable(op, "input", input);
+    const restore = saveModes(model);
+    model.eval();
+    try {
+      return noGrad(() => {
+        const outs: Tensor[] = [];
+        if (isTensor(input)) {
+          const n = input.shape[0] ?? 1;
+          if (bs === undefined || input.ndim === 0 || bs >= n) return model.forward(input);
+          for (let i = 0; i < n; i += bs) outs.push(model.forward(input.narrow(0, i, Math.min(bs, n - i))));
+        } else {
+          for (const b of input) outs.push(model.forward(inputOf(op, b)));
+        }
+        if (outs.length === 0) throw new ValueError(op, "the loader gave no batch");
+        return outs.length === 1 ? outs[0]! : cat(outs, 0);
+      });
+    } finally {
+      restore();
+    }
   }
 }
