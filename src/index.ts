@@ -54,6 +54,8 @@ export { Module, Sequential, ModuleList, ModuleDict, Linear, Conv2d, MaxPool2d, 
 export type { ModelSummary, SummaryRow, SummaryOptions } from "./layers/module.js";
 export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from "./layers/index.js";
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./layers/index.js";
+export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./layers/index.js";
+export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./layers/index.js";
 export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
 
 // ------------------------------------------------------------------ optimizers, clipping, schedules

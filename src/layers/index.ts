@@ -19,6 +19,8 @@ export { Embedding } from "./embedding.js";
 export type { EmbeddingLayerOptions } from "./embedding.js";
 export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from "./recurrent.js";
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./recurrent.js";
+export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./attention.js";
+export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./attention.js";
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,

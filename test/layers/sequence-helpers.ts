@@ -3,7 +3,7 @@ import { tensor, type Tensor } from "../../src/index.js";
 
 /** A fixtures/sequence.json tensor. */
 export interface SeqTensor {
-  data: Array<number | boolean>;
+  data: Array<number | boolean | string>;
   shape: number[];
   dtype: "float64" | "bool";
 }
@@ -94,10 +94,10 @@ export interface SequenceFixture {
 
 export const seqFixture = JSON.parse(readFileSync(new URL("../../fixtures/sequence.json", import.meta.url), "utf8")) as SequenceFixture;
 
-/** A fixture tensor as a safegrad float64 (or bool) tensor. */
+/** A fixture tensor as a safegrad float64 (or bool) tensor ("-Infinity" and the like are strings in the JSON). */
 export function dec(t: SeqTensor, requiresGrad = false): Tensor {
   if (t.dtype === "bool") return tensor(Uint8Array.from(t.data, (v) => (v ? 1 : 0)), { shape: t.shape, dtype: "bool" });
-  const x = tensor(Float64Array.from(t.data as number[]), { shape: t.shape });
+  const x = tensor(Float64Array.from(t.data, (v) => Number(v)), { shape: t.shape });
   if (requiresGrad) x.requiresGrad = true;
   return x;
 }
