@@ -136,7 +136,8 @@ export interface Backend {
   scatterAdd(base: View, dim: number, index: View, src: View): TypedArray;
   /**
    * Softmax (or, with `log`, log-softmax) of float x along `axis`, shifted by each lane's max; a
-   * lane whose max is ±Infinity is shifted by 0 (an all -Infinity lane gives NaN, as PyTorch).
+   * lane whose max is ±Infinity is shifted by 0, and an all -Infinity lane (a fully masked row)
+   * gives zeros (log: -Infinity), not NaN, as PyTorch >= 2.5's `_safe_softmax`.
    */
   softmax(x: View, axis: number, log: boolean): TypedArray;
   /**

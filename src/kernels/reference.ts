@@ -274,6 +274,12 @@ export const referenceBackend: Backend = {
       const shift = Math.abs(m) === Infinity ? 0 : m;
       let sum = 0;
       for (let k = 0; k < len; k++) sum += e[k] = Math.exp(s[b + k * st]! - shift);
+      // NOTE: sum is 0 only for a row of -Infinity (a fully masked row): it gives zeros (log: -Infinity),
+      // not 0/0 = NaN, as PyTorch >= 2.5's _safe_softmax.
+      if (sum === 0) {
+        for (let k = 0; k < len; k++) out[ob + k * ot] = log ? -Infinity : 0;
+        continue;
+      }
       const ls = Math.log(sum);
       for (let k = 0; k < len; k++) out[ob + k * ot] = log ? s[b + k * st]! - shift - ls : e[k]! / sum;
     }

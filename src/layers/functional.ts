@@ -380,8 +380,9 @@ export interface StdPoolOptions {
 
 /**
  * Standard-deviation pooling: sqrt(var(x) + eps) over `dim`.
- * NOTE: eps inside the root keeps the gradient finite for a constant input, where std's
- * gradient is 0 * inf = NaN. It is computed as the 2-norm of [||x - mean|| / √(n - correction), √eps]
+ * NOTE: eps inside the root keeps the gradient finite for a constant input, where the sqrt of a
+ * variance written by hand has the gradient 0 * inf = NaN (`std` and `var` mask it to 0). It is
+ * computed as the 2-norm of [||x - mean|| / √(n - correction), √eps]
  * (the same number): the core norm neither overflows (it rescales internally) nor has a NaN
  * gradient at 0, and the outer norm is >= √eps, so no division by ~0 appears in the gradient.
  * @example

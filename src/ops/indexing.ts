@@ -1,14 +1,21 @@
 /**
  * Indexing by int32 index tensors: gather, scatterAdd, indexSelect, oneHot. Index values are
  * checked before any kernel runs (an IndexError naming the op, the value and the shape).
+ * Indexing by masks and positions, written with `where` and `gather` (their gradients are those
+ * ops'): triu, tril, maskedFill, maskedSelect, flip.
+ *
+ * maskedFill(x, mask, value) is `where(mask, value, x)`: the gradient to x is 0 where masked, also
+ * for value = -Infinity (an attention mask), and a -Infinity or NaN of x under the mask is gone
+ * from the output and from the gradient.
  */
-import { DTypeError, IndexError, ShapeError } from "../errors.js";
+import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { zerosLike } from "../tensor/create.js";
-import { normDim, shapeStr } from "../tensor/shape.js";
+import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, OpFamily } from "./define.js";
 import { expand, reshape } from "./shape.js";
+import { where } from "./compare.js";
 
 /** @internal The indexing family's op-table entries. */
 export const indexingOps = new OpFamily("indexing");
@@ -104,4 +111,90 @@ export function oneHot(x: Tensor, numClasses = -1): Tensor {
   const out = new Int32Array(data.length * n);
   for (let i = 0; i < data.length; i++) out[i * n + data[i]!] = 1;
   return new Tensor(out, [...x.shape, n]);
+}
+
+// ------------------------------------------------------------------ masks and positions
+/** The bool [rows, cols] mask of the entries with col - row >= k (upper) or <= k (lower). */
+function triMask(rows: number, cols: number, k: number, upper: boolean): Tensor {
+  const m = new Uint8Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m[i * cols + j] = (upper ? j - i >= k : j - i <= k) ? 1 : 0;
+  return new Tensor(m, [rows, cols]);
+}
+
+function tri(op: string, x: Tensor, diagonal: number, upper: boolean): Tensor {
+  if (x.ndim < 2) throw new ShapeError(op, `needs at least 2 dims, got shape ${shapeStr(x.shape)}`);
+  if (!Number.isInteger(diagonal)) throw new ValueError(op, `diagonal must be an integer, got ${diagonal}`);
+  return where(triMask(x.shape[x.ndim - 2]!, x.shape[x.ndim - 1]!, diagonal, upper), x, 0);
+}
+
+/**
+ * The upper triangle of the last two dims (entries with col - row >= diagonal; 0 elsewhere), as
+ * torch.triu. The gradient below the triangle is 0.
+ * @example
+ * triu(ones([3, 3])).toArray(); // [[1, 1, 1], [0, 1, 1], [0, 0, 1]]
+ * triu(ones([2, 3]), 1).toArray(); // [[0, 1, 1], [0, 0, 1]]
+ */
+export function triu(x: Tensor, diagonal = 0): Tensor {
+  return tri("triu", x, diagonal, true);
+}
+
+/**
+ * The lower triangle of the last two dims (entries with col - row <= diagonal; 0 elsewhere), as
+ * torch.tril: `tril(ones([n, n]))` is a causal mask.
+ * @example
+ * tril(ones([3, 3])).toArray(); // [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+ * tril(ones([2, 3]), -1).toArray(); // [[0, 0, 0], [1, 0, 0]]
+ */
+export function tril(x: Tensor, diagonal = 0): Tensor {
+  return tri("tril", x, diagonal, false);
+}
+
+function checkMask(op: string, x: Tensor, mask: Tensor): void {
+  if (!(mask instanceof Tensor) || mask.dtype !== "bool") throw new DTypeError(op, `mask must be a bool tensor, got ${mask instanceof Tensor ? mask.dtype : typeof mask}`);
+}
+
+/**
+ * x with `value` where `mask` is true (as torch.masked_fill; mask is bool and broadcasts to x's
+ * shape). The gradient to x is 0 where masked, also when value is -Infinity.
+ * @example
+ * maskedFill(tensor([1, 2, 3]), tensor([true, false, true]), 0).toArray(); // [0, 2, 0]
+ * const scores = randn([2, 2]);
+ * maskedFill(scores, triu(ones([2, 2]), 1).gt(0), -Infinity).softmax(-1); // a causal attention row
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  checkMask("maskedFill", x, mask);
+  const shape = broadcastShapes("maskedFill", x.shape, mask.shape);
+  if (!sameShape(shape, x.shape)) throw new ShapeError("maskedFill", `mask ${shapeStr(mask.shape)} does not broadcast to input ${shapeStr(x.shape)}`);
+  return where(mask, value, x);
+}
+
+/**
+ * The entries of x where `mask` is true, as a 1-D tensor in row-major order (as
+ * torch.masked_select; x and mask broadcast). The gradient goes back to the selected entries.
+ * @example
+ * maskedSelect(tensor([[1, 2], [3, 4]]), tensor([[true, false], [false, true]])).toArray(); // [1, 4]
+ */
+export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
+  checkMask("maskedSelect", x, mask);
+  const shape = broadcastShapes("maskedSelect", x.shape, mask.shape);
+  const m = expand(mask, shape).toTypedArray();
+  const idx: number[] = [];
+  for (let i = 0; i < m.length; i++) if (m[i]) idx.push(i);
+  return indexSelect(reshape(expand(x, shape), [-1]), 0, new Tensor(Int32Array.from(idx), [idx.length]));
+}
+
+/**
+ * Reverse the order of the entries along `dims` (as torch.flip; a copy).
+ * @example
+ * flip(tensor([[1, 2], [3, 4]]), [1]).toArray(); // [[2, 1], [4, 3]]
+ * flip(arange(3), 0).toArray(); // [2, 1, 0]
+ */
+export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
+  const ds = normDims("flip", dims, x.ndim);
+  if (new Set(ds).size !== ds.length) throw new ShapeError("flip", `repeated dim in ${JSON.stringify(dims)}`);
+  return ds.reduce((r, d) => {
+    const n = x.shape[d]!;
+    if (n <= 1) return r;
+    return indexSelect(r, d, new Tensor(Int32Array.from({ length: n }, (_, i) => n - 1 - i), [n]));
+  }, x);
 }

@@ -87,3 +87,34 @@ export function cdist(a: Tensor, b: Tensor, p = 2): Tensor {
   return norm(diff, a.shape[a.ndim - 1] === 0 ? 1 : p, -1);
 }
 
+/**
+ * Batched matrix product of a [B, N, M] and b [B, M, P]: [B, N, P] (as torch.bmm; no broadcasting).
+ * @example
+ * bmm(randn([4, 2, 3]), randn([4, 3, 5])).shape; // [4, 2, 5]
+ */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) throw new ShapeError("bmm", `expects [B, N, M] and [B, M, P], got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  return matmul(a, b);
+}
+
+/** Options of `baddbmm` (`Tensor.baddbmm`). */
+export interface BaddbmmOptions {
+  /** The factor of the input (default 1; with 0 the input is ignored, NaN included, as PyTorch). */
+  beta?: number;
+  /** The factor of the product (default 1). */
+  alpha?: number;
+}
+/**
+ * beta · input + alpha · bmm(b1, b2) (as torch.baddbmm); input broadcasts to [B, N, P].
+ * @example
+ * baddbmm(zeros([1, 2, 5]), randn([4, 2, 3]), randn([4, 3, 5]), { alpha: 0.5 }).shape; // [4, 2, 5]
+ */
+export function baddbmm(input: Tensor, b1: Tensor, b2: Tensor, options: BaddbmmOptions = {}): Tensor {
+  const { beta = 1, alpha = 1 } = options;
+  const prod = bmm(b1, b2);
+  const out = broadcastShapes("baddbmm", input.shape, prod.shape);
+  if (out.length !== prod.ndim || out.some((s, i) => s !== prod.shape[i])) throw new ShapeError("baddbmm", `input ${shapeStr(input.shape)} does not broadcast to ${shapeStr(prod.shape)}`);
+  const scaled = alpha === 1 ? prod : prod.mul(alpha);
+  if (beta === 0) return scaled;
+  return (beta === 1 ? input : input.mul(beta)).add(scaled);
+}

@@ -5,9 +5,15 @@
  * Subgradients (written down and tested): amax/amin split the gradient evenly among tied extremes
  * (as torch.amax), max(dim)/min(dim) send it to the returned index (as torch.max(dim)),
  * norm(p=2)'(0) = 0 and norm(inf) splits evenly among ties (as torch.linalg.vector_norm).
+ *
+ * Degenerate cases (written down and tested): var/std of a constant row are 0 with gradient 0 (as
+ * torch's fused std, whose backward masks the 0 · ∞); with n - correction <= 0 the value is IEEE's
+ * 0/0 = NaN (or s/0 = Infinity), as PyTorch, and the NaN guard names var/std and the sample size.
+ * logsumexp of a row of only -Infinity is -Infinity with gradient 0 (torch 1.13: NaN gradient).
  */
 import { ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
+import { contiguousData } from "../tensor/layout.js";
 import { normDim, normDims, shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily, safeDenominator, scalar, type VjpContext } from "./define.js";
@@ -204,49 +210,132 @@ export function min(x: Tensor, dim?: number, keepdim = false): Tensor | ValuesIn
   return dim === undefined ? amin(x) : valuesIndices("argmin", x, dim, keepdim);
 }
 
+// ------------------------------------------------------------------ variance, std, logsumexp
+interface VarAttrs extends ReduceAttrs {
+  correction: number;
+}
+/** Elements reduced over. */
+const countOf = (shape: Shape, dims: readonly number[]): number => dims.reduce((a, d) => a * shape[d]!, 1);
+
+/**
+ * sum((x - mean)²) / max(0, n - correction) over dims, computed in float64 (IEEE: 0/0 = NaN and
+ * s/0 = Infinity where n - correction <= 0, as PyTorch).
+ */
+function varianceData(x: Tensor, dims: readonly number[], correction: number): Float64Array {
+  const b = getBackend();
+  const ks = keepShape(x.shape, dims);
+  const n = countOf(x.shape, dims);
+  const xd = new Tensor(b.copy(x, "float64"), x.shape);
+  const centred = (m: Float64Array): Tensor => new Tensor(b.binary("sub", xd, expandView(new Tensor(m, ks), x.shape), "float64"), x.shape);
+  const m0 = Float64Array.from(b.reduce("sum", xd, dims), (v) => v / n);
+  // NOTE: one correction pass (plus the mean of the residuals): a constant row's mean is then its
+  // value exactly, so its variance is exactly 0 (the first mean can be 1 ulp off).
+  const r = b.reduce("sum", centred(m0), dims);
+  const d = centred(m0.map((v, i) => v + r[i]! / n));
+  const ss = b.reduce("sum", new Tensor(b.binary("mul", d, d, "float64"), x.shape), dims);
+  const den = Math.max(0, n - correction);
+  return Float64Array.from(ss, (v) => v / den);
+}
+
+function varianceOp(name: "var" | "std"): OpDef<[Tensor], VarAttrs> {
+  return reduceOps.define<[Tensor], VarAttrs>({
+    name,
+    forward: ([x], a) => {
+      const v = varianceData(x, a.dims, a.correction);
+      const r = name === "std" ? v.map(Math.sqrt) : v;
+      return new Tensor(getBackend().copy(new Tensor(r, [r.length]), x.dtype), reducedShape(x.shape, a.dims, a.keepdim));
+    },
+    // d var/dx = 2 (x - mean) / (n - correction); d std/dx = (x - mean) / ((n - correction) std).
+    // Both are exactly 0 where the value is 0 (a constant row), whatever the upstream gradient: for
+    // std that is 0 · ∞ otherwise, which PyTorch's fused std masks the same way (and var's mask makes
+    // sqrt(var(x)) as safe; torch's var gives 0 · ∞ = NaN under an infinite upstream gradient).
+    vjp: ({ g, inputs: [x], out, attrs }) => {
+      const ks = keepShape(x.shape, attrs.dims);
+      const den = Math.max(0, countOf(x.shape, attrs.dims) - attrs.correction);
+      const o = out.reshape(ks);
+      const gk = g.reshape(ks);
+      const scale = name === "std" ? gk.div(safeDenominator(o).mul(den)) : gk.mul(2 / den);
+      return [x.sub(mean(x, attrs.dims, true)).mul(where(o.eq(0), 0, scale))];
+    },
+  });
+}
+const varOp = varianceOp("var");
+const stdOp = varianceOp("std");
+
+function applyVariance(def: OpDef<[Tensor], VarAttrs>, x: Tensor, dim: Dims | undefined, options: VarOptions): Tensor {
+  assertFloat(def.name, x);
+  const dims = normDims(def.name, dim, x.ndim);
+  return call(def, [x], { dims, keepdim: options.keepdim ?? false, correction: options.correction ?? 1 });
+}
+
 /**
  * Variance with Bessel's `correction` (default 1). The free-function name of `Tensor.var`.
+ * A constant input gives 0 with gradient 0. With n - correction <= 0 (one sample and the default
+ * correction) the value is NaN (0/0, as PyTorch), and the NaN guard names `var` and the sample size.
  * @example
  * variance(tensor([1, 2, 3, 4])).item(); // 1.666...
  * variance(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.25
+ * variance(tensor([3])).item(); // NaN: one sample, correction 1
  */
 export function variance(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
-  const correction = options.correction ?? 1;
-  const keepdim = options.keepdim ?? false;
-  const dims = normDims("var", dim, x.ndim);
-  const n = dims.reduce((a, d) => a * x.shape[d]!, 1);
-  const mu = mean(x, dims, true);
-  const d = x.sub(mu);
-  return sum(d.mul(d), dims, keepdim).div(Math.max(0, n - correction));
+  return applyVariance(varOp, x, dim, options);
 }
 
 /**
- * Standard deviation: sqrt(var). NOTE: its gradient at a constant input is 0 * inf = NaN (as in
- * PyTorch); use `stdPool` with an eps inside the sqrt where that can happen.
+ * Standard deviation: sqrt(var), one op. At a constant input its value is 0 and its gradient 0, not
+ * 0 · ∞ = NaN, as PyTorch's fused std (the derivative of sqrt is infinite at 0, so a hand-written
+ * `variance(x).sqrt()` gives NaN there). With n - correction <= 0 the value is NaN, as `variance`.
  * @example
  * std(tensor([1, 2, 3, 4]), 0, { correction: 0 }).item(); // 1.118...
+ * const c = tensor([2, 2, 2], { requiresGrad: true });
+ * std(c).backward();
+ * c.grad!.toArray(); // [0, 0, 0]
  */
 export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
-  return variance(x, dim, options).sqrt();
+  return applyVariance(stdOp, x, dim, options);
 }
 
-function finiteShift(m: Tensor): Tensor {
-  // The max shift is a constant (detached); an infinite max (all -inf row) shifts by 0 instead.
-  const md = m.detach();
-  return where(md.abs().eq(Infinity), 0, md);
+/** Whether t holds a -Infinity. */
+function hasNegInf(t: Tensor): boolean {
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) if (d[i] === -Infinity) return true;
+  return false;
 }
+
+const logsumexpOp = reduceOps.define<[Tensor], ReduceAttrs>({
+  name: "logsumexp",
+  forward: ([x], a) => {
+    const b = getBackend();
+    // The shift is the row max, or 0 where that is infinite: a row of only -Infinity (fully masked)
+    // then sums to 0, and log(0) = -Infinity is its value.
+    const shift = Float64Array.from(b.reduce("max", x, a.dims), (m) => (Math.abs(m) === Infinity ? 0 : m));
+    const sv = expandView(new Tensor(b.copy(new Tensor(shift, [shift.length]), x.dtype), keepShape(x.shape, a.dims)), x.shape);
+    const e = new Tensor(b.unary("exp", new Tensor(b.binary("sub", x, sv, x.dtype), x.shape)), x.shape);
+    const s = b.reduce("sum", e, a.dims);
+    const r = Float64Array.from(s, (v, i) => Math.log(v) + shift[i]!);
+    return new Tensor(b.copy(new Tensor(r, [r.length]), x.dtype), reducedShape(x.shape, a.dims, a.keepdim));
+  },
+  // d/dx = exp(x - lse) = softmax(x). A fully masked row (lse = -Infinity) is shifted by 0 instead
+  // of by -Infinity (-Infinity - -Infinity = NaN): exp(-Infinity) = 0, so its gradient is 0.
+  vjp: ({ g, inputs: [x], out, attrs }) => {
+    const ks = keepShape(x.shape, attrs.dims);
+    const lse = out.reshape(ks);
+    const shift = hasNegInf(lse) ? where(lse.eq(-Infinity), 0, lse) : lse;
+    return [g.reshape(ks).mul(x.sub(shift).exp())];
+  },
+});
 
 /**
- * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows.
+ * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows. A row of only
+ * -Infinity (a fully masked row) gives -Infinity with gradient 0 (torch 1.13: a NaN gradient).
  * @example
  * logsumexp(tensor([1000, 1000]), 0).item(); // 1000.693..., where the naive formula gives Infinity
+ * logsumexp(tensor([[0, -Infinity], [-Infinity, -Infinity]]), 1).toArray(); // [0, -Infinity]
  */
 export function logsumexp(x: Tensor, dim: Dims, keepdim = false): Tensor {
+  assertFloat("logsumexp", x);
   const dims = normDims("logsumexp", dim, x.ndim);
-  if (x.numel === 0) return sum(x, dims, keepdim).log();
-  const m = finiteShift(amax(x, dims, true));
-  const r = x.sub(m).exp().sum(dims, true).log().add(m);
-  return keepdim ? r : reshape(r, x.shape.filter((_, d) => !dims.includes(d)));
+  return call(logsumexpOp, [x], { dims, keepdim });
 }
 
 // ------------------------------------------------------------------ norm

@@ -389,3 +389,101 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const size = Math.max(1, Math.ceil(x.shape[d]! / chunks));
   return split(x, size, d);
 }
+
+// ------------------------------------------------------------------ strided slices, rolls, repeats
+const sliceOp = shapeOps.define<[Tensor], { dim: number; start: number; length: number; step: number }>({
+  name: "slice",
+  forward: ([x], a) => {
+    const shape = [...x.shape];
+    shape[a.dim] = a.length;
+    const strides = [...x.strides];
+    strides[a.dim] = x.strides[a.dim]! * a.step;
+    return new Tensor(x.storage, shape, strides, x.offset + a.start * x.strides[a.dim]!);
+  },
+  // g's entries go to start, start + step, ...: interleave step - 1 zeros after each, then pad.
+  vjp: ({ g, inputs: [x], attrs: { dim, start, length, step } }) => {
+    const size = x.shape[dim]!;
+    const spread = g.unsqueeze(dim + 1);
+    const pads: [number, number][] = spread.shape.map((_, d) => (d === dim + 1 ? [0, step - 1] : [0, 0]));
+    const flat = padDims(spread, pads, 0).reshape(x.shape.map((s, d) => (d === dim ? length * step : s)));
+    const len = Math.min(length * step, size - start);
+    return [padDims(flat.narrow(dim, 0, len), x.shape.map((_, d) => (d === dim ? [start, size - start - len] : [0, 0])), 0)];
+  },
+  saved: [], // only shapes and dtypes
+});
+/**
+ * The entries start, start + step, ... before `end` of one dim, as Python's `x[start:end:step]`
+ * (a view): negative start and end count from the end, both are clamped to the dim, end defaults
+ * to the dim's size; step is an integer >= 1 (as PyTorch).
+ * @example
+ * slice(arange(6), 0, 1, 5, 2).toArray(); // [1, 3]
+ * slice(arange(6), 0, -2).toArray(); // [4, 5]
+ * slice(tensor([[1, 2, 3], [4, 5, 6]]), 1, 0, undefined, 2).toArray(); // [[1, 3], [4, 6]]
+ */
+export function slice(x: Tensor, dim: number, start = 0, end?: number, step = 1): Tensor {
+  const d = normDim("slice", dim, x.ndim);
+  const size = x.shape[d]!;
+  if (!Number.isInteger(step) || step < 1) throw new ValueError("slice", `step must be an integer >= 1, got ${step}`);
+  if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) throw new IndexError("slice", `start ${start} and end ${end} must be integers`);
+  const clampIdx = (i: number): number => Math.min(size, Math.max(0, i < 0 ? i + size : i));
+  const s = clampIdx(start);
+  const e = end === undefined ? size : clampIdx(end);
+  const length = Math.max(0, Math.ceil((e - s) / step));
+  if (step === 1 || length <= 1) return narrow(x, d, length === 0 ? 0 : s, length);
+  return call(sliceOp, [x], { dim: d, start: s, length, step });
+}
+
+/**
+ * Shift the entries along `dims` by `shifts` (as torch.roll: what falls off the end comes back at
+ * the start); with no dims, x is flattened, rolled and reshaped back.
+ * @example
+ * roll(arange(5), 2).toArray(); // [3, 4, 0, 1, 2]
+ * roll(tensor([[1, 2], [3, 4]]), [1, -1], [0, 1]).toArray(); // [[4, 3], [2, 1]]
+ */
+export function roll(x: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+  const sh = typeof shifts === "number" ? [shifts] : [...shifts];
+  if (dims === undefined) {
+    if (sh.length !== 1) throw new ValueError("roll", `without dims, shifts must be one number, got ${JSON.stringify(shifts)}`);
+    return reshape(roll(flatten(x), sh[0]!, 0), x.shape);
+  }
+  const ds = typeof dims === "number" ? [dims] : [...dims];
+  if (ds.length !== sh.length) throw new ValueError("roll", `shifts ${JSON.stringify(shifts)} and dims ${JSON.stringify(dims)} must have the same length`);
+  let r = x;
+  ds.forEach((dim, i) => {
+    if (!Number.isInteger(sh[i])) throw new ValueError("roll", `shifts must be integers, got ${JSON.stringify(shifts)}`);
+    const d = normDim("roll", dim, x.ndim);
+    const n = x.shape[d] ?? 1;
+    if (n === 0 || x.ndim === 0) return;
+    const s = ((sh[i]! % n) + n) % n;
+    if (s !== 0) r = cat([narrow(r, d, n - s, s), narrow(r, d, 0, n - s)], d);
+  });
+  return r;
+}
+
+/**
+ * Repeat x `repeats[i]` times along each dim (as torch.Tensor.repeat: repeats may have more
+ * entries than x has dims, which adds leading dims).
+ * @example
+ * repeat(tensor([1, 2]), [2, 2]).toArray(); // [[1, 2, 1, 2], [1, 2, 1, 2]]
+ * repeat(zeros([2, 3]), [1, 2, 1]).shape; // [1, 4, 3]
+ */
+export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
+  if (repeats.length < x.ndim) throw new ShapeError("repeat", `needs at least ${x.ndim} repeats for shape ${shapeStr(x.shape)}, got ${JSON.stringify(repeats)}`);
+  for (const r of repeats) if (!Number.isInteger(r) || r < 0) throw new ValueError("repeat", `repeats must be non-negative integers, got ${JSON.stringify(repeats)}`);
+  const shape = [...new Array<number>(repeats.length - x.ndim).fill(1), ...x.shape];
+  // [s0, s1] -> [1, s0, 1, s1] -> expand [r0, s0, r1, s1] -> reshape [r0 s0, r1 s1]
+  const inter = reshape(x, shape.flatMap((s) => [1, s]));
+  const big = expand(inter, shape.flatMap((s, i) => [repeats[i]!, s]));
+  return reshape(big, shape.map((s, i) => s * repeats[i]!));
+}
+
+/**
+ * Repeat x along its dims (as torch.tile): like `repeat`, but `reps` shorter than x's dims is
+ * filled with leading 1s.
+ * @example
+ * tile(tensor([[1, 2]]), [2]).toArray(); // [[1, 2, 1, 2]]
+ */
+export function tile(x: Tensor, reps: readonly number[]): Tensor {
+  const full = reps.length < x.ndim ? [...new Array<number>(x.ndim - reps.length).fill(1), ...reps] : reps;
+  return repeat(x, full);
+}

@@ -14,11 +14,12 @@ import { indexingOps } from "./indexing.js";
 import { linalgOps } from "./linalg.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
+import { scanOps } from "./scan.js";
 import { shapeOps } from "./shape.js";
 import { softmaxOps } from "./softmax.js";
 
 /** The op families, in the order of the map (ops/<family>.ts). */
-export const families: readonly OpFamily[] = [elementwiseOps, compareOps, shapeOps, indexingOps, reduceOps, softmaxOps, linalgOps, convOps, poolOps];
+export const families: readonly OpFamily[] = [elementwiseOps, compareOps, shapeOps, indexingOps, reduceOps, softmaxOps, linalgOps, convOps, poolOps, scanOps];
 
 /** Every op-table entry by name, with the name of the family that defines it. */
 export const opTable: ReadonlyMap<string, { def: OpDef; family: string }> = (() => {

@@ -833,6 +833,102 @@ export class Tensor implements View {
    * zeros([2, 3]).scatterAdd(1, y.unsqueeze(1), ones([2, 1])) // one-hot rows
    */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return F.scatterAdd(this, dim, index, src); }
+  /**
+   * x[start:end:step] along `dim` (negative indices count from the end; a view); the method form of {@link slice}.
+   * @example
+   * x.slice(1, 0, undefined, 2) // columns 0 and 2
+   */
+  slice(dim: number, start?: number, end?: number, step?: number): Tensor { return F.slice(this, dim, start, end, step); }
+  /**
+   * Shift the entries along `dims` by `shifts`, wrapping around; the method form of {@link roll}.
+   * @example
+   * x.roll(1, 1)
+   */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor { return F.roll(this, shifts, dims); }
+  /**
+   * Repeat along each dim (as torch.Tensor.repeat); the method form of {@link repeat}.
+   * @example
+   * x.repeat([2, 1]) // shape [4, 4]
+   */
+  repeat(repeats: readonly number[]): Tensor { return F.repeat(this, repeats); }
+  /**
+   * Repeat along the last dims (as torch.tile); the method form of {@link tile}.
+   * @example
+   * x.tile([2]) // shape [2, 8]
+   */
+  tile(reps: readonly number[]): Tensor { return F.tile(this, reps); }
+  /**
+   * Reverse the entries along `dims` (a copy); the method form of {@link flip}.
+   * @example
+   * x.flip([0, 1])
+   */
+  flip(dims: number | readonly number[]): Tensor { return F.flip(this, dims); }
+  /**
+   * The upper triangle of the last two dims (col - row >= diagonal); the method form of {@link triu}.
+   * @example
+   * x.triu(1)
+   */
+  triu(diagonal?: number): Tensor { return F.triu(this, diagonal); }
+  /**
+   * The lower triangle of the last two dims (col - row <= diagonal); the method form of {@link tril}.
+   * @example
+   * x.tril()
+   */
+  tril(diagonal?: number): Tensor { return F.tril(this, diagonal); }
+  /**
+   * `value` where the bool `mask` is true (gradient 0 there); the method form of {@link maskedFill}.
+   * @example
+   * x.maskedFill(x.lt(0), -Infinity)
+   */
+  maskedFill(mask: Tensor, value: number): Tensor { return F.maskedFill(this, mask, value); }
+  /**
+   * The entries where the bool `mask` is true, as 1-D; the method form of {@link maskedSelect}.
+   * @example
+   * x.maskedSelect(x.gt(0))
+   */
+  maskedSelect(mask: Tensor): Tensor { return F.maskedSelect(this, mask); }
+  /**
+   * Cumulative sum along `dim`; the method form of {@link cumsum}.
+   * @example
+   * x.cumsum(1)
+   */
+  cumsum(dim: number): Tensor { return F.cumsum(this, dim); }
+  /**
+   * Cumulative product along `dim` (gradient exact with zeros); the method form of {@link cumprod}.
+   * @example
+   * x.cumprod(1)
+   */
+  cumprod(dim: number): Tensor { return F.cumprod(this, dim); }
+  /**
+   * Sorted values and int32 indices along `dim` (stable); the method form of {@link sort}.
+   * @example
+   * x.sort(1, true).values
+   */
+  sort(dim?: number, descending?: boolean): F.ValuesIndices { return F.sort(this, dim, descending); }
+  /**
+   * The int32 indices that sort along `dim` (stable); the method form of {@link argsort}.
+   * @example
+   * x.argsort(-1)
+   */
+  argsort(dim?: number, descending?: boolean): Tensor { return F.argsort(this, dim, descending); }
+  /**
+   * The k largest (or smallest) entries along `dim` with their int32 indices; the method form of {@link topk}.
+   * @example
+   * logits.topk(2).indices // the two best classes of each row
+   */
+  topk(k: number, dim?: number, options?: F.TopkOptions): F.ValuesIndices { return F.topk(this, k, dim, options); }
+  /**
+   * Batched matrix product of [B, N, M] and [B, M, P]; the method form of {@link bmm}.
+   * @example
+   * x.unsqueeze(0).bmm(w.transpose(0, 1).unsqueeze(0)) // [1, 2, 4] @ [1, 4, 3] = [1, 2, 3]
+   */
+  bmm(other: Tensor): Tensor { return F.bmm(this, other); }
+  /**
+   * beta · this + alpha · bmm(b1, b2); the method form of {@link baddbmm}.
+   * @example
+   * zeros([1, 2, 3]).baddbmm(x.unsqueeze(0), w.transpose(0, 1).unsqueeze(0), { alpha: 2 })
+   */
+  baddbmm(b1: Tensor, b2: Tensor, options?: F.BaddbmmOptions): Tensor { return F.baddbmm(this, b1, b2, options); }
 
   /**
    * Element at a full index (negative indices allowed), as a number.

@@ -186,8 +186,10 @@ describe("exact values at the kinks", () => {
     const x = tensor([[2.5, 2.5, 2.5, 2.5]], { dtype: "float64" });
     expect(LF.stdPool(x, { dim: 1 }).item()).toBeCloseTo(Math.sqrt(1e-5), 15);
     expect(grads((a) => LF.stdPool(a, { dim: 1 }), [x])[0]).toEqual([0, 0, 0, 0]);
-    // std itself gives NaN there (0 * inf): the reason stdPool exists.
-    expect(grads((a) => a.std(1), [x])[0]!.every(Number.isNaN)).toBe(true);
+    // std (and var) are 0 there with gradient 0 (as torch's fused std); a variance written by hand
+    // under a sqrt is 0 * inf = NaN: the reason stdPool exists.
+    expect(grads((a) => a.std(1), [x])[0]).toEqual([0, 0, 0, 0]);
+    expect(grads((a) => a.sub(a.mean(1, true)).square().mean(1).sqrt(), [x])[0]!.every(Number.isNaN)).toBe(true);
   });
 
   it("layerNorm / rmsNorm / batchNorm of a constant row: finite output and gradient", () => {

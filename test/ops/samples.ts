@@ -279,6 +279,18 @@ export const opSamples: Record<string, Sample> = {
       fn: (x: Tensor) => F.norm(x, p, -1, keep),
     })),
   },
+  var: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[s.length - 1]! > 1), seedArb, fc.constantFrom(0, 1), fc.boolean()).map(([s, seed, c, keepdim]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.variance(x, -1, { correction: c, keepdim }),
+    })),
+  },
+  std: {
+    kind: "grad",
+    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[0]! > 1), seedArb, fc.boolean()).map(([s, seed, keepdim]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.std(x, 0, { keepdim }) })),
+  },
+  logsumexp: unary((x) => (x.ndim ? F.logsumexp(x, -1) : F.logsumexp(x, null))),
   matmul: {
     kind: "grad",
     arb: fc
@@ -336,6 +348,21 @@ export const opSamples: Record<string, Sample> = {
       return { inputs: [t64(s, seed), t64(idxShape, seed + 1)], fn: (b: Tensor, src: Tensor) => F.scatterAdd(b, d, index, src) };
     }),
   },
+  // Tensor idioms (issue 16): the primitives.
+  cumsum: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, fc.constantFrom(0, -1), seedArb).map(([s, d, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.cumsum(x, d) })),
+  },
+  cumprod: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, fc.constantFrom(0, -1), seedArb).map(([s, d, seed]) => ({ inputs: [t64(s, seed, { awayFrom0: 0.2 })], fn: (x: Tensor) => F.cumprod(x, d) })),
+  },
+  slice: {
+    kind: "grad",
+    arb: fc
+      .tuple(fc.constantFrom<number[]>([7], [2, 7], [3, 7, 2]), fc.integer({ min: -7, max: 6 }), fc.option(fc.integer({ min: -8, max: 8 })), fc.integer({ min: 2, max: 4 }), seedArb)
+      .map(([s, start, end, step, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.slice(x, s.length > 2 ? 1 : -1, start, end ?? undefined, step) })),
+  },
 };
 
 function convArb() {
@@ -358,18 +385,6 @@ export const compositeSamples: Record<string, GradSample> = {
     kind: "grad",
     arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.mean(x, 0, true) })),
   },
-  variance: {
-    kind: "grad",
-    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[s.length - 1]! > 1), seedArb, fc.constantFrom(0, 1)).map(([s, seed, c]) => ({
-      inputs: [t64(s, seed)],
-      fn: (x: Tensor) => F.variance(x, -1, { correction: c }),
-    })),
-  },
-  std: {
-    kind: "grad",
-    arb: fc.tuple(nonEmptyShapeArb.filter((s) => s[0]! > 1), seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed)], fn: (x: Tensor) => F.std(x, 0, { keepdim: true }) })),
-  },
-  logsumexp: unary((x) => (x.ndim ? F.logsumexp(x, -1) : F.logsumexp(x, null))),
   gelu: unary((x) => F.gelu(x)),
   geluTanh: unary((x) => F.gelu(x, { approximate: "tanh" })),
   maxDim: {
@@ -455,6 +470,88 @@ export const compositeSamples: Record<string, GradSample> = {
       fn: (x: Tensor) => F.avgPool2d(x, k, { padding: Math.floor(k / 2), countIncludePad: includePad }),
     })),
   },
+  // Tensor idioms (issue 16): the composites.
+  cumprodWithZeros: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(nonEmptyShapeArb, fc.constantFrom(0, -1), seedArb).map(([s, d, seed]) => ({ inputs: [withZeros(s, seed)], fn: (x: Tensor) => F.cumprod(x, d) })),
+  },
+  triuTril: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(fc.constantFrom<number[]>([3, 3], [2, 4], [2, 4, 3]), fc.integer({ min: -2, max: 2 }), seedArb).map(([s, k, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => F.triu(x, k).add(F.tril(x, -k).mul(2)),
+    })),
+  },
+  maskedFill: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => {
+      const mask = t64([s[s.length - 1]!], seed + 5).detach().gt(0);
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.maskedFill(x, mask, 5).mul(x) };
+    }),
+  },
+  maskedSelect: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => {
+      const mask = t64(s, seed + 5).detach().gt(0);
+      return { inputs: [t64(s, seed)], fn: (x: Tensor) => F.maskedSelect(x, mask).square() };
+    }),
+  },
+  sortTopk: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(nonEmptyShapeArb, fc.boolean(), seedArb).map(([s, desc, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => {
+        const n = s[s.length - 1]!;
+        const sorted = F.sort(x, -1, desc).values.mul(ramp(n));
+        const top = F.topk(x, Math.min(2, n), -1, { largest: !desc }).values;
+        return F.cat([sorted.flatten(), top.square().flatten()]);
+      },
+    })),
+  },
+  flipRollRepeatTile: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed)],
+      fn: (x: Tensor) => {
+        const w = ramp(x.numel * 2);
+        const parts = [F.flip(x, s.length > 1 ? [0, -1] : [0]), F.roll(x, 1, 0), F.roll(x, -4), F.repeat(x, [2, ...s.map(() => 1)]).mul(w.reshape([2, ...s])), F.tile(x, [3])];
+        return F.cat(parts.map((p) => p.flatten()));
+      },
+    })),
+  },
+  bmmBaddbmm: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 }), seedArb).map(([B, N, M, P, seed]) => ({
+      inputs: [t64([1, N, P], seed), t64([B, N, M], seed + 1), t64([B, M, P], seed + 2)],
+      fn: (c: Tensor, a: Tensor, b: Tensor) => F.baddbmm(c, a, b, { beta: 0.5, alpha: 2 }).add(F.bmm(a, b).square()),
+    })),
+  },
+  einsum: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc
+      .tuple(
+        fc.constantFrom<[string, number[], number[]]>(
+          ["bij,bjk->bik", [2, 3, 4], [2, 4, 2]],
+          ["ij,jk->ik", [3, 2], [2, 4]],
+          ["bhqd,bhkd->bhqk", [2, 2, 3, 4], [2, 2, 2, 4]],
+          ["i,i->", [5], [5]],
+          ["i,j->ij", [3], [4]],
+          ["ij,kj", [2, 3], [4, 3]],
+          ["bij,jk->kbi", [2, 3, 4], [4, 2]],
+          ["ijk,k->j", [2, 3, 4], [4]],
+        ),
+        seedArb,
+      )
+      .map(([[eq, sa, sb], seed]) => ({ inputs: [t64(sa, seed), t64(sb, seed + 1)], fn: (a: Tensor, b: Tensor) => F.einsum(eq, a, b).mul(F.einsum(eq, a, b)) })),
+  },
 };
 
 function binaryStack(): GradSample {
@@ -465,4 +562,19 @@ function binaryStack(): GradSample {
       fn: (a: Tensor, b: Tensor) => F.stack([a, b], -1),
     })),
   };
+}
+
+
+/** A float64 tensor (requiring grad) with about a third of its entries exactly 0. */
+function withZeros(shape: number[], seed: number): Tensor {
+  const x = t64(shape, seed);
+  const g = new Generator(seed + 11);
+  const data = x.toTypedArray();
+  for (let i = 0; i < data.length; i++) if (g.random() < 0.35) data[i] = 0;
+  return tensor(data, { shape, requiresGrad: true });
+}
+
+/** [1, 2, ..., n] as float64 (a weight that tells positions apart). */
+function ramp(n: number): Tensor {
+  return tensor(Float64Array.from({ length: n }, (_, i) => i + 1));
 }

@@ -117,11 +117,13 @@ export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean
   H.set(xs, rt.base >> 2);
   rt.math.softmax(rt.base, out, rows, cols, stats);
   const S = new Float64Array(rt.memory.buffer, stats, 2 * rows);
-  // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum)
+  // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum). A sum of 0
+  // is a row of -Infinity (shift 0): (x - 0 - 0) * 1 keeps -Infinity, and exp * 0 gives zeros.
   for (let r = 0, t = tbl >> 2; r < rows; r++, t += 4) {
+    const sum = S[2 * r + 1]!;
     H[t] = log ? S[2 * r]! : 0;
-    H[t + 1] = log ? Math.log(S[2 * r + 1]!) : 0;
-    H[t + 2] = log ? 1 : 1 / S[2 * r + 1]!;
+    H[t + 1] = log && sum !== 0 ? Math.log(sum) : 0;
+    H[t + 2] = log ? 1 : sum !== 0 ? 1 / sum : 0;
   }
   rt.math.rowAffine(log ? rt.base : out, out, rows, cols, tbl);
   return H.slice(out >> 2, (out >> 2) + n);
