@@ -52,7 +52,7 @@ export interface StateRecord {
  * What `loadStateDict` takes: a state dict (a Map, or a record, of tensors), tensors as plain
  * records, or what `deserialize()` returns (`{ tensors, metadata }`), as it comes out of a file.
  * @example
- * model.loadStateDict(deserialize(bytes)); // in the browser, without io.loadTensors
+ * model.loadStateDict(deserialize(serialize(model.stateDict()))); // bytes from a file or fetch(), in the browser
  */
 export type LoadableStateDict =
   | ReadonlyMap<string, Tensor | StateRecord>

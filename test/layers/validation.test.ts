@@ -37,7 +37,9 @@ describe("losses", () => {
     expect(() => LF.crossEntropy(logits, i32([0, 1]))).toThrow(/expected \[3\]/);
     expect(() => LF.crossEntropy(logits, randn([3]))).toThrow(/probability targets must have the input's shape/);
     expect(() => LF.crossEntropy(logits, i32([0, 1, 2]), { weight: tensor([1, 1, 1]) })).toThrow(/weight must have shape \[4\]/);
-    expect(() => LF.crossEntropy(logits, i32([0, 1, 2]), { weight: tensor([1, -1, 1, 1]) })).toThrow(/>= 0/);
+    expect(() => LF.crossEntropy(logits, i32([0, 1, 2]), { weight: tensor([1, NaN, 1, 1]) })).toThrow(/must be finite/);
+    // negative class weights are allowed, as torch (issue 20)
+    expect(LF.crossEntropy(logits, i32([0, 1, 2]), { weight: tensor([1, -1, 1, 1]) }).dtype).toBe("float32");
     expect(() => LF.crossEntropy(logits, i32([0, 1, 2]), { labelSmoothing: 1.5 })).toThrow(/labelSmoothing/);
     expect(() => LF.nllLoss(zeros([]), i32([0]))).toThrow(ShapeError);
   });
