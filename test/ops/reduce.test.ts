@@ -267,7 +267,9 @@ describe("reduction edge cases", () => {
     expect(norm(zeros([0])).item()).toBe(0);
     expect(norm(tensor([3, -4]), Infinity).item()).toBe(4);
     expect(norm(tensor([-3, 4]), 1.5).item()).toBeCloseTo((3 ** 1.5 + 4 ** 1.5) ** (1 / 1.5), 5);
-    expect(() => norm(tensor([1]), 0.5)).toThrow(ValueError);
+    expect(norm(tensor([1, 4]), 0.5).item()).toBeCloseTo((1 + 2) ** 2, 10); // 0 < p < 1, as torch (issue 20)
+    expect(() => norm(tensor([1]), 0)).toThrow(ValueError);
+    expect(() => norm(tensor([1]), -1)).toThrow(ValueError);
     expect(() => norm(tensor([1]), NaN)).toThrow(ValueError);
     expect(() => norm(zeros([2, 0]), Infinity, 1)).toThrow(ShapeError);
   });
