@@ -8,7 +8,7 @@ import * as sg from "../../src/index.js";
 import { Tensor, grad, tensor } from "../../src/index.js";
 
 interface TRec { data: (number | boolean | string)[]; shape: number[]; dtype: string; requires_grad: boolean }
-type Arg = TRec | number | null | (TRec | number)[];
+type Arg = TRec | number | string | null | (TRec | number)[];
 interface Case {
   name: string;
   fn: string;
@@ -43,7 +43,7 @@ function toTensor(r: TRec): Tensor {
 }
 
 function convArg(a: Arg): unknown {
-  if (a === null || typeof a === "number") return a;
+  if (a === null || typeof a === "number" || typeof a === "string") return a;
   if (Array.isArray(a)) return a.map((x) => (typeof x === "number" ? x : toTensor(x)));
   return toTensor(a);
 }
@@ -120,6 +120,24 @@ function dispatch(c: Case, args: any[]): Result {
     }
     case "avg_pool1d":
       return sg.avgPool1d(x, kw(c, "kernel_size"), { stride: kw(c, "stride") ?? undefined, padding: kw(c, "padding"), countIncludePad: kw(c, "count_include_pad"), ceilMode: kw(c, "ceil_mode") });
+    // Tensor idioms (issue 16)
+    case "cumsum": return sg.cumsum(x, dim);
+    case "cumprod": return sg.cumprod(x, dim);
+    case "triu": return sg.triu(x, kw(c, "diagonal") ?? 0);
+    case "tril": return sg.tril(x, kw(c, "diagonal") ?? 0);
+    case "masked_fill": return sg.maskedFill(x, y, z);
+    case "masked_select": return sg.maskedSelect(x, y);
+    case "topk": return sg.topk(x, kw(c, "k"), dim ?? -1, { largest: kw(c, "largest") ?? true });
+    case "sort": return sg.sort(x, dim ?? -1, kw(c, "descending") ?? false);
+    case "argsort": return sg.argsort(x, dim ?? -1, kw(c, "descending") ?? false);
+    case "flip": return sg.flip(x, kw(c, "dims"));
+    case "roll": return sg.roll(x, kw(c, "shifts"), kw(c, "dims") ?? undefined);
+    case "repeat": return sg.repeat(x, y);
+    case "tile": return sg.tile(x, kw(c, "dims"));
+    case "slice": return sg.slice(x, dim, kw(c, "start"), kw(c, "end"), kw(c, "step"));
+    case "bmm": return sg.bmm(x, y);
+    case "baddbmm": return sg.baddbmm(x, y, z, { beta: kw(c, "beta"), alpha: kw(c, "alpha") });
+    case "einsum": return sg.einsum(x, ...args.slice(1));
   }
   throw new Error(`no mapping for ${c.fn}`);
 }
