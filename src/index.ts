@@ -56,6 +56,8 @@ export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./layers/index.js";
 export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./layers/index.js";
 export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./layers/index.js";
+export { TransformerEncoderLayer, TransformerEncoder } from "./layers/index.js";
+export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerEncoderOptions } from "./layers/index.js";
 export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
 
 // ------------------------------------------------------------------ optimizers, clipping, schedules

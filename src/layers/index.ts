@@ -21,6 +21,8 @@ export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./recurrent.js";
 export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./attention.js";
 export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./attention.js";
+export { TransformerEncoderLayer, TransformerEncoder } from "./transformer.js";
+export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerEncoderOptions } from "./transformer.js";
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,

@@ -77,6 +77,7 @@ export interface TransformerCase {
   mask: SeqTensor | null;
   src_key_padding_mask: SeqTensor | null;
   is_causal: boolean;
+  final_norm: boolean;
   out: SeqTensor;
   grad_output: SeqTensor;
   input_grad: SeqTensor;
