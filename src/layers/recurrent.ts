@@ -6,7 +6,7 @@
  * They are compositions of core ops (matmul, sigmoid, tanh, narrow/select, stack, cat), so their
  * gradients come from the op table; the autograd engine is iterative, so a long sequence does not
  * overflow the stack. Exploding gradients, the classic RNN failure, are best handled with
- * `clipGradNorm_` after `backward()`.
+ * `clipGradNorm(model.parameters(), maxNorm)` after `backward()`.
  */
 import { ShapeError, ValueError } from "../errors.js";
 import * as F from "../ops/index.js";
