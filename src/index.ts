@@ -100,13 +100,5 @@ export { serialize, deserialize, SafetensorsError } from "./io/safetensors.js";
 export { serializeCheckpoint, restoreCheckpoint, CheckpointError } from "./io/checkpoint.js";
 export type { CheckpointParts, LoadedCheckpoint } from "./io/checkpoint.js";
 export type { TensorRecord, TensorSource } from "./io/types.js";
-export { TensorDataset, Subset, toTensorDataset, defaultCollate } from "./data/dataset.js";
-export type { MapDataset, Dataset, LabelArray, Collated, ToTensorDatasetOptions } from "./data/dataset.js";
-export { DataLoader } from "./data/loader.js";
-export type { DataLoaderOptions, Batch, LoaderDataset, SampleOf, BatchOf } from "./data/loader.js";
-export { trainTestSplit, permutation } from "./data/split.js";
-export type { Split, SplitOptions } from "./data/split.js";
-export { standardize } from "./data/standardize.js";
-export type { Standardized } from "./data/standardize.js";
-export { parseDigitsCsv, parseIrisCsv } from "./data/parse.js";
-export type { DigitsData, IrisData } from "./data/parse.js";
+// Data sets and loaders (torch.utils.data) are in "safegrad/data" (and "safegrad/node"), so the
+// main bundle does not carry them.

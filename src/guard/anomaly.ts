@@ -9,12 +9,13 @@
  */
 import { currentVjp, setEngineObserver, type EngineObserver } from "../autograd/engine.js";
 import type { Node } from "../autograd/node.js";
+import { currentModuleFrame, type ModuleFrame } from "../layers/module.js";
 import { isFloat } from "../tensor/dtype.js";
 import { contiguousData } from "../tensor/layout.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { findHint } from "./hints.js";
-import { AnomalyError, AnomalyReport, type Origin } from "./report.js";
+import { AnomalyError, AnomalyReport, inModule, type ModuleInfo, type Origin } from "./report.js";
 import { allFinite, hasNaN, tensorStats, formatStats, type TensorStats } from "./stats.js";
 import type { ReportGraph, ReportGraphNode } from "./picture.js";
 
@@ -38,6 +39,10 @@ function describeLeaf(t: Tensor): string {
   return t.name ? `"${t.name}"` : `of shape ${shapeStr(t.shape)} (${t.requiresGrad ? "requires grad" : "data"})`;
 }
 
+/** The module (path and class) whose forward created a node, recorded while detection is on. */
+let moduleOf = new WeakMap<Node, ModuleFrame>();
+const moduleInfo = (f: ModuleFrame | null | undefined): ModuleInfo | undefined => (f ? { path: f.path, type: f.module.constructor.name } : undefined);
+
 /** Follow a non-finite tensor back to the op that created it, or to the leaf that held it. */
 function traceOrigin(t: Tensor): Origin {
   let cur = t;
@@ -46,7 +51,8 @@ function traceOrigin(t: Tensor): Origin {
     if (!node) return { kind: "input", name: describeLeaf(cur), stats: tensorStats(cur) };
     const bad = node.inputs.find((i) => isFloat(i.dtype) && !allFinite(i));
     if (!bad) {
-      return { kind: "op", op: node.op, callSite: userCallSite(node.creation) };
+      const module = moduleInfo(moduleOf.get(node));
+      return { kind: "op", op: node.op, callSite: userCallSite(node.creation), ...(module ? { module } : {}) };
     }
     cur = bad;
   }
@@ -74,10 +80,11 @@ interface BackwardState {
 }
 let bstate: BackwardState = { parentOf: new Map(), root: null };
 
-function buildGraph(opLabel: string, inputs: readonly Tensor[], output: Tensor, culpritNode: Node | null): ReportGraph {
+function buildGraph(opLabel: string, inputs: readonly Tensor[], output: Tensor, culpritNode: Node | null, module: ModuleInfo | undefined): ReportGraph {
   const nodes: ReportGraphNode[] = [];
   const edges: [string, string][] = [];
-  nodes.push({ id: "culprit", label: opLabel, detail: statLines(tensorStats(output)), role: "culprit" });
+  const where = module ? [`in ${inModule(module)}`] : [];
+  nodes.push({ id: "culprit", label: opLabel, detail: [...where, ...statLines(tensorStats(output))], role: "culprit" });
   inputs.forEach((t, i) => {
     const id = `in${i}`;
     nodes.push(inputNode(t, id));
@@ -104,14 +111,36 @@ function buildGraph(opLabel: string, inputs: readonly Tensor[], output: Tensor, 
   return { nodes, edges };
 }
 
-function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | null): never {
+/**
+ * Name the parameters of the model whose forward is running (as an optimizer's `parameters()` call
+ * does), so the report can say "1.weight" for a weight nobody has listed yet.
+ */
+function nameParameters(f: ModuleFrame | null | undefined): void {
+  while (f?.parent) f = f.parent;
+  try {
+    f?.module.namedParameters();
+  } catch {
+    // an unregistered field: the report goes on without names
+  }
+}
+
+/** Statistics of a tensor, named after the tensor or, for a view (a transposed weight), its base. */
+function statsOf(t: Tensor): TensorStats {
+  let base = t;
+  while (!base.name && base.gradFn && base.gradFn.inputs.length === 1 && base.gradFn.inputs[0]!.storage === base.storage) base = base.gradFn.inputs[0]!;
+  return tensorStats(t, base.name);
+}
+
+function fail(op: string, inputs: readonly Tensor[], out: Tensor, attrs: unknown, node: Node | null): never {
   const vjp = currentVjp();
+  nameParameters(vjp ? moduleOf.get(vjp.node) : currentModuleFrame());
   const badInputs = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
   const created = badInputs.length === 0;
   const origin = created ? undefined : traceOrigin(badInputs[0]!);
   const phase = vjp ? "backward" : "forward";
   const reportedOp = vjp ? vjp.node.op : op;
   const callSite = userCallSite(vjp ? vjp.node.creation : (node?.creation ?? new Error()));
+  const module = moduleInfo(vjp ? moduleOf.get(vjp.node) : currentModuleFrame());
   const hint = findHint({
     phase,
     op: reportedOp,
@@ -123,9 +152,10 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
     gradOutput: vjp?.g,
     output: out,
     originLeaf: origin?.kind === "input" ? origin.name : undefined,
+    attrs: vjp ? vjp.node.attrs : attrs,
   });
   const label = vjp ? `${reportedOp} backward (${op})` : op;
-  const graph = buildGraph(label, vjp ? vjp.node.inputs : inputs, out, vjp ? vjp.node : null);
+  const graph = buildGraph(label, vjp ? vjp.node.inputs : inputs, out, vjp ? vjp.node : null, module);
   const report = new AnomalyReport(
     {
       phase,
@@ -134,9 +164,10 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
       created,
       kind: kindOf(out),
       callSite,
+      ...(module ? { module } : {}),
       origin,
-      inputs: inputs.map((t) => tensorStats(t)),
-      forwardInputs: vjp?.node.inputs.map((t) => tensorStats(t)),
+      inputs: inputs.map(statsOf),
+      forwardInputs: vjp?.node.inputs.map(statsOf),
       gradOutput: vjp ? tensorStats(vjp.g) : undefined,
       output: tensorStats(out),
       hint,
@@ -150,17 +181,23 @@ function fail(op: string, inputs: readonly Tensor[], out: Tensor, node: Node | n
 // backward check only scans gradients that no op produced (the root gradient, a hook's result).
 let checked = new WeakSet<object>();
 /**
- * Tensors whose infinities are intentional: marked by the user (`markAllowNonFinite`) or, here,
- * computed from such tensors only. NOTE: the guard keeps its own record instead of writing to the
- * tensors it watches.
+ * Storages whose infinities are intentional: of tensors marked by the user (`markAllowNonFinite`)
+ * or computed from such tensors only. Kept by storage, so the mark holds for every tensor sharing
+ * it: views, and `detach()` (as the library's own ops use). NOTE: the guard keeps its own record
+ * instead of writing to the tensors it watches.
  */
-let allowed = new WeakSet<Tensor>();
-const allowsNonFinite = (t: Tensor): boolean => t.allowNonFinite || allowed.has(t);
+let allowed = new WeakSet<object>();
+const allowsNonFinite = (t: Tensor): boolean => t.allowNonFinite || allowed.has(t.storage);
 
 const observer: EngineObserver = {
-  forward(op, inputs, out, _attrs, node) {
+  forward(op, inputs, out, attrs, node) {
     // NOTE: an Error captures the stack cheaply; it is only formatted if a report needs it.
-    if (node) node.creation = new Error();
+    if (node) {
+      node.creation = new Error();
+      const f = currentModuleFrame();
+      if (f) moduleOf.set(node, f);
+    }
+    for (const t of inputs) if (t.allowNonFinite) allowed.add(t.storage);
     // A view (reshape, permute, expand, narrow) computes nothing: it cannot create a NaN, and the
     // op that consumes it checks its own output and traces any NaN back through the view.
     for (const t of inputs) if (t.storage === out.storage) return;
@@ -172,14 +209,14 @@ const observer: EngineObserver = {
     const bad = inputs.filter((t) => isFloat(t.dtype) && !allFinite(t));
     // Intentional infinities (a -Infinity mask) flow on; a NaN they turn into is still reported.
     if (bad.length && bad.every(allowsNonFinite) && (!hasNaN(out) || bad.some(hasNaN))) {
-      allowed.add(out);
+      allowed.add(out.storage);
       return;
     }
     // Inside the VJP of an elementwise op, a NaN only in lanes whose cotangent is 0 is the where()
     // trap, which the engine masks to an exact 0 when it takes the VJP's result: not an anomaly.
     const vjp = currentVjp();
     if (vjp && vjp.node.def.elementwise && onlyWhereZero(out, vjp.g)) return;
-    fail(op, inputs, out, node);
+    fail(op, inputs, out, attrs, node);
   },
   backwardStart(roots) {
     bstate = { parentOf: new Map(), root: roots[0] ?? null };
@@ -200,6 +237,7 @@ const observer: EngineObserver = {
             created: allFinite(gradOut),
             kind: kindOf(g),
             callSite: userCallSite(node.creation),
+            ...(moduleOf.has(node) ? { module: moduleInfo(moduleOf.get(node))! } : {}),
             inputs: node.inputs.map((t) => tensorStats(t)),
             gradOutput: tensorStats(gradOut),
             output: tensorStats(g),
@@ -238,6 +276,7 @@ let savedStackLimit = 10;
 export function setDetectAnomaly(on: boolean): void {
   if (on && depth === 0) {
     checked = new WeakSet();
+    moduleOf = new WeakMap();
     saved = setEngineObserver(observer);
     depth = 1;
     // NOTE: deep layer stacks put the user's frame far down; V8 keeps only 10 frames by default.

@@ -41,15 +41,30 @@ export interface HintContext {
   output: Tensor;
   /** Set when the value arrived in a leaf tensor (a data batch or a parameter). */
   originLeaf?: string;
+  /** The op's attributes (dims, correction, ...), as the op table defines them. */
+  attrs?: unknown;
 }
 
 const LOG_MAX = { float32: Math.log(maxFinite("float32")), float64: Math.log(maxFinite("float64")) };
+
+const floatDtype = (t: Tensor | undefined | null): "float32" | "float64" => (t?.dtype === "float64" ? "float64" : "float32");
 
 function maxOf(t: Tensor | undefined): number {
   if (!t) return NaN;
   const d = contiguousData(t);
   let m = -Infinity;
   for (let i = 0; i < d.length; i++) if (d[i]! > m) m = d[i]!;
+  return m;
+}
+/** The largest finite |x| (0 when there is none). */
+function maxAbs(t: Tensor | undefined | null): number {
+  if (!t) return 0;
+  const d = contiguousData(t);
+  let m = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = Math.abs(d[i]!);
+    if (v > m && v !== Infinity) m = v;
+  }
   return m;
 }
 function count(t: Tensor | undefined | null, pred: (v: number) => boolean): number {
@@ -59,6 +74,7 @@ function count(t: Tensor | undefined | null, pred: (v: number) => boolean): numb
   for (let i = 0; i < d.length; i++) if (pred(d[i]!)) n++;
   return n;
 }
+const nonFinite = (t: Tensor | undefined | null): number => count(t, (v) => v - v !== 0);
 /** Whether the upstream gradient is exactly 0 where the forward output is 0 (a masked branch). */
 function zeroGradWhereZero(g: Tensor | undefined, out: Tensor | null | undefined): boolean {
   if (!g || !out || g.numel !== out.numel) return false;
@@ -76,6 +92,34 @@ function zeroGradWhereZero(g: Tensor | undefined, out: Tensor | null | undefined
 /** Input i of the op: in backward, of the op whose VJP failed (else of the inner op). */
 const opInput = (c: HintContext, i: number): Tensor | undefined => (c.phase === "forward" ? c.inputs[i] : (c.forwardInputs?.[i] ?? c.inputs[i]));
 const fmt = (v: number): string => (Math.abs(v) >= 1e4 ? v.toExponential(2) : String(+v.toFixed(1)));
+/** Every tensor the failing op read: its inputs, and in backward also the forward inputs. */
+const allInputs = (c: HintContext): Tensor[] => [...c.inputs, ...(c.forwardInputs ?? [])];
+/** The op created the value from finite inputs (no NaN/Inf went in). */
+const fromFinite = (c: HintContext): boolean => c.created && allInputs(c).every((t) => nonFinite(t) === 0);
+
+/** The parameter (a leaf that requires grad) a tensor is, or is a view of (a transposed weight). */
+function parameterOf(t: Tensor): Tensor | null {
+  let cur = t;
+  while (cur.gradFn && cur.gradFn.inputs.length === 1 && cur.gradFn.inputs[0]!.storage === cur.storage) cur = cur.gradFn.inputs[0]!;
+  return cur.isLeaf && cur.requiresGrad ? cur : null;
+}
+/**
+ * Weights this large are the mark of a run that diverged (weights are O(1) when training works;
+ * the values that overflow float32 in a product are about 1e19 and beyond).
+ */
+const DIVERGED_WEIGHT = 1e6;
+/** Inputs this large (maxFinite^0.4: 2.4e15 in float32) are what overflows in sums and products. */
+const largeFor = (dtype: "float32" | "float64"): number => Math.pow(maxFinite(dtype), 0.4);
+
+/** A reduction's element count and correction, from var/std's attributes. */
+function samples(c: HintContext): { n: number; correction: number } | null {
+  const a = c.attrs as { dims?: number[]; correction?: number } | undefined;
+  const x = opInput(c, 0);
+  if (!x || !a || !Array.isArray(a.dims) || typeof a.correction !== "number") return null;
+  return { n: a.dims.reduce((p, d) => p * (x.shape[d] ?? 1), 1), correction: a.correction };
+}
+
+const EXPLODING = "lower the lr, add a schedule (warm-up), clip the gradient norm (clipGradNorm, or Trainer's maxNorm)";
 
 /**
  * One rule: a hint for this context, or null when it does not apply.
@@ -85,8 +129,12 @@ type Rule = (c: HintContext) => Hint | null;
 
 /**
  * The hint rule table, tried in order by {@link findHint}: each rule recognises one classic way a
- * NaN or Inf is born (log of 0, exp overflow, sqrt of a negative, 0/0, the where() trap, ...)
- * and names the fix.
+ * NaN or Inf is born and names the fix. The classes: a non-finite input; too few samples (var/std
+ * with n - correction <= 0); the where() trap; an infinite derivative at 0 (sqrt, rsqrt, pow) and
+ * rsqrt(0) (a missing eps); division by zero (also pow(0, p < 0)); log/log1p of 0 or of a negative
+ * number; domain errors (sqrt of a negative number, acos/asin outside [-1, 1], pow of a negative
+ * base); exp overflow; divergence (weights that grew over the steps); overflow (a sum or product
+ * of large values, pow). A NaN/Inf that none of them explains gets no hint rather than a wrong one.
  * @example
  * hintRules.length; // the number of hazards recognised
  */
@@ -98,6 +146,15 @@ export const hintRules: readonly Rule[] = [
           fix: `the tensor ${c.originLeaf} already held NaN/Inf: check the data batch, or the parameter (an earlier step wrote NaN: skip or roll back that step)`,
         }
       : null,
+  (c) => {
+    if (c.op !== "var" && c.op !== "std") return null;
+    const s = samples(c);
+    if (!s || s.n - s.correction > 0) return null;
+    return {
+      hazard: "too few samples",
+      fix: `${c.op} over ${s.n} element(s) with correction ${s.correction}: n - correction = ${s.n - s.correction} <= 0 leaves nothing to divide by (0/0 = NaN): reduce over more elements (a batch of one?), or pass { correction: 0 } for the population ${c.op === "std" ? "std" : "variance"}`,
+    };
+  },
   (c) => {
     if (c.phase !== "backward" || !(c.op === "sqrt" || c.op === "pow" || c.op === "rsqrt")) return null;
     if (count(c.forwardInputs?.[0], (v) => v === 0) === 0) return null;
@@ -113,12 +170,12 @@ export const hintRules: readonly Rule[] = [
       hazard: `${c.op} backward at 0`,
       fix: absByHand
         ? `|d| (MAE) written as sqrt(d²) has an infinite derivative where d = 0: use abs() or l1Loss (subgradient 0 at 0)`
-        : `${c.op}'s derivative is infinite at 0 (std of a constant, norm of zeros): put eps inside the sqrt, sqrt(v + eps), or use stdPool / normalize`,
+        : `${c.op}'s derivative is infinite at 0 (a hand-written sqrt(variance) of a constant, a norm of zeros): put eps inside the sqrt, sqrt(v + eps), or use std() / stdPool / normalize`,
     };
   },
   (c) => {
     if (c.phase !== "backward") return null;
-    const zeroInf = c.innerOp === "mul" && c.gradOutput && count(c.gradOutput, (v) => v === 0) > 0 && c.inputs.some((t) => count(t, (v) => !Number.isFinite(v)) > 0);
+    const zeroInf = c.innerOp === "mul" && c.gradOutput && count(c.gradOutput, (v) => v === 0) > 0 && c.inputs.some((t) => nonFinite(t) > 0);
     if (!zeroInf) return null;
     return {
       hazard: "0 · ∞ in the unselected branch of where()",
@@ -126,26 +183,12 @@ export const hintRules: readonly Rule[] = [
     };
   },
   (c) => {
-    if (c.op !== "exp" && c.innerOp !== "exp") return null;
-    const x = opInput(c, 0);
-    const dtype = (x?.dtype === "float64" ? "float64" : "float32") as "float32" | "float64";
-    const m = maxOf(x);
-    if (!(m > LOG_MAX[dtype])) return null;
+    if (c.op !== "rsqrt" || c.phase !== "forward") return null;
+    const zeros = count(c.inputs[0], (v) => v === 0);
+    if (zeros === 0) return null;
     return {
-      hazard: "exp overflow",
-      fix: `input ${fmt(m)} > ${fmt(LOG_MAX[dtype])} for ${dtype}: use logsumexp / logSoftmax / crossEntropy from logits, or clamp the input`,
-    };
-  },
-  (c) => {
-    if (c.op !== "log") return null;
-    const x = c.phase === "forward" ? c.inputs[0] : c.forwardInputs?.[0];
-    const zeros = count(x, (v) => v === 0);
-    const neg = count(x, (v) => v < 0);
-    if (zeros === 0 && neg === 0) return null;
-    if (neg > 0 && zeros === 0) return { hazard: "log of a negative number", fix: `log of ${neg} negative value(s): clamp the input to [eps, ∞) or check the sign` };
-    return {
-      hazard: "log(0)",
-      fix: `log(0) = -∞ (${zeros} zero input(s)${c.phase === "backward" ? "; its derivative 1/x is infinite there" : ""}): use logSoftmax / crossEntropy / binaryCrossEntropyWithLogits from logits, or log(x.clamp(eps))`,
+      hazard: "rsqrt at 0",
+      fix: `rsqrt(0) = ∞ (${zeros} zero input(s)): a zero variance with eps = 0 (a constant row in layerNorm / batchNorm / rmsNorm)? Keep eps > 0 (the default 1e-5), or write rsqrt(v + eps)`,
     };
   },
   (c) => {
@@ -155,21 +198,119 @@ export const hintRules: readonly Rule[] = [
     if (zeros === 0) return null;
     return {
       hazard: "division by zero",
-      fix: `${zeros} zero denominator(s) (a zero norm?): use normalize(x, { eps }) / cosineSimilarity, or add eps to the denominator`,
+      fix: `${zeros} zero denominator(s) (a zero norm, an empty count?): use normalize(x, { eps }) / cosineSimilarity, or add eps to the denominator`,
     };
   },
   (c) => {
-    if (c.op !== "sqrt" || c.phase !== "forward") return null;
-    const neg = count(c.inputs[0], (v) => v < 0);
-    if (neg === 0) return null;
-    return { hazard: "sqrt of a negative number", fix: `sqrt of ${neg} negative value(s) (E[x²] - E[x]² can round below 0): use variance() / stdPool, or clamp(0) first` };
+    if (c.op !== "pow" || c.phase !== "forward") return null;
+    const [base, p] = c.inputs;
+    const d = contiguousData(base!);
+    const e = contiguousData(p!);
+    let zeroNeg = 0;
+    let negFrac = 0;
+    for (let i = 0; i < d.length; i++) {
+      const pe = e.length === d.length ? e[i]! : e[0]!;
+      if (d[i] === 0 && pe < 0) zeroNeg++;
+      else if (d[i]! < 0 && !Number.isInteger(pe)) negFrac++;
+    }
+    if (zeroNeg > 0) {
+      return {
+        hazard: "division by zero",
+        fix: `pow(0, p) with p < 0 is 1 / 0 = ∞ (${zeroNeg} zero base(s)): add eps to the base, x.clamp(eps).pow(p), or divide by (x + eps)`,
+      };
+    }
+    if (negFrac > 0) {
+      return {
+        hazard: "domain error",
+        fix: `pow of ${negFrac} negative base(s) to a non-integer power is NaN: use x.abs().pow(p) (times x.sign() if the sign matters), or clamp(0) first`,
+      };
+    }
+    return null;
   },
   (c) => {
-    if (!c.created || !c.inputs.every((t) => count(t, (v) => !Number.isFinite(v)) === 0)) return null;
-    if (count(c.output, (v) => v === Infinity || v === -Infinity) === 0) return null;
+    if (c.op !== "log" && c.op !== "log1p") return null;
+    const x = opInput(c, 0);
+    // log1p(x) = log(1 + x): its argument is 0 at x = -1 and negative below
+    const at = c.op === "log" ? 0 : -1;
+    const zeros = count(x, (v) => v === at);
+    const neg = count(x, (v) => v < at);
+    if (zeros === 0 && neg === 0) return null;
+    if (neg > 0 && zeros === 0) {
+      return c.op === "log"
+        ? { hazard: "log of a negative number", fix: `log of ${neg} negative value(s) is NaN: clamp the input to [eps, ∞) or check the sign` }
+        : { hazard: "log of a negative number", fix: `log1p of ${neg} value(s) below -1 (a log of a negative number) is NaN: clamp the input to (-1, ∞), or check how it is computed` };
+    }
+    const deriv = c.phase === "backward" ? "; its derivative is infinite there" : "";
+    return c.op === "log"
+      ? {
+          hazard: "log(0)",
+          fix: `log(0) = -∞ (${zeros} zero input(s)${deriv}): use logSoftmax / crossEntropy / binaryCrossEntropyWithLogits from logits, or log(x.clamp(eps))`,
+        }
+      : {
+          hazard: "log(0)",
+          fix: `log1p(-1) = log(0) = -∞ (${zeros} input(s) equal to -1${deriv}): for log(1 - p) with p = 1 use logSigmoid(-logits) / binaryCrossEntropyWithLogits from logits, or clamp the input above -1`,
+        };
+  },
+  (c) => {
+    if (c.op !== "acos" && c.op !== "asin") return null;
+    const x = opInput(c, 0);
+    const outside = count(x, (v) => Math.abs(v) > 1);
+    const edge = c.phase === "backward" ? count(x, (v) => Math.abs(v) === 1) : 0;
+    if (outside === 0 && edge === 0) return null;
+    const what = outside > 0 ? `${outside} value(s) outside [-1, 1] (largest |x| ${fmt(maxAbs(x))}), where ${c.op} is NaN` : `${edge} value(s) at ±1, where ${c.op}'s derivative is infinite`;
+    return {
+      hazard: "domain error",
+      fix: `${c.op} of ${what}: a cosine or normalised dot product can round just past ±1: clamp(-1, 1) first (clamp(-1 + eps, 1 - eps) for a finite gradient)`,
+    };
+  },
+  (c) => {
+    if ((c.op !== "sqrt" && c.op !== "rsqrt") || c.phase !== "forward") return null;
+    const neg = count(c.inputs[0], (v) => v < 0);
+    if (neg === 0) return null;
+    return { hazard: "sqrt of a negative number", fix: `${c.op} of ${neg} negative value(s) (E[x²] - E[x]² can round below 0): use variance() / std() / stdPool, or clamp(0) first` };
+  },
+  (c) => {
+    if (c.op !== "exp" && c.op !== "expm1" && c.innerOp !== "exp") return null;
+    const x = opInput(c, 0);
+    const dtype = floatDtype(x);
+    const m = maxOf(x);
+    if (!(m > LOG_MAX[dtype])) return null;
+    return {
+      hazard: "exp overflow",
+      fix: `input ${fmt(m)} > ${fmt(LOG_MAX[dtype])} for ${dtype}: use logsumexp / logSoftmax / crossEntropy from logits, or clamp the input`,
+    };
+  },
+  (c) => {
+    if (!fromFinite(c)) return null;
+    // a parameter among the inputs (or a view of one, as a transposed weight) that holds huge values
+    let worst: Tensor | null = null;
+    for (const t of allInputs(c)) {
+      const p = parameterOf(t);
+      if (p && maxAbs(p) >= DIVERGED_WEIGHT && (!worst || maxAbs(p) > maxAbs(worst))) worst = p;
+    }
+    if (!worst) return null;
+    return {
+      hazard: "divergence",
+      fix: `${worst.name ? `parameter "${worst.name}"` : "a parameter"} holds values up to ${fmt(maxAbs(worst))}: the weights grew over the steps until ${c.innerOp ?? c.op} overflowed (exploding gradients): ${EXPLODING}; standardise the inputs`,
+    };
+  },
+  (c) => {
+    if (!fromFinite(c)) return null;
+    const dtype = floatDtype(c.output);
+    if (c.op === "pow" && c.phase === "forward") {
+      const m = maxAbs(c.inputs[0]);
+      const p = maxOf(c.inputs[1]);
+      if (!(m > 1 && p * Math.log(m) > LOG_MAX[dtype])) return null;
+      return {
+        hazard: "overflow",
+        fix: `pow: ${fmt(m)}^${fmt(p)} would exceed the largest ${dtype} (${maxFinite(dtype).toExponential(1)}): compute in log space (p * log|x|), scale the base down, or use float64`,
+      };
+    }
+    const m = Math.max(...allInputs(c).map(maxAbs));
+    if (!(m >= largeFor(dtype))) return null;
     return {
       hazard: "overflow",
-      fix: `${c.innerOp ?? c.op} produced ±Inf from finite inputs: the values exceed the largest ${c.output.dtype}: lower the lr, add a schedule (warm-up), clip the norm (clipGradNorm), or normalise the inputs`,
+      fix: `${c.innerOp ?? c.op} of values up to ${fmt(m)}: the result would exceed the largest ${dtype} (${maxFinite(dtype).toExponential(1)}), so it is Inf (and Inf - Inf = NaN after it). Scale the values down (standardise the inputs or targets), or if they grew over the training steps: ${EXPLODING}`,
     };
   },
 ];

@@ -11,8 +11,25 @@ import { graphToDot, graphToSVG, type ReportGraph } from "./picture.js";
  * if (origin?.kind === "input") origin.name;
  */
 export type Origin =
-  | { kind: "op"; op: string; callSite?: string }
+  | { kind: "op"; op: string; callSite?: string; module?: ModuleInfo }
   | { kind: "input"; name: string; stats: TensorStats };
+
+/**
+ * The module whose forward ran an op: its dotted path in the model (as `namedModules()` names it;
+ * "" for the model itself) and its class. Module outputs carry the same path as their `name`.
+ * @example
+ * const m: ModuleInfo | undefined = report.module;
+ * if (m) m.path; // "encoder.layers.1.attn"
+ */
+export interface ModuleInfo {
+  /** The dotted path from the outermost module whose forward was running ("" for that one). */
+  path: string;
+  /** The module's class name ("Linear"). */
+  type: string;
+}
+
+/** @internal `module "1" (Linear)`, or `the model's own forward (MLP)` for the outermost module. */
+export const inModule = (m: ModuleInfo): string => (m.path ? `module "${m.path}" (${m.type})` : `the model's own forward (${m.type})`);
 
 /** Structured diagnosis of the first non-finite value: the fields of an {@link AnomalyReport}. */
 export interface AnomalyReportData {
@@ -28,6 +45,8 @@ export interface AnomalyReportData {
   kind: string;
   /** The first stack frame outside safegrad where the op was created. */
   callSite?: string;
+  /** The module whose forward ran the op (when it ran inside a Module's forward). */
+  module?: ModuleInfo;
   /** Where the value was born, when this op only passed it on. */
   origin?: Origin;
   /** Statistics of the op's inputs (of the inner op's, in backward). */
@@ -72,6 +91,7 @@ export class AnomalyReport implements AnomalyReportData {
   created!: boolean;
   kind!: string;
   callSite?: string;
+  module?: ModuleInfo;
   origin?: Origin;
   inputs!: TensorStats[];
   forwardInputs?: TensorStats[];
@@ -103,10 +123,14 @@ export class AnomalyReport implements AnomalyReportData {
     const lines: string[] = [];
     const where = this.innerOp ? `${this.op} (inside its gradient: ${this.innerOp})` : this.op;
     lines.push(`${this.kind} in the ${this.phase} pass, at op ${where}`);
+    if (this.module) lines.push(`  in ${inModule(this.module)}`);
     if (this.callSite) lines.push(`  created at ${this.callSite}`);
     if (this.created) lines.push(`  this op created it from finite inputs`);
     else if (this.origin?.kind === "input") lines.push(`  it arrived in the input tensor ${this.origin.name}: ${formatStats(this.origin.stats)}`);
-    else if (this.origin?.kind === "op") lines.push(`  it was passed on; it was created by op ${this.origin.op}${this.origin.callSite ? ` at ${this.origin.callSite}` : ""}`);
+    else if (this.origin?.kind === "op") {
+      const o = this.origin;
+      lines.push(`  it was passed on; it was created by op ${o.op}${o.module ? ` in ${inModule(o.module)}` : ""}${o.callSite ? ` at ${o.callSite}` : ""}`);
+    }
     else lines.push(`  it was passed on from an input`);
     if (this.step !== undefined) lines.push(`  step ${this.step}${this.seed !== undefined ? `, seed ${this.seed}` : ""}`);
     if (this.forwardInputs) {

@@ -86,7 +86,7 @@ export function hasNaN(t: Tensor): boolean {
 export function formatStats(s: TensorStats): string {
   const fmt = (v: number | null): string => (v === null ? "-" : Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toFixed(4)));
   const bad = [s.nan ? `${s.nan} NaN` : "", s.posInf ? `${s.posInf} +Inf` : "", s.negInf ? `${s.negInf} -Inf` : ""].filter(Boolean).join(", ");
-  return `${s.name ? s.name + " " : ""}${shapeStr(s.shape)} ${s.dtype}: min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
+  return `${s.name ? `"${s.name}" ` : ""}${shapeStr(s.shape)} ${s.dtype}: min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
 }
 
 function finite32(s: Float32Array, start: number, end: number): boolean {

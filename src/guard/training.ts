@@ -344,7 +344,7 @@ export class TrainingGuard {
       report.step = this.stepCount;
       if (this.options.seed !== undefined) report.seed = this.options.seed;
       report.gradNormHistory = hist;
-      if (exploding && (!report.hint || report.hint.hazard === "overflow" || report.hint.hazard === "non-finite input")) report.hint = exploding;
+      if (exploding && (!report.hint || report.hint.hazard === "overflow" || report.hint.hazard === "divergence" || report.hint.hazard === "non-finite input")) report.hint = exploding;
     }
     return report;
   }

@@ -175,8 +175,26 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, AnyModule | null>();
 
+  constructor() {
+    // The subclass's forward (on its prototype, already there while this constructor runs) runs
+    // through runForward, which knows the module's path and names its output after it. A forward
+    // defined as a field (forward = (x) => ...) replaces this and is simply not named.
+    const forward = this.forward as unknown;
+    if (typeof forward === "function") {
+      Object.defineProperty(this, "forward", {
+        configurable: true,
+        writable: true,
+        enumerable: false,
+        value: (...args: In): Out => runForward(this as unknown as AnyModule, forward as (...a: In) => Out, args),
+      });
+    }
+  }
+
   /**
-   * The computation: subclasses implement it. Call it directly (or through `call`).
+   * The computation: subclasses implement it. Call it directly (or through `call`). A tensor it
+   * returns is named after the module's path in the model whose forward is running (`t.name`, e.g.
+   * "encoder.layers.1.attn"), unless it has a name already or is one of its arguments; the NaN
+   * guard's reports show these names and the module an op ran in.
    * @example
    * const out = model.forward(x); // [2, 3] logits
    */
@@ -270,6 +288,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     this.#checkFree("registerModule", name, this.#modules);
     if (m !== null && !(m instanceof Module)) throw new ValueError("registerModule", `"${name}" must be a Module or null`);
     this.#modules.set(name, m);
+    registrations++;
     return m;
   }
 
@@ -746,6 +765,59 @@ function summaryOf(rows: SummaryRow[], inputShape: number[], total: number, trai
   // console.log(summary) in Node prints the table.
   Object.defineProperty(summary, Symbol.for("nodejs.util.inspect.custom"), { value: table, enumerable: false });
   return summary;
+}
+
+// ---------------------------------------------------------------- module call paths
+/**
+ * @internal A module whose forward is running: the module, its dotted path in the outermost
+ * module whose forward is running ("" for that one), and the call it runs in.
+ */
+export interface ModuleFrame {
+  readonly module: AnyModule;
+  readonly path: string;
+  readonly parent: ModuleFrame | null;
+}
+let current: ModuleFrame | null = null;
+/** Bumped by every registerModule: the cached paths below are then stale. */
+let registrations = 0;
+const descendants = new WeakMap<AnyModule, { version: number; paths: Map<AnyModule, string> }>();
+
+/** @internal The innermost module whose forward is running, or null (read by the NaN guard). */
+export function currentModuleFrame(): ModuleFrame | null {
+  return current;
+}
+
+/** The dotted path of m below root (a descendant at any depth), or undefined. */
+function pathBelow(root: AnyModule, m: AnyModule): string | undefined {
+  let c = descendants.get(root);
+  if (!c || c.version !== registrations) {
+    c = { version: registrations, paths: new Map(root.namedModules().map(([n, d]) => [d, n])) };
+    descendants.set(root, c);
+  }
+  return c.paths.get(m);
+}
+
+/** The path of m called inside the frame f: below the innermost running module that holds it. */
+function pathIn(f: ModuleFrame | null, m: AnyModule): string {
+  for (let a = f; a; a = a.parent) {
+    const rel = a.module === m ? "" : pathBelow(a.module, m);
+    if (rel !== undefined) return a.path && rel ? `${a.path}.${rel}` : a.path || rel;
+  }
+  return ""; // not held by any running module: a model of its own
+}
+
+function runForward<In extends unknown[], Out>(m: AnyModule, forward: (...args: In) => Out, args: In): Out {
+  const parent = current;
+  const frame: ModuleFrame = { module: m, path: parent ? pathIn(parent, m) : "", parent };
+  current = frame;
+  try {
+    const out = forward.apply(m, args);
+    // Name a fresh output after the module: not an argument passed through, not a parameter.
+    if (frame.path && out instanceof Tensor && out.name === undefined && !args.includes(out) && !(out.isLeaf && out.requiresGrad)) out.name = frame.path;
+    return out;
+  } finally {
+    current = parent;
+  }
 }
 
 /** @internal shape check shared by layers. */
