@@ -80,7 +80,7 @@ export type { SchedulableOptimizer, SchedulableGroup, ScheduleFactory, Scheduler
 // ------------------------------------------------------------------ the NaN guard
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from "./guard/anomaly.js";
 export { AnomalyError, AnomalyReport } from "./guard/report.js";
-export type { AnomalyReportData, Origin } from "./guard/report.js";
+export type { AnomalyReportData, ModuleInfo, Origin } from "./guard/report.js";
 export type { ReportGraph, ReportGraphNode } from "./guard/picture.js";
 export type { TensorStats } from "./guard/stats.js";
 export { hintRules, findHint, explodingGradientHint } from "./guard/hints.js";
