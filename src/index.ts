@@ -58,6 +58,8 @@ export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./lay
 export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./layers/index.js";
 export { TransformerEncoderLayer, TransformerEncoder } from "./layers/index.js";
 export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerEncoderOptions } from "./layers/index.js";
+export { TransformerDecoderLayer, TransformerDecoder } from "./layers/index.js";
+export type { TransformerDecoderForwardOptions } from "./layers/index.js";
 export { normalize, stdPool, l1Loss, mseLoss, huberLoss, smoothL1Loss, crossEntropy, nllLoss, binaryCrossEntropyWithLogits, binaryCrossEntropy, cosineSimilarity, klDiv, layerNorm, rmsNorm, batchNorm, dropout, linear, embedding } from "./layers/functional.js";
 
 // ------------------------------------------------------------------ optimizers, clipping, schedules

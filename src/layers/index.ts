@@ -23,6 +23,8 @@ export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./att
 export type { ScaledDotProductAttentionOptions, MultiheadAttentionOptions, MultiheadAttentionForwardOptions } from "./attention.js";
 export { TransformerEncoderLayer, TransformerEncoder } from "./transformer.js";
 export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, TransformerEncoderOptions } from "./transformer.js";
+export { TransformerDecoderLayer, TransformerDecoder } from "./transformer.js";
+export type { TransformerDecoderForwardOptions } from "./transformer.js";
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,

@@ -84,6 +84,28 @@ export interface TransformerCase {
   param_grads: Record<string, SeqTensor>;
 }
 
+/** One case of the "decoder" list. */
+export interface DecoderCase {
+  name: string;
+  cls: string;
+  args: number[];
+  options: Record<string, unknown>;
+  final_norm: boolean;
+  state_dict_keys: string[];
+  state_dict: Array<[string, SeqTensor]>;
+  tgt: SeqTensor;
+  memory: SeqTensor;
+  tgt_mask: SeqTensor | null;
+  memory_mask: SeqTensor | null;
+  tgt_key_padding_mask: SeqTensor | null;
+  memory_key_padding_mask: SeqTensor | null;
+  out: SeqTensor;
+  grad_output: SeqTensor;
+  tgt_grad: SeqTensor;
+  memory_grad: SeqTensor;
+  param_grads: Record<string, SeqTensor>;
+}
+
 /** fixtures/sequence.json. */
 export interface SequenceFixture {
   torch_version: string;
@@ -91,6 +113,7 @@ export interface SequenceFixture {
   attention?: AttentionCase[];
   mha?: MhaCase[];
   transformer?: TransformerCase[];
+  decoder?: DecoderCase[];
 }
 
 export const seqFixture = JSON.parse(readFileSync(new URL("../../fixtures/sequence.json", import.meta.url), "utf8")) as SequenceFixture;

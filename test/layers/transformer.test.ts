@@ -4,9 +4,9 @@
  * gradients, float64 to 1e-10 (relative).
  */
 import { describe, expect, it } from "vitest";
-import { LayerNorm, TransformerEncoder, TransformerEncoderLayer, Generator, causalMask, randn, type Tensor } from "../../src/index.js";
+import { LayerNorm, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, Generator, causalMask, randn, type Tensor } from "../../src/index.js";
 import { allFinite, expectClose, type EncTensor } from "./helpers.js";
-import { dec, seqFixture, type SeqTensor, type TransformerCase } from "./sequence-helpers.js";
+import { dec, seqFixture, type SeqTensor, type TransformerCase, type DecoderCase } from "./sequence-helpers.js";
 
 const close = (a: Tensor | null | undefined, e: SeqTensor, what: string): void => expectClose(a, e as EncTensor, what, 1e-10, 1e-12);
 
@@ -30,6 +30,39 @@ describe("transformer encoder matches torch", () => {
       close(out, c.out, "output");
       out.mul(dec(c.grad_output)).sum().backward();
       close(src.grad, c.input_grad, "input grad");
+      for (const [name, p] of m.namedParameters()) close(p.grad, c.param_grads[name]!, `grad of ${name}`);
+    });
+  }
+});
+
+function buildDecoder(c: DecoderCase): TransformerDecoderLayer | TransformerDecoder {
+  const [d, h, n] = c.args;
+  const layer = new TransformerDecoderLayer(d!, h!, { ...(c.options as object), dtype: "float64" });
+  if (c.cls === "TransformerDecoderLayer") return layer;
+  return new TransformerDecoder(layer, n!, { norm: c.final_norm ? new LayerNorm(d!, { dtype: "float64" }) : null });
+}
+
+describe("transformer decoder matches torch", () => {
+  it("has cases", () => expect(seqFixture.decoder!.length).toBeGreaterThanOrEqual(3));
+  for (const c of seqFixture.decoder ?? []) {
+    it(c.name, () => {
+      const m = buildDecoder(c);
+      expect([...m.stateDict().keys()]).toEqual(c.state_dict_keys);
+      m.loadStateDict(new Map(c.state_dict.map(([k, t]) => [k, dec(t)])));
+      m.eval();
+      const tgt = dec(c.tgt, true);
+      const mem = dec(c.memory, true);
+      const opt = (t: typeof c.tgt_mask) => (t ? dec(t) : null);
+      const out = m.forward(tgt, mem, {
+        tgtMask: opt(c.tgt_mask),
+        memoryMask: opt(c.memory_mask),
+        tgtKeyPaddingMask: opt(c.tgt_key_padding_mask),
+        memoryKeyPaddingMask: opt(c.memory_key_padding_mask),
+      });
+      close(out, c.out, "output");
+      out.mul(dec(c.grad_output)).sum().backward();
+      close(tgt.grad, c.tgt_grad, "tgt grad");
+      close(mem.grad, c.memory_grad, "memory grad");
       for (const [name, p] of m.namedParameters()) close(p.grad, c.param_grads[name]!, `grad of ${name}`);
     });
   }
