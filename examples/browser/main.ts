@@ -1,8 +1,13 @@
 /**
- * The page: starts the training worker, draws the loss and gradient-norm curves as steps arrive,
- * shows test digits with the current predictions, and classifies what the user draws.
+ * The page: starts the training worker, draws the loss and gradient-norm curves as steps arrive
+ * (with a moving median, and markers where the guard skipped a step, backed off the lr, rolled
+ * back or warned of a gradient spike), shows test digits with the current predictions, warns when
+ * the run diverges or test accuracy stays at chance, and classifies what the user draws.
  * (No safegrad import here: all the numerics run in worker.ts.)
+ *
+ * The form's fields can be preset from the URL: ?model=cnn&lr=50&epochs=1&backend=js-fast.
  */
+import { DEFAULT_LR, MovingMedian, chanceWarning, formatNumber, formatTicks, logTicks, type GuardNote } from "./display.js";
 import type { FromWorker, ModelKind, ToWorker } from "./protocol.js";
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -22,15 +27,59 @@ const send = (m: ToWorker, transfer: Transferable[] = []): void => worker.postMe
 // ------------------------------------------------------------------ state shown on the page
 const losses: number[] = [];
 const norms: number[] = [];
+const lossMedian: number[] = [];
+const normMedian: number[] = [];
+const lossSmoother = new MovingMedian(25);
+const normSmoother = new MovingMedian(25);
 const epochMarks: number[] = [];
+/** Every guard note of the run (and the page's own "diverging" note), in order. */
+const notes: GuardNote[] = [];
 let testImages: Float32Array = new Float32Array(0);
 let testLabels: Int32Array = new Int32Array(0);
 let predictions: Int32Array | null = null;
 let info = "";
 let progress = "";
-const status = $<HTMLDivElement>("status");
+let classes = 10;
+let runLr = DEFAULT_LR;
+let firstLoss = Number.NaN;
+let maxLoss = Number.NaN;
+let lrScale = 1;
+let atChance = false;
+const warnings = { diverging: "", chance: "" };
+
+const count = (kind: GuardNote["kind"]): number => notes.reduce((a, n) => a + (n.kind === kind ? 1 : 0), 0);
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** "guard: 3 skipped steps, 1 rollback, 3 lr backoffs (lr ×0.125 of the schedule), 1 gradient spike" (empty when nothing happened). */
+function guardSummary(): string {
+  const skipped = count("skipped");
+  const backoffs = count("backoff");
+  const rollbacks = count("rollback");
+  const spikes = count("spike");
+  const parts = [
+    skipped ? plural(skipped, "skipped step") : "",
+    rollbacks ? plural(rollbacks, "rollback") : "",
+    backoffs ? `${plural(backoffs, "lr backoff")} (lr ×${formatNumber(lrScale)} of the schedule)` : "",
+    spikes ? plural(spikes, "gradient spike") : "",
+  ].filter(Boolean);
+  return parts.length ? `⚠ guard: ${parts.join(", ")}` : "";
+}
+
 const setStatus = (): void => {
-  status.textContent = [info, progress].filter(Boolean).join(" · ");
+  const guard = guardSummary();
+  $("statusText").textContent = [info, progress].filter(Boolean).join(" · ");
+  $("guard").textContent = guard ? ` · ${guard}` : "";
+  const last = notes.filter((n) => n.kind !== "diverging").at(-1);
+  $("lastEvent").textContent = last ? `last guard event: ${last.message}` : "";
+  const w = [warnings.diverging, warnings.chance].filter(Boolean);
+  const box = $<HTMLDivElement>("warning");
+  box.hidden = w.length === 0;
+  box.replaceChildren(...w.map((t) => Object.assign(document.createElement("div"), { textContent: `⚠ ${t}` })));
+  const d = document.body.dataset;
+  d.skipped = String(count("skipped"));
+  d.backoffs = String(count("backoff"));
+  d.rollbacks = String(count("rollback"));
+  d.spikes = String(count("spike"));
 };
 
 // ------------------------------------------------------------------ charts
@@ -40,40 +89,51 @@ interface Series {
   width: number;
 }
 
-function drawChart(canvas: HTMLCanvasElement, series: Series[], opts: { log?: boolean; hline?: number; marks?: number[] }): void {
+/** Marker colours, by note kind (the legend under the charts uses the same). */
+const MARK: Record<GuardNote["kind"], string> = { skipped: "#d0453b", backoff: "#d0453b", rollback: "#7c3aed", spike: "#d97706", diverging: "#9f1239" };
+
+/** A log-scale chart of step series, with epoch lines, an optional dashed line and event markers. */
+function drawChart(canvas: HTMLCanvasElement, series: Series[], opts: { hline?: number; marks?: number[]; events?: GuardNote[] }): void {
   const g = ctx2d(canvas);
   const W = canvas.width;
   const H = canvas.height;
   const L = 46;
   const R = 8;
-  const T = 8;
-  const B = 22;
+  const T = 12;
+  const B = 26;
   g.clearRect(0, 0, W, H);
-  const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v) && (!opts.log || v > 0));
+  const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v) && v > 0);
   if (opts.hline !== undefined) all.push(opts.hline);
   const n = Math.max(2, ...series.map((s) => s.values.length));
+  canvas.dataset.ticks = "[]";
+  canvas.dataset.markers = "0";
   if (all.length === 0) return;
-  const f = (v: number): number => (opts.log ? Math.log10(v) : v);
-  let lo = Math.min(...all.map(f));
-  let hi = Math.max(...all.map(f));
-  if (!opts.log) lo = Math.min(0, lo);
-  if (hi - lo < 1e-9) hi = lo + 1;
+  let lo = Math.log10(Math.min(...all));
+  let hi = Math.log10(Math.max(...all));
+  if (hi - lo < 1) {
+    // At least a decade, so there are two ticks or more (1-2-5 steps).
+    const mid = (lo + hi) / 2;
+    lo = mid - 0.5;
+    hi = mid + 0.5;
+  }
   const x = (i: number): number => L + ((W - L - R) * i) / (n - 1);
-  const y = (v: number): number => T + (H - T - B) * (1 - (f(v) - lo) / (hi - lo));
-  // grid and y labels
+  const y = (v: number): number => T + (H - T - B) * (1 - (Math.log10(v) - lo) / (hi - lo));
+  // grid and y labels: one number style per axis (see formatTicks)
   g.font = "11px system-ui, sans-serif";
   g.fillStyle = "#687086";
   g.strokeStyle = "#eceef3";
   g.lineWidth = 1;
-  const ticks = opts.log ? Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, k) => 10 ** (Math.ceil(lo) + k)) : [lo, (lo + hi) / 2, hi];
-  for (const t of ticks) {
-    const yy = y(opts.log ? t : t);
+  const ticks = logTicks(lo, hi);
+  const labels = formatTicks(ticks);
+  canvas.dataset.ticks = JSON.stringify(labels);
+  ticks.forEach((t, k) => {
+    const yy = y(t);
     g.beginPath();
     g.moveTo(L, yy);
     g.lineTo(W - R, yy);
     g.stroke();
-    g.fillText(opts.log ? String(t >= 1 ? t : t.toExponential(0)) : t.toFixed(2), 4, yy + 4);
-  }
+    g.fillText(labels[k]!, 4, yy + 4);
+  });
   for (const m of opts.marks ?? []) {
     g.strokeStyle = "#f0f1f5";
     g.beginPath();
@@ -94,32 +154,53 @@ function drawChart(canvas: HTMLCanvasElement, series: Series[], opts: { log?: bo
     g.stroke();
     g.setLineDash([]);
   }
+  const ok = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v) && v > 0;
   for (const s of series) {
     g.strokeStyle = s.color;
+    g.fillStyle = s.color;
     g.lineWidth = s.width;
     g.beginPath();
     let pen = false;
     s.values.forEach((v, i) => {
-      if (!Number.isFinite(v) || (opts.log && v <= 0)) {
+      if (!ok(v)) {
         pen = false;
         return;
       }
       if (pen) g.lineTo(x(i), y(v));
       else g.moveTo(x(i), y(v));
       pen = true;
+      // A good step between skipped ones has no line to draw: a dot instead.
+      if (!ok(s.values[i - 1]) && !ok(s.values[i + 1])) g.fillRect(x(i) - 1.5, y(v) - 1.5, 3, 3);
     });
     g.stroke();
   }
-}
-
-function ema(values: number[], alpha = 0.05): number[] {
-  const out: number[] = [];
-  let m = Number.NaN;
-  for (const v of values) {
-    if (Number.isFinite(v)) m = Number.isFinite(m) ? m + alpha * (v - m) : v;
-    out.push(m);
+  // Event markers: a thin line down the plot and a triangle, at the top (a rollback's at the bottom).
+  const events = opts.events ?? [];
+  for (const e of events) {
+    const xx = x(e.step - 1);
+    g.strokeStyle = MARK[e.kind];
+    g.globalAlpha = 0.35;
+    g.lineWidth = 1;
+    g.beginPath();
+    g.moveTo(xx, T);
+    g.lineTo(xx, H - B);
+    g.stroke();
+    g.globalAlpha = 1;
+    g.fillStyle = MARK[e.kind];
+    g.beginPath();
+    if (e.kind === "rollback") {
+      g.moveTo(xx - 4, H - B + 8);
+      g.lineTo(xx + 4, H - B + 8);
+      g.lineTo(xx, H - B + 1);
+    } else {
+      g.moveTo(xx - 4, 2);
+      g.lineTo(xx + 4, 2);
+      g.lineTo(xx, T - 1);
+    }
+    g.closePath();
+    g.fill();
   }
-  return out;
+  canvas.dataset.markers = String(events.length);
 }
 
 let chartQueued = false;
@@ -128,8 +209,14 @@ function queueCharts(): void {
   chartQueued = true;
   requestAnimationFrame(() => {
     chartQueued = false;
-    drawChart($("loss"), [{ values: losses, color: "rgba(47,111,222,0.25)", width: 1 }, { values: ema(losses), color: "#2f6fde", width: 2 }], { log: true, marks: epochMarks });
-    drawChart($("gnorm"), [{ values: norms, color: "rgba(217,119,6,0.3)", width: 1 }, { values: ema(norms), color: "#d97706", width: 2 }], { hline: 1, marks: epochMarks });
+    // One marker per step and kind is enough (a skipped step's backoff shares its marker).
+    const marked = notes.filter((e) => e.kind !== "backoff");
+    drawChart($("loss"), [{ values: losses, color: "rgba(47,111,222,0.25)", width: 1 }, { values: lossMedian, color: "#2f6fde", width: 2 }], { marks: epochMarks, events: marked });
+    drawChart($("gnorm"), [{ values: norms, color: "rgba(217,119,6,0.3)", width: 1 }, { values: normMedian, color: "#d97706", width: 2 }], {
+      hline: 1,
+      marks: epochMarks,
+      events: marked.filter((e) => e.kind !== "diverging"),
+    });
   });
 }
 
@@ -297,11 +384,17 @@ function showProbs(probs: Float32Array): void {
 }
 
 // ------------------------------------------------------------------ wiring
+/** The id of the current run: messages of an earlier one (its last step, "stopped") are ignored. */
+let currentRun = 0;
+
 worker.onmessage = (e: MessageEvent<FromWorker>) => {
   const m = e.data;
+  if ("run" in m && m.run !== undefined && m.run !== currentRun) return;
   switch (m.type) {
     case "ready":
-      info = `${m.model.toUpperCase()}, ${m.params.toLocaleString("en")} parameters · ${m.train} train / ${m.test} test images · backend ${m.backend}`;
+      info = `${m.description.toUpperCase()}, ${m.params.toLocaleString("en")} parameters · ${m.train} train / ${m.test} test images · backend ${m.backend}`;
+      classes = m.classes;
+      document.body.dataset.params = String(m.params);
       setStatus();
       break;
     case "testImages":
@@ -310,24 +403,23 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
       drawGrid();
       break;
     case "step":
-      losses.push(m.loss);
-      norms.push(m.gradNorm);
-      progress = `epoch ${m.epoch} · step ${m.step} · loss ${m.loss.toFixed(4)} · grad norm ${m.gradNorm.toFixed(3)} · lr ${m.lr.toExponential(2)}`;
-      setStatus();
-      queueCharts();
+      onStep(m);
       break;
     case "epoch":
       epochMarks.push(losses.length - 1);
       predictions = m.predictions;
       drawGrid();
-      progress = `epoch ${m.epoch}/${m.epochs} · train loss ${m.trainLoss.toFixed(4)} · test accuracy ${(100 * m.testAccuracy).toFixed(1)}% · ${m.seconds.toFixed(2)} s/epoch`;
+      progress = `epoch ${m.epoch}/${m.epochs} · train loss ${formatNumber(m.trainLoss)} · test accuracy ${(100 * m.testAccuracy).toFixed(1)}% · ${m.seconds.toFixed(2)} s/epoch`;
+      warnings.chance =
+        chanceWarning({ epoch: m.epoch, testAccuracy: m.testAccuracy, classes, lr: runLr, skipped: count("skipped"), spikes: count("spike"), lossRise: maxLoss / firstLoss }) ?? "";
+      atChance = warnings.chance !== "";
       setStatus();
       document.body.dataset.epoch = String(m.epoch);
       document.body.dataset.accuracy = m.testAccuracy.toFixed(4);
       queueClassify();
       break;
     case "done":
-      progress = `${m.stopped ? "stopped" : "done"} · test accuracy ${(100 * m.testAccuracy).toFixed(1)}%`;
+      progress = `${m.stopped ? "stopped" : "done"} · test accuracy ${(100 * m.testAccuracy).toFixed(1)}%${atChance ? " (at chance: see the warning)" : ""}`;
       setStatus();
       document.body.dataset.done = "1";
       break;
@@ -347,24 +439,67 @@ worker.onerror = (e) => {
   document.body.dataset.error = e.message;
 };
 
+function onStep(m: Extract<FromWorker, { type: "step" }>): void {
+  losses.push(m.loss);
+  norms.push(m.gradNorm);
+  if (m.events.some((e) => e.kind === "rollback")) {
+    // The weights jumped back: the steps before say nothing about the ones after.
+    lossSmoother.restart();
+    normSmoother.restart();
+  }
+  lossMedian.push(lossSmoother.push(m.loss, m.skipped));
+  normMedian.push(normSmoother.push(m.gradNorm, m.skipped));
+  notes.push(...m.events);
+  lrScale = m.lrScale;
+  if (!m.skipped && Number.isFinite(m.loss)) {
+    if (Number.isNaN(firstLoss)) firstLoss = m.loss;
+    maxLoss = Number.isNaN(maxLoss) ? m.loss : Math.max(maxLoss, m.loss);
+    // Seen by the page, not the guard: a finite loss far above where it started (too high an lr, usually).
+    if (!warnings.diverging && firstLoss > 0 && m.loss > 100 * firstLoss) {
+      const message = `the training loss is diverging: ${formatNumber(m.loss)} at step ${m.step}, ${formatNumber(m.loss / firstLoss)}× the first step's ${formatNumber(firstLoss)} (learning rate ${formatNumber(runLr)})`;
+      warnings.diverging = message;
+      notes.push({ kind: "diverging", step: m.step, message });
+    }
+  }
+  progress = `epoch ${m.epoch} · step ${m.step} · loss ${formatNumber(m.loss)} · grad norm ${formatNumber(m.gradNorm)} · lr ${formatNumber(m.lr)}`;
+  setStatus();
+  queueCharts();
+}
+
 function start(): void {
-  losses.length = 0;
-  norms.length = 0;
-  epochMarks.length = 0;
+  for (const a of [losses, norms, lossMedian, normMedian, epochMarks, notes]) a.length = 0;
+  lossSmoother.restart();
+  normSmoother.restart();
   predictions = null;
+  firstLoss = Number.NaN;
+  maxLoss = Number.NaN;
+  lrScale = 1;
+  atChance = false;
+  warnings.diverging = "";
+  warnings.chance = "";
   delete document.body.dataset.done;
   delete document.body.dataset.epoch;
   progress = "fetching data…";
   setStatus();
+  runLr = Number($<HTMLInputElement>("lr").value) || DEFAULT_LR;
   send({
     type: "train",
+    run: ++currentRun,
     model: $<HTMLSelectElement>("model").value as ModelKind,
     backend: $<HTMLSelectElement>("backend").value,
     epochs: Math.max(1, Math.floor(Number($<HTMLInputElement>("epochs").value) || 15)),
-    lr: Number($<HTMLInputElement>("lr").value) || 0.003,
+    lr: runLr,
     seed: 0,
   });
   queueCharts();
+}
+
+// Preset the form from the URL (?model=cnn&lr=50&epochs=1&backend=js-fast): a link reproduces a run.
+const query = new URLSearchParams(location.search);
+for (const id of ["model", "backend", "epochs", "lr"]) {
+  const v = query.get(id);
+  const field = $<HTMLInputElement | HTMLSelectElement>(id);
+  if (v !== null && (!(field instanceof HTMLSelectElement) || Array.from(field.options).some((o) => o.value === v))) field.value = v;
 }
 
 $("controls").addEventListener("submit", (e) => {

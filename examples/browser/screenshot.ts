@@ -1,8 +1,8 @@
 /**
  * Regenerate docs/browser-example.png: serve the example, open it in headless Chromium (Debian's,
  * through playwright-core), let it train a few epochs, draw a "7" on the pad with the mouse, and
- * take a screenshot. Also a smoke test of the example: fails if the page reports an error, the
- * test accuracy stays low, or the drawn digit is not classified.
+ * take a screenshot. Also a smoke test of the example: fails if the page reports an error or shows
+ * a warning, the test accuracy stays low, or the drawn digit is not classified.
  *
  *   npx tsx examples/browser/screenshot.ts [--epochs 8] [--out docs/browser-example.png] (--help)
  */
@@ -13,8 +13,8 @@ import { parseCli } from "../../scripts/cli.js";
 const { values } = parseCli({
   command: "npx tsx examples/browser/screenshot.ts",
   description: `Regenerate docs/browser-example.png: serve the browser example, open it in headless Chromium, train
-a few epochs, draw a 7 on the pad and take a screenshot. Fails if the page reports an error, the
-test accuracy stays low or the drawn digit is not classified.`,
+a few epochs, draw a 7 on the pad and take a screenshot. Fails if the page reports an error or
+shows a warning, the test accuracy stays low or the drawn digit is not classified.`,
   options: {
     epochs: { type: "integer", default: 8, min: 1, value: "N", help: "epochs to train in the page" },
     out: { type: "string", value: "FILE", help: "where the screenshot goes (default docs/browser-example.png in the repository)" },
@@ -35,16 +35,19 @@ try {
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(server.url);
-  // Restart with the requested number of epochs (the page starts a 15-epoch run on load).
-  await page.fill("#epochs", String(epochs));
-  await page.click("#train");
+  // The URL presets the form: the run the page starts on load has the requested number of epochs.
   const t0 = Date.now();
+  await page.goto(`${server.url}?epochs=${epochs}`);
   await page.waitForFunction(() => document.body.dataset.done === "1" || document.body.dataset.error !== undefined, null, { timeout: 300_000 });
   const { accuracy, error } = await page.evaluate(() => ({ accuracy: Number(document.body.dataset.accuracy), error: document.body.dataset.error }));
   if (error) throw new Error(`the example reported: ${error}`);
   console.log(`trained ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s; test accuracy ${(100 * accuracy).toFixed(1)}%`);
   if (!(accuracy > 0.85)) throw new Error(`test accuracy ${accuracy} is too low`);
+  const warning = await page.evaluate(() => {
+    const box = document.getElementById("warning");
+    return box && !box.hidden ? box.textContent : null;
+  });
+  if (warning) throw new Error(`the page warns on a default run: ${warning}`);
 
   // Draw a 7 with the mouse: the top bar, then the diagonal.
   const box = await page.locator("#pad").boundingBox();

@@ -1,16 +1,17 @@
 /**
  * The training worker: fetches the digits set, trains with Adam + warm-up/cosine + clipping under
- * the NaN guard (`Trainer`), streams every step's loss and gradient norm to the page, and
- * classifies the digits the user draws with the current weights.
+ * the NaN guard (`Trainer`), streams every step's loss and gradient norm, and every guard event
+ * (skipped step, lr backoff, rollback, gradient-norm spike), to the page, and classifies the
+ * digits the user draws with the current weights. The models are the CLI's (`npm start`), built by
+ * examples/digits-models.ts.
  *
  * In your own project, import from "safegrad" instead of the relative path.
  */
-import {
-  Adam, Conv2d, CosineAnnealingLR, DataLoader, Flatten, LinearLR, Linear, MaxPool2d, ReLU, SequentialLR, Sequential, Trainer,
-  crossEntropy, getBackend, listBackends, manualSeed, noGrad, parseDigitsCsv, registerFastBackends, setBackend, softmax, tensor,
-  trainTestSplit, type DigitsData,
-} from "../../src/index.js";
-import type { FromWorker, ModelKind, ToWorker, TrainRequest } from "./protocol.js";
+import { Adam, CosineAnnealingLR, LinearLR, SequentialLR, Sequential, Trainer, crossEntropy, getBackend, listBackends, manualSeed, noGrad, registerFastBackends, setBackend, softmax, tensor, type GuardEvent } from "../../src/index.js";
+import { DataLoader, parseDigitsCsv, trainTestSplit, type DigitsData } from "../../src/data.js";
+import { buildModel, defaultModelConfig, describeModel, featureShape, type ModelConfig } from "../digits-models.js";
+import { guardNotes, type GuardNote } from "./display.js";
+import type { FromWorker, ToWorker, TrainRequest } from "./protocol.js";
 
 /** How many test images the page shows in its grid. */
 const GRID = 48;
@@ -34,22 +35,12 @@ async function loadData(): Promise<DigitsData> {
   return parseDigitsCsv(text, "digits.csv.gz");
 }
 
-function makeModel(kind: ModelKind): Sequential {
-  return kind === "mlp"
-    ? new Sequential(new Linear(64, 128), new ReLU(), new Linear(128, 64), new ReLU(), new Linear(64, 10))
-    : new Sequential(
-        new Conv2d(1, 16, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), // 16 x 4 x 4
-        new Conv2d(16, 32, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2), // 32 x 2 x 2
-        new Flatten(), new Linear(128, 10),
-      );
-}
-
 let model: Sequential | undefined;
-let kind: ModelKind = "mlp";
+let config: ModelConfig = defaultModelConfig("mlp");
 let running = 0; // id of the current run; a new "train" or a "stop" ends the previous one
 
 function inputShape(n: number): number[] {
-  return kind === "cnn" ? [n, 1, 8, 8] : [n, 64];
+  return [n, ...featureShape(config)];
 }
 
 async function train(req: TrainRequest): Promise<void> {
@@ -61,11 +52,11 @@ async function train(req: TrainRequest): Promise<void> {
   dataPromise ??= loadData();
   const data = await dataPromise;
   const { train: trainIdx, test: testIdx } = trainTestSplit(data.n, { testFraction: 0.2, seed: req.seed, labels: data.y });
-  kind = req.model;
-  const featureShape = kind === "cnn" ? [1, 8, 8] : [64];
-  const dataset = { x: data.x, y: data.y, featureShape };
+  // The same models as `npm start -- --model mlp|cnn` (so the parameter counts agree).
+  config = defaultModelConfig(req.model);
+  const dataset = { x: data.x, y: data.y, featureShape: featureShape(config) };
   const loader = new DataLoader(dataset, trainIdx, { batchSize: 32, shuffle: true, seed: req.seed + 1 });
-  const net = makeModel(kind);
+  const net = buildModel(config);
   model = net;
 
   const images = new Float32Array(GRID * 64);
@@ -76,8 +67,9 @@ async function train(req: TrainRequest): Promise<void> {
     labels[i] = data.y[row]!;
   }
   const params = net.parameters().reduce((a, p) => a + p.numel, 0);
-  post({ type: "ready", backends, backend: getBackend().name, train: trainIdx.length, test: testIdx.length, params, model: kind });
-  post({ type: "testImages", images, labels });
+  const classes = config.kind === "cnn" ? config.classes : config.sizes[config.sizes.length - 1]!;
+  post({ type: "ready", run: req.run, backends, backend: getBackend().name, train: trainIdx.length, test: testIdx.length, params, model: config.kind, description: describeModel(config), classes });
+  post({ type: "testImages", run: req.run, images, labels });
 
   const optimizer = new Adam(net.parameters(), { lr: req.lr });
   const total = req.epochs * loader.length;
@@ -89,7 +81,16 @@ async function train(req: TrainRequest): Promise<void> {
     ],
     milestones: [warmup],
   });
-  const trainer = new Trainer({ model: net, loss: (out, y) => crossEntropy(out, y), optimizer, scheduler, maxNorm: 1, onNonFinite: "backoff", seed: req.seed });
+  // The guard's events during a step, turned into notes for the page (an AnomalyReport cannot be posted).
+  let step = 0;
+  let lrScale = 1;
+  let notes: GuardNote[] = [];
+  const onEvent = (e: GuardEvent): void => {
+    if (e.type === "step") return;
+    notes.push(...guardNotes(e, step + 1, lrScale));
+    if (e.type === "nonFinite") lrScale = e.lrScale;
+  };
+  const trainer = new Trainer({ model: net, loss: (out, y) => crossEntropy(out, y), optimizer, scheduler, maxNorm: 1, onNonFinite: "backoff", seed: req.seed, onEvent });
 
   // Test-set accuracy and the grid's predictions, without recording a graph.
   const evaluate = (): { accuracy: number; predictions: Int32Array } => {
@@ -103,7 +104,6 @@ async function train(req: TrainRequest): Promise<void> {
     return { accuracy: correct / testIdx.length, predictions: Int32Array.from(pred.subarray(0, GRID)) };
   };
 
-  let step = 0;
   let acc = 0;
   for (let epoch = 1; epoch <= req.epochs; epoch++) {
     const t0 = performance.now();
@@ -116,19 +116,20 @@ async function train(req: TrainRequest): Promise<void> {
         lossSum += r.loss * b.size;
         seen += b.size;
       }
-      post({ type: "step", step, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: optimizer.paramGroups[0]!.lr, skipped: r.status !== "ok" });
+      post({ type: "step", run: req.run, step, epoch, loss: r.loss, gradNorm: r.gradNorm, lr: optimizer.paramGroups[0]!.lr, skipped: r.status !== "ok", lrScale, events: notes });
+      notes = [];
       await yieldNow();
       if (run !== running) {
-        post({ type: "done", testAccuracy: acc, stopped: true });
+        post({ type: "done", run: req.run, testAccuracy: acc, stopped: true });
         return;
       }
     }
     const ev = evaluate();
     acc = ev.accuracy;
     const seconds = (performance.now() - t0) / 1000;
-    post({ type: "epoch", epoch, epochs: req.epochs, trainLoss: lossSum / Math.max(1, seen), testAccuracy: ev.accuracy, predictions: ev.predictions, seconds });
+    post({ type: "epoch", run: req.run, epoch, epochs: req.epochs, trainLoss: lossSum / Math.max(1, seen), testAccuracy: ev.accuracy, predictions: ev.predictions, seconds });
   }
-  if (run === running) post({ type: "done", testAccuracy: acc, stopped: false });
+  if (run === running) post({ type: "done", run: req.run, testAccuracy: acc, stopped: false });
 }
 
 function classify(id: number, pixels: Float32Array): void {
@@ -143,7 +144,7 @@ function classify(id: number, pixels: Float32Array): void {
 self.onmessage = (e: MessageEvent<ToWorker>) => {
   const m = e.data;
   if (m.type === "train") {
-    train(m).catch((err: unknown) => post({ type: "error", message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+    train(m).catch((err: unknown) => post({ type: "error", run: m.run, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
   } else if (m.type === "stop") {
     running++;
   } else if (m.type === "classify") {
