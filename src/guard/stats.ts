@@ -86,7 +86,9 @@ export function hasNaN(t: Tensor): boolean {
 export function formatStats(s: TensorStats): string {
   const fmt = (v: number | null): string => (v === null ? "-" : Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toFixed(4)));
   const bad = [s.nan ? `${s.nan} NaN` : "", s.posInf ? `${s.posInf} +Inf` : "", s.negInf ? `${s.negInf} -Inf` : ""].filter(Boolean).join(", ");
-  return `${s.name ? `"${s.name}" ` : ""}${shapeStr(s.shape)} ${s.dtype}: min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
+  // No finite element: no min or max to print (this read "min -, max -, 0 zeros, ...").
+  const values = s.min === null || s.max === null ? (s.numel === 0 ? "empty" : `no finite value (${bad})`) : `min ${fmt(s.min)}, max ${fmt(s.max)}, ${s.zeros} zeros${bad ? ", " + bad : ""}`;
+  return `${s.name ? `"${s.name}" ` : ""}${shapeStr(s.shape)} ${s.dtype}: ${values}`;
 }
 
 function finite32(s: Float32Array, start: number, end: number): boolean {
