@@ -119,7 +119,7 @@ function samples(c: HintContext): { n: number; correction: number } | null {
   return { n: a.dims.reduce((p, d) => p * (x.shape[d] ?? 1), 1), correction: a.correction };
 }
 
-const EXPLODING = "lower the lr, add a schedule (warm-up), clip the gradient norm (clipGradNorm, or Trainer's maxNorm)";
+const EXPLODING = "lower the lr, add warm-up, clip the gradient norm (clipGradNorm, maxNorm)";
 
 /**
  * One rule: a hint for this context, or null when it does not apply.
@@ -152,7 +152,7 @@ export const hintRules: readonly Rule[] = [
     if (!s || s.n - s.correction > 0) return null;
     return {
       hazard: "too few samples",
-      fix: `${c.op} over ${s.n} element(s) with correction ${s.correction}: n - correction = ${s.n - s.correction} <= 0 leaves nothing to divide by (0/0 = NaN): reduce over more elements (a batch of one?), or pass { correction: 0 } for the population ${c.op === "std" ? "std" : "variance"}`,
+      fix: `${c.op} over ${s.n} element(s) with correction ${s.correction}: n - correction = ${s.n - s.correction} <= 0 (0/0 = NaN): reduce over more elements (a batch of one?), or use { correction: 0 }`,
     };
   },
   (c) => {
@@ -188,7 +188,7 @@ export const hintRules: readonly Rule[] = [
     if (zeros === 0) return null;
     return {
       hazard: "rsqrt at 0",
-      fix: `rsqrt(0) = ∞ (${zeros} zero input(s)): a zero variance with eps = 0 (a constant row in layerNorm / batchNorm / rmsNorm)? Keep eps > 0 (the default 1e-5), or write rsqrt(v + eps)`,
+      fix: `rsqrt(0) = ∞ (${zeros} zero(s)): a zero variance with eps = 0 (layerNorm / batchNorm / rmsNorm of a constant row)? Keep eps > 0`,
     };
   },
   (c) => {
@@ -216,13 +216,13 @@ export const hintRules: readonly Rule[] = [
     if (zeroNeg > 0) {
       return {
         hazard: "division by zero",
-        fix: `pow(0, p) with p < 0 is 1 / 0 = ∞ (${zeroNeg} zero base(s)): add eps to the base, x.clamp(eps).pow(p), or divide by (x + eps)`,
+        fix: `pow(0, p) with p < 0 is 1 / 0 = ∞ (${zeroNeg} zero base(s)): add eps to the base, x.clamp(eps).pow(p)`,
       };
     }
     if (negFrac > 0) {
       return {
         hazard: "domain error",
-        fix: `pow of ${negFrac} negative base(s) to a non-integer power is NaN: use x.abs().pow(p) (times x.sign() if the sign matters), or clamp(0) first`,
+        fix: `pow of ${negFrac} negative base(s) to a non-integer power is NaN: use x.abs().pow(p), or clamp(0)`,
       };
     }
     return null;
@@ -238,7 +238,7 @@ export const hintRules: readonly Rule[] = [
     if (neg > 0 && zeros === 0) {
       return c.op === "log"
         ? { hazard: "log of a negative number", fix: `log of ${neg} negative value(s) is NaN: clamp the input to [eps, ∞) or check the sign` }
-        : { hazard: "log of a negative number", fix: `log1p of ${neg} value(s) below -1 (a log of a negative number) is NaN: clamp the input to (-1, ∞), or check how it is computed` };
+        : { hazard: "log of a negative number", fix: `log1p of ${neg} value(s) below -1 is NaN: clamp the input above -1` };
     }
     const deriv = c.phase === "backward" ? "; its derivative is infinite there" : "";
     return c.op === "log"
@@ -248,7 +248,7 @@ export const hintRules: readonly Rule[] = [
         }
       : {
           hazard: "log(0)",
-          fix: `log1p(-1) = log(0) = -∞ (${zeros} input(s) equal to -1${deriv}): for log(1 - p) with p = 1 use logSigmoid(-logits) / binaryCrossEntropyWithLogits from logits, or clamp the input above -1`,
+          fix: `log1p(-1) = log(0) = -∞ (${zeros} input(s) -1${deriv}): for log(1 - p) use logSigmoid / binaryCrossEntropyWithLogits from logits, or clamp the input above -1`,
         };
   },
   (c) => {
@@ -257,10 +257,10 @@ export const hintRules: readonly Rule[] = [
     const outside = count(x, (v) => Math.abs(v) > 1);
     const edge = c.phase === "backward" ? count(x, (v) => Math.abs(v) === 1) : 0;
     if (outside === 0 && edge === 0) return null;
-    const what = outside > 0 ? `${outside} value(s) outside [-1, 1] (largest |x| ${fmt(maxAbs(x))}), where ${c.op} is NaN` : `${edge} value(s) at ±1, where ${c.op}'s derivative is infinite`;
+    const what = outside > 0 ? `${outside} value(s) outside [-1, 1] (NaN there)` : `${edge} value(s) at ±1 (infinite derivative)`;
     return {
       hazard: "domain error",
-      fix: `${c.op} of ${what}: a cosine or normalised dot product can round just past ±1: clamp(-1, 1) first (clamp(-1 + eps, 1 - eps) for a finite gradient)`,
+      fix: `${c.op} of ${what}: clamp(-1, 1) first (a cosine can round past ±1)`,
     };
   },
   (c) => {
@@ -291,7 +291,7 @@ export const hintRules: readonly Rule[] = [
     if (!worst) return null;
     return {
       hazard: "divergence",
-      fix: `${worst.name ? `parameter "${worst.name}"` : "a parameter"} holds values up to ${fmt(maxAbs(worst))}: the weights grew over the steps until ${c.innerOp ?? c.op} overflowed (exploding gradients): ${EXPLODING}; standardise the inputs`,
+      fix: `${worst.name ? `parameter "${worst.name}"` : "a parameter"} holds values up to ${fmt(maxAbs(worst))}: the weights grew over the steps until ${c.innerOp ?? c.op} overflowed: ${EXPLODING}`,
     };
   },
   (c) => {
@@ -303,14 +303,14 @@ export const hintRules: readonly Rule[] = [
       if (!(m > 1 && p * Math.log(m) > LOG_MAX[dtype])) return null;
       return {
         hazard: "overflow",
-        fix: `pow: ${fmt(m)}^${fmt(p)} would exceed the largest ${dtype} (${maxFinite(dtype).toExponential(1)}): compute in log space (p * log|x|), scale the base down, or use float64`,
+        fix: `pow: ${fmt(m)}^${fmt(p)} would exceed the largest ${dtype}: work in log space (p * log|x|) or float64`,
       };
     }
     const m = Math.max(...allInputs(c).map(maxAbs));
     if (!(m >= largeFor(dtype))) return null;
     return {
       hazard: "overflow",
-      fix: `${c.innerOp ?? c.op} of values up to ${fmt(m)}: the result would exceed the largest ${dtype} (${maxFinite(dtype).toExponential(1)}), so it is Inf (and Inf - Inf = NaN after it). Scale the values down (standardise the inputs or targets), or if they grew over the training steps: ${EXPLODING}`,
+      fix: `${c.innerOp ?? c.op} of values up to ${fmt(m)}: the result would exceed the largest ${dtype} (Inf, then NaN): scale the values down (standardise inputs and targets); if they grew over the steps: ${EXPLODING}`,
     };
   },
 ];
