@@ -155,14 +155,16 @@ function checkMask(op: string, x: Tensor, mask: Tensor): void {
 
 /**
  * x with `value` where `mask` is true (as torch.masked_fill; mask is bool and broadcasts to x's
- * shape). The gradient to x is 0 where masked, also when value is -Infinity.
+ * shape; value is a number or a 0-d tensor, which then gets the masked entries' gradient). The
+ * gradient to x is 0 where masked, also when value is -Infinity.
  * @example
  * maskedFill(tensor([1, 2, 3]), tensor([true, false, true]), 0).toArray(); // [0, 2, 0]
  * const scores = randn([2, 2]);
  * maskedFill(scores, triu(ones([2, 2]), 1).gt(0), -Infinity).softmax(-1); // a causal attention row
  */
-export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Tensor {
   checkMask("maskedFill", x, mask);
+  if (value instanceof Tensor && value.ndim !== 0) throw new ShapeError("maskedFill", `value must be a number or a 0-d tensor, got shape ${shapeStr(value.shape)}`);
   const shape = broadcastShapes("maskedFill", x.shape, mask.shape);
   if (!sameShape(shape, x.shape)) throw new ShapeError("maskedFill", `mask ${shapeStr(mask.shape)} does not broadcast to input ${shapeStr(x.shape)}`);
   return where(mask, value, x);

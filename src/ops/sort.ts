@@ -15,7 +15,7 @@ import { normDim, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { gather } from "./indexing.js";
 import type { ValuesIndices } from "./reduce.js";
-import { narrow } from "./shape.js";
+import { narrow, reshape } from "./shape.js";
 
 /** Options of `topk` (`Tensor.topk`). */
 export interface TopkOptions {
@@ -76,6 +76,7 @@ export function argsort(x: Tensor, dim = -1, descending = false): Tensor {
  * sort(tensor([[2, 5, 1]]), 1, true).values.toArray(); // [[5, 2, 1]]
  */
 export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
+  if (x instanceof Tensor && x.ndim === 0) return scalarResult(sort(reshape(x, [1]), dim, descending));
   const [indices, d] = order("sort", x, dim, descending);
   return { values: gather(x, d, indices), indices };
 }
@@ -91,9 +92,18 @@ export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
  * topk(tensor([[1, 5, 3]]), 1, -1, { largest: false }).indices.toArray(); // [[0]]
  */
 export function topk(x: Tensor, k: number, dim = -1, options: TopkOptions = {}): ValuesIndices {
+  if (x instanceof Tensor && x.ndim === 0) {
+    const r = topk(reshape(x, [1]), k, dim, options);
+    return k === 1 ? scalarResult(r) : r;
+  }
   const [idx, d] = order("topk", x, dim, options.largest ?? true);
   const n = x.shape[d] ?? 1;
   if (!Number.isInteger(k) || k < 0 || k > n) throw new ValueError("topk", `k = ${k} is out of range for dim ${dim} of size ${n} (shape ${shapeStr(x.shape)})`);
-  const indices = x.ndim === 0 ? idx : narrow(idx, d, 0, k);
+  const indices = narrow(idx, d, 0, k);
   return { values: gather(x, d, indices), indices };
+}
+
+/** A 0-d input's result: the [1]-shaped values and indices made 0-d again. */
+function scalarResult(r: ValuesIndices): ValuesIndices {
+  return { values: reshape(r.values, []), indices: reshape(r.indices, []) };
 }

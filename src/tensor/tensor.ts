@@ -880,7 +880,7 @@ export class Tensor implements View {
    * @example
    * x.maskedFill(x.lt(0), -Infinity)
    */
-  maskedFill(mask: Tensor, value: number): Tensor { return F.maskedFill(this, mask, value); }
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor { return F.maskedFill(this, mask, value); }
   /**
    * The entries where the bool `mask` is true, as 1-D; the method form of {@link maskedSelect}.
    * @example

@@ -35,6 +35,17 @@ describe("maskedFill with -Infinity (attention masks)", () => {
     expect(g!.toArray()).toEqual([0, 3, 0, 3]);
   });
 
+  it("a 0-d tensor value takes the gradient of the masked entries", () => {
+    const x = f64([1, 2, 3]);
+    const v = tensor(-1, { dtype: "float64", requiresGrad: true });
+    const y = sg.maskedFill(x, tensor([true, false, true]), v);
+    expect(y.toArray()).toEqual([-1, 2, -1]);
+    const [gx, gv] = grad([y.mul(f64([1, 2, 4], false)).sum()], [x, v]);
+    expect(gx!.toArray()).toEqual([0, 2, 0]);
+    expect(gv!.item()).toBe(5);
+    expect(() => sg.maskedFill(x, tensor([true, false, true]), f64([1, 2], false))).toThrow(ShapeError);
+  });
+
   it("a mask that does not broadcast to x's shape, or is not bool, is refused", () => {
     expect(() => sg.maskedFill(zeros([2]), tensor([[true], [false]]), 1)).toThrow(ShapeError);
     expect(() => sg.maskedFill(zeros([2]), tensor([1, 0]), 1)).toThrow(sg.DTypeError);
@@ -115,6 +126,12 @@ describe("sort, argsort, topk: ties, NaN, empty", () => {
       }),
       { numRuns: 20 },
     );
+  });
+
+  it("0-d inputs sort to themselves", () => {
+    const { values, indices } = sg.sort(tensor(3));
+    expect([values.shape, values.item(), indices.item()]).toEqual([[], 3, 0]);
+    expect(sg.topk(tensor(3), 1).values.item()).toBe(3);
   });
 
   it("empty dims and k = 0; k out of range is an error", () => {
