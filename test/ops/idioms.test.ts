@@ -61,6 +61,26 @@ describe("cumsum and cumprod", () => {
     expect(g!.toArray()).toEqual([10, 9, 7, 4]);
   });
 
+  it("cumsum with -Infinity anywhere (float32 and float64): the naive running sum, finite gradients", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant(-Infinity), fc.double({ min: -4, max: 4, noNaN: true })), { minLength: 1, maxLength: 8 }),
+        fc.constantFrom<"float32" | "float64">("float32", "float64"),
+        (vals, dtype) => {
+          const x = tensor(vals, { dtype, requiresGrad: true });
+          const y = sg.cumsum(x, 0);
+          const want = tensor(vals, { dtype }).toTypedArray();
+          // From 0, as torch: cumsum([-0]) is +0.
+          for (let i = 0; i < want.length; i++) want[i] = (i ? want[i - 1]! : 0) + want[i]!;
+          expect(Array.from(y.toTypedArray())).toEqual(Array.from(want));
+          const [g] = grad([y.sum()], [x]);
+          expect(g!.toArray()).toEqual(vals.map((_, i) => vals.length - i));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("cumsum of bool counts as int32; empty dims give empty results", () => {
     const c = sg.cumsum(tensor([true, false, true]), 0);
     expect(c.dtype).toBe("int32");
