@@ -16,5 +16,6 @@ export * from "./index.node.js";
  * model.loadStateDict(await io.loadTensors("model.safetensors"));
  */
 export * as io from "./io/index.js";
+export * from "./data.js";
 export { loadDigits, loadIris } from "./data/index.js";
 export type { LoadIrisOptions } from "./data/index.js";

@@ -7,7 +7,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import * as sg from "../src/index.js";
+import * as sgMain from "../src/index.js";
+import * as sgData from "../src/data.js";
+
+const sg = { ...sgMain, ...sgData };
 import { SafegradError, tensor } from "../src/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -550,8 +550,8 @@ export interface TrainerOptions extends GuardOptions {
 }
 
 /**
- * One batch for `fit` and `evaluate`: `[x, y]` (what a {@link DataLoader} over a
- * {@link TensorDataset} of inputs and targets yields; further fields are ignored), `{ x, y }` of
+ * One batch for `fit` and `evaluate`: `[x, y]` (what a `DataLoader` ("safegrad/data") over a
+ * `TensorDataset` of inputs and targets yields; further fields are ignored), `{ x, y }` of
  * tensors, or a typed-array {@link Batch} of the DataLoader's array form.
  * @example
  * const batch: TrainBatch = [randn([8, 4]), tensor([0, 1, 2, 0, 1, 2, 0, 1], { dtype: "int32" })];
@@ -674,7 +674,7 @@ function saveModes(model: TrainableModel): () => void {
 /**
  * A training loop wiring model, loss, optimizer, schedule, clipping and the guard together, in
  * the spirit of Keras' `fit` and PyTorch Lightning but small: `fit` (epochs over a
- * {@link DataLoader}, validation, metrics, callbacks, progress output), `evaluate`, `predict`,
+ * `DataLoader` ("safegrad/data"), validation, metrics, callbacks, progress output), `evaluate`, `predict`,
  * and `trainStep` for a loop of your own. Every step goes through the {@link TrainingGuard}.
  *
  * The scheduler is stepped when `schedulerStep` says, explicitly: per batch by default (after
@@ -739,7 +739,7 @@ export class Trainer {
   }
 
   /**
-   * Train for `epochs` passes over `loader` (a {@link DataLoader} yielding `[x, y]`, or any
+   * Train for `epochs` passes over `loader` (a `DataLoader` ("safegrad/data") yielding `[x, y]`, or any
    * iterable of batches that can be iterated again each epoch), every step guarded
    * (`trainStep`). After each epoch: `valLoader` is evaluated (eval mode, no gradients; the mode
    * is restored), a per-epoch scheduler is stepped (`schedulerStep: "epoch"`), the epoch's

@@ -22,8 +22,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["autograd"],
   ["ops"],
   ["layers", "optim", "io", "data"],
-  ["guard"],
-  ["index.ts"],
+  ["guard", "onnx"],
+  ["index.ts", "onnx.ts", "data.ts"],
   ["index.node.ts"],
   ["node.ts"],
 ];

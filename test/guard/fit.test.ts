@@ -4,37 +4,8 @@
  * per-batch or per-epoch scheduler stepping, and the progress output.
  */
 import { describe, expect, it } from "vitest";
-import {
-  Adam,
-  BatchNorm1d,
-  DataLoader,
-  Dropout,
-  Linear,
-  ReLU,
-  ReduceLROnPlateau,
-  SGD,
-  Sequential,
-  StepLR,
-  Subset,
-  Tensor,
-  TensorDataset,
-  Trainer,
-  ValueError,
-  accuracy,
-  crossEntropy,
-  earlyStopping,
-  manualSeed,
-  modelCheckpoint,
-  mseLoss,
-  randn,
-  tensor,
-  toTensorDataset,
-  trainTestSplit,
-  type Callback,
-  type EpochLogs,
-  type GuardEvent,
-  type Metric,
-} from "../../src/index.js";
+import { Adam, BatchNorm1d, Dropout, Linear, ReLU, ReduceLROnPlateau, SGD, Sequential, StepLR, Tensor, Trainer, ValueError, accuracy, crossEntropy, earlyStopping, manualSeed, modelCheckpoint, mseLoss, randn, tensor, type Callback, type EpochLogs, type GuardEvent, type Metric } from "../../src/index.js";
+import { DataLoader, Subset, TensorDataset, toTensorDataset, trainTestSplit } from "../../src/data.js";
 import type { StateDict } from "../../src/layers/module.js";
 import { loadDigits, loadIris } from "../../src/node.js";
 import { defaultGenerator } from "../../src/tensor/random.js";
