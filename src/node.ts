@@ -19,3 +19,6 @@ export * as io from "./io/index.js";
 export * from "./data.js";
 export { loadDigits, loadIris } from "./data/index.js";
 export type { LoadIrisOptions } from "./data/index.js";
+// ONNX export, as in "safegrad/onnx" (exportOnnx, OnnxExportError, ...), and saveOnnx, which writes the file.
+export * from "./onnx.js";
+export { saveOnnx } from "./onnx/node.js";

@@ -1,8 +1,8 @@
 /**
  * Layers point one way. The written order (docs/contributing.md, "The layers"):
  *
- *   errors → tensor → kernels → autograd → ops → layers, optim, io, data → guard → index →
- *   index.node (Node's "safegrad": the fast default backend) → node
+ *   errors → tensor → kernels → autograd → ops → layers, optim, io, data → guard, onnx → index,
+ *   onnx.ts, data.ts → index.node (Node's "safegrad": the fast default backend) → node
  *
  * A file may import (at runtime) only files of its own folder or of a lower layer, and the runtime
  * import graph has no loop but one, by design: Tensor's methods (tensor/tensor.ts) call the op
