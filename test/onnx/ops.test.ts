@@ -12,7 +12,7 @@ import * as sg from "../../src/index.js";
 import {
   logSigmoid, Generator, nn, randint, randn, rand, tensor, type DType, type Tensor, amax, amin, argmax, argmin, atan2, cat, clamp, expand, gather, hypot, indexSelect,
   logsumexp, matmul, maximum, minimum, norm, pad, permute, scatterAdd, softmax, logSoftmax, split, stack, std, sum, variance, where, zeros, logicalNot,
-  maxPool2dWithIndices,
+  maxPool2dWithIndices, cdist,
 } from "../../src/index.js";
 import { opTable } from "../../src/ops/table.js";
 import { ONNX_SUPPORTED_OPS } from "../../src/onnx.js";
@@ -84,6 +84,7 @@ const CASES: OpCase[] = [
     inputs: x1,
   },
   { ops: ["norm"], name: "norm p = 1, 2, 3, ∞, also of 1e30", f: (a) => [norm(a, 1, 1), norm(a, 2, 1), norm(a, 3, 1, true), norm(a, Infinity, 1), norm(a.mul(1e30), 2, 1)], inputs: x1 },
+  { ops: ["norm", "clamp", "div"], name: "composites: normalize, cdist", f: (a, b) => [F.normalize(a), cdist(a.reshape([-1, 5, 1]), b.reshape([-1, 5, 1]))], inputs: x2 },
   // indexing
   { ops: ["gather"], f: (a) => gather(a, 1, tensor([[0, 4, 4], [1, 0, 2]], { dtype: "int32" }).narrow(0, 0, 1).expand([a.shape[0]!, 3])), inputs: x1 },
   { ops: ["gather"], name: "indexSelect", f: (a) => indexSelect(a, 1, tensor([3, 0, 0], { dtype: "int32" })), inputs: x1 },
