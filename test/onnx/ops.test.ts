@@ -115,6 +115,14 @@ const OPTIONAL: OpCase[] = [
   { ops: ["cumprod"], f: (a) => [maybe.cumprod!(a as never, 1 as never)], inputs: x1 },
 ];
 for (const c of OPTIONAL) if (opTable.has(c.ops[0]!) && typeof maybe[c.ops[0]!] === "function") CASES.push(c);
+// composites written with the ops above (tested when the library has them)
+const call = (name: string, ...args: unknown[]): Tensor => (maybe[name] as unknown as (...a: unknown[]) => Tensor)(...args);
+const COMPOSITES: Array<[string[], OpCase]> = [
+  [["bmm", "einsum"], { ops: [], name: "bmm, einsum", f: (a) => [call("bmm", a, a.transpose(1, 2)), call("einsum", "bij,bkj->bik", a, a)], inputs: (n) => [rn([n, 3, 4], n)] }],
+  [["flip", "roll", "repeat", "tile"], { ops: [], name: "flip, roll, repeat, tile", f: (a) => [call("flip", a, [1]), call("roll", a, 1, 2), call("repeat", a, [1, 2, 1]), call("tile", a, [2])], inputs: (n) => [rn([n, 3, 4], n)] }],
+  [["triu", "tril", "maskedFill"], { ops: [], name: "triu, tril, maskedFill", f: (a) => [call("triu", a), call("tril", a, -1), call("maskedFill", a, a.gt(0), -1)], inputs: (n) => [rn([n, 3, 4], n)] }],
+];
+for (const [fns, c] of COMPOSITES) if (fns.every((f) => typeof maybe[f] === "function")) CASES.push(c);
 
 const covered = new Set<string>();
 

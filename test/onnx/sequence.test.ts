@@ -5,7 +5,7 @@
  * a second, bool input; LayerNorm; a GELU MLP), in ONNX Runtime at batch sizes 1 and 17.
  */
 import { describe, expect, it } from "vitest";
-import { GELU, Generator, GRU, LayerNorm, Linear, LSTM, Module, randn, RNN, Tensor, type Tensor as T } from "../../src/index.js";
+import { GELU, Generator, GRU, LayerNorm, Linear, LSTM, Module, randn, RNN, Tensor, TransformerEncoder, TransformerEncoderLayer, type Tensor as T } from "../../src/index.js";
 import { MultiheadAttention } from "../../src/layers/attention.js";
 import { exportAndCompare, summarize } from "./helpers.js";
 
@@ -57,5 +57,23 @@ describe("sequence layers in ONNX Runtime", () => {
       { name: "padding", elemType: 9, dims: ["batch", 6] },
     ]);
     console.log(`transformer block worst relative difference ${worst.toExponential(2)}`);
+  });
+
+  it("TransformerEncoder (2 post-norm layers, GELU) with a key padding mask, and a causal pre-norm TransformerEncoderLayer", async () => {
+    class Encoder extends Module<[T, T], T> {
+      readonly enc = this.registerModule("enc", new TransformerEncoder(new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, batchFirst: true, activation: "gelu" }), 2));
+      forward(x: T, padding: T): T {
+        return this.enc.forward(x, { srcKeyPaddingMask: padding });
+      }
+    }
+    const enc = await exportAndCompare(new Encoder(), (n) => [rn([n, 6, 8], n), paddingMask(n, 6)]);
+    class Causal extends Module<[T], T> {
+      readonly layer = this.registerModule("layer", new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, batchFirst: true, normFirst: true }));
+      forward(x: T): T {
+        return this.layer.forward(x, { isCausal: true });
+      }
+    }
+    const causal = await exportAndCompare(new Causal(), (n) => [rn([n, 5, 8], n)]);
+    console.log(`TransformerEncoder worst relative difference ${enc.worst.toExponential(2)}, causal layer ${causal.worst.toExponential(2)}`);
   });
 });
