@@ -14,6 +14,7 @@ import {
 } from "../src/node.js";
 import { fail, parseCli } from "../scripts/cli.js";
 import { buildModel, checkModelConfig, defaultModelConfig, describeModel, featureShape, MODEL_KINDS, type ModelConfig } from "./digits-models.js";
+import { saveOnnx } from "../src/node.js";
 
 const { values: opts, given } = parseCli({
   command: "npm start --",
@@ -206,4 +207,7 @@ const final = evaluate();
 const weights = join(outDir, "model.safetensors");
 await io.save(model.stateDict(), weights, { metadata: { model: kind, modelConfig: JSON.stringify(modelConfig), seed: String(seed), testAccuracy: final.accuracy.toFixed(4) } });
 console.log(`test accuracy ${(100 * final.accuracy).toFixed(2)}% (${test.length} images) in ${((performance.now() - t0) / 1000).toFixed(1)} s; skipped steps ${trainer.guard.skipped}`);
-console.log(`saved ${weights} and ${ckptPath}`);
+// The trained model as ONNX (runs in ONNX Runtime: docs/onnx.md), input "image" with a dynamic batch dim.
+const onnx = join(outDir, "model.onnx");
+await saveOnnx(onnx, model, tensor(data.x.slice(0, 64), { shape: [1, ...dataset.featureShape] }), { inputNames: ["image"], outputNames: ["logits"] });
+console.log(`saved ${weights}, ${onnx} and ${ckptPath}`);
