@@ -70,8 +70,10 @@ async function step<T>(name: string, f: () => Promise<T> | T): Promise<T> {
 
 /** The names each subpath export must provide (a subpath not listed here needs only a non-empty module). */
 const EXPECTED_EXPORTS: Record<string, string[]> = {
-  ".": ["tensor", "grad", "Linear", "Adam", "Trainer", "detectAnomaly", "serialize", "deserialize", "DataLoader", "registerFastBackends"],
-  "./node": ["tensor", "io", "loadDigits", "loadIris"],
+  ".": ["tensor", "grad", "Linear", "Adam", "Trainer", "detectAnomaly", "serialize", "deserialize", "registerFastBackends", "getBackend"],
+  "./data": ["DataLoader", "TensorDataset", "toTensorDataset", "trainTestSplit"],
+  "./node": ["tensor", "io", "loadDigits", "loadIris", "DataLoader", "exportOnnx", "saveOnnx"],
+  "./onnx": ["exportOnnx", "OnnxExportError"],
 };
 
 /** `import("safegrad/…")` of every subpath, checking its exports (JavaScript source, for the consumers). */
@@ -89,7 +91,7 @@ import assert from "node:assert/strict";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rmSync, mkdtempSync } from "node:fs";
-import { tensor, gradcheck, Linear, crossEntropy, detectAnomaly, AnomalyError } from "safegrad";
+import { tensor, gradcheck, Linear, crossEntropy, detectAnomaly, AnomalyError, getBackend } from "safegrad";
 import { io, loadDigits, Tensor } from "safegrad/node";
 
 // every subpath export
@@ -99,6 +101,8 @@ ${importEverySubpath(subpaths)}
 const x = tensor([1, 2, 3], { requiresGrad: true });
 x.square().sum().backward();
 assert.deepEqual(x.grad.toArray(), [2, 4, 6]);
+// fast by default in Node: the first op chose the WASM SIMD backend, with no call
+assert.equal(getBackend().name, "wasm");
 
 // a float64 gradient check
 const a = tensor([0.3, -1.2, 2.5], { dtype: "float64", requiresGrad: true });
