@@ -4,7 +4,7 @@
  * epoch. Everything goes through a {@link ProgressWriter}, so it works in the browser and can be
  * captured.
  */
-import type { GuardEvent } from "./training.js";
+import type { GuardEvent } from "./events.js";
 
 /**
  * Where `Trainer.fit` writes its progress: `write` gets text as it is (each line ends with "\n";

@@ -24,21 +24,12 @@ import { cat } from "../ops/shape.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import { Tensor, isTensor } from "../tensor/tensor.js";
-import { History, type Callback, type EpochLogs, type FitInfo, type StepEnd } from "./callbacks.js";
+import type { GuardEvent, NonFinitePolicy, StepResult } from "./events.js";
+
+export type { GuardEvent, NonFinitePolicy, StepResult } from "./events.js";
 import { MetricAccumulator, type Metrics } from "./metrics.js";
 import { Progress, defaultWriter, type ProgressWriter } from "./progress.js";
 
-/**
- * What the training guard does on a non-finite loss or gradient: "throw" a {@link NonFiniteError}
- * (with a diagnosis); "skip" the step; "backoff": skip and lower the lr (restoring a snapshot
- * after repeated failures); "rollback": restore the last good snapshot and lower the lr.
- * Lowering the lr means multiplying the guard's `lrScale` by `backoffFactor`: every group's lr is
- * its scheduled lr times that scale (see {@link TrainingGuard.lrScale}).
- * @example
- * const policy: NonFinitePolicy = "backoff";
- * new TrainingGuard(model.namedParameters(), opt, null, { onNonFinite: policy });
- */
-export type NonFinitePolicy = "throw" | "skip" | "backoff" | "rollback";
 
 /** What the guard needs of an optimizer (every safegrad optimizer has it). */
 export interface GuardedOptimizer {
@@ -133,40 +124,7 @@ export interface GuardOptions {
  */
 export type SchedulerStep = "step" | "loss" | "epoch" | "manual";
 
-/**
- * An event reported to `GuardOptions.onEvent`: a good step, a gradient-norm spike warning,
- * a non-finite step (with its report and the policy applied), or a rollback. `step` is the
- * guard's step count when it happened (a non-finite step's is the one that failed, before a
- * rollback restores `toStep`; the "rollback" event comes first). `Trainer.fit` passes every event
- * but "step" to `Callback.onGuardEvent`.
- * @example
- * const events: GuardEvent[] = [];
- * const guard = new TrainingGuard(model.namedParameters(), opt, null, { onEvent: (e) => events.push(e) });
- * loss.backward();
- * guard.step(loss.item());
- * events[0]!.type; // "step"
- */
-export type GuardEvent =
-  | { type: "step"; step: number; loss: number; gradNorm: number; lr: number; clipped: boolean }
-  | { type: "warning"; step: number; gradNorm: number; mean: number; std: number; layer: string; growth: number; message: string }
-  | { type: "nonFinite"; step: number; loss: number; gradNorm: number; policy: NonFinitePolicy; report: AnomalyReport | null; lrScale: number }
-  | { type: "rollback"; step: number; toStep: number };
 
-/** What `TrainingGuard.step` (and `Trainer.trainStep`) returns. */
-export interface StepResult {
-  /** "ok": the optimizer stepped; "skipped": the loss or gradient was non-finite. */
-  status: "ok" | "skipped";
-  /** Optimizer steps taken so far (skipped ones excluded). */
-  step: number;
-  /** The loss passed in. */
-  loss: number;
-  /** The global gradient norm before clipping. */
-  gradNorm: number;
-  /** Per-parameter gradient norms and non-finite counts. */
-  stats: GradNormStats;
-  /** Skipped steps: the diagnosis of the first failure in a row (null when not diagnosed). */
-  report?: AnomalyReport | null;
-}
 
 /**
  * Thrown by the "throw" policy (and when recovery gives up); `report` says where the NaN was born.
@@ -669,6 +627,129 @@ function saveModes(model: TrainableModel): () => void {
   }
   const was = model.training;
   return () => void (was === false ? model.eval() : model.train());
+}
+
+// ------------------------------------------------------------------ what fit reports and calls
+/**
+ * What `Trainer.fit` logs for one epoch (what `onEpochEnd` gets, what the history holds, and what
+ * a callback's `monitor` names). Metrics appear under their names (`accuracy`) and, on the
+ * validation data, prefixed with `val_` (`val_accuracy`).
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+ * const history = await trainer.fit([[x, y]], { epochs: 2, metrics: { accuracy }, verbose: 0 });
+ * const last: EpochLogs = history.epochs[1]!;
+ * last.epoch; // 2
+ * last.accuracy; // a fraction in [0, 1]
+ */
+export interface EpochLogs {
+  /** The epoch, counted from 1. */
+  epoch: number;
+  /** Mean training loss over the epoch's good steps, weighted by batch size (NaN if all were skipped). */
+  loss: number;
+  /** Mean loss on the validation loader (when `fit` has one). */
+  val_loss?: number;
+  /** The first parameter group's lr at the end of the epoch (before a per-epoch scheduler step). */
+  lr: number;
+  /** Steps the guard skipped in this epoch (non-finite loss or gradient). */
+  skipped: number;
+  /** Batches in this epoch, skipped ones included. */
+  steps: number;
+  /** Wall-clock seconds of the epoch, validation included. */
+  seconds: number;
+  /** Training metrics by name, validation ones as `val_<name>`. */
+  [metric: string]: number | undefined;
+}
+
+/**
+ * What `Trainer.fit` returns: the logs of every epoch it ran.
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+ * const history = await trainer.fit([[x, y]], { epochs: 3, verbose: 0 });
+ * history.epochs.length; // 3
+ * history.series("loss"); // [loss of epoch 1, 2, 3]
+ */
+export class History {
+  /** One entry per epoch run, in order. */
+  readonly epochs: EpochLogs[] = [];
+  /** Whether a callback stopped training before the last epoch (e.g. early stopping). */
+  stoppedEarly = false;
+
+  /**
+   * The values of one log key, one per epoch (NaN where an epoch does not have it).
+   * @example
+   * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+   * const history = await trainer.fit([[x, y]], { epochs: 2, verbose: 0 });
+   * history.series("lr"); // [0.1, 0.1]
+   */
+  series(key: string): number[] {
+    return this.epochs.map((e) => e[key] ?? NaN);
+  }
+}
+
+/**
+ * What `onFitStart` gets: the run's shape, and the keys the epoch logs will have (a callback
+ * checks its `monitor` against them before the first epoch).
+ * @example
+ * const names: Callback = { onFitStart: (info: FitInfo) => console.log(info.logKeys) };
+ */
+export interface FitInfo {
+  /** Epochs to run. */
+  epochs: number;
+  /** Batches per epoch (the loader's `length`), or undefined when the loader does not say. */
+  steps: number | undefined;
+  /** Whether `fit` has a validation loader. */
+  validation: boolean;
+  /** The keys of the epoch logs (`loss`, the metrics, `val_loss`, ..., `lr`). */
+  logKeys: string[];
+}
+
+/**
+ * What `onStepEnd` gets: the guard's result for the step, where it falls in the epoch, and the lr.
+ * @example
+ * const printer: Callback = { onStepEnd: (s: StepEnd) => s.status === "skipped" && console.log(`skipped ${s.batch}`) };
+ */
+export interface StepEnd extends StepResult {
+  /** The epoch, counted from 1. */
+  epoch: number;
+  /** The batch within the epoch, counted from 1. */
+  batch: number;
+  /** Batches per epoch, or undefined when the loader does not say. */
+  steps: number | undefined;
+  /** Samples in the batch (its first dim). */
+  size: number;
+  /** The first parameter group's lr after the step. */
+  lr: number;
+}
+
+/**
+ * Hooks `Trainer.fit` calls, all optional; each may return a promise, which fit awaits. The
+ * trainer is passed along: set `trainer.stopTraining = true` to end training. Set in `onEpochEnd`
+ * it stops before the next epoch; set in `onStepEnd` or `onGuardEvent` it skips the epoch's
+ * remaining batches, then finishes the epoch (validation, logs, `onEpochEnd`). Guard events (spike
+ * warnings, skipped non-finite steps with their policy and lr scale, rollbacks) arrive in
+ * `onGuardEvent` right after the step that raised them; a good step is `onStepEnd`'s.
+ * @example
+ * const trainer = new Trainer({ model, loss: crossEntropy, optimizer: opt });
+ * const skipped: GuardEvent[] = [];
+ * const log: Callback = {
+ *   onEpochEnd: (logs) => console.log(`epoch ${logs.epoch}: loss ${logs.loss.toFixed(3)}`),
+ *   onGuardEvent: (e) => void skipped.push(e),
+ * };
+ * await trainer.fit([[x, y]], { epochs: 2, callbacks: [log], verbose: 0 });
+ */
+export interface Callback {
+  /** Before the first epoch. */
+  onFitStart?(info: FitInfo, trainer: Trainer): void | Promise<void>;
+  /** Before each epoch (counted from 1). */
+  onEpochStart?(epoch: number, trainer: Trainer): void | Promise<void>;
+  /** After each step, skipped ones included. */
+  onStepEnd?(step: StepEnd, trainer: Trainer): void | Promise<void>;
+  /** A guard event other than a good step: "warning", "nonFinite" (skipped, with policy and lr scale), "rollback". */
+  onGuardEvent?(event: GuardEvent, trainer: Trainer): void | Promise<void>;
+  /** After each epoch's validation, with its logs. */
+  onEpochEnd?(logs: EpochLogs, trainer: Trainer): void | Promise<void>;
+  /** After the last epoch (or the one training stopped at). */
+  onFitEnd?(history: History, trainer: Trainer): void | Promise<void>;
 }
 
 /**
