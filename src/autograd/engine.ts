@@ -9,7 +9,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { onesLike } from "../tensor/create.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
-import { contiguousData } from "../tensor/layout.js";
+import { allFinite } from "../tensor/layout.js";
 import { versionOf } from "../tensor/version.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
 import { Node, nonDifferentiable, type OpDef } from "./node.js";
@@ -149,14 +149,6 @@ function zeroWhereCotangentIsZero(g: Tensor, gi: Tensor): Tensor {
   return gi.where(g.ne(0), 0);
 }
 
-function allFinite(t: Tensor): boolean {
-  const d = contiguousData(t);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (v - v !== 0) return false; // NaN and ±Infinity
-  }
-  return true;
-}
 
 function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
   const prev = map.get(key);

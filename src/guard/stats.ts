@@ -61,21 +61,8 @@ export function tensorStats(t: Tensor, name?: string): TensorStats {
   return s;
 }
 
-/** True when every element is finite. NOTE: the fast path is one pass with no allocation. */
-export function allFinite(t: Tensor): boolean {
-  const s = t.storage;
-  if (!(s instanceof Float32Array || s instanceof Float64Array)) return true;
-  if (t.isContiguous()) {
-    // NOTE: one monomorphic loop per array type; NaN and ±Inf are the values with v - v !== 0.
-    return s instanceof Float32Array ? finite32(s, t.offset, t.offset + t.numel) : finite64(s, t.offset, t.offset + t.numel);
-  }
-  const d = contiguousData(t);
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i]!;
-    if (v - v !== 0) return false;
-  }
-  return true;
-}
+
+export { allFinite } from "../tensor/layout.js";
 
 export function hasNaN(t: Tensor): boolean {
   const d = contiguousData(t);
@@ -91,13 +78,3 @@ export function formatStats(s: TensorStats): string {
   return `${s.name ? `"${s.name}" ` : ""}${shapeStr(s.shape)} ${s.dtype}: ${values}`;
 }
 
-function finite32(s: Float32Array, start: number, end: number): boolean {
-  let acc = 0;
-  for (let i = start; i < end; i++) acc += s[i]! * 0;
-  return acc === 0;
-}
-function finite64(s: Float64Array, start: number, end: number): boolean {
-  let acc = 0;
-  for (let i = start; i < end; i++) acc += s[i]! * 0;
-  return acc === 0;
-}

@@ -140,3 +140,34 @@ export function viewStrides(v: { shape: Shape; strides: readonly number[] }, sha
   }
   return out;
 }
+
+/**
+ * True when every element of a float view is finite (non-float views always are). NOTE: the fast
+ * path is one pass with no allocation: one monomorphic loop per array type, summing v * 0, which is
+ * 0 unless some v is NaN or ±Infinity.
+ */
+export function allFinite(v: View): boolean {
+  const s = v.storage;
+  if (!(s instanceof Float32Array || s instanceof Float64Array)) return true;
+  if (isContiguous(v)) {
+    const end = v.offset + numel(v.shape);
+    return s instanceof Float32Array ? finite32(s, v.offset, end) : finite64(s, v.offset, end);
+  }
+  const d = contiguousData(v);
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i]!;
+    if (x - x !== 0) return false;
+  }
+  return true;
+}
+
+function finite32(s: Float32Array, start: number, end: number): boolean {
+  let acc = 0;
+  for (let i = start; i < end; i++) acc += s[i]! * 0;
+  return acc === 0;
+}
+function finite64(s: Float64Array, start: number, end: number): boolean {
+  let acc = 0;
+  for (let i = start; i < end; i++) acc += s[i]! * 0;
+  return acc === 0;
+}
