@@ -8,7 +8,7 @@ import { isFloat } from "../tensor/dtype.js";
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, scalar } from "./define.js";
 import { cast } from "./shape.js";
-import { promote, resultType } from "./promote.js";
+import { checkOperands, promote, resultType, toDType } from "./promote.js";
 
 /** @internal The compare family's op-table entries. */
 export const compareOps = new OpFamily("compare");
@@ -28,20 +28,14 @@ function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
 }
 
 function cmp(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor | number): Tensor {
-  let dt = resultType(...operands(def.name, a, b));
+  checkOperands(def.name, a, b);
+  let dt = resultType(a, b);
   // NOTE: an int32 operand meeting a float compares in float64, exactly (torch rounds both to
   // float32, where 16777217 == 16777216.5 is true).
   if (isFloat(dt) && [a, b].some((v) => (v instanceof Tensor ? v.dtype === "int32" : Number.isInteger(v)))) dt = "float64";
-  const [x, y] = promote(def.name, a, b, dt);
-  return call(def, [x, y], null);
+  return call(def, [toDType(def.name, a, dt), toDType(def.name, b, dt)], null);
 }
 
-/** The operands after a type check: tensors or numbers, at least one tensor. */
-function operands(op: string, a: Tensor | number, b: Tensor | number): [Tensor | number, Tensor | number] {
-  for (const v of [a, b]) if (!(v instanceof Tensor) && typeof v !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${v === null ? "null" : typeof v}`);
-  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
-  return [a, b];
-}
 
 const eqOp = compareOp("eq");
 /**

@@ -69,12 +69,17 @@ export function toDType(op: string, x: Tensor | number, dtype: DType): Tensor {
   return scalar(x, { dtype });
 }
 
-/** Check the operands (tensors or numbers, at least one tensor) and return them promoted to one dtype. */
-export function promote(op: string, a: Tensor | number, b: Tensor | number, dtype?: DType): [Tensor, Tensor, DType] {
+/** Throw a DTypeError unless the operands are tensors or numbers, at least one a tensor. */
+export function checkOperands(op: string, a: Tensor | number, b: Tensor | number): void {
   for (const x of [a, b]) {
     if (!(x instanceof Tensor) && typeof x !== "number") throw new DTypeError(op, `expected a tensor or a number, got ${x === null ? "null" : typeof x}`);
   }
   if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new DTypeError(op, "expects at least one tensor");
+}
+
+/** Check the operands and return them promoted to one dtype (`dtype`, else their result type). */
+export function promote(op: string, a: Tensor | number, b: Tensor | number, dtype?: DType): [Tensor, Tensor, DType] {
+  checkOperands(op, a, b);
   const dt = dtype ?? resultType(a, b);
   return [toDType(op, a, dt), toDType(op, b, dt), dt];
 }
