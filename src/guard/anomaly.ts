@@ -12,7 +12,7 @@ import type { Node } from "../autograd/node.js";
 import { currentModuleFrame, type ModuleFrame } from "../layers/module.js";
 import { isFloat } from "../tensor/dtype.js";
 import { contiguousData } from "../tensor/layout.js";
-import { shapeStr } from "../tensor/shape.js";
+import { sameShape, shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { findHint } from "./hints.js";
 import { AnomalyError, AnomalyReport, inModule, type ModuleInfo, type Origin } from "./report.js";
@@ -251,7 +251,7 @@ const observer: EngineObserver = {
 
 /** True when every non-finite element of `t` sits where `g` (of the same shape) is 0. */
 function onlyWhereZero(t: Tensor, g: Tensor): boolean {
-  if (t.shape.length !== g.shape.length || t.shape.some((s, i) => s !== g.shape[i])) return false;
+  if (!sameShape(t.shape, g.shape)) return false;
   const d = contiguousData(t);
   const gd = contiguousData(g);
   for (let i = 0; i < d.length; i++) if (d[i]! - d[i]! !== 0 && gd[i] !== 0) return false;

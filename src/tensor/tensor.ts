@@ -6,7 +6,7 @@ import type { BackwardOptions } from "../autograd/engine.js";
 import * as F from "../ops/index.js";
 import { dtypeOfArray, isFloat, type DType, type TypedArray } from "./dtype.js";
 import { contiguousData, contiguousStrides, isContiguous, type View } from "./layout.js";
-import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
+import { checkShape, numel, sameShape, shapeStr, type Shape } from "./shape.js";
 import { formatTensor } from "./print.js";
 import { versionOf } from "./version.js";
 
@@ -211,7 +211,7 @@ export class Tensor implements View {
       // NOTE: as PyTorch, a hook may replace the gradient but not change what it is.
       if (!(r instanceof Tensor)) throw new AutogradError("registerHook", `a hook returned ${typeof r}, not a Tensor (or nothing)`);
       if (r.dtype !== g.dtype) throw new DTypeError("registerHook", `a hook changed the gradient's dtype from ${g.dtype} to ${r.dtype}`);
-      if (r.shape.length !== g.shape.length || r.shape.some((s, i) => s !== g.shape[i])) {
+      if (!sameShape(r.shape, g.shape)) {
         throw new ShapeError("registerHook", `a hook changed the gradient's shape from ${shapeStr(g.shape)} to ${shapeStr(r.shape)}`);
       }
       g = r;
