@@ -16,6 +16,7 @@ export type { GradHook, NestedArray } from "./tensor/tensor.js";
 export type { Node } from "./autograd/node.js";
 export type { Shape } from "./tensor/shape.js";
 export type { DType, FloatDType, TypedArray, FloatArray } from "./tensor/dtype.js";
+export { setDefaultDtype, getDefaultDtype } from "./tensor/dtype.js";
 export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye, rand, randn, randint } from "./tensor/create.js";
 export type { CreateOptions, TensorOptions, RandomOptions } from "./tensor/create.js";
 export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
@@ -51,7 +52,7 @@ export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
  */
 export * as nn from "./layers/index.js";
 export { Module, Sequential, ModuleList, ModuleDict, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
-export type { ModelSummary, SummaryRow, SummaryOptions } from "./layers/module.js";
+export type { ModelSummary, SummaryRow, SummaryOptions, ForwardHook, ForwardPreHook, RemovableHandle } from "./layers/module.js";
 export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from "./layers/index.js";
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./layers/index.js";
 export { scaledDotProductAttention, causalMask, MultiheadAttention } from "./layers/index.js";

@@ -14,7 +14,7 @@ import { noGrad } from "../autograd/grad-mode.js";
 import * as F from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { full, tensor, zeros } from "../tensor/create.js";
-import type { FloatDType } from "../tensor/dtype.js";
+import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import * as LF from "./functional.js";
@@ -212,7 +212,7 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     this.dropout = dropout;
     this.batchFirst = options.batchFirst === true;
     this.#generator = options.generator;
-    const dtype: FloatDType = options.dtype ?? "float32";
+    const dtype: FloatDType = options.dtype ?? getDefaultDtype();
     const E = embedDim;
     const packed = this.kdim === E && this.vdim === E;
     if (packed) {

@@ -1,5 +1,6 @@
 import { IndexError } from "../errors.js";
 import { zeros } from "../tensor/create.js";
+import { getDefaultDtype } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import * as LF from "./functional.js";
@@ -47,7 +48,7 @@ export class Embedding extends Module {
       if (pad < 0) pad += numEmbeddings;
     }
     this.paddingIdx = pad;
-    this.weight = this.registerParameter("weight", zeros([numEmbeddings, embeddingDim], { dtype: options.dtype ?? "float32" }));
+    this.weight = this.registerParameter("weight", zeros([numEmbeddings, embeddingDim], { dtype: options.dtype ?? getDefaultDtype() }));
     this.resetParameters(options.generator);
   }
   /**

@@ -4,7 +4,7 @@
  * @module
  */
 export { Module, StateDictError, parameter } from "./module.js";
-export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult, LoadableStateDict, StateRecord } from "./module.js";
+export type { AnyModule, StateDict, LoadStateDictOptions, LoadStateDictResult, LoadableStateDict, StateRecord, ForwardHook, ForwardPreHook, RemovableHandle } from "./module.js";
 export { Sequential, ModuleList, ModuleDict } from "./container.js";
 export type { TensorModule } from "./container.js";
 export { Linear, Identity, Flatten } from "./linear.js";

@@ -1,6 +1,6 @@
 import { ValueError } from "../errors.js";
 import { zeros } from "../tensor/create.js";
-import type { FloatDType } from "../tensor/dtype.js";
+import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import * as LF from "./functional.js";
@@ -9,7 +9,7 @@ import { Module } from "./module.js";
 
 /** Options shared by layers that own parameters. */
 export interface LayerOptions {
-  /** Parameter dtype (default "float32"). */
+  /** Parameter dtype (default: `getDefaultDtype()`, "float32" unless `setDefaultDtype` changed it). */
   dtype?: FloatDType;
   /** Generator for the default initialisation (default: the seeded default generator). */
   generator?: Generator;
@@ -54,7 +54,7 @@ export class Linear extends Module {
     checkSize("Linear", "outFeatures", outFeatures);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    const dtype = options.dtype ?? "float32";
+    const dtype = options.dtype ?? getDefaultDtype();
     this.weight = this.registerParameter("weight", zeros([outFeatures, inFeatures], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outFeatures], { dtype }));
     this.resetParameters(options.generator);

@@ -12,10 +12,10 @@ import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { noGrad } from "../autograd/grad-mode.js";
 import { zeros } from "../tensor/create.js";
 import { contiguousData } from "../tensor/layout.js";
-import { isFloat, type DType } from "../tensor/dtype.js";
+import { getDefaultDtype, isFloat, toDtype, type DType, type FloatDType, type TypedArray } from "../tensor/dtype.js";
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { markModified } from "../tensor/version.js";
+import { markModified, versionOf } from "../tensor/version.js";
 
 /**
  * Any module, whatever its forward signature (used for children and containers).
@@ -439,6 +439,155 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     }
   }
 
+  /**
+   * The number of parameter elements in the tree, each shared parameter once: by default all of
+   * them, as `sum(p.numel() for p in model.parameters())` in PyTorch, Keras' `count_params()` and
+   * `summary().totalParams`; with `{ trainableOnly: true }` only those with requiresGrad (frozen
+   * ones left out, as `summary().trainableParams`). Buffers (running statistics) are not counted.
+   * @example
+   * const mlp = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+   * mlp.parametersCount(); // 58: 4*8 + 8 + 8*2 + 2
+   * mlp.at(0).weight.requiresGrad = false;
+   * mlp.parametersCount({ trainableOnly: true }); // 26
+   */
+  parametersCount(options: { trainableOnly?: boolean } = {}): number {
+    let n = 0;
+    for (const p of this.parameters()) if (!options.trainableOnly || p.requiresGrad) n += p.numel;
+    return n;
+  }
+
+  // ---------------------------------------------------------------- dtype
+  /**
+   * Convert every float parameter and float buffer of the tree (and the gradients they hold) to
+   * `dtype`, in place, as PyTorch's `module.to(dtype)`; returns this. Integer and bool buffers
+   * keep their dtype, as in PyTorch.
+   *
+   * The tensors stay the same objects (their storage is replaced by a converted copy): an
+   * optimizer built before still holds the model's parameters and trains them, the state-dict keys
+   * and the `namedParameters()` names do not change, and a `grad` is converted where it is (the
+   * same Tensor object). State an optimizer has already created (Adam's moments) keeps its
+   * dtype, as in PyTorch; the arrays work with either, and `opt.loadStateDict(opt.stateDict())`
+   * rebuilds them in the parameters' new dtype. A graph recorded before the conversion cannot
+   * be backpropagated any more (an AutogradError says the values changed in place): run the
+   * forward again. A view of a parameter taken before (`w.T`) keeps the old values.
+   *
+   * Only "float32" and "float64" are accepted (a DTypeError otherwise, nothing changed).
+   * @example
+   * const net = new Sequential(new Linear(4, 8), new BatchNorm1d(8));
+   * const opt = new SGD(net.parameters(), { lr: 0.1 });
+   * net.to("float64");
+   * net.at(0).weight.dtype; // "float64"
+   * opt.paramGroups[0]!.params[0] === net.at(0).weight; // true: the optimizer trains it still
+   * net.namedBuffers().map(([, b]) => b.dtype); // ["float64", "float64", "int32"]
+   */
+  to(dtype: FloatDType): this {
+    if (dtype !== "float32" && dtype !== "float64") {
+      throw new DTypeError("Module.to", `a module converts to "float32" or "float64" only, got ${JSON.stringify(dtype) ?? String(dtype)}`);
+    }
+    const tensors = new Set<Tensor>();
+    for (const m of this.modules()) {
+      for (const p of m.#parameters.values()) if (p) tensors.add(p);
+      for (const b of m.#buffers.values()) if (b && isFloat(b.dtype)) tensors.add(b);
+    }
+    for (const t of tensors) {
+      if (t.dtype !== dtype) convertInPlace(t, dtype);
+      const g = t.grad;
+      if (g && g.dtype !== dtype) {
+        if (ownsStorage(g) && g.isLeaf) convertInPlace(g, dtype);
+        else t.grad = new Tensor(toDtype(contiguousData(g), dtype), g.shape);
+      }
+    }
+    return this;
+  }
+  /**
+   * Convert the float parameters and buffers to float64 in place (`to("float64")`); returns this.
+   * @example
+   * const lin = new Linear(3, 2).double();
+   * lin.weight.dtype; // "float64"
+   */
+  double(): this {
+    return this.to("float64");
+  }
+  /**
+   * Convert the float parameters and buffers to float32 in place (`to("float32")`); returns this.
+   * @example
+   * const lin = new Linear(3, 2, { dtype: "float64" }).float();
+   * lin.bias!.dtype; // "float32"
+   */
+  float(): this {
+    return this.to("float32");
+  }
+
+  /**
+   * Call `fn` on every module of the tree, children before their parent (post-order, this module
+   * last), as PyTorch's `module.apply(fn)`, typically to initialise weights; returns this. A
+   * module shared by two parents is visited once (PyTorch visits it once per parent).
+   * @example
+   * const mlp = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+   * mlp.apply((m) => {
+   *   if (m instanceof Linear) init.zeros(m.bias!);
+   * });
+   * mlp.at(0).bias!.toArray(); // [0, 0, 0, 0, 0, 0, 0, 0]
+   */
+  apply(fn: (module: AnyModule) => void): this {
+    // NOTE: reversed pre-order with children pushed in reverse = post-order, each module once,
+    // without recursion (deep Sequentials must not overflow the stack).
+    const order: AnyModule[] = [];
+    const seen = new Set<AnyModule>();
+    const stack: AnyModule[] = [this as unknown as AnyModule];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (seen.has(m)) continue;
+      seen.add(m);
+      order.push(m);
+      for (const c of m.children()) stack.push(c);
+    }
+    for (let i = order.length - 1; i >= 0; i--) fn(order[i]!);
+    return this;
+  }
+
+  // ---------------------------------------------------------------- hooks
+  /**
+   * Register a hook called before every forward of this module (PyTorch's
+   * `register_forward_pre_hook`) with the module and its arguments (as an array). If it returns
+   * something other than `undefined`, that replaces the arguments: an array is the new argument
+   * list, anything else the single argument (PyTorch wraps a non-tuple so). Pre-hooks run in the
+   * order they were registered, each seeing the arguments the previous one returned; a hook
+   * removed or added while they run takes effect at the next call. Hooks run when `forward` or
+   * `call` runs (not when `forward` is a field holding an arrow function). Returns a handle whose
+   * `remove()` unregisters the hook.
+   * @example
+   * const lin = new Linear(2, 2);
+   * const handle = lin.registerForwardPreHook((_m, [x]) => x.mul(0)); // feed zeros
+   * lin.forward(ones([1, 2])).toArray(); // the bias
+   * handle.remove();
+   */
+  registerForwardPreHook(hook: ForwardPreHook<In, Out>): RemovableHandle {
+    if (typeof hook !== "function") throw new ValueError("registerForwardPreHook", `expects a function, got ${typeof hook}`);
+    return addHook(this as unknown as AnyModule, "pre", hook as unknown as AnyHook);
+  }
+  /**
+   * Register a hook called after every forward of this module (PyTorch's
+   * `register_forward_hook`) with the module, its arguments (after the pre-hooks) and its output.
+   * If it returns something other than `undefined`, that replaces the output (the next hook and
+   * the caller see it). Hooks run in the order they were registered, after the pre-hooks and the
+   * forward, inside the module's call (its path names what they compute). Returns a handle whose
+   * `remove()` unregisters the hook.
+   * @example
+   * const seq = new Sequential(new Linear(4, 3), new ReLU());
+   * const seen: number[][] = [];
+   * const handle = seq.at(0).registerForwardHook((_m, _args, out) => {
+   *   seen.push(out.shape.slice());
+   * });
+   * seq.forward(zeros([2, 4]));
+   * seen; // [[2, 3]]
+   * handle.remove();
+   */
+  registerForwardHook(hook: ForwardHook<In, Out>): RemovableHandle {
+    if (typeof hook !== "function") throw new ValueError("registerForwardHook", `expects a function, got ${typeof hook}`);
+    return addHook(this as unknown as AnyModule, "post", hook as unknown as AnyHook);
+  }
+
   // ---------------------------------------------------------------- modes and grads
   /**
    * Set training mode on this module and every descendant; returns this.
@@ -571,7 +720,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       throw new ValueError(op, `inputShape must be an array of sizes (the batch dim included), got ${JSON.stringify(inputShape)}`);
     }
     const params = this.namedParameters();
-    const dtype = options.dtype ?? (params.find(([, p]) => isFloat(p.dtype))?.[1].dtype ?? "float32");
+    const dtype = options.dtype ?? (params.find(([, p]) => isFloat(p.dtype))?.[1].dtype ?? getDefaultDtype());
     const mods = this.namedModules();
     const seen = new Map<AnyModule, { calls: number; shapes: number[][] }>();
     const restores: Array<() => void> = [];
@@ -767,6 +916,72 @@ function summaryOf(rows: SummaryRow[], inputShape: number[], total: number, trai
   return summary;
 }
 
+// ---------------------------------------------------------------- dtype conversion
+/** Replace t's storage by a copy converted to `dtype` (t owns its storage: checked at registration). */
+function convertInPlace(t: Tensor, dtype: FloatDType): void {
+  const old = t.storage;
+  const w = t as unknown as { storage: TypedArray; dtype: DType };
+  w.storage = toDtype(contiguousData(t), dtype);
+  w.dtype = dtype;
+  // The new storage starts at version 0: bump it past the old one, so that a backward through a
+  // graph that saved the old values refuses to run (the engine compares version numbers).
+  for (let v = versionOf(old); v >= 0; v--) markModified(t);
+}
+
+// ---------------------------------------------------------------- forward hooks
+/**
+ * A forward pre-hook (see {@link Module.registerForwardPreHook}): gets the module and its
+ * arguments; returning an array replaces the arguments, another value the single argument,
+ * `undefined` keeps them.
+ * @example
+ * const scaleInput: ForwardPreHook = (_m, [x]) => x.mul(2);
+ */
+export type ForwardPreHook<In extends unknown[] = [Tensor], Out = Tensor> = (module: Module<In, Out>, args: HookArgs<In>) => PreHookResult<In>;
+
+/**
+ * A forward hook (see {@link Module.registerForwardHook}): gets the module, its arguments and its
+ * output; returning a value other than `undefined` replaces the output.
+ * @example
+ * const clampOutput: ForwardHook = (_m, _args, out) => out.clamp(-1, 1);
+ */
+export type ForwardHook<In extends unknown[] = [Tensor], Out = Tensor> = (module: Module<In, Out>, args: HookArgs<In>, output: Out) => Out | undefined | void;
+
+// NOTE: for AnyModule (In = never[]) the arguments are unknown[]: with never[] itself a
+// Module<[Tensor], Tensor> would not be an AnyModule (a hook's tuple is not a never[], nor the reverse).
+type HookArgs<In extends unknown[]> = never[] extends In ? unknown[] : In;
+type PreHookResult<In extends unknown[]> = never[] extends In ? unknown : In | In[0] | undefined | void;
+
+/**
+ * What the hook registrations return (PyTorch's `RemovableHandle`): `remove()` unregisters the
+ * hook (calling it again does nothing).
+ * @example
+ * const h: RemovableHandle = new Linear(2, 2).registerForwardHook(() => undefined);
+ * h.remove();
+ */
+export interface RemovableHandle {
+  /** A process-unique id of the registration. */
+  readonly id: number;
+  /** Unregister the hook (idempotent). */
+  remove(): void;
+}
+
+type AnyHook = (module: AnyModule, ...rest: unknown[]) => unknown;
+interface HookTable {
+  readonly pre: Map<number, AnyHook>;
+  readonly post: Map<number, AnyHook>;
+}
+const hookTables = new WeakMap<AnyModule, HookTable>();
+let nextHookId = 0;
+
+function addHook(m: AnyModule, kind: "pre" | "post", hook: AnyHook): RemovableHandle {
+  let table = hookTables.get(m);
+  if (!table) hookTables.set(m, (table = { pre: new Map(), post: new Map() }));
+  const id = nextHookId++;
+  const hooks = table[kind];
+  hooks.set(id, hook);
+  return { id, remove: () => void hooks.delete(id) };
+}
+
 // ---------------------------------------------------------------- module call paths
 /**
  * @internal A module whose forward is running: the module, its dotted path in the outermost
@@ -811,9 +1026,24 @@ function runForward<In extends unknown[], Out>(m: AnyModule, forward: (...args: 
   const frame: ModuleFrame = { module: m, path: parent ? pathIn(parent, m) : "", parent };
   current = frame;
   try {
-    const out = forward.apply(m, args);
+    const hooks = hookTables.get(m);
+    let callArgs = args;
+    // As PyTorch: hooks run from a snapshot (one removed or added meanwhile counts from the next call).
+    if (hooks && hooks.pre.size > 0) {
+      for (const hook of [...hooks.pre.values()]) {
+        const r = hook(m, callArgs);
+        if (r !== undefined) callArgs = (Array.isArray(r) ? r : [r]) as In;
+      }
+    }
+    let out = forward.apply(m, callArgs);
+    if (hooks && hooks.post.size > 0) {
+      for (const hook of [...hooks.post.values()]) {
+        const r = hook(m, callArgs, out);
+        if (r !== undefined) out = r as Out;
+      }
+    }
     // Name a fresh output after the module: not an argument passed through, not a parameter.
-    if (frame.path && out instanceof Tensor && out.name === undefined && !args.includes(out) && !(out.isLeaf && out.requiresGrad)) out.name = frame.path;
+    if (frame.path && out instanceof Tensor && out.name === undefined && !args.includes(out) && !callArgs.includes(out) && !(out.isLeaf && out.requiresGrad)) out.name = frame.path;
     return out;
   } finally {
     current = parent;

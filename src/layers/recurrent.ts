@@ -11,7 +11,7 @@
 import { ShapeError, ValueError } from "../errors.js";
 import * as F from "../ops/index.js";
 import { zeros } from "../tensor/create.js";
-import type { FloatDType } from "../tensor/dtype.js";
+import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -125,7 +125,7 @@ export abstract class RNNBase<S> extends Module<[Tensor, S?], [Tensor, S]> {
     this.batchFirst = options.batchFirst === true;
     this.dropout = dropout;
     this.bidirectional = options.bidirectional === true;
-    const dtype: FloatDType = options.dtype ?? "float32";
+    const dtype: FloatDType = options.dtype ?? getDefaultDtype();
     const G = GATES[mode] * hiddenSize;
     const dirs = this.bidirectional ? 2 : 1;
     for (let l = 0; l < numLayers; l++) {
@@ -363,7 +363,7 @@ export abstract class RNNCellBase<S> extends Module<[Tensor, S?], S> {
     this.#mode = mode;
     this.inputSize = inputSize;
     this.hiddenSize = hiddenSize;
-    const dtype: FloatDType = options.dtype ?? "float32";
+    const dtype: FloatDType = options.dtype ?? getDefaultDtype();
     const G = GATES[mode] * hiddenSize;
     this.weight_ih = this.registerParameter("weight_ih", zeros([G, inputSize], { dtype }));
     this.weight_hh = this.registerParameter("weight_hh", zeros([G, hiddenSize], { dtype }));

@@ -6,7 +6,7 @@
  */
 import { ValueError } from "../errors.js";
 import * as F from "../ops/index.js";
-import type { FloatDType } from "../tensor/dtype.js";
+import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { MultiheadAttention } from "./attention.js";
@@ -100,7 +100,7 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
     this.nhead = nhead;
     this.normFirst = options.normFirst === true;
     this.batchFirst = options.batchFirst === true;
-    const dtype: FloatDType = options.dtype ?? "float32";
+    const dtype: FloatDType = options.dtype ?? getDefaultDtype();
     const generator: Generator | undefined = options.generator;
     const eps = options.layerNormEps ?? 1e-5;
     this.self_attn = this.registerModule("self_attn", new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: this.batchFirst, dtype, generator }));
@@ -276,7 +276,7 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
     this.dModel = dModel;
     this.nhead = nhead;
     this.normFirst = options.normFirst === true;
-    const dtype: FloatDType = options.dtype ?? "float32";
+    const dtype: FloatDType = options.dtype ?? getDefaultDtype();
     const generator = options.generator;
     const batchFirst = options.batchFirst === true;
     const eps = options.layerNormEps ?? 1e-5;

@@ -1,12 +1,12 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
-import { allocArray, checkDType, checkInt32Values, dtypeOfArray, MAX_NUMEL, toDtype, type DType, type TypedArray } from "./dtype.js";
+import { allocArray, checkDType, checkInt32Values, dtypeOfArray, getDefaultDtype, MAX_NUMEL, toDtype, type DType, type TypedArray } from "./dtype.js";
 import { checkShape, numel, shapeStr, type Shape } from "./shape.js";
 import { defaultGenerator, type Generator } from "./random.js";
 import { Tensor, type NestedArray } from "./tensor.js";
 
 /** Options of the tensor factories (`zeros`, `full`, `arange`, ...). */
 export interface CreateOptions {
-  /** The element type (default float32; int32 for `arange` with integer arguments and `randint`). */
+  /** The element type (default: the default dtype, float32 unless `setDefaultDtype` changed it; int32 for `arange` with integer arguments and `randint`). */
   dtype?: DType;
   /** Make the new tensor a leaf that requires gradients (default false; float dtypes only). */
   requiresGrad?: boolean;
@@ -39,7 +39,7 @@ function inferShape(data: NestedArray): number[] {
 }
 
 /**
- * A tensor from nested arrays, a typed array or a number. Default dtype: float32 (bool for
+ * A tensor from nested arrays, a typed array or a number. Default dtype: the default float dtype (float32 unless `setDefaultDtype` changed it; bool for
  * booleans; a typed array keeps its own dtype).
  * @example
  * tensor([[1, 2], [3, 4]]);                    // float32 [2, 2]
@@ -74,7 +74,7 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
       if (typeof v !== "number" && typeof v !== "boolean") throw new DTypeError("tensor", `elements must be numbers or booleans, got ${typeof v}`);
     }
     flat = items;
-    dtype = options.dtype === undefined ? (typeof items[0] === "boolean" ? "bool" : "float32") : checkDType("tensor", options.dtype);
+    dtype = options.dtype === undefined ? (typeof items[0] === "boolean" ? "bool" : getDefaultDtype()) : checkDType("tensor", options.dtype);
     shape = options.shape ? checkShape("tensor", options.shape) : inferred;
   }
   if (numel(shape) !== flat.length) throw new ShapeError("tensor", `shape ${shapeStr(shape)} does not match ${flat.length} elements`);
@@ -92,7 +92,7 @@ export function tensor(data: NestedArray | TypedArray | readonly number[], optio
  */
 export function full(shape: Shape, value: number, options: CreateOptions = {}): Tensor {
   const s = checkShape("full", shape);
-  const dtype = options.dtype === undefined ? "float32" : checkDType("full", options.dtype);
+  const dtype = options.dtype === undefined ? getDefaultDtype() : checkDType("full", options.dtype);
   if (dtype === "int32") checkInt32Values("full", [value]);
   const arr = allocArray(dtype, numel(s));
   if (value !== 0) arr.fill(value);
@@ -143,7 +143,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   if (!Number.isFinite(a) || !Number.isFinite(b)) throw new ValueError("arange", `bounds must be finite, got ${a} and ${b}`);
   const n = Math.max(0, Math.ceil((b - a) / step));
   if (n > MAX_NUMEL) throw new ValueError("arange", `${n} values from ${a} to ${b} by ${step}: more than a tensor can hold (${MAX_NUMEL})`);
-  const dtype = options.dtype === undefined ? (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step) ? "int32" : "float32") : checkDType("arange", options.dtype);
+  const dtype = options.dtype === undefined ? (Number.isInteger(a) && Number.isInteger(b) && Number.isInteger(step) ? "int32" : getDefaultDtype()) : checkDType("arange", options.dtype);
   if (dtype === "int32" && n > 0) checkInt32Values("arange", [a, a + (n - 1) * step]);
   const arr = allocArray(dtype, n);
   for (let i = 0; i < n; i++) arr[i] = a + i * step;
@@ -157,7 +157,7 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
  */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0 || steps > MAX_NUMEL) throw new ValueError("linspace", `steps must be an integer in [0, ${MAX_NUMEL}], got ${steps}`);
-  const dtype = options.dtype === undefined ? "float32" : checkDType("linspace", options.dtype);
+  const dtype = options.dtype === undefined ? getDefaultDtype() : checkDType("linspace", options.dtype);
   if (dtype === "int32") checkInt32Values("linspace", [start, end]);
   const arr = allocArray(dtype, steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -187,7 +187,7 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
  * rand([3], { generator: new Generator(42) });
  */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
-  return draw(shape, options, "float32", (g) => g.random());
+  return draw(shape, options, getDefaultDtype(), (g) => g.random());
 }
 
 /** A tensor of `shape` filled by `next` from the options' generator, in row-major order. */
@@ -205,7 +205,7 @@ function draw(shape: Shape, options: RandomOptions, dtype: DType, next: (g: Gene
  * randn([2], { dtype: "float64", generator: new Generator(1) });
  */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
-  return draw(shape, options, "float32", (g) => g.normal());
+  return draw(shape, options, getDefaultDtype(), (g) => g.normal());
 }
 
 /**

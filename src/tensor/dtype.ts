@@ -36,6 +36,39 @@ export type ArrayFor<D extends DType> = D extends "float32"
       ? Int32Array
       : Uint8Array;
 
+let defaultDtype: FloatDType = "float32";
+
+/**
+ * Set the float dtype that tensor creation and layers use when none is given (PyTorch's
+ * `torch.set_default_dtype`): `tensor([0.5])`, `zeros`, `ones`, `full`, `rand`, `randn`,
+ * `linspace`, `eye`, a fractional `arange`, and the parameters of layers built without a
+ * `dtype` option. Only "float32" (the start value) and "float64" are allowed; anything else is a
+ * DTypeError and leaves the setting unchanged. It is process-wide: set it back when done (tests).
+ * Tensors that exist already keep their dtype (convert a model with `model.to(dtype)`).
+ * @example
+ * setDefaultDtype("float64");
+ * zeros([2]).dtype; // "float64"
+ * new Linear(4, 2).weight.dtype; // "float64"
+ * setDefaultDtype("float32");
+ */
+export function setDefaultDtype(dtype: FloatDType): void {
+  if (dtype !== "float32" && dtype !== "float64") {
+    const hint = dtype === ("double" as string) ? '; use "float64"' : dtype === ("float" as string) ? '; use "float32"' : "";
+    throw new DTypeError("setDefaultDtype", `the default dtype must be "float32" or "float64", got ${JSON.stringify(dtype) ?? String(dtype)}${hint}`);
+  }
+  defaultDtype = dtype;
+}
+
+/**
+ * The float dtype tensor creation and layers use when none is given ("float32" unless
+ * {@link setDefaultDtype} changed it; PyTorch's `torch.get_default_dtype`).
+ * @example
+ * getDefaultDtype(); // "float32"
+ */
+export function getDefaultDtype(): FloatDType {
+  return defaultDtype;
+}
+
 /** The dtypes a tensor can hold, for checks and messages. */
 export const DTYPES: readonly DType[] = ["float32", "float64", "int32", "bool"];
 
