@@ -4,7 +4,7 @@
  * tensor's: see tensor/layout.ts.
  */
 import type { Shape } from "../tensor/shape.js";
-import type { Conv2dParams } from "./backend.js";
+import type { Conv2dParams, Pool2dParams } from "./backend.js";
 
 /** The output size along one dim of a convolution (or pooling) window: size, kernel, stride, padding, dilation. */
 export function convOut(size: number, k: number, s: number, p: number, d: number): number {
@@ -16,4 +16,22 @@ export function convOutShape(xShape: Shape, wShape: Shape, p: Pick<Conv2dParams,
   const [N, , H, W] = xShape as [number, number, number, number];
   const [O, , kH, kW] = wShape as [number, number, number, number];
   return [N, O, convOut(H, kH, p.stride[0], p.padding[0], p.dilation[0]), convOut(W, kW, p.stride[1], p.padding[1], p.dilation[1])];
+}
+
+/**
+ * The output size along one dim of a pooling window, as PyTorch's `pooling_output_shape`: with
+ * `ceil`, the last partial window is kept when it starts inside the input or its left padding.
+ */
+export function poolOut(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
+  if (!ceil) return convOut(size, k, s, p, d);
+  let o = Math.ceil((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+  if ((o - 1) * s >= size + p) o--;
+  return o;
+}
+
+/** [N, C, Ho, Wo] for max pooling of x [N, C, H, W] (with `ceilMode`: PyTorch's ceil-mode sizes). */
+export function poolOutShape(xShape: Shape, p: Pool2dParams): number[] {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const c = p.ceilMode ?? false;
+  return [N, C, poolOut(H, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0], c), poolOut(W, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], c)];
 }

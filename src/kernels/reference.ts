@@ -6,7 +6,7 @@
 import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtype.js";
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
-import { convOutShape } from "./layout.js";
+import { convOutShape, poolOutShape } from "./layout.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
 
 // NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
@@ -373,7 +373,7 @@ export const referenceBackend: Backend = {
     const [sh, sw] = p.stride;
     const [ph, pw] = p.padding;
     const [dh, dw] = p.dilation;
-    const [, , Ho, Wo] = convOutShape(xv.shape, [C, 1, kH, kW], p) as [number, number, number, number];
+    const [, , Ho, Wo] = poolOutShape(xv.shape, p) as [number, number, number, number];
     const out = new Int32Array(N * C * Ho * Wo);
     for (let nc = 0; nc < N * C; nc++)
       for (let oh = 0; oh < Ho; oh++)
