@@ -469,7 +469,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * dtype, as in PyTorch; the arrays work with either, and `opt.loadStateDict(opt.stateDict())`
    * rebuilds them in the parameters' new dtype. A graph recorded before the conversion cannot
    * be backpropagated any more (an AutogradError says the values changed in place): run the
-   * forward again. A view of a parameter taken before (`w.T`) keeps the old values.
+   * forward again. A view of a parameter taken before (`w.T`) keeps the old values (and a graph
+   * through it cannot be backpropagated either).
    *
    * Only "float32" and "float64" are accepted (a DTypeError otherwise, nothing changed).
    * @example
@@ -923,8 +924,10 @@ function convertInPlace(t: Tensor, dtype: FloatDType): void {
   const w = t as unknown as { storage: TypedArray; dtype: DType };
   w.storage = toDtype(contiguousData(t), dtype);
   w.dtype = dtype;
-  // The new storage starts at version 0: bump it past the old one, so that a backward through a
-  // graph that saved the old values refuses to run (the engine compares version numbers).
+  // A backward through a graph that saved the old values (the tensor itself, or a view of its old
+  // storage such as Linear's transposed weight) must refuse to run, as after an in-place write:
+  // the engine compares version numbers, so bump the old storage, and the new one past it.
+  markModified({ storage: old });
   for (let v = versionOf(old); v >= 0; v--) markModified(t);
 }
 
