@@ -29,10 +29,6 @@ const fixture = JSON.parse(readFileSync(new URL("../../fixtures/ops.json", impor
 const UNSUPPORTED: Record<string, string> = {
   add_alpha: "add(a, b, alpha) is not supported: write add(a, b.mul(alpha))",
   pad_negative_crops: "negative padding (cropping) is not supported: use narrow",
-  max_pool2d_ceil_mode: "ceilMode is not supported by the pooling ops",
-  avg_pool2d_ceil_mode: "ceilMode is not supported by the pooling ops",
-  max_pool1d_ceil_mode: "ceilMode is not supported by the pooling ops",
-  avg_pool1d_ceil_mode: "ceilMode is not supported by the pooling ops",
 };
 
 const num = (v: number | boolean | string): number => (typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "string" ? Number(v.replace("inf", "Infinity")) : v);
