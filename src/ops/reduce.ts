@@ -19,7 +19,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily, safeDenominator, scalar, type VjpContext } from "./define.js";
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
-import { cast, reshape, squeeze } from "./shape.js";
+import { cast, padDims, reshape, squeeze } from "./shape.js";
 
 /** @internal The reduce family's op-table entries. */
 export const reduceOps = new OpFamily("reduce");
@@ -394,4 +394,153 @@ export function norm(x: Tensor, p = 2, dim?: Dims, keepdim = false): Tensor {
   const dims = normDims("norm", dim, x.ndim);
   if (p === Infinity && dims.some((d) => x.shape[d] === 0)) throw new ShapeError("norm", `inf-norm of an empty dim (shape ${shapeStr(x.shape)})`);
   return call(normOp, [x], { p, dims, keepdim });
+}
+
+// ------------------------------------------------------------------ products
+interface ProdAttrs {
+  dim: number;
+  keepdim: boolean;
+}
+
+/** The product of x along dim d, line by line (in x's dtype; int32 wraps as Math.imul). */
+function prodData(x: Tensor, d: number): Tensor {
+  const data = contiguousData(x);
+  const n = x.shape[d]!;
+  const inner = x.shape.slice(d + 1).reduce((a, s) => a * s, 1);
+  const outer = x.shape.slice(0, d).reduce((a, s) => a * s, 1);
+  const out = new (data.constructor as new (n: number) => typeof data)(outer * inner);
+  const int = x.dtype === "int32";
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = 1;
+      for (let k = 0; k < n; k++) {
+        const v = data[o * n * inner + k * inner + i]!;
+        acc = int ? Math.imul(acc, v) : acc * v;
+      }
+      out[o * inner + i] = acc;
+    }
+  }
+  return new Tensor(out, x.shape.filter((_, j) => j !== d));
+}
+
+/**
+ * The product of the other entries of each line along dim d, without division: the exclusive
+ * cumulative product from the left times the one from the right (exact with zeros).
+ */
+function prodOfOthers(x: Tensor, d: number): Tensor {
+  const n = x.shape[d]!;
+  const pads = (before: boolean): [number, number][] => x.shape.map((_, j) => (j === d ? (before ? [1, 0] : [0, 1]) : [0, 0]));
+  const left = padDims(x.narrow(d, 0, n - 1), pads(true), 1).cumprod(d);
+  const right = padDims(x.narrow(d, 1, n - 1), pads(false), 1).flip(d).cumprod(d).flip(d);
+  return left.mul(right);
+}
+
+const prodOp = reduceOps.define<[Tensor], ProdAttrs>({
+  name: "prod",
+  forward: ([x], a) => {
+    const r = prodData(x, a.dim);
+    return a.keepdim ? new Tensor(r.storage, keepShape(x.shape, [a.dim])) : r;
+  },
+  // Without a zero on a line: g · prod / x. With zeros: g · (product of the others), so one zero
+  // gets the product of the rest and every entry of a line with two or more zeros gets 0 (as
+  // PyTorch's prod_backward), never 0/0.
+  vjp: ({ g, inputs: [x], out, attrs: { dim, keepdim } }) => {
+    if (x.numel === 0) return [g.reshape(keepShape(x.shape, [dim])).expand(x.shape)];
+    const gk = keepdim ? g : g.unsqueeze(dim);
+    if (!hasZero(x)) return [gk.mul(keepdim ? out : out.unsqueeze(dim)).div(x)];
+    return [gk.mul(prodOfOthers(x, dim))];
+  },
+});
+
+/** Whether t holds a zero. */
+function hasZero(t: Tensor): boolean {
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) if (d[i] === 0) return true;
+  return false;
+}
+
+/**
+ * The product of all entries (`prod(x)`, 0-d) or along one `dim` (as torch.prod; bool and int32
+ * multiply as int32). The gradient is exact where x holds zeros: an entry that is the only zero of
+ * its line gets the product of the others, and with two or more zeros every entry gets 0 (as
+ * PyTorch; g · prod / x would give 0/0 = NaN).
+ * @example
+ * prod(tensor([1, 2, 3, 4])).item(); // 24
+ * prod(tensor([[1, 2], [3, 4]]), 1).toArray(); // [2, 12]
+ * const x = tensor([2, 0, 3], { requiresGrad: true });
+ * prod(x).backward();
+ * x.grad!.toArray(); // [0, 6, 0]
+ */
+export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError("prod", `input must be a Tensor, got ${typeof x}`);
+  if (x.dtype === "bool") x = cast(x, "int32");
+  if (dim === undefined || dim === null) return call(prodOp, [reshape(x, [-1])], { dim: 0, keepdim: false });
+  const d = normDim("prod", dim, x.ndim);
+  if (x.ndim === 0) return x;
+  return call(prodOp, [x], { dim: d, keepdim });
+}
+
+// ------------------------------------------------------------------ all, any, stdMean, varMean
+/**
+ * Whether every entry is non-zero (true; NaN counts as true), over all dims or over `dim`, as a
+ * bool tensor (as torch.all). Not differentiable.
+ * @example
+ * all(tensor([1, 2, 0])).item(); // 0 (false)
+ * all(tensor([[1, 0], [1, 1]]), 1).toArray(); // [false, true]
+ */
+export function all(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError("all", `input must be a Tensor, got ${typeof x}`);
+  const dims = normDims("all", dim, x.ndim);
+  return sum(x.logicalNot(), dims, keepdim).eq(0);
+}
+
+/**
+ * Whether any entry is non-zero (NaN counts as non-zero), over all dims or over `dim`, as a bool
+ * tensor (as torch.any). Not differentiable.
+ * @example
+ * any(tensor([0, 0, 3])).item(); // 1 (true)
+ * any(tensor([[0, 0], [0, 1]]), 1).toArray(); // [false, true]
+ */
+export function any(x: Tensor, dim?: Dims, keepdim = false): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError("any", `input must be a Tensor, got ${typeof x}`);
+  const dims = normDims("any", dim, x.ndim);
+  return sum(x.logicalNot().logicalNot(), dims, keepdim).gt(0);
+}
+
+/** Options of `stdMean` / `varMean`: those of `variance`, or torch's older `unbiased` flag. */
+export interface StdMeanOptions extends VarOptions {
+  /** true: correction 1, false: correction 0 (torch's `unbiased`; do not give both). */
+  unbiased?: boolean;
+}
+
+function correctionOf(op: string, options: StdMeanOptions): VarOptions {
+  const { unbiased, correction, keepdim } = options;
+  if (unbiased !== undefined && correction !== undefined) throw new ValueError(op, `give either correction (${correction}) or unbiased (${unbiased}), not both`);
+  return { correction: unbiased === undefined ? (correction ?? 1) : unbiased ? 1 : 0, keepdim: keepdim ?? false };
+}
+
+/**
+ * The variance and the mean over `dim` in one call, as torch.var_mean: `[var, mean]`, with
+ * Bessel's `correction` (default 1) or `unbiased`.
+ * @example
+ * const [v, m] = varMean(tensor([1, 2, 4]), null, { unbiased: false });
+ * v.item(); // 1.5555...
+ * m.item(); // 2.3333...
+ */
+export function varMean(x: Tensor, dim?: Dims, options: StdMeanOptions = {}): [Tensor, Tensor] {
+  const o = correctionOf("varMean", options);
+  return [variance(x, dim, o), mean(x, dim, o.keepdim)];
+}
+
+/**
+ * The standard deviation and the mean over `dim` in one call, as torch.std_mean: `[std, mean]`,
+ * with Bessel's `correction` (default 1) or `unbiased`.
+ * @example
+ * const [s, m] = stdMean(tensor([[1, 3], [2, 2]]), 1, { correction: 0 });
+ * s.toArray(); // [1, 0]
+ * m.toArray(); // [2, 2]
+ */
+export function stdMean(x: Tensor, dim?: Dims, options: StdMeanOptions = {}): [Tensor, Tensor] {
+  const o = correctionOf("stdMean", options);
+  return [std(x, dim, o), mean(x, dim, o.keepdim)];
 }

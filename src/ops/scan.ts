@@ -1,5 +1,6 @@
 /**
- * Cumulative ops along one dim: cumsum and cumprod (as torch.cumsum / torch.cumprod).
+ * Cumulative ops along one dim: cumsum, cumprod, logcumsumexp, cummax and cummin (as
+ * torch.cumsum / cumprod / logcumsumexp / cummax / cummin).
  *
  * Gradients (written down and tested): cumsum's is the reverse cumulative sum of the upstream
  * gradient, so a -Infinity in x gives -Infinity in the output from there on and a finite gradient
@@ -7,15 +8,29 @@
  * revcumsum(g · y) / x; a line with a zero takes the product-of-the-others form
  * dL/dx_i = prod_{j<i} x_j · sum_{k>=i} g_k prod_{i<j<=k} x_j, which never divides.
  * Bool and int32 inputs are summed (multiplied) as int32 (torch: int64) and are not differentiable.
+ *
+ * logcumsumexp runs log(exp(acc) + exp(v)) = max + log1p(exp(min - max)) along the line, so it
+ * neither overflows (1e30) nor underflows; a prefix of only -Infinity is -Infinity. Its gradient
+ * dL/dx_i = sum_{k>=i} g_k exp(x_i - out_k) is computed as exp(x_i - out_i) · S_i with the reverse
+ * linear recurrence S_i = g_i + exp(out_i - out_{i+1}) S_{i+1}: every exponent is <= 0, so nothing
+ * overflows and no log|g| is added to a large out (torch 1.13's log-space form loses g there). A
+ * position whose prefix is all -Infinity gets gradient 0 (torch: NaN), as logsumexp's masked rows.
+ *
+ * cummax/cummin (subgradients written down and tested): the running extreme moves to an entry
+ * that ties it, so among ties the LAST index is returned and gets the gradient (torch 1.13 on CPU
+ * does the same); a NaN becomes the running value from there on, with the index of the latest NaN
+ * (as torch).
  */
 import { ValueError } from "../errors.js";
 import { allocArray, isFloat } from "../tensor/dtype.js";
 import { contiguousData } from "../tensor/layout.js";
 import { normDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { call, type OpDef, OpFamily } from "./define.js";
+import { assertFloat, call, type OpDef, OpFamily } from "./define.js";
 import { where } from "./compare.js";
-import { cast, pad } from "./shape.js";
+import { gather } from "./indexing.js";
+import type { ValuesIndices } from "./reduce.js";
+import { cast, pad, padDims, reshape } from "./shape.js";
 
 /** @internal The scan family's op-table entries (cumulative ops). */
 export const scanOps = new OpFamily("scan");
@@ -118,4 +133,145 @@ const cumprodOp = scanOps.define<[Tensor], ScanAttrs>({
 export function cumprod(x: Tensor, dim: number): Tensor {
   const [t, d] = scanInput("cumprod", x, dim);
   return call(cumprodOp, [t], { dim: d, reverse: false });
+}
+
+// ------------------------------------------------------------------ a linear recurrence (internal)
+/**
+ * y_k = b_k + a_k · y_{k-1} along dim (y_{-1} = 0), from the end of the dim when `reverse`
+ * (y_k = b_k + a_k · y_{k+1}). The gradient of logcumsumexp is one; its own gradient is another
+ * one in the other direction, so gradients of gradients stay O(n).
+ */
+const linearScanOp: OpDef<[Tensor, Tensor], ScanAttrs> = scanOps.define<[Tensor, Tensor], ScanAttrs>({
+  name: "linearScan",
+  forward: ([a, b], { dim, reverse }) => {
+    const ad = contiguousData(a);
+    const bd = contiguousData(b);
+    const out = allocArray(b.dtype, bd.length);
+    const n = b.shape[dim] ?? 1;
+    const inner = b.shape.slice(dim + 1).reduce((p, s) => p * s, 1);
+    const outer = n === 0 || inner === 0 ? 0 : bd.length / (n * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let acc = 0;
+        for (let k = 0; k < n; k++) {
+          const p = base + (reverse ? n - 1 - k : k) * inner;
+          // NOTE: a zero coefficient drops the carry exactly (0 · Infinity would be NaN).
+          acc = ad[p] === 0 ? bd[p]! : bd[p]! + ad[p]! * acc;
+          out[p] = acc;
+        }
+      }
+    }
+    return new Tensor(out, b.shape);
+  },
+  // The adjoint λ_k = gy_k + a_{k+1} λ_{k+1} runs the other way; da_k = λ_k · y_{k-1}, db = λ.
+  vjp: ({ g, inputs: [a], out, attrs: { dim, reverse }, needs }) => {
+    const n = a.shape[dim]!;
+    if (n === 0) return [g, g];
+    const next = (t: Tensor): Tensor => padDims(t.narrow(dim, reverse ? 0 : 1, n - 1), shiftPads(t, dim, !reverse), 0);
+    const prev = (t: Tensor): Tensor => padDims(t.narrow(dim, reverse ? 1 : 0, n - 1), shiftPads(t, dim, reverse), 0);
+    const lambda = call(linearScanOp, [next(a), g], { dim, reverse: !reverse });
+    return [needs[0] ? lambda.mul(prev(out)) : null, lambda];
+  },
+});
+
+/** Pads of one zero at the end (`atEnd`) or the start of dim. */
+function shiftPads(t: Tensor, dim: number, atEnd: boolean): [number, number][] {
+  return t.shape.map((_, j) => (j === dim ? (atEnd ? [0, 1] : [1, 0]) : [0, 0]));
+}
+
+// ------------------------------------------------------------------ logcumsumexp
+/** log(exp(a) + exp(b)) without overflow; two equal infinities give themselves. */
+function logAddExp(a: number, b: number): number {
+  const lo = Math.min(a, b);
+  const hi = Math.max(a, b);
+  if (lo !== hi || Number.isFinite(lo)) return hi + Math.log1p(Math.exp(lo - hi));
+  return a;
+}
+
+const logcumsumexpOp = scanOps.define<[Tensor], ScanAttrs>({
+  name: "logcumsumexp",
+  forward: ([x], a) => scan(x, a.dim, false, -Infinity, logAddExp),
+  vjp: ({ g, inputs: [x], out, attrs: { dim } }) => {
+    const n = x.shape[dim]!;
+    if (n === 0) return [g];
+    // out = -Infinity only where the whole prefix is -Infinity: shift by 0 there (x - 0 = -Infinity
+    // gives exp 0), never -Infinity - -Infinity = NaN.
+    const safe = where(out.eq(-Infinity), 0, out);
+    const e = x.sub(safe).exp();
+    const ratio = padDims(out.narrow(dim, 0, n - 1).sub(safe.narrow(dim, 1, n - 1)).exp(), shiftPads(out, dim, true), 0);
+    return [e.mul(call(linearScanOp, [ratio, g], { dim, reverse: true }))];
+  },
+});
+
+/**
+ * log(cumsum(exp(x))) along `dim`, computed stably (as torch.logcumsumexp): no overflow for large
+ * entries (1e30), and -Infinity entries (masks) are skipped; a prefix of only -Infinity is
+ * -Infinity with gradient 0.
+ * @example
+ * logcumsumexp(tensor([0, 0, 0]), 0).toArray(); // [0, 0.693..., 1.0986...]
+ * logcumsumexp(tensor([-Infinity, 1e30, 1e30]), 0).toArray(); // [-Infinity, 1e30, 1e30]
+ */
+export function logcumsumexp(x: Tensor, dim: number): Tensor {
+  assertFloat("logcumsumexp", x);
+  const d = normDim("logcumsumexp", dim, x.ndim);
+  return call(logcumsumexpOp, [x], { dim: d, reverse: false });
+}
+
+// ------------------------------------------------------------------ cummax, cummin
+function cumExtreme(op: "cummax" | "cummin", x: Tensor, dim: number): ValuesIndices {
+  if (!(x instanceof Tensor)) throw new ValueError(op, `input must be a Tensor, got ${typeof x}`);
+  const d = normDim(op, dim, x.ndim);
+  if (x.ndim === 0) {
+    const r = cumExtreme(op, reshape(x, [1]), 0);
+    return { values: reshape(r.values, []), indices: reshape(r.indices, []) };
+  }
+  const data = contiguousData(x);
+  const idx = new Int32Array(data.length);
+  const n = x.shape[d]!;
+  const inner = x.shape.slice(d + 1).reduce((a, s) => a * s, 1);
+  const outer = n === 0 || inner === 0 ? 0 : data.length / (n * inner);
+  const max = op === "cummax";
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let best = data[base]!;
+      let at = 0;
+      for (let k = 0; k < n; k++) {
+        const v = data[base + k * inner]!;
+        // As torch: a NaN takes over (and keeps its place), a tie moves the index to the later entry.
+        if (v !== v || (best === best && (max ? v >= best : v <= best))) {
+          best = v;
+          at = k;
+        }
+        idx[base + k * inner] = at;
+      }
+    }
+  }
+  const indices = new Tensor(idx, x.shape);
+  return { values: gather(x, d, indices), indices };
+}
+
+/**
+ * The running maximum along `dim` and the int32 index where each was found (as torch.cummax).
+ * Among ties the later index wins (and takes the gradient); a NaN stays the maximum from there on.
+ * @example
+ * const { values, indices } = cummax(tensor([1, 3, 2, 3, 5]), 0);
+ * values.toArray(); // [1, 3, 3, 3, 5]
+ * indices.toArray(); // [0, 1, 1, 3, 4]
+ */
+export function cummax(x: Tensor, dim: number): ValuesIndices {
+  return cumExtreme("cummax", x, dim);
+}
+
+/**
+ * The running minimum along `dim` and the int32 index where each was found (as torch.cummin).
+ * Among ties the later index wins (and takes the gradient); a NaN stays the minimum from there on.
+ * @example
+ * const { values, indices } = cummin(tensor([3, 1, 2, 1, 0]), 0);
+ * values.toArray(); // [3, 1, 1, 1, 0]
+ * indices.toArray(); // [0, 1, 1, 3, 4]
+ */
+export function cummin(x: Tensor, dim: number): ValuesIndices {
+  return cumExtreme("cummin", x, dim);
 }

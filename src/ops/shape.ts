@@ -10,6 +10,7 @@ import { expandStrides, viewStrides } from "../tensor/layout.js";
 import { normDim, numel, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, OpFamily } from "./define.js";
+import { monotone } from "./interval.js";
 
 /** @internal The shape family's op-table entries. */
 export const shapeOps = new OpFamily("shape");
@@ -20,6 +21,8 @@ const castOp = shapeOps.define<[Tensor], { dtype: DType }>({
   forward: ([x], a) => new Tensor(getBackend().copy(x, a.dtype), x.shape),
   vjp: ({ g, inputs: [x] }) => [g.to(x.dtype)],
   saved: [], // only shapes and dtypes
+  // monotone, except to bool (x != 0)
+  interval: { forward: (c) => (c.attrs.dtype === "bool" ? { lo: c.bounds[0]!.lo.gt(0).logicalOr(c.bounds[0]!.hi.lt(0)), hi: c.bounds[0]!.lo.ne(0).logicalOr(c.bounds[0]!.hi.ne(0)) } : monotone<[Tensor], { dtype: DType }>().forward(c)) },
 });
 /**
  * Convert to `dtype` (differentiable between float dtypes; x itself when it already has it).
@@ -37,6 +40,7 @@ const contiguousOp = shapeOps.define<[Tensor]>({
   forward: ([x]) => new Tensor(getBackend().copy(x, x.dtype), x.shape),
   vjp: ({ g }) => [g],
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * A contiguous tensor with the same values (x itself when already contiguous).
@@ -82,6 +86,7 @@ const reshapeOp = shapeOps.define<[Tensor], { shape: number[] }>({
   },
   vjp: ({ g, inputs: [x] }) => [g.reshape(x.shape)],
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * The same elements with a new shape (-1 infers one size); a view when the layout allows, else a copy.
@@ -130,6 +135,7 @@ const permuteOp = shapeOps.define<[Tensor], { dims: number[] }>({
     return [g.permute(inv)];
   },
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * Reorder the dims: output dim i is input dim `dims[i]` (a view).
@@ -164,6 +170,7 @@ const expandOp = shapeOps.define<[Tensor], { shape: number[] }>({
   forward: ([x], a) => new Tensor(x.storage, a.shape, expandStrides(x, a.shape), x.offset),
   vjp: ({ g }) => [g], // the engine sums it back to the input's shape
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * Broadcast to a larger shape without copying (-1 keeps a size).
@@ -220,6 +227,7 @@ const narrowOp = shapeOps.define<[Tensor], { dim: number; start: number; length:
     return [padDims(g, pads, 0)];
   },
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * The slice [start, start + length) of one dim, as a view.
@@ -264,6 +272,7 @@ const padOp = shapeOps.define<[Tensor], { pads: [number, number][]; value: numbe
   // narrow returns its input itself for an unpadded dim
   vjp: ({ g, inputs: [x], attrs }) => [x.shape.reduce((r, s, d) => r.narrow(d, attrs.pads[d]![0], s), g)],
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /** @internal pad with one [before, after] pair per dim. */
 export function padDims(x: Tensor, pads: [number, number][], value: number): Tensor {
@@ -271,21 +280,72 @@ export function padDims(x: Tensor, pads: [number, number][], value: number): Ten
   return call(padOp, [x], { pads, value });
 }
 
+/** The modes of {@link pad}, as torch.nn.functional.pad's. */
+export type PadMode = "constant" | "reflect" | "replicate" | "circular";
+const PAD_MODES: readonly string[] = ["constant", "reflect", "replicate", "circular"];
+
+/** For one padded dim of size n: the source index of each output position (non-constant modes). */
+function padIndex(mode: PadMode, n: number, before: number, after: number, what: () => string): Int32Array {
+  const len = n + before + after;
+  const idx = new Int32Array(len);
+  if (mode === "reflect") {
+    if (before >= n || after >= n) throw new ValueError("pad", `reflect padding (${before}, ${after}) must be less than the size ${n} of ${what()}`);
+    for (let o = 0; o < len; o++) {
+      const p = o - before;
+      idx[o] = p < 0 ? -p : p > n - 1 ? 2 * (n - 1) - p : p;
+    }
+  } else if (mode === "replicate") {
+    if (n === 0) throw new ValueError("pad", `replicate padding (${before}, ${after}) of an empty ${what()}`);
+    for (let o = 0; o < len; o++) idx[o] = Math.min(n - 1, Math.max(0, o - before));
+  } else {
+    // circular (as torch 1.13): crop first, then wrap around the cropped core, at most once.
+    const start = Math.max(-before, 0);
+    const core = n - start - Math.max(-after, 0);
+    if (before > core || after > core || core <= 0) throw new ValueError("pad", `circular padding (${before}, ${after}) wraps around more than once: at most the size ${core} of the (cropped) ${what()}`);
+    const lead = Math.max(before, 0);
+    for (let o = 0; o < len; o++) idx[o] = start + ((((o - lead) % core) + core) % core);
+  }
+  return idx;
+}
+
 /**
- * Constant padding, in torch.nn.functional.pad order: `[left, right]` for the last dim, then
- * `[top, bottom]` for the one before, and so on.
+ * Padding, in torch.nn.functional.pad order: `[left, right]` for the last dim, then
+ * `[top, bottom]` for the one before, and so on. `mode` is "constant" (default; `value`, or pass
+ * the value as the third argument), "reflect" (mirror without repeating the edge; each pad must be
+ * less than the dim's size), "replicate" (repeat the edge) or "circular" (wrap around; each pad at
+ * most the size). A negative pad removes entries (crops), in every mode. The gradient of the
+ * non-constant modes sums the copies back into their source entries (as PyTorch).
  * @example
  * pad(tensor([[1, 2]]), [1, 0]).toArray(); // [[0, 1, 2]]
  * pad(zeros([1, 1, 4, 4]), [1, 1, 1, 1]).shape; // [1, 1, 6, 6]
+ * pad(tensor([[1, 2, 3]]), [2, 1], "reflect").toArray(); // [[3, 2, 1, 2, 3, 2]]
+ * pad(tensor([[1, 2, 3]]), [1, 1], "replicate").toArray(); // [[1, 1, 2, 3, 3]]
+ * pad(tensor([[1, 2, 3]]), [1, -1], "circular").toArray(); // [[2, 1, 2]]
+ * pad(tensor([[1, 2, 3]]), [-1, 0]).toArray(); // [[2, 3]]
  */
-export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
-  if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
-    throw new ShapeError("pad", `padding length ${pads.length} must be even and <= ${2 * x.ndim} for shape ${shapeStr(x.shape)}`);
+export function pad(x: Tensor, pads: readonly number[], modeOrValue: PadMode | number = "constant", value = 0): Tensor {
+  const mode = typeof modeOrValue === "number" ? "constant" : modeOrValue;
+  const fill = typeof modeOrValue === "number" ? modeOrValue : value;
+  if (!PAD_MODES.includes(mode)) throw new ValueError("pad", `mode must be one of ${PAD_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  if (!Array.isArray(pads) || pads.length % 2 !== 0 || pads.length / 2 > x.ndim) {
+    throw new ShapeError("pad", `padding length ${Array.isArray(pads) ? pads.length : typeof pads} must be even and <= ${2 * x.ndim} for shape ${shapeStr(x.shape)}`);
   }
-  for (const p of pads) if (!Number.isInteger(p) || p < 0) throw new ValueError("pad", `pads must be non-negative integers, got ${JSON.stringify(pads)}`);
+  for (const p of pads) if (!Number.isInteger(p)) throw new ValueError("pad", `pads must be integers, got ${JSON.stringify(pads)}`);
   const per: [number, number][] = x.shape.map(() => [0, 0]);
   for (let i = 0; i < pads.length / 2; i++) per[x.ndim - 1 - i] = [pads[2 * i]!, pads[2 * i + 1]!];
-  return padDims(x, per, value);
+  per.forEach(([a, b], d) => {
+    if (x.shape[d]! + a + b < 0) throw new ShapeError("pad", `pads (${a}, ${b}) leave a negative size ${x.shape[d]! + a + b} at dim ${d} of shape ${shapeStr(x.shape)}`);
+  });
+  if (mode === "constant") {
+    // Crop the negative pads with narrow, then pad the positive ones.
+    const cropped = per.reduce((r, [a, b], d) => (a < 0 || b < 0 ? narrow(r, d, Math.max(-a, 0), x.shape[d]! - Math.max(-a, 0) - Math.max(-b, 0)) : r), x);
+    return padDims(cropped, per.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]), fill);
+  }
+  return per.reduce((r, [a, b], d) => {
+    if (a === 0 && b === 0) return r;
+    const idx = padIndex(mode, x.shape[d]!, a, b, () => `dim ${d} of input shape ${shapeStr(x.shape)}`);
+    return r.indexSelect(d, new Tensor(idx, [idx.length]));
+  }, x);
 }
 
 const catOp = shapeOps.define<readonly Tensor[], { dim: number }>({
@@ -313,6 +373,7 @@ const catOp = shapeOps.define<readonly Tensor[], { dim: number }>({
     });
   },
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * Concatenate along an existing dim.
@@ -410,6 +471,7 @@ const sliceOp = shapeOps.define<[Tensor], { dim: number; start: number; length: 
     return [padDims(flat.narrow(dim, 0, len), x.shape.map((_, d) => (d === dim ? [start, size - start - len] : [0, 0])), 0)];
   },
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 /**
  * The entries start, start + step, ... before `end` of one dim, as Python's `x[start:end:step]`
@@ -486,4 +548,119 @@ export function repeat(x: Tensor, repeats: readonly number[]): Tensor {
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
   const full = reps.length < x.ndim ? [...new Array<number>(x.ndim - reps.length).fill(1), ...reps] : reps;
   return repeat(x, full);
+}
+
+// ------------------------------------------------------------------ diagonals, windows, repeats
+/**
+ * The diagonal of the dims `dim1` and `dim2` at `offset` (above the main diagonal for offset > 0,
+ * below for < 0), as the last dim of the result (as torch.diagonal). A copy (torch: a view); the
+ * gradient goes back to the diagonal entries.
+ * @example
+ * diagonal(tensor([[1, 2, 3], [4, 5, 6]])).toArray(); // [1, 5]
+ * diagonal(tensor([[1, 2, 3], [4, 5, 6]]), 1).toArray(); // [2, 6]
+ * diagonal(zeros([2, 3, 4]), 0, 1, 2).shape; // [2, 3]
+ */
+export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
+  if (x.ndim < 2) throw new ShapeError("diagonal", `needs at least 2 dims, got shape ${shapeStr(x.shape)}`);
+  const d1 = normDim("diagonal", dim1, x.ndim);
+  const d2 = normDim("diagonal", dim2, x.ndim);
+  if (d1 === d2) throw new ShapeError("diagonal", `dim1 and dim2 must differ, got ${dim1} and ${dim2} (shape ${shapeStr(x.shape)})`);
+  if (!Number.isInteger(offset)) throw new ValueError("diagonal", `offset must be an integer, got ${offset}`);
+  const n1 = x.shape[d1]!;
+  const n2 = x.shape[d2]!;
+  const len = Math.max(0, offset >= 0 ? Math.min(n1, n2 - offset) : Math.min(n1 + offset, n2));
+  const rest = x.shape.map((_, i) => i).filter((i) => i !== d1 && i !== d2);
+  const flat = reshape(permute(x, [...rest, d1, d2]), [...rest.map((i) => x.shape[i]!), n1 * n2]);
+  const idx = Int32Array.from({ length: len }, (_, k) => (k + Math.max(-offset, 0)) * n2 + k + Math.max(offset, 0));
+  return flat.indexSelect(-1, new Tensor(idx, [len]));
+}
+
+/**
+ * A 1-d tensor as the `diagonal` of a square matrix (zeros elsewhere), or the diagonal of a 2-d
+ * tensor as 1-d (as torch.diag); `diagonal` > 0 is above the main diagonal.
+ * @example
+ * diag(tensor([1, 2])).toArray(); // [[1, 0], [0, 2]]
+ * diag(tensor([1, 2]), -1).toArray(); // [[0, 0, 0], [1, 0, 0], [0, 2, 0]]
+ * diag(tensor([[1, 2], [3, 4]])).toArray(); // [1, 4]
+ */
+export function diag(x: Tensor, diagonalOffset = 0): Tensor {
+  if (!Number.isInteger(diagonalOffset)) throw new ValueError("diag", `diagonal must be an integer, got ${diagonalOffset}`);
+  if (x.ndim === 2) return diagonal(x, diagonalOffset, 0, 1);
+  if (x.ndim !== 1) throw new ShapeError("diag", `expects a 1-d or 2-d tensor, got shape ${shapeStr(x.shape)}`);
+  const n = x.shape[0]!;
+  const k = diagonalOffset;
+  const size = n + Math.abs(k);
+  // Entry 0 of [0, ...x] fills the off-diagonal places; x[i] goes to (i, i + k) or (i - k, i).
+  const idx = new Int32Array(size * size);
+  for (let i = 0; i < n; i++) idx[k >= 0 ? i * size + i + k : (i - k) * size + i] = i + 1;
+  return cat([full([1], 0, { dtype: x.dtype }), x]).indexSelect(0, new Tensor(idx, [idx.length])).reshape([size, size]);
+}
+
+/**
+ * The windows of `size` entries along `dim`, every `step` entries, as a new last dim (as
+ * torch.Tensor.unfold): dim `dim` becomes the number of windows, floor((n - size) / step) + 1.
+ * A copy (torch: a view); overlapping windows sum their gradients.
+ * @example
+ * unfold(arange(5), 0, 2, 1).toArray(); // [[0, 1], [1, 2], [2, 3], [3, 4]]
+ * unfold(arange(7), 0, 3, 2).toArray(); // [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
+ * unfold(zeros([2, 6]), 1, 3, 3).shape; // [2, 2, 3]
+ */
+export function unfold(x: Tensor, dim: number, size: number, step: number): Tensor {
+  const d = normDim("unfold", dim, x.ndim);
+  const n = x.ndim === 0 ? 1 : x.shape[d]!;
+  if (!Number.isInteger(size) || size < 0 || size > n) throw new ValueError("unfold", `size ${size} must be an integer in 0..${n} (dim ${dim} of shape ${shapeStr(x.shape)})`);
+  if (!Number.isInteger(step) || step < 1) throw new ValueError("unfold", `step must be an integer >= 1, got ${step}`);
+  if (x.ndim === 0) return reshape(x, [size]);
+  const windows = Math.floor((n - size) / step) + 1;
+  const idx = Int32Array.from({ length: windows * size }, (_, p) => Math.floor(p / size) * step + (p % size));
+  const picked = x.indexSelect(d, new Tensor(idx, [idx.length]));
+  const split = reshape(picked, [...x.shape.slice(0, d), windows, size, ...x.shape.slice(d + 1)]);
+  const order = split.shape.map((_, i) => i).filter((i) => i !== d + 1);
+  return permute(split, [...order, d + 1]);
+}
+
+/**
+ * Split one dim into several (as torch.unflatten): `sizes` multiply to the dim's size; one may be -1.
+ * @example
+ * unflatten(zeros([2, 12]), 1, [3, 4]).shape; // [2, 3, 4]
+ * unflatten(arange(6), 0, [-1, 2]).toArray(); // [[0, 1], [2, 3], [4, 5]]
+ */
+export function unflatten(x: Tensor, dim: number, sizes: readonly number[]): Tensor {
+  const d = normDim("unflatten", dim, x.ndim);
+  if (x.ndim === 0) throw new ShapeError("unflatten", "a 0-d tensor has no dim to unflatten");
+  if (!Array.isArray(sizes) || sizes.length === 0) throw new ShapeError("unflatten", `sizes must be a non-empty list, got ${JSON.stringify(sizes)}`);
+  const n = x.shape[d]!;
+  const known = sizes.reduce((a, s) => (s === -1 ? a : a * s), 1);
+  const neg = sizes.filter((s) => s === -1).length;
+  const bad = sizes.some((s) => !Number.isInteger(s) || s < -1) || neg > 1 || (neg === 0 ? known !== n : known === 0 || n % known !== 0);
+  if (bad) throw new ShapeError("unflatten", `sizes ${JSON.stringify(sizes)} do not multiply to ${n}, the size of dim ${dim} of shape ${shapeStr(x.shape)}`);
+  const resolved = sizes.map((s) => (s === -1 ? n / known : s));
+  return reshape(x, [...x.shape.slice(0, d), ...resolved, ...x.shape.slice(d + 1)]);
+}
+
+/**
+ * Repeat each entry along `dim` (of the flattened x when `dim` is omitted) `repeats` times, or
+ * `repeats[i]` times for entry i with an int32 tensor of repeats (as torch.repeat_interleave).
+ * @example
+ * repeatInterleave(tensor([1, 2]), 2).toArray(); // [1, 1, 2, 2]
+ * repeatInterleave(tensor([[1, 2], [3, 4]]), tensor([1, 2], { dtype: "int32" }), 0).toArray(); // [[1, 2], [3, 4], [3, 4]]
+ */
+export function repeatInterleave(x: Tensor, repeats: number | Tensor, dim?: number): Tensor {
+  const src = dim === undefined ? flatten(x) : x;
+  const d = dim === undefined ? 0 : normDim("repeatInterleave", dim, x.ndim);
+  const n = src.ndim === 0 ? 1 : src.shape[d]!;
+  let counts: ArrayLike<number>;
+  if (typeof repeats === "number") {
+    if (!Number.isInteger(repeats) || repeats < 0) throw new ValueError("repeatInterleave", `repeats must be a non-negative integer, got ${repeats}`);
+    counts = new Array<number>(n).fill(repeats);
+  } else {
+    if (!(repeats instanceof Tensor) || repeats.dtype !== "int32") throw new DTypeError("repeatInterleave", `repeats must be a number or an int32 tensor, got ${repeats instanceof Tensor ? repeats.dtype : typeof repeats}`);
+    if (repeats.ndim > 1 || (repeats.numel !== n && repeats.numel !== 1)) throw new ShapeError("repeatInterleave", `repeats of shape ${shapeStr(repeats.shape)} must have 1 or ${n} entries (dim ${dim ?? 0} of shape ${shapeStr(src.shape)})`);
+    const r = repeats.toTypedArray();
+    for (let i = 0; i < r.length; i++) if (r[i]! < 0) throw new ValueError("repeatInterleave", `repeats must be >= 0, got ${r[i]} at ${i}`);
+    counts = r.length === 1 ? new Array<number>(n).fill(r[0]!) : r;
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < n; i++) for (let k = 0; k < counts[i]!; k++) idx.push(i);
+  return (src.ndim === 0 ? reshape(src, [1]) : src).indexSelect(d, new Tensor(Int32Array.from(idx), [idx.length]));
 }
