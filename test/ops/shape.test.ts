@@ -389,7 +389,8 @@ describe("pad / gather / scatterAdd / indexSelect / oneHot", () => {
     expect(pad(x, [0, 0])).toBe(x);
     expect(() => pad(x, [1])).toThrow(ShapeError);
     expect(() => pad(x, [1, 1, 1, 1, 1, 1])).toThrow(ShapeError);
-    expect(() => pad(x, [-1, 1])).toThrow(ValueError);
+    expect(() => pad(x, [1.5, 1])).toThrow(ValueError);
+    expect(pad(x, [-1, 1]).toArray()).toEqual([[2, 0], [4, 0]]); // a negative pad crops (issue 20)
   });
 
   it("gather/scatterAdd/indexSelect vs naive loops, with gradients", () => {

@@ -28,7 +28,6 @@ const fixture = JSON.parse(readFileSync(new URL("../../fixtures/ops.json", impor
 /** Cases that use a PyTorch feature safegrad does not have (yet). Adding support means removing a line here. */
 const UNSUPPORTED: Record<string, string> = {
   add_alpha: "add(a, b, alpha) is not supported: write add(a, b.mul(alpha))",
-  pad_negative_crops: "negative padding (cropping) is not supported: use narrow",
 };
 
 const num = (v: number | boolean | string): number => (typeof v === "boolean" ? (v ? 1 : 0) : typeof v === "string" ? Number(v.replace("inf", "Infinity")) : v);
