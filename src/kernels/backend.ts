@@ -15,7 +15,9 @@ export type { View } from "../tensor/layout.js";
 export type UnaryOp =
   | "neg" | "abs" | "sign" | "exp" | "log" | "log1p" | "expm1" | "sqrt" | "rsqrt" | "square"
   | "sin" | "cos" | "tanh" | "atan" | "acos" | "asin" | "sigmoid" | "logSigmoid" | "relu" | "erf" | "leakyRelu"
-  | "softplus" | "clamp" | "logicalNot";
+  | "softplus" | "clamp" | "logicalNot"
+  | "tan" | "sinh" | "cosh" | "asinh" | "acosh" | "atanh" | "log2" | "log10" | "exp2"
+  | "floor" | "ceil" | "round" | "trunc" | "bitwiseNot" | "elu" | "hardtanh" | "hardsigmoid" | "hardswish";
 
 /**
  * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`
@@ -37,6 +39,10 @@ export interface UnaryParams {
   min?: number;
   /** clamp: the upper bound (Infinity for none). */
   max?: number;
+  /** elu: the factor of the whole output (selu's scale; default 1). elu's alpha is `alpha` (default 1 there). */
+  scale?: number;
+  /** elu: the factor of x inside the exponential for x <= 0 (celu's 1 / alpha; default 1). */
+  inputScale?: number;
 }
 
 /**
@@ -49,6 +55,17 @@ export interface UnaryParams {
 export type BinaryOp =
   | "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "hypot"
   | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
+
+/**
+ * The elementwise two-input ops a backend's `binaryMath` implements (issue 20): float and int32
+ * remainders and rounded divisions, copysign, logaddexp, and the bitwise ops on int32 and bool.
+ * Integer division by zero is the caller's to refuse (the ops throw before calling the kernel).
+ * @example
+ * const op: BinaryMathOp = "remainder";
+ * getBackend().binaryMath(op, a, b, "float32");
+ */
+export type BinaryMathOp =
+  | "copysign" | "fmod" | "remainder" | "divTrunc" | "divFloor" | "logaddexp" | "bitwiseAnd" | "bitwiseOr" | "bitwiseXor";
 
 /**
  * The reductions a backend's `reduce` implements.
@@ -112,6 +129,11 @@ export interface Backend {
   unary(op: UnaryOp, x: View, params?: UnaryParams): TypedArray;
   /** Elementwise op on two views of the same shape (the caller expands for broadcasting). */
   binary(op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray;
+  /**
+   * A {@link BinaryMathOp} on two views of the same shape, computed in `outDtype` (both operands
+   * have it). Fast backends built with `completeBackend` get the reference's.
+   */
+  binaryMath(op: BinaryMathOp, a: View, b: View, outDtype: DType): TypedArray;
   /** where(cond, a, b) on three views of the same shape. */
   where(cond: View, a: View, b: View): TypedArray;
   /** A contiguous copy of x, converted to dtype. */

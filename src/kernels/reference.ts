@@ -7,6 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape, poolOutShape } from "./layout.js";
+import type { BinaryMathOp } from "./backend.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
 
 // NOTE: erf to ~1e-15 relative: the gradcheck of gelu compares finite differences of erf with
@@ -63,6 +64,16 @@ function logSigmoid(x: number): number {
 }
 
 /**
+ * Round half to even (as torch.round, C's nearbyint): Math.round rounds ties toward +Infinity, so a
+ * tie that went up to an odd integer comes back down by one; the sign of a zero result follows x.
+ */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  const even = r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return even === 0 && (x < 0 || Object.is(x, -0)) ? -0 : even;
+}
+
+/**
  * The elementwise unary ops, each a scalar function of its parameters: one entry per `UnaryOp`
  * (the compiler checks the table is complete). The fast backends fall back to it for the ops they
  * have no loop for.
@@ -104,6 +115,35 @@ export const referenceUnary = {
     return (x: number) => Math.min(Math.max(x, lo), hi);
   },
   logicalNot: () => (x: number) => (x ? 0 : 1),
+  tan: () => Math.tan,
+  sinh: () => Math.sinh,
+  cosh: () => Math.cosh,
+  asinh: () => Math.asinh,
+  acosh: () => Math.acosh,
+  atanh: () => Math.atanh,
+  log2: () => Math.log2,
+  log10: () => Math.log10,
+  exp2: () => (x: number) => 2 ** x,
+  floor: () => Math.floor,
+  ceil: () => Math.ceil,
+  round: () => roundHalfEven,
+  trunc: () => Math.trunc,
+  // NOTE: on int32 only (the op sends bool to logicalNot).
+  bitwiseNot: () => (x: number) => ~x,
+  elu: (p: UnaryParams) => {
+    // torch's elu kernel: x > 0 ? scale x : alpha scale (e^(inputScale x) - 1), so elu, celu and selu.
+    const a = (p.alpha ?? 1) * (p.scale ?? 1);
+    const s = p.scale ?? 1;
+    const is = p.inputScale ?? 1;
+    return (x: number) => (x > 0 ? s * x : a * Math.expm1(x * is));
+  },
+  hardtanh: (p: UnaryParams) => {
+    const lo = p.min ?? -1;
+    const hi = p.max ?? 1;
+    return (x: number) => Math.min(Math.max(x, lo), hi);
+  },
+  hardsigmoid: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5),
+  hardswish: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6),
 } satisfies Record<UnaryOp, (p: UnaryParams) => (x: number) => number>;
 
 const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
@@ -124,6 +164,55 @@ const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
   logicalAnd: (a, b) => (a && b ? 1 : 0),
   logicalOr: (a, b) => (a || b ? 1 : 0),
+};
+
+const signScratch = new Float64Array(1);
+const signBytes = new Uint8Array(signScratch.buffer);
+/** The sign bit of x (-0 and a NaN with its sign bit set count as negative), as C's signbit. */
+function signbit(x: number): boolean {
+  if (x === x && x !== 0) return x < 0;
+  signScratch[0] = x;
+  return signBytes[7]! >= 128;
+}
+
+/** C's fmod for floats, the truncating remainder for int32 (JavaScript's % is both). */
+const fmod = (a: number, b: number): number => a % b;
+
+/** Python's modulo, as torch.remainder: the result has the divisor's sign. */
+function remainder(a: number, b: number): number {
+  const m = a % b;
+  return m !== 0 && m < 0 !== b < 0 ? m + b : m;
+}
+
+/** torch's div_floor_floating (1.13): floor of a / b computed from fmod, so 1 // 0.1 is 9 as in Python. */
+function divFloorFloat(a: number, b: number): number {
+  if (b === 0) return a / b;
+  const mod = a % b;
+  let div = (a - mod) / b;
+  if (mod !== 0 && b < 0 !== mod < 0) div -= 1;
+  if (div === 0) return (a / b < 0 || Object.is(a / b, -0)) ? -0 : 0;
+  let f = Math.floor(div);
+  if (div - f > 0.5) f += 1;
+  return f;
+}
+
+/**
+ * The scalar functions of {@link BinaryMathOp}, by dtype kind (int: int32 or bool operands; float
+ * results are rounded to the output's dtype by the typed array).
+ */
+export const referenceBinaryMath: Record<BinaryMathOp, (a: number, b: number, int: boolean) => number> = {
+  copysign: (a, b) => (signbit(b) ? -Math.abs(a) : Math.abs(a)),
+  fmod,
+  remainder,
+  divTrunc: (a, b) => Math.trunc(a / b),
+  divFloor: (a, b, int) => (int ? Math.floor(a / b) : divFloorFloat(a, b)),
+  logaddexp: (a, b) => {
+    if (a === b && Math.abs(a) === Infinity) return a;
+    return Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
+  },
+  bitwiseAnd: (a, b) => a & b,
+  bitwiseOr: (a, b) => a | b,
+  bitwiseXor: (a, b) => a ^ b,
 };
 
 function idxOrNull(v: View): Int32Array | null {
@@ -204,6 +293,17 @@ export const referenceBackend: Backend = {
     for (let i = 0; i < n; i++) {
       out[i] = f(sa[ia ? ia[i]! : a.offset + i]!, sb[ib ? ib[i]! : b.offset + i]!);
     }
+    return out;
+  },
+
+  binaryMath(op, a, b, outDtype) {
+    const f = referenceBinaryMath[op];
+    const int = outDtype === "int32" || outDtype === "bool";
+    const n = numel(a.shape);
+    const out = allocArray(outDtype, n);
+    const ia = idxOrNull(a);
+    const ib = idxOrNull(b);
+    for (let i = 0; i < n; i++) out[i] = f(a.storage[ia ? ia[i]! : a.offset + i]!, b.storage[ib ? ib[i]! : b.offset + i]!, int);
     return out;
   },
 

@@ -9,11 +9,29 @@ import { Tensor } from "../tensor/tensor.js";
 import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, scalar } from "./define.js";
 import { cast } from "./shape.js";
 import { checkOperands, promote, resultType, toDType } from "./promote.js";
+import { type Bounds, type IntervalContext, type IntervalRules, monotone, whereBounds } from "./interval.js";
 
 /** @internal The compare family's op-table entries. */
 export const compareOps = new OpFamily("compare");
 
 type CompareName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
+
+/** eq on bounds: surely equal where both are the same point, possibly where they overlap. */
+function eqBounds({ bounds: [a, b] }: IntervalContext<[Tensor, Tensor], null>): Bounds {
+  const overlap = a!.lo.le(b!.hi).logicalAnd(b!.lo.le(a!.hi));
+  return { lo: a!.lo.eq(a!.hi).logicalAnd(b!.lo.eq(b!.hi)).logicalAnd(a!.lo.eq(b!.lo)), hi: overlap };
+}
+/** The interval rules of the comparisons (bool bounds: lo surely true, hi possibly true). */
+const COMPARE_INTERVALS: Record<CompareName, IntervalRules<[Tensor, Tensor], null>> = {
+  eq: { forward: eqBounds },
+  ne: { forward: (c) => { const e = eqBounds(c); return { lo: e.hi.logicalNot(), hi: e.lo.logicalNot() }; } },
+  lt: monotone([-1, 1]),
+  le: monotone([-1, 1]),
+  gt: monotone([1, -1]),
+  ge: monotone([1, -1]),
+  logicalAnd: monotone(),
+  logicalOr: monotone(),
+};
 
 /** A broadcasting comparison or logical op: a bool output, no gradient. */
 function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
@@ -24,6 +42,7 @@ function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
       return new Tensor(getBackend().binary(op, expandView(a, shape), expandView(b, shape), "bool"), shape);
     },
     vjp: nonDifferentiable,
+    interval: COMPARE_INTERVALS[op],
   });
 }
 
@@ -111,6 +130,7 @@ const logicalNotOp = compareOps.define<[Tensor]>({
   name: "logicalNot",
   forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x), x.shape),
   vjp: nonDifferentiable,
+  interval: monotone([-1]),
 });
 /**
  * Elementwise logical not, as a bool tensor (a non-bool input is compared with 0 first).
@@ -129,6 +149,7 @@ const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
   // and is the caller's to avoid (see safeDenominator in define.ts).
   vjp: ({ g, inputs: [c], needs }) => [null, needs[1] ? where(c, g, 0) : null, needs[2] ? where(c, 0, g) : null],
   saved: [0],
+  interval: { forward: ({ bounds: [c, a, b] }) => whereBounds(c!, a!, b!) },
 });
 /**
  * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets exactly zero
@@ -145,4 +166,72 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   // Two numbers (where(mask, 1, 0)) give float32, as torch's default dtype; else a and b promote.
   const [ta, tb] = promote("where", a instanceof Tensor || b instanceof Tensor ? a : scalar(a, { dtype: "float32" }), b);
   return call(whereOp, [cond, ta, tb], null);
+}
+
+// ------------------------------------------------------------------ bitwise ops (issue 20)
+type BitwiseName = "bitwiseAnd" | "bitwiseOr" | "bitwiseXor";
+
+/** A broadcasting bitwise op on int32 or bool operands (through the backend's `binaryMath`), no gradient. */
+function bitwiseOp(op: BitwiseName): OpDef<[Tensor, Tensor], null> {
+  return compareOps.define<[Tensor, Tensor]>({
+    name: op,
+    forward: ([a, b]) => {
+      const shape = broadcastShape(op, a, b);
+      return new Tensor(getBackend().binaryMath(op, expandView(a, shape), expandView(b, shape), a.dtype), shape);
+    },
+    vjp: nonDifferentiable,
+  });
+}
+
+/** Promote to the result type (bool & bool is bool, bool & int32 is int32); a float one is a DTypeError, as PyTorch. */
+function bitwise(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor | number): Tensor {
+  checkOperands(def.name, a, b);
+  const dt = resultType(a, b);
+  if (isFloat(dt)) {
+    const kinds = [a, b].map((v) => (v instanceof Tensor ? v.dtype : Number.isInteger(v) ? "int" : "float number")).join(" and ");
+    throw new DTypeError(def.name, `is defined on int32 and bool operands only, got ${kinds} (PyTorch: not implemented for 'Float')`);
+  }
+  return call(def, [toDType(def.name, a, dt), toDType(def.name, b, dt)], null);
+}
+
+const bitwiseAndOp = bitwiseOp("bitwiseAnd");
+/**
+ * Elementwise bitwise and of int32 or bool operands (either may be an integer), broadcasting; the
+ * result is bool for two bools, else int32. Floats are a DTypeError (as PyTorch).
+ * @example
+ * bitwiseAnd(tensor([12, -1], { dtype: "int32" }), 10).toArray(); // [8, 10]
+ */
+export const bitwiseAnd = (a: Tensor | number, b: Tensor | number): Tensor => bitwise(bitwiseAndOp, a, b);
+
+const bitwiseOrOp = bitwiseOp("bitwiseOr");
+/**
+ * Elementwise bitwise or of int32 or bool operands, broadcasting (see {@link bitwiseAnd}).
+ * @example
+ * bitwiseOr(tensor([12], { dtype: "int32" }), 3).toArray(); // [15]
+ */
+export const bitwiseOr = (a: Tensor | number, b: Tensor | number): Tensor => bitwise(bitwiseOrOp, a, b);
+
+const bitwiseXorOp = bitwiseOp("bitwiseXor");
+/**
+ * Elementwise bitwise exclusive or of int32 or bool operands, broadcasting (see {@link bitwiseAnd}).
+ * @example
+ * bitwiseXor(tensor([true, false]), tensor([true, true])).toArray(); // [false, true]
+ */
+export const bitwiseXor = (a: Tensor | number, b: Tensor | number): Tensor => bitwise(bitwiseXorOp, a, b);
+
+const bitwiseNotOp = compareOps.define<[Tensor]>({
+  name: "bitwiseNot",
+  forward: ([x]) => new Tensor(getBackend().unary(x.dtype === "bool" ? "logicalNot" : "bitwiseNot", x), x.shape),
+  vjp: nonDifferentiable,
+});
+/**
+ * Elementwise bitwise not: `~x` for int32 (`-x - 1`), logical not for bool. Floats are a DTypeError
+ * (as PyTorch).
+ * @example
+ * bitwiseNot(tensor([0, 5], { dtype: "int32" })).toArray(); // [-1, -6]
+ */
+export function bitwiseNot(x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError("bitwiseNot", `expects a tensor, got ${x === null ? "null" : typeof x}`);
+  if (isFloat(x.dtype)) throw new DTypeError("bitwiseNot", `is defined on int32 and bool tensors only, got ${x.dtype} (PyTorch: not implemented for 'Float')`);
+  return call(bitwiseNotOp, [x], null);
 }

@@ -18,6 +18,10 @@
  * logSigmoid is one primitive (min(x, 0) - log1p(e^-|x|), gradient σ(-x)): finite value and
  * gradient for every finite x, also ±1000 where log(sigmoid(x)) gives -Infinity.
  */
+import type { BinaryMathOp } from "../kernels/backend.js";
+import { shapeStr } from "../tensor/shape.js";
+import { checkOperands } from "./promote.js";
+import { softmax } from "./softmax.js";
 import { DTypeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { UNARY_DEFAULTS, type UnaryOp, type UnaryParams } from "../kernels/backend.js";
@@ -390,12 +394,21 @@ export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith(mul
 // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
 const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null]);
 /**
- * `a / b`, broadcasting, for float tensors; either may be a number.
+ * `a / b` with an optional rounding (as `torch.div`): true division by default (a float result,
+ * also for integers), or with `roundingMode` "trunc" (toward zero) or "floor" (down, Python's //),
+ * which keep integer operands integer (an integer division by zero is a ValueError, as PyTorch
+ * raises) and have zero gradient.
  * @example
- * div(a, 2);
- * div(1, tensor([2, 4])).toArray(); // [0.5, 0.25]
+ * div(tensor([7, -7]), 2).toArray(); // [3.5, -3.5]
+ * div(tensor([7, -7]), 2, { roundingMode: "floor" }).toArray(); // [3, -4]
  */
-export const div = (a: Tensor | number, b: Tensor | number): Tensor => arith(divOp, a, b);
+export function div(a: Tensor | number, b: Tensor | number, options: DivOptions = {}): Tensor {
+  const mode = options.roundingMode ?? null;
+  if (mode === null) return arith(divOp, a, b);
+  if (mode !== "trunc" && mode !== "floor") throw new ValueError("div", `roundingMode must be "trunc", "floor" or null, got ${JSON.stringify(mode)}`);
+  return mathArith(mode === "trunc" ? divTruncOp : divFloorOp, "intdiv", a, b);
+}
+
 
 // As PyTorch: d/da is 0 where b == 0; d/db is 0 where a == 0 and b >= 0 (instead of 0 * -inf), and
 // ∓Infinity where a == 0 and b < 0.
@@ -465,3 +478,416 @@ const hypotOp = binaryOp("hypot", ({ g, inputs: [a, b], out, needs }) => {
  * hypot(tensor([3e30]), 4e30).item(); // 4.99999992e30: 5e30 in float32, where 3e30 ** 2 overflows
  */
 export const hypot = (a: Tensor | number, b: Tensor | number): Tensor => arith(hypotOp, a, b);
+
+// ------------------------------------------------------------------ issue 20: more elementwise math
+//
+// Singular points of the ops below are honest (as pow at 0): acosh'(1) = atanh'(±1) = Infinity, as
+// PyTorch. Rounding ops (floor, ceil, round, trunc, div with a roundingMode) have zero gradient.
+// copysign: d/da = ±1 by the result's sign, 0 at a = 0 (as PyTorch), also ±1 at a = ±Infinity
+// (PyTorch: NaN there); d/db = 0. logaddexp: d/da = σ(a - b), 1/2 each where a = b = ±Infinity
+// (the limit along a = b; PyTorch: NaN). Kinks: hardtanh, relu6 and hardsigmoid pass no gradient at
+// their corners (exclusive, as PyTorch: hardtanh'(±1) = 0, relu6'(0) = relu6'(6) = 0); hardswish'
+// is -0.5 at -3 and 1.5 at 3; elu/celu/selu take the x <= 0 branch at 0 (elu'(0) = alpha).
+
+/** Options of `div`. */
+export interface DivOptions {
+  /** Round the quotient: "trunc" toward zero, "floor" down (Python's //); default none (true division). */
+  roundingMode?: "trunc" | "floor" | null;
+}
+
+/** A unary op that keeps int32 inputs (the rounding ops: an integer is its own floor) and refuses bool. */
+function roundingUnary(def: UnaryDef, x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(def.name, `input must be a Tensor, got ${x === null ? "null" : typeof x}`);
+  if (x.dtype === "bool") throw new DTypeError(def.name, "is not defined on bool tensors; convert with .to()");
+  return call(def, [x], {});
+}
+
+const tanOp = unaryOp("tan", ({ g, out }) => [g.mul(out.square().add(1))], ["out"]);
+/**
+ * Elementwise tangent; its gradient is 1 + tan²(x).
+ * @example
+ * tan(tensor([0, Math.PI / 4])).toArray(); // [0, 1]
+ */
+export const tan = (x: Tensor): Tensor => floatUnary(tanOp, x);
+
+const sinhOp = unaryOp("sinh", ({ g, inputs: [x] }) => [g.mul(cosh(x))]);
+/**
+ * Elementwise hyperbolic sine.
+ * @example
+ * sinh(tensor([0])).item(); // 0
+ */
+export const sinh = (x: Tensor): Tensor => floatUnary(sinhOp, x);
+
+const coshOp = unaryOp("cosh", ({ g, inputs: [x] }) => [g.mul(sinh(x))]);
+/**
+ * Elementwise hyperbolic cosine.
+ * @example
+ * cosh(tensor([0])).item(); // 1
+ */
+export const cosh = (x: Tensor): Tensor => floatUnary(coshOp, x);
+
+// NOTE: 1 / hypot(x, 1), not rsqrt(x² + 1): x² overflows float32 from |x| = 1.9e19.
+const asinhOp = unaryOp("asinh", ({ g, inputs: [x] }) => [g.div(hypot(x, 1))]);
+/**
+ * Elementwise inverse hyperbolic sine; its gradient 1 / sqrt(1 + x²) is finite everywhere.
+ * @example
+ * asinh(tensor([0, 1])).toArray(); // [0, 0.8813...]
+ */
+export const asinh = (x: Tensor): Tensor => floatUnary(asinhOp, x);
+
+// NOTE: sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): no overflow, no cancellation near 1.
+const acoshOp = unaryOp("acosh", ({ g, inputs: [x] }) => [g.div(sqrt(x.sub(1)).mul(sqrt(x.add(1))))]);
+/**
+ * Elementwise inverse hyperbolic cosine: NaN below 1; its gradient 1 / sqrt(x² - 1) is Infinity at 1
+ * (as PyTorch).
+ * @example
+ * acosh(tensor([1, 2])).toArray(); // [0, 1.3169...]
+ */
+export const acosh = (x: Tensor): Tensor => floatUnary(acoshOp, x);
+
+const atanhOp = unaryOp("atanh", ({ g, inputs: [x] }) => [g.div(x.neg().add(1).mul(x.add(1)))]);
+/**
+ * Elementwise inverse hyperbolic tangent: ±Infinity at ±1, NaN outside [-1, 1]; its gradient
+ * 1 / (1 - x²) is Infinity at ±1 (as PyTorch).
+ * @example
+ * atanh(tensor([0, 0.5])).toArray(); // [0, 0.5493...]
+ */
+export const atanh = (x: Tensor): Tensor => floatUnary(atanhOp, x);
+
+const log2Op = unaryOp("log2", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN2))]);
+/**
+ * Elementwise base-2 logarithm.
+ * @example
+ * log2(tensor([1, 8])).toArray(); // [0, 3]
+ */
+export const log2 = (x: Tensor): Tensor => floatUnary(log2Op, x);
+
+const log10Op = unaryOp("log10", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN10))]);
+/**
+ * Elementwise base-10 logarithm.
+ * @example
+ * log10(tensor([1, 1000])).toArray(); // [0, 3]
+ */
+export const log10 = (x: Tensor): Tensor => floatUnary(log10Op, x);
+
+const exp2Op = unaryOp("exp2", ({ g, out }) => [g.mul(out).mul(Math.LN2)], ["out"]);
+/**
+ * Elementwise `2^x`.
+ * @example
+ * exp2(tensor([0, 3])).toArray(); // [1, 8]
+ */
+export const exp2 = (x: Tensor): Tensor => floatUnary(exp2Op, x);
+
+const zeroGrad = ({ g }: { g: Tensor }): Tensor[] => [zerosLike(g)];
+
+const floorOp = unaryOp("floor", zeroGrad, []);
+/**
+ * Elementwise floor (float or int32; its gradient is 0).
+ * @example
+ * floor(tensor([-1.5, 1.5])).toArray(); // [-2, 1]
+ */
+export const floor = (x: Tensor): Tensor => roundingUnary(floorOp, x);
+
+const ceilOp = unaryOp("ceil", zeroGrad, []);
+/**
+ * Elementwise ceiling (float or int32; its gradient is 0).
+ * @example
+ * ceil(tensor([-1.5, 1.5])).toArray(); // [-1, 2]
+ */
+export const ceil = (x: Tensor): Tensor => roundingUnary(ceilOp, x);
+
+const roundOp = unaryOp("round", zeroGrad, []);
+/**
+ * Elementwise rounding to the nearest integer, ties to even (as `torch.round`; float or int32; its
+ * gradient is 0).
+ * @example
+ * round(tensor([0.5, 1.5, 2.5, -0.5])).toArray(); // [0, 2, 2, -0]
+ */
+export const round = (x: Tensor): Tensor => roundingUnary(roundOp, x);
+
+const truncOp = unaryOp("trunc", zeroGrad, []);
+/**
+ * Elementwise rounding toward zero (float or int32; its gradient is 0).
+ * @example
+ * trunc(tensor([-1.5, 1.5])).toArray(); // [-1, 1]
+ */
+export const trunc = (x: Tensor): Tensor => roundingUnary(truncOp, x);
+
+// ------------------------------------------------------------------ activations (issue 20)
+/** SELU's alpha and scale, as `torch.nn.functional.selu`. */
+export const SELU_CONSTANTS = { alpha: 1.6732632423543772848170429916717, scale: 1.0507009873554804934193349852946 } as const;
+
+// NOTE: the x <= 0 branch reads e^(min(x, 0) inputScale): no overflow in the lanes it does not select.
+const eluOp = unaryOp("elu", ({ g, inputs: [x], attrs }) => {
+  const s = attrs.scale ?? 1;
+  const is = attrs.inputScale ?? 1;
+  const slope = clamp(x, null, 0).mul(is).exp().mul((attrs.alpha ?? 1) * s * is);
+  return [where(x.gt(0), g.mul(s), g.mul(slope))];
+});
+/**
+ * Exponential linear unit: x for x > 0, `alpha (e^x - 1)` otherwise (as `torch.nn.functional.elu`).
+ * @example
+ * elu(tensor([-1000, 0, 2])).toArray(); // [-1, 0, 2]
+ */
+export const elu = (x: Tensor, alpha = 1): Tensor => floatUnary(eluOp, x, { alpha });
+
+/**
+ * Continuously differentiable ELU: `max(0, x) + min(0, alpha (e^(x / alpha) - 1))` (alpha not 0).
+ * @example
+ * celu(tensor([-1000, 2]), 2).toArray(); // [-2, 2]
+ */
+export function celu(x: Tensor, alpha = 1): Tensor {
+  if (alpha === 0) throw new ValueError("celu", "alpha must not be 0 (it divides x)");
+  return floatUnary(eluOp, x, { alpha, inputScale: 1 / alpha });
+}
+
+/**
+ * Scaled ELU: `scale (max(0, x) + min(0, alpha (e^x - 1)))` with the fixed constants of
+ * {@link SELU_CONSTANTS} (self-normalizing networks).
+ * @example
+ * selu(tensor([0, 1])).toArray(); // [0, 1.0507...]
+ */
+export const selu = (x: Tensor): Tensor => floatUnary(eluOp, x, { alpha: SELU_CONSTANTS.alpha, scale: SELU_CONSTANTS.scale });
+
+const hardtanhOp = unaryOp("hardtanh", ({ g, inputs: [x], attrs }) => [where(x.gt(attrs.min ?? -1).logicalAnd(x.lt(attrs.max ?? 1)), g, 0)]);
+/**
+ * x clamped to [minVal, maxVal] (default [-1, 1]); unlike `clamp`, no gradient passes at the bounds
+ * themselves (as `torch.nn.functional.hardtanh`).
+ * @example
+ * hardtanh(tensor([-2, 0.5, 2])).toArray(); // [-1, 0.5, 1]
+ */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
+  if (!(minVal <= maxVal)) throw new ValueError("hardtanh", `minVal (${minVal}) must not be greater than maxVal (${maxVal})`);
+  return floatUnary(hardtanhOp, x, { min: minVal, max: maxVal });
+}
+
+/**
+ * `min(max(x, 0), 6)`: hardtanh on [0, 6], with gradient 0 at 0 and 6 (as PyTorch).
+ * @example
+ * relu6(tensor([-1, 3, 9])).toArray(); // [0, 3, 6]
+ */
+export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
+
+const hardsigmoidOp = unaryOp("hardsigmoid", ({ g, inputs: [x] }) => [where(x.gt(-3).logicalAnd(x.lt(3)), g.div(6), 0)]);
+/**
+ * Piecewise-linear sigmoid: 0 below -3, 1 above 3, `x / 6 + 1/2` between.
+ * @example
+ * hardsigmoid(tensor([-4, 0, 4])).toArray(); // [0, 0.5, 1]
+ */
+export const hardsigmoid = (x: Tensor): Tensor => floatUnary(hardsigmoidOp, x);
+
+const hardswishOp = unaryOp("hardswish", ({ g, inputs: [x] }) => [where(x.lt(-3), 0, where(x.le(3), g.mul(x.div(3).add(0.5)), g))]);
+/**
+ * `x hardsigmoid(x)`: 0 below -3, x above 3, `x (x + 3) / 6` between (MobileNetV3).
+ * @example
+ * hardswish(tensor([-4, 1, 4])).toArray(); // [0, 0.6666..., 4]
+ */
+export const hardswish = (x: Tensor): Tensor => floatUnary(hardswishOp, x);
+
+/**
+ * `x tanh(softplus(x))`, as `torch.nn.functional.mish`: finite value and gradient for every finite x.
+ * @example
+ * mish(tensor([0, 1])).toArray(); // [0, 0.8650...]
+ */
+export const mish = (x: Tensor): Tensor => x.mul(tanh(softplus(x)));
+
+/**
+ * `x / (1 + |x|)`; its gradient `1 / (1 + |x|)²` is finite everywhere.
+ * @example
+ * softsign(tensor([-1, 0, 3])).toArray(); // [-0.5, 0, 0.75]
+ */
+export const softsign = (x: Tensor): Tensor => x.div(abs(x).add(1));
+
+/**
+ * `softmax(-x)` along `dim`: the smallest entry gets the most weight.
+ * @example
+ * softmin(tensor([0, Math.log(3)]), 0).toArray(); // [0.75, 0.25]
+ */
+export const softmin = (x: Tensor, dim: number): Tensor => softmax(neg(x), dim);
+
+// ------------------------------------------------------------------ binary math (issue 20)
+/** A broadcasting binary op through the backend's `binaryMath` kernel (the output has a's dtype). */
+function mathOp(name: BinaryMathOp, vjp: BinaryVjp, saved?: readonly []): BinaryDef {
+  return elementwiseOps.define<[Tensor, Tensor]>({
+    elementwise: true,
+    ...(saved ? { saved } : {}),
+    name,
+    forward: ([a, b]) => {
+      const shape = broadcastShape(name, a, b);
+      return new Tensor(getBackend().binaryMath(name, expandView(a, shape), expandView(b, shape), a.dtype), shape);
+    },
+    vjp,
+  });
+}
+
+/**
+ * A binary math op on operands promoted to their result type: "float" ops give float32 for int and
+ * bool operands, "intdiv" ops (remainders, rounded divisions) keep int32 and refuse bool and an
+ * integer division by zero (a ValueError, where PyTorch raises ZeroDivisionError), "floatOnly" ops
+ * refuse a non-float result type (as PyTorch's logaddexp on integers).
+ */
+function mathArith(def: BinaryDef, kind: "float" | "intdiv" | "floatOnly", a: Tensor | number, b: Tensor | number): Tensor {
+  const op = def.name;
+  checkOperands(op, a, b);
+  let dt = resultType(a, b);
+  if (kind === "float" && !isFloat(dt)) dt = "float32";
+  if (kind === "floatOnly" && !isFloat(dt)) throw new DTypeError(op, `is not defined for ${dt} operands (as PyTorch); convert to float first`);
+  if (kind === "intdiv" && dt === "bool") throw new DTypeError(op, "is not defined on two bool operands (as PyTorch); convert with .to()");
+  const [ta, tb] = promote(op, a, b, dt);
+  if (kind === "intdiv" && dt === "int32") {
+    const d = tb.toTypedArray();
+    for (let i = 0; i < d.length; i++) if (d[i] === 0) throw new ValueError(op, `integer division by zero (ZeroDivisionError in PyTorch): the divisor ${shapeStr(tb.shape)} has a 0 at flat index ${i}; convert to float for IEEE results`);
+  }
+  return call(def, [ta, tb], null);
+}
+
+const copysignOp = mathOp("copysign", ({ g, inputs: [a], out, needs }) => [needs[0] ? g.mul(sign(a).mul(sign(out))) : null, needs[1] ? zerosLike(g) : null]);
+/**
+ * `|a|` with the sign of b (including -0, as C's copysign), broadcasting; a float result for any
+ * operands (as `torch.copysign`). Gradient: ±1 to a by the result's sign (0 where a is 0), 0 to b.
+ * @example
+ * copysign(tensor([1, 2, 3]), tensor([-1, -0, 0])).toArray(); // [-1, -2, 3]
+ */
+export const copysign = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(copysignOp, "float", a, b);
+
+const divTruncOp = mathOp("divTrunc", ({ g }) => [zerosLike(g), zerosLike(g)], []);
+const divFloorOp = mathOp("divFloor", ({ g }) => [zerosLike(g), zerosLike(g)], []);
+
+/**
+ * `floor(a / b)` (Python's //, as `torch.floor_divide` in 1.13): `div(a, b, { roundingMode: "floor" })`.
+ * @example
+ * floorDivide(tensor([7, -7]), 2).toArray(); // [3, -4]
+ */
+export const floorDivide = (a: Tensor | number, b: Tensor | number): Tensor => div(a, b, { roundingMode: "floor" });
+
+const remainderOp = mathOp("remainder", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "floor" })).neg() : null]);
+/**
+ * Python's modulo `a - floor(a / b) b`: the result has the divisor's sign (as `torch.remainder`);
+ * integer operands stay integer (a zero divisor is a ValueError). Gradients: 1 to a, `-floor(a / b)` to b.
+ * @example
+ * remainder(tensor([-3, 3]), 2).toArray(); // [1, 1]
+ */
+export const remainder = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(remainderOp, "intdiv", a, b);
+
+const fmodOp = mathOp("fmod", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "trunc" })).neg() : null]);
+/**
+ * C's fmod `a - trunc(a / b) b`: the result has the dividend's sign (as `torch.fmod`); integer
+ * operands stay integer (a zero divisor is a ValueError). Gradients: 1 to a, `-trunc(a / b)` to b.
+ * @example
+ * fmod(tensor([-3, 3]), 2).toArray(); // [-1, 1]
+ */
+export const fmod = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(fmodOp, "intdiv", a, b);
+
+// NOTE: d/da = σ(a - b) and d/db = σ(b - a) (no 1 - σ cancellation); where a = b (also both ±Infinity,
+// where a - b is NaN) the difference is taken as 0: 1/2 each.
+const logaddexpOp = mathOp("logaddexp", ({ g, inputs: [a, b], needs }) => {
+  const d = where(a.eq(b), 0, a.sub(b));
+  return [needs[0] ? g.mul(sigmoid(d)) : null, needs[1] ? g.mul(sigmoid(neg(d))) : null];
+});
+/**
+ * `log(e^a + e^b)` without overflow or underflow (as `torch.logaddexp`): `max(a, b) + log1p(e^-|a - b|)`,
+ * and a itself where a = b = ±Infinity. Float operands only (as PyTorch).
+ * @example
+ * logaddexp(tensor([1000, -Infinity]), tensor([1000, 0])).toArray(); // [1000.6931..., 0]
+ */
+export const logaddexp = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(logaddexpOp, "floatOnly", a, b);
+
+/**
+ * Linear interpolation `start + weight (end - start)` (as `torch.lerp`, which computes
+ * `end - (end - start)(1 - weight)` for |weight| >= 1/2 so that weight 1 gives end exactly).
+ * `start` and `end` are float tensors of one dtype (as PyTorch); weight a number or a tensor of
+ * that dtype; all three broadcast. Gradients: `1 - weight`, `weight`, `end - start`.
+ * @example
+ * lerp(tensor([0, 10]), tensor([10, 20]), 0.25).toArray(); // [2.5, 12.5]
+ */
+export function lerp(start: Tensor, end: Tensor, weight: Tensor | number): Tensor {
+  assertFloat("lerp", start, "start");
+  assertFloat("lerp", end, "end");
+  if (end.dtype !== start.dtype) throw new DTypeError("lerp", `expected end of dtype ${start.dtype} (start's), got ${end.dtype}`);
+  if (weight instanceof Tensor) {
+    if (weight.dtype !== start.dtype) throw new DTypeError("lerp", `expected weight of dtype ${start.dtype} (start's), got ${weight.dtype}`);
+  } else if (typeof weight !== "number") throw new DTypeError("lerp", `weight must be a number or a tensor, got ${weight === null ? "null" : typeof weight}`);
+  const diff = end.sub(start);
+  const small = weight instanceof Tensor ? abs(weight).lt(0.5) : Math.abs(weight) < 0.5;
+  const low = start.add(diff.mul(weight));
+  const high = end.sub(diff.mul(typeof weight === "number" ? 1 - weight : sub(1, weight)));
+  if (typeof small === "boolean") return small ? low : high;
+  return where(small, low, high);
+}
+
+// ------------------------------------------------------------------ predicates (issue 20)
+/**
+ * Elementwise "is NaN", as a bool tensor (false everywhere for int32 and bool).
+ * @example
+ * isnan(tensor([1, NaN, Infinity])).toArray(); // [false, true, false]
+ */
+export const isnan = (x: Tensor): Tensor => predicateInput("isnan", x).ne(x);
+
+/**
+ * Elementwise "is +Infinity or -Infinity", as a bool tensor.
+ * @example
+ * isinf(tensor([1, NaN, -Infinity])).toArray(); // [false, false, true]
+ */
+export const isinf = (x: Tensor): Tensor => (isFloat(predicateInput("isinf", x).dtype) ? abs(x).eq(Infinity) : x.ne(x));
+
+/**
+ * Elementwise "is neither NaN nor ±Infinity", as a bool tensor (true everywhere for int32 and bool).
+ * @example
+ * isfinite(tensor([1, NaN, -Infinity])).toArray(); // [true, false, false]
+ */
+export const isfinite = (x: Tensor): Tensor => (isFloat(predicateInput("isfinite", x).dtype) ? abs(x).lt(Infinity) : x.eq(x));
+
+function predicateInput(op: string, x: Tensor): Tensor {
+  if (!(x instanceof Tensor)) throw new DTypeError(op, `input must be a Tensor, got ${x === null ? "null" : typeof x}`);
+  return x;
+}
+
+/** Options of `isclose` and `allclose` (PyTorch's defaults). */
+export interface IscloseOptions {
+  /** Relative tolerance (default 1e-5). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-8). */
+  atol?: number;
+  /** Count two NaNs as close (default false). */
+  equalNan?: boolean;
+}
+
+/**
+ * Elementwise `|a - b| <= atol + rtol |b|` (equal infinities are close; NaN is close to NaN only
+ * with `equalNan`), broadcasting, as a bool tensor; a and b must have one dtype (as `torch.isclose`).
+ * @example
+ * isclose(tensor([1, 1]), tensor([1 + 1e-7, 1.1])).toArray(); // [true, false]
+ */
+export function isclose(a: Tensor, b: Tensor, options: IscloseOptions = {}): Tensor {
+  const rtol = options.rtol ?? 1e-5;
+  const atol = options.atol ?? 1e-8;
+  assertTensor("isclose", a, "a");
+  assertTensor("isclose", b, "b");
+  if (a.dtype !== b.dtype) throw new DTypeError("isclose", `a (${a.dtype}) and b (${b.dtype}) must have the same dtype (as PyTorch)`);
+  if (!(rtol >= 0) || !(atol >= 0)) throw new ValueError("isclose", `rtol and atol must be >= 0, got rtol ${rtol}, atol ${atol}`);
+  let close = a.eq(b);
+  if (options.equalNan) close = close.logicalOr(isnan(a).logicalAnd(isnan(b)));
+  if (!isFloat(a.dtype)) {
+    if (a.dtype === "bool" && (rtol !== 0 || atol !== 0)) throw new ValueError("isclose", "on bool tensors rtol and atol must be 0 (as PyTorch)");
+    if (a.dtype === "bool") return close;
+    // Integers are compared in float64, exactly (PyTorch: in its default float dtype).
+    [a, b] = [a.to("float64"), b.to("float64")];
+  }
+  const err = abs(a.sub(b));
+  return close.logicalOr(isfinite(err).logicalAnd(err.le(abs(b).mul(rtol).add(atol))));
+}
+
+/**
+ * Whether every element of `isclose(a, b, options)` is true (as `torch.allclose`).
+ * @example
+ * allclose(tensor([1, 2]), tensor([1, 2 + 1e-7])); // true
+ */
+export function allclose(a: Tensor, b: Tensor, options: IscloseOptions = {}): boolean {
+  const c = isclose(a, b, options).toTypedArray();
+  for (let i = 0; i < c.length; i++) if (!c[i]) return false;
+  return true;
+}
+
+function assertTensor(op: string, t: Tensor, what: string): void {
+  if (!(t instanceof Tensor)) throw new DTypeError(op, `${what} must be a Tensor, got ${t === null ? "null" : typeof t}`);
+}
