@@ -97,6 +97,8 @@ export interface Pool2dParams {
   padding: readonly [number, number];
   /** Spacing between window elements. */
   dilation: readonly [number, number];
+  /** Keep a last partial window (PyTorch's ceil_mode; see `poolOut` in kernels/layout.ts). Default false. */
+  ceilMode?: boolean;
 }
 
 /**
@@ -114,8 +116,6 @@ export interface Pool2dParams {
  *   matmul(p, q) {
  *     matmuls++;
  *     return referenceBackend.matmul(p, q);
-  /** Keep a last partial window (PyTorch's ceil_mode; see `poolOut` in kernels/layout.ts). Default false. */
-  ceilMode?: boolean;
  *   },
  * };
  * registerBackend(counting);
