@@ -2,7 +2,7 @@
  * The workloads on jax-js (wasm device). jax-js is lazy and reference counted: every use of an
  * array consumes one reference (`.ref` adds one), and `blockUntilReady` forces the computation.
  */
-import { data, labels, MLP, NotAvailable, oneHotData, type Case, type Impl, type Runner } from "./common.js";
+import { data, labels, MLP, NotAvailable, oneHotData, W6, w6CausalAdditive, w6Params, w6Tokens, type Case, type Impl, type Runner } from "./common.js";
 
 type Jax = typeof import("@jax-js/jax");
 type JArray = InstanceType<Jax["numpy"]["Array"]>;
@@ -35,7 +35,7 @@ export function jaxImpl(mode: "eager" | "jit"): Impl {
         await jax.blockUntilReady(list);
         for (const a of list) a.dispose();
       };
-      if (mode === "jit" && c.workload !== "W4") throw new NotAvailable("jit variant measured on W4 only");
+      if (mode === "jit" && c.workload !== "W4" && c.workload !== "W6") throw new NotAvailable("jit variant measured on W4 and W6 only");
       switch (c.workload) {
         case "W1": {
           const n = p.n as number;
@@ -76,6 +76,8 @@ export function jaxImpl(mode: "eager" | "jit"): Impl {
             (vjpFn as unknown as { dispose?: () => void }).dispose?.();
           };
         }
+        case "W6":
+          return transformer(jax, force, mode, p.batch as number);
       }
     },
   };
@@ -133,5 +135,85 @@ function mlp(jax: Jax, t: (s: number[], seed: number, scale?: number) => JArray,
     m = m2;
     v = v2;
     await force([l, ...KEYS.map((k) => params[k].ref)]);
+  };
+}
+
+type Dict = Record<string, JArray>;
+
+/**
+ * W6 with jax-js ops (move semantics: every use consumes a reference, `.ref` adds one), the whole
+ * step (value and gradient, Adam) under `jit` in the jit variant; the runner returns the loss.
+ */
+function transformer(jax: Jax, force: (r: JArray | JArray[]) => Promise<void>, mode: "eager" | "jit", B: number): Runner {
+  const np = jax.numpy;
+  const nn = jax.nn;
+  const { seq: T, vocab: V, d, heads: H } = W6;
+  const D = d / H;
+  const specs = w6Params();
+  const keys = specs.map((q) => q.name);
+  let params: Dict = Object.fromEntries(specs.map((q) => [q.name, np.array(q.data).reshape([...q.shape])]));
+  const zeros = (): Dict => Object.fromEntries(keys.map((k) => [k, np.zerosLike(params[k]!.ref)]));
+  let m = zeros();
+  let v = zeros();
+  const { x, y } = w6Tokens(B);
+  const ids = np.array(oneHotData(x, V)).reshape([B * T, V]);
+  const yOne = np.array(oneHotData(y, V)).reshape([B * T, V]);
+  const mask = np.array(w6CausalAdditive()).reshape([T, T]);
+  const loss = (p: Dict, idsA: JArray, yA: JArray, maskA: JArray): JArray => {
+    const lin = (h: JArray, k: string): JArray => np.matmul(h, p[`${k}.weight`]!.transpose()).add(p[`${k}.bias`]!);
+    const ln = (h: JArray, k: string): JArray => {
+      const mean = h.ref.mean(-1, { keepdims: true });
+      const xc = h.sub(mean);
+      const variance = np.square(xc.ref).mean(-1, { keepdims: true });
+      return xc.div(np.sqrt(variance.add(1e-5))).mul(p[`${k}.weight`]!).add(p[`${k}.bias`]!);
+    };
+    const heads = (h: JArray): JArray => h.reshape([B, T, H, D]).transpose([0, 2, 1, 3]);
+    // NOTE: the embedding as one-hot @ weight: take's gradient (a scatter) does not compile under jit
+    let h = np.matmul(idsA, p["tok.weight"]!).reshape([B, T, d]).add(p["pos"]!);
+    for (let l = 0; l < W6.layers; l++) {
+      const k = `encoder.layers.${l}.`;
+      const a = ln(h.ref, `${k}norm1`).reshape([B * T, d]);
+      const qkv = np.matmul(a, p[`${k}self_attn.in_proj_weight`]!.transpose()).add(p[`${k}self_attn.in_proj_bias`]!);
+      const [q, kk, vv] = np.split(qkv, 3, 1).map(heads) as [JArray, JArray, JArray];
+      const sc = np.matmul(q, kk.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(D)).add(l === W6.layers - 1 ? maskA : maskA.ref);
+      const o = np.matmul(nn.softmax(sc, -1), vv).transpose([0, 2, 1, 3]).reshape([B * T, d]);
+      h = h.add(lin(o, `${k}self_attn.out_proj`).reshape([B, T, d]));
+      const f = lin(nn.gelu(lin(ln(h.ref, `${k}norm2`).reshape([B * T, d]), `${k}linear1`), { approximate: false }), `${k}linear2`);
+      h = h.add(f.reshape([B, T, d]));
+    }
+    const logits = lin(ln(h, "encoder.norm").reshape([B * T, d]), "head");
+    return nn.logSoftmax(logits, -1).mul(yA).sum().mul(-1 / (B * T));
+  };
+  const vg = jax.valueAndGrad(loss);
+  const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+  const step = (p: Dict, mm: Dict, vv: Dict, idsA: JArray, yA: JArray, maskA: JArray, lrt: JArray): [Dict, Dict, Dict, JArray] => {
+    const refs = Object.fromEntries(keys.map((k) => [k, p[k]!.ref]));
+    const [l, g] = vg(refs, idsA, yA, maskA) as unknown as [JArray, Dict];
+    const np2: Dict = {};
+    const nm: Dict = {};
+    const nv: Dict = {};
+    for (const k of keys) {
+      const gk = g[k]!;
+      const mk = mm[k]!.mul(b1).add(gk.ref.mul(1 - b1));
+      const vk = vv[k]!.mul(b2).add(gk.ref.mul(gk).mul(1 - b2));
+      np2[k] = p[k]!.sub(lrt.ref.mul(mk.ref).div(np.sqrt(vk.ref).add(eps)));
+      nm[k] = mk;
+      nv[k] = vk;
+    }
+    lrt.dispose();
+    return [np2, nm, nv, l];
+  };
+  const stepFn = mode === "jit" ? (jax.jit(step as never) as unknown as typeof step) : step;
+  let iter = 0;
+  return async () => {
+    iter++;
+    const lrt = np.array(new Float32Array([(W6.lr * Math.sqrt(1 - b2 ** iter)) / (1 - b1 ** iter)]));
+    const [p2, m2, v2, l] = stepFn(params, m, v, ids.ref, yOne.ref, mask.ref, lrt);
+    params = p2;
+    m = m2;
+    v = v2;
+    const value = (await l.ref.data())[0];
+    await force([l, ...keys.map((k) => params[k]!.ref)]);
+    return value;
   };
 }

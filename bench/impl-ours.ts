@@ -1,10 +1,10 @@
 /** The workloads on safegrad, through its public tensor ops, on a named backend. */
 import * as sg from "../src/index.js";
-import { Tensor } from "../src/index.js";
+import { Embedding, LayerNorm, Linear, Module, Tensor, TransformerEncoder, TransformerEncoderLayer, crossEntropy } from "../src/index.js";
 import { registerFastBackends } from "../src/kernels/fast.js";
 import { wasmRuntimeOf } from "../src/kernels/wasm/backend.js";
 import { Adam } from "../src/optim/index.js";
-import { data, labels, MLP, NotAvailable, type Case, type Impl, type Runner } from "./common.js";
+import { data, labels, MLP, NotAvailable, W6, w6Params, w6Tokens, type Case, type Impl, type Runner } from "./common.js";
 
 const t32 = (shape: number[], seed: number, scale = 1): Tensor => sg.tensor(data(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
 
@@ -66,6 +66,10 @@ export function oursImpl(backend: string): Impl {
             return sg.grad([y], [x, w], { gradOutputs: [gy] });
           };
         }
+        case "W6": {
+          if (backend === "js") throw new NotAvailable("reference backend: skipped (seconds per step)");
+          return transformerStep(p.batch as number);
+        }
       }
     },
   };
@@ -93,5 +97,42 @@ function mlpStep(): Runner {
     loss.backward();
     adam.step();
     return loss;
+  };
+}
+
+/** The W6 model with the library's own layers: Embedding, TransformerEncoder (pre-LN, GELU, causal), LayerNorm, Linear. */
+class W6Model extends Module<[Tensor], Tensor> {
+  declare readonly tok: Embedding;
+  declare readonly pos: Tensor;
+  declare readonly encoder: TransformerEncoder;
+  declare readonly head: Linear;
+  constructor() {
+    super();
+    this.tok = this.registerModule("tok", new Embedding(W6.vocab, W6.d));
+    this.pos = this.registerParameter("pos", sg.zeros([W6.seq, W6.d]));
+    const layer = new TransformerEncoderLayer(W6.d, W6.heads, { dimFeedforward: W6.ff, dropout: 0, activation: "gelu", batchFirst: true, normFirst: true });
+    this.encoder = this.registerModule("encoder", new TransformerEncoder(layer, W6.layers, { norm: new LayerNorm(W6.d) }));
+    this.head = this.registerModule("head", new Linear(W6.d, W6.vocab));
+  }
+  forward(ids: Tensor): Tensor {
+    const h = this.tok.forward(ids).add(this.pos);
+    return this.head.forward(this.encoder.forward(h, { isCausal: true }));
+  }
+}
+
+/** A W6 step; the runner returns the loss (read back, as part of the step). */
+export function transformerStep(batch: number): Runner {
+  const model = new W6Model();
+  model.loadStateDict(new Map(w6Params().map((p) => [p.name, sg.tensor(p.data, { shape: [...p.shape] })])));
+  const { x, y } = w6Tokens(batch);
+  const ids = sg.tensor(x, { shape: [batch, W6.seq], dtype: "int32" });
+  const target = sg.tensor(y, { shape: [batch * W6.seq], dtype: "int32" });
+  const adam = new Adam(model.parameters(), { lr: W6.lr });
+  return () => {
+    adam.zeroGrad();
+    const loss = crossEntropy(model.forward(ids).reshape(batch * W6.seq, W6.vocab), target);
+    loss.backward();
+    adam.step();
+    return loss.item();
   };
 }

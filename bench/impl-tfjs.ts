@@ -1,5 +1,5 @@
 /** The workloads on TensorFlow.js (cpu = pure JS, wasm = XNNPACK). Loaded lazily: a devDependency only. */
-import { data, labels, MLP, NotAvailable, oneHotData, type Case, type Impl, type Runner } from "./common.js";
+import { data, labels, MLP, NotAvailable, oneHotData, W6, w6CausalAdditive, w6Params, w6Tokens, type Case, type Impl, type Runner } from "./common.js";
 
 type TF = typeof import("@tensorflow/tfjs");
 
@@ -97,7 +97,54 @@ export function tfjsImpl(backend: "cpu" | "wasm"): Impl {
           }
           return run;
         }
+        case "W6":
+          return transformer(tf, p.batch as number);
       }
     },
+  };
+}
+
+/** W6 written with TF.js ops (its layers have no pre-LN causal transformer block); the runner returns the loss. */
+function transformer(tf: TF, B: number): Runner {
+  type T = ReturnType<TF["tensor"]>;
+  const { seq: T_, vocab: V, d, heads: H, ff } = W6;
+  const D = d / H;
+  const P = new Map(w6Params().map((q) => [q.name, tf.variable(tf.tensor(q.data, [...q.shape]), true, q.name.replace(/\./g, "_"))]));
+  const w = (k: string): T => P.get(k)!;
+  const { x, y } = w6Tokens(B);
+  const idsOne = tf.oneHot(tf.tensor(x, [B * T_], "int32"), V).asType("float32");
+  const yOne = tf.oneHot(tf.tensor(y, [B * T_], "int32"), V).asType("float32");
+  const mask = tf.tensor(w6CausalAdditive(), [T_, T_]);
+  const opt = tf.train.adam(W6.lr);
+  const lin = (h: T, k: string): T => tf.add(tf.matMul(h, w(`${k}.weight`), false, true), w(`${k}.bias`));
+  const ln = (h: T, k: string): T => {
+    const { mean, variance } = tf.moments(h, -1, true);
+    return tf.add(tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))), w(`${k}.weight`)), w(`${k}.bias`));
+  };
+  const gelu = (h: T): T => tf.mul(tf.mul(h, 0.5), tf.add(tf.erf(tf.mul(h, Math.SQRT1_2)), 1));
+  const heads = (h: T): T => tf.transpose(tf.reshape(h, [B, T_, H, D]), [0, 2, 1, 3]);
+  const lossFn = (): T => {
+    // NOTE: the embedding as one-hot @ weight: gather's gradient (UnsortedSegmentSum) has no wasm kernel
+    let h = tf.add(tf.reshape(tf.matMul(idsOne, w("tok.weight")), [B, T_, d]), w("pos"));
+    for (let l = 0; l < W6.layers; l++) {
+      const p = `encoder.layers.${l}.`;
+      const a = tf.reshape(ln(h, `${p}norm1`), [B * T_, d]);
+      const qkv = tf.add(tf.matMul(a, w(`${p}self_attn.in_proj_weight`), false, true), w(`${p}self_attn.in_proj_bias`));
+      const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [T, T, T];
+      const s = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(D)), mask);
+      const o = tf.reshape(tf.transpose(tf.matMul(tf.softmax(s), v), [0, 2, 1, 3]), [B * T_, d]);
+      h = tf.add(h, tf.reshape(lin(o, `${p}self_attn.out_proj`), [B, T_, d]));
+      const f = lin(gelu(lin(tf.reshape(ln(h, `${p}norm2`), [B * T_, d]), `${p}linear1`)), `${p}linear2`);
+      h = tf.add(h, tf.reshape(f, [B, T_, d]));
+    }
+    const logits = lin(tf.reshape(ln(h, "encoder.norm"), [B * T_, d]), "head");
+    void ff;
+    return tf.losses.softmaxCrossEntropy(yOne, logits) as T;
+  };
+  return () => {
+    const loss = opt.minimize(lossFn as () => ReturnType<TF["scalar"]>, true, [...P.values()]);
+    const v = loss!.dataSync()[0];
+    loss!.dispose();
+    return v;
   };
 }

@@ -25,8 +25,8 @@ import { fileURLToPath } from "node:url";
 import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
 
-const ALL_BACKENDS = ["js", "js-fast", "wasm", "wasm-2t", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit"];
-const ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5"];
+const ALL_BACKENDS = ["js", "js-fast", "wasm", "wasm-2t", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit", "torch"];
+const ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"];
 
 interface Options {
   workloads: string[];
@@ -100,6 +100,7 @@ interface ChildResult {
 async function loadImpl(name: string): Promise<Impl> {
   if (name === "tfjs-cpu" || name === "tfjs-wasm") return (await import("./impl-tfjs.js")).tfjsImpl(name === "tfjs-cpu" ? "cpu" : "wasm");
   if (name === "jax" || name === "jax-jit") return (await import("./impl-jax.js")).jaxImpl(name === "jax" ? "eager" : "jit");
+  if (name === "torch") return (await import("./impl-torch.js")).torchImpl();
   return (await import("./impl-ours.js")).oursImpl(name);
 }
 
@@ -118,6 +119,13 @@ async function child(name: string, o: Options): Promise<ChildResult> {
   }
   for (const c of cases) {
     try {
+      if (impl.measure) {
+        // an implementation in another process (torch) times itself, with the same rule
+        const m = await impl.measure(c, o.runs, o.budgetMs);
+        res.cells.push({ id: c.id, ms: m.ms, runs: m.runs, ...(m.runs < o.runs ? { note: `${m.runs} runs` } : {}) });
+        if (c.workload === "W4" && m.rssMiB) res.w4RssMiB = m.rssMiB;
+        continue;
+      }
       const run = await impl.prepare(c);
       // warm-up (JIT tiers, wasm tier-up, caches, lazy compilation): up to 10 runs or 1 s, at least
       // 2 runs unless one run takes a third of the cell budget; the same for every implementation
@@ -139,7 +147,7 @@ async function child(name: string, o: Options): Promise<ChildResult> {
     } catch (e) {
       res.cells.push({ id: c.id, ms: null, runs: 0, note: reason(e) });
     }
-    if (c.workload === "W4") res.w4RssMiB = process.resourceUsage().maxRSS / 1024;
+    if (c.workload === "W4" && !impl.measure) res.w4RssMiB = process.resourceUsage().maxRSS / 1024;
   }
   return res;
 }
@@ -160,6 +168,7 @@ const RATIOS: [string, string][] = [
   ["wasm", "jax-jit"],
   ["js-fast", "tfjs-cpu"],
   ["wasm", "tfjs-cpu"], // W5's target is against TF.js cpu (its wasm backend has no weight gradient)
+  ["wasm", "torch"], // the distance to native: below 1, torch is faster
 ];
 
 function table(o: Options, cases: Case[], results: ChildResult[]): string {
