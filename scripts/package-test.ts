@@ -74,6 +74,7 @@ const EXPECTED_EXPORTS: Record<string, string[]> = {
   "./data": ["DataLoader", "TensorDataset", "toTensorDataset", "trainTestSplit"],
   "./node": ["tensor", "io", "loadDigits", "loadIris", "DataLoader", "exportOnnx", "saveOnnx"],
   "./onnx": ["exportOnnx", "OnnxExportError"],
+  "./testing": ["checkBackend", "formatReport", "runGradchecks", "DEFAULT_TOLERANCES"],
 };
 
 /** `import("safegrad/…")` of every subpath, checking its exports (JavaScript source, for the consumers). */
