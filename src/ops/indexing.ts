@@ -1,5 +1,6 @@
 /**
- * Indexing by int32 index tensors: gather, scatterAdd, indexSelect, oneHot. Index values are
+ * Indexing by int32 index tensors: gather, scatterAdd, scatter, scatterReduce, indexSelect, oneHot,
+ * nonzero. Index values are
  * checked before any kernel runs (an IndexError naming the op, the value and the shape).
  * Indexing by masks and positions, written with `where` and `gather` (their gradients are those
  * ops'): triu, tril, maskedFill, maskedSelect, flip.
@@ -10,11 +11,13 @@
  */
 import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
-import { zerosLike } from "../tensor/create.js";
+import { onesLike, zerosLike } from "../tensor/create.js";
+import { allocArray, toDtype } from "../tensor/dtype.js";
+import { contiguousData, contiguousStrides } from "../tensor/layout.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { call, OpFamily } from "./define.js";
-import { expand, reshape } from "./shape.js";
+import { call, type OpDef, OpFamily } from "./define.js";
+import { expand, padDims, reshape } from "./shape.js";
 import { where } from "./compare.js";
 
 /** @internal The indexing family's op-table entries. */
@@ -199,4 +202,221 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
     if (n <= 1) return r;
     return indexSelect(r, d, new Tensor(Int32Array.from({ length: n }, (_, i) => n - 1 - i), [n]));
   }, x);
+}
+
+// ------------------------------------------------------------------ scatter, scatterReduce, nonzero
+/** How {@link scatterReduce} combines the values sent to one place (torch.scatter_reduce's `reduce`). */
+export type ScatterReduceMode = "sum" | "prod" | "mean" | "amax" | "amin";
+/** Options of {@link scatterReduce}. */
+export interface ScatterReduceOptions {
+  /** Whether x's own value takes part in the reduction where something is scattered (default true). */
+  includeSelf?: boolean;
+}
+const REDUCE_MODES: readonly string[] = ["sum", "prod", "mean", "amax", "amin"];
+
+/** Shapes, dtypes and index values of a scatter (index values checked against x's dim d). */
+function checkScatter(op: string, x: Tensor, dim: number, index: Tensor, src: Tensor | null): number {
+  if (!(x instanceof Tensor)) throw new DTypeError(op, `input must be a Tensor, got ${typeof x}`);
+  if (!(index instanceof Tensor)) throw new DTypeError(op, `index must be an int32 Tensor, got ${typeof index}`);
+  const d = normDim(op, dim, x.ndim);
+  if (index.ndim !== x.ndim || (src && src.ndim !== x.ndim)) throw new ShapeError(op, `input ${shapeStr(x.shape)}, index ${shapeStr(index.shape)}${src ? ` and src ${shapeStr(src.shape)}` : ""} must have the same number of dims`);
+  index.shape.forEach((s, i) => {
+    if ((src && s > src.shape[i]!) || (i !== d && s > x.shape[i]!)) throw new ShapeError(op, `index ${shapeStr(index.shape)} is larger than input ${shapeStr(x.shape)}${src ? ` or src ${shapeStr(src.shape)}` : ""} at dim ${i}`);
+  });
+  if (src && src.dtype !== x.dtype) throw new DTypeError(op, `src has dtype ${src.dtype}, input ${x.dtype}: they must match`);
+  checkIndex(op, index, x, d, dim);
+  return d;
+}
+
+/** For each entry of index (row-major): the flat place in a contiguous x-shaped output it names. */
+function scatterPlaces(x: Tensor, d: number, index: Tensor): Int32Array {
+  const idx = contiguousData(index);
+  const places = new Int32Array(idx.length);
+  const outStrides = contiguousStrides(x.shape);
+  const shape = index.shape;
+  const pos = new Array<number>(shape.length).fill(0);
+  for (let p = 0; p < idx.length; p++) {
+    let off = 0;
+    for (let i = 0; i < shape.length; i++) off += (i === d ? idx[p]! : pos[i]!) * outStrides[i]!;
+    places[p] = off;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      if (++pos[i]! < shape[i]!) break;
+      pos[i] = 0;
+    }
+  }
+  return places;
+}
+
+/** The leading index-shaped block of src (each dim narrowed to index's size). */
+function srcBlock(src: Tensor, index: Tensor): Tensor {
+  return new Tensor(src.storage, index.shape, src.strides, src.offset);
+}
+
+/** A gradient computed for srcBlock (index's shape) padded with zeros to src's shape. */
+function toSrcShape(gBlock: Tensor, src: Tensor): Tensor {
+  return padDims(gBlock, src.shape.map((s, i) => [0, s - gBlock.shape[i]!] as [number, number]), 0);
+}
+
+/** 1 (in x's dtype) where index sends something, else 0: not differentiable. */
+function scatteredMask(x: Tensor, d: number, index: Tensor, dtype = x.dtype): Tensor {
+  const m = allocArray(dtype, x.numel);
+  for (const p of scatterPlaces(x, d, index)) m[p] = 1;
+  return new Tensor(m, x.shape);
+}
+
+const scatterOp: OpDef<[Tensor, Tensor, Tensor], { dim: number }> = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number }>({
+  name: "scatter",
+  forward: ([x, index, src], { dim }) => {
+    const out = getBackend().copy(x, x.dtype);
+    const values = contiguousData(srcBlock(src, index));
+    const places = scatterPlaces(x, dim, index);
+    for (let p = 0; p < places.length; p++) out[places[p]!] = values[p]!;
+    return new Tensor(out, x.shape);
+  },
+  // As torch: x's gradient is g with the written places zeroed, src's is g gathered at index (a
+  // duplicate index gives every src entry that went there the gradient, as PyTorch).
+  vjp: ({ g, inputs: [x, index, src], attrs: { dim }, needs }) => [
+    needs[0] ? call(scatterOp, [g, index, zerosLike(srcBlock(src, index)).to(g.dtype)], { dim }) : null,
+    null,
+    needs[2] ? toSrcShape(g.gather(dim, index), src) : null,
+  ],
+  saved: [1], // the index
+});
+
+/**
+ * A copy of x with `src` (a tensor, or one number) written at the places index names along dim
+ * (as torch.scatter): for dim 0, out[index[i][j]][j] = src[i][j]. index is int32 with x's ndim.
+ * With `reduce` "add" or "multiply" the values are combined with x's instead (as
+ * `scatterReduce(..., "sum" | "prod")`, which also has gradients; torch 1.13 has none there).
+ * Where an index repeats, the last write wins. Gradients: x gets g with the written places zeroed,
+ * src gets g gathered at index.
+ * @example
+ * const idx = tensor([[1], [0]], { dtype: "int32" });
+ * scatter(zeros([2, 3]), 1, idx, tensor([[5], [7]])).toArray(); // [[0, 5, 0], [7, 0, 0]]
+ * scatter(zeros([3]), 0, tensor([0, 2], { dtype: "int32" }), 1).toArray(); // [1, 0, 1]
+ */
+export function scatter(x: Tensor, dim: number, index: Tensor, src: Tensor | number, reduce?: "add" | "multiply"): Tensor {
+  const srcT = typeof src === "number" ? null : src;
+  const d = checkScatter("scatter", x, dim, index, srcT);
+  if (reduce !== undefined && reduce !== "add" && reduce !== "multiply") throw new ValueError("scatter", `reduce must be "add" or "multiply", got ${JSON.stringify(reduce)}`);
+  const s = srcT ?? new Tensor(allocArray(x.dtype, index.numel).fill(src as number), index.shape);
+  if (reduce) return call(scatterReduceOp, [x, index, s], { dim: d, reduce: reduce === "add" ? "sum" : "prod", includeSelf: true });
+  return call(scatterOp, [x, index, s], { dim: d });
+}
+
+interface ScatterReduceAttrs {
+  dim: number;
+  reduce: ScatterReduceMode;
+  includeSelf: boolean;
+}
+
+const scatterReduceOp: OpDef<[Tensor, Tensor, Tensor], ScatterReduceAttrs> = indexingOps.define<[Tensor, Tensor, Tensor], ScatterReduceAttrs>({
+  name: "scatterReduce",
+  forward: ([x, index, src], { dim, reduce, includeSelf }) => {
+    const acc = Float64Array.from(contiguousData(x));
+    const count = new Int32Array(acc.length).fill(includeSelf ? 1 : 0);
+    const values = contiguousData(srcBlock(src, index));
+    const places = scatterPlaces(x, dim, index);
+    for (let p = 0; p < places.length; p++) {
+      const q = places[p]!;
+      const v = values[p]!;
+      const a = acc[q]!;
+      if (count[q] === 0) acc[q] = v;
+      else if (reduce === "sum" || reduce === "mean") acc[q] = a + v;
+      else if (reduce === "prod") acc[q] = a * v;
+      // amax/amin: a NaN wins (as torch).
+      else if (reduce === "amax") acc[q] = a !== a || a >= v ? a : v;
+      else acc[q] = a !== a || a <= v ? a : v;
+      count[q]!++;
+    }
+    if (reduce === "mean") {
+      const int = x.dtype === "int32";
+      for (let q = 0; q < acc.length; q++) if (count[q]! > 1) acc[q] = int ? Math.floor(acc[q]! / count[q]!) : acc[q]! / count[q]!;
+    }
+    return new Tensor(toDtype(acc, x.dtype), x.shape);
+  },
+  vjp: ({ g, inputs: [x, index, src], out, attrs, needs }) => {
+    const { dim, reduce, includeSelf } = attrs;
+    const s = srcBlock(src, index);
+    const hit = scatteredMask(x, dim, index);
+    // Left out of the reduction, x keeps (and gets the gradient of) only the places nothing is sent to.
+    const selfShare = (gx: Tensor): Tensor => (includeSelf ? gx : where(hit.gt(0), 0, g));
+    let gx: Tensor;
+    let gs: Tensor;
+    if (reduce === "sum") {
+      gx = g;
+      gs = g.gather(dim, index);
+    } else if (reduce === "mean") {
+      const n = scatterAdd(zerosLike(x).add(includeSelf ? 1 : 0), dim, index, onesLike(s));
+      const gn = g.div(where(n.eq(0), 1, n));
+      gx = gn;
+      gs = gn.gather(dim, index);
+    } else if (reduce === "amax" || reduce === "amin") {
+      // Ties share the gradient evenly (as torch.scatter_reduce).
+      const selfIs = includeSelf ? x.eq(out).to(x.dtype) : x.eq(out).to(x.dtype).mul(hit.neg().add(1));
+      const srcIs = s.eq(out.gather(dim, index)).to(x.dtype);
+      const n = scatterAdd(selfIs, dim, index, srcIs);
+      const gn = g.div(where(n.eq(0), 1, n));
+      gx = selfIs.mul(gn);
+      gs = srcIs.mul(gn.gather(dim, index));
+    } else {
+      // prod, exact with zeros: each contributor gets the product of the others (no 0/0).
+      const xm = where(x.eq(0), 1, x);
+      const sm = where(s.eq(0), 1, s);
+      const zeros = scatterAdd(includeSelf ? x.eq(0).to(x.dtype) : zerosLike(x), dim, index, s.eq(0).to(x.dtype));
+      const nonZeroProd = call(scatterReduceOp, [xm, index, sm], attrs);
+      const others = (v: Tensor, vm: Tensor, z: Tensor, p: Tensor): Tensor => where(v.eq(0), where(z.eq(1), p, 0), where(z.eq(0), p.div(vm), 0));
+      gx = g.mul(others(x, xm, zeros, nonZeroProd));
+      gs = g.gather(dim, index).mul(others(s, sm, zeros.gather(dim, index), nonZeroProd.gather(dim, index)));
+    }
+    return [needs[0] ? selfShare(gx) : null, null, needs[2] ? toSrcShape(gs, src) : null];
+  },
+});
+
+/**
+ * A copy of x where the values of `src` sent to one place by `index` along dim are combined with
+ * `reduce` (as torch.scatter_reduce): "sum", "prod", "mean", "amax" or "amin", with x's own
+ * value included unless `includeSelf` is false (then a place that receives nothing keeps x's
+ * value). Gradients as PyTorch's: "prod" gives each contributor the product of the others (exact
+ * with zeros), "amax"/"amin" share it evenly among the tied extremes, "mean" divides it by the count.
+ * @example
+ * const idx = tensor([0, 0, 2], { dtype: "int32" });
+ * scatterReduce(tensor([1, 1, 1]), 0, idx, tensor([2, 3, 4]), "prod").toArray(); // [6, 1, 4]
+ * scatterReduce(tensor([1, 1, 1]), 0, idx, tensor([2, 3, 4]), "amax", { includeSelf: false }).toArray(); // [3, 1, 4]
+ * scatterReduce(tensor([0, 0, 0]), 0, idx, tensor([2, 3, 4]), "mean").toArray(); // [1.666..., 0, 2]
+ */
+export function scatterReduce(x: Tensor, dim: number, index: Tensor, src: Tensor, reduce: ScatterReduceMode, options: ScatterReduceOptions = {}): Tensor {
+  if (!REDUCE_MODES.includes(reduce)) throw new ValueError("scatterReduce", `reduce must be one of ${REDUCE_MODES.join(", ")}, got ${JSON.stringify(reduce)}`);
+  if (!(src instanceof Tensor)) throw new DTypeError("scatterReduce", `src must be a Tensor, got ${typeof src}`);
+  const d = checkScatter("scatterReduce", x, dim, index, src);
+  return call(scatterReduceOp, [x, index, src], { dim: d, reduce, includeSelf: options.includeSelf ?? true });
+}
+
+/**
+ * The int32 indices of the non-zero entries (NaN counts as non-zero) in row-major order, one row
+ * per entry ([count, ndim], as torch.nonzero), or with `{ asTuple: true }` one 1-d tensor per dim.
+ * Not differentiable.
+ * @example
+ * nonzero(tensor([[1, 0], [0, 3]])).toArray(); // [[0, 0], [1, 1]]
+ * nonzero(tensor([0, 5, 7]), { asTuple: true })[0]!.toArray(); // [1, 2]
+ */
+export function nonzero(x: Tensor): Tensor;
+export function nonzero(x: Tensor, options: { asTuple: true }): Tensor[];
+export function nonzero(x: Tensor, options: { asTuple?: boolean } = {}): Tensor | Tensor[] {
+  if (!(x instanceof Tensor)) throw new DTypeError("nonzero", `input must be a Tensor, got ${typeof x}`);
+  const data = contiguousData(x);
+  const nd = x.ndim;
+  const rows: number[] = [];
+  const pos = new Array<number>(nd).fill(0);
+  for (let p = 0; p < data.length; p++) {
+    if (data[p] !== 0) rows.push(...pos);
+    for (let i = nd - 1; i >= 0; i--) {
+      if (++pos[i]! < x.shape[i]!) break;
+      pos[i] = 0;
+    }
+  }
+  const count = nd === 0 ? (data[0] !== 0 ? 1 : 0) : rows.length / nd;
+  if (!options.asTuple) return new Tensor(Int32Array.from(rows), [count, nd]);
+  if (nd === 0) return [new Tensor(new Int32Array(count), [count])];
+  return Array.from({ length: nd }, (_, i) => new Tensor(Int32Array.from({ length: count }, (_, k) => rows[k * nd + i]!), [count]));
 }

@@ -929,6 +929,90 @@ export class Tensor implements View {
    * zeros([1, 2, 3]).baddbmm(x.unsqueeze(0), w.transpose(0, 1).unsqueeze(0), { alpha: 2 })
    */
   baddbmm(b1: Tensor, b2: Tensor, options?: F.BaddbmmOptions): Tensor { return F.baddbmm(this, b1, b2, options); }
+  /**
+   * The product of all entries, or along `dim` (gradient exact with zeros); the method form of {@link prod}.
+   * @example
+   * x.prod(1)
+   */
+  prod(dim?: number, keepdim?: boolean): Tensor { return F.prod(this, dim, keepdim); }
+  /**
+   * Whether every entry is non-zero, over all dims or `dim` (bool); the method form of {@link all}.
+   * @example
+   * x.gt(0).all(1)
+   */
+  all(dim?: F.Dims, keepdim?: boolean): Tensor { return F.all(this, dim, keepdim); }
+  /**
+   * Whether any entry is non-zero, over all dims or `dim` (bool); the method form of {@link any}.
+   * @example
+   * x.ne(x).any() // whether x holds a NaN
+   */
+  any(dim?: F.Dims, keepdim?: boolean): Tensor { return F.any(this, dim, keepdim); }
+  /**
+   * Stable log(cumsum(exp(x))) along `dim`; the method form of {@link logcumsumexp}.
+   * @example
+   * x.logcumsumexp(1)
+   */
+  logcumsumexp(dim: number): Tensor { return F.logcumsumexp(this, dim); }
+  /**
+   * Running maximum along `dim` with int32 indices (the later index on ties); the method form of {@link cummax}.
+   * @example
+   * x.cummax(1).values
+   */
+  cummax(dim: number): F.ValuesIndices { return F.cummax(this, dim); }
+  /**
+   * Running minimum along `dim` with int32 indices (the later index on ties); the method form of {@link cummin}.
+   * @example
+   * x.cummin(1).indices
+   */
+  cummin(dim: number): F.ValuesIndices { return F.cummin(this, dim); }
+  /**
+   * The diagonal of dims `dim1`, `dim2` at `offset`, as the last dim; the method form of {@link diagonal}.
+   * @example
+   * x.diagonal() // [x[0][0], x[1][1]]
+   */
+  diagonal(offset?: number, dim1?: number, dim2?: number): Tensor { return F.diagonal(this, offset, dim1, dim2); }
+  /**
+   * 1-d to a diagonal matrix, or a 2-d tensor's diagonal; the method form of {@link diag}.
+   * @example
+   * x.diag() // [x[0][0], x[1][1]]
+   */
+  diag(diagonal?: number): Tensor { return F.diag(this, diagonal); }
+  /**
+   * The int32 indices of the non-zero entries, [count, ndim]; the method form of {@link nonzero}.
+   * @example
+   * x.gt(0).nonzero()
+   */
+  nonzero(): Tensor { return F.nonzero(this); }
+  /**
+   * Repeat each entry along `dim` (flattened when omitted); the method form of {@link repeatInterleave}.
+   * @example
+   * x.repeatInterleave(2, 0).shape // [4, 4]
+   */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor { return F.repeatInterleave(this, repeats, dim); }
+  /**
+   * Sliding windows of `size` every `step` along `dim`, as a new last dim; the method form of {@link unfold}.
+   * @example
+   * x.unfold(1, 2, 1).shape // [2, 3, 2]
+   */
+  unfold(dim: number, size: number, step: number): Tensor { return F.unfold(this, dim, size, step); }
+  /**
+   * Split dim `dim` into `sizes`; the method form of {@link unflatten}.
+   * @example
+   * x.unflatten(1, [2, 2]).shape // [2, 2, 2]
+   */
+  unflatten(dim: number, sizes: readonly number[]): Tensor { return F.unflatten(this, dim, sizes); }
+  /**
+   * A copy with `src` (or a number) written at the places `index` names along `dim`; the method form of {@link scatter}.
+   * @example
+   * x.scatter(1, tensor([[0], [2]], { dtype: "int32" }), 0)
+   */
+  scatter(dim: number, index: Tensor, src: Tensor | number, reduce?: "add" | "multiply"): Tensor { return F.scatter(this, dim, index, src, reduce); }
+  /**
+   * A copy with `src` combined by `reduce` at the places `index` names; the method form of {@link scatterReduce}.
+   * @example
+   * x.scatterReduce(1, tensor([[0, 0, 1], [2, 2, 2]], { dtype: "int32" }), x, "amax")
+   */
+  scatterReduce(dim: number, index: Tensor, src: Tensor, reduce: F.ScatterReduceMode, options?: F.ScatterReduceOptions): Tensor { return F.scatterReduce(this, dim, index, src, reduce, options); }
 
   /**
    * Element at a full index (negative indices allowed), as a number.
