@@ -2,7 +2,7 @@
  * `npm run doctor`: four short training runs that fail the classic ways. For each: the guard's
  * diagnosis of the failing run, then the same run with the safe layer or the right policy.
  */
-import { registerFastBackends } from "../src/index.js";
+import { registerFastBackends } from "../src/fast.js";
 import { parseCli } from "../scripts/cli.js";
 import { scenarios } from "./doctor-scenarios.js";
 

@@ -70,7 +70,8 @@ async function step<T>(name: string, f: () => Promise<T> | T): Promise<T> {
 
 /** The names each subpath export must provide (a subpath not listed here needs only a non-empty module). */
 const EXPECTED_EXPORTS: Record<string, string[]> = {
-  ".": ["tensor", "grad", "Linear", "Adam", "Trainer", "detectAnomaly", "serialize", "deserialize", "registerFastBackends", "getBackend"],
+  ".": ["tensor", "grad", "Linear", "Adam", "Trainer", "detectAnomaly", "serialize", "deserialize", "ready", "getBackend"],
+  "./fast": ["registerFastBackends", "chooseFastBackend", "createWasmBackend", "fastJsBackend"],
   "./data": ["DataLoader", "TensorDataset", "toTensorDataset", "trainTestSplit"],
   "./node": ["tensor", "io", "loadDigits", "loadIris", "DataLoader", "exportOnnx", "saveOnnx"],
   "./onnx": ["exportOnnx", "OnnxExportError"],
@@ -188,7 +189,9 @@ const assert = require("node:assert/strict");
 `;
 
 /** Bundled for the browser: no Node module may be pulled in. Runs under Node too (no DOM needed). */
-const BROWSER_ENTRY = `import { tensor, Linear, crossEntropy, serialize, deserialize, Adam } from "safegrad";
+const BROWSER_ENTRY = `import { tensor, Linear, crossEntropy, serialize, deserialize, Adam, ready, getBackend } from "safegrad";
+// Fast by default with no call: the browser entry loads the fast kernels on first use.
+if ((await ready()) !== "wasm" || getBackend().name !== "wasm") throw new Error("not fast by default: " + getBackend().name);
 const x = tensor([1, 2, 3], { requiresGrad: true });
 x.square().sum().backward();
 if (JSON.stringify(x.grad.toArray()) !== "[2,4,6]") throw new Error("wrong gradient " + x.grad.toArray());

@@ -36,10 +36,11 @@ export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js
 export { UNARY_DEFAULTS } from "./kernels/backend.js";
 export type { PartialBackend } from "./kernels/registry.js";
 export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
-export { registerBackend, setBackend, getBackend, listBackends, completeBackend } from "./kernels/registry.js";
+export { registerBackend, setBackend, getBackend, listBackends, completeBackend, ready } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
-export { registerFastBackends, chooseFastBackend, fastJsBackend, createWasmBackend, simdSupported, makeGemmBackend } from "./kernels/index.js";
-export type { RegisterFastOptions, Gemm, MatRef } from "./kernels/index.js";
+// NOTE: the fast backends themselves (registerFastBackends, createWasmBackend, ...) are in
+// "safegrad/fast" (src/fast.ts): the main entry chooses them on first use without importing them
+// statically, so a browser bundle loads them as a separate chunk.
 
 // ------------------------------------------------------------------ layers (torch.nn)
 /**

@@ -17,6 +17,8 @@ export * from "./index.node.js";
  */
 export * as io from "./io/index.js";
 export * from "./data.js";
+// The fast backends, as in "safegrad/fast" (registerFastBackends, createWasmBackend, ...).
+export * from "./fast.js";
 export { loadDigits, loadIris } from "./data/index.js";
 export type { LoadIrisOptions } from "./data/index.js";
 // ONNX export, as in "safegrad/onnx" (exportOnnx, OnnxExportError, ...), and saveOnnx, which writes the file.

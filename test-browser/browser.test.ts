@@ -30,13 +30,13 @@ beforeAll(async () => {
   page = await browser.newPage();
   page.on("pageerror", (e) => pageErrors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") pageErrors.push(`console.error: ${m.text()}`);
+    if (m.type() === "error" || m.type() === "warning") pageErrors.push(`console.error: ${m.text()}`);
   });
   await page.goto(server.url);
   await page.waitForFunction(() => "safegradBrowserSuite" in globalThis, null, { timeout: 30_000 }).catch(() => {
     throw new Error(`the page did not load the bundle:\n${pageErrors.join("\n")}`);
   });
-  result = await page.evaluate(() => (globalThis as unknown as { safegradBrowserSuite: () => SuiteResult }).safegradBrowserSuite());
+  result = await page.evaluate(() => (globalThis as unknown as { safegradBrowserSuite: () => Promise<SuiteResult> }).safegradBrowserSuite());
 });
 
 afterAll(async () => {
@@ -50,6 +50,12 @@ describe("safegrad in headless Chromium", () => {
     expect(result.userAgent).toMatch(/Chrome\//);
     expect(result.simd).toBe(true);
     expect(result.backends).toEqual(["js", "js-fast", "wasm"]);
+  });
+
+  it("is fast by default with no call: the first op starts loading the fast kernels, ready() resolves to wasm", () => {
+    expect(result.defaultBackend.afterReady).toBe("wasm");
+    // The chunk loads asynchronously: the op that triggered the load ran on the reference backend.
+    expect(result.defaultBackend.firstOp).toBe("js");
   });
 
   it.each(["js", "js-fast", "wasm"])("trains an MLP for 50 steps on %s: the loss is finite and falls", (name) => {

@@ -3,10 +3,9 @@
  * the page, train a small MLP for 50 steps and plant NaNs for the guard to find. Results go back
  * to the test as plain JSON through `window.safegradBrowserSuite()`.
  */
-import {
-  Adam, AnomalyError, Generator, Linear, ReLU, Sequential, crossEntropy, detectAnomaly, getBackend, listBackends,
-  manualSeed, noGrad, randn, registerFastBackends, setBackend, simdSupported, tensor, zeros, type Tensor,
-} from "../src/index.js";
+import { Adam, AnomalyError, Generator, Linear, ReLU, Sequential, crossEntropy, detectAnomaly, getBackend, listBackends, manualSeed, noGrad, randn, setBackend, tensor, zeros, type Tensor } from "../src/index.browser.js";
+import { registerFastBackends, simdSupported } from "../src/fast.js";
+import { ready } from "../src/index.browser.js";
 
 export interface TrainResult {
   backend: string;
@@ -31,6 +30,8 @@ export interface GuardResult {
 export interface SuiteResult {
   userAgent: string;
   simd: boolean;
+  /** The active backend after the first op with no call, and after `await ready()`. */
+  defaultBackend: { firstOp: string; afterReady: string };
   registered: string[];
   backends: string[];
   train: TrainResult[];
@@ -101,10 +102,15 @@ function guard(backend: string): GuardResult[] {
   ];
 }
 
-export function runSuite(): SuiteResult {
+export async function runSuite(): Promise<SuiteResult> {
+  // Fast by default, no call: the first op runs on the reference backend and starts loading the
+  // fast kernels (a separate chunk in a split bundle); ready() resolves once the best is active.
+  tensor([1, 2]).add(1);
+  const firstOp = getBackend().name;
+  const afterReady = await ready();
   const registered = registerFastBackends();
   const backends = listBackends();
-  const result: SuiteResult = { userAgent: navigator.userAgent, simd: simdSupported(), registered, backends, train: [], guard: [] };
+  const result: SuiteResult = { userAgent: navigator.userAgent, simd: simdSupported(), defaultBackend: { firstOp, afterReady }, registered, backends, train: [], guard: [] };
   for (const b of backends) {
     result.train.push(train(b));
     result.guard.push(...guard(b));
@@ -113,4 +119,4 @@ export function runSuite(): SuiteResult {
   return result;
 }
 
-(globalThis as unknown as { safegradBrowserSuite: () => SuiteResult }).safegradBrowserSuite = runSuite;
+(globalThis as unknown as { safegradBrowserSuite: () => Promise<SuiteResult> }).safegradBrowserSuite = runSuite;

@@ -7,7 +7,8 @@
  *
  * In your own project, import from "safegrad" instead of the relative path.
  */
-import { Adam, CosineAnnealingLR, LinearLR, SequentialLR, Sequential, Trainer, crossEntropy, getBackend, listBackends, manualSeed, noGrad, registerFastBackends, setBackend, softmax, tensor, type GuardEvent } from "../../src/index.js";
+import { Adam, CosineAnnealingLR, LinearLR, SequentialLR, Sequential, Trainer, crossEntropy, getBackend, listBackends, manualSeed, noGrad, setBackend, softmax, tensor, type GuardEvent } from "../../src/index.js";
+import { registerFastBackends } from "../../src/fast.js";
 import { DataLoader, parseDigitsCsv, trainTestSplit, type DigitsData } from "../../src/data.js";
 import { buildModel, defaultModelConfig, describeModel, featureShape, type ModelConfig } from "../digits-models.js";
 import { guardNotes, type GuardNote } from "./display.js";

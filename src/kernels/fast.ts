@@ -53,20 +53,28 @@ export function registerFastBackends(options: RegisterFastOptions = {}): string[
  * The backend chosen on first use by the Node entry points ("safegrad" under Node's export
  * condition, and "safegrad/node"): `SAFEGRAD_BACKEND` when set (any registered name, "js" for the
  * reference), else "wasm" where WebAssembly SIMD exists, else "js-fast"; `SAFEGRAD_THREADS`
- * threads for "wasm". Browsers and bundles keep the reference backend until
- * `registerFastBackends({ select: true })`: see docs/backends.md, "Fast by default".
+ * threads for "wasm". Browsers and bundles load the same choice as a separate chunk on first use
+ * (`await ready()` waits for it): see docs/backends.md, "Fast by default".
  * @example
  * const b = chooseFastBackend(); // registers the fast backends, returns the best (not selecting it)
  * b.name; // "wasm" on this machine
  */
 export function chooseFastBackend(): Backend {
+  return setBackend(bestFastBackendName());
+}
+
+/**
+ * @internal Register the fast backends and name the best: `SAFEGRAD_BACKEND` when set (checked),
+ * else "wasm" where WebAssembly SIMD exists, else "js-fast".
+ */
+export function bestFastBackendName(): string {
   const names = registerFastBackends();
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
   const want = env.SAFEGRAD_BACKEND || (names.includes("wasm") ? "wasm" : fastJsBackend.name);
   if (!listBackends().includes(want)) {
     throw new ValueError("SAFEGRAD_BACKEND", `no backend named "${want}" (registered: ${listBackends().join(", ")})`);
   }
-  return setBackend(want);
+  return want;
 }
 
 export type { Backend };

@@ -37,7 +37,10 @@ export function completeBackend(partial: PartialBackend): Backend {
 // explicitly by the caller (never as an import side effect, so tree-shaking stays safe).
 const registry = new Map<string, Backend>([[referenceBackend.name, referenceBackend]]);
 let active: Backend | null = null;
+/** True while the active backend is the one chosen on first use (no `setBackend` call since). */
+let activeIsDefault = false;
 let chooseDefault: (() => Backend) | null = null;
+let loader: (() => Promise<unknown>) | null = null;
 
 /**
  * Make a backend selectable by name with {@link setBackend} (replacing one of the same name).
@@ -61,6 +64,7 @@ export function setBackend(name: string): Backend {
   const b = registry.get(name);
   if (!b) throw new ValueError("setBackend", `no backend named "${name}" (registered: ${[...registry.keys()].join(", ")})`);
   active = b;
+  activeIsDefault = false;
   return b;
 }
 
@@ -79,7 +83,42 @@ export function listBackends(): string[] {
  * getBackend().name; // "js"
  */
 export function getBackend(): Backend {
-  return active ?? (active = chooseDefault?.() ?? referenceBackend);
+  if (active) return active;
+  activeIsDefault = true;
+  return (active = chooseDefault?.() ?? referenceBackend);
+}
+
+/**
+ * Resolves, with the active backend's name, once the backend chosen by default is in place. In
+ * Node that is at once (the fast kernels are chosen on the first op). In a browser or a bundle, the
+ * fast kernels are a separate chunk loaded on first use, without blocking: ops that run before it
+ * arrives use the reference backend (same results within float rounding). Await `ready()` before
+ * timing anything or when every op must run on the fast backend, as with TF.js's `tf.ready()`.
+ * @example
+ * const name = await ready(); // "wasm" where WebAssembly SIMD exists
+ */
+export async function ready(): Promise<string> {
+  getBackend();
+  if (loader) await loader();
+  return getBackend().name;
+}
+
+/**
+ * @internal How the browser entry loads the fast kernels (a dynamic import); `ready()` awaits it.
+ */
+export function setBackendLoader(load: (() => Promise<unknown>) | null): void {
+  loader = load;
+}
+
+/**
+ * @internal Make `name` active unless the user chose a backend with `setBackend` since the first
+ * op (their choice wins over a default that arrives late). Returns whether it did.
+ */
+export function setBackendUnlessChosen(name: string): boolean {
+  if (active && !activeIsDefault) return false;
+  setBackend(name);
+  activeIsDefault = true;
+  return true;
 }
 
 /**

@@ -2,7 +2,8 @@
  * Layers point one way. The written order (docs/contributing.md, "The layers"):
  *
  *   errors → tensor → kernels → autograd → ops → layers, optim, io, data → guard, onnx, testing → index,
- *   onnx.ts, data.ts, testing.ts → index.node (Node's "safegrad": the fast default backend) → node
+ *   onnx.ts, data.ts, testing.ts, fast.ts → index.node, index.browser (the "safegrad" Node and browsers load:
+ *   the fast default backend) → node
  *
  * A file may import (at runtime) only files of its own folder or of a lower layer, and the runtime
  * import graph has no loop but one, by design: Tensor's methods (tensor/tensor.ts) call the op
@@ -23,8 +24,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ["ops"],
   ["layers", "optim", "io", "data"],
   ["guard", "onnx", "testing"],
-  ["index.ts", "onnx.ts", "data.ts", "testing.ts"],
-  ["index.node.ts"],
+  ["index.ts", "onnx.ts", "data.ts", "testing.ts", "fast.ts"],
+  ["index.node.ts", "index.browser.ts"],
   ["node.ts"],
 ];
 

@@ -81,7 +81,7 @@ export function extractSnippets(markdown: string): Snippet[] {
 /** Point the package imports at the sources, keeping every line where it was. */
 export function rewriteImports(code: string): string {
   const src = (entry: string) => JSON.stringify(pathToFileURL(join(root, "src", entry)).href);
-  return code.replace(/from\s+"safegrad\/node"/g, `from ${src("node.ts")}`).replace(/from\s+"safegrad\/data"/g, `from ${src("data.ts")}`).replace(/from\s+"safegrad"/g, `from ${src("index.ts")}`);
+  return code.replace(/from\s+"safegrad\/([a-z]+)"/g, (_, sub: string) => `from ${src(`${sub}.ts`)}`).replace(/from\s+"safegrad"/g, `from ${src("index.ts")}`);
 }
 
 /**

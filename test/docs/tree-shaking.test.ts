@@ -31,6 +31,16 @@ describe("tree-shaking (esbuild, minified, browser)", () => {
     }
   });
 
+  it("the fast kernels are a lazy chunk: in neither first download, loaded on first use", () => {
+    for (const b of [minimal, whole]) {
+      const first = b.modules.map((m) => m.path);
+      expect(first.filter((p) => /^src\/kernels\/(js|wasm)\//.test(p) || p === "src/kernels/fast.ts")).toEqual([]);
+      const lazy = b.lazyModules.map((m) => m.path);
+      expect(lazy).toContain("src/kernels/fast.ts");
+      expect(lazy).toContain("src/kernels/wasm/backend.ts");
+    }
+  });
+
   it("both bundles meet the gzipped size targets", () => {
     expect(whole.gzipBytes).toBeLessThanOrEqual(TARGETS_KB.whole * 1024);
     expect(minimal.gzipBytes).toBeLessThanOrEqual(TARGETS_KB.minimal * 1024);

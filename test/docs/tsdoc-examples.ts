@@ -200,7 +200,7 @@ const ioNames = Object.keys(sg.io).filter((k) => ident(k) && !names.includes(k) 
 export async function runTsdocExample(code: string): Promise<ExampleResult> {
   const body = code
     .split("\n")
-    .filter((l) => !/^\s*import\s.*from\s+["']safegrad(\/node)?["'];?\s*$/.test(l))
+    .filter((l) => !/^\s*import\s.*from\s+["']safegrad(\/[a-z]+)?["'];?\s*$/.test(l))
     .join("\n");
   const cwd = process.cwd();
   const dir = mkdtempSync(join(tmpdir(), "safegrad-tsdoc-"));

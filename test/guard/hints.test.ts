@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as sg from "../../src/index.js";
-import { AnomalyError, detectAnomaly, Linear, logsumexp, registerFastBackends, Sequential, setBackend, softmax, tensor, type AnomalyReport } from "../../src/index.js";
+import { AnomalyError, detectAnomaly, Linear, logsumexp, Sequential, setBackend, softmax, tensor, type AnomalyReport } from "../../src/index.js";
+import { registerFastBackends } from "../../src/fast.js";
 
 function report(fn: () => void): AnomalyReport {
   try {

@@ -5,10 +5,8 @@
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  detectAnomaly, Generator, getBackend, listBackends, logSoftmax, logsumexp, randn, registerFastBackends, setBackend, softmax, std, tensor, variance,
-  type DType, type Tensor,
-} from "../../src/index.js";
+import { detectAnomaly, Generator, getBackend, listBackends, logSoftmax, logsumexp, randn, setBackend, softmax, std, tensor, variance, type DType, type Tensor } from "../../src/index.js";
+import { registerFastBackends } from "../../src/fast.js";
 
 registerFastBackends();
 const BACKENDS = ["js", ...["js-fast", "wasm"].filter((b) => listBackends().includes(b))];
