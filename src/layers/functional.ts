@@ -27,6 +27,7 @@ import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 import { markModified } from "../tensor/version.js";
 
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
+export * from "./functional-spatial.js";
 
 /**
  * How a loss reduces its per-element values: "mean" (default), "sum", or "none" (keep them).

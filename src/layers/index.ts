@@ -11,6 +11,16 @@ export { Linear, Identity, Flatten } from "./linear.js";
 export type { LayerOptions, LinearOptions } from "./linear.js";
 export { Conv2d, MaxPool2d, AvgPool2d } from "./conv.js";
 export type { Conv2dLayerOptions } from "./conv.js";
+export { Conv1d, Conv3d, ConvTranspose1d, ConvTranspose2d } from "./conv.js";
+export type { Conv1dLayerOptions, Conv3dLayerOptions, ConvTranspose1dLayerOptions, ConvTranspose2dLayerOptions } from "./conv.js";
+export {
+  MaxPool1d, AvgPool1d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d, MaxUnpool2d, Upsample,
+  UpsamplingNearest2d, UpsamplingBilinear2d,
+} from "./pooling.js";
+export { GroupNorm } from "./norm.js";
+export type { GroupNormLayerOptions } from "./norm.js";
+export { DropoutNd, Dropout1d, Dropout2d, Dropout3d } from "./dropout.js";
+export type { GroupNormOptions, ChannelDropoutOptions } from "./functional-spatial.js";
 export { LayerNorm, RMSNorm, BatchNormBase, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool } from "./norm.js";
 export type { LayerNormLayerOptions, RMSNormLayerOptions, BatchNormLayerOptions } from "./norm.js";
 export { Dropout } from "./dropout.js";

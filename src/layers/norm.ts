@@ -1,9 +1,10 @@
 import { ShapeError, ValueError } from "../errors.js";
 import { full, ones, zeros } from "../tensor/create.js";
-import type { FloatDType } from "../tensor/dtype.js";
+import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import { shapeStr } from "../tensor/shape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import * as LF from "./functional.js";
+import { groupNorm } from "./functional-spatial.js";
 import { checkSize } from "./linear.js";
 import { Module } from "./module.js";
 
@@ -22,7 +23,7 @@ export interface LayerNormLayerOptions {
   elementwiseAffine?: boolean;
   /** Learn the bias when elementwiseAffine (default true). */
   bias?: boolean;
-  /** Parameter dtype (default "float32"). */
+  /** Parameter dtype (default: `getDefaultDtype()`). */
   dtype?: FloatDType;
 }
 
@@ -50,7 +51,7 @@ export class LayerNorm extends Module {
     super();
     this.normalizedShape = shapeOf("LayerNorm", normalizedShape);
     this.eps = options.eps ?? 1e-5;
-    const dtype = options.dtype ?? "float32";
+    const dtype = options.dtype ?? getDefaultDtype();
     const affine = options.elementwiseAffine ?? true;
     this.weight = this.registerParameter("weight", affine ? ones(this.normalizedShape, { dtype }) : null);
     this.bias = this.registerParameter("bias", affine && options.bias !== false ? zeros(this.normalizedShape, { dtype }) : null);
@@ -69,7 +70,7 @@ export interface RMSNormLayerOptions {
   eps?: number;
   /** Learn a per-element weight (ones) (default true). */
   elementwiseAffine?: boolean;
-  /** Parameter dtype (default "float32"). */
+  /** Parameter dtype (default: `getDefaultDtype()`). */
   dtype?: FloatDType;
 }
 
@@ -94,7 +95,7 @@ export class RMSNorm extends Module {
     super();
     this.normalizedShape = shapeOf("RMSNorm", normalizedShape);
     this.eps = options.eps ?? 1e-6;
-    const dtype = options.dtype ?? "float32";
+    const dtype = options.dtype ?? getDefaultDtype();
     this.weight = this.registerParameter("weight", options.elementwiseAffine === false ? null : ones(this.normalizedShape, { dtype }));
   }
   forward(x: Tensor): Tensor {
@@ -154,7 +155,7 @@ export abstract class BatchNormBase extends Module {
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new ValueError(this.constructor.name, `momentum must be in [0, 1] or null, got ${this.momentum}`);
-    const dtype = options.dtype ?? "float32";
+    const dtype = options.dtype ?? getDefaultDtype();
     const affine = options.affine ?? true;
     this.weight = this.registerParameter("weight", affine ? ones([numFeatures], { dtype }) : null);
     this.bias = this.registerParameter("bias", affine ? zeros([numFeatures], { dtype }) : null);
@@ -273,5 +274,65 @@ export class StdPool extends Module {
   }
   forward(x: Tensor): Tensor {
     return LF.stdPool(x, this.options);
+  }
+}
+
+/** Options of the `GroupNorm` layer (PyTorch's nn.GroupNorm keywords, camelCase). */
+export interface GroupNormLayerOptions {
+  /** Added to the variance inside the square root (default 1e-5). */
+  eps?: number;
+  /** Learn a per-channel weight (ones) and bias (zeros) (default true). */
+  affine?: boolean;
+  /** Parameter dtype (default: `getDefaultDtype()`). */
+  dtype?: FloatDType;
+}
+
+/**
+ * Group normalisation, as torch.nn.GroupNorm: the channels of x [N, C, ...] split into numGroups
+ * groups, each (sample, group) normalised by its own mean and biased variance, then a per-channel
+ * weight and bias (state-dict keys "weight", "bias"). Independent of the batch size (no running
+ * statistics). A constant group gives `bias` with a finite gradient.
+ * @example
+ * const gn = new GroupNorm(2, 6);
+ * gn.forward(randn([4, 6, 8, 8])).shape; // [4, 6, 8, 8]
+ * gn.weight!.shape; // [6]
+ */
+export class GroupNorm extends Module {
+  /** Number of channel groups. */
+  declare readonly numGroups: number;
+  /** Number of channels (dim 1 of the input). */
+  declare readonly numChannels: number;
+  /** Added to the variance inside the square root. */
+  declare readonly eps: number;
+  /** Per-channel scale (ones at first), or null without `affine`. */
+  declare readonly weight: Tensor | null;
+  /** Per-channel shift (zeros at first), or null without `affine`. */
+  declare readonly bias: Tensor | null;
+  /**
+   * @param numGroups - groups to split the channels into (must divide numChannels)
+   * @param numChannels - channels of the input
+   * @param options - eps, affine, dtype
+   */
+  constructor(numGroups: number, numChannels: number, options: GroupNormLayerOptions = {}) {
+    super();
+    checkSize("GroupNorm", "numGroups", numGroups, 1);
+    checkSize("GroupNorm", "numChannels", numChannels, 1);
+    if (numChannels % numGroups !== 0) throw new ValueError("GroupNorm", `numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
+    const eps = options.eps ?? 1e-5;
+    if (!(eps >= 0) || !Number.isFinite(eps)) throw new ValueError("GroupNorm", `eps must be a finite number >= 0, got ${eps}`);
+    this.numGroups = numGroups;
+    this.numChannels = numChannels;
+    this.eps = eps;
+    const dtype = options.dtype ?? getDefaultDtype();
+    const affine = options.affine ?? true;
+    this.weight = this.registerParameter("weight", affine ? ones([numChannels], { dtype }) : null);
+    this.bias = this.registerParameter("bias", affine ? zeros([numChannels], { dtype }) : null);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) throw new ShapeError("GroupNorm", `expected input [N, ${this.numChannels}, ...], got ${shapeStr(x.shape)}`);
+    return groupNorm(x, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.weight !== null}`;
   }
 }

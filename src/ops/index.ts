@@ -15,6 +15,7 @@ export * from "./softmax.js";
 export * from "./linalg.js";
 export * from "./conv.js";
 export * from "./pool.js";
+export * from "./resample.js";
 export * from "./scan.js";
 export * from "./sort.js";
 export * from "./einsum.js";
