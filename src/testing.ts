@@ -22,7 +22,7 @@ export type { BackendReport, CaseFailure, CheckOptions, FailedInput, MethodSumma
 export { formatFailure, formatReport } from "./testing/report.js";
 export { DEFAULT_TOLERANCES, compareArrays, ulpDistance } from "./testing/compare.js";
 export type { CompareOptions, DTypeTolerance, KitTolerances, Mismatch } from "./testing/compare.js";
-export { buildCases, KIT_BINARY_OPS, KIT_METHODS, KIT_UNARY_OPS } from "./testing/cases.js";
+export { buildCases, KIT_BINARY_OPS, KIT_METHODS, KIT_UNARY_OPS, unaryPairs } from "./testing/cases.js";
 export type { CaseOptions, KitCase, KitInput, KitMethod } from "./testing/cases.js";
 export { denseView, elementAt, fillValues, KitRandom, LAYOUTS, randomShape, randomView, specialValues } from "./testing/generate.js";
 export type { Layout, ValueKind } from "./testing/generate.js";

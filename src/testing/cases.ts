@@ -52,7 +52,7 @@ export interface KitCase {
 
 /** How many cases of each method (at `runs` = 40, the project's own count). */
 const PER_RUN: Record<KitMethod, number> = {
-  unary: 4, binary: 4, where: 1, copy: 1, assign: 1, reduce: 3, argReduce: 1, softmax: 2, gather: 1, scatterAdd: 1,
+  unary: 6, binary: 4, where: 1, copy: 1, assign: 1, reduce: 3, argReduce: 1, softmax: 2, gather: 1, scatterAdd: 1,
   maxPool2dIndices: 0.5, matmul: 2, conv2d: 1, conv2dInputGrad: 1, conv2dWeightGrad: 1, adamUpdate: 0.25,
 };
 
@@ -105,6 +105,17 @@ export interface CaseOptions {
   tolerances?: KitTolerances;
   /** Only these methods. */
   methods?: readonly KitMethod[];
+  /**
+   * The unary ops and dtypes to draw random unary cases from, as "op:dtype" ("exp:float32"; default
+   * every op of the reference's table in float32 and float64, and logicalNot on bool). The
+   * checker passes the ones a backend does not decline, so a kernel of one op gets every case.
+   */
+  unary?: readonly string[];
+}
+
+/** Every "op:dtype" pair the kit's random unary cases can draw. */
+export function unaryPairs(): string[] {
+  return KIT_UNARY_OPS.flatMap((op) => (op === "logicalNot" ? ["logicalNot:bool"] : FLOATS.map((d) => `${op}:${d}`)));
 }
 
 /** Every case of the kit, for each method in `o.methods` (default all), from `o.seed`. */
@@ -119,6 +130,17 @@ export function buildCases(o: CaseOptions = {}): KitCase[] {
     // each method has its own stream, so checking one method gives the same cases as checking all
     const r = new KitRandom(seed * 1000003 + KIT_METHODS.indexOf(m) * 7919);
     const n = Math.max(1, Math.round(runs * PER_RUN[m]));
+    if (m === "unary") {
+      // round-robin over the op/dtype pairs, so each gets its share (and a one-op kernel all of them)
+      const pairs = o.unary ?? unaryPairs();
+      const keep = new Set(pairs);
+      out.push(...FIXED.unary(tol).filter((c) => keep.has(`${c.op}:${c.dtype}`)));
+      for (let i = 0; i < n && pairs.length; i++) {
+        const [op, dtype] = pairs[i % pairs.length]!.split(":") as [UnaryOp, DType];
+        out.push(randomUnary(r, tol, maxEl, Math.floor(i / pairs.length), op, dtype));
+      }
+      continue;
+    }
     const fixed = FIXED[m](tol);
     out.push(...fixed);
     for (let i = 0; i < n; i++) {
@@ -348,18 +370,18 @@ function convCase(method: "conv2d" | "conv2dInputGrad" | "conv2dWeightGrad", x: 
   };
 }
 
+function randomUnary(r: KitRandom, t: KitTolerances, maxEl: number, k: number, op: UnaryOp, dtype: DType): KitCase {
+  // layouts and value kinds cycle with the pair's own case number k
+  const layout = LAYOUTS[(k + (k >> 2)) % 4]!;
+  const kind: ValueKind = k % 3 === 2 ? "adversarial" : "ordinary";
+  const x = randomView(r, randomShape(r, 4, maxEl), dtype, layout, kind);
+  const ps = UNARY_PARAMS[op] ?? [{}];
+  return unaryCase(x, op, ps[k % ps.length]!, `${layout}${kind === "ordinary" ? "" : ` ${kind}`} [${x.shape}]`, t);
+}
+
 /** Random cases: one per call, from the method's own stream of `r`. */
 const RANDOM: Record<KitMethod, (r: KitRandom, t: KitTolerances, maxEl: number, i: number) => KitCase | null> = {
-  unary: (r, t, maxEl, i) => {
-    const ops = KIT_UNARY_OPS.filter((o) => o !== "logicalNot");
-    const op = i % 9 === 8 ? "logicalNot" : r.pick(ops);
-    const dtype: DType = op === "logicalNot" ? "bool" : r.pick(FLOATS);
-    const layout = LAYOUTS[i % 4]!;
-    const kind: ValueKind = i % 3 === 2 ? "adversarial" : "ordinary";
-    const x = randomView(r, randomShape(r, 4, maxEl), dtype, layout, kind);
-    const ps = UNARY_PARAMS[op] ?? [{}];
-    return unaryCase(x, op, ps[i % ps.length]!, `${layout}${kind === "ordinary" ? "" : ` ${kind}`} [${x.shape}]`, t);
-  },
+  unary: (r, t, maxEl, i) => randomUnary(r, t, maxEl, i, r.pick(KIT_UNARY_OPS.filter((o) => o !== "logicalNot")), r.pick(FLOATS)),
   binary: (r, t, maxEl, i) => {
     const op = r.pick(KIT_BINARY_OPS);
     const dtype = r.pick<DType>(["float32", "float64", "int32"]);

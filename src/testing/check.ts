@@ -3,13 +3,13 @@
  * reference backend, and the op-table gradchecks run with it active; the result is a report, not
  * an exception.
  */
-import type { Backend } from "../kernels/backend.js";
+import type { Backend, UnaryOp } from "../kernels/backend.js";
 import { referenceBackend } from "../kernels/reference.js";
 import { completeBackend, getBackend, listBackends, registerBackend, setBackend, type PartialBackend } from "../kernels/registry.js";
 import type { DType } from "../tensor/dtype.js";
 import { DEFAULT_TOLERANCES, compareArrays, ulpDistance, type KitTolerances } from "./compare.js";
-import { buildCases, KIT_METHODS, type KitCase, type KitMethod } from "./cases.js";
-import { elementAt } from "./generate.js";
+import { buildCases, KIT_METHODS, unaryPairs, type KitCase, type KitMethod } from "./cases.js";
+import { denseView, elementAt } from "./generate.js";
 import { runGradchecks, type GradcheckCase, type GradcheckResult } from "./gradchecks.js";
 
 /** Options of {@link checkBackend}. */
@@ -94,6 +94,8 @@ export interface MethodSummary {
   failed: number;
   /** Largest |got - want| over the cases that passed and failed alike. */
   maxError: number;
+  /** Largest distance in ulps (of the output's float dtype) over the cases that passed. */
+  maxUlps: number;
   /** The ops checked (unary, binary, reduce: the ops the backend did not decline). */
   ops: string[];
 }
@@ -126,6 +128,16 @@ function methodStatus(b: AnyBackend, m: KitMethod): MethodSummary["status"] {
   if (typeof f !== "function") return "absent";
   if (b === referenceBackend) return "checked";
   return f === (referenceBackend as unknown as Record<string, unknown>)[m] ? "not overridden" : "checked";
+}
+
+/** Whether the backend's unary takes "op:dtype" on a small dense view (null: it leaves it to the reference). */
+function probeUnary(b: Backend, pair: string): boolean {
+  const [op, dtype] = pair.split(":") as [UnaryOp, DType];
+  try {
+    return b.unary(op, denseView([0.5, -1, 2], dtype), {}) !== null;
+  } catch {
+    return true; // let the cases report what it throws
+  }
 }
 
 function position(shape: readonly number[], i: number): number[] {
@@ -166,12 +178,14 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
   const loose = options.looseSignedZeros ?? [];
   const statuses = new Map(KIT_METHODS.map((m) => [m, methodStatus(backend, m)] as const));
   const wanted = (options.methods ?? KIT_METHODS).filter((m) => statuses.get(m) === "checked");
-  const cases = buildCases({ seed, runs: options.runs ?? 40, maxElements: options.maxElements ?? 3000, tolerances, methods: wanted });
+  // a partial unary (null for the ops it leaves to the reference) gets its random cases on the ops it takes
+  const unary = wanted.includes("unary") ? unaryPairs().filter((p) => probeUnary(backend as Backend, p)) : [];
+  const cases = buildCases({ seed, runs: options.runs ?? 40, maxElements: options.maxElements ?? 3000, tolerances, methods: wanted, unary });
   const b = backend as Backend;
   const summaries = new Map<KitMethod, MethodSummary>();
   for (const m of KIT_METHODS) {
     const status = options.methods && !options.methods.includes(m) && statuses.get(m) === "checked" ? "not overridden" : statuses.get(m)!;
-    summaries.set(m, { method: m, status, cases: 0, declined: 0, failed: 0, maxError: 0, ops: [] });
+    summaries.set(m, { method: m, status, cases: 0, declined: 0, failed: 0, maxError: 0, maxUlps: 0, ops: [] });
   }
   const failures = new Map<KitMethod, CaseFailure[]>();
   for (const c of cases) {
@@ -198,9 +212,12 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
     const mm = compareArrays(got, want, bounds);
     if (!mm) {
       // the largest error of a passing case, for the summary
+      const od: DType | null = want instanceof Float32Array ? "float32" : want instanceof Float64Array ? "float64" : null;
       for (let i = 0; i < want.length; i++) {
         const d = Math.abs(got[i]! - want[i]!);
+        if (!(d > 0)) continue;
         if (d > s.maxError) s.maxError = d;
+        if (od) s.maxUlps = Math.max(s.maxUlps, ulpDistance(got[i]!, want[i]!, od));
       }
       continue;
     }

@@ -175,9 +175,15 @@ export function kitGradcheckCases(): GradcheckCase[] {
       const keep = r.int(2) === 1;
       return { inputs: [t64(r, s)], fn: (x) => F.sum(x, dims.length ? dims : undefined, keep) };
     }),
-    withShape("amax", 1, (r, s) => ({ inputs: [t64(r, s)], fn: (x) => F.amax(x, -1, r.int(2) === 1) })),
+    withShape("amax", 1, (r, s) => {
+      const keep = r.int(2) === 1;
+      return { inputs: [t64(r, s)], fn: (x) => F.amax(x, -1, keep) };
+    }),
     withShape("amin", 1, (r, s) => ({ inputs: [t64(r, s)], fn: (x) => F.amin(x, 0) })),
-    withShape("softmax", 1, (r, s) => ({ inputs: [t64(r, s, { lo: -4, hi: 4 })], fn: (x) => F.softmax(x, r.int(s.length)) })),
+    withShape("softmax", 1, (r, s) => {
+      const dim = r.int(s.length);
+      return { inputs: [t64(r, s, { lo: -4, hi: 4 })], fn: (x) => F.softmax(x, dim) };
+    }),
     withShape("logSoftmax", 1, (r, s) => ({ inputs: [t64(r, s, { lo: -4, hi: 4 })], fn: (x) => F.logSoftmax(x, -1) })),
     withShape("logsumexp", 1, (r, s) => ({ inputs: [t64(r, s)], fn: (x) => F.logsumexp(x, -1) })),
     withShape("norm", 1, (r, s) => ({ inputs: [t64(r, s, { away: 0.1 })], fn: (x) => F.norm(x, 2, -1) })),

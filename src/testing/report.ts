@@ -55,7 +55,7 @@ export function formatReport(r: BackendReport): string {
     const declined = m.declined ? `, ${m.declined} declined (the reference ran them)` : "";
     const ops = m.ops.length && m.ops.length <= 6 ? ` [${m.ops.join(", ")}]` : m.ops.length ? ` [${m.ops.length} ops]` : "";
     const verdict = m.failed ? `${m.failed} FAILED` : checked ? "ok" : "nothing checked";
-    out.push(`  ${m.method.padEnd(w)}  ${String(checked).padStart(4)} cases${ops}: ${verdict}, max |error| ${err(m.maxError)}${declined}`);
+    out.push(`  ${m.method.padEnd(w)}  ${String(checked).padStart(4)} cases${ops}: ${verdict}, max |error| ${err(m.maxError)}${m.maxUlps ? ` (${m.maxUlps} ulp${m.maxUlps === 1 ? "" : "s"})` : ""}${declined}`);
   }
   if (r.failures.length) {
     out.push("", "failures (worst first, at most a few per method):");
