@@ -53,6 +53,54 @@ export interface OpDef<I extends readonly Tensor[] = readonly Tensor[], A = unkn
    * gradient whatever the local derivative (the where() trap: 0 · ∞ = NaN), see engine.ts.
    */
   readonly elementwise?: boolean;
+  /**
+   * The op's interval transfer rules, for the static hazard audit (`audit`): bounds of the output
+   * from bounds of the inputs, and optionally of the input gradients. Every op of the table has one
+   * (test/ops/interval.test.ts).
+   */
+  readonly interval?: IntervalRules<I, A>;
+}
+
+/**
+ * Elementwise bounds of a tensor: `lo <= value <= hi` for every element, each a tensor of the
+ * value's shape and dtype (bool bounds for a bool tensor: lo "surely true", hi "possibly true").
+ */
+export interface Bounds {
+  readonly lo: Tensor;
+  readonly hi: Tensor;
+}
+
+/** What an interval rule sees: the bounds of the inputs, and the inputs and output of a sample run. */
+export interface IntervalContext<I extends readonly Tensor[], A> {
+  /** Bounds of each input (a point [t, t] for a constant). */
+  readonly bounds: readonly Bounds[];
+  /** The inputs of the sample run (shapes, dtypes; the exact values of points). */
+  readonly inputs: I;
+  readonly attrs: A;
+  /** The output of the sample run. */
+  readonly out: Tensor;
+  /** The op's own forward (a monotone op computes its bounds with it). */
+  forward(inputs: I, attrs: A): Tensor;
+}
+
+/** What an interval VJP rule sees: also the bounds of the output's gradient and of the output. */
+export interface IntervalVjpContext<I extends readonly Tensor[], A> extends IntervalContext<I, A> {
+  readonly g: Bounds;
+  readonly outBounds: Bounds;
+}
+
+/**
+ * An op's interval transfer rules. `forward` bounds the output; a NaN in a bound says the op can
+ * give NaN there, an infinite bound that it can overflow (the audit reports both when the inputs
+ * were finite). `vjp`, when given, bounds the input gradients (in the inputs' shapes, null for
+ * none) instead of running the VJP itself on bounds: for a VJP whose singular point is guarded by a
+ * where() (norm, hypot, ...), which intervals alone cannot see; returning undefined falls back to
+ * running the VJP. `constant`: the op writes an attribute's value (a -Infinity fill is intended).
+ */
+export interface IntervalRules<I extends readonly Tensor[] = readonly Tensor[], A = unknown> {
+  forward(ctx: IntervalContext<I, A>): Bounds;
+  vjp?(ctx: IntervalVjpContext<I, A>): readonly (Bounds | null)[] | undefined;
+  readonly constant?: boolean;
 }
 
 let nextNodeId = 1;

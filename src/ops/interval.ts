@@ -1,0 +1,147 @@
+/**
+ * The interval domain of the static hazard audit (guard/audit.ts), and the builders the op
+ * families use to declare their interval rules beside each `define`. Bounds are tensors of the
+ * value's shape and dtype, computed with the same kernels as the values (so a float32 exp
+ * overflows to Infinity in its bound exactly where the real one would). Rounding is the kernels'
+ * round-to-nearest, not outward: a bound can be one ulp tight.
+ *
+ * NOTE: this file uses Tensor methods only (no import of a family file), so the families can
+ * import it without a loop.
+ */
+import type { Bounds, IntervalContext, IntervalRules, IntervalVjpContext } from "../autograd/node.js";
+import { full } from "../tensor/create.js";
+import type { Tensor } from "../tensor/tensor.js";
+
+export type { Bounds, IntervalRules } from "../autograd/node.js";
+
+/** @internal The bounds [t, t] of a known value. */
+export const point = (t: Tensor): Bounds => ({ lo: t, hi: t });
+
+/** @internal Bounds [lo, hi] of t's shape and dtype with the same two numbers everywhere. */
+export function constBounds(like: Tensor, lo: number, hi: number): Bounds {
+  return { lo: full(like.shape, lo, { dtype: like.dtype }), hi: full(like.shape, hi, { dtype: like.dtype }) };
+}
+
+/** @internal Elementwise min and max of several tensors (NaN propagates). */
+export function hull(ts: readonly Tensor[]): Bounds {
+  let lo = ts[0]!;
+  let hi = ts[0]!;
+  for (const t of ts.slice(1)) {
+    lo = lo.minimum(t);
+    hi = hi.maximum(t);
+  }
+  return { lo, hi };
+}
+
+/** @internal Whether every element of the bounds is a point (lo == hi). */
+export function isPoint(b: Bounds): boolean {
+  if (b.lo === b.hi) return true;
+  const l = b.lo.toTypedArray();
+  const h = b.hi.toTypedArray();
+  for (let i = 0; i < l.length; i++) if (l[i] !== h[i]) return false;
+  return true;
+}
+
+/**
+ * @internal The rule of an op monotone in each input: sign +1 non-decreasing, -1 non-increasing,
+ * 0 an input read only for its shape or exact value (its lower bound is used). The op's own
+ * forward computes both bounds. Structural ops (reshape, permute, slices, sums, max) are +1.
+ */
+export function monotone<I extends readonly Tensor[], A>(signs: readonly (1 | -1 | 0)[] | 1 = 1): IntervalRules<I, A> {
+  return {
+    forward: ({ bounds, attrs, forward }) => {
+      const s = (i: number): number => (signs === 1 ? 1 : (signs[i] ?? 1));
+      const lo = bounds.map((b, i) => (s(i) < 0 ? b.hi : b.lo)) as unknown as I;
+      const hi = bounds.map((b, i) => (s(i) > 0 ? b.hi : b.lo)) as unknown as I;
+      return { lo: forward(lo, attrs), hi: forward(hi, attrs) };
+    },
+  };
+}
+
+/**
+ * @internal The rule of a unary op decreasing then increasing around `c` (or the reverse): the
+ * extremes are at the ends, or f(c) when c lies inside.
+ */
+export function unimodal<A>(c = 0): IntervalRules<[Tensor], A> {
+  return {
+    forward: ({ bounds: [x], attrs, forward }) => {
+      const f = (t: Tensor): Tensor => forward([t], attrs);
+      const a = f(x!.lo);
+      const b = f(x!.hi);
+      const inside = x!.lo.lt(c).logicalAnd(x!.hi.gt(c));
+      const fc = f(full([], c, { dtype: x!.lo.dtype })).expand(a.shape);
+      const h = hull([a, b]);
+      return { lo: h.lo.minimum(fc).where(inside, h.lo), hi: h.hi.maximum(fc).where(inside, h.hi) };
+    },
+  };
+}
+
+/** @internal The rule of an op whose output lies in [lo, hi] whatever its (finite) input. */
+export function bounded<I extends readonly Tensor[], A>(lo: number, hi: number): IntervalRules<I, A> {
+  return {
+    forward: ({ bounds, out }) => {
+      const b = constBounds(out, lo, hi);
+      // A NaN input stays NaN, an infinite one (sin(Infinity)) gives NaN.
+      const bad = bounds[0]!.lo.sub(bounds[0]!.lo).add(bounds[0]!.hi.sub(bounds[0]!.hi));
+      return { lo: b.lo.add(bad), hi: b.hi.add(bad) };
+    },
+  };
+}
+
+/** @internal Interval product of a and b (the four corner products; NaN for 0 · ∞). */
+export function mulBounds(a: Bounds, b: Bounds): Bounds {
+  return hull([a.lo.mul(b.lo), a.lo.mul(b.hi), a.hi.mul(b.lo), a.hi.mul(b.hi)]);
+}
+
+/** @internal Interval sum. */
+export const addBounds = (a: Bounds, b: Bounds): Bounds => ({ lo: a.lo.add(b.lo), hi: a.hi.add(b.hi) });
+
+/** @internal Interval negation. */
+export const negBounds = (a: Bounds): Bounds => ({ lo: a.hi.neg(), hi: a.lo.neg() });
+
+/** @internal The largest |x| over the bounds, elementwise. */
+export const maxAbs = (a: Bounds): Tensor => a.lo.abs().maximum(a.hi.abs());
+
+/** @internal [-m, m]. */
+export const symmetric = (m: Tensor): Bounds => ({ lo: m.neg(), hi: m });
+
+/**
+ * @internal The rule of a bilinear op f(a, b) (matmul, conv): midpoint-radius form, f(ma, mb) ±
+ * (f(|ma|, rb) + f(ra, |mb|) + f(ra, rb)), from the op's own forward.
+ */
+export function bilinear<A>(): IntervalRules<[Tensor, Tensor], A> {
+  return {
+    forward: ({ bounds: [a, b], attrs, forward }) => {
+      const f = (x: Tensor, y: Tensor): Tensor => forward([x, y], attrs);
+      const mid = (x: Bounds): Tensor => (x.lo === x.hi ? x.lo : x.lo.add(x.hi).mul(0.5));
+      const rad = (x: Bounds): Tensor | null => (x.lo === x.hi || isPoint(x) ? null : x.hi.sub(x.lo).mul(0.5));
+      const ma = mid(a!);
+      const mb = mid(b!);
+      const ra = rad(a!);
+      const rb = rad(b!);
+      const m = f(ma, mb);
+      let r: Tensor | null = null;
+      const acc = (t: Tensor): void => void (r = r ? r.add(t) : t);
+      if (rb) acc(f(ma.abs(), rb));
+      if (ra) acc(f(ra, mb.abs()));
+      if (ra && rb) acc(f(ra, rb));
+      return r ? { lo: m.sub(r), hi: m.add(r) } : point(m);
+    },
+  };
+}
+
+/** @internal Elementwise where on bounds: cond's bounds are bool (lo surely true, hi possibly true). */
+export function whereBounds(c: Bounds, a: Bounds, b: Bounds): Bounds {
+  const sure = c.lo;
+  const never = c.hi.logicalNot();
+  // NOTE: t.where(cond, other) is cond ? t : other
+  const pick = (x: Tensor, y: Tensor, both: Tensor): Tensor => x.where(sure, y.where(never, both));
+  return { lo: pick(a.lo, b.lo, a.lo.minimum(b.lo)), hi: pick(a.hi, b.hi, a.hi.maximum(b.hi)) };
+}
+
+/** @internal The gradient bounds g · [lo, hi] of a VJP whose local derivative lies in [lo, hi]. */
+export function scaleGrad(g: Bounds, slope: Bounds): Bounds {
+  return mulBounds(g, slope);
+}
+
+export type { IntervalContext, IntervalVjpContext };
