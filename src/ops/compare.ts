@@ -9,11 +9,29 @@ import { Tensor } from "../tensor/tensor.js";
 import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, scalar } from "./define.js";
 import { cast } from "./shape.js";
 import { checkOperands, promote, resultType, toDType } from "./promote.js";
+import { type Bounds, type IntervalContext, type IntervalRules, monotone, whereBounds } from "./interval.js";
 
 /** @internal The compare family's op-table entries. */
 export const compareOps = new OpFamily("compare");
 
 type CompareName = "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logicalAnd" | "logicalOr";
+
+/** eq on bounds: surely equal where both are the same point, possibly where they overlap. */
+function eqBounds({ bounds: [a, b] }: IntervalContext<[Tensor, Tensor], null>): Bounds {
+  const overlap = a!.lo.le(b!.hi).logicalAnd(b!.lo.le(a!.hi));
+  return { lo: a!.lo.eq(a!.hi).logicalAnd(b!.lo.eq(b!.hi)).logicalAnd(a!.lo.eq(b!.lo)), hi: overlap };
+}
+/** The interval rules of the comparisons (bool bounds: lo surely true, hi possibly true). */
+const COMPARE_INTERVALS: Record<CompareName, IntervalRules<[Tensor, Tensor], null>> = {
+  eq: { forward: eqBounds },
+  ne: { forward: (c) => { const e = eqBounds(c); return { lo: e.hi.logicalNot(), hi: e.lo.logicalNot() }; } },
+  lt: monotone([-1, 1]),
+  le: monotone([-1, 1]),
+  gt: monotone([1, -1]),
+  ge: monotone([1, -1]),
+  logicalAnd: monotone(),
+  logicalOr: monotone(),
+};
 
 /** A broadcasting comparison or logical op: a bool output, no gradient. */
 function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
@@ -24,6 +42,7 @@ function compareOp(op: CompareName): OpDef<[Tensor, Tensor], null> {
       return new Tensor(getBackend().binary(op, expandView(a, shape), expandView(b, shape), "bool"), shape);
     },
     vjp: nonDifferentiable,
+    interval: COMPARE_INTERVALS[op],
   });
 }
 
@@ -111,6 +130,7 @@ const logicalNotOp = compareOps.define<[Tensor]>({
   name: "logicalNot",
   forward: ([x]) => new Tensor(getBackend().unary("logicalNot", x), x.shape),
   vjp: nonDifferentiable,
+  interval: monotone([-1]),
 });
 /**
  * Elementwise logical not, as a bool tensor (a non-bool input is compared with 0 first).
@@ -129,6 +149,7 @@ const whereOp = compareOps.define<[Tensor, Tensor, Tensor]>({
   // and is the caller's to avoid (see safeDenominator in define.ts).
   vjp: ({ g, inputs: [c], needs }) => [null, needs[1] ? where(c, g, 0) : null, needs[2] ? where(c, 0, g) : null],
   saved: [0],
+  interval: { forward: ({ bounds: [c, a, b] }) => whereBounds(c!, a!, b!) },
 });
 /**
  * Elementwise `cond ? a : b`, broadcasting all three. The unselected branch gets exactly zero

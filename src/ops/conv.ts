@@ -15,6 +15,7 @@ import { getBackend } from "../kernels/registry.js";
 import { shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, OpFamily } from "./define.js";
+import { bilinear } from "./interval.js";
 import { indexSelect } from "./indexing.js";
 import { narrow, padDims, permute, reshape, squeeze, unsqueeze } from "./shape.js";
 
@@ -63,6 +64,7 @@ const conv2dOp = convOps.define<[Tensor, Tensor], Conv2dParams>({
     needs[0] ? conv2dInputGrad(g, w, x.shape, attrs) : null,
     needs[1] ? conv2dWeightGrad(x, g, w.shape, attrs) : null,
   ],
+  interval: bilinear(),
 });
 /** @internal conv2d without bias or validation (used by VJPs and pooling). */
 export const conv2dRaw = (x: Tensor, w: Tensor, p: Conv2dParams): Tensor => call(conv2dOp, [x, w], p);
@@ -75,6 +77,7 @@ const conv2dInputGradOp = convOps.define<[Tensor, Tensor], ConvGradAttrs>({
     needs[0] ? conv2dRaw(g, w, attrs.p) : null,
     needs[1] ? conv2dWeightGrad(g, gy, w.shape, attrs.p) : null,
   ],
+  interval: bilinear(),
 });
 /** @internal The input gradient of conv2d (a transposed convolution). */
 export const conv2dInputGrad = (gy: Tensor, w: Tensor, xShape: Shape, p: Conv2dParams): Tensor =>
@@ -87,6 +90,7 @@ const conv2dWeightGradOp = convOps.define<[Tensor, Tensor], ConvGradAttrs>({
     needs[0] ? conv2dInputGrad(gy, g, x.shape, attrs.p) : null,
     needs[1] ? conv2dRaw(x, g, attrs.p) : null,
   ],
+  interval: bilinear(),
 });
 /** @internal The weight gradient of conv2d. */
 export const conv2dWeightGrad = (x: Tensor, gy: Tensor, wShape: Shape, p: Conv2dParams): Tensor =>

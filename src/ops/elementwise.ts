@@ -31,6 +31,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, broadcastShape, call, expandView, type OpDef, OpFamily, safeDenominator, type VjpContext } from "./define.js";
 import { logicalAnd, logicalOr, where } from "./compare.js";
 import { promote, resultType } from "./promote.js";
+import { bounded, type Bounds, hull, type IntervalContext, type IntervalRules, type IntervalVjpContext, maxAbs, monotone, mulBounds, symmetric, unimodal } from "./interval.js";
 
 /** @internal The elementwise family's op-table entries. */
 export const elementwiseOps = new OpFamily("elementwise");
@@ -51,13 +52,14 @@ export interface SoftplusOptions {
 type UnaryDef = OpDef<[Tensor], UnaryParams>;
 
 /** An elementwise unary op through the backend's `unary` kernel. */
-function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[], saved?: readonly (0 | "out")[]): UnaryDef {
+function unaryOp(op: UnaryOp, vjp: (ctx: VjpContext<[Tensor], UnaryParams>) => readonly (Tensor | null)[], saved?: readonly (0 | "out")[], interval?: IntervalRules<[Tensor], UnaryParams>): UnaryDef {
   return elementwiseOps.define<[Tensor], UnaryParams>({
     name: op,
     forward: ([x], p) => new Tensor(getBackend().unary(op, x, p), x.shape),
     vjp,
     elementwise: true,
     ...(saved ? { saved } : {}),
+    ...(interval ? { interval } : {}),
   });
 }
 
@@ -67,9 +69,43 @@ function floatUnary(def: UnaryDef, x: Tensor, attrs: UnaryParams = {}): Tensor {
   return call(def, [x], attrs);
 }
 
+// ------------------------------------------------------------------ interval rules (the audit)
+/** a / b: the four corner quotients, or (-∞, ∞) where b's bounds hold 0. */
+function divBounds({ bounds: [a, b] }: IntervalContext<[Tensor, Tensor], null>): Bounds {
+  const q = hull([a!.lo.div(b!.lo), a!.lo.div(b!.hi), a!.hi.div(b!.lo), a!.hi.div(b!.hi)]);
+  const zero = b!.lo.le(0).logicalAnd(b!.hi.ge(0));
+  return { lo: q.lo.where(zero.logicalNot(), -Infinity), hi: q.hi.where(zero.logicalNot(), Infinity) };
+}
+/** a ** b: the corners (b log a is bilinear in (b, log a)), ±0 where a's bounds hold 0, NaN for a < 0 with a b that is not a point. */
+function powBounds({ bounds: [a, b] }: IntervalContext<[Tensor, Tensor], null>): Bounds {
+  const c = [a!.lo.pow(b!.lo), a!.lo.pow(b!.hi), a!.hi.pow(b!.lo), a!.hi.pow(b!.hi)];
+  const zero = a!.lo.le(0).logicalAnd(a!.hi.ge(0));
+  for (const z of [0, -0]) for (const e of [b!.lo, b!.hi]) c.push(a!.lo.mul(0).add(z).pow(e).where(zero, c[0]!));
+  const h = hull(c);
+  const nan = a!.lo.lt(0).logicalAnd(b!.lo.ne(b!.hi));
+  return { lo: h.lo.where(nan.logicalNot(), NaN), hi: h.hi.where(nan.logicalNot(), NaN) };
+}
+/** hypot: monotone in |a| and |b|; its gradient (a, b) / r lies in [-1, 1] (0 at the origin). */
+const hypotRules: IntervalRules<[Tensor, Tensor], null> = {
+  forward: ({ bounds: [a, b] }) => {
+    const minAbs = (x: Bounds): Tensor => x.lo.abs().minimum(x.hi.abs()).where(x.lo.gt(0).logicalOr(x.hi.lt(0)), 0);
+    return { lo: hypot(minAbs(a!), minAbs(b!)), hi: hypot(maxAbs(a!), maxAbs(b!)) };
+  },
+  vjp: ({ g, bounds }) => bounds.map((x) => mulBounds(g, signedUnit(x))),
+};
+/** [-1, 1], or [0, 1] / [-1, 0] where x's sign is known: the range of x / |v| for |x| <= |v|. */
+const signedUnit = (x: Bounds): Bounds => ({ lo: x.lo.mul(0).where(x.lo.ge(0), -1), hi: x.hi.mul(0).where(x.hi.le(0), 1) });
+/** acos / asin: the slope 1 / sqrt(1 - x²) is at most that at the largest |x| below 1 (0 at ±1, see arcSlope). */
+function arcSlopeBounds({ g, bounds: [x] }: IntervalVjpContext<[Tensor], UnaryParams>): Bounds[] {
+  const below1 = x!.lo.dtype === "float64" ? 1 - 2 ** -53 : 1 - 2 ** -24;
+  const m = maxAbs(x!).minimum(below1);
+  const s = m.neg().add(1).mul(m.add(1)).rsqrt();
+  return [mulBounds(g, symmetric(s))];
+}
+
 // ------------------------------------------------------------------ unary
 
-const negOp = unaryOp("neg", ({ g }) => [g.neg()], []);
+const negOp = unaryOp("neg", ({ g }) => [g.neg()], [], monotone([-1]));
 /**
  * Elementwise `-x`.
  * @example
@@ -77,7 +113,7 @@ const negOp = unaryOp("neg", ({ g }) => [g.neg()], []);
  */
 export const neg = (x: Tensor): Tensor => call(negOp, [x], {});
 
-const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
+const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())], undefined, unimodal());
 /**
  * Elementwise `|x|`; its subgradient at 0 is 0.
  * @example
@@ -85,7 +121,7 @@ const absOp = unaryOp("abs", ({ g, inputs: [x] }) => [g.mul(x.sign())]);
  */
 export const abs = (x: Tensor): Tensor => call(absOp, [x], {});
 
-const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)], []);
+const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)], [], monotone());
 /**
  * Elementwise sign: -1, 0 or 1 (its gradient is 0).
  * @example
@@ -93,7 +129,7 @@ const signOp = unaryOp("sign", ({ g }) => [zerosLike(g)], []);
  */
 export const sign = (x: Tensor): Tensor => call(signOp, [x], {});
 
-const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)], ["out"]);
+const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)], ["out"], monotone());
 /**
  * Elementwise `e^x`.
  * @example
@@ -101,7 +137,7 @@ const expOp = unaryOp("exp", ({ g, out }) => [g.mul(out)], ["out"]);
  */
 export const exp = (x: Tensor): Tensor => floatUnary(expOp, x);
 
-const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
+const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)], undefined, monotone());
 /**
  * Elementwise natural logarithm (NaN below 0, -Infinity at 0).
  * @example
@@ -109,7 +145,7 @@ const logOp = unaryOp("log", ({ g, inputs: [x] }) => [g.div(x)]);
  */
 export const log = (x: Tensor): Tensor => floatUnary(logOp, x);
 
-const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
+const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))], undefined, monotone());
 /**
  * Elementwise `log(1 + x)`, accurate for small x.
  * @example
@@ -117,7 +153,7 @@ const log1pOp = unaryOp("log1p", ({ g, inputs: [x] }) => [g.div(x.add(1))]);
  */
 export const log1p = (x: Tensor): Tensor => floatUnary(log1pOp, x);
 
-const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))], ["out"]);
+const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))], ["out"], monotone());
 /**
  * Elementwise `e^x - 1`, accurate for small x.
  * @example
@@ -125,7 +161,7 @@ const expm1Op = unaryOp("expm1", ({ g, out }) => [g.mul(out.add(1))], ["out"]);
  */
 export const expm1 = (x: Tensor): Tensor => floatUnary(expm1Op, x);
 
-const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))], ["out"]);
+const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))], ["out"], monotone());
 /**
  * Elementwise square root (its gradient at 0 is Infinity: add an eps inside when the input can be 0).
  * @example
@@ -133,7 +169,7 @@ const sqrtOp = unaryOp("sqrt", ({ g, out }) => [g.div(out.mul(2))], ["out"]);
  */
 export const sqrt = (x: Tensor): Tensor => floatUnary(sqrtOp, x);
 
-const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)], ["out"]);
+const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)], ["out"], monotone([-1]));
 /**
  * Elementwise `1 / sqrt(x)`.
  * @example
@@ -141,7 +177,7 @@ const rsqrtOp = unaryOp("rsqrt", ({ g, out }) => [g.mul(out.pow(3)).mul(-0.5)], 
  */
 export const rsqrt = (x: Tensor): Tensor => floatUnary(rsqrtOp, x);
 
-const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)]);
+const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)], undefined, unimodal());
 /**
  * Elementwise `x * x`.
  * @example
@@ -149,7 +185,7 @@ const squareOp = unaryOp("square", ({ g, inputs: [x] }) => [g.mul(x).mul(2)]);
  */
 export const square = (x: Tensor): Tensor => floatUnary(squareOp, x);
 
-const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
+const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())], undefined, bounded(-1, 1));
 /**
  * Elementwise sine.
  * @example
@@ -157,7 +193,7 @@ const sinOp = unaryOp("sin", ({ g, inputs: [x] }) => [g.mul(x.cos())]);
  */
 export const sin = (x: Tensor): Tensor => floatUnary(sinOp, x);
 
-const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
+const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()], undefined, bounded(-1, 1));
 /**
  * Elementwise cosine.
  * @example
@@ -165,7 +201,7 @@ const cosOp = unaryOp("cos", ({ g, inputs: [x] }) => [g.mul(x.sin()).neg()]);
  */
 export const cos = (x: Tensor): Tensor => floatUnary(cosOp, x);
 
-const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))], ["out"]);
+const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))], ["out"], monotone());
 /**
  * Elementwise hyperbolic tangent.
  * @example
@@ -173,7 +209,7 @@ const tanhOp = unaryOp("tanh", ({ g, out }) => [g.mul(out.square().neg().add(1))
  */
 export const tanh = (x: Tensor): Tensor => floatUnary(tanhOp, x);
 
-const atanOp = unaryOp("atan", ({ g, inputs: [x] }) => [g.div(x.square().add(1))]);
+const atanOp = unaryOp("atan", ({ g, inputs: [x] }) => [g.div(x.square().add(1))], undefined, monotone());
 /**
  * Elementwise arctangent, in (-π/2, π/2); its gradient 1 / (1 + x²) is finite everywhere.
  * @example
@@ -192,7 +228,7 @@ function arcSlope(x: Tensor): Tensor {
   return where(edge, 0, where(edge, 1, x.neg().add(1).mul(x.add(1))).rsqrt());
 }
 
-const acosOp = unaryOp("acos", ({ g, inputs: [x] }) => [g.mul(arcSlope(x)).neg()]);
+const acosOp = unaryOp("acos", ({ g, inputs: [x] }) => [g.mul(arcSlope(x)).neg()], undefined, { ...monotone([-1]), vjp: arcSlopeBounds });
 /**
  * Elementwise arccosine, in [0, π]; NaN outside [-1, 1] (as PyTorch). Its gradient
  * -1 / sqrt(1 - x²) is 0 at ±1 (and outside [-1, 1]) instead of -Infinity: `acos` of a cosine
@@ -205,7 +241,7 @@ const acosOp = unaryOp("acos", ({ g, inputs: [x] }) => [g.mul(arcSlope(x)).neg()
  */
 export const acos = (x: Tensor): Tensor => floatUnary(acosOp, x);
 
-const asinOp = unaryOp("asin", ({ g, inputs: [x] }) => [g.mul(arcSlope(x))]);
+const asinOp = unaryOp("asin", ({ g, inputs: [x] }) => [g.mul(arcSlope(x))], undefined, { ...monotone(), vjp: arcSlopeBounds });
 /**
  * Elementwise arcsine, in [-π/2, π/2]; NaN outside [-1, 1] (as PyTorch). Its gradient
  * 1 / sqrt(1 - x²) is 0 at ±1 (and outside [-1, 1]) instead of Infinity (see the elementwise
@@ -215,7 +251,7 @@ const asinOp = unaryOp("asin", ({ g, inputs: [x] }) => [g.mul(arcSlope(x))]);
  */
 export const asin = (x: Tensor): Tensor => floatUnary(asinOp, x);
 
-const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))], ["out"]);
+const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().add(1))], ["out"], monotone());
 /**
  * Numerically stable logistic function `1 / (1 + e^-x)`.
  * @example
@@ -224,7 +260,7 @@ const sigmoidOp = unaryOp("sigmoid", ({ g, out }) => [g.mul(out).mul(out.neg().a
 export const sigmoid = (x: Tensor): Tensor => floatUnary(sigmoidOp, x);
 
 // NOTE: d/dx log σ(x) = σ(-x) = 1 - σ(x), computed as sigmoid(-x): in (0, 1], no cancellation.
-const logSigmoidOp = unaryOp("logSigmoid", ({ g, inputs: [x] }) => [g.mul(x.neg().sigmoid())]);
+const logSigmoidOp = unaryOp("logSigmoid", ({ g, inputs: [x] }) => [g.mul(x.neg().sigmoid())], undefined, monotone());
 /**
  * `log(sigmoid(x))` in one stable step, as `torch.nn.functional.logsigmoid`: x itself far below 0
  * (-1000 at -1000, where `sigmoid(x).log()` gives -Infinity) and 0 far above it; its gradient
@@ -235,7 +271,7 @@ const logSigmoidOp = unaryOp("logSigmoid", ({ g, inputs: [x] }) => [g.mul(x.neg(
 export const logSigmoid = (x: Tensor): Tensor => floatUnary(logSigmoidOp, x);
 
 // NOTE: relu'(0) = 0 (the mask is x > 0), as PyTorch.
-const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))]);
+const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype))], undefined, monotone());
 /**
  * `max(x, 0)`; relu'(0) = 0.
  * @example
@@ -243,7 +279,7 @@ const reluOp = unaryOp("relu", ({ g, inputs: [x] }) => [g.mul(x.gt(0).to(g.dtype
  */
 export const relu = (x: Tensor): Tensor => floatUnary(reluOp, x);
 
-const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))]);
+const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp().mul(2 / Math.sqrt(Math.PI)))], undefined, monotone());
 /**
  * The error function (accurate to about 1e-15).
  * @example
@@ -251,7 +287,7 @@ const erfOp = unaryOp("erf", ({ g, inputs: [x] }) => [g.mul(x.square().neg().exp
  */
 export const erf = (x: Tensor): Tensor => floatUnary(erfOp, x);
 
-const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [where(x.gt(0), g, g.mul(attrs.alpha ?? UNARY_DEFAULTS.alpha))]);
+const leakyReluOp = unaryOp("leakyRelu", ({ g, inputs: [x], attrs }) => [where(x.gt(0), g, g.mul(attrs.alpha ?? UNARY_DEFAULTS.alpha))], undefined, unimodal());
 /**
  * x for x > 0, else `negativeSlope * x` (default slope 0.01).
  * @example
@@ -262,7 +298,7 @@ export const leakyRelu = (x: Tensor, negativeSlope: number = UNARY_DEFAULTS.alph
 const softplusOp = unaryOp("softplus", ({ g, inputs: [x], attrs }) => {
   const bx = x.mul(attrs.beta ?? UNARY_DEFAULTS.beta);
   return [where(bx.gt(attrs.threshold ?? UNARY_DEFAULTS.threshold), g, g.mul(bx.sigmoid()))];
-});
+}, undefined, monotone());
 /**
  * `log(1 + exp(beta x)) / beta`, linear above `threshold` (as PyTorch).
  * @example
@@ -275,7 +311,7 @@ export const softplus = (x: Tensor, options: SoftplusOptions = {}): Tensor =>
 const clampOp = unaryOp("clamp", ({ g, inputs: [x], attrs }) => {
   const inside = x.ge(attrs.min ?? -Infinity).logicalAnd(x.le(attrs.max ?? Infinity));
   return [where(inside, g, 0)];
-});
+}, undefined, monotone());
 /**
  * Clamp to [min, max] (either may be null or omitted, not both); the gradient passes where
  * min <= x <= max.
@@ -314,10 +350,11 @@ type BinaryDef = OpDef<[Tensor, Tensor], null>;
 type BinaryVjp = (ctx: VjpContext<[Tensor, Tensor], null>) => readonly (Tensor | null)[];
 
 /** A broadcasting binary op through the backend's `binary` kernel (the output has a's dtype). */
-function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "hypot", vjp: BinaryVjp, saved?: readonly []): BinaryDef {
+function binaryOp(op: "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum" | "atan2" | "hypot", vjp: BinaryVjp, saved?: readonly [], interval?: IntervalRules<[Tensor, Tensor], null>): BinaryDef {
   return elementwiseOps.define<[Tensor, Tensor]>({
     elementwise: true,
     ...(saved ? { saved } : {}),
+    ...(interval ? { interval } : {}),
     name: op,
     forward: ([a, b]) => {
       const shape = broadcastShape(op, a, b);
@@ -364,7 +401,7 @@ function extremumVjp(loses: "lt" | "gt"): BinaryVjp {
   };
 }
 
-const addOp = binaryOp("add", ({ g }) => [g, g], []);
+const addOp = binaryOp("add", ({ g }) => [g, g], [], monotone());
 /**
  * `a + b`, broadcasting; either may be a number.
  * @example
@@ -373,7 +410,7 @@ const addOp = binaryOp("add", ({ g }) => [g, g], []);
  */
 export const add = (a: Tensor | number, b: Tensor | number): Tensor => arith(addOp, a, b);
 
-const subOp = binaryOp("sub", ({ g }) => [g, g.neg()], []);
+const subOp = binaryOp("sub", ({ g }) => [g, g.neg()], [], monotone([1, -1]));
 /**
  * `a - b`, broadcasting; either may be a number.
  * @example
@@ -382,7 +419,7 @@ const subOp = binaryOp("sub", ({ g }) => [g, g.neg()], []);
  */
 export const sub = (a: Tensor | number, b: Tensor | number): Tensor => arith(subOp, a, b);
 
-const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null]);
+const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mul(b) : null, needs[1] ? g.mul(a) : null], undefined, { forward: ({ bounds: [a, b] }) => mulBounds(a!, b!) });
 /**
  * `a * b`, broadcasting; either may be a number.
  * @example
@@ -392,7 +429,7 @@ const mulOp = binaryOp("mul", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.mu
 export const mul = (a: Tensor | number, b: Tensor | number): Tensor => arith(mulOp, a, b);
 
 // NOTE: -(g / b) * (a / b) rather than -g * a / b², which overflows for large b.
-const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null]);
+const divOp = binaryOp("div", ({ g, inputs: [a, b], needs }) => [needs[0] ? g.div(b) : null, needs[1] ? g.div(b).mul(a.div(b)).neg() : null], undefined, { forward: divBounds });
 /**
  * `a / b` with an optional rounding (as `torch.div`): true division by default (a float result,
  * also for integers), or with `roundingMode` "trunc" (toward zero) or "floor" (down, Python's //),
@@ -417,7 +454,7 @@ const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
   // NOTE: at a = 0 with b < 0 the honest answer is out · log(0) = ∓Infinity (torch), not NaN: only
   // the lanes masked to 0 get the safe log(1).
   needs[1] ? where(a.eq(0).logicalAnd(b.ge(0)), 0, g.mul(out).mul(where(a.eq(0).logicalAnd(b.ge(0)), 1, a).log())) : null,
-]);
+], undefined, { forward: powBounds });
 /**
  * `a ** b`, broadcasting, for float tensors; either may be a number.
  * @example
@@ -426,7 +463,7 @@ const powOp = binaryOp("pow", ({ g, inputs: [a, b], out, needs }) => [
  */
 export const pow = (a: Tensor | number, b: Tensor | number): Tensor => arith(powOp, a, b);
 
-const maximumOp = binaryOp("maximum", extremumVjp("lt"));
+const maximumOp = binaryOp("maximum", extremumVjp("lt"), undefined, monotone());
 /**
  * Elementwise max, broadcasting; on ties the gradient is split evenly (as PyTorch).
  * @example
@@ -435,7 +472,7 @@ const maximumOp = binaryOp("maximum", extremumVjp("lt"));
  */
 export const maximum = (a: Tensor | number, b: Tensor | number): Tensor => arith(maximumOp, a, b);
 
-const minimumOp = binaryOp("minimum", extremumVjp("gt"));
+const minimumOp = binaryOp("minimum", extremumVjp("gt"), undefined, monotone());
 /**
  * Elementwise min, broadcasting; on ties the gradient is split evenly (as PyTorch).
  * @example
@@ -450,7 +487,7 @@ const atan2Op = binaryOp("atan2", ({ g, inputs: [y, x], needs }) => {
   const r = safeDenominator(hypot(y, x));
   const gr = g.div(r);
   return [needs[0] ? x.div(r).mul(gr) : null, needs[1] ? y.div(r).mul(gr).neg() : null];
-});
+}, undefined, bounded(-Math.PI, Math.PI));
 /**
  * The angle of the point (x, y), in [-π, π], broadcasting, for float tensors (either may be a
  * number), as `torch.atan2(y, x)`: the quadrant from both signs, and IEEE's values at the origin
@@ -468,7 +505,7 @@ export const atan2 = (y: Tensor | number, x: Tensor | number): Tensor => arith(a
 const hypotOp = binaryOp("hypot", ({ g, inputs: [a, b], out, needs }) => {
   const r = safeDenominator(out);
   return [needs[0] ? g.mul(a.div(r)) : null, needs[1] ? g.mul(b.div(r)) : null];
-});
+}, undefined, hypotRules);
 /**
  * `sqrt(a² + b²)` without overflow or underflow in the squares (hypot(3e30, 4e30) is 5e30 in
  * float32), broadcasting, for float tensors (either may be a number), as `torch.hypot`. Its gradient

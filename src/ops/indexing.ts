@@ -18,6 +18,7 @@ import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tens
 import { Tensor } from "../tensor/tensor.js";
 import { call, type OpDef, OpFamily } from "./define.js";
 import { expand, padDims, reshape } from "./shape.js";
+import { isPoint, monotone } from "./interval.js";
 import { where } from "./compare.js";
 
 /** @internal The indexing family's op-table entries. */
@@ -41,6 +42,13 @@ export const gatherOp = indexingOps.define<[Tensor, Tensor], { dim: number }>({
   vjp: ({ g, inputs: [x, index], attrs }) => [zerosLike(x).scatterAdd(attrs.dim, index, g), null],
   saved: [1], // the index
 });
+  // A known index gathers the bounds; an unknown one (computed from bounds) any entry of the line.
+  interval: {
+    forward: (c) => (isPoint(c.bounds[1]!) ? monotone<[Tensor, Tensor], { dim: number }>([1, 0]).forward(c) : {
+      lo: c.bounds[0]!.lo.amin(c.attrs.dim, true).expand(c.out.shape),
+      hi: c.bounds[0]!.hi.amax(c.attrs.dim, true).expand(c.out.shape),
+    }),
+  },
 /**
  * out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim.
  * @example
@@ -62,6 +70,14 @@ const scatterAddOp = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number 
   vjp: ({ g, inputs: [, index], attrs, needs }) => [needs[0] ? g : null, null, needs[2] ? g.gather(attrs.dim, index) : null],
   saved: [1], // the index
 });
+  // A known index adds the bounds; an unknown one may add any of src's entries anywhere.
+  interval: {
+    forward: (c) => {
+      if (isPoint(c.bounds[1]!)) return monotone<[Tensor, Tensor, Tensor], { dim: number }>([1, 0, 1]).forward(c);
+      const [base, , src] = c.bounds;
+      return { lo: base!.lo.add(src!.lo.minimum(0).sum()), hi: base!.hi.add(src!.hi.maximum(0).sum()) };
+    },
+  },
 /**
  * A copy of x with src added at the positions index names along dim (as torch.scatter_add).
  * @example

@@ -11,6 +11,7 @@ import { getBackend } from "../kernels/registry.js";
 import { broadcastShapes, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, OpFamily } from "./define.js";
+import { bilinear } from "./interval.js";
 import { norm } from "./reduce.js";
 import { squeeze, unsqueeze } from "./shape.js";
 
@@ -41,6 +42,7 @@ const matmulOp = linalgOps.define<[Tensor, Tensor]>({
     needs[0] ? (colMajor(a) ? b.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(b.transpose(-1, -2))) : null,
     needs[1] ? (colMajor(b) ? g.transpose(-1, -2).matmul(a).transpose(-1, -2) : a.transpose(-1, -2).matmul(g)) : null,
   ],
+  interval: bilinear(),
 });
 /**
  * Matrix product with torch.matmul's rules: 1-D vectors, 2-D matrices, batched with broadcasting.

@@ -26,6 +26,7 @@ import { shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { conv2dRaw, one, two, type Size1d } from "./conv.js";
 import { call, nonDifferentiable, OpFamily } from "./define.js";
+import { constBounds, isPoint, point } from "./interval.js";
 import { where } from "./compare.js";
 import { gather, gatherOp, indexSelect, scatterAdd } from "./indexing.js";
 import { argmax, type ValuesIndices } from "./reduce.js";
@@ -91,6 +92,8 @@ const maxPool2dIndicesOp = poolOps.define<[Tensor], Pool2dParams>({
   name: "maxPool2dIndices",
   forward: ([x], p) => new Tensor(getBackend().maxPool2dIndices(x, p), poolOutShape(x.shape, p)),
   vjp: nonDifferentiable,
+  // The index of the max is known only when x is: else any flat index of the plane.
+  interval: { forward: ({ bounds: [x], out }) => (isPoint(x!) ? point(out) : constBounds(out, 0, x!.lo.shape[2]! * x!.lo.shape[3]! - 1)) },
 });
 
 /**

@@ -20,6 +20,7 @@ import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily,
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
 import { cast, padDims, reshape, squeeze } from "./shape.js";
+import { type Bounds, constBounds, type IntervalRules, isPoint, maxAbs, monotone, mulBounds, point, symmetric } from "./interval.js";
 
 /** @internal The reduce family's op-table entries. */
 export const reduceOps = new OpFamily("reduce");
@@ -72,6 +73,7 @@ function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext
     forward: ([x], a) => new Tensor(getBackend().reduce(op, x, a.dims), reducedShape(x.shape, a.dims, a.keepdim)),
     vjp,
   });
+    interval: monotone(),
 }
 
 // ------------------------------------------------------------------ sum and mean
@@ -140,6 +142,7 @@ function argReduceOp(op: "argmax" | "argmin"): OpDef<[Tensor], { dim: number; ke
     forward: ([x], a) => new Tensor(getBackend().argReduce(op, x, a.dim), reducedShape(x.shape, [a.dim], a.keepdim)),
     vjp: nonDifferentiable,
   });
+    interval: { forward: ({ bounds: [x], out, attrs }) => (isPoint(x!) ? point(out) : constBounds(out, 0, x!.lo.shape[attrs.dim]! - 1)) },
 }
 const argmaxOp = argReduceOp("argmax");
 const argminOp = argReduceOp("argmin");
@@ -258,6 +261,7 @@ function varianceOp(name: "var" | "std"): OpDef<[Tensor], VarAttrs> {
       return [x.sub(mean(x, attrs.dims, true)).mul(where(o.eq(0), 0, scale))];
     },
   });
+    interval: varianceIntervals(name),
 }
 const varOp = varianceOp("var");
 const stdOp = varianceOp("std");
@@ -296,6 +300,35 @@ export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
 }
 
 /** Whether t holds a -Infinity. */
+/**
+ * var / std on bounds: in [0, (max hi - min lo)² n / (4 (n - correction))] (the largest spread of n
+ * values in a range), NaN where n - correction <= 0. The gradient of std is (x - mean) g / (den std),
+ * at most |g| / sqrt(den) in size since |x - mean| <= sqrt(den) std (0 at a constant row).
+ */
+function varianceIntervals(name: "var" | "std"): IntervalRules<[Tensor], VarAttrs> {
+  return {
+    forward: ({ bounds: [x], inputs: [xv], attrs, out, forward }) => {
+      if (isPoint(x!)) return point(forward([x!.lo], attrs));
+      const n = countOf(xv.shape, attrs.dims);
+      const den = n - attrs.correction;
+      const range = x!.hi.amax(attrs.dims, attrs.keepdim).sub(x!.lo.amin(attrs.dims, attrs.keepdim));
+      let hi = range.square().mul(n / (4 * Math.max(den, 0)));
+      if (name === "std") hi = hi.sqrt();
+      const lo = hi.mul(0);
+      return den > 0 ? { lo, hi } : constBounds(out, NaN, NaN);
+    },
+    vjp: ({ g, inputs: [xv], attrs }) => {
+      if (name === "var") return undefined;
+      const den = countOf(xv.shape, attrs.dims) - attrs.correction;
+      const m = maxAbs(expandBounds(g, keepShape(xv.shape, attrs.dims), xv.shape)).div(Math.sqrt(Math.max(den, 0)));
+      return [symmetric(m)];
+    },
+  };
+}
+
+/** Bounds of a reduced tensor (keepdim or not) broadcast back to the input's shape. */
+const expandBounds = (b: Bounds, ks: number[], shape: Shape): Bounds => ({ lo: b.lo.reshape(ks).expand(shape), hi: b.hi.reshape(ks).expand(shape) });
+
 function hasNegInf(t: Tensor): boolean {
   const d = contiguousData(t);
   for (let i = 0; i < d.length; i++) if (d[i] === -Infinity) return true;
@@ -324,6 +357,11 @@ const logsumexpOp = reduceOps.define<[Tensor], ReduceAttrs>({
     return [g.reshape(ks).mul(x.sub(shift).exp())];
   },
 });
+  // monotone in each element; the gradient is g · softmax(x), softmax in [0, 1]
+  interval: {
+    ...monotone(),
+    vjp: ({ g, inputs: [x], attrs }) => [mulBounds(expandBounds(g, keepShape(x.shape, attrs.dims), x.shape), constBounds(x, 0, 1))],
+  },
 
 /**
  * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows. A row of only
@@ -379,6 +417,18 @@ const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
     return [x.sign().mul(ratio).mul(where(nk.eq(0), 0, gk))];
   },
 });
+  // monotone in |x|; for p >= 1 the gradient is g times a ratio in [-1, 1] (0 at the zero vector)
+  interval: {
+    forward: ({ bounds: [x], attrs, forward }) => {
+      const minAbs = x!.lo.abs().minimum(x!.hi.abs()).where(x!.lo.gt(0).logicalOr(x!.hi.lt(0)), 0);
+      return { lo: forward([minAbs], attrs), hi: forward([maxAbs(x!)], attrs) };
+    },
+    vjp: ({ g, bounds: [x], inputs: [xv], attrs }) => {
+      if (attrs.p < 1) return undefined;
+      const gx = expandBounds(g, keepShape(xv.shape, attrs.dims), xv.shape);
+      return [mulBounds(gx, { lo: x!.lo.mul(0).where(x!.lo.ge(0), -1), hi: x!.hi.mul(0).where(x!.hi.le(0), 1) })];
+    },
+  },
 /**
  * The p-norm (p = 1, 2, Infinity, or any p > 0; default 2) over dims, as torch.linalg.vector_norm.
  * Its gradient at 0 is 0, not NaN.

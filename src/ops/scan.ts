@@ -27,6 +27,7 @@ import { contiguousData } from "../tensor/layout.js";
 import { normDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, type OpDef, OpFamily } from "./define.js";
+import { maxAbs, monotone, symmetric } from "./interval.js";
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
 import type { ValuesIndices } from "./reduce.js";
@@ -67,6 +68,7 @@ const cumsumOp: OpDef<[Tensor], ScanAttrs> = scanOps.define<[Tensor], ScanAttrs>
   forward: ([x], a) => scan(x, a.dim, a.reverse, 0, (acc, v) => acc + v),
   vjp: ({ g, attrs }) => [call(cumsumOp, [g], { dim: attrs.dim, reverse: !attrs.reverse })],
   saved: [], // only shapes and dtypes
+  interval: monotone(),
 });
 
 function scanInput(op: string, x: Tensor, dim: number): [Tensor, number] {
@@ -118,6 +120,19 @@ const cumprodOp = scanOps.define<[Tensor], ScanAttrs>({
     for (let i = 0; i < data.length && !hasZero; i++) hasZero = data[i] === 0;
     if (hasZero) return [cumprodGradWithZeros(g, x, attrs.dim)];
     return [revCumsum(g.mul(out), attrs.dim).div(x)];
+  },
+  // Monotone where every x >= 0, else within ± the products of |x|. The gradient of x_i is
+  // sum_{k >= i} g_k prod_{j <= k, j != i} x_j: at most revCumsum(|g| cumprod(max(|x|, 1))) in size.
+  interval: {
+    forward: (c) => {
+      const x = c.bounds[0]!;
+      if (x.lo.ge(0).toTypedArray().every((v) => v)) return monotone<[Tensor], ScanAttrs>().forward(c);
+      return symmetric(c.forward([maxAbs(x)], c.attrs));
+    },
+    vjp: ({ g, bounds: [x], attrs, forward }) => {
+      const p = forward([maxAbs(x!).maximum(1)], attrs);
+      return [symmetric(revCumsum(maxAbs(g).mul(p), attrs.dim))];
+    },
   },
 });
 

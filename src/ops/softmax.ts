@@ -14,6 +14,7 @@ import { contiguousData } from "../tensor/layout.js";
 import { normDim } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, type OpDef, OpFamily, type VjpContext } from "./define.js";
+import type { Bounds, IntervalContext } from "./interval.js";
 
 /** @internal The softmax family's op-table entries. */
 export const softmaxOps = new OpFamily("softmax");
@@ -26,8 +27,23 @@ function softmaxDef(name: "softmax" | "logSoftmax", vjp: (ctx: VjpContext<[Tenso
     forward: ([x], a) => new Tensor(getBackend().softmax(x, a.dim, name === "logSoftmax"), x.shape),
     vjp,
     saved: ["out"],
+    interval: { forward: (c) => (name === "softmax" ? expBounds(logSoftmaxBounds(c)) : logSoftmaxBounds(c)) },
   });
 }
+
+/**
+ * logSoftmax on bounds: x_i - lse(x) is increasing in x_i and decreasing in the others, so it lies
+ * in [lo_i - lse(hi), min(0, hi_i - lse(lo))]. A -Infinity entry (a mask) stays -Infinity; a fully
+ * masked row is -Infinity (softmax 0), as the op gives.
+ */
+function logSoftmaxBounds({ bounds: [x], attrs: { dim } }: IntervalContext<[Tensor], { dim: number }>): Bounds {
+  let lo = x!.lo.sub(x!.hi.logsumexp(dim, true));
+  let hi = x!.hi.sub(x!.lo.logsumexp(dim, true)).minimum(0);
+  lo = lo.where(lo.eq(lo), -Infinity);
+  hi = hi.where(hi.eq(hi), 0).where(x!.hi.ne(-Infinity), -Infinity);
+  return { lo, hi };
+}
+const expBounds = (b: Bounds): Bounds => ({ lo: b.lo.exp(), hi: b.hi.exp() });
 
 const softmaxOp = softmaxDef("softmax", ({ g, out, attrs }) => [out.mul(g.sub(g.mul(out).sum([attrs.dim], true)))]);
 /**
