@@ -28,6 +28,7 @@ import { markModified } from "../tensor/version.js";
 
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 export * from "./functional-spatial.js";
+export { elu, celu, selu, mish, relu6, hardtanh, hardsigmoid, hardswish, softsign, softmin } from "../ops/index.js";
 
 /**
  * How a loss reduces its per-element values: "mean" (default), "sum", or "none" (keep them).
