@@ -524,8 +524,7 @@ export const hypot = (a: Tensor | number, b: Tensor | number): Tensor => arith(h
 // (PyTorch: NaN there); d/db = 0. logaddexp: d/da = σ(a - b), 1/2 each where a = b = ±Infinity
 // (the limit along a = b; PyTorch: NaN). Kinks: hardtanh, relu6 and hardsigmoid pass no gradient at
 // their corners (exclusive, as PyTorch: hardtanh'(±1) = 0, relu6'(0) = relu6'(6) = 0); hardswish'
-// is -0.5 at -3 and 1 at 3; elu/celu/selu take the x <= 0 branch at 0 (elu'(0) = alpha).
-// hardswish(-Infinity) is 0 (PyTorch: -Infinity · 0 = NaN), the limit.
+// is -0.5 at -3 and 1.5 at 3; elu/celu/selu take the x <= 0 branch at 0 (elu'(0) = alpha).
 
 /** Options of `div`. */
 export interface DivOptions {
@@ -714,8 +713,7 @@ const hardsigmoidOp = unaryOp("hardsigmoid", ({ g, inputs: [x] }) => [where(x.gt
  */
 export const hardsigmoid = (x: Tensor): Tensor => floatUnary(hardsigmoidOp, x);
 
-// NOTE: at 3 the right-hand slope 1, as torch's vectorized loop (its scalar tail loop gives 1.5).
-const hardswishOp = unaryOp("hardswish", ({ g, inputs: [x] }) => [where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5))))]);
+const hardswishOp = unaryOp("hardswish", ({ g, inputs: [x] }) => [where(x.lt(-3), 0, where(x.le(3), g.mul(x.div(3).add(0.5)), g))]);
 /**
  * `x hardsigmoid(x)`: 0 below -3, x above 3, `x (x + 3) / 6` between (MobileNetV3).
  * @example

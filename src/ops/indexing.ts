@@ -11,14 +11,14 @@
  */
 import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
-import { onesLike, zerosLike } from "../tensor/create.js";
+import { full, onesLike, zerosLike } from "../tensor/create.js";
 import { allocArray, toDtype } from "../tensor/dtype.js";
 import { contiguousData, contiguousStrides } from "../tensor/layout.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, type OpDef, OpFamily } from "./define.js";
-import { expand, padDims, reshape } from "./shape.js";
 import { isPoint, monotone } from "./interval.js";
+import { cat, expand, padDims, prodOfOthers, reshape } from "./shape.js";
 import { where } from "./compare.js";
 
 /** @internal The indexing family's op-table entries. */
@@ -41,7 +41,6 @@ export const gatherOp = indexingOps.define<[Tensor, Tensor], { dim: number }>({
   forward: ([x, index], a) => new Tensor(getBackend().gather(x, a.dim, index), index.shape),
   vjp: ({ g, inputs: [x, index], attrs }) => [zerosLike(x).scatterAdd(attrs.dim, index, g), null],
   saved: [1], // the index
-});
   // A known index gathers the bounds; an unknown one (computed from bounds) any entry of the line.
   interval: {
     forward: (c) => (isPoint(c.bounds[1]!) ? monotone<[Tensor, Tensor], { dim: number }>([1, 0]).forward(c) : {
@@ -49,6 +48,7 @@ export const gatherOp = indexingOps.define<[Tensor, Tensor], { dim: number }>({
       hi: c.bounds[0]!.hi.amax(c.attrs.dim, true).expand(c.out.shape),
     }),
   },
+});
 /**
  * out[i][j] = x[index[i][j]][j] (dim 0), as torch.gather; index is int32 with x's ndim.
  * @example
@@ -69,7 +69,6 @@ const scatterAddOp = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number 
   forward: ([base, index, src], a) => new Tensor(getBackend().scatterAdd(base, a.dim, index, src), base.shape),
   vjp: ({ g, inputs: [, index], attrs, needs }) => [needs[0] ? g : null, null, needs[2] ? g.gather(attrs.dim, index) : null],
   saved: [1], // the index
-});
   // A known index adds the bounds; an unknown one may add any of src's entries anywhere.
   interval: {
     forward: (c) => {
@@ -78,6 +77,7 @@ const scatterAddOp = indexingOps.define<[Tensor, Tensor, Tensor], { dim: number 
       return { lo: base!.lo.add(src!.lo.minimum(0).sum()), hi: base!.hi.add(src!.hi.maximum(0).sum()) };
     },
   },
+});
 /**
  * A copy of x with src added at the positions index names along dim (as torch.scatter_add).
  * @example
@@ -353,7 +353,8 @@ const scatterReduceOp: OpDef<[Tensor, Tensor, Tensor], ScatterReduceAttrs> = ind
   },
   vjp: ({ g, inputs: [x, index, src], out, attrs, needs }) => {
     const { dim, reduce, includeSelf } = attrs;
-    const s = srcBlock(src, index);
+    // Narrowed with graph ops (not srcBlock's raw view), so gradients of gradients reach src.
+    const s = index.shape.reduce((t, n, i) => t.narrow(i, 0, n), src);
     const hit = scatteredMask(x, dim, index);
     // Left out of the reduction, x keeps (and gets the gradient of) only the places nothing is sent to.
     const selfShare = (gx: Tensor): Tensor => (includeSelf ? gx : where(hit.gt(0), 0, g));
@@ -376,18 +377,45 @@ const scatterReduceOp: OpDef<[Tensor, Tensor, Tensor], ScatterReduceAttrs> = ind
       gx = selfIs.mul(gn);
       gs = srcIs.mul(gn.gather(dim, index));
     } else {
-      // prod, exact with zeros: each contributor gets the product of the others (no 0/0).
-      const xm = where(x.eq(0), 1, x);
-      const sm = where(s.eq(0), 1, s);
-      const zeros = scatterAdd(includeSelf ? x.eq(0).to(x.dtype) : zerosLike(x), dim, index, s.eq(0).to(x.dtype));
-      const nonZeroProd = call(scatterReduceOp, [xm, index, sm], attrs);
-      const others = (v: Tensor, vm: Tensor, z: Tensor, p: Tensor): Tensor => where(v.eq(0), where(z.eq(1), p, 0), where(z.eq(0), p.div(vm), 0));
-      gx = g.mul(others(x, xm, zeros, nonZeroProd));
-      gs = g.gather(dim, index).mul(others(s, sm, zeros.gather(dim, index), nonZeroProd.gather(dim, index)));
+      // prod: g · result / v without a zero; with zeros, each contributor gets the product of the
+      // others, from a dense [places, contributors] table (exact, also in gradients of gradients).
+      if (!hasZero(includeSelf ? x : null) && !hasZero(s)) {
+        const r = g.mul(out);
+        gx = r.div(x);
+        gs = r.gather(dim, index).div(s);
+      } else [gx, gs] = prodGradWithZeros(g, x, s, index, dim, includeSelf);
     }
     return [needs[0] ? selfShare(gx) : null, null, needs[2] ? toSrcShape(gs, src) : null];
   },
 });
+
+/** Whether t (when given) holds a zero. */
+function hasZero(t: Tensor | null): boolean {
+  if (!t) return false;
+  const d = contiguousData(t);
+  for (let i = 0; i < d.length; i++) if (d[i] === 0) return true;
+  return false;
+}
+
+/**
+ * scatterReduce "prod"'s gradients where zeros take part: the contributors of each place (x's own
+ * value when included, then the src entries sent there) are gathered into one row of a table padded
+ * with 1s, prodOfOthers runs along the rows, and the rows' gradients go back where they came from.
+ */
+function prodGradWithZeros(g: Tensor, x: Tensor, s: Tensor, index: Tensor, dim: number, includeSelf: boolean): [Tensor, Tensor] {
+  const places = scatterPlaces(x, dim, index);
+  const nx = x.numel;
+  const rows: number[][] = Array.from({ length: nx }, (_, q) => (includeSelf ? [1 + q] : []));
+  for (let p = 0; p < places.length; p++) rows[places[p]!]!.push(1 + nx + p);
+  const k = Math.max(1, ...rows.map((r) => r.length));
+  const table = new Int32Array(nx * k); // 0 picks the leading 1
+  rows.forEach((r, q) => r.forEach((v, j) => (table[q * k + j] = v)));
+  const t = new Tensor(table, [nx * k]);
+  const all = cat([full([1], 1, { dtype: x.dtype }), x.reshape([-1]), s.reshape([-1])]);
+  const others = prodOfOthers(all.indexSelect(0, t).reshape([nx, k]), 1);
+  const back = zerosLike(all).scatterAdd(0, t, others.mul(g.reshape([nx, 1])).reshape([-1]));
+  return [back.narrow(0, 1, nx).reshape(x.shape), back.narrow(0, 1 + nx, s.numel).reshape(s.shape)];
+}
 
 /**
  * A copy of x where the values of `src` sent to one place by `index` along dim are combined with

@@ -19,7 +19,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily, safeDenominator, scalar, type VjpContext } from "./define.js";
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
-import { cast, padDims, reshape, squeeze } from "./shape.js";
+import { cast, prodOfOthers, reshape, squeeze } from "./shape.js";
 import { type Bounds, constBounds, type IntervalRules, isPoint, maxAbs, monotone, mulBounds, point, symmetric } from "./interval.js";
 
 /** @internal The reduce family's op-table entries. */
@@ -72,8 +72,8 @@ function reduceOp(name: string, op: "sum" | "max" | "min", vjp: (ctx: VjpContext
     name,
     forward: ([x], a) => new Tensor(getBackend().reduce(op, x, a.dims), reducedShape(x.shape, a.dims, a.keepdim)),
     vjp,
-  });
     interval: monotone(),
+  });
 }
 
 // ------------------------------------------------------------------ sum and mean
@@ -141,8 +141,8 @@ function argReduceOp(op: "argmax" | "argmin"): OpDef<[Tensor], { dim: number; ke
     name: op,
     forward: ([x], a) => new Tensor(getBackend().argReduce(op, x, a.dim), reducedShape(x.shape, [a.dim], a.keepdim)),
     vjp: nonDifferentiable,
-  });
     interval: { forward: ({ bounds: [x], out, attrs }) => (isPoint(x!) ? point(out) : constBounds(out, 0, x!.lo.shape[attrs.dim]! - 1)) },
+  });
 }
 const argmaxOp = argReduceOp("argmax");
 const argminOp = argReduceOp("argmin");
@@ -260,8 +260,8 @@ function varianceOp(name: "var" | "std"): OpDef<[Tensor], VarAttrs> {
       const scale = name === "std" ? gk.div(safeDenominator(o).mul(den)) : gk.mul(2 / den);
       return [x.sub(mean(x, attrs.dims, true)).mul(where(o.eq(0), 0, scale))];
     },
-  });
     interval: varianceIntervals(name),
+  });
 }
 const varOp = varianceOp("var");
 const stdOp = varianceOp("std");
@@ -299,7 +299,6 @@ export function std(x: Tensor, dim?: Dims, options: VarOptions = {}): Tensor {
   return applyVariance(stdOp, x, dim, options);
 }
 
-/** Whether t holds a -Infinity. */
 /**
  * var / std on bounds: in [0, (max hi - min lo)² n / (4 (n - correction))] (the largest spread of n
  * values in a range), NaN where n - correction <= 0. The gradient of std is (x - mean) g / (den std),
@@ -329,6 +328,7 @@ function varianceIntervals(name: "var" | "std"): IntervalRules<[Tensor], VarAttr
 /** Bounds of a reduced tensor (keepdim or not) broadcast back to the input's shape. */
 const expandBounds = (b: Bounds, ks: number[], shape: Shape): Bounds => ({ lo: b.lo.reshape(ks).expand(shape), hi: b.hi.reshape(ks).expand(shape) });
 
+/** Whether t holds a -Infinity. */
 function hasNegInf(t: Tensor): boolean {
   const d = contiguousData(t);
   for (let i = 0; i < d.length; i++) if (d[i] === -Infinity) return true;
@@ -356,12 +356,12 @@ const logsumexpOp = reduceOps.define<[Tensor], ReduceAttrs>({
     const shift = hasNegInf(lse) ? where(lse.eq(-Infinity), 0, lse) : lse;
     return [g.reshape(ks).mul(x.sub(shift).exp())];
   },
-});
   // monotone in each element; the gradient is g · softmax(x), softmax in [0, 1]
   interval: {
     ...monotone(),
     vjp: ({ g, inputs: [x], attrs }) => [mulBounds(expandBounds(g, keepShape(x.shape, attrs.dims), x.shape), constBounds(x, 0, 1))],
   },
+});
 
 /**
  * log(sum(exp(x))) over dim, max-shifted so it neither overflows nor underflows. A row of only
@@ -416,7 +416,6 @@ const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
       : x.abs().div(safeDenominator(nk)).pow(attrs.p - 1);
     return [x.sign().mul(ratio).mul(where(nk.eq(0), 0, gk))];
   },
-});
   // monotone in |x|; for p >= 1 the gradient is g times a ratio in [-1, 1] (0 at the zero vector)
   interval: {
     forward: ({ bounds: [x], attrs, forward }) => {
@@ -429,6 +428,7 @@ const normOp = reduceOps.define<[Tensor], ReduceAttrs & { p: number }>({
       return [mulBounds(gx, { lo: x!.lo.mul(0).where(x!.lo.ge(0), -1), hi: x!.hi.mul(0).where(x!.hi.le(0), 1) })];
     },
   },
+});
 /**
  * The p-norm (p = 1, 2, Infinity, or any p > 0; default 2) over dims, as torch.linalg.vector_norm.
  * Its gradient at 0 is 0, not NaN.
@@ -471,18 +471,6 @@ function prodData(x: Tensor, d: number): Tensor {
     }
   }
   return new Tensor(out, x.shape.filter((_, j) => j !== d));
-}
-
-/**
- * The product of the other entries of each line along dim d, without division: the exclusive
- * cumulative product from the left times the one from the right (exact with zeros).
- */
-function prodOfOthers(x: Tensor, d: number): Tensor {
-  const n = x.shape[d]!;
-  const pads = (before: boolean): [number, number][] => x.shape.map((_, j) => (j === d ? (before ? [1, 0] : [0, 1]) : [0, 0]));
-  const left = padDims(x.narrow(d, 0, n - 1), pads(true), 1).cumprod(d);
-  const right = padDims(x.narrow(d, 1, n - 1), pads(false), 1).flip(d).cumprod(d).flip(d);
-  return left.mul(right);
 }
 
 const prodOp = reduceOps.define<[Tensor], ProdAttrs>({

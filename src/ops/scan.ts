@@ -190,6 +190,14 @@ const linearScanOp: OpDef<[Tensor, Tensor], ScanAttrs> = scanOps.define<[Tensor,
   },
 });
 
+/**
+ * @internal y_k = b_k + a_k · y_{k-1} along dim (from the end when `reverse`), as a graph op: a
+ * and b have the same shape.
+ */
+export function linearScan(a: Tensor, b: Tensor, dim: number, reverse = false): Tensor {
+  return call(linearScanOp, [a, b], { dim: normDim("linearScan", dim, b.ndim), reverse });
+}
+
 /** Pads of one zero at the end (`atEnd`) or the start of dim. */
 function shiftPads(t: Tensor, dim: number, atEnd: boolean): [number, number][] {
   return t.shape.map((_, j) => (j === dim ? (atEnd ? [0, 1] : [1, 0]) : [0, 0]));
@@ -230,6 +238,7 @@ const logcumsumexpOp = scanOps.define<[Tensor], ScanAttrs>({
 export function logcumsumexp(x: Tensor, dim: number): Tensor {
   assertFloat("logcumsumexp", x);
   const d = normDim("logcumsumexp", dim, x.ndim);
+  if (x.ndim === 0) return reshape(logcumsumexp(reshape(x, [1]), 0), []);
   return call(logcumsumexpOp, [x], { dim: d, reverse: false });
 }
 

@@ -280,6 +280,19 @@ export function padDims(x: Tensor, pads: [number, number][], value: number): Ten
   return call(padOp, [x], { pads, value });
 }
 
+/**
+ * @internal The product of the other entries of each line along dim d, without division: the
+ * exclusive cumulative product from the left times the one from the right (exact with zeros, and
+ * so are its own gradients: prod's and scatterReduce's "prod" gradients).
+ */
+export function prodOfOthers(x: Tensor, d: number): Tensor {
+  const n = x.shape[d]!;
+  const pads = (before: boolean): [number, number][] => x.shape.map((_, j) => (j === d ? (before ? [1, 0] : [0, 1]) : [0, 0]));
+  const left = padDims(narrow(x, d, 0, n - 1), pads(true), 1).cumprod(d);
+  const right = padDims(narrow(x, d, 1, n - 1), pads(false), 1).flip(d).cumprod(d).flip(d);
+  return left.mul(right);
+}
+
 /** The modes of {@link pad}, as torch.nn.functional.pad's. */
 export type PadMode = "constant" | "reflect" | "replicate" | "circular";
 const PAD_MODES: readonly string[] = ["constant", "reflect", "replicate", "circular"];

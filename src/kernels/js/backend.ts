@@ -15,7 +15,7 @@ import { UNARY_DEFAULTS, type Backend, type BinaryOp, type ReduceOp, type UnaryO
 import { completeBackend } from "../registry.js";
 import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
-import { erf, erfFloat32, sigmoid } from "./math.js";
+import { erf, sigmoid } from "./math.js";
 import { planRuns } from "./runs.js";
 
 /**
@@ -46,11 +46,7 @@ export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number,
     case "logSigmoid": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x))); } return true;
     // NOTE: relu(NaN) = NaN and relu(-0) = +0, as the reference.
     case "relu": for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x === x ? 0 : NaN; } return true;
-    case "erf":
-      // NOTE: a float32 result needs only the float32 approximation (about 10x faster than the series)
-      if (O instanceof Float32Array) for (; oi < end; oi++, xi += xs) O[oi] = erfFloat32(X[xi]!);
-      else for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!);
-      return true;
+    case "erf": for (; oi < end; oi++, xi += xs) O[oi] = erf(X[xi]!); return true;
     case "leakyRelu": {
       const a = p.alpha ?? UNARY_DEFAULTS.alpha;
       for (; oi < end; oi++, xi += xs) { const x = X[xi]!; O[oi] = x > 0 ? x : x * a; }

@@ -9,7 +9,7 @@ import type { DType, TypedArray } from "../../tensor/dtype.js";
 import { numel } from "../../tensor/shape.js";
 import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "../backend.js";
 import { isDense } from "../js/runs.js";
-import { COMPARE, ERF_CONSTANTS } from "./math.js";
+import { COMPARE } from "./math.js";
 import { roundUp, type WasmRuntime } from "./runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
@@ -35,22 +35,16 @@ function period(v: View): number {
 }
 
 export function unaryWasm(rt: WasmRuntime, op: UnaryOp, x: View): Float32Array | null {
-  const vec = op === "exp" || op === "erf";
-  const fn = vec ? null : rt.k[op];
-  const xs = fn || vec ? denseF32(x) : null;
+  const fn = op === "exp" ? null : rt.k[op];
+  const xs = fn || op === "exp" ? denseF32(x) : null;
   if (!xs || xs.length < ELEMENTWISE_MIN) return null;
   const n = xs.length;
-  // exp and erf run on whole vectors: the output starts after the input rounded up to 4
+  // exp runs on whole vectors: the output starts after the input rounded up to 4
   const np = roundUp(n, 4);
-  const tbl = rt.base + 8 * np;
-  const H = rt.heap(tbl + 4 * ERF_CONSTANTS.length);
+  const H = rt.heap(rt.base + 8 * np);
   H.set(xs, rt.base >> 2);
   if (fn) fn(rt.base, rt.base + 4 * np, n);
-  else if (op === "exp") rt.math.exp(rt.base, rt.base + 4 * np, np / 4);
-  else {
-    H.set(ERF_CONSTANTS, tbl >> 2);
-    rt.math.erf(rt.base, rt.base + 4 * np, np / 4, tbl);
-  }
+  else rt.math.exp(rt.base, rt.base + 4 * np, np / 4);
   return H.slice((rt.base >> 2) + np, (rt.base >> 2) + np + n);
 }
 
