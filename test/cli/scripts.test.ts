@@ -20,6 +20,7 @@ interface ScriptCase {
 
 const SCRIPTS: ScriptCase[] = [
   { script: "examples/train-digits.ts", malformed: [["--epochs", "ten"], "--epochs"] },
+  { script: "examples/train-sequence.ts", malformed: [["--task", "poetry"], "--task"] },
   { script: "bench/run.ts", malformed: [["--threads", "3"], "--threads"] },
   { script: "examples/doctor.ts", malformed: [["now"], '"now"'] },
   { script: "examples/browser/serve.ts", malformed: [["--port", "http"], "--port"] },
