@@ -76,6 +76,11 @@ export interface AuditOptions {
   maxRuns?: number;
   /** Seed of the sample and the witness search (default 1). */
   seed?: number;
+  /**
+   * Also audit the gradients of the float inputs given as ranges (default: only when fn has no
+   * parameter, as a pure function of its inputs; training never differentiates the data).
+   */
+  inputGradients?: boolean;
 }
 
 /** A concrete input that triggers a finding, run with anomaly detection on. */
@@ -378,7 +383,7 @@ class Interpreter {
               }) ?? []),
             ].map((b) => (b ? sanitize(b) : b)),
           );
-          this.checkGrads(u.def.name, node, u.grads, u.inputs);
+          this.checkGrads(u.def.name, node, u.grads, u.inputs, gradOut);
         }
         gradIns.forEach((gi, i) => {
           if (!gi) return;
@@ -395,7 +400,7 @@ class Interpreter {
       const d = this.declaredVjp(node, gradOut);
       if (d === undefined) return;
       const sums = this.run(() => d.map((b, i) => (b && gradIns[i] ? sanitize(sumToBounds(b, gradIns[i]!.shape)) : null)));
-      this.checkGrads(node.op, node, sums, node.inputs);
+      this.checkGrads(node.op, node, sums, node.inputs, gradOut);
       gradIns.forEach((gi, i) => {
         const b = sums[i];
         if (gi && b) this.set(gi, b);
@@ -404,9 +409,9 @@ class Interpreter {
   };
 
   /** A declared VJP (or unit) rule whose gradient bounds are not finite from finite bounds. */
-  checkGrads(op: string, node: Node, grads: readonly (Bounds | null)[], inputs: readonly Tensor[]): void {
+  checkGrads(op: string, node: Node, grads: readonly (Bounds | null)[], inputs: readonly Tensor[], gradOut: Tensor): void {
     const inBs = inputs.map((t) => this.boundsOf(t));
-    if (!inBs.every((b, i) => !isFloat(inputs[i]!.dtype) || finite(b))) return;
+    if (!finite(this.boundsOf(gradOut)) || !inBs.every((b, i) => !isFloat(inputs[i]!.dtype) || finite(b))) return;
     grads.forEach((g) => {
       if (g && !finite(g)) this.report("backward", op, "vjp", node, inBs, g, inputs, node.attrs);
     });
@@ -573,29 +578,33 @@ function* candidates(specs: Spec[], seed: number): Generator<Tensor[]> {
   yield each((s, k) => s.hi[k]!);
   yield each((s, k) => s.lo[k]!);
   yield each((s, k) => inRange(s, k, 0));
-  // equal float arguments (a cosine of exactly 1)
-  const first = each(uni);
-  yield first.map((t, i) => (specs[i]!.fixed || !isFloat(t.dtype) ? t : (first.find((u, j) => !specs[j]!.fixed && sameShape(u.shape, t.shape) && u.dtype === t.dtype) ?? t)));
+  // equal float arguments of one shape (a cosine of a vector with itself)
+  const equal = (): Tensor[] => {
+    const first = each(uni);
+    return first.map((t, i) => (specs[i]!.fixed || !isFloat(t.dtype) ? t : (first.find((u, j) => !specs[j]!.fixed && sameShape(u.shape, t.shape) && u.dtype === t.dtype) ?? t)));
+  };
+  yield equal();
   yield each((s, k) => inRange(s, k, 1));
   yield each((s, k) => inRange(s, k, -1));
   yield each(mid);
   for (;;) {
     yield each((s, k) => (r() < 0.2 ? (r() < 0.5 ? s.lo[k]! : s.hi[k]!) : uni(s, k)));
     yield each(uni);
+    yield equal();
   }
 }
 
 /** Run fn (and its backward) with anomaly detection on; the report of the first NaN/Inf, or null. */
-function realRun(fn: (...args: Tensor[]) => Tensor, args: Tensor[], backward: boolean): AnomalyReport | null {
+function realRun(fn: (...args: Tensor[]) => Tensor, args: Tensor[], backward: boolean, inputGrads: boolean, backwardOnly = false): AnomalyReport | null {
   try {
-    detectAnomaly(() => {
-      const ins = args.map((t) => (isFloat(t.dtype) ? t.detach().clone() : t));
-      for (const t of ins) if (isFloat(t.dtype)) t.requiresGrad = true;
-      const out = fn(...ins);
-      if (!backward || !(out instanceof Tensor) || !out.requiresGrad) return;
-      const leaves = collectLeaves(out);
-      if (leaves.length) grad(out.numel === 1 ? out : out.sum(), leaves, { allowUnused: true });
-    });
+    const ins = args.map((t) => (isFloat(t.dtype) ? t.detach().clone() : t));
+    if (inputGrads) for (const t of ins) if (isFloat(t.dtype)) t.requiresGrad = true;
+    const run = (): Tensor | null => fn(...ins);
+    // backwardOnly: the forward's own NaN/Inf (reported already) does not hide a gradient's
+    const out = backwardOnly ? run() : detectAnomaly(run);
+    if (!backward || !(out instanceof Tensor) || !out.requiresGrad) return null;
+    const leaves = collectLeaves(out);
+    if (leaves.length) detectAnomaly(() => grad(out.numel === 1 ? out : out.sum(), leaves, { allowUnused: true }));
   } catch (e) {
     if (e instanceof AnomalyError) return e.report;
     return null;
@@ -658,10 +667,15 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
     return a > b ? lo : a + (b - a) * r();
   })));
   const ip = new Interpreter(options.parameterMargin ?? 0);
+  // Differentiate the inputs too when asked, or when fn has no parameter (one plain run tells).
+  const inputGrads = options.inputGradients ?? !withGradMode(true, () => {
+    const o = fn(...args);
+    return o instanceof Tensor && o.requiresGrad;
+  });
   specs.forEach((s, i) => {
     const t = args[i]!;
     if (s.fixed) return;
-    if (isFloat(t.dtype)) t.requiresGrad = true;
+    if (isFloat(t.dtype) && inputGrads) t.requiresGrad = true;
     ip.set(t, { lo: make(s, s.lo), hi: make(s, s.hi) });
   });
   const prevEngine = setEngineObserver(ip.engine);
@@ -692,12 +706,17 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
     while (runs < max && ip.findings.some((f) => !f.witness)) {
       const cand = gen.next().value as Tensor[];
       runs++;
-      const rep = realRun(fn, cand, options.backward ?? true);
-      if (!rep) continue;
-      const f = ip.findings.find((x) => !x.witness && matches(x, rep));
-      if (f) {
+      const confirm = (rep: AnomalyReport | null): boolean => {
+        const f = rep && ip.findings.find((x) => !x.witness && matches(x, rep));
+        if (!f || !rep) return false;
         f.witness = { inputs: cand, report: rep };
         if (rep.hint) f.hint = rep.hint;
+        return true;
+      };
+      const rep = realRun(fn, cand, options.backward ?? true, inputGrads);
+      if (!confirm(rep) && rep?.phase === "forward" && runs < max && ip.findings.some((f) => !f.witness && f.phase === "backward")) {
+        runs++;
+        confirm(realRun(fn, cand, true, inputGrads, true));
       }
     }
   }

@@ -25,6 +25,8 @@ import { Tensor } from "../tensor/tensor.js";
 import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 import { markModified } from "../tensor/version.js";
+import { composite } from "../autograd/composite.js";
+import { bceWithLogitsUnit, cosineSimilarityUnit } from "./units.js";
 
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 export * from "./functional-spatial.js";
@@ -648,16 +650,17 @@ export interface BceWithLogitsOptions extends BceOptions {
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BceWithLogitsOptions = {}): Tensor {
   const op = "binaryCrossEntropyWithLogits";
   checkPair(op, input, target);
-  const m = input.detach().neg().clamp(0);
-  const logTerm = m.neg().exp().add(input.neg().sub(m).exp()).log();
-  let loss: Tensor;
-  if (options.posWeight) {
-    checkBroadcastable(op, "posWeight", options.posWeight, input);
-    const logWeight = options.posWeight.sub(1).mul(target).add(1);
-    loss = target.neg().add(1).mul(input).add(logWeight.mul(logTerm.add(m)));
-  } else {
-    loss = target.neg().add(1).mul(input).add(m).add(logTerm);
-  }
+  if (options.posWeight) checkBroadcastable(op, "posWeight", options.posWeight, input);
+  const pw = options.posWeight;
+  let loss = composite(bceWithLogitsUnit, pw ? [input, target, pw] : [input, target], null, () => {
+    const m = input.detach().neg().clamp(0);
+    const logTerm = m.neg().exp().add(input.neg().sub(m).exp()).log();
+    if (pw) {
+      const logWeight = pw.sub(1).mul(target).add(1);
+      return target.neg().add(1).mul(input).add(logWeight.mul(logTerm.add(m)));
+    }
+    return target.neg().add(1).mul(input).add(m).add(logTerm);
+  });
   if (options.weight) {
     checkBroadcastable(op, "weight", options.weight, input);
     loss = loss.mul(options.weight);
@@ -757,7 +760,7 @@ export function cosineSimilarity(a: Tensor, b: Tensor, options: CosineSimilarity
     const xs = scaled(x, sc);
     return xs.div(clampedNormLikeTorch(xs, d, eps));
   };
-  return unit(ae).mul(unit(be)).sum(d);
+  return composite(cosineSimilarityUnit, [a, b], { dim: d, eps }, () => unit(ae).mul(unit(be)).sum(d));
 }
 
 /** Options of `klDiv` and `KLDivLoss`. */
