@@ -1,43 +1,22 @@
 /**
  * The op-table gradcheck suite (float64 central differences) re-run on every fast backend, plus
  * a float32 cross-check of each sample's forward and gradients against the reference backend (the
- * float64 gradchecks exercise the js-fast code paths, since the wasm kernels are float32).
+ * float64 gradchecks exercise the js-fast code paths, since the wasm kernels are float32), through
+ * the conformance kit's runner (safegrad/testing's `runGradchecks`), fed with the op-table samples.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DTypeError, getBackend, grad, gradcheck, setBackend, tensor } from "../../src/index.js";
+import { getBackend, setBackend } from "../../src/index.js";
 import { registerFastBackends } from "../../src/kernels/fast.js";
-import { isFloat } from "../../src/tensor/dtype.js";
+import { runGradchecks, type GradcheckCase } from "../../src/testing.js";
 import { compositeSamples, opSamples, type GradSample } from "../ops/samples.js";
 
 const RUNS = Number(process.env.GRADCHECK_RUNS_FAST ?? 6);
 const names = registerFastBackends();
 
-/** Forward + gradients of a sample, with inputs cast to float32. */
-function f32Eval(s: GradSample["arb"] extends fc.Arbitrary<infer T> ? T : never): { out: number[]; grads: (number[] | null)[] } {
-  const xs = s.inputs.map((t) => {
-    const c = isFloat(t.dtype) ? tensor(Float32Array.from(t.toTypedArray()), { shape: [...t.shape] }) : t;
-    if (t.requiresGrad) c.requiresGrad_();
-    return c;
-  });
-  const out = s.fn(...xs);
-  const diff = xs.filter((t) => t.requiresGrad);
-  let grads: (number[] | null)[] = [];
-  if (isFloat(out.dtype) && out.numel > 0 && diff.length) {
-    const w = tensor(Float32Array.from({ length: out.numel }, (_, i) => Math.cos(i + 1)), { shape: [...out.shape] });
-    grads = grad([out], diff, { gradOutputs: [w], allowUnused: true }).map((g) => (g ? Array.from(g.toTypedArray()) : null));
-  }
-  return { out: Array.from(out.toTypedArray()), grads };
-}
-
-function close(a: number[], b: number[], what: string): void {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if ((Number.isNaN(x) && Number.isNaN(y)) || x === y) continue;
-    if (!(Math.abs(x - y) <= 1e-4 + 1e-4 * Math.abs(y))) expect.fail(`${what}: at ${i} ${x} vs ${y}`);
-  }
+/** A sample of the op table as a case of the kit's gradcheck runner: seed k gives fast-check's sample for seed k. */
+function kitCase(name: string, sample: GradSample): GradcheckCase {
+  return { name, samples: RUNS, make: (seed) => fc.sample(sample.arb, { seed, numRuns: 1 })[0]! };
 }
 
 for (const backend of names) {
@@ -50,33 +29,11 @@ for (const backend of names) {
         it(`${name}: checked by hand`, () => sample.check());
         continue;
       }
-      it(`${name}: float64 gradcheck`, () => {
-        fc.assert(fc.property(sample.arb, ({ inputs, fn }) => void gradcheck(fn, inputs, { name })), { numRuns: RUNS });
-      });
-      it(`${name}: float32 forward and gradients match the reference backend`, () => {
-        fc.assert(
-          fc.property(sample.arb, (s) => {
-            setBackend("js");
-            let want: ReturnType<typeof f32Eval>;
-            try {
-              want = f32Eval(s);
-            } catch (e) {
-              // NOTE: a few samples close over float64 constants (permute, expand): not float32-able.
-              if (e instanceof DTypeError) return;
-              throw e;
-            } finally {
-              setBackend(backend);
-            }
-            const got = f32Eval(s);
-            close(got.out, want.out, `${name} forward`);
-            got.grads.forEach((g, i) => {
-              const w = want.grads[i];
-              if (g && w) close(g, w, `${name} grad ${i}`);
-              else expect(g === null).toBe(w === null || w === undefined);
-            });
-          }),
-          { numRuns: RUNS },
-        );
+      // the same runner as safegrad/testing's checkBackend: float64 gradcheck, then float32 forward
+      // and gradients against the reference backend
+      it(`${name}: float64 gradcheck, and float32 forward and gradients match the reference backend`, () => {
+        const [r] = runGradchecks({ cases: [kitCase(name, sample)] });
+        expect(r!.ok, `${r!.failure} (seed ${r!.seed})`).toBe(true);
       });
     }
   });
