@@ -79,8 +79,8 @@ describe("kinks, exactly at the point", () => {
     expect(grads((x) => sg.elu(x, 0.7), f64([0, 1]))[0]).toEqual([0.7, 1]);
     expect(grads((x) => sg.celu(x, 2), f64([0]))[0]).toEqual([1]);
     const [g] = grads(sg.selu, f64([0, 1]));
-    expect(g[0]).toBeCloseTo(sg.SELU_CONSTANTS.alpha * sg.SELU_CONSTANTS.scale, 14);
-    expect(g[1]).toBeCloseTo(sg.SELU_CONSTANTS.scale, 15);
+    expect(g![0]).toBeCloseTo(sg.SELU_CONSTANTS.alpha * sg.SELU_CONSTANTS.scale, 14);
+    expect(g![1]).toBeCloseTo(sg.SELU_CONSTANTS.scale, 15);
   });
 
   it("the rounding ops have zero gradient, also at their jumps; div with a roundingMode too", () => {
