@@ -17,7 +17,7 @@ import { contiguousData, contiguousStrides } from "../tensor/layout.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, type OpDef, OpFamily } from "./define.js";
-import { isPoint, monotone } from "./interval.js";
+import { type Bounds, isPoint, maxAbs, monotone, symmetric } from "./interval.js";
 import { cat, expand, padDims, prodOfOthers, reshape } from "./shape.js";
 import { where } from "./compare.js";
 
@@ -297,7 +297,15 @@ const scatterOp: OpDef<[Tensor, Tensor, Tensor], { dim: number }> = indexingOps.
     needs[2] ? toSrcShape(g.gather(dim, index), src) : null,
   ],
   saved: [1], // the index
+  // A known index writes the bounds; an unknown one may write any of src's entries anywhere.
+  interval: { forward: (c) => (isPoint(c.bounds[1]!) ? monotone<[Tensor, Tensor, Tensor], { dim: number }>([1, 0, 1]).forward(c) : hullWithSrc(c.bounds[0]!, c.bounds[2]!)) },
 });
+
+/** x's bounds widened by the whole range of src's (where any src entry may land anywhere). */
+function hullWithSrc(x: Bounds, src: Bounds): Bounds {
+  if (src.lo.numel === 0) return x;
+  return { lo: x.lo.minimum(src.lo.amin()), hi: x.hi.maximum(src.hi.amax()) };
+}
 
 /**
  * A copy of x with `src` (a tensor, or one number) written at the places index names along dim
@@ -386,6 +394,36 @@ const scatterReduceOp: OpDef<[Tensor, Tensor, Tensor], ScatterReduceAttrs> = ind
       } else [gx, gs] = prodGradWithZeros(g, x, s, index, dim, includeSelf);
     }
     return [needs[0] ? selfShare(gx) : null, null, needs[2] ? toSrcShape(gs, src) : null];
+  },
+  // With a known index: sum, mean, amax and amin are monotone in x and src, prod too on
+  // non-negative bounds and else within ± the product of the magnitudes. With an unknown index any
+  // src entry may land anywhere: the sums of src's negative and positive parts, src's whole range,
+  // or for prod ± max(|x|, 1) · prod(max(|src|, 1)).
+  interval: {
+    forward: (c) => {
+      const [x, idx, src] = c.bounds as [Bounds, Bounds, Bounds];
+      const { reduce } = c.attrs;
+      const nonNegative = reduce === "prod" && [x, src].every((b) => b.lo.ge(0).toTypedArray().every((v) => v));
+      if (isPoint(idx)) {
+        if (reduce !== "prod" || nonNegative) return monotone<[Tensor, Tensor, Tensor], ScatterReduceAttrs>([1, 0, 1]).forward(c);
+        return symmetric(c.forward([maxAbs(x), idx.lo, maxAbs(src)], c.attrs));
+      }
+      if (reduce === "sum") return { lo: x.lo.minimum(0).add(src.lo.minimum(0).sum()), hi: x.hi.maximum(0).add(src.hi.maximum(0).sum()) };
+      if (reduce === "prod") return symmetric(maxAbs(x).maximum(1).mul(maxAbs(src).maximum(1).prod()));
+      return hullWithSrc(x, src);
+    },
+    // Every contributor's gradient is g times a factor in [0, 1] (sum, mean, amax, amin), or for
+    // prod the product of the others: at most max(|x|, 1) · prod(max(|src|, 1)) of its place.
+    vjp: ({ g, bounds, inputs: [, , srcValue], attrs, forward }) => {
+      const [x, idx, src] = bounds as [Bounds, Bounds, Bounds];
+      let scale = maxAbs(g);
+      if (attrs.reduce === "prod") {
+        const big = (b: Bounds): Tensor => maxAbs(b).maximum(1);
+        scale = scale.mul(isPoint(idx) ? forward([big(x), idx.lo, big(src)], attrs) : big(x).mul(big(src).prod()));
+      }
+      const toSrc = isPoint(idx) ? toSrcShape(scale.gather(attrs.dim, idx.lo), srcValue) : scale.amax().expand(srcValue.shape);
+      return [symmetric(scale), null, symmetric(toSrc)];
+    },
   },
 });
 

@@ -488,6 +488,20 @@ const prodOp = reduceOps.define<[Tensor], ProdAttrs>({
     if (!hasZero(x)) return [gk.mul(keepdim ? out : out.unsqueeze(dim)).div(x)];
     return [gk.mul(prodOfOthers(x, dim))];
   },
+  // Monotone where every x >= 0, else within ± the product of |x|. Each entry's gradient is g times
+  // the product of the others: at most |g| · prod(max(|x|, 1)) in size.
+  interval: {
+    forward: (c) => {
+      const x = c.bounds[0]!;
+      if (x.lo.ge(0).toTypedArray().every((v) => v)) return monotone<[Tensor], ProdAttrs>().forward(c);
+      return symmetric(c.forward([maxAbs(x)], c.attrs));
+    },
+    vjp: ({ g, bounds: [x], inputs: [xv], attrs, forward }) => {
+      const p = forward([maxAbs(x!).maximum(1)], { ...attrs, keepdim: true });
+      const gk = attrs.keepdim ? maxAbs(g) : maxAbs(g).unsqueeze(attrs.dim);
+      return [symmetric(gk.mul(p).expand(xv.shape))];
+    },
+  },
 });
 
 /** Whether t holds a zero. */

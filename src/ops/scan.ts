@@ -188,6 +188,8 @@ const linearScanOp: OpDef<[Tensor, Tensor], ScanAttrs> = scanOps.define<[Tensor,
     const lambda = call(linearScanOp, [next(a), g], { dim, reverse: !reverse });
     return [needs[0] ? lambda.mul(prev(out)) : null, lambda];
   },
+  // |y_k| <= |b_k| + |a_k| |y_{k-1}|: the recurrence itself on the largest magnitudes.
+  interval: { forward: ({ bounds: [a, b], attrs, forward }) => symmetric(forward([maxAbs(a!), maxAbs(b!)], attrs)) },
 });
 
 /**
@@ -224,6 +226,12 @@ const logcumsumexpOp = scanOps.define<[Tensor], ScanAttrs>({
     const e = x.sub(safe).exp();
     const ratio = padDims(out.narrow(dim, 0, n - 1).sub(safe.narrow(dim, 1, n - 1)).exp(), shiftPads(out, dim, true), 0);
     return [e.mul(call(linearScanOp, [ratio, g], { dim, reverse: true }))];
+  },
+  // Non-decreasing in every entry. The gradient of x_i is sum_{k>=i} g_k exp(x_i - out_k), with
+  // every exp(x_i - out_k) in [0, 1]: at most revCumsum(|g|) in size.
+  interval: {
+    ...monotone(),
+    vjp: ({ g, attrs }) => [symmetric(revCumsum(maxAbs(g), attrs.dim))],
   },
 });
 
