@@ -3,7 +3,15 @@
  * in one run, printed as one table with ratios (or JSON).
  *
  *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,wasm-2t,tfjs-wasm] [--threads 1|2]
- *                    [--quick] [--json] [--runs 7] [--budget-ms 25000] [--rounds 1]   (--help lists them)
+ *                    [--quick] [--json FILE] [--runs 7] [--budget-ms 25000] [--rounds 1]   (--help lists them)
+ *   npm run bench -- --backend ./my-backend.ts [--ops [--max-size 16] [--only exp,add]]
+ *   npm run bench -- compare A.json B.json
+ *
+ * `--backend FILE` loads a module exporting a Backend (or a partial one, or a factory: see
+ * backend-module.ts) and runs it as one more implementation, in its own child, in the same rounds,
+ * with ratio columns against our built-in backends. `--ops` times Backend methods one by one
+ * instead of the workloads (ops.ts). `--json FILE` writes the results (every timed run included,
+ * for the spread); `compare` (compare.ts) reads two such files.
  *
  * `wasm-2t` is the wasm backend on two threads (a worker sharing its memory) whatever `--threads`
  * says, so `--backends wasm,wasm-2t,tfjs-wasm` compares one and two threads in one run.
@@ -24,6 +32,10 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
+import { writeFileSync } from "node:fs";
+import { registerBackend, getBackend, type Backend } from "../src/index.js";
+import { BackendModuleError, loadBackendModule } from "./backend-module.js";
+import { opCases, runOps } from "./ops.js";
 
 const ALL_BACKENDS = ["js", "js-fast", "wasm", "wasm-2t", "tfjs-cpu", "tfjs-wasm", "jax", "jax-jit", "torch"];
 const ALL_WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "W6"];
@@ -33,10 +45,17 @@ interface Options {
   backends: string[];
   threads: number;
   quick: boolean;
-  json: boolean;
+  json: string | undefined;
   runs: number;
   budgetMs: number;
   rounds: number;
+  /** --backend: the module of a third-party backend. */
+  backendFile: string | undefined;
+  /** --ops and its sizes (log2) and op filter. */
+  ops: boolean;
+  minSize: number;
+  maxSize: number;
+  only: string[] | undefined;
 }
 
 function parseArgs(argv: string[]): Options & { child?: string } {
@@ -52,7 +71,12 @@ JSON). The full run takes several minutes; --quick is a ~10 s smoke version.`,
         backends: { type: "string", value: "LIST", help: `comma-separated implementations (default all: ${ALL_BACKENDS.join(",")}; --quick: js-fast,wasm,tfjs-wasm,jax)` },
         threads: { type: "integer", default: 1, min: 1, max: 2, value: "1|2", help: "threads of the wasm backend (wasm-2t always uses 2)" },
         quick: { type: "boolean", help: "small sizes, 3 runs, a 300 ms cell budget" },
-        json: { type: "boolean", help: "print JSON instead of the table" },
+        json: { type: "string", value: "FILE", help: "write the results as JSON to FILE (- prints them instead of the table); compare two with: npm run bench -- compare A.json B.json" },
+        backend: { type: "string", value: "FILE", help: "a module exporting a Backend (or a partial one, or a factory): run it beside the others, in the same rounds" },
+        ops: { type: "boolean", help: "time Backend methods one by one (every unary, binary and reduce op, 2^10..2^22 elements, contiguous and strided) instead of the workloads" },
+        "max-size": { type: "integer", min: 10, max: 22, value: "LOG2", help: "--ops: the largest size, 2^LOG2 elements (default 22; --quick: 16)" },
+        "min-size": { type: "integer", min: 10, max: 22, value: "LOG2", help: "--ops: the smallest size (default 10)" },
+        only: { type: "string", value: "LIST", help: "--ops: only these ops (comma-separated, e.g. exp,add,sum)" },
         runs: { type: "integer", min: 1, value: "N", help: "timed runs per cell after warm-up (default 7, at least 7 unless --quick; --quick: 3)" },
         "budget-ms": { type: "number", min: 1, value: "MS", help: "per-cell time budget; a slower cell runs fewer times (default 25000; --quick: 300)" },
         rounds: { type: "integer", default: 1, min: 1, value: "N", help: "run the implementations round-robin N times, keep each cell's best median" },
@@ -74,8 +98,17 @@ JSON). The full run takes several minutes; --quick is a ~10 s smoke version.`,
     budgetMs: v["budget-ms"] ?? (quick ? 300 : 25000),
     rounds: v.rounds,
     ...(v.child === undefined ? {} : { child: v.child }),
+    backendFile: v.backend,
+    ops: v.ops,
+    minSize: v["min-size"] ?? 10,
+    maxSize: v["max-size"] ?? (quick ? 16 : 22),
+    only: v.only === undefined ? undefined : list(v.only, []),
   };
-  for (const b of [...o.backends, ...(o.child === undefined ? [] : [o.child])]) {
+  // --ops times Backend methods: ours by default (the peers have none)
+  if (o.ops && v.backends === undefined) o.backends = ["js-fast", "wasm"];
+  if (o.minSize > o.maxSize) usageError(`--min-size ${o.minSize} is above --max-size ${o.maxSize}`);
+  // the --backend module's name is known once it is loaded (main checks a child's name then)
+  for (const b of [...o.backends, ...(o.child === undefined || o.backendFile ? [] : [o.child])]) {
     if (!ALL_BACKENDS.includes(b)) usageError(`--backends: unknown implementation "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
   }
   for (const w of o.workloads) if (!ALL_WORKLOADS.includes(w)) usageError(`--workloads: unknown workload "${w}" (known: ${ALL_WORKLOADS.join(", ")})`);
@@ -87,6 +120,8 @@ interface Cell {
   /** median milliseconds per run, or null */
   ms: number | null;
   runs: number;
+  /** every timed run (ms), for the spread (`compare`) */
+  times?: number[];
   note?: string;
 }
 interface ChildResult {
@@ -97,7 +132,42 @@ interface ChildResult {
   error?: string;
 }
 
+/** The --backend module's backend (loaded by main, in the parent and in its child). */
+let custom: Backend | null = null;
+/** Ratio columns of the --backend backend against our built-in ones. */
+const extraRatios: [string, string][] = [];
+
+/** The --backend backend as an implementation: our workloads (impl-ours.ts) with it registered and selected. */
+async function customImpl(b: Backend): Promise<Impl> {
+  const ours = (await import("./impl-ours.js")).oursImpl(b.name);
+  return {
+    ...ours,
+    async init(threads) {
+      if (threads !== 1) throw new NotAvailable(`${b.name} runs one thread`);
+      registerBackend(b);
+      await ours.init(1);
+    },
+  };
+}
+
+/** Our implementations, which have Backend methods for --ops. */
+const OURS = ["js", "js-fast", "wasm", "wasm-2t"];
+
+/** --ops in the child: the Backend methods of one implementation, one cell per op, size and layout. */
+async function childOps(name: string, o: Options): Promise<ChildResult> {
+  const res: ChildResult = { backend: name, cells: [] };
+  if (!OURS.includes(name) && !(custom && name === custom.name)) return { ...res, error: "--ops times Backend methods: ours and --backend only" };
+  try {
+    await (await loadImpl(name)).init(o.threads);
+  } catch (e) {
+    return { ...res, error: reason(e) };
+  }
+  res.cells = runOps(getBackend(), opCases({ minLog: o.minSize, maxLog: o.maxSize, ...(o.only ? { only: o.only } : {}) }), o.runs, Math.min(o.budgetMs, 2000));
+  return res;
+}
+
 async function loadImpl(name: string): Promise<Impl> {
+  if (custom && name === custom.name) return customImpl(custom);
   if (name === "tfjs-cpu" || name === "tfjs-wasm") return (await import("./impl-tfjs.js")).tfjsImpl(name === "tfjs-cpu" ? "cpu" : "wasm");
   if (name === "jax" || name === "jax-jit") return (await import("./impl-jax.js")).jaxImpl(name === "jax" ? "eager" : "jit");
   if (name === "torch") return (await import("./impl-torch.js")).torchImpl();
@@ -143,7 +213,7 @@ async function child(name: string, o: Options): Promise<ChildResult> {
         await run();
         times.push(performance.now() - t);
       }
-      res.cells.push({ id: c.id, ms: median(times), runs, ...(runs < o.runs ? { note: `${runs} runs` } : {}) });
+      res.cells.push({ id: c.id, ms: median(times), runs, times, ...(runs < o.runs ? { note: `${runs} runs` } : {}) });
     } catch (e) {
       res.cells.push({ id: c.id, ms: null, runs: 0, note: reason(e) });
     }
@@ -174,7 +244,7 @@ const RATIOS: [string, string][] = [
 function table(o: Options, cases: Case[], results: ChildResult[]): string {
   const by = new Map(results.map((r) => [r.backend, r]));
   const backends = o.backends;
-  const ratioCols = RATIOS.filter(([a, b]) => backends.includes(a) && backends.includes(b));
+  const ratioCols = [...RATIOS, ...extraRatios].filter(([a, b]) => backends.includes(a) && backends.includes(b));
   const header = ["workload", "unit", ...backends, ...ratioCols.map(([a, b]) => `${a}/${b}`)];
   const rows: string[][] = [];
   const notes: string[] = [];
@@ -239,18 +309,32 @@ function best(a: ChildResult, b: ChildResult): ChildResult {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "compare") return (await import("./compare.js")).main(process.argv.slice(3));
   const o = parseArgs(process.argv.slice(2));
+  if (o.backendFile) {
+    try {
+      custom = await loadBackendModule(o.backendFile);
+    } catch (e) {
+      if (e instanceof BackendModuleError) usageError(`--backend: ${e.message}`);
+      throw e;
+    }
+    if (!o.backends.includes(custom.name)) o.backends.push(custom.name);
+    for (const b of ["js-fast", "wasm", "js"]) if (o.backends.includes(b)) extraRatios.push([custom.name, b]);
+    if (o.child !== undefined && o.child !== custom.name && !ALL_BACKENDS.includes(o.child)) usageError(`unknown implementation "${o.child}"`);
+  }
   if (o.child) {
-    const r = await child(o.child, o);
+    const r = o.ops ? await childOps(o.child, o) : await child(o.child, o);
     process.stdout.write(`\n@@RESULT@@${JSON.stringify(r)}\n`);
     return;
   }
-  const cases = buildCases(o.workloads, o.quick);
+  // NOTE: the --ops cells have a Case's id, unit and work (all the table reads of them)
+  const cases = o.ops ? (opCases({ minLog: o.minSize, maxLog: o.maxSize, ...(o.only ? { only: o.only } : {}) }) as unknown as Case[]) : buildCases(o.workloads, o.quick);
+  if (o.ops && !cases.length) usageError(`--only: no op named ${o.only?.join(", ")}`);
   const self = fileURLToPath(import.meta.url);
   const results: ChildResult[] = [];
   for (let round = 0; round < o.rounds; round++) {
     o.backends.forEach((b, i) => {
-      if (!o.json) process.stderr.write(`running ${b}${o.rounds > 1 ? ` (round ${round + 1} of ${o.rounds})` : ""} ...\n`);
+      if (o.json !== "-") process.stderr.write(`running ${b}${o.rounds > 1 ? ` (round ${round + 1} of ${o.rounds})` : ""} ...\n`);
       const p = spawnSync(process.execPath, [...process.execArgv, self, ...process.argv.slice(2), "--child", b], {
         encoding: "utf8",
         maxBuffer: 64 << 20,
@@ -263,8 +347,13 @@ async function main(): Promise<void> {
       results[i] = round === 0 ? r : best(results[i]!, r);
     });
   }
-  if (o.json) process.stdout.write(`${JSON.stringify({ options: o, cases, results }, null, 2)}\n`);
-  else process.stdout.write(`${table(o, cases, results)}\n`);
+  const json = `${JSON.stringify({ options: o, cases, results }, null, 2)}\n`;
+  if (o.json === "-") process.stdout.write(json);
+  else {
+    if (o.json) writeFileSync(o.json, json);
+    process.stdout.write(`${table(o, cases, results)}\n`);
+    if (o.json) process.stderr.write(`wrote ${o.json}\n`);
+  }
 }
 
 main().catch((e: unknown) => {
