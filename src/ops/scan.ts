@@ -11,10 +11,12 @@
  *
  * logcumsumexp runs log(exp(acc) + exp(v)) = max + log1p(exp(min - max)) along the line, so it
  * neither overflows (1e30) nor underflows; a prefix of only -Infinity is -Infinity. Its gradient
- * dL/dx_i = sum_{k>=i} g_k exp(x_i - out_k) is computed as exp(x_i - out_i) · S_i with the reverse
- * linear recurrence S_i = g_i + exp(out_i - out_{i+1}) S_{i+1}: every exponent is <= 0, so nothing
- * overflows and no log|g| is added to a large out (torch 1.13's log-space form loses g there). A
- * position whose prefix is all -Infinity gets gradient 0 (torch: NaN), as logsumexp's masked rows.
+ * dL/dx_i = sum_{k>=i} g_k exp(x_i - out_k) is computed from the running max M and the normalized
+ * running sums Z_k = sum_{j<=k} exp(x_j - M_k) (a linear recurrence), as exp(x_i - M_i) · S_i with
+ * S_i = g_i / Z_i + exp(M_i - M_{i+1}) S_{i+1}: every exponent is <= 0 and the rounded output is
+ * never used, so the gradient is right at 1e30 in float32 too (torch 1.13's log-space form adds
+ * log|g| to out and there gives 1 for every g). A position whose prefix is all -Infinity gets
+ * gradient 0 (torch: NaN), as logsumexp's fully masked rows.
  *
  * cummax/cummin (subgradients written down and tested): the running extreme moves to an entry
  * that ties it, so among ties the LAST index is returned and gets the gradient (torch 1.13 on CPU
@@ -217,16 +219,27 @@ function logAddExp(a: number, b: number): number {
 const logcumsumexpOp = scanOps.define<[Tensor], ScanAttrs>({
   name: "logcumsumexp",
   forward: ([x], a) => scan(x, a.dim, false, -Infinity, logAddExp),
-  vjp: ({ g, inputs: [x], out, attrs: { dim } }) => {
+  vjp: ({ g, inputs: [x], attrs: { dim } }) => {
     const n = x.shape[dim]!;
     if (n === 0) return [g];
-    // out = -Infinity only where the whole prefix is -Infinity: shift by 0 there (x - 0 = -Infinity
-    // gives exp 0), never -Infinity - -Infinity = NaN.
-    const safe = where(out.eq(-Infinity), 0, out);
-    const e = x.sub(safe).exp();
-    const ratio = padDims(out.narrow(dim, 0, n - 1).sub(safe.narrow(dim, 1, n - 1)).exp(), shiftPads(out, dim, true), 0);
-    return [e.mul(call(linearScanOp, [ratio, g], { dim, reverse: true }))];
+    // M = the running max, Z_k = sum_{j<=k} exp(x_j - M_k) in [1, k + 1] (a linear recurrence), and
+    // exp(x_i - out_k) = exp(x_i - M_i) · exp(M_i - M_k) / Z_k, every exponent <= 0. The rounded
+    // output is never used: at 1e30 in float32, out = M + log Z has lost log Z, x - M has not.
+    // A prefix of only -Infinity (M = -Infinity, Z = 0) is shifted by 0 and gets gradient 0.
+    const m = cumExtreme("cummax", x, dim).values;
+    const masked = m.eq(-Infinity);
+    const ms = where(masked, 0, m);
+    const e = x.sub(ms).exp();
+    // ratio_k = exp(M_{k-1} - M_k) for k >= 1 (0 after a masked prefix), ratio_0 = 0
+    const prevMasked = masked.narrow(dim, 0, n - 1);
+    const steps = where(prevMasked, 0, ms.narrow(dim, 0, n - 1).sub(ms.narrow(dim, 1, n - 1)).exp());
+    const ratio = padDims(steps, shiftPads(x, dim, false), 0);
+    const z = call(linearScanOp, [ratio, e], { dim, reverse: false });
+    const gz = where(z.eq(0), 0, g.div(where(z.eq(0), 1, z)));
+    const back = padDims(steps, shiftPads(x, dim, true), 0);
+    return [e.mul(call(linearScanOp, [back, gz], { dim, reverse: true }))];
   },
+  saved: [0], // x only (not the rounded output)
   // Non-decreasing in every entry. The gradient of x_i is sum_{k>=i} g_k exp(x_i - out_k), with
   // every exp(x_i - out_k) in [0, 1]: at most revCumsum(|g|) in size.
   interval: {
