@@ -5,8 +5,9 @@
  * it must not import functional.ts.
  *
  * Safety choices:
- * - groupNorm puts eps inside the square root, so a constant group (variance 0) gives a finite
- *   output (0 before the affine) and a finite gradient; groups whose magnitude would overflow when
+ * - groupNorm puts eps inside the square root and subtracts each group's first element before
+ *   the mean, so a constant group (of any magnitude) gives exactly 0 before the affine, with a
+ *   finite gradient; groups whose magnitude would overflow when
  *   squared are first divided by a power of two (exact), as layerNorm does.
  * - Channel dropout zeroes through where, so a dropped infinite channel gives 0, not 0 * inf = NaN.
  */
@@ -63,7 +64,11 @@ export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOption
   const g = x.reshape([N, numGroups, -1]);
   const sc = overflowScale(g, [2]);
   const gs = sc ? g.div(sc.s) : g;
-  const d = gs.sub(gs.mean(2, true));
+  // NOTE: shifted by each group's first element before the mean: the same function, but a constant
+  // group gives an exact 0 deviation (its mean would round: 1e30 * 6 / 6 need not be 1e30, and
+  // that rounding error, normalised, would be ±1 instead of 0).
+  const d0 = gs.sub(gs.narrow(2, 0, 1));
+  const d = d0.sub(d0.mean(2, true));
   // NOTE: eps inside the root: a constant group (variance 0) gives rsqrt(eps), finite in value and gradient.
   let y = d.mul(d.square().mean(2, true).add(sc ? sc.eps(eps, 2) : eps).rsqrt()).reshape(x.shape);
   const bshape = [1, C, ...x.shape.slice(2).map(() => 1)];
