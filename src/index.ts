@@ -89,6 +89,8 @@ export type { ReportGraph, ReportGraphNode } from "./guard/picture.js";
 export type { TensorStats } from "./guard/stats.js";
 export { hintRules, findHint, explodingGradientHint } from "./guard/hints.js";
 export type { Hint, HintContext } from "./guard/hints.js";
+export { audit, AuditReport } from "./guard/audit.js";
+export type { AuditInput, AuditRange, AuditOptions, AuditFinding, AuditWitness } from "./guard/audit.js";
 export { TrainingGuard, Trainer, NonFiniteError } from "./guard/training.js";
 export type { GuardOptions, GuardEvent, StepResult, NonFinitePolicy, TrainerOptions, TrainableModel, GuardedOptimizer, GuardedScheduler } from "./guard/training.js";
 export type { SchedulerStep, TrainBatch, PredictBatch, FitOptions, EvaluateOptions, EvaluateResult, PredictOptions } from "./guard/training.js";

@@ -41,7 +41,7 @@ import { findHint, type Hint } from "./hints.js";
  * @example
  * const x: AuditInput = { shape: [8, 64], low: 0, high: 16 }; // pixel values
  * const y: AuditInput = { shape: [8], low: 0, high: 9, dtype: "int32" }; // any class index
- * const z: AuditInput = { example: batch, margin: 0.1 }; // a batch, give or take 0.1
+ * const z: AuditInput = { example: x, margin: 0.1 }; // a batch x, give or take 0.1
  * const w: AuditInput = { shape: [8, 4], any: true }; // any finite float32
  */
 export type AuditInput = Tensor | AuditRange;
@@ -128,7 +128,7 @@ export class AuditReport {
   /**
    * A readable summary, one block per finding.
    * @example
-   * console.log(audit(fn, [{ shape: [4, 3], low: -1, high: 1 }]).toString());
+   * console.log(audit((v) => v.exp().sum(), [{ shape: [4, 3], low: -1, high: 100 }]).toString());
    */
   toString(): string {
     const head = `audit: ${this.findings.length === 0 ? "no hazard" : `${this.findings.length} hazard(s)`} (${this.ops} ops on bounds, ${this.runs} witness run(s))`;

@@ -26,7 +26,7 @@ import { ownsStorage } from "./module.js";
 import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
 import { markModified } from "../tensor/version.js";
 import { composite } from "../autograd/composite.js";
-import { bceWithLogitsUnit, cosineSimilarityUnit } from "./units.js";
+import { bceWithLogitsUnit, cosineSimilarityUnit, standardizeUnit } from "./units.js";
 
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 export * from "./functional-spatial.js";
@@ -92,12 +92,17 @@ function scaled(x: Tensor, sc: RowScale | null): Tensor {
  */
 function standardize(x: Tensor, dims: number[], eps: number): { y: Tensor; mean: Tensor; varBiased: Tensor; sc: RowScale | null } {
   const sc = overflowScale(x, dims);
-  const xs = scaled(x, sc);
-  const mean = xs.mean(dims, true);
-  const d = xs.sub(mean);
-  const varBiased = d.square().mean(dims, true);
-  // NOTE: eps inside the root: a constant row (var = 0) gives rsqrt(eps), finite in value and gradient.
-  const y = d.mul(varBiased.add(sc ? sc.eps(eps, 2) : eps).rsqrt());
+  let mean = x;
+  let varBiased = x;
+  // one unit for the audit (layers/units.ts): intervals alone lose that |y| <= sqrt(n - 1)
+  const y = composite(standardizeUnit, [x], { dims, eps }, () => {
+    const xs = scaled(x, sc);
+    mean = xs.mean(dims, true);
+    const d = xs.sub(mean);
+    varBiased = d.square().mean(dims, true);
+    // NOTE: eps inside the root: a constant row (var = 0) gives rsqrt(eps), finite in value and gradient.
+    return d.mul(varBiased.add(sc ? sc.eps(eps, 2) : eps).rsqrt());
+  });
   return { y, mean, varBiased, sc };
 }
 

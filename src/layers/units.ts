@@ -69,3 +69,27 @@ function broadcast(a: readonly number[], b: readonly number[]): number[] {
   const n = Math.max(a.length, b.length);
   return Array.from({ length: n }, (_, i) => Math.max(a[a.length - n + i] ?? 1, b[b.length - n + i] ?? 1));
 }
+
+/**
+ * (x - mean) / sqrt(var + eps) over dims (layerNorm, batchNorm in training): |y| <= sqrt(n - 1)
+ * (the largest standardised deviation of n values) and <= range / sqrt(eps); NaN bounds for eps = 0
+ * (a constant row gives 0 · ∞). The gradient (g - mean(g) - y mean(g y)) / sqrt(var + eps) is at
+ * most max|g| (2 + sqrt(n - 1)) / sqrt(eps) in size.
+ * @internal
+ */
+export const standardizeUnit: CompositeDef<{ dims: number[]; eps: number }> = {
+  name: "standardize",
+  interval: {
+    forward: ({ bounds: [x], inputs: [xv], attrs: { dims, eps }, out }) => {
+      const n = dims.reduce((a, d) => a * xv!.shape[d]!, 1);
+      if (!(eps > 0)) return constBounds(out, NaN, NaN);
+      const range = x!.hi.amax(dims, true).sub(x!.lo.amin(dims, true));
+      return symmetric(range.div(Math.sqrt(eps)).minimum(Math.sqrt(Math.max(n - 1, 0))).expand(xv!.shape));
+    },
+    vjp: ({ g, inputs: [xv], attrs: { dims, eps } }) => {
+      const n = dims.reduce((a, d) => a * xv!.shape[d]!, 1);
+      const G = maxAbs(g).amax(dims, true);
+      return [symmetric(G.mul((2 + Math.sqrt(Math.max(n - 1, 0))) / Math.sqrt(eps)).expand(xv!.shape))];
+    },
+  },
+};
