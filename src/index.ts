@@ -53,6 +53,7 @@ export { referenceBackend } from "./kernels/reference.js";
  */
 export * as nn from "./layers/index.js";
 export { Module, Sequential, ModuleList, ModuleDict, Linear, Conv2d, MaxPool2d, AvgPool2d, Flatten, Identity, Dropout, Embedding, LayerNorm, RMSNorm, BatchNorm1d, BatchNorm2d, L2Normalize, StdPool, ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, StateDictError } from "./layers/index.js";
+export { ELU, CELU, SELU, Mish, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Softsign, Softmin } from "./layers/index.js";
 export type { ModelSummary, SummaryRow, SummaryOptions, ForwardHook, ForwardPreHook, RemovableHandle } from "./layers/module.js";
 export { RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell } from "./layers/index.js";
 export type { RNNBaseOptions, RNNOptions, RNNCellOptions, RNNCellLayerOptions } from "./layers/index.js";

@@ -140,7 +140,8 @@ export const referenceUnary = {
   hardtanh: (p: UnaryParams) => {
     const lo = p.min ?? -1;
     const hi = p.max ?? 1;
-    return (x: number) => Math.min(Math.max(x, lo), hi);
+    // NOTE: as torch's kernel, x itself unless strictly outside: relu6(-0) is -0; NaN stays NaN.
+    return (x: number) => (x < lo ? lo : x > hi ? hi : x);
   },
   hardsigmoid: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5),
   hardswish: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6),
@@ -184,28 +185,36 @@ function remainder(a: number, b: number): number {
   return m !== 0 && m < 0 !== b < 0 ? m + b : m;
 }
 
-/** torch's div_floor_floating (1.13): floor of a / b computed from fmod, so 1 // 0.1 is 9 as in Python. */
-function divFloorFloat(a: number, b: number): number {
+/**
+ * torch's div_floor_floating (1.13): floor of a / b computed from fmod, so 1 // 0.1 is 9 as in
+ * Python; each step rounded by `r` to the dtype torch computes in (Math.fround for float32).
+ */
+function divFloorFloat(a: number, b: number, r: (x: number) => number): number {
   if (b === 0) return a / b;
   const mod = a % b;
-  let div = (a - mod) / b;
-  if (mod !== 0 && b < 0 !== mod < 0) div -= 1;
-  if (div === 0) return (a / b < 0 || Object.is(a / b, -0)) ? -0 : 0;
+  let div = r(r(a - mod) / b);
+  if (mod !== 0 && b < 0 !== mod < 0) div = r(div - 1);
+  if (div === 0) {
+    const q = r(a / b);
+    return q < 0 || Object.is(q, -0) ? -0 : 0;
+  }
   let f = Math.floor(div);
-  if (div - f > 0.5) f += 1;
+  if (r(div - f) > 0.5) f += 1;
   return f;
 }
 
+const same = (x: number): number => x;
+
 /**
- * The scalar functions of {@link BinaryMathOp}, by dtype kind (int: int32 or bool operands; float
- * results are rounded to the output's dtype by the typed array).
+ * The scalar functions of {@link BinaryMathOp}, given the output dtype (int32 or bool operands are
+ * integers; a float32 quotient is rounded to float32 before it is rounded to an integer, as torch).
  */
-export const referenceBinaryMath: Record<BinaryMathOp, (a: number, b: number, int: boolean) => number> = {
+export const referenceBinaryMath: Record<BinaryMathOp, (a: number, b: number, dtype: DType) => number> = {
   copysign: (a, b) => (signbit(b) ? -Math.abs(a) : Math.abs(a)),
   fmod,
   remainder,
-  divTrunc: (a, b) => Math.trunc(a / b),
-  divFloor: (a, b, int) => (int ? Math.floor(a / b) : divFloorFloat(a, b)),
+  divTrunc: (a, b, dt) => Math.trunc(dt === "float32" ? Math.fround(a / b) : a / b),
+  divFloor: (a, b, dt) => (dt === "float64" ? divFloorFloat(a, b, same) : dt === "float32" ? divFloorFloat(a, b, Math.fround) : Math.floor(a / b)),
   logaddexp: (a, b) => {
     if (a === b && Math.abs(a) === Infinity) return a;
     return Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
@@ -298,12 +307,11 @@ export const referenceBackend: Backend = {
 
   binaryMath(op, a, b, outDtype) {
     const f = referenceBinaryMath[op];
-    const int = outDtype === "int32" || outDtype === "bool";
     const n = numel(a.shape);
     const out = allocArray(outDtype, n);
     const ia = idxOrNull(a);
     const ib = idxOrNull(b);
-    for (let i = 0; i < n; i++) out[i] = f(a.storage[ia ? ia[i]! : a.offset + i]!, b.storage[ib ? ib[i]! : b.offset + i]!, int);
+    for (let i = 0; i < n; i++) out[i] = f(a.storage[ia ? ia[i]! : a.offset + i]!, b.storage[ib ? ib[i]! : b.offset + i]!, outDtype);
     return out;
   },
 

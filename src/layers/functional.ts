@@ -28,6 +28,7 @@ import { markModified } from "../tensor/version.js";
 import { composite } from "../autograd/composite.js";
 import { bceWithLogitsUnit, cosineSimilarityUnit, standardizeUnit } from "./units.js";
 
+export { elu, celu, selu, mish, relu6, hardtanh, hardsigmoid, hardswish, softsign, softmin } from "../ops/index.js";
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
 export * from "./functional-spatial.js";
 

@@ -36,6 +36,7 @@ export type { TransformerEncoderLayerOptions, TransformerEncoderForwardOptions, 
 export { TransformerDecoderLayer, TransformerDecoder } from "./transformer.js";
 export type { TransformerDecoderForwardOptions } from "./transformer.js";
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax } from "./activation.js";
+export { ELU, CELU, SELU, Mish, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Softsign, Softmin } from "./activation.js";
 export {
   Loss, L1Loss, MSELoss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, BCELoss, KLDivLoss, CosineSimilarity,
 } from "./loss.js";

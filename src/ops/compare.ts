@@ -9,7 +9,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { broadcastShape, call, expandView, nonDifferentiable, type OpDef, OpFamily, scalar } from "./define.js";
 import { cast } from "./shape.js";
 import { checkOperands, promote, resultType, toDType } from "./promote.js";
-import { type Bounds, type IntervalContext, type IntervalRules, monotone, whereBounds } from "./interval.js";
+import { type Bounds, constBounds, type IntervalContext, type IntervalRules, isPoint, monotone, point, whereBounds } from "./interval.js";
 
 /** @internal The compare family's op-table entries. */
 export const compareOps = new OpFamily("compare");
@@ -171,10 +171,22 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 // ------------------------------------------------------------------ bitwise ops (issue 20)
 type BitwiseName = "bitwiseAnd" | "bitwiseOr" | "bitwiseXor";
 
+/** Interval rule of xor (and of and/or on int32): exact for points, else every value of the dtype. */
+const bitwiseRules: IntervalRules<[Tensor, Tensor], null> = {
+  forward: ({ bounds, attrs, out, forward }) => {
+    if (bounds.every(isPoint)) return point(forward([bounds[0]!.lo, bounds[1]!.lo], attrs));
+    return out.dtype === "bool" ? constBounds(out, 0, 1) : constBounds(out, -2147483648, 2147483647);
+  },
+};
+
 /** A broadcasting bitwise op on int32 or bool operands (through the backend's `binaryMath`), no gradient. */
 function bitwiseOp(op: BitwiseName): OpDef<[Tensor, Tensor], null> {
   return compareOps.define<[Tensor, Tensor]>({
     name: op,
+    // NOTE: on bool, and/or are monotone (logicalAnd/logicalOr); xor and int32 bits are not.
+    interval: {
+      forward: (ctx) => (ctx.out.dtype === "bool" && op !== "bitwiseXor" ? monotone<[Tensor, Tensor], null>() : bitwiseRules).forward(ctx),
+    },
     forward: ([a, b]) => {
       const shape = broadcastShape(op, a, b);
       return new Tensor(getBackend().binaryMath(op, expandView(a, shape), expandView(b, shape), a.dtype), shape);
@@ -223,6 +235,8 @@ const bitwiseNotOp = compareOps.define<[Tensor]>({
   name: "bitwiseNot",
   forward: ([x]) => new Tensor(getBackend().unary(x.dtype === "bool" ? "logicalNot" : "bitwiseNot", x), x.shape),
   vjp: nonDifferentiable,
+  // ~x = -x - 1 on int32, logical not on bool: both non-increasing.
+  interval: monotone([-1]),
 });
 /**
  * Elementwise bitwise not: `~x` for int32 (`-x - 1`), logical not for bool. Floats are a DTypeError

@@ -31,7 +31,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, broadcastShape, call, expandView, type OpDef, OpFamily, safeDenominator, type VjpContext } from "./define.js";
 import { logicalAnd, logicalOr, where } from "./compare.js";
 import { promote, resultType } from "./promote.js";
-import { bounded, type Bounds, hull, type IntervalContext, type IntervalRules, type IntervalVjpContext, maxAbs, monotone, mulBounds, symmetric, unimodal } from "./interval.js";
+import { bounded, type Bounds, constBounds, hull, type IntervalContext, type IntervalRules, type IntervalVjpContext, maxAbs, monotone, mulBounds, symmetric, unimodal } from "./interval.js";
 
 /** @internal The elementwise family's op-table entries. */
 export const elementwiseOps = new OpFamily("elementwise");
@@ -524,7 +524,8 @@ export const hypot = (a: Tensor | number, b: Tensor | number): Tensor => arith(h
 // (PyTorch: NaN there); d/db = 0. logaddexp: d/da = σ(a - b), 1/2 each where a = b = ±Infinity
 // (the limit along a = b; PyTorch: NaN). Kinks: hardtanh, relu6 and hardsigmoid pass no gradient at
 // their corners (exclusive, as PyTorch: hardtanh'(±1) = 0, relu6'(0) = relu6'(6) = 0); hardswish'
-// is -0.5 at -3 and 1.5 at 3; elu/celu/selu take the x <= 0 branch at 0 (elu'(0) = alpha).
+// is -0.5 at -3 and 1 at 3; elu/celu/selu take the x <= 0 branch at 0 (elu'(0) = alpha).
+// hardswish(-Infinity) is 0 (PyTorch: -Infinity · 0 = NaN), the limit.
 
 /** Options of `div`. */
 export interface DivOptions {
@@ -539,7 +540,57 @@ function roundingUnary(def: UnaryDef, x: Tensor): Tensor {
   return call(def, [x], {});
 }
 
-const tanOp = unaryOp("tan", ({ g, out }) => [g.mul(out.square().add(1))], ["out"]);
+// Interval rules of the ops below (the audit; see ops/interval.ts).
+/** tan: increasing on each branch (kπ - π/2, kπ + π/2); bounds that cross a pole are (-∞, ∞). */
+const tanRules: IntervalRules<[Tensor], UnaryParams> = {
+  forward: ({ bounds: [x], attrs, forward }) => {
+    const branch = (t: Tensor): Tensor => t.div(Math.PI).add(0.5).floor();
+    const same = branch(x!.lo).eq(branch(x!.hi));
+    return { lo: forward([x!.lo], attrs).where(same, -Infinity), hi: forward([x!.hi], attrs).where(same, Infinity) };
+  },
+};
+/** elu/celu/selu: increasing for alpha >= 0, else decreasing then increasing around 0. */
+const eluRules: IntervalRules<[Tensor], UnaryParams> = {
+  forward: (ctx) => ((ctx.attrs.alpha ?? 1) >= 0 ? monotone<[Tensor], UnaryParams>() : unimodal<UnaryParams>()).forward(ctx),
+};
+/** An integer result: exact for points, else the int32 range (the audit tracks float hazards). */
+const intRange = (out: Tensor): Bounds => constBounds(out, -2147483648, 2147483647);
+/** NaN in float bounds where b's bounds hold 0 (x % 0 is NaN); int operands throw instead. */
+function nanWhereZero(b: Bounds, x: Bounds, out: Tensor): Bounds {
+  if (!isFloat(out.dtype)) return x;
+  const nonzero = b.lo.gt(0).logicalOr(b.hi.lt(0));
+  return { lo: x.lo.where(nonzero, NaN).expand(out.shape), hi: x.hi.where(nonzero, NaN).expand(out.shape) };
+}
+/** copysign: |result| = |a|, so within [-max|a|, max|a|]. */
+const copysignRules: IntervalRules<[Tensor, Tensor], null> = {
+  forward: ({ bounds: [a], out }) => {
+    const m = maxAbs(a!).expand(out.shape);
+    return { lo: m.neg(), hi: m };
+  },
+};
+/** fmod: the dividend's sign and |result| < |b|. */
+const fmodRules: IntervalRules<[Tensor, Tensor], null> = {
+  forward: ({ bounds: [a, b], out }) => {
+    const m = maxAbs(b!);
+    return nanWhereZero(b!, { lo: a!.lo.minimum(0).maximum(m.neg()), hi: a!.hi.maximum(0).minimum(m) }, out);
+  },
+};
+/** remainder: the divisor's sign and |result| < |b|. */
+const remainderRules: IntervalRules<[Tensor, Tensor], null> = {
+  forward: ({ bounds: [, b], out }) => nanWhereZero(b!, { lo: b!.lo.minimum(0), hi: b!.hi.maximum(0) }, out),
+};
+/** div with a roundingMode: the quotient's bounds, rounded (floor and trunc are monotone). */
+function roundedDivRules(round: "floor" | "trunc"): IntervalRules<[Tensor, Tensor], null> {
+  return {
+    forward: (ctx) => {
+      if (!isFloat(ctx.out.dtype)) return ctx.bounds.every((b) => b.lo === b.hi) ? { lo: ctx.out, hi: ctx.out } : intRange(ctx.out);
+      const q = divBounds(ctx);
+      return round === "floor" ? { lo: q.lo.floor(), hi: q.hi.floor() } : { lo: q.lo.trunc(), hi: q.hi.trunc() };
+    },
+  };
+}
+
+const tanOp = unaryOp("tan", ({ g, out }) => [g.mul(out.square().add(1))], ["out"], tanRules);
 /**
  * Elementwise tangent; its gradient is 1 + tan²(x).
  * @example
@@ -547,7 +598,7 @@ const tanOp = unaryOp("tan", ({ g, out }) => [g.mul(out.square().add(1))], ["out
  */
 export const tan = (x: Tensor): Tensor => floatUnary(tanOp, x);
 
-const sinhOp = unaryOp("sinh", ({ g, inputs: [x] }) => [g.mul(cosh(x))]);
+const sinhOp = unaryOp("sinh", ({ g, inputs: [x] }) => [g.mul(cosh(x))], undefined, monotone());
 /**
  * Elementwise hyperbolic sine.
  * @example
@@ -555,7 +606,7 @@ const sinhOp = unaryOp("sinh", ({ g, inputs: [x] }) => [g.mul(cosh(x))]);
  */
 export const sinh = (x: Tensor): Tensor => floatUnary(sinhOp, x);
 
-const coshOp = unaryOp("cosh", ({ g, inputs: [x] }) => [g.mul(sinh(x))]);
+const coshOp = unaryOp("cosh", ({ g, inputs: [x] }) => [g.mul(sinh(x))], undefined, unimodal());
 /**
  * Elementwise hyperbolic cosine.
  * @example
@@ -564,7 +615,7 @@ const coshOp = unaryOp("cosh", ({ g, inputs: [x] }) => [g.mul(sinh(x))]);
 export const cosh = (x: Tensor): Tensor => floatUnary(coshOp, x);
 
 // NOTE: 1 / hypot(x, 1), not rsqrt(x² + 1): x² overflows float32 from |x| = 1.9e19.
-const asinhOp = unaryOp("asinh", ({ g, inputs: [x] }) => [g.div(hypot(x, 1))]);
+const asinhOp = unaryOp("asinh", ({ g, inputs: [x] }) => [g.div(hypot(x, 1))], undefined, monotone());
 /**
  * Elementwise inverse hyperbolic sine; its gradient 1 / sqrt(1 + x²) is finite everywhere.
  * @example
@@ -573,7 +624,7 @@ const asinhOp = unaryOp("asinh", ({ g, inputs: [x] }) => [g.div(hypot(x, 1))]);
 export const asinh = (x: Tensor): Tensor => floatUnary(asinhOp, x);
 
 // NOTE: sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): no overflow, no cancellation near 1.
-const acoshOp = unaryOp("acosh", ({ g, inputs: [x] }) => [g.div(sqrt(x.sub(1)).mul(sqrt(x.add(1))))]);
+const acoshOp = unaryOp("acosh", ({ g, inputs: [x] }) => [g.div(sqrt(x.sub(1)).mul(sqrt(x.add(1))))], undefined, monotone());
 /**
  * Elementwise inverse hyperbolic cosine: NaN below 1; its gradient 1 / sqrt(x² - 1) is Infinity at 1
  * (as PyTorch).
@@ -582,7 +633,7 @@ const acoshOp = unaryOp("acosh", ({ g, inputs: [x] }) => [g.div(sqrt(x.sub(1)).m
  */
 export const acosh = (x: Tensor): Tensor => floatUnary(acoshOp, x);
 
-const atanhOp = unaryOp("atanh", ({ g, inputs: [x] }) => [g.div(x.neg().add(1).mul(x.add(1)))]);
+const atanhOp = unaryOp("atanh", ({ g, inputs: [x] }) => [g.div(x.neg().add(1).mul(x.add(1)))], undefined, monotone());
 /**
  * Elementwise inverse hyperbolic tangent: ±Infinity at ±1, NaN outside [-1, 1]; its gradient
  * 1 / (1 - x²) is Infinity at ±1 (as PyTorch).
@@ -591,7 +642,7 @@ const atanhOp = unaryOp("atanh", ({ g, inputs: [x] }) => [g.div(x.neg().add(1).m
  */
 export const atanh = (x: Tensor): Tensor => floatUnary(atanhOp, x);
 
-const log2Op = unaryOp("log2", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN2))]);
+const log2Op = unaryOp("log2", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN2))], undefined, monotone());
 /**
  * Elementwise base-2 logarithm.
  * @example
@@ -599,7 +650,7 @@ const log2Op = unaryOp("log2", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN2))])
  */
 export const log2 = (x: Tensor): Tensor => floatUnary(log2Op, x);
 
-const log10Op = unaryOp("log10", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN10))]);
+const log10Op = unaryOp("log10", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN10))], undefined, monotone());
 /**
  * Elementwise base-10 logarithm.
  * @example
@@ -607,7 +658,7 @@ const log10Op = unaryOp("log10", ({ g, inputs: [x] }) => [g.div(x.mul(Math.LN10)
  */
 export const log10 = (x: Tensor): Tensor => floatUnary(log10Op, x);
 
-const exp2Op = unaryOp("exp2", ({ g, out }) => [g.mul(out).mul(Math.LN2)], ["out"]);
+const exp2Op = unaryOp("exp2", ({ g, out }) => [g.mul(out).mul(Math.LN2)], ["out"], monotone());
 /**
  * Elementwise `2^x`.
  * @example
@@ -617,7 +668,7 @@ export const exp2 = (x: Tensor): Tensor => floatUnary(exp2Op, x);
 
 const zeroGrad = ({ g }: { g: Tensor }): Tensor[] => [zerosLike(g)];
 
-const floorOp = unaryOp("floor", zeroGrad, []);
+const floorOp = unaryOp("floor", zeroGrad, [], monotone());
 /**
  * Elementwise floor (float or int32; its gradient is 0).
  * @example
@@ -625,7 +676,7 @@ const floorOp = unaryOp("floor", zeroGrad, []);
  */
 export const floor = (x: Tensor): Tensor => roundingUnary(floorOp, x);
 
-const ceilOp = unaryOp("ceil", zeroGrad, []);
+const ceilOp = unaryOp("ceil", zeroGrad, [], monotone());
 /**
  * Elementwise ceiling (float or int32; its gradient is 0).
  * @example
@@ -633,7 +684,7 @@ const ceilOp = unaryOp("ceil", zeroGrad, []);
  */
 export const ceil = (x: Tensor): Tensor => roundingUnary(ceilOp, x);
 
-const roundOp = unaryOp("round", zeroGrad, []);
+const roundOp = unaryOp("round", zeroGrad, [], monotone());
 /**
  * Elementwise rounding to the nearest integer, ties to even (as `torch.round`; float or int32; its
  * gradient is 0).
@@ -642,7 +693,7 @@ const roundOp = unaryOp("round", zeroGrad, []);
  */
 export const round = (x: Tensor): Tensor => roundingUnary(roundOp, x);
 
-const truncOp = unaryOp("trunc", zeroGrad, []);
+const truncOp = unaryOp("trunc", zeroGrad, [], monotone());
 /**
  * Elementwise rounding toward zero (float or int32; its gradient is 0).
  * @example
@@ -660,7 +711,7 @@ const eluOp = unaryOp("elu", ({ g, inputs: [x], attrs }) => {
   const is = attrs.inputScale ?? 1;
   const slope = clamp(x, null, 0).mul(is).exp().mul((attrs.alpha ?? 1) * s * is);
   return [where(x.gt(0), g.mul(s), g.mul(slope))];
-});
+}, undefined, eluRules);
 /**
  * Exponential linear unit: x for x > 0, `alpha (e^x - 1)` otherwise (as `torch.nn.functional.elu`).
  * @example
@@ -686,7 +737,7 @@ export function celu(x: Tensor, alpha = 1): Tensor {
  */
 export const selu = (x: Tensor): Tensor => floatUnary(eluOp, x, { alpha: SELU_CONSTANTS.alpha, scale: SELU_CONSTANTS.scale });
 
-const hardtanhOp = unaryOp("hardtanh", ({ g, inputs: [x], attrs }) => [where(x.gt(attrs.min ?? -1).logicalAnd(x.lt(attrs.max ?? 1)), g, 0)]);
+const hardtanhOp = unaryOp("hardtanh", ({ g, inputs: [x], attrs }) => [where(x.gt(attrs.min ?? -1).logicalAnd(x.lt(attrs.max ?? 1)), g, 0)], undefined, monotone());
 /**
  * x clamped to [minVal, maxVal] (default [-1, 1]); unlike `clamp`, no gradient passes at the bounds
  * themselves (as `torch.nn.functional.hardtanh`).
@@ -705,7 +756,7 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
  */
 export const relu6 = (x: Tensor): Tensor => hardtanh(x, 0, 6);
 
-const hardsigmoidOp = unaryOp("hardsigmoid", ({ g, inputs: [x] }) => [where(x.gt(-3).logicalAnd(x.lt(3)), g.div(6), 0)]);
+const hardsigmoidOp = unaryOp("hardsigmoid", ({ g, inputs: [x] }) => [where(x.gt(-3).logicalAnd(x.lt(3)), g.div(6), 0)], undefined, monotone());
 /**
  * Piecewise-linear sigmoid: 0 below -3, 1 above 3, `x / 6 + 1/2` between.
  * @example
@@ -713,7 +764,8 @@ const hardsigmoidOp = unaryOp("hardsigmoid", ({ g, inputs: [x] }) => [where(x.gt
  */
 export const hardsigmoid = (x: Tensor): Tensor => floatUnary(hardsigmoidOp, x);
 
-const hardswishOp = unaryOp("hardswish", ({ g, inputs: [x] }) => [where(x.lt(-3), 0, where(x.le(3), g.mul(x.div(3).add(0.5)), g))]);
+// NOTE: at 3 the right-hand slope 1, as torch's vectorized loop (its scalar tail loop gives 1.5).
+const hardswishOp = unaryOp("hardswish", ({ g, inputs: [x] }) => [where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5))))], undefined, unimodal(-1.5));
 /**
  * `x hardsigmoid(x)`: 0 below -3, x above 3, `x (x + 3) / 6` between (MobileNetV3).
  * @example
@@ -744,10 +796,11 @@ export const softmin = (x: Tensor, dim: number): Tensor => softmax(neg(x), dim);
 
 // ------------------------------------------------------------------ binary math (issue 20)
 /** A broadcasting binary op through the backend's `binaryMath` kernel (the output has a's dtype). */
-function mathOp(name: BinaryMathOp, vjp: BinaryVjp, saved?: readonly []): BinaryDef {
+function mathOp(name: BinaryMathOp, vjp: BinaryVjp, saved: readonly [] | undefined, interval: IntervalRules<[Tensor, Tensor], null>): BinaryDef {
   return elementwiseOps.define<[Tensor, Tensor]>({
     elementwise: true,
     ...(saved ? { saved } : {}),
+    interval,
     name,
     forward: ([a, b]) => {
       const shape = broadcastShape(name, a, b);
@@ -778,7 +831,7 @@ function mathArith(def: BinaryDef, kind: "float" | "intdiv" | "floatOnly", a: Te
   return call(def, [ta, tb], null);
 }
 
-const copysignOp = mathOp("copysign", ({ g, inputs: [a], out, needs }) => [needs[0] ? g.mul(sign(a).mul(sign(out))) : null, needs[1] ? zerosLike(g) : null]);
+const copysignOp = mathOp("copysign", ({ g, inputs: [a], out, needs }) => [needs[0] ? g.mul(sign(a).mul(sign(out))) : null, needs[1] ? zerosLike(g) : null], undefined, copysignRules);
 /**
  * `|a|` with the sign of b (including -0, as C's copysign), broadcasting; a float result for any
  * operands (as `torch.copysign`). Gradient: ±1 to a by the result's sign (0 where a is 0), 0 to b.
@@ -787,8 +840,8 @@ const copysignOp = mathOp("copysign", ({ g, inputs: [a], out, needs }) => [needs
  */
 export const copysign = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(copysignOp, "float", a, b);
 
-const divTruncOp = mathOp("divTrunc", ({ g }) => [zerosLike(g), zerosLike(g)], []);
-const divFloorOp = mathOp("divFloor", ({ g }) => [zerosLike(g), zerosLike(g)], []);
+const divTruncOp = mathOp("divTrunc", ({ g }) => [zerosLike(g), zerosLike(g)], [], roundedDivRules("trunc"));
+const divFloorOp = mathOp("divFloor", ({ g }) => [zerosLike(g), zerosLike(g)], [], roundedDivRules("floor"));
 
 /**
  * `floor(a / b)` (Python's //, as `torch.floor_divide` in 1.13): `div(a, b, { roundingMode: "floor" })`.
@@ -797,7 +850,7 @@ const divFloorOp = mathOp("divFloor", ({ g }) => [zerosLike(g), zerosLike(g)], [
  */
 export const floorDivide = (a: Tensor | number, b: Tensor | number): Tensor => div(a, b, { roundingMode: "floor" });
 
-const remainderOp = mathOp("remainder", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "floor" })).neg() : null]);
+const remainderOp = mathOp("remainder", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "floor" })).neg() : null], undefined, remainderRules);
 /**
  * Python's modulo `a - floor(a / b) b`: the result has the divisor's sign (as `torch.remainder`);
  * integer operands stay integer (a zero divisor is a ValueError). Gradients: 1 to a, `-floor(a / b)` to b.
@@ -806,7 +859,7 @@ const remainderOp = mathOp("remainder", ({ g, inputs: [a, b], needs }) => [needs
  */
 export const remainder = (a: Tensor | number, b: Tensor | number): Tensor => mathArith(remainderOp, "intdiv", a, b);
 
-const fmodOp = mathOp("fmod", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "trunc" })).neg() : null]);
+const fmodOp = mathOp("fmod", ({ g, inputs: [a, b], needs }) => [needs[0] ? g : null, needs[1] ? g.mul(div(a, b, { roundingMode: "trunc" })).neg() : null], undefined, fmodRules);
 /**
  * C's fmod `a - trunc(a / b) b`: the result has the dividend's sign (as `torch.fmod`); integer
  * operands stay integer (a zero divisor is a ValueError). Gradients: 1 to a, `-trunc(a / b)` to b.
@@ -820,7 +873,7 @@ export const fmod = (a: Tensor | number, b: Tensor | number): Tensor => mathArit
 const logaddexpOp = mathOp("logaddexp", ({ g, inputs: [a, b], needs }) => {
   const d = where(a.eq(b), 0, a.sub(b));
   return [needs[0] ? g.mul(sigmoid(d)) : null, needs[1] ? g.mul(sigmoid(neg(d))) : null];
-});
+}, undefined, monotone());
 /**
  * `log(e^a + e^b)` without overflow or underflow (as `torch.logaddexp`): `max(a, b) + log1p(e^-|a - b|)`,
  * and a itself where a = b = ±Infinity. Float operands only (as PyTorch).

@@ -511,11 +511,12 @@ export class Tensor implements View {
    */
   mul(other: TensorOrScalar): Tensor { return F.mul(this, other); }
   /**
-   * Elementwise quotient, broadcasting; the method form of {@link div}.
+   * Elementwise quotient, broadcasting, optionally rounded ("trunc" or "floor"); the method form of {@link div}.
    * @example
    * a.div(b)
+   * a.div(2, { roundingMode: "floor" })
    */
-  div(other: TensorOrScalar): Tensor { return F.div(this, other); }
+  div(other: TensorOrScalar, options?: F.DivOptions): Tensor { return F.div(this, other, options); }
   /**
    * Elementwise power, broadcasting; the method form of {@link pow}.
    * @example
@@ -549,6 +550,175 @@ export class Tensor implements View {
    * a.hypot(b)
    */
   hypot(other: TensorOrScalar): Tensor { return F.hypot(this, other); }
+  // ---------------------------------------------------------------- issue 20 elementwise math
+  /**
+   * Elementwise tangent; the method form of {@link tan}.
+   * @example
+   * a.tan()
+   */
+  tan(): Tensor { return F.tan(this); }
+  /**
+   * Elementwise hyperbolic sine; the method form of {@link sinh}.
+   * @example
+   * a.sinh()
+   */
+  sinh(): Tensor { return F.sinh(this); }
+  /**
+   * Elementwise hyperbolic cosine; the method form of {@link cosh}.
+   * @example
+   * a.cosh()
+   */
+  cosh(): Tensor { return F.cosh(this); }
+  /**
+   * Elementwise inverse hyperbolic sine; the method form of {@link asinh}.
+   * @example
+   * a.asinh()
+   */
+  asinh(): Tensor { return F.asinh(this); }
+  /**
+   * Elementwise inverse hyperbolic cosine (NaN below 1); the method form of {@link acosh}.
+   * @example
+   * a.abs().add(1).acosh()
+   */
+  acosh(): Tensor { return F.acosh(this); }
+  /**
+   * Elementwise inverse hyperbolic tangent; the method form of {@link atanh}.
+   * @example
+   * a.tanh().atanh()
+   */
+  atanh(): Tensor { return F.atanh(this); }
+  /**
+   * Elementwise base-2 logarithm; the method form of {@link log2}.
+   * @example
+   * a.abs().log2()
+   */
+  log2(): Tensor { return F.log2(this); }
+  /**
+   * Elementwise base-10 logarithm; the method form of {@link log10}.
+   * @example
+   * a.abs().log10()
+   */
+  log10(): Tensor { return F.log10(this); }
+  /**
+   * Elementwise `2^x`; the method form of {@link exp2}.
+   * @example
+   * a.exp2()
+   */
+  exp2(): Tensor { return F.exp2(this); }
+  /**
+   * Elementwise floor (gradient 0); the method form of {@link floor}.
+   * @example
+   * a.floor()
+   */
+  floor(): Tensor { return F.floor(this); }
+  /**
+   * Elementwise ceiling (gradient 0); the method form of {@link ceil}.
+   * @example
+   * a.ceil()
+   */
+  ceil(): Tensor { return F.ceil(this); }
+  /**
+   * Elementwise rounding, ties to even (gradient 0); the method form of {@link round}.
+   * @example
+   * a.round()
+   */
+  round(): Tensor { return F.round(this); }
+  /**
+   * Elementwise rounding toward zero (gradient 0); the method form of {@link trunc}.
+   * @example
+   * a.trunc()
+   */
+  trunc(): Tensor { return F.trunc(this); }
+  /**
+   * `|this|` with the sign of other, broadcasting; the method form of {@link copysign}.
+   * @example
+   * a.copysign(-1)
+   */
+  copysign(other: TensorOrScalar): Tensor { return F.copysign(this, other); }
+  /**
+   * `floor(this / other)`, broadcasting; the method form of {@link floorDivide}.
+   * @example
+   * a.floorDivide(2)
+   */
+  floorDivide(other: TensorOrScalar): Tensor { return F.floorDivide(this, other); }
+  /**
+   * Python's modulo (the divisor's sign), broadcasting; the method form of {@link remainder}.
+   * @example
+   * a.remainder(2)
+   */
+  remainder(other: TensorOrScalar): Tensor { return F.remainder(this, other); }
+  /**
+   * C's fmod (the dividend's sign), broadcasting; the method form of {@link fmod}.
+   * @example
+   * a.fmod(2)
+   */
+  fmod(other: TensorOrScalar): Tensor { return F.fmod(this, other); }
+  /**
+   * `log(e^this + e^other)` without overflow, broadcasting; the method form of {@link logaddexp}.
+   * @example
+   * a.logaddexp(b)
+   */
+  logaddexp(other: TensorOrScalar): Tensor { return F.logaddexp(this, other); }
+  /**
+   * `this + weight (end - this)`; the method form of {@link lerp}.
+   * @example
+   * a.lerp(b, 0.5)
+   */
+  lerp(end: Tensor, weight: TensorOrScalar): Tensor { return F.lerp(this, end, weight); }
+  /**
+   * Elementwise "is NaN", as bool; the method form of {@link isnan}.
+   * @example
+   * a.log().isnan()
+   */
+  isnan(): Tensor { return F.isnan(this); }
+  /**
+   * Elementwise "is ±Infinity", as bool; the method form of {@link isinf}.
+   * @example
+   * a.isinf()
+   */
+  isinf(): Tensor { return F.isinf(this); }
+  /**
+   * Elementwise "is finite", as bool; the method form of {@link isfinite}.
+   * @example
+   * a.isfinite()
+   */
+  isfinite(): Tensor { return F.isfinite(this); }
+  /**
+   * Elementwise closeness within rtol and atol, as bool; the method form of {@link isclose}.
+   * @example
+   * a.isclose(b, { atol: 1e-6 })
+   */
+  isclose(other: Tensor, options?: F.IscloseOptions): Tensor { return F.isclose(this, other, options); }
+  /**
+   * Whether every element is close to other's; the method form of {@link allclose}.
+   * @example
+   * a.allclose(a.add(1e-9)); // true
+   */
+  allclose(other: Tensor, options?: F.IscloseOptions): boolean { return F.allclose(this, other, options); }
+  /**
+   * Elementwise bitwise and (int32 or bool), broadcasting; the method form of {@link bitwiseAnd}.
+   * @example
+   * tensor([12], { dtype: "int32" }).bitwiseAnd(10)
+   */
+  bitwiseAnd(other: TensorOrScalar): Tensor { return F.bitwiseAnd(this, other); }
+  /**
+   * Elementwise bitwise or (int32 or bool), broadcasting; the method form of {@link bitwiseOr}.
+   * @example
+   * tensor([12], { dtype: "int32" }).bitwiseOr(3)
+   */
+  bitwiseOr(other: TensorOrScalar): Tensor { return F.bitwiseOr(this, other); }
+  /**
+   * Elementwise bitwise xor (int32 or bool), broadcasting; the method form of {@link bitwiseXor}.
+   * @example
+   * tensor([12], { dtype: "int32" }).bitwiseXor(10)
+   */
+  bitwiseXor(other: TensorOrScalar): Tensor { return F.bitwiseXor(this, other); }
+  /**
+   * Elementwise bitwise not (int32: `~x`; bool: logical not); the method form of {@link bitwiseNot}.
+   * @example
+   * tensor([0], { dtype: "int32" }).bitwiseNot()
+   */
+  bitwiseNot(): Tensor { return F.bitwiseNot(this); }
   /**
    * Elementwise `==`, as bool, broadcasting; the method form of {@link eq}.
    * @example

@@ -8,7 +8,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as sg from "../../src/index.js";
-import { DTypeError, grad, Tensor, tensor, ValueError } from "../../src/index.js";
+import { DTypeError, grad, noGrad, Tensor, tensor, ValueError } from "../../src/index.js";
+import { opTable } from "../../src/ops/table.js";
 
 const f64 = (v: number[] | number, requiresGrad = true): Tensor => tensor(v, { dtype: "float64", requiresGrad });
 /** The gradients of sum(f(inputs)). */
@@ -234,4 +235,55 @@ describe("issue 20 ops that are finite for every finite input, value and gradien
       });
     }
   }
+});
+
+// ---------------------------------------------------------------- interval rules (the audit)
+describe("interval rules of the issue 20 ops are sound: every value of the op on points inside the bounds lies inside its bounds", () => {
+  const UNARY: [string, object, number, number][] = [
+    ["tan", {}, -4, 4], ["sinh", {}, -5, 5], ["cosh", {}, -5, 5], ["asinh", {}, -5, 5], ["acosh", {}, 1, 6], ["atanh", {}, -1, 1],
+    ["log2", {}, 0, 5], ["log10", {}, 0, 5], ["exp2", {}, -5, 5], ["floor", {}, -5, 5], ["ceil", {}, -5, 5], ["round", {}, -5, 5], ["trunc", {}, -5, 5],
+    ["elu", { alpha: 1 }, -5, 5], ["elu", { alpha: -0.5 }, -5, 5], ["elu", { alpha: 2, inputScale: 0.5 }, -5, 5], ["hardtanh", { min: -1, max: 2 }, -5, 5],
+    ["hardsigmoid", {}, -5, 5], ["hardswish", {}, -5, 5],
+  ];
+  const BINARY: [string, number, number, number, number][] = [
+    ["copysign", -5, 5, -5, 5], ["fmod", -9, 9, 0.5, 4], ["fmod", -9, 9, -4, -0.5], ["remainder", -9, 9, 0.5, 4], ["remainder", -9, 9, -4, -0.5],
+    ["divTrunc", -9, 9, 0.5, 4], ["divFloor", -9, 9, -4, -0.5], ["logaddexp", -50, 50, -50, 50],
+  ];
+  const within = (v: number, lo: number, hi: number): boolean => Number.isNaN(v) || Number.isNaN(lo) || Number.isNaN(hi) || (lo <= v && v <= hi);
+  const pair = (min: number, max: number) => fc.tuple(fc.double({ min, max, noNaN: true }), fc.double({ min, max, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })).map(([p, q, t]) => {
+    const [lo, hi] = p <= q ? [p, q] : [q, p];
+    return [lo, hi, lo + t * (hi - lo)] as const;
+  });
+  for (const [op, attrs, min, max] of UNARY) {
+    it(`${op} ${JSON.stringify(attrs)}`, () => {
+      const def = opTable.get(op)!.def;
+      fc.assert(fc.property(fc.array(pair(min, max), { minLength: 1, maxLength: 4 }), (ps) => noGrad(() => {
+        const lo = f64(ps.map((p) => p[0]), false);
+        const hi = f64(ps.map((p) => p[1]), false);
+        const x = f64(ps.map((p) => Math.min(Math.max(p[2], p[0]), p[1])), false);
+        const out = def.forward([x], attrs);
+        const b = def.interval!.forward({ bounds: [{ lo, hi }], inputs: [x], attrs, out, forward: (i: readonly Tensor[], a: unknown) => def.forward(i, a) });
+        const [v, l, h] = [arr(out), arr(b.lo), arr(b.hi)];
+        v.forEach((vi, i) => expect(within(vi, l[i]!, h[i]!), `${op} at ${x.toArray()} in [${lo.toArray()}, ${hi.toArray()}]: ${vi} not in [${l[i]}, ${h[i]}]`).toBe(true));
+      })), { numRuns: 100 });
+    });
+  }
+  for (const [op, amin, amax, bmin, bmax] of BINARY) {
+    it(`${op} (b in [${bmin}, ${bmax}])`, () => {
+      const def = opTable.get(op)!.def;
+      fc.assert(fc.property(fc.array(fc.tuple(pair(amin, amax), pair(bmin, bmax)), { minLength: 1, maxLength: 4 }), (ps) => noGrad(() => {
+        const bounds = [0, 1].map((k) => ({ lo: f64(ps.map((p) => p[k]![0]), false), hi: f64(ps.map((p) => p[k]![1]), false) }));
+        const inputs = [0, 1].map((k) => f64(ps.map((p) => p[k]![2]), false)) as [Tensor, Tensor];
+        const out = def.forward(inputs, null);
+        const b = def.interval!.forward({ bounds, inputs, attrs: null, out, forward: (i: readonly Tensor[], a: unknown) => def.forward(i, a) });
+        const [v, l, h] = [arr(out), arr(b.lo), arr(b.hi)];
+        v.forEach((vi, i) => expect(within(vi, l[i]!, h[i]!), `${op}(${inputs[0].toArray()}, ${inputs[1].toArray()}): ${vi} not in [${l[i]}, ${h[i]}]`).toBe(true));
+      })), { numRuns: 100 });
+    });
+  }
+  it("every op this helper added to the table has an interval rule", () => {
+    const mine = ["tan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "exp2", "floor", "ceil", "round", "trunc", "elu", "hardtanh", "hardsigmoid", "hardswish",
+      "copysign", "divTrunc", "divFloor", "remainder", "fmod", "logaddexp", "bitwiseAnd", "bitwiseOr", "bitwiseXor", "bitwiseNot"];
+    expect(mine.filter((op) => !opTable.get(op)?.def.interval)).toEqual([]);
+  });
 });
