@@ -76,8 +76,10 @@ export interface CaseFailure {
   error?: string;
   /** The seed of the run. */
   seed: number;
-  /** The case's position among its method's cases for this seed: `buildCases({ seed, methods: [method] })[caseIndex]` replays it. */
+  /** The case's position among its method's cases for this run: `replay` rebuilds it. */
   caseIndex: number;
+  /** The call that rebuilds the case (`buildCases(...)[caseIndex]`); `.run(backend)` runs it again. */
+  replay: string;
 }
 
 /** What one method's cases gave. */
@@ -180,7 +182,14 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
   const wanted = (options.methods ?? KIT_METHODS).filter((m) => statuses.get(m) === "checked");
   // a partial unary (null for the ops it leaves to the reference) gets its random cases on the ops it takes
   const unary = wanted.includes("unary") ? unaryPairs().filter((p) => probeUnary(backend as Backend, p)) : [];
-  const cases = buildCases({ seed, runs: options.runs ?? 40, maxElements: options.maxElements ?? 3000, tolerances, methods: wanted, unary });
+  const runs = options.runs ?? 40;
+  const cases = buildCases({ seed, runs, maxElements: options.maxElements ?? 3000, tolerances, methods: wanted, unary });
+  const allPairs = unaryPairs().length;
+  const replay = (m: KitMethod, i: number): string => {
+    const extra = [runs === 40 ? "" : `, runs: ${runs}`, options.maxElements ? `, maxElements: ${options.maxElements}` : "", options.tolerances ? ", tolerances" : ""];
+    const un = m === "unary" && unary.length < allPairs ? `, unary: ${JSON.stringify(unary)}` : "";
+    return `buildCases({ seed: ${seed}, methods: ["${m}"]${extra.join("")}${un} })[${i}]`;
+  };
   const b = backend as Backend;
   const summaries = new Map<KitMethod, MethodSummary>();
   for (const m of KIT_METHODS) {
@@ -197,7 +206,7 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
     } catch (e) {
       s.failed++;
       s.maxError = Infinity;
-      const f: CaseFailure = { method: c.method, case: c.label, shape: c.shape, maxError: Infinity, worst: null, mismatches: 0, inputs: describeInputs(c, null), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), seed, caseIndex };
+      const f: CaseFailure = { method: c.method, case: c.label, shape: c.shape, maxError: Infinity, worst: null, mismatches: 0, inputs: describeInputs(c, null), error: e instanceof Error ? `${e.name}: ${e.message}` : String(e), seed, caseIndex, replay: replay(c.method, caseIndex) };
       (failures.get(c.method) ?? failures.set(c.method, []).get(c.method)!).push(f);
       continue;
     }
@@ -233,6 +242,7 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
       inputs: describeInputs(c, mm.index),
       seed,
       caseIndex,
+      replay: replay(c.method, caseIndex),
       ...(mm.index < 0 ? { error: mm.what } : {}),
     };
     (failures.get(c.method) ?? failures.set(c.method, []).get(c.method)!).push(f);

@@ -22,13 +22,13 @@ export function formatFailure(f: CaseFailure): string {
   if (f.error && !f.worst) lines.push(`      ${f.error}`);
   if (f.worst) {
     const w = f.worst;
-    const ulps = Number.isFinite(w.ulps) ? `, ${w.ulps} ulps` : "";
+    const ulps = Number.isFinite(w.ulps) && w.ulps > 0 ? `, ${w.ulps} ulp${w.ulps === 1 ? "" : "s"}` : "";
     lines.push(
       `      ${f.mismatches} element${f.mismatches === 1 ? "" : "s"} out of bounds; worst at [${w.position}] (flat ${w.index}): got ${num(w.got)}, want ${num(w.want)} (${w.what}${ulps})`,
     );
   }
   lines.push(...f.inputs.map(inputLine));
-  lines.push(`      replay: buildCases({ seed: ${f.seed}, methods: ["${f.method}"] })[${f.caseIndex}].run(backend)`);
+  lines.push(`      replay: ${f.replay}.run(backend)`);
   return lines.join("\n");
 }
 

@@ -125,6 +125,9 @@ describe("checkBackend catches wrong kernels with a readable report", () => {
     const text = formatReport(r);
     expect(text).toContain("got -0, want 0 (-0 where the reference has 0");
     expect(text).toContain("x = -0 at that position");
+    // the replay line rebuilds the failing case
+    expect(f.replay).toBe(`buildCases({ seed: 1, methods: ["unary"], runs: 10, unary: ["relu:float32","relu:float64"] })[${f.caseIndex}]`);
+    expect(buildCases({ seed: 1, methods: ["unary"], runs: 10, unary: ["relu:float32", "relu:float64"] })[f.caseIndex]!.label).toBe(f.case);
   });
 
   it("a matmul a few ulps off passes; one off by 1e-4 relative fails with its bound", () => {
