@@ -722,3 +722,24 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
   }
   return new AuditReport(ip.findings, ip.ops, runs, performance.now() - t0, [...ip.notes]);
 }
+
+/**
+ * @internal Bounds of fn's output when each argument lies in its bounds (forward only, no
+ * findings): what the audit computes, for tests of the interval rules.
+ */
+export function intervalRun(fn: (...args: Tensor[]) => Tensor, args: readonly Tensor[], bounds: readonly (Bounds | null)[]): Bounds {
+  const ip = new Interpreter(0);
+  args.forEach((t, i) => {
+    const b = bounds[i];
+    if (b) ip.set(t, b);
+  });
+  const prevEngine = setEngineObserver(ip.engine);
+  const prevComposite = setCompositeObserver(ip.composites);
+  try {
+    const out = withGradMode(false, () => fn(...args));
+    return ip.boundsOf(out);
+  } finally {
+    setEngineObserver(prevEngine);
+    setCompositeObserver(prevComposite);
+  }
+}
