@@ -36,6 +36,7 @@ export type { GradcheckOptions, GradcheckFailure } from "./autograd/gradcheck.js
 export { UNARY_DEFAULTS } from "./kernels/backend.js";
 export type { PartialBackend } from "./kernels/registry.js";
 export type { Backend, View, UnaryOp, UnaryParams, BinaryOp, ReduceOp, Conv2dParams, Pool2dParams, AdamConstants } from "./kernels/backend.js";
+export type { BinaryMathOp } from "./kernels/backend.js";
 export { registerBackend, setBackend, getBackend, listBackends, completeBackend, ready } from "./kernels/registry.js";
 export { referenceBackend } from "./kernels/reference.js";
 // NOTE: the fast backends themselves (registerFastBackends, createWasmBackend, ...) are in
