@@ -92,7 +92,8 @@ export class Dropout1d extends DropoutNd {
  * 1 / (1 - p); the identity in evaluation mode. (A 3-D input is one unbatched sample, as in
  * PyTorch 2; torch 1.13 treats it as [N, C, L] with a warning.)
  * @example
- * new Dropout2d(0.2).eval().forward(x) === x; // true
+ * const maps = randn([2, 4, 5, 5]);
+ * new Dropout2d(0.2).eval().forward(maps) === maps; // true
  */
 export class Dropout2d extends DropoutNd {
   /**

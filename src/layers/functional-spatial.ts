@@ -40,9 +40,9 @@ export interface GroupNormOptions {
  * into numGroups groups, each (sample, group) normalised by its mean and biased variance, then the
  * per-channel weight and bias. A constant group gives 0 (then the bias) with a finite gradient.
  * @example
- * const y = groupNorm(randn([2, 6, 5]), 3, { weight: ones([6]), bias: zeros([6]) });
+ * const y = nn.functional.groupNorm(randn([2, 6, 5]), 3, { weight: ones([6]), bias: zeros([6]) });
  * y.shape; // [2, 6, 5]
- * groupNorm(full([1, 4, 3], 7), 2).abs().max().item(); // 0 (constant groups: no NaN)
+ * nn.functional.groupNorm(full([1, 4, 3], 1e30), 2).abs().max().item(); // 0 (constant groups: no NaN)
  */
 export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOptions = {}): Tensor {
   const op = "groupNorm";
@@ -106,7 +106,7 @@ function channelDropout(op: string, x: Tensor, nd: number, options: ChannelDropo
  * Channel dropout for [N, C, L] (or [C, L]) input, as torch.nn.functional.dropout1d: each whole
  * channel is zeroed with probability p, the rest scaled by 1 / (1 - p).
  * @example
- * dropout1d(ones([2, 4, 3]), { p: 0.5, generator: new Generator(0) }); // each [n, c, :] row all 0 or all 2
+ * nn.functional.dropout1d(ones([2, 4, 3]), { p: 0.5, generator: new Generator(0) }); // each [n, c, :] row all 0 or all 2
  */
 export function dropout1d(x: Tensor, options: ChannelDropoutOptions = {}): Tensor {
   return channelDropout("dropout1d", x, 1, options);
@@ -118,7 +118,7 @@ export function dropout1d(x: Tensor, options: ChannelDropoutOptions = {}): Tenso
  * scaled by 1 / (1 - p). A 3-D input is one unbatched sample [C, H, W] (torch 1.13 treats it as
  * [N, C, L] with a deprecation warning; later versions as here).
  * @example
- * dropout2d(ones([2, 4, 3, 3]), { p: 0.25, generator: new Generator(0) }).shape; // [2, 4, 3, 3]
+ * nn.functional.dropout2d(ones([2, 4, 3, 3]), { p: 0.25, generator: new Generator(0) }).shape; // [2, 4, 3, 3]
  */
 export function dropout2d(x: Tensor, options: ChannelDropoutOptions = {}): Tensor {
   return channelDropout("dropout2d", x, 2, options);
@@ -128,7 +128,7 @@ export function dropout2d(x: Tensor, options: ChannelDropoutOptions = {}): Tenso
  * Channel dropout for [N, C, D, H, W] (or unbatched [C, D, H, W]) input, as
  * torch.nn.functional.dropout3d.
  * @example
- * dropout3d(ones([1, 2, 2, 2, 2]), { p: 0.5, generator: new Generator(3) }).shape; // [1, 2, 2, 2, 2]
+ * nn.functional.dropout3d(ones([1, 2, 2, 2, 2]), { p: 0.5, generator: new Generator(3) }).shape; // [1, 2, 2, 2, 2]
  */
 export function dropout3d(x: Tensor, options: ChannelDropoutOptions = {}): Tensor {
   return channelDropout("dropout3d", x, 3, options);

@@ -161,6 +161,7 @@ export class MaxUnpool2d extends Module<[Tensor, Tensor, (readonly number[])?]> 
   /**
    * Values x and the int32 indices max pooling returned with them, both [N, C, H, W] or [C, H, W].
    * @example
+   * const { values, indices } = maxPool2dWithIndices(randn([1, 2, 5, 5]), 2);
    * new MaxUnpool2d(2).forward(values, indices, [5, 5]).shape; // [1, 2, 5, 5]
    */
   forward(x: Tensor, indices: Tensor, outputSize?: readonly number[]): Tensor {
@@ -189,6 +190,7 @@ export class MaxUnpool1d extends Module<[Tensor, Tensor, (readonly number[])?]> 
   /**
    * Values x and the int32 indices max pooling returned with them, both [N, C, L] or [C, L].
    * @example
+   * const { values, indices } = maxPool1dWithIndices(randn([1, 2, 9]), 2);
    * new MaxUnpool1d(2).forward(values, indices, [9]).shape; // [1, 2, 9]
    */
   forward(x: Tensor, indices: Tensor, outputSize?: readonly number[]): Tensor {

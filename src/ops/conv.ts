@@ -274,7 +274,7 @@ export interface ConvTranspose2dOptions {
   dilation?: number | readonly [number, number];
 }
 
-/** The output size of a transposed convolution along one dim. */
+/** @internal The output size of a transposed convolution along one dim. */
 export function convTransposeOut(size: number, k: number, s: number, p: number, d: number, outputPadding: number): number {
   return (size - 1) * s - 2 * p + d * (k - 1) + outputPadding + 1;
 }
