@@ -5,7 +5,7 @@
  * through a packed, register-blocked GEMM (gemm.ts, gemm-ops.ts), and reductions accumulate run
  * by run. This is what runs where WebAssembly SIMD does not.
  *
- * Rare ops (argmax/argmin, softmax, gather, scatterAdd, max-pool indices) are not implemented here:
+ * Rare ops (argmax/argmin, softmax, max-pool indices) are not implemented here:
  * `completeBackend` fills them in from the reference.
  */
 import { allocArray, toDtype, type DType, type TypedArray } from "../../tensor/dtype.js";
@@ -270,6 +270,56 @@ export function assignStrided(dst: View, src: View): void {
 }
 
 /**
+ * gather by runs of the index's layout (the reference computes three offset tables per call): x's
+ * storage position of each index position with the gathered dim at 0, plus index * its stride.
+ */
+export function gatherStrided(x: View, dim: number, index: View): TypedArray {
+  const out = allocArray(x.dtype, numel(index.shape));
+  const plan = planRuns(index.shape, [index, { strides: x.strides.map((s, d) => (d === dim ? 0 : s)), offset: x.offset }]);
+  const [si, sx] = plan.step as [number, number];
+  const sd = x.strides[dim]!;
+  const X = x.storage;
+  const I = index.storage;
+  const n = plan.inner;
+  for (let r = 0, o = 0; r < plan.outer; r++) {
+    let ii = plan.base[0]![r]!;
+    let xi = plan.base[1]![r]!;
+    const end = o + n;
+    if (si === 0) {
+      // one index for the whole run (an index expanded along the other dims, as embedding's)
+      xi += I[ii]! * sd;
+      for (; o < end; o++, xi += sx) out[o] = X[xi]!;
+    } else for (; o < end; o++, ii += si, xi += sx) out[o] = X[xi + I[ii]! * sd]!;
+  }
+  return out;
+}
+
+/**
+ * scatterAdd by runs of the index's layout, in the reference's order (row-major over the index,
+ * each sum stored in the base's dtype), so the results are the same bits.
+ */
+export function scatterAddStrided(base: View, dim: number, index: View, src: View): TypedArray {
+  const out = copyStrided(base, base.dtype);
+  const cs = contiguousStrides(base.shape);
+  const plan = planRuns(index.shape, [index, src, { strides: cs.map((s, d) => (d === dim ? 0 : s)), offset: 0 }]);
+  const [si, ss, so] = plan.step as [number, number, number];
+  const sd = cs[dim]!;
+  const I = index.storage;
+  const S = src.storage;
+  const n = plan.inner;
+  for (let r = 0; r < plan.outer; r++) {
+    let ii = plan.base[0]![r]!;
+    let xi = plan.base[1]![r]!;
+    let oi = plan.base[2]![r]!;
+    for (let k = 0; k < n; k++, ii += si, xi += ss, oi += so) {
+      const o = oi + I[ii]! * sd;
+      out[o] = out[o]! + S[xi]!;
+    }
+  }
+  return out;
+}
+
+/**
  * Build a JS-fast style backend around a GEMM (the WASM backend reuses this for float64): a way
  * to benchmark a matrix-multiply kernel inside every op that uses one (matmul, conv2d and its
  * gradients).
@@ -296,6 +346,8 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     copy: copyStrided,
     assign: assignStrided,
     reduce: reduceStrided,
+    gather: gatherStrided,
+    scatterAdd: scatterAddStrided,
     matmul: (a, b) => matmulVia(gemm, a, b),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),

@@ -9,7 +9,7 @@ import type { DType, TypedArray } from "../../tensor/dtype.js";
 import { numel } from "../../tensor/shape.js";
 import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "../backend.js";
 import { isDense } from "../js/runs.js";
-import { COMPARE } from "./math.js";
+import { COMPARE, ERF_CONSTANTS } from "./math.js";
 import { roundUp, type WasmRuntime } from "./runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
@@ -34,18 +34,35 @@ function period(v: View): number {
   return p;
 }
 
+/**
+ * Floats per operand that one chunk of an elementwise call lays out in wasm memory: 64 KB each, so
+ * a chunk's operands and result stay in L2 between the copy in, the kernel and the copy out (whole
+ * arrays of 4 MB went through memory three times).
+ */
+export const CHUNK = 16384;
+
 export function unaryWasm(rt: WasmRuntime, op: UnaryOp, x: View): Float32Array | null {
-  const fn = op === "exp" ? null : rt.k[op];
-  const xs = fn || op === "exp" ? denseF32(x) : null;
+  const vec = op === "exp" || op === "erf";
+  const fn = vec ? null : rt.k[op];
+  const xs = fn || vec ? denseF32(x) : null;
   if (!xs || xs.length < ELEMENTWISE_MIN) return null;
   const n = xs.length;
-  // exp runs on whole vectors: the output starts after the input rounded up to 4
-  const np = roundUp(n, 4);
-  const H = rt.heap(rt.base + 8 * np);
-  H.set(xs, rt.base >> 2);
-  if (fn) fn(rt.base, rt.base + 4 * np, n);
-  else rt.math.exp(rt.base, rt.base + 4 * np, np / 4);
-  return H.slice((rt.base >> 2) + np, (rt.base >> 2) + np + n);
+  // chunks of CHUNK floats (whole vectors: exp and erf run on them; the last one's padding is discarded)
+  const c = Math.min(CHUNK, roundUp(n, 4));
+  const o = rt.base + 4 * c;
+  const tbl = o + 4 * c;
+  const H = rt.heap(tbl + 4 * ERF_CONSTANTS.length);
+  if (op === "erf") H.set(ERF_CONSTANTS, tbl >> 2);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += c) {
+    const m = Math.min(c, n - i);
+    H.set(xs.subarray(i, i + m), rt.base >> 2);
+    if (fn) fn(rt.base, o, m);
+    else if (op === "exp") rt.math.exp(rt.base, o, roundUp(m, 4) / 4);
+    else rt.math.erf(rt.base, o, roundUp(m, 4) / 4, tbl);
+    out.set(H.subarray(o >> 2, (o >> 2) + m), i);
+  }
+  return out;
 }
 
 export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray | null {
@@ -56,17 +73,27 @@ export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outD
   const p = period(b);
   const n = as?.length ?? 0;
   if (!as || p === 0 || n < ELEMENTWISE_MIN) return null;
-  const row = b.storage.subarray(b.offset, b.offset + p) as Float32Array;
-  // b's block, repeated to at least 1024 floats so each kernel call has some length
-  const chunk = p === n ? n : p * Math.ceil(1024 / p);
-  const o = rt.base >> 2;
-  const H = rt.heap(rt.base + 4 * (n + chunk + n));
-  H.set(as, o);
-  for (let i = 0; i < chunk; i += p) H.set(row, o + n + i);
-  const out = rt.base + 4 * (n + chunk);
   const w = cmp === undefined ? 4 : 1; // output bytes per element: float32 or bool
-  for (let i = 0; i < n; i += chunk) fn(rt.base + 4 * i, rt.base + 4 * n, out + w * i, Math.min(chunk, n - i));
-  return w === 4 ? H.slice(out >> 2, (out >> 2) + n) : new Uint8Array(rt.memory.buffer, out, n).slice();
+  const out = w === 4 ? new Float32Array(n) : new Uint8Array(n);
+  const dense = p === n;
+  // chunks of about CHUNK floats; b's block repeated to a chunk once (a whole number of periods),
+  // or, dense, copied chunk by chunk beside a's
+  const c = dense ? Math.min(n, CHUNK) : p * Math.max(1, Math.floor(CHUNK / p));
+  const at = rt.base;
+  const bt = at + 4 * c;
+  const ot = bt + 4 * c;
+  const H = rt.heap(ot + 4 * c);
+  const bs = b.storage.subarray(b.offset, b.offset + p) as Float32Array;
+  if (!dense) for (let i = 0; i < c; i += p) H.set(bs, (bt >> 2) + i);
+  const O = w === 4 ? H.subarray(ot >> 2, (ot >> 2) + c) : new Uint8Array(rt.memory.buffer, ot, c);
+  for (let i = 0; i < n; i += c) {
+    const m = Math.min(c, n - i);
+    H.set(as.subarray(i, i + m), at >> 2);
+    if (dense) H.set(bs.subarray(i, i + m), bt >> 2);
+    fn(at, bt, ot, m);
+    out.set(m === c ? O : O.subarray(0, m), i);
+  }
+  return out;
 }
 
 /**
@@ -110,23 +137,30 @@ export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean
   // rows of whole vectors (short rows, such as a 10-class head, stay in JS)
   if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols % 4 || cols < 32) return null;
   const rows = n / cols;
-  const out = rt.base + 4 * n;
-  const stats = out + 4 * n;
-  const tbl = stats + 16 * rows;
-  const H = rt.heap(tbl + 16 * rows);
-  H.set(xs, rt.base >> 2);
-  rt.math.softmax(rt.base, out, rows, cols, stats);
-  const S = new Float64Array(rt.memory.buffer, stats, 2 * rows);
-  // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum). A sum of 0
-  // is a row of -Infinity (shift 0): (x - 0 - 0) * 1 keeps -Infinity, and exp * 0 gives zeros.
-  for (let r = 0, t = tbl >> 2; r < rows; r++, t += 4) {
-    const sum = S[2 * r + 1]!;
-    H[t] = log ? S[2 * r]! : 0;
-    H[t + 1] = log && sum !== 0 ? Math.log(sum) : 0;
-    H[t + 2] = log ? 1 : sum !== 0 ? 1 / sum : 0;
+  // blocks of rows of about CHUNK floats, so each block stays in L2 from the copy in to the copy out
+  const br = Math.min(rows, Math.max(1, Math.floor(CHUNK / cols)));
+  const out = rt.base + 4 * br * cols;
+  const stats = out + 4 * br * cols;
+  const tbl = stats + 16 * br;
+  const H = rt.heap(tbl + 16 * br);
+  const S = new Float64Array(rt.memory.buffer, stats, 2 * br);
+  const res = new Float32Array(n);
+  for (let r0 = 0; r0 < rows; r0 += br) {
+    const nr = Math.min(br, rows - r0);
+    H.set(xs.subarray(r0 * cols, (r0 + nr) * cols), rt.base >> 2);
+    rt.math.softmax(rt.base, out, nr, cols, stats);
+    // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum). A sum of 0
+    // is a row of -Infinity (shift 0): (x - 0 - 0) * 1 keeps -Infinity, and exp * 0 gives zeros.
+    for (let r = 0, t = tbl >> 2; r < nr; r++, t += 4) {
+      const sum = S[2 * r + 1]!;
+      H[t] = log ? S[2 * r]! : 0;
+      H[t + 1] = log && sum !== 0 ? Math.log(sum) : 0;
+      H[t + 2] = log ? 1 : sum !== 0 ? 1 / sum : 0;
+    }
+    rt.math.rowAffine(log ? rt.base : out, out, nr, cols, tbl);
+    res.set(H.subarray(out >> 2, (out >> 2) + nr * cols), r0 * cols);
   }
-  rt.math.rowAffine(log ? rt.base : out, out, rows, cols, tbl);
-  return H.slice(out >> 2, (out >> 2) + n);
+  return res;
 }
 
 
