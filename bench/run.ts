@@ -66,6 +66,8 @@ function parseArgs(argv: string[]): Options & { child?: string } {
 train step, W5 conv2d forward and gradients) on our backends and on TF.js (cpu, wasm) and jax-js
 (wasm), each implementation in its own child process, printed as one table with speedup ratios (or
 JSON). The full run takes several minutes; --quick is a ~10 s smoke version.`,
+      epilog: `A backend of your own: --backend ./mine.ts (a module exporting a Backend, a partial one or a factory).
+Two runs written with --json: npm run bench -- compare A.json B.json (speedups with their spread).`,
       options: {
         workloads: { type: "string", value: "LIST", help: `comma-separated workloads (default all: ${ALL_WORKLOADS.join(",")})` },
         backends: { type: "string", value: "LIST", help: `comma-separated implementations (default all: ${ALL_BACKENDS.join(",")}; --quick: js-fast,wasm,tfjs-wasm,jax)` },
@@ -109,7 +111,8 @@ JSON). The full run takes several minutes; --quick is a ~10 s smoke version.`,
   if (o.minSize > o.maxSize) usageError(`--min-size ${o.minSize} is above --max-size ${o.maxSize}`);
   // the --backend module's name is known once it is loaded (main checks a child's name then)
   for (const b of [...o.backends, ...(o.child === undefined || o.backendFile ? [] : [o.child])]) {
-    if (!ALL_BACKENDS.includes(b)) usageError(`--backends: unknown implementation "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
+    // with --backend, one more name is the module's (checked once it is loaded)
+    if (!ALL_BACKENDS.includes(b) && !o.backendFile) usageError(`--backends: unknown implementation "${b}" (known: ${ALL_BACKENDS.join(", ")})`);
   }
   for (const w of o.workloads) if (!ALL_WORKLOADS.includes(w)) usageError(`--workloads: unknown workload "${w}" (known: ${ALL_WORKLOADS.join(", ")})`);
   return o;
@@ -319,6 +322,8 @@ async function main(): Promise<void> {
       throw e;
     }
     if (!o.backends.includes(custom.name)) o.backends.push(custom.name);
+    const unknown = o.backends.find((b) => !ALL_BACKENDS.includes(b) && b !== custom!.name);
+    if (unknown) usageError(`--backends: unknown implementation "${unknown}" (known: ${[...ALL_BACKENDS, custom.name].join(", ")})`);
     for (const b of ["js-fast", "wasm", "js"]) if (o.backends.includes(b)) extraRatios.push([custom.name, b]);
     if (o.child !== undefined && o.child !== custom.name && !ALL_BACKENDS.includes(o.child)) usageError(`unknown implementation "${o.child}"`);
   }
