@@ -18,7 +18,7 @@ import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tens
 import { Tensor } from "../tensor/tensor.js";
 import { call, type OpDef, OpFamily } from "./define.js";
 import { type Bounds, isPoint, maxAbs, monotone, symmetric } from "./interval.js";
-import { cat, expand, padDims, prodOfOthers, reshape } from "./shape.js";
+import { cat, expand, normalFinite, padDims, prodOfOthers, reshape } from "./shape.js";
 import { where } from "./compare.js";
 
 /** @internal The indexing family's op-table entries. */
@@ -387,7 +387,7 @@ const scatterReduceOp: OpDef<[Tensor, Tensor, Tensor], ScatterReduceAttrs> = ind
     } else {
       // prod: g · result / v without a zero; with zeros, each contributor gets the product of the
       // others, from a dense [places, contributors] table (exact, also in gradients of gradients).
-      if (!hasZero(includeSelf ? x : null) && !hasZero(s)) {
+      if (!hasZero(includeSelf ? x : null) && !hasZero(s) && normalFinite(out)) {
         const r = g.mul(out);
         gx = r.div(x);
         gs = r.gather(dim, index).div(s);

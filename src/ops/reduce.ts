@@ -19,7 +19,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, nonDifferentiable, type OpDef, OpFamily, safeDenominator, scalar, type VjpContext } from "./define.js";
 import { where } from "./compare.js";
 import { gather } from "./indexing.js";
-import { cast, prodOfOthers, reshape, squeeze } from "./shape.js";
+import { cast, normalFinite, prodOfOthers, reshape, squeeze } from "./shape.js";
 import { type Bounds, constBounds, type IntervalRules, isPoint, maxAbs, monotone, mulBounds, point, symmetric } from "./interval.js";
 
 /** @internal The reduce family's op-table entries. */
@@ -485,7 +485,7 @@ const prodOp = reduceOps.define<[Tensor], ProdAttrs>({
   vjp: ({ g, inputs: [x], out, attrs: { dim, keepdim } }) => {
     if (x.numel === 0) return [g.reshape(keepShape(x.shape, [dim])).expand(x.shape)];
     const gk = keepdim ? g : g.unsqueeze(dim);
-    if (!hasZero(x)) return [gk.mul(keepdim ? out : out.unsqueeze(dim)).div(x)];
+    if (!hasZero(x) && normalFinite(out)) return [gk.mul(keepdim ? out : out.unsqueeze(dim)).div(x)];
     return [gk.mul(prodOfOthers(x, dim))];
   },
   // Monotone where every x >= 0, else within ± the product of |x|. Each entry's gradient is g times

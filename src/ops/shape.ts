@@ -6,7 +6,7 @@ import { DTypeError, IndexError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
 import { full } from "../tensor/create.js";
 import { allocArray, type DType } from "../tensor/dtype.js";
-import { expandStrides, viewStrides } from "../tensor/layout.js";
+import { contiguousData, expandStrides, viewStrides } from "../tensor/layout.js";
 import { normDim, numel, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, OpFamily } from "./define.js";
@@ -291,6 +291,20 @@ export function prodOfOthers(x: Tensor, d: number): Tensor {
   const left = padDims(narrow(x, d, 0, n - 1), pads(true), 1).cumprod(d);
   const right = padDims(narrow(x, d, 1, n - 1), pads(false), 1).flip(d).cumprod(d).flip(d);
   return left.mul(right);
+}
+
+/**
+ * @internal Whether every entry of a float tensor is finite and normal: a product that underflowed (to 0 or a
+ * subnormal) or overflowed has lost the digits prod / x needs, so the gradient divides only then.
+ */
+export function normalFinite(t: Tensor): boolean {
+  const d = contiguousData(t);
+  const tiny = t.dtype === "float32" ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
+  for (let i = 0; i < d.length; i++) {
+    const a = Math.abs(d[i]!);
+    if (!(a >= tiny && a < Infinity)) return false;
+  }
+  return true;
 }
 
 /** The modes of {@link pad}, as torch.nn.functional.pad's. */
