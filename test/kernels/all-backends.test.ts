@@ -31,7 +31,10 @@ for (const backend of names) {
       }
       // the same runner as safegrad/testing's checkBackend: float64 gradcheck, then float32 forward
       // and gradients against the reference backend
-      it(`${name}: float64 gradcheck, and float32 forward and gradients match the reference backend`, () => {
+      it(`${name}: float64 gradcheck, and float32 forward and gradients match the reference backend`, async () => {
+        // NOTE: yield to the event loop first: back-to-back synchronous tests kept vitest's worker
+        // from answering its RPC for over a minute on a loaded machine ("Timeout calling onTaskUpdate").
+        await new Promise((r) => setImmediate(r));
         const [r] = runGradchecks({ cases: [kitCase(name, sample)] });
         expect(r!.ok, `${r!.failure} (seed ${r!.seed})`).toBe(true);
       });
