@@ -22,7 +22,7 @@ import { overflowScale } from "./overflow-scale.js";
 export {
   conv1d, conv3d, convTranspose1d, convTranspose2d, maxPool1d, avgPool1d, maxPool1dWithIndices, maxPool2dWithIndices, adaptiveAvgPool1d,
   adaptiveAvgPool2d, adaptiveMaxPool1d, adaptiveMaxPool2d, adaptiveMaxPool1dWithIndices, adaptiveMaxPool2dWithIndices, maxUnpool1d,
-  maxUnpool2d, interpolate,
+  maxUnpool2d, interpolate, maxPool3d, maxPool3dWithIndices, avgPool3d,
 } from "../ops/index.js";
 
 /** Options of `groupNorm`, as torch.nn.functional.group_norm's. */

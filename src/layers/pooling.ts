@@ -57,6 +57,52 @@ export class AvgPool1d extends Module {
 }
 
 /**
+ * 3-D max pooling over [N, C, D, H, W] (or [C, D, H, W]), as torch.nn.MaxPool3d: stride (default:
+ * the kernel size), -Infinity padding, dilation, ceilMode. The gradient goes to the first maximum.
+ * @example
+ * new MaxPool3d(2).forward(randn([1, 2, 4, 6, 6])).shape; // [1, 2, 2, 3, 3]
+ */
+export class MaxPool3d extends Module {
+  constructor(
+    /** The window size: one number or [depth, height, width]. */
+    readonly kernelSize: F.Size3d,
+    /** stride (default: the kernel size), padding, dilation, ceilMode. */
+    readonly options: F.Pool3dOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.maxPool3d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return `kernel_size=${repr(this.kernelSize)}, stride=${repr(this.options.stride ?? this.kernelSize)}, padding=${repr(this.options.padding ?? 0)}, dilation=${repr(this.options.dilation ?? 1)}, ceil_mode=${this.options.ceilMode ?? false}`;
+  }
+}
+
+/**
+ * 3-D average pooling over [N, C, D, H, W] (or [C, D, H, W]), as torch.nn.AvgPool3d: stride
+ * (default: the kernel size), zero padding, countIncludePad (default true), divisorOverride, ceilMode.
+ * @example
+ * new AvgPool3d(3, { stride: 2, padding: 1 }).forward(randn([1, 2, 5, 5, 5])).shape; // [1, 2, 3, 3, 3]
+ */
+export class AvgPool3d extends Module {
+  constructor(
+    /** The window size: one number or [depth, height, width]. */
+    readonly kernelSize: F.Size3d,
+    /** stride (default: the kernel size), padding, countIncludePad, divisorOverride, ceilMode. */
+    readonly options: F.AvgPool3dOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.avgPool3d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return `kernel_size=${repr(this.kernelSize)}, stride=${repr(this.options.stride ?? this.kernelSize)}, padding=${repr(this.options.padding ?? 0)}`;
+  }
+}
+
+/**
  * Adaptive average pooling of [N, C, L] (or [C, L]) to a fixed length, as torch.nn.AdaptiveAvgPool1d.
  * @example
  * new AdaptiveAvgPool1d(4).forward(randn([2, 3, 10])).shape; // [2, 3, 4]

@@ -512,3 +512,169 @@ export function maxUnpool1d(x: Tensor, indices: Tensor, kernelSize: Size1d, opti
   const [p] = two(op, "padding", one(op, "padding", options.padding), 0, 0);
   return unpool(op, x, indices, [k], [s], [p], options.outputSize, 1);
 }
+
+// ------------------------------------------------------------------ 3-D
+
+/** A size for the three spatial dims (depth, height, width): one number for all, or a triple. */
+export type Size3d = number | readonly [number, number, number];
+
+/** Options of `maxPool3d` / `maxPool3dWithIndices` (and the `MaxPool3d` layer). */
+export interface Pool3dOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: Size3d;
+  /** Implicit -Infinity padding on each side, at most half the kernel (default 0). */
+  padding?: Size3d;
+  /** Spacing between window elements (default 1). */
+  dilation?: Size3d;
+  /** Keep a last partial window that starts inside the input or its left padding (default false). */
+  ceilMode?: boolean;
+}
+
+/** Options of `avgPool3d` (and the `AvgPool3d` layer). */
+export interface AvgPool3dOptions {
+  /** Step between windows (default: the kernel size). */
+  stride?: Size3d;
+  /** Zero padding on each side, at most half the kernel (default 0). */
+  padding?: Size3d;
+  /** Count zero padding in the divisor (default true, as PyTorch). */
+  countIncludePad?: boolean;
+  /** Divide every window sum by this instead of the window size (default: not set; not 0). */
+  divisorOverride?: number;
+  /** Keep a last partial window that starts inside the input or its left padding (default false). */
+  ceilMode?: boolean;
+}
+
+function triple(op: string, name: string, v: Size3d | undefined, dflt: number, min: number): [number, number, number] {
+  const r: number[] = v === undefined ? [dflt, dflt, dflt] : typeof v === "number" ? [v, v, v] : [...v];
+  if (r.length !== 3 || r.some((x) => !Number.isInteger(x) || x < min)) throw new ValueError(op, `${name} must be one integer >= ${min} or 3 of them, got ${JSON.stringify(v)}`);
+  return r as [number, number, number];
+}
+
+/**
+ * The shared setup of the 3-D pools: sizes checked, then the kD depth slices each output depth
+ * reads gathered (padded with `fill`) into [N, C, Do * kD, H, W]; the height/width pooling runs
+ * as the 2-D one on them.
+ */
+function pool3dSetup(op: string, x: Tensor, kernelSize: Size3d, o: { stride?: Size3d; padding?: Size3d; dilation?: Size3d; ceilMode?: boolean }, fill: number) {
+  if (!(x instanceof Tensor) || (x.ndim !== 4 && x.ndim !== 5)) throw new ShapeError(op, `expects input [N, C, D, H, W] or [C, D, H, W], got ${x instanceof Tensor ? shapeStr(x.shape) : String(x)}`);
+  const x5 = x.ndim === 4 ? unsqueeze(x, 0) : x;
+  const k = triple(op, "kernelSize", kernelSize, 1, 1);
+  const s = o.stride === undefined ? k : triple(op, "stride", o.stride, 1, 1);
+  const p = triple(op, "padding", o.padding, 0, 0);
+  const d = triple(op, "dilation", o.dilation, 1, 1);
+  if (p.some((v, i) => v > k[i]! / 2)) throw new ValueError(op, `padding ${JSON.stringify(p)} must be at most half the kernel size ${JSON.stringify(k)}`);
+  const [N, C, D, H, W] = x5.shape as [number, number, number, number, number];
+  const ceil = o.ceilMode === true;
+  const out = [D, H, W].map((size, i) => {
+    const v = poolOut(size, k[i]!, s[i]!, p[i]!, d[i]!, ceil);
+    if (v <= 0) throw new ShapeError(op, `output ${["depth", "height", "width"][i]} would be ${v} (input ${size}, kernel ${k[i]}, stride ${s[i]}, padding ${p[i]}, dilation ${d[i]})`);
+    return v;
+  }) as [number, number, number];
+  const Do = out[0];
+  const [kD, sd, pd, dd] = [k[0], s[0], p[0], d[0]];
+  const ext = Math.max(0, (Do - 1) * sd + dd * (kD - 1) + 1 - (D + 2 * pd));
+  const xd = padDims(x5, [[0, 0], [0, 0], [pd, pd + ext], [0, 0], [0, 0]], fill);
+  const idx = new Int32Array(Do * kD);
+  const real = new Uint8Array(Do * kD);
+  for (let od = 0; od < Do; od++)
+    for (let kd = 0; kd < kD; kd++) {
+      idx[od * kD + kd] = od * sd + kd * dd;
+      const id = od * sd - pd + kd * dd;
+      real[od * kD + kd] = id >= 0 && id < D ? 1 : 0;
+    }
+  for (let od = 0; od < Do; od++) {
+    if (!real.subarray(od * kD, (od + 1) * kD).some((v) => v === 1)) throw new ValueError(op, `output depth ${od}: window entirely in the padding (input ${D}, kernel ${kD}, stride ${sd}, padding ${pd}, dilation ${dd})`);
+  }
+  const slices = indexSelect(xd, 2, new Tensor(idx, [Do * kD]));
+  return { x5, N, C, D, H, W, k, s, p, d, out, slices, real, unbatch: (y: Tensor) => (x.ndim === 4 ? reshape(y, y.shape.slice(1)) : y) };
+}
+
+/**
+ * 3-D max pooling that also returns the flat (d * H * W + h * W + w) index of each maximum, as
+ * int32 (`max_pool3d(..., return_indices=True)`). The gradient goes to the first maximum of each
+ * window (in depth, height, width order).
+ * @example
+ * const { values, indices } = maxPool3dWithIndices(randn([1, 2, 4, 4, 4]), 2);
+ * values.shape; // [1, 2, 2, 2, 2]
+ * indices.dtype; // "int32"
+ */
+export function maxPool3dWithIndices(x: Tensor, kernelSize: Size3d, options: Pool3dOptions = {}): ValuesIndices {
+  const op = "maxPool3d";
+  const st = pool3dSetup(op, x, kernelSize, options, -Infinity);
+  const { N, C, D, H, W, k, s, p, d, out, real } = st;
+  const [Do, Ho, Wo] = out;
+  const kD = k[0];
+  // height and width: the 2-D max pooling of every gathered depth slice (detached: only indices are used)
+  const planes = reshape(st.slices.detach(), [N, C * Do * kD, H, W]);
+  const r2 = maxPoolNCHW(op, planes, [k[1], k[2]], { stride: [s[1], s[2]], padding: [p[1], p[2]], dilation: [d[1], d[2]], ceilMode: options.ceilMode });
+  const v2 = contiguousData(r2.values);
+  const i2 = contiguousData(r2.indices);
+  // depth: the first real slice holding the maximum (NaN counts as the maximum, as the 2-D kernel)
+  const HW = Ho * Wo;
+  const flat = new Int32Array(N * C * Do * HW);
+  for (let nc = 0; nc < N * C; nc++)
+    for (let od = 0; od < Do; od++)
+      for (let q = 0; q < HW; q++) {
+        let best = -1;
+        let bv = -Infinity;
+        for (let kd = 0; kd < kD; kd++) {
+          if (!real[od * kD + kd]) continue;
+          const at = ((nc * Do + od) * kD + kd) * HW + q;
+          const v = v2[at]!;
+          if (best < 0 || v > bv || (v !== v && bv === bv)) {
+            best = at;
+            bv = v;
+          }
+        }
+        const kd = Math.floor(best / HW) % kD;
+        flat[(nc * Do + od) * HW + q] = (od * s[0] - p[0] + kd * d[0]) * H * W + i2[best]!;
+      }
+  const indices = new Tensor(flat, [N, C, Do * HW]);
+  const values = reshape(call(gatherOp, [reshape(st.x5, [N, C, D * H * W]), indices], { dim: 2 }), [N, C, Do, Ho, Wo]);
+  return { values: st.unbatch(values), indices: st.unbatch(reshape(indices, [N, C, Do, Ho, Wo])) };
+}
+
+/**
+ * 3-D max pooling of [N, C, D, H, W] (or [C, D, H, W]), as torch.nn.functional.max_pool3d:
+ * stride (default: the kernel size), -Infinity padding (at most half the kernel), dilation,
+ * ceilMode. The gradient goes to the first maximum of each window.
+ * @example
+ * maxPool3d(randn([1, 2, 5, 6, 6]), 2).shape; // [1, 2, 2, 3, 3]
+ * maxPool3d(randn([1, 2, 5, 6, 6]), 2, { ceilMode: true }).shape; // [1, 2, 3, 3, 3]
+ */
+export function maxPool3d(x: Tensor, kernelSize: Size3d, options: Pool3dOptions = {}): Tensor {
+  return maxPool3dWithIndices(x, kernelSize, options).values;
+}
+
+/**
+ * 3-D average pooling of [N, C, D, H, W] (or [C, D, H, W]), as torch.nn.functional.avg_pool3d:
+ * stride (default: the kernel size), zero padding (at most half the kernel), countIncludePad
+ * (default true), divisorOverride, ceilMode. One conv2d with a ones kernel over the gathered depth
+ * slices sums each window.
+ * @example
+ * avgPool3d(ones([1, 1, 4, 4, 4]), 2).shape; // [1, 1, 2, 2, 2]
+ * avgPool3d(randn([2, 3, 5, 5, 5]), 3, { stride: 2, padding: 1, countIncludePad: false }).shape; // [2, 3, 3, 3, 3]
+ */
+export function avgPool3d(x: Tensor, kernelSize: Size3d, options: AvgPool3dOptions = {}): Tensor {
+  const op = "avgPool3d";
+  const dv = options.divisorOverride;
+  if (dv !== undefined && (typeof dv !== "number" || !Number.isFinite(dv) || dv === 0)) throw new ValueError(op, `divisorOverride must be a finite non-zero number, got ${dv}`);
+  const st = pool3dSetup(op, x, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode }, 0);
+  const { N, C, D, H, W, k, s, p, out } = st;
+  const [Do, Ho, Wo] = out;
+  const ext = [1, 2].map((i) => Math.max(0, (out[i]! - 1) * s[i]! + k[i]! - ([D, H, W][i]! + 2 * p[i]!)));
+  const planes = padDims(reshape(st.slices, [N * C * Do, k[0], H, W]), [[0, 0], [0, 0], [0, ext[0]!], [0, ext[1]!]], 0);
+  const ones = new Tensor(allocArray(x.dtype, k[0] * k[1] * k[2]).fill(1), [1, k[0], k[1], k[2]]);
+  const summed = reshape(conv2dRaw(planes, ones, { stride: [s[1], s[2]], padding: [p[1], p[2]], dilation: [1, 1], groups: 1 }), [N, C, Do, Ho, Wo]);
+  if (dv !== undefined) return st.unbatch(summed.div(dv));
+  const include = options.countIncludePad ?? true;
+  const counts = [D, H, W].map((size, i) => Array.from({ length: out[i]! }, (_, o) => {
+    const start = o * s[i]! - p[i]!;
+    const end = Math.min(start + k[i]!, size + p[i]!);
+    return include ? end - start : Math.min(end, size) - Math.max(start, 0);
+  }));
+  if (counts.every((c) => c.every((v) => v === c[0]))) return st.unbatch(summed.div(counts[0]![0]! * counts[1]![0]! * counts[2]![0]!));
+  const div = allocArray(x.dtype, Do * Ho * Wo);
+  for (let a = 0; a < Do; a++) for (let b = 0; b < Ho; b++) for (let c = 0; c < Wo; c++) div[(a * Ho + b) * Wo + c] = counts[0]![a]! * counts[1]![b]! * counts[2]![c]!;
+  return st.unbatch(summed.div(new Tensor(div, [Do, Ho, Wo])));
+}

@@ -73,6 +73,16 @@ export const spatialCompositeSamples: Record<string, GradSample> = {
       fn: (x: Tensor) => F.maxPool1d(x, k, { stride: s, padding: p, ceilMode: true }).sum(-1).add(F.avgPool1d(x, k, { stride: s, padding: p, ceilMode: true, countIncludePad: include }).sum(-1)),
     })),
   },
+  pool3d: {
+    kind: "grad",
+    gradgrad: true,
+    arb: fc.tuple(int(1, 2), int(1, 2), int(0, 1), fc.boolean(), fc.boolean(), seedArb).map(([kd, sd, pd, ceil, include, seed]) => ({
+      inputs: [t64([1, 1, 3, 3, 2], seed)],
+      fn: (x: Tensor) =>
+        F.maxPool3d(x, [kd + 1, 2, 1], { stride: [sd, 1, 1], padding: [Math.min(pd, Math.floor((kd + 1) / 2)), 1, 0], ceilMode: ceil }).sum([2])
+          .add(F.avgPool3d(x, [kd + 1, 2, 1], { stride: [sd, 1, 1], padding: [Math.min(pd, Math.floor((kd + 1) / 2)), 1, 0], ceilMode: ceil, countIncludePad: include }).sum([2])),
+    })),
+  },
   adaptiveAvgPool2d: {
     kind: "grad",
     gradgrad: true,

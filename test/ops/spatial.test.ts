@@ -133,6 +133,21 @@ describe("pooling", () => {
     expect(vals(x.grad!)).toEqual([1, 0, 1, 0, 1]);
   });
 
+  it("3-D max pooling: -Infinity windows and padded depth give a real index; ties go to the first (depth, height, width) maximum", () => {
+    const x = sg.full([1, 1, 3, 2, 2], -Infinity, { dtype: "float64" }).requiresGrad_();
+    const { values, indices } = sg.maxPool3dWithIndices(x, 2, { padding: 1, stride: 2 });
+    expect(vals(values).every((v) => v === -Infinity)).toBe(true);
+    expect(vals(indices).every((v) => v >= 0 && v < 12)).toBe(true);
+    values.sum().backward();
+    expect(allFinite(x.grad)).toBe(true);
+    const t = sg.full([1, 1, 2, 2, 2], 5, { dtype: "float64" }).requiresGrad_();
+    const r = sg.maxPool3dWithIndices(t, 2);
+    expect(vals(r.indices)).toEqual([0]);
+    r.values.sum().backward();
+    expect(vals(t.grad!)).toEqual([1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => sg.maxPool3d(rnd([1, 2, 3], 1), 2)).toThrow(sg.ShapeError);
+  });
+
   it("ties: the whole gradient goes to the first maximum (ceilMode and adaptive max pooling)", () => {
     const x = tensor([[[[2, 2, 2], [2, 2, 1], [0, 2, 2]]]], { dtype: "float64", requiresGrad: true });
     sg.maxPool2d(x, 2, { ceilMode: true }).sum().backward();
