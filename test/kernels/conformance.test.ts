@@ -85,6 +85,8 @@ const UNARY: [UnaryOp, UnaryParams][] = [
   ["neg", {}], ["abs", {}], ["sign", {}], ["exp", {}], ["log", {}], ["log1p", {}], ["expm1", {}], ["sqrt", {}], ["rsqrt", {}], ["square", {}],
   ["sin", {}], ["cos", {}], ["tanh", {}], ["atan", {}], ["acos", {}], ["asin", {}], ["sigmoid", {}], ["logSigmoid", {}], ["relu", {}], ["erf", {}], ["leakyRelu", { alpha: 0.3 }], ["leakyRelu", {}],
   ["softplus", { beta: 2, threshold: 3 }], ["softplus", {}], ["clamp", { min: -0.5, max: 0.7 }], ["clamp", {}], ["logicalNot", {}],
+  ["tan", {}], ["sinh", {}], ["cosh", {}], ["asinh", {}], ["acosh", {}], ["atanh", {}], ["log2", {}], ["log10", {}], ["exp2", {}], ["floor", {}], ["ceil", {}], ["round", {}], ["trunc", {}],
+  ["bitwiseNot", {}], ["elu", {}], ["elu", { alpha: 1.6, scale: 1.05, inputScale: 0.5 }], ["hardtanh", {}], ["hardtanh", { min: 0, max: 6 }], ["hardsigmoid", {}], ["hardswish", {}],
 ];
 describe("the conformance lists cover the contract", () => {
   it("every unary op of the reference's table is checked", () => {
