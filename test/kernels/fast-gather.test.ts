@@ -36,7 +36,7 @@ const setup = fc
     const make = (sh: number[], o: number): View => {
       const n = sh.reduce((a, b) => a * b, 1) + o;
       const storage =
-        dtype === "int32" ? Int32Array.from({ length: n }, () => Math.floor(rnd() * 200 - 100)) : (dtype === "float32" ? Float32Array : Float64Array).from({ length: n }, () => (rnd() < 0.1 ? SPECIALS[Math.floor(rnd() * SPECIALS.length)]! : rnd() * 8 - 4));
+        dtype === "int32" ? Int32Array.from({ length: n }, () => Math.floor(rnd() * 200 - 100)) : (dtype === "float32" ? Float32Array : Float64Array).from(Array.from({ length: n }, () => (rnd() < 0.1 ? SPECIALS[Math.floor(rnd() * SPECIALS.length)]! : rnd() * 8 - 4)));
       return { storage, shape: sh, strides: rowMajor(sh), offset: o, dtype };
     };
     // the index: values in [0, extent), each dim expanded (stride 0) or not, optionally its last two dims transposed

@@ -56,6 +56,21 @@ describe("wasm elementwise paths across chunks", () => {
     }
   });
 
+  it("add/sub/mul/div by one value per row (trailing dims broadcast: a mean, a softmax row sum) equal the reference bit for bit", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(4, 8, 64, 128, 1024, CHUNK + 4, 12), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom<BinaryOp>("add", "sub", "mul", "div"), fc.integer({ min: 1, max: 1e9 }), (cols, rows, split, op, seed) => {
+        if (rows * cols < 256 || rows * cols > 4e6) return;
+        // rows as [split, rows / split] when it divides (two leading dims), the row split as [cols / 4, 4] (two broadcast dims)
+        const lead = rows % split === 0 ? [split, rows / split] : [rows];
+        const a = dense(floats(rows * cols, seed, 10), [...lead, cols / 4, 4]);
+        const r = floats(rows + 2, seed + 1, 3);
+        const b: View = { storage: r, shape: a.shape, strides: [...(lead.length === 2 ? [lead[1]!, 1] : [1]), 0, 0], offset: 2, dtype: "float32" };
+        same(wasm.binary(op, a, b, "float32"), ref.binary(op, a, b, "float32"), `${op} rows ${rows} cols ${cols}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   it("unary ops (exp and erf on whole vectors, the rest per element) within float32 rounding of the reference", () => {
     for (const n of LENGTHS) {
       const x = dense(floats(n, 3 * n));

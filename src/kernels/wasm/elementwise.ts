@@ -9,7 +9,7 @@ import type { DType, TypedArray } from "../../tensor/dtype.js";
 import { numel } from "../../tensor/shape.js";
 import type { AdamConstants, BinaryOp, ReduceOp, UnaryOp, View } from "../backend.js";
 import { isDense } from "../js/runs.js";
-import { COMPARE, ERF_CONSTANTS } from "./math.js";
+import { COMPARE, ERF_CONSTANTS, ROW_OPS } from "./math.js";
 import { roundUp, type WasmRuntime } from "./runtime.js";
 
 /** Below this many elements the copy-in/copy-out costs more than the kernel saves. */
@@ -65,7 +65,52 @@ export function unaryWasm(rt: WasmRuntime, op: UnaryOp, x: View): Float32Array |
   return out;
 }
 
+/**
+ * For a float32 view that is one value per row (its trailing dims broadcast, stride 0: a mean, a
+ * row sum expanded to the row), the row length; 0 otherwise. Its leading dims must be a dense
+ * vector of the row values.
+ */
+function rowLength(v: View): number {
+  if (!(v.storage instanceof Float32Array)) return 0;
+  let cols = 1;
+  let d = v.shape.length - 1;
+  for (; d >= 0 && (v.strides[d] === 0 || v.shape[d] === 1); d--) cols *= v.shape[d]!;
+  if (cols === 1) return 0;
+  for (let p = 1; d >= 0; d--) {
+    if (v.shape[d] === 1) continue;
+    if (v.strides[d] !== p) return 0;
+    p *= v.shape[d]!;
+  }
+  return cols;
+}
+
+/** a op b for b one value per row (see rowLength), rows of whole vectors, in row blocks of about CHUNK floats. */
+function rowBinaryWasm(rt: WasmRuntime, op: keyof typeof ROW_OPS, as: Float32Array, b: View, cols: number): Float32Array {
+  const n = as.length;
+  const rows = n / cols;
+  const br = Math.max(1, Math.floor(CHUNK / cols));
+  const at = rt.base;
+  const ot = at + 4 * br * cols;
+  const rt0 = ot + 4 * br * cols;
+  const H = rt.heap(rt0 + 4 * rows);
+  H.set(b.storage.subarray(b.offset, b.offset + rows) as Float32Array, rt0 >> 2);
+  const out = new Float32Array(n);
+  const fn = rt.math[`row_${op}`]!;
+  for (let r0 = 0; r0 < rows; r0 += br) {
+    const m = Math.min(br, rows - r0) * cols;
+    H.set(as.subarray(r0 * cols, r0 * cols + m), at >> 2);
+    fn(at, rt0 + 4 * r0, ot, m / cols, cols / 4);
+    out.set(H.subarray(ot >> 2, (ot >> 2) + m), r0 * cols);
+  }
+  return out;
+}
+
 export function binaryWasm(rt: WasmRuntime, op: BinaryOp, a: View, b: View, outDtype: DType): TypedArray | null {
+  if (op === "add" || op === "sub" || op === "mul" || op === "div") {
+    const cols = rowLength(b);
+    const as = cols > 0 && cols % 4 === 0 && outDtype === "float32" ? denseF32(a) : null;
+    if (as && as.length >= ELEMENTWISE_MIN) return rowBinaryWasm(rt, op, as, b, cols);
+  }
   const cmp = COMPARE[op];
   const fn = cmp === undefined ? rt.k[op] : rt.math[op];
   if (!fn || outDtype !== (cmp === undefined ? "float32" : "bool")) return null;

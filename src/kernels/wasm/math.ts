@@ -8,6 +8,10 @@
  *   Adam (the JS loop in optim/adam.ts rounds to float32 only when it stores).
  * - `eq|ne|lt|le|gt|ge(a, b, out, n)`: float32 comparisons into bytes (bool).
  * - `colsum(x, acc, rows, pairs)`: float64 acc[j] += x[i][j] over rows of `pairs` float pairs.
+ * - `erf(x, out, vectors, tbl)`: float32 erf of 4 lanes at a time (a rational approximation, at
+ *   most 4 ulp; see js/math.ts's erfFloat32), constants from `tbl` ({@link ERF_CONSTANTS}).
+ * - `row_add|row_sub|row_mul|row_div(a, r, out, rows, vecs)`: out[i][j] = a[i][j] op r[i] over rows
+ *   of `vecs` f32x4 (a per-row value broadcast along the row).
  * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
  * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4): out =
@@ -19,6 +23,7 @@
  *   GEMM micro-panels (see packKernel, packTKernel).
  */
 import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
+import { ERF_DEN, ERF_NUM } from "../js/math.js";
 
 // SIMD opcodes (after 0xfd)
 const F32X4_SPLAT = 0x13;
@@ -152,6 +157,54 @@ function expKernel(f: FuncBuilder): void {
 }
 
 /**
+ * The float32 erf's constants (see js/math.ts, erfFloat32), in the order the kernel reads them
+ * from its table: the clamp bounds, the odd numerator by Horner from x^13, the even denominator
+ * from x^8.
+ */
+export const ERF_CONSTANTS = [4, -4, ...ERF_NUM, ...ERF_DEN];
+
+/**
+ * erf of 4 lanes at a time: x clamped to [-4, 4] (erf is ±1 in float32 beyond; pmin/pmax keep a
+ * NaN), then x (P(x^2) / Q(x^2)). The constants are splatted from `tbl` (a table the caller
+ * writes), so V8 does not rematerialize them in the loop.
+ */
+function erfKernel(f: FuncBuilder): void {
+  const [x, o, n, tbl] = [0, 1, 2, 3];
+  const c = ERF_CONSTANTS.map((_, i) => {
+    const l = f.local(V128);
+    f.get(tbl).v128Load32Splat(4 * i).set(l);
+    return l;
+  });
+  const [v, x2] = f.locals(V128, 2) as [number, number];
+  const horner = (from: number, count: number): void => {
+    f.get(c[from]!);
+    for (let i = from + 1; i < from + count; i++) f.get(x2).simd(F32X4.mul).get(c[i]!).simd(F32X4.add);
+  };
+  countdown(f, n, [[x, 16], [o, 16]], () => {
+    f.get(o);
+    f.get(x).v128Load().get(c[0]!).simd(F32X4.pmin).get(c[1]!).simd(F32X4.pmax).tee(v).get(v).simd(F32X4.mul).set(x2);
+    horner(2, ERF_NUM.length);
+    horner(2 + ERF_NUM.length, ERF_DEN.length);
+    // x times the ratio (not the numerator times x): a subnormal x is multiplied once, by about 1.13
+    f.simd(F32X4.div).get(v).simd(F32X4.mul).v128Store();
+  });
+}
+
+/** The row ops: out[i][j] = a[i][j] op r[i] (a per-row value, such as a mean or a softmax row sum). */
+export const ROW_OPS = { add: F32X4.add, sub: F32X4.sub, mul: F32X4.mul, div: F32X4.div } as const;
+
+/** out = a op r[row] over `rows` rows of `vecs` f32x4 each. */
+function rowKernel(f: FuncBuilder, opcode: number): void {
+  const [a, r, o, rows, vecs] = [0, 1, 2, 3, 4];
+  const sv = f.local(V128);
+  const c = f.local(I32);
+  countdown(f, rows, [[r, 4]], () => {
+    f.get(r).v128Load32Splat(0).set(sv).get(vecs).set(c);
+    countdown(f, c, [[a, 16], [o, 16]], () => void f.get(o).get(a).v128Load().get(sv).simd(opcode).v128Store());
+  });
+}
+
+/**
  * Per row of `ld` floats (a multiple of 4): shift = the row max, or 0 where it is infinite;
  * out = exp(x - shift); stats (float64 pairs) = [shift, sum of out].
  */
@@ -264,6 +317,8 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   for (const [name, opcode] of Object.entries(COMPARE)) m.func(name, [I32, I32, I32, I32], [], (f) => compareKernel(f, opcode));
   m.func("colsum", [I32, I32, I32, I32], [], colsumKernel);
   m.func("exp", [I32, I32, I32], [], expKernel);
+  m.func("erf", [I32, I32, I32, I32], [], erfKernel);
+  for (const [name, opcode] of Object.entries(ROW_OPS)) m.func(`row_${name}`, [I32, I32, I32, I32, I32], [], (f) => rowKernel(f, opcode));
   m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
   m.func("pack", [I32, I32, I32, I32, I32, I32, I32, I32], [], packKernel);
@@ -275,6 +330,7 @@ export interface MathExports {
   adam(p: number, g: number, m: number, v: number, pairs: number, b1: number, c1: number, b2: number, c2: number, bias2Sqrt: number, eps: number, negStep: number, decay: number, sign: number): void;
   colsum(x: number, acc: number, rows: number, pairs: number): void;
   exp(x: number, out: number, vectors: number): void;
+  erf(x: number, out: number, vectors: number, tbl: number): void;
   softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
   pack(src: number, kStride: number, qStride: number, pStride: number, dst: number, kc: number, panels: number, w: number): void;
