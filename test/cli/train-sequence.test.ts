@@ -23,14 +23,14 @@ describe.concurrent("npm run sequence (short runs)", () => {
   }, 300_000);
 
   it("--task digits: each of the LSTM, GRU and transformer is above chance after a few steps", async () => {
-    const r = await runScript(SCRIPT, ["--task", "digits", "--epochs", "1", "--steps", "25"], { timeoutMs: 240_000 });
+    const r = await runScript(SCRIPT, ["--task", "digits", "--epochs", "1", "--steps", "40"], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const accs = Object.fromEntries([...r.stdout.matchAll(/^(\w+): test accuracy ([\d.]+)%/gm)].map((m) => [m[1], num(m[2])]));
     expect(Object.keys(accs), r.stdout).toEqual(["lstm", "gru", "transformer"]);
     for (const [k, a] of Object.entries(accs)) expect(a, `${k}\n${r.stdout}`).toBeGreaterThan(20); // chance: 10%
   }, 300_000);
 
-  it("--task clip: the unclipped RNN goes non-finite, the clipped one stays finite and learns", async () => {
+  it("--task clip: the unclipped RNN goes non-finite, the clipped one stays finite", async () => {
     const r = await runScript(SCRIPT, ["--task", "clip", "--steps", "60"], { timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const runs = [...r.stdout.matchAll(/non-finite steps (\d+).*held-out loss (\S+)/g)].map((m) => ({ nonFinite: num(m[1]), loss: num(m[2]) }));
