@@ -18,6 +18,12 @@
  * (both operands with dims; a 0-d tensor on either side counts only by its category, as above for
  * numbers but with its own dtype.) `fixtures/promotion.json` holds torch 1.13's answer for every
  * binary op and pair of operand kinds; `test/ops/promote.test.ts` checks every case.
+ *
+ * Ops then adjust the result type as torch does: true division, atan2, hypot and copysign give
+ * float32 for int and bool; remainder, fmod and div with a roundingMode keep int32 (a bool result
+ * type and an integer zero divisor are errors); logaddexp refuses a non-float result type; the
+ * bitwise ops refuse a float one; comparisons give bool. The result dtypes of the issue 20 ops
+ * are checked against torch in test/ops/math-torch.test.ts (fixtures/ops-math.json).
  */
 import { DTypeError } from "../errors.js";
 import { checkInt32Values, isFloat, type DType } from "../tensor/dtype.js";
