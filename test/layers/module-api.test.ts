@@ -9,7 +9,7 @@ import {
   Adam, AutogradError, DTypeError, SGD, Tensor, ValueError, arange, eye, getDefaultDtype, linspace, ones, rand, randn, setDefaultDtype, tensor, zeros, full,
 } from "../../src/index.js";
 import {
-  BatchNorm1d, Embedding, GRU, LSTM, Linear, Module, MultiheadAttention, ReLU, Sequential, Tanh, TransformerEncoderLayer, parameter, type AnyModule,
+  BatchNorm1d, Conv2d, Embedding, GRU, LSTM, LayerNorm, Linear, Module, MultiheadAttention, ReLU, Sequential, Tanh, TransformerEncoderLayer, parameter, type AnyModule,
 } from "../../src/layers/index.js";
 import { decode, expectClose, type EncTensor } from "./helpers.js";
 
@@ -292,7 +292,7 @@ describe("setDefaultDtype / getDefaultDtype", () => {
     expect(tensor(new Float32Array(2)).dtype).toBe("float32"); // a typed array keeps its own
     expect(zeros([2], { dtype: "float32" }).dtype).toBe("float32"); // explicit wins
     const layers: AnyModule[] = [
-      new Linear(2, 2), new Embedding(4, 2), new LSTM(2, 2), new GRU(2, 2),
+      new Linear(2, 2), new Embedding(4, 2), new LayerNorm(2), new BatchNorm1d(2), new Conv2d(1, 2, 3), new LSTM(2, 2), new GRU(2, 2),
       new MultiheadAttention(4, 2), new TransformerEncoderLayer(4, 2, { dimFeedforward: 8 }),
     ];
     for (const l of layers) expect(l.parameters().map((p) => p.dtype), l.constructor.name).toEqual(l.parameters().map(() => "float64"));
