@@ -269,19 +269,21 @@ export function checkBackend(backend: AnyBackend, options: CheckOptions = {}): B
 
 /**
  * Run `fn` with `backend` (completed by the reference for the methods it lacks) active, then put
- * back the backend that was active and the one registered under that name, if any.
+ * back the backend that was active and the one registered under that name, if any (a backend
+ * checked for the first time stays registered under its name).
  */
 export function withBackend<T>(backend: AnyBackend, fn: () => T): T {
   const before = getBackend();
-  const full = completeBackend(backend);
-  const name = listBackends().includes(backend.name) && backend.name !== before.name ? `${backend.name} (checked)` : backend.name;
-  const replaced = name === before.name ? before : null;
-  registerBackend({ ...full, name });
-  setBackend(name);
+  // the backend registered under that name, if any (the same object: nothing to register)
+  const registered = listBackends().includes(backend.name) ? setBackend(backend.name) : null;
+  if (registered !== backend) {
+    registerBackend({ ...completeBackend(backend), name: backend.name });
+    setBackend(backend.name);
+  }
   try {
     return fn();
   } finally {
-    if (replaced) registerBackend(replaced);
+    if (registered && registered !== backend) registerBackend(registered);
     setBackend(before.name);
   }
 }

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { fastExpBackend } from "../../examples/backend-fast-exp.js";
-import { referenceBackend, type Backend, type PartialBackend, type View } from "../../src/index.js";
-import { buildCases, checkBackend, formatReport, KIT_METHODS, ulpDistance, type BackendReport } from "../../src/testing.js";
+import { getBackend, referenceBackend, registerBackend, setBackend, tensor, type Backend, type PartialBackend, type View } from "../../src/index.js";
+import { buildCases, checkBackend, formatReport, KIT_METHODS, ulpDistance, type BackendReport, type GradcheckCase } from "../../src/testing.js";
 import { opTable } from "../../src/ops/table.js";
 import { uncoveredOps } from "../../src/testing/gradchecks.js";
 
@@ -181,6 +181,20 @@ describe("what checkBackend checks", () => {
     expect(r.methods.filter((m) => m.status === "checked").map((m) => m.method)).toEqual(["softmax"]);
     expect(r.methods.find((m) => m.method === "unary")!.status).toBe("not overridden");
     expect(r.ok).toBe(true);
+  });
+
+  it("the gradchecks run with the backend active, then the active and registered backends are put back", () => {
+    const before = getBackend();
+    const original: Backend = { ...referenceBackend, name: "kit-restore" };
+    registerBackend(original);
+    let seen = "";
+    const probe: GradcheckCase = { name: "probe", samples: 1, float64Only: true, make: () => ({ inputs: [tensor([1], { dtype: "float64", requiresGrad: true })], fn: (x) => ((seen = getBackend().name), x.exp()) }) };
+    const r = checkBackend({ name: "kit-restore", where: (c, a, b) => referenceBackend.where(c, a, b) }, { ...quick, gradchecks: true, gradcheckCases: [probe] });
+    expect(r.gradchecks).toEqual([{ name: "probe", ok: true, samples: 1 }]);
+    expect(seen).toBe("kit-restore");
+    expect(getBackend()).toBe(before);
+    expect(setBackend("kit-restore")).toBe(original);
+    setBackend(before.name);
   });
 
   it("the reference itself passes every method", () => {
