@@ -6,9 +6,9 @@
  * or its left padding); average pooling divides such a window by the part of it inside the padded
  * input (or, without countIncludePad, inside the input), as PyTorch.
  * Adaptive pooling: window i of an output of o over an input of L is [floor(i L / o), ceil((i + 1) L / o)).
- * Adaptive average pooling averages along each dim in turn (a reshape and mean when o divides L,
- * else a gather of the windows with the padding masked by where, so an infinite input never meets
- * a zero weight); adaptive max pooling is max pooling when o divides L, else a gather of each
+ * Adaptive average pooling averages along each dim in turn (a reshape and mean when o divides L;
+ * else a matmul with the averaging matrix when the input is finite, or a gather of the windows
+ * with the padding masked by where, so an infinite input never meets a zero weight); adaptive max pooling is max pooling when o divides L, else a gather of each
  * window's elements whose argmax picks the index (the first maximum, NaN counting as the maximum).
  * maxUnpool writes each value at its index; where indices repeat the last write wins (as PyTorch's
  * CPU loop) and only that value gets the gradient (PyTorch sends every duplicate the gradient).
@@ -30,8 +30,9 @@ import { constBounds, isPoint, point } from "./interval.js";
 import { where } from "./compare.js";
 import { gather, gatherOp, indexSelect, scatterAdd } from "./indexing.js";
 import { argmax, type ValuesIndices } from "./reduce.js";
-import { expand, padDims, reshape, unsqueeze } from "./shape.js";
-import { contiguousData } from "../tensor/layout.js";
+import { matmul } from "./linalg.js";
+import { expand, padDims, reshape, transpose, unsqueeze } from "./shape.js";
+import { allFinite, contiguousData } from "../tensor/layout.js";
 
 /** @internal The pool family's op-table entries. */
 export const poolOps = new OpFamily("pool");
@@ -288,6 +289,20 @@ function adaptiveSizes(op: string, x: Tensor, outputSize: AdaptiveSize2d | Size1
   return { x4: reshape(x, [N, C, hw[0]!, hw[1]!]), out: o2, unbatch: (y) => reshape(y, outShape) };
 }
 
+/**
+ * @internal y[..., i, ...] = sum_j m[i][j] x[..., j, ...] along `dim`, as a matmul with the
+ * [o, n] matrix m (row-major, x's dtype). Only for finite x: a zero weight times an infinite value
+ * would be NaN.
+ */
+export function mixAlong(x: Tensor, dim: number, m: ArrayLike<number>, o: number): Tensor {
+  const n = x.shape[dim]!;
+  const mt = allocArray(x.dtype, n * o);
+  for (let i = 0; i < o; i++) for (let j = 0; j < n; j++) mt[j * o + i] = m[i * n + j]!;
+  const last = x.ndim - 1;
+  if (dim === last) return matmul(x, new Tensor(mt, [n, o]));
+  return transpose(matmul(transpose(x, dim, last), new Tensor(mt, [n, o])), dim, last);
+}
+
 /** Adaptive average along one dim of x: o windows over its L entries. */
 function adaptiveAvgAlong(x: Tensor, dim: number, o: number): Tensor {
   const L = x.shape[dim]!;
@@ -295,6 +310,12 @@ function adaptiveAvgAlong(x: Tensor, dim: number, o: number): Tensor {
   const split = (k: number): number[] => [...x.shape.slice(0, dim), o, k, ...x.shape.slice(dim + 1)];
   if (L % o === 0) return reshape(x, split(L / o)).mean(dim + 1);
   const wins = adaptiveWindows(L, o);
+  if (L <= 512 && allFinite(x)) {
+    // finite input: a matmul with the averaging matrix (faster than the gather's scatter backward)
+    const m = new Float64Array(o * L);
+    wins.forEach(([start, len], i) => m.fill(1 / len, i * L + start, i * L + start + len));
+    return mixAlong(x, dim, m, o);
+  }
   const K = Math.max(...wins.map(([, len]) => len));
   const idx = new Int32Array(o * K);
   const mask = new Uint8Array(o * K);

@@ -10,15 +10,21 @@
  * is 1 / scaleFactor when a scale factor is given (and not recomputed), else in / out.
  * NOTE: a linear weight of exactly 0 contributes an exact 0 (through where), so an infinite
  * neighbour it does not reach gives no 0 * inf = NaN (PyTorch: NaN).
+ *
+ * Speed: along a dim of at most DENSE_MAX entries whose input is all finite, the resampling is a
+ * matmul with the [out, in] weight matrix (the gather's backward, a scatter, is much slower than a
+ * matmul there); an input with an infinite or NaN value takes the gather path, where a zero weight
+ * never meets it.
  */
 import { ShapeError, ValueError } from "../errors.js";
 import { allocArray } from "../tensor/dtype.js";
+import { allFinite } from "../tensor/layout.js";
 import { shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { where } from "./compare.js";
 import { assertFloat } from "./define.js";
 import { indexSelect } from "./indexing.js";
-import { adaptiveAvgPool1d, adaptiveAvgPool2d } from "./pool.js";
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, mixAlong } from "./pool.js";
 
 /** How `interpolate` computes each output value. */
 export type InterpolateMode = "nearest" | "nearest-exact" | "linear" | "bilinear" | "trilinear" | "area";
@@ -90,13 +96,14 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   if (mode === "area") return nd === 1 ? adaptiveAvgPool1d(x, outSizes[0]!) : adaptiveAvgPool2d(x, [outSizes[0]!, outSizes[1]!]);
   const f32 = x.dtype === "float32";
   const r = (v: number): number => (f32 ? Math.fround(v) : v);
+  const dense = allFinite(x);
   let y = x;
   for (let i = nd - 1; i >= 0; i--) {
     const dim = i + 2;
     const n = inSizes[i]!;
     const o = outSizes[i]!;
-    if (linear === undefined) y = nearestAlong(y, dim, n, o, scales[i], mode === "nearest-exact", r);
-    else y = linearAlong(y, dim, n, o, scales[i], alignCorners, r);
+    if (linear === undefined) y = nearestAlong(y, dim, n, o, scales[i], mode === "nearest-exact", r, dense);
+    else y = linearAlong(y, dim, n, o, scales[i], alignCorners, r, dense);
   }
   return y;
 }
@@ -104,7 +111,10 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
 /** 1 / scale when a scale factor is used, else in / out (PyTorch's compute_scales_value). */
 const scaleOf = (n: number, o: number, sf: number | undefined, r: (v: number) => number): number => (sf !== undefined && sf > 0 ? r(1 / sf) : r(n / o));
 
-function nearestAlong(x: Tensor, dim: number, n: number, o: number, sf: number | undefined, exact: boolean, r: (v: number) => number): Tensor {
+/** Entries along a dim up to which a finite input is resampled by a matmul. */
+const DENSE_MAX = 512;
+
+function nearestAlong(x: Tensor, dim: number, n: number, o: number, sf: number | undefined, exact: boolean, r: (v: number) => number, dense: boolean): Tensor {
   if (n === o && !exact) return x;
   const scale = scaleOf(n, o, sf, r);
   const idx = new Int32Array(o);
@@ -113,10 +123,15 @@ function nearestAlong(x: Tensor, dim: number, n: number, o: number, sf: number |
     else if (!exact && n === o) idx[d] = d;
     else idx[d] = Math.min(Math.floor(r((exact ? d + 0.5 : d) * scale)), n - 1);
   }
+  if (dense && n <= DENSE_MAX) {
+    const m = new Float64Array(o * n);
+    for (let d = 0; d < o; d++) m[d * n + idx[d]!] = 1;
+    return mixAlong(x, dim, m, o);
+  }
   return indexSelect(x, dim, new Tensor(idx, [o]));
 }
 
-function linearAlong(x: Tensor, dim: number, n: number, o: number, sf: number | undefined, alignCorners: boolean, r: (v: number) => number): Tensor {
+function linearAlong(x: Tensor, dim: number, n: number, o: number, sf: number | undefined, alignCorners: boolean, r: (v: number) => number, dense: boolean): Tensor {
   const scale = alignCorners ? (o > 1 ? r((n - 1) / (o - 1)) : 0) : scaleOf(n, o, sf, r);
   const i0 = new Int32Array(o);
   const i1 = new Int32Array(o);
@@ -135,6 +150,14 @@ function linearAlong(x: Tensor, dim: number, n: number, o: number, sf: number | 
     l0[d] = r(1 - lam);
     m0[d] = l0[d] !== 0 ? 1 : 0;
     m1[d] = l1[d] !== 0 ? 1 : 0;
+  }
+  if (dense && n <= DENSE_MAX) {
+    const m = new Float64Array(o * n);
+    for (let d = 0; d < o; d++) {
+      m[d * n + i0[d]!] = m[d * n + i0[d]!]! + l0[d]!;
+      m[d * n + i1[d]!] = m[d * n + i1[d]!]! + l1[d]!;
+    }
+    return mixAlong(x, dim, m, o);
   }
   const bshape = [o, ...x.shape.slice(dim + 1).map(() => 1)];
   const t0 = indexSelect(x, dim, new Tensor(i0, [o])).mul(new Tensor(l0, bshape));
