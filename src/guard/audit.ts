@@ -111,7 +111,14 @@ export interface AuditFinding {
   witness: AuditWitness | null;
 }
 
-/** What {@link audit} returns. */
+/**
+ * What {@link audit} returns: the findings, how many ops were interpreted on bounds and how many
+ * real runs the witness search made.
+ * @example
+ * const r = audit((v) => v.log().sum(), [{ shape: [3], low: 0, high: 1 }]);
+ * r.findings[0]!.op; // "log"
+ * r.findings[0]!.witness !== null; // true: a run with a 0 gave -Infinity
+ */
 export class AuditReport {
   constructor(
     /** The hazards found (empty: no op can give NaN/Inf for any input in the ranges). */
