@@ -106,8 +106,9 @@ Two runs written with --json: npm run bench -- compare A.json B.json (speedups w
     maxSize: v["max-size"] ?? (quick ? 16 : 22),
     only: v.only === undefined ? undefined : list(v.only, []),
   };
-  // --ops times Backend methods: ours by default (the peers have none)
+  // --ops times Backend methods: ours by default (the peers have none), at most 2 s per cell
   if (o.ops && v.backends === undefined) o.backends = ["js-fast", "wasm"];
+  if (o.ops) o.budgetMs = Math.min(o.budgetMs, 2000);
   if (o.minSize > o.maxSize) usageError(`--min-size ${o.minSize} is above --max-size ${o.maxSize}`);
   // the --backend module's name is known once it is loaded (main checks a child's name then)
   for (const b of [...o.backends, ...(o.child === undefined || o.backendFile ? [] : [o.child])]) {
@@ -165,7 +166,7 @@ async function childOps(name: string, o: Options): Promise<ChildResult> {
   } catch (e) {
     return { ...res, error: reason(e) };
   }
-  res.cells = runOps(getBackend(), opCases({ minLog: o.minSize, maxLog: o.maxSize, ...(o.only ? { only: o.only } : {}) }), o.runs, Math.min(o.budgetMs, 2000));
+  res.cells = runOps(getBackend(), opCases({ minLog: o.minSize, maxLog: o.maxSize, ...(o.only ? { only: o.only } : {}) }), o.runs, o.budgetMs);
   return res;
 }
 
