@@ -460,7 +460,13 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
   return { lo: f(b.lo), hi: f(b.hi) };
 }
 
+const finiteCache = new WeakMap<Bounds, boolean>();
 const finite = (b: Bounds): boolean => {
+  let r = finiteCache.get(b);
+  if (r === undefined) finiteCache.set(b, (r = scanFinite(b)));
+  return r;
+};
+const scanFinite = (b: Bounds): boolean => {
   if (!isFloat(b.lo.dtype)) return true;
   for (const t of b.lo === b.hi ? [b.lo] : [b.lo, b.hi]) {
     const d = contiguousData(t);
