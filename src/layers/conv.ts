@@ -23,6 +23,8 @@ export interface Conv2dLayerOptions extends LayerOptions {
   stride?: Pair;
   /** Zero padding per side, or "valid" (none) or "same" (output size = input size; stride 1 only). Default 0. */
   padding?: Pair | "same" | "valid";
+  /** What the padding holds: "zeros" (default), "reflect", "replicate" or "circular" (as PyTorch's padding_mode). */
+  paddingMode?: PaddingMode;
   /** Spacing between kernel elements (default 1). */
   dilation?: Pair;
   /** Split the channels into independent groups (default 1); in and out channels must divide by it. */
@@ -56,6 +58,34 @@ function checkInput(op: string, x: Tensor, nd: number, inChannels: number, layou
   if (x.shape[x.ndim - nd - 1] !== inChannels) throw new ShapeError(op, `expected ${inChannels} input channels, got shape ${shapeStr(x.shape)}`);
 }
 
+/** How a convolution layer pads its input, as PyTorch's padding_mode. */
+export type PaddingMode = "zeros" | "reflect" | "replicate" | "circular";
+
+/** A padding mode checked (ValueError naming the layer otherwise). */
+function paddingModeOf(op: string, v: PaddingMode | undefined): PaddingMode {
+  const m = v ?? "zeros";
+  if (!["zeros", "reflect", "replicate", "circular"].includes(m)) throw new ValueError(op, `paddingMode must be "zeros", "reflect", "replicate" or "circular", got ${JSON.stringify(v)}`);
+  return m;
+}
+
+/**
+ * For a padding mode other than "zeros": x padded explicitly (as PyTorch's
+ * _reversed_padding_repeated_twice: per dim [p, p], or for "same" [floor(t / 2), t - floor(t / 2)]
+ * with t = dilation (k - 1)), then the convolution runs unpadded.
+ */
+function modePadded(x: Tensor, mode: PaddingMode, padding: readonly number[] | "same", kernel: readonly number[], dilation: readonly number[]): Tensor {
+  const per = kernel.map((k, i) => {
+    if (padding !== "same") return [padding[i]!, padding[i]!];
+    const t = dilation[i]! * (k - 1);
+    return [Math.floor(t / 2), t - Math.floor(t / 2)];
+  });
+  const pads: number[] = [];
+  for (let i = per.length - 1; i >= 0; i--) pads.push(per[i]![0]!, per[i]![1]!);
+  return F.pad(x, pads, mode === "zeros" ? "constant" : mode);
+}
+
+const modeRepr = (m: PaddingMode): string => (m === "zeros" ? "" : `, padding_mode=${JSON.stringify(m)}`);
+
 const tuple = (v: readonly number[] | "same"): string => (v === "same" ? `"same"` : `(${v.join(", ")})`);
 
 /**
@@ -76,6 +106,8 @@ export class Conv2d extends Module {
   declare readonly stride: [number, number];
   /** Zeros per side, [height, width], or "same" (computed per forward). */
   declare readonly padding: [number, number] | "same";
+  /** What the padding holds ("zeros", "reflect", "replicate" or "circular"). */
+  declare readonly paddingMode: PaddingMode;
   /** Spacing between kernel elements, [height, width]. */
   declare readonly dilation: [number, number];
   /** Number of channel groups. */
@@ -89,7 +121,7 @@ export class Conv2d extends Module {
    * @param inChannels - channels of the input
    * @param outChannels - channels of the output
    * @param kernelSize - one number for a square kernel, or [height, width]
-   * @param options - stride, padding, dilation, groups, bias, dtype, generator
+   * @param options - stride, padding, paddingMode, dilation, groups, bias, dtype, generator
    */
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dLayerOptions = {}) {
     super();
@@ -111,6 +143,7 @@ export class Conv2d extends Module {
       if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new ValueError(op, `padding "same" is not supported when strided (stride ${JSON.stringify(this.stride)})`);
       this.padding = "same";
     } else this.padding = padding === "valid" ? [0, 0] : two(op, "padding", padding, 0, 0);
+    this.paddingMode = paddingModeOf(op, options.paddingMode);
     const dtype = options.dtype ?? getDefaultDtype();
     this.weight = this.registerParameter("weight", zeros([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outChannels], { dtype }));
@@ -136,6 +169,7 @@ export class Conv2d extends Module {
     const c = x.shape[x.ndim - 3]!;
     if (c !== this.inChannels) throw new ShapeError("Conv2d", `expected ${this.inChannels} input channels, got shape ${shapeStr(x.shape)}`);
     const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode !== "zeros") return F.conv2d(modePadded(x, this.paddingMode, this.padding, this.kernelSize, this.dilation), this.weight, this.bias, opts);
     if (this.padding !== "same") return F.conv2d(x, this.weight, this.bias, { ...opts, padding: this.padding });
     // "same": total padding d (k - 1) per dim, the odd extra one on the bottom/right (as PyTorch).
     const total = [0, 1].map((i) => this.dilation[i]! * (this.kernelSize[i]! - 1)) as [number, number];
@@ -145,7 +179,7 @@ export class Conv2d extends Module {
   }
   override extraRepr(): string {
     const pad = this.padding === "same" ? `"same"` : `(${this.padding.join(", ")})`;
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(", ")}), stride=(${this.stride.join(", ")}), padding=${pad}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}`;
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(", ")}), stride=(${this.stride.join(", ")}), padding=${pad}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}${modeRepr(this.paddingMode)}`;
   }
 }
 
@@ -155,6 +189,8 @@ export interface Conv1dLayerOptions extends LayerOptions {
   stride?: Size1d;
   /** Zero padding per side, or "valid" (none) or "same" (output length = input length; stride 1 only). Default 0. */
   padding?: Size1d | "same" | "valid";
+  /** What the padding holds: "zeros" (default), "reflect", "replicate" or "circular" (as PyTorch's padding_mode). */
+  paddingMode?: PaddingMode;
   /** Spacing between kernel elements (default 1). */
   dilation?: Size1d;
   /** Split the channels into independent groups (default 1); in and out channels must divide by it. */
@@ -169,6 +205,7 @@ export interface Conv1dLayerOptions extends LayerOptions {
  * @example
  * const conv = new Conv1d(4, 8, 3, { padding: "same" });
  * conv.forward(randn([2, 4, 20])).shape; // [2, 8, 20]
+ * new Conv1d(4, 8, 5, { padding: 2, paddingMode: "reflect" }).forward(randn([2, 4, 20])).shape; // [2, 8, 20]
  * conv.weight.shape; // [8, 4, 3]
  */
 export class Conv1d extends Module {
@@ -182,6 +219,8 @@ export class Conv1d extends Module {
   declare readonly stride: [number];
   /** Zeros per side, [length], or "same". */
   declare readonly padding: [number] | "same";
+  /** What the padding holds ("zeros", "reflect", "replicate" or "circular"). */
+  declare readonly paddingMode: PaddingMode;
   /** Spacing between kernel elements, [length]. */
   declare readonly dilation: [number];
   /** Number of channel groups. */
@@ -195,7 +234,7 @@ export class Conv1d extends Module {
    * @param inChannels - channels of the input
    * @param outChannels - channels of the output
    * @param kernelSize - the kernel length (a number or a 1-tuple)
-   * @param options - stride, padding, dilation, groups, bias, dtype, generator
+   * @param options - stride, padding, paddingMode, dilation, groups, bias, dtype, generator
    */
   constructor(inChannels: number, outChannels: number, kernelSize: Size1d, options: Conv1dLayerOptions = {}) {
     super();
@@ -212,6 +251,7 @@ export class Conv1d extends Module {
     const padding = options.padding ?? 0;
     if (padding === "same" && this.stride[0] !== 1) throw new ValueError(op, `padding "same" is not supported when strided (stride ${this.stride[0]})`);
     this.padding = padding === "same" ? "same" : padding === "valid" ? [0] : size("padding", padding, 0, 0);
+    this.paddingMode = paddingModeOf(op, options.paddingMode);
     const dtype = options.dtype ?? getDefaultDtype();
     this.weight = this.registerParameter("weight", zeros([outChannels, inChannels / groups, this.kernelSize[0]], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outChannels], { dtype }));
@@ -234,10 +274,12 @@ export class Conv1d extends Module {
    */
   forward(x: Tensor): Tensor {
     checkInput("Conv1d", x, 1, this.inChannels, "L");
-    return F.conv1d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding === "same" ? "same" : this.padding, dilation: this.dilation, groups: this.groups });
+    const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode !== "zeros") return F.conv1d(modePadded(x, this.paddingMode, this.padding, this.kernelSize, this.dilation), this.weight, this.bias, opts);
+    return F.conv1d(x, this.weight, this.bias, { ...opts, padding: this.padding === "same" ? "same" : this.padding });
   }
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize[0]},), stride=(${this.stride[0]},), padding=${this.padding === "same" ? `"same"` : `(${this.padding[0]},)`}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}`;
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize[0]},), stride=(${this.stride[0]},), padding=${this.padding === "same" ? `"same"` : `(${this.padding[0]},)`}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}${modeRepr(this.paddingMode)}`;
   }
 }
 
@@ -253,6 +295,8 @@ export interface Conv3dLayerOptions extends LayerOptions {
   stride?: Triple;
   /** Zero padding per side, or "valid" or "same" (stride 1 only). Default 0. */
   padding?: Triple | "same" | "valid";
+  /** What the padding holds: "zeros" (default), "reflect", "replicate" or "circular" (as PyTorch's padding_mode). */
+  paddingMode?: PaddingMode;
   /** Spacing between kernel elements (default 1). */
   dilation?: Triple;
   /** Split the channels into independent groups (default 1). */
@@ -279,6 +323,8 @@ export class Conv3d extends Module {
   declare readonly stride: [number, number, number];
   /** Zeros per side, or "same". */
   declare readonly padding: [number, number, number] | "same";
+  /** What the padding holds ("zeros", "reflect", "replicate" or "circular"). */
+  declare readonly paddingMode: PaddingMode;
   /** Spacing between kernel elements. */
   declare readonly dilation: [number, number, number];
   /** Number of channel groups. */
@@ -292,7 +338,7 @@ export class Conv3d extends Module {
    * @param inChannels - channels of the input
    * @param outChannels - channels of the output
    * @param kernelSize - one number for a cubic kernel, or [depth, height, width]
-   * @param options - stride, padding, dilation, groups, bias, dtype, generator
+   * @param options - stride, padding, paddingMode, dilation, groups, bias, dtype, generator
    */
   constructor(inChannels: number, outChannels: number, kernelSize: Triple, options: Conv3dLayerOptions = {}) {
     super();
@@ -309,6 +355,7 @@ export class Conv3d extends Module {
     const padding = options.padding ?? 0;
     if (padding === "same" && this.stride.some((v) => v !== 1)) throw new ValueError(op, `padding "same" is not supported when strided (stride ${JSON.stringify(this.stride)})`);
     this.padding = padding === "same" ? "same" : padding === "valid" ? [0, 0, 0] : t3("padding", padding, 0, 0);
+    this.paddingMode = paddingModeOf(op, options.paddingMode);
     const dtype = options.dtype ?? getDefaultDtype();
     this.weight = this.registerParameter("weight", zeros([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
     this.bias = this.registerParameter("bias", options.bias === false ? null : zeros([outChannels], { dtype }));
@@ -331,10 +378,12 @@ export class Conv3d extends Module {
    */
   forward(x: Tensor): Tensor {
     checkInput("Conv3d", x, 3, this.inChannels, "D, H, W");
-    return F.conv3d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    const opts = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode !== "zeros") return F.conv3d(modePadded(x, this.paddingMode, this.padding, this.kernelSize, this.dilation), this.weight, this.bias, opts);
+    return F.conv3d(x, this.weight, this.bias, { ...opts, padding: this.padding });
   }
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(this.kernelSize)}, stride=${tuple(this.stride)}, padding=${tuple(this.padding)}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}`;
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(this.kernelSize)}, stride=${tuple(this.stride)}, padding=${tuple(this.padding)}${this.groups !== 1 ? `, groups=${this.groups}` : ""}${this.bias ? "" : ", bias=false"}${modeRepr(this.paddingMode)}`;
   }
 }
 

@@ -12,7 +12,7 @@ export type { LayerOptions, LinearOptions } from "./linear.js";
 export { Conv2d, MaxPool2d, AvgPool2d } from "./conv.js";
 export type { Conv2dLayerOptions } from "./conv.js";
 export { Conv1d, Conv3d, ConvTranspose1d, ConvTranspose2d } from "./conv.js";
-export type { Conv1dLayerOptions, Conv3dLayerOptions, ConvTranspose1dLayerOptions, ConvTranspose2dLayerOptions } from "./conv.js";
+export type { Conv1dLayerOptions, Conv3dLayerOptions, ConvTranspose1dLayerOptions, ConvTranspose2dLayerOptions, PaddingMode } from "./conv.js";
 export {
   MaxPool1d, AvgPool1d, MaxPool3d, AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool1d,
   MaxUnpool2d, Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
