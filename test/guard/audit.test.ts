@@ -174,3 +174,19 @@ describe("audit: inputs, options and state", () => {
     expect(s).toMatch(/hint: exp overflow/);
   });
 });
+
+describe("audit: the doctor scenarios, before they run", () => {
+  it("predicts each static failure at the op the guard later names; the safe versions and the lr scenario are silent", async () => {
+    const { scenarioAudits } = await import("../../examples/doctor-audit.js");
+    for (const s of scenarioAudits) {
+      const { bad, safe } = s.run();
+      expect(safe.findings, s.name).toEqual([]);
+      if (s.expectOp === null) expect(bad.findings, s.name).toEqual([]);
+      else {
+        const f = bad.findings.find((x) => x.op === s.expectOp);
+        expect(f, s.name).toBeDefined();
+        expect(f!.witness, s.name).not.toBeNull();
+      }
+    }
+  });
+});
