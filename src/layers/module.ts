@@ -939,7 +939,10 @@ function convertInPlace(t: Tensor, dtype: FloatDType): void {
  * @example
  * const scaleInput: ForwardPreHook = (_m, [x]) => x.mul(2);
  */
-export type ForwardPreHook<In extends unknown[] = [Tensor], Out = Tensor> = (module: Module<In, Out>, args: HookArgs<In>) => PreHookResult<In>;
+export type ForwardPreHook<In extends unknown[] = [Tensor], Out = Tensor> = (
+  module: Module<In, Out>,
+  args: never[] extends In ? unknown[] : In,
+) => never[] extends In ? unknown : In | In[0] | undefined | void;
 
 /**
  * A forward hook (see {@link Module.registerForwardHook}): gets the module, its arguments and its
@@ -947,12 +950,9 @@ export type ForwardPreHook<In extends unknown[] = [Tensor], Out = Tensor> = (mod
  * @example
  * const clampOutput: ForwardHook = (_m, _args, out) => out.clamp(-1, 1);
  */
-export type ForwardHook<In extends unknown[] = [Tensor], Out = Tensor> = (module: Module<In, Out>, args: HookArgs<In>, output: Out) => Out | undefined | void;
-
+export type ForwardHook<In extends unknown[] = [Tensor], Out = Tensor> = (module: Module<In, Out>, args: never[] extends In ? unknown[] : In, output: Out) => Out | undefined | void;
 // NOTE: for AnyModule (In = never[]) the arguments are unknown[]: with never[] itself a
 // Module<[Tensor], Tensor> would not be an AnyModule (a hook's tuple is not a never[], nor the reverse).
-type HookArgs<In extends unknown[]> = never[] extends In ? unknown[] : In;
-type PreHookResult<In extends unknown[]> = never[] extends In ? unknown : In | In[0] | undefined | void;
 
 /**
  * What the hook registrations return (PyTorch's `RemovableHandle`): `remove()` unregisters the
