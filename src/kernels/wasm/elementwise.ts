@@ -76,12 +76,14 @@ function rowLength(v: View): number {
   let d = v.shape.length - 1;
   for (; d >= 0 && (v.strides[d] === 0 || v.shape[d] === 1); d--) cols *= v.shape[d]!;
   if (cols === 1) return 0;
-  for (let p = 1; d >= 0; d--) {
+  let p = 1;
+  for (; d >= 0; d--) {
     if (v.shape[d] === 1) continue;
     if (v.strides[d] !== p) return 0;
     p *= v.shape[d]!;
   }
-  return cols;
+  // one row (a broadcast scalar) is binaryWasm's period 1
+  return p > 1 ? cols : 0;
 }
 
 /** a op b for b one value per row (see rowLength), rows of whole vectors, in row blocks of about CHUNK floats. */
