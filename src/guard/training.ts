@@ -13,6 +13,7 @@ import { ReduceLROnPlateau } from "../optim/reduce-lr-on-plateau.js";
 import { withDefaults, type OptimizerStateDict } from "../optim/types.js";
 import { defaultGenerator } from "../tensor/random.js";
 import { detectAnomaly } from "./anomaly.js";
+import { audit, type AuditInput, type AuditOptions, type AuditReport } from "./audit.js";
 import { explodingGradientHint } from "./hints.js";
 import { AnomalyError, AnomalyReport } from "./report.js";
 import { markModified } from "../tensor/version.js";
@@ -505,6 +506,14 @@ export interface TrainerOptions extends GuardOptions {
    * `"val_loss"` when `fit` has a validation loader, else `"loss"`, the training loss).
    */
   schedulerMonitor?: string;
+  /**
+   * Audit the model and the loss statically (see `audit`) on the first training batch, before
+   * its step: every input anywhere between the batch's smallest and largest value, the targets as
+   * given. The report is `trainer.auditReport`; its findings are printed with console.warn unless
+   * `quiet`. The random state and the model's buffers (running statistics) are put back after it.
+   * Default: off.
+   */
+  audit?: boolean | (AuditOptions & { quiet?: boolean });
 }
 
 /**
@@ -776,6 +785,8 @@ export class Trainer {
    * when it starts.
    */
   stopTraining = false;
+  /** The static audit of the first batch, with the `audit` option (null before it, or without it). */
+  auditReport: AuditReport | null = null;
   #onGuardEvent: ((e: GuardEvent) => void) | null = null;
 
   /**
@@ -798,6 +809,7 @@ export class Trainer {
    */
   trainStep(x: Tensor, target: Tensor): StepResult & { output: Tensor } {
     const { model, loss, optimizer } = this.options;
+    if (this.options.audit && !this.auditReport) this.#audit(x, target);
     model.train();
     // NOTE: the RNG state is saved so that a diagnostic re-run sees the same dropout masks.
     const rng = defaultGenerator.getState();
@@ -817,6 +829,34 @@ export class Trainer {
     };
     const r = this.guard.step(l.item(), rerun, { batch: { shape: [...x.shape], targetShape: [...target.shape] } });
     return { ...r, output };
+  }
+
+  /** The `audit` option: audit the first batch's range, putting back the RNG and the buffers. */
+  #audit(x: Tensor, target: Tensor): void {
+    const o = this.options.audit === true || !this.options.audit ? {} : this.options.audit;
+    const { model, loss } = this.options;
+    const rng = defaultGenerator.getState();
+    const buffers = (model as { buffers?(): Tensor[] }).buffers?.() ?? [];
+    const saved = buffers.map((b) => b.storage.slice());
+    try {
+      let lo = Infinity;
+      let hi = -Infinity;
+      const d = x.toTypedArray();
+      for (let i = 0; i < d.length; i++) {
+        const v = Number(d[i]);
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const range: AuditInput = x.dtype === "float32" || x.dtype === "float64" ? { shape: [...x.shape], low: lo, high: hi, dtype: x.dtype } : x;
+      this.auditReport = audit((xb, tb) => loss(model.forward(xb), tb), [range, target], o);
+    } finally {
+      defaultGenerator.setState(rng);
+      buffers.forEach((b, i) => {
+        (b.storage as Float32Array).set(saved[i] as Float32Array);
+        markModified(b);
+      });
+    }
+    if (this.auditReport.findings.length && !o.quiet) console.warn(this.auditReport.toString());
   }
 
   /**

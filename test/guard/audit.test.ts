@@ -190,3 +190,44 @@ describe("audit: the doctor scenarios, before they run", () => {
     }
   });
 });
+
+describe("audit: Trainer's audit option", () => {
+  it("audits the first batch's range before its step, puts back the RNG and the running statistics", async () => {
+    const { Trainer, SGD, BatchNorm1d, Dropout, Module, manualSeed, randn, tensor: t } = await import("../../src/index.js");
+    class Hand extends Module {
+      lin = new Linear(4, 3);
+      bn = new BatchNorm1d(3);
+      drop = new Dropout(0.5);
+      constructor() {
+        super();
+        this.registerModule("lin", this.lin);
+        this.registerModule("bn", this.bn);
+        this.registerModule("drop", this.drop);
+      }
+      forward(x: Tensor): Tensor {
+        const h = this.drop.forward(this.bn.forward(this.lin.forward(x)));
+        return h.sub(h.mean(1, true)).square().mean(1).sqrt().unsqueeze(1).mul(h); // a hand-written std
+      }
+    }
+    manualSeed(5);
+    const model = new Hand();
+    const x = randn([6, 4]);
+    const y = t([0, 1, 2, 0, 1, 2], { dtype: "int32" });
+    const trainer = new Trainer({ model, loss: (o, tt) => F.crossEntropy(o, tt), optimizer: new SGD(model.parameters(), { lr: 0.1 }), audit: { quiet: true } });
+    const before = Array.from(model.bn.runningMean!.toTypedArray() as Float32Array);
+    // the same step without the audit, from the same seed: the same loss (the RNG was put back)
+    manualSeed(9);
+    const withAudit = trainer.trainStep(x, y).loss;
+    expect(trainer.auditReport).not.toBeNull();
+    only(trainer.auditReport!.findings, "backward", "sqrt");
+    manualSeed(5);
+    const model2 = new Hand();
+    const plain = new Trainer({ model: model2, loss: (o, tt) => F.crossEntropy(o, tt), optimizer: new SGD(model2.parameters(), { lr: 0.1 }) });
+    expect(Array.from(model2.bn.runningMean!.toTypedArray() as Float32Array)).toEqual(before);
+    manualSeed(9);
+    expect(plain.trainStep(x, y).loss).toBe(withAudit);
+    expect(plain.auditReport).toBeNull();
+    // one step's update of the running statistics each, not more for the audit's runs
+    expect(Array.from(model.bn.runningMean!.toTypedArray() as Float32Array)).toEqual(Array.from(model2.bn.runningMean!.toTypedArray() as Float32Array));
+  });
+});
