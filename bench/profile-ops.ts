@@ -20,14 +20,14 @@ is wrapped with a timer; the rest of the step (autograd bookkeeping, the optimiz
   options: {},
   positionals: [
     { name: "BACKEND", help: "wasm, js-fast or js (default wasm)" },
-    { name: "WORKLOAD", help: "W4 or W5 (default W4)" },
+    { name: "WORKLOAD", help: "W4, W5 or W6 (default W4)" },
     { name: "ITERS", help: "timed steps (default 30)" },
   ],
 });
 const [name = "wasm", wl = "W4", itersS = "30"] = positionals;
 const iters = Number(itersS);
 if (name !== "wasm" && name !== "js-fast" && name !== "js") usageError(`BACKEND: expected wasm, js-fast or js, got "${name}"`);
-if (wl !== "W4" && wl !== "W5") usageError(`WORKLOAD: expected W4 or W5, got "${wl}"`);
+if (wl !== "W4" && wl !== "W5" && wl !== "W6") usageError(`WORKLOAD: expected W4, W5 or W6, got "${wl}"`);
 if (!Number.isInteger(iters) || iters < 1) usageError(`ITERS: expected an integer >= 1, got "${itersS}"`);
 registerFastBackends();
 sg.setBackend(name);

@@ -125,7 +125,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new ShapeError("linear", `input shape ${shapeStr(x.shape)} does not end with in_features ${weight.shape[1]} of weight ${shapeStr(weight.shape)}`);
   }
   checkSameDtype("linear", x, "input", weight, "weight");
-  let y = x.matmul(weight.T);
+  // NOTE: leading dims folded into one (a view for a contiguous x): one GEMM forward, one for the
+  // input gradient and one for the weight gradient, instead of a batch of them against a broadcast
+  // weight whose gradient is then summed over the batch.
+  const lead = x.ndim > 2 && x.numel > 0 ? x.shape.slice(0, -1) : null;
+  let y = (lead ? x.reshape([-1, x.shape[x.ndim - 1]!]) : x).matmul(weight.T);
+  if (lead) y = y.reshape([...lead, weight.shape[0]!]);
   if (bias) {
     checkSameDtype("linear", x, "input", bias, "bias");
     if (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]) throw new ShapeError("linear", `bias must have shape [${weight.shape[0]}], got ${shapeStr(bias.shape)}`);
