@@ -531,19 +531,24 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * mlp.at(0).bias!.toArray(); // [0, 0, 0, 0, 0, 0, 0, 0]
    */
   apply(fn: (module: AnyModule) => void): this {
-    // NOTE: reversed pre-order with children pushed in reverse = post-order, each module once,
-    // without recursion (deep Sequentials must not overflow the stack).
+    // NOTE: an iterative post-order (deep Sequentials must not overflow the stack); a module is
+    // placed where namedModules() first meets it.
     const order: AnyModule[] = [];
     const seen = new Set<AnyModule>();
-    const stack: AnyModule[] = [this as unknown as AnyModule];
+    const stack: Array<[AnyModule, boolean]> = [[this as unknown as AnyModule, false]];
     while (stack.length) {
-      const m = stack.pop()!;
+      const [m, childrenDone] = stack.pop()!;
+      if (childrenDone) {
+        order.push(m);
+        continue;
+      }
       if (seen.has(m)) continue;
       seen.add(m);
-      order.push(m);
-      for (const c of m.children()) stack.push(c);
+      stack.push([m, true]);
+      const kids = m.children();
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i]!, false]);
     }
-    for (let i = order.length - 1; i >= 0; i--) fn(order[i]!);
+    for (const m of order) fn(m);
     return this;
   }
 

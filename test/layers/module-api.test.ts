@@ -9,7 +9,7 @@ import {
   Adam, AutogradError, DTypeError, SGD, Tensor, ValueError, arange, eye, getDefaultDtype, linspace, ones, rand, randn, setDefaultDtype, tensor, zeros, full,
 } from "../../src/index.js";
 import {
-  BatchNorm1d, Conv2d, Embedding, GRU, LSTM, LayerNorm, Linear, Module, MultiheadAttention, ReLU, Sequential, Tanh, TransformerEncoderLayer, parameter, type AnyModule,
+  BatchNorm1d, Conv2d, Embedding, GRU, LSTM, LayerNorm, Linear, Module, ModuleDict, ModuleList, MultiheadAttention, ReLU, Sequential, Tanh, TransformerEncoderLayer, parameter, type AnyModule,
 } from "../../src/layers/index.js";
 import { decode, expectClose, type EncTensor } from "./helpers.js";
 
@@ -334,5 +334,33 @@ describe("SGD built before a double() converts nothing of its own", () => {
     const before = lin.bias!.toArray() as number[];
     opt.step();
     expect((lin.bias!.toArray() as number[])[0]).toBeCloseTo(before[0]! - 0.1, 12);
+  });
+});
+
+describe("containers", () => {
+  it("ModuleList and ModuleDict: a module held twice is converted and visited once", () => {
+    const shared = new Linear(2, 2);
+    const list = new ModuleList([shared, new ReLU(), shared]);
+    const dict = new ModuleDict({ a: list, b: shared, c: new Linear(2, 3, { bias: false }) });
+    const seen: AnyModule[] = [];
+    dict.apply((m) => void seen.push(m));
+    expect(seen.filter((m) => m === shared)).toHaveLength(1);
+    expect(seen[seen.length - 1]).toBe(dict);
+    expect(seen.indexOf(list)).toBeGreaterThan(seen.indexOf(shared));
+    const w = shared.weight;
+    const before = Array.from(w.toTypedArray());
+    dict.double();
+    expect(w.dtype).toBe("float64");
+    expect(Array.from(w.toTypedArray())).toEqual(before); // converted once: exact
+    expect(dict.parametersCount()).toBe(6 + 6);
+    expect(dict.parameters().every((p) => p.dtype === "float64")).toBe(true);
+  });
+
+  it("apply on a deep nesting (3000 Sequentials) does not overflow the stack", () => {
+    let m: Sequential = new Sequential(new ReLU());
+    for (let i = 0; i < 3000; i++) m = new Sequential(m);
+    let n = 0;
+    m.apply(() => void n++);
+    expect(n).toBe(3002);
   });
 });
