@@ -217,7 +217,7 @@ class Interpreter {
     let r: Bounds = { lo: t, hi: t };
     if (!t.gradFn && t.requiresGrad) {
       this.leaves.add(t);
-      if (this.parameterMargin > 0 && isFloat(t.dtype)) r = { lo: t.detach().sub(this.parameterMargin), hi: t.detach().add(this.parameterMargin) };
+      if (this.parameterMargin > 0 && isFloat(t.dtype)) r = this.run(() => ({ lo: t.detach().sub(this.parameterMargin), hi: t.detach().add(this.parameterMargin) }));
     }
     this.set(t, r);
     return r;
@@ -314,11 +314,12 @@ class Interpreter {
   }
 
   run<T>(f: () => T): T {
+    const was = this.busy;
     this.busy = true;
     try {
       return withGradMode(false, f);
     } finally {
-      this.busy = false;
+      this.busy = was;
     }
   }
 
@@ -359,7 +360,7 @@ class Interpreter {
       }
       this.ops++;
       const def: OpDef = entry.def;
-      const inBs = this.inputBounds(op, inputs);
+      const inBs = this.run(() => this.inputBounds(op, inputs));
       let b = this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
       if (isFloat(out.dtype)) {
         if (!rules.constant && inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) && !finite(b)) {
