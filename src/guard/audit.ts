@@ -363,7 +363,10 @@ class Interpreter {
       const inBs = this.run(() => this.inputBounds(op, inputs));
       let b = this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
       if (isFloat(out.dtype)) {
-        if (!rules.constant && inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) && !finite(b)) {
+        const allFinite = inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x));
+        // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
+        const created = allFinite || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
+        if (!rules.constant && !finite(b) && created) {
           if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
           else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
         }
@@ -449,6 +452,16 @@ class Interpreter {
       if (out.gradFn) this.unitOut.set(out.gradFn, u);
     },
   };
+}
+
+/** Whether some lane of an elementwise op's output bounds is NaN/Inf where every input's bounds are finite. */
+function createdInLanes(inBs: readonly Bounds[], inputs: readonly Tensor[], out: Bounds): boolean {
+  const ok = (b: Bounds): Tensor => b.lo.abs().lt(Infinity).logicalAnd(b.hi.abs().lt(Infinity));
+  let lanes = ok(out).logicalNot();
+  inBs.forEach((b, i) => {
+    if (isFloat(inputs[i]!.dtype)) lanes = lanes.logicalAnd(ok(b).expand(lanes.shape));
+  });
+  return (lanes.toTypedArray() as Uint8Array).some((v) => v !== 0);
 }
 
 /** Sum gradient bounds over broadcast dims back to a shape. */

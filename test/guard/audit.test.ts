@@ -231,3 +231,12 @@ describe("audit: Trainer's audit option", () => {
     expect(Array.from(model.bn.runningMean!.toTypedArray() as Float32Array)).toEqual(Array.from(model2.bn.runningMean!.toTypedArray() as Float32Array));
   });
 });
+
+describe("audit: lanes beside intended infinities", () => {
+  it("an elementwise op is checked lane by lane when some input lanes are -Infinity (a mask)", () => {
+    const mask = tensor([[false, true, false]], { dtype: "bool" });
+    const r = audit((x) => x.maskedFill(mask, -Infinity).add(0).log().sum(), [range([2, 3], 0, 1)], { witness: false });
+    only(r.findings, "forward", "log");
+    expect(audit((x) => x.maskedFill(mask, -Infinity).add(0).exp().sum(), [range([2, 3], 0, 1)], { witness: false }).findings).toEqual([]);
+  });
+});
