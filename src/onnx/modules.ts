@@ -137,9 +137,12 @@ export function moduleHandlerFor(m: AnyModule, args: readonly unknown[]): Module
   if (m instanceof Embedding) return x.dtype === "int32" ? embedding : null;
   if (!float) return null;
   if (m instanceof Linear) return x.ndim === 2 && x.dtype === m.weight.dtype ? linear : null;
-  if (m instanceof Conv2d) return x.ndim === 4 && m.padding !== "same" ? conv2d : null;
-  if (m instanceof MaxPool2d) return x.ndim === 4 ? maxPool2d : null;
-  if (m instanceof AvgPool2d) return x.ndim === 4 ? avgPool2d : null;
+  // NOTE: a padding mode other than zeros, and ceilMode pools, are exported op by op (the traced
+  // pad gathers; max pooling in ceil mode is refused there), never as a Conv/pool node that would
+  // silently drop them.
+  if (m instanceof Conv2d) return x.ndim === 4 && m.padding !== "same" && (m.paddingMode ?? "zeros") === "zeros" ? conv2d : null;
+  if (m instanceof MaxPool2d) return x.ndim === 4 && !m.options.ceilMode ? maxPool2d : null;
+  if (m instanceof AvgPool2d) return x.ndim === 4 && !m.options.ceilMode ? avgPool2d : null;
   if (m instanceof BatchNormBase) return !m.training && m.runningMean && m.runningVar && x.ndim >= 2 ? batchNorm : null;
   if (m instanceof LayerNorm) return x.numel > 0 ? layerNorm : null;
   return null;

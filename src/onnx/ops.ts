@@ -382,6 +382,9 @@ export function emitOp(o: OpInput): string | null {
 
 /** MaxPool attributes from max pooling's kernel parameters. */
 export function maxPoolAttrs(p: Pool2dParams): Record<string, ReturnType<typeof attr.ints>> {
+  // NOTE: ONNX's ceil_mode and PyTorch's differ on a last window that would start in the padding;
+  // refused rather than exported with a window count that may not match.
+  if (p.ceilMode) throw new OnnxExportError("max pooling with ceilMode has no verified ONNX mapping yet: export a model with ceilMode false", "maxPool2dIndices");
   return {
     kernel_shape: attr.ints(p.kernel),
     strides: attr.ints(p.stride),

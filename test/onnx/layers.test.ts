@@ -9,6 +9,7 @@ import {
   AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Generator, GELU, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax,
   MaxPool2d, ReLU, RMSNorm, Sequential, Sigmoid, SiLU, Softmax, Tanh, nn, randint, randn, type DType, type FloatDType, type Module, type Tensor,
 } from "../../src/index.js";
+import { exportOnnx } from "../../src/onnx.js";
 import { exportAndCompare, Fn, summarize, type AnyModel, type OrtOptions } from "./helpers.js";
 
 const gen = (seed: number) => new Generator(seed);
@@ -110,6 +111,18 @@ describe("each layer alone, in ONNX Runtime", () => {
     for (const model of [new MaxPool2d(2), new AvgPool2d(2), new Conv2d(3, 2, 3)]) {
       await exportAndCompare(model, () => [rn([3, 6, 6], 5)], { dynamicBatch: false });
     }
+  });
+
+  it("Conv2d with a padding mode other than zeros exports op by op (its padding kept), never as a zero-padded Conv", async () => {
+    for (const paddingMode of ["reflect", "replicate", "circular"] as const) {
+      const { bytes } = await exportAndCompare(new Conv2d(3, 2, 3, { padding: 1, paddingMode }), (n) => [rn([n, 3, 6, 6], 7)], { dynamicBatch: false });
+      expect(summarize(bytes).ops).not.toContain("Pad"); // the non-constant modes are gathers
+    }
+  });
+
+  it("pools in ceilMode: AvgPool2d exports op by op and matches; MaxPool2d is refused, not exported without ceil_mode", async () => {
+    await exportAndCompare(new AvgPool2d(2, { ceilMode: true }), () => [rn([1, 3, 5, 5], 8)], { dynamicBatch: false });
+    expect(() => exportOnnx(new MaxPool2d(2, { ceilMode: true }), [rn([1, 3, 5, 5], 8)])).toThrow(/ceilMode/);
   });
 
   it("prints the worst difference per layer", () => {
