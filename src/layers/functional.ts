@@ -98,8 +98,19 @@ function standardize(x: Tensor, dims: number[], eps: number): { y: Tensor; mean:
   // one unit for the audit (layers/units.ts): intervals alone lose that |y| <= sqrt(n - 1)
   const y = composite(standardizeUnit, [x], { dims, eps }, () => {
     const xs = scaled(x, sc);
-    mean = xs.mean(dims, true);
-    const d = xs.sub(mean);
+    // NOTE: each row is shifted by its first entry (detached) before the mean, so a constant row
+    // has a mean of exactly 0 and standardises to exactly 0 (before, the mean's rounding left ulps
+    // that the rsqrt of a tiny variance blew up: a row of 1e30 gave ±1 instead of 0). Standardising
+    // is shift-invariant, so value and gradient are x's own; `mean` adds the shift back.
+    let shift: Tensor | null = null;
+    if (dims.every((d) => x.shape[d]! > 0)) {
+      shift = xs.detach();
+      for (const d of dims) shift = shift.narrow(d, 0, 1);
+    }
+    const xc = shift ? xs.sub(shift) : xs;
+    const m = xc.mean(dims, true);
+    mean = shift ? m.add(shift) : m;
+    const d = xc.sub(m);
     varBiased = d.square().mean(dims, true);
     // NOTE: eps inside the root: a constant row (var = 0) gives rsqrt(eps), finite in value and gradient.
     return d.mul(varBiased.add(sc ? sc.eps(eps, 2) : eps).rsqrt());
