@@ -17,7 +17,7 @@ import { assertFloat } from "../ops/define.js";
 import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
-import { overflowScale } from "./overflow-scale.js";
+import { standardize } from "./standardize.js";
 
 export {
   conv1d, conv3d, convTranspose1d, convTranspose2d, maxPool1d, avgPool1d, maxPool1dWithIndices, maxPool2dWithIndices, adaptiveAvgPool1d,
@@ -61,16 +61,10 @@ export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOption
     if (t.ndim !== 1 || t.shape[0] !== C) throw new ShapeError(op, `${what} must have shape [${C}], got ${shapeStr(t.shape)}`);
   }
   if (x.numel === 0) return x;
-  const g = x.reshape([N, numGroups, -1]);
-  const sc = overflowScale(g, [2]);
-  const gs = sc ? g.div(sc.s) : g;
-  // NOTE: shifted by each group's first element before the mean: the same function, but a constant
-  // group gives an exact 0 deviation (its mean would round: 1e30 * 6 / 6 need not be 1e30, and
-  // that rounding error, normalised, would be ±1 instead of 0).
-  const d0 = gs.sub(gs.narrow(2, 0, 1));
-  const d = d0.sub(d0.mean(2, true));
-  // NOTE: eps inside the root: a constant group (variance 0) gives rsqrt(eps), finite in value and gradient.
-  let y = d.mul(d.square().mean(2, true).add(sc ? sc.eps(eps, 2) : eps).rsqrt()).reshape(x.shape);
+  // NOTE: the standardisation layerNorm uses (layers/standardize.ts): eps inside the root and each
+  // group shifted by its first element before the mean, so a constant group (of any magnitude)
+  // gives exactly 0 before the affine, with a finite gradient.
+  let y = standardize(x.reshape([N, numGroups, -1]), [2], eps).y.reshape(x.shape);
   const bshape = [1, C, ...x.shape.slice(2).map(() => 1)];
   if (options.weight) y = y.mul(options.weight.reshape(bshape));
   if (options.bias) y = y.add(options.bias.reshape(bshape));

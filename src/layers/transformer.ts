@@ -42,6 +42,14 @@ export interface TransformerEncoderForwardOptions {
   isCausal?: boolean;
 }
 
+/** The feed-forward activation of a transformer layer: "relu", "gelu" or a function. */
+function activationOf(op: string, act: TransformerEncoderLayerOptions["activation"]): (x: Tensor) => Tensor {
+  if (act === "relu") return (x) => F.relu(x);
+  if (act === "gelu") return (x) => F.gelu(x);
+  if (typeof act === "function") return act;
+  throw new ValueError(op, `activation must be "relu", "gelu" or a function, got ${String(act)}`);
+}
+
 /**
  * One transformer encoder block (torch.nn.TransformerEncoderLayer): self-attention and a
  * feed-forward block, each with a residual connection, LayerNorm and dropout. Parameters:
@@ -90,11 +98,7 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
     const ff = options.dimFeedforward ?? 2048;
     checkSize(op, "dimFeedforward", ff, 1);
     const p = options.dropout ?? 0.1;
-    const act = options.activation ?? "relu";
-    if (act === "relu") this.#activation = (x) => F.relu(x);
-    else if (act === "gelu") this.#activation = (x) => F.gelu(x);
-    else if (typeof act === "function") this.#activation = act;
-    else throw new ValueError(op, `activation must be "relu", "gelu" or a function, got ${String(act)}`);
+    this.#activation = activationOf(op, options.activation ?? "relu");
     this.#options = { ...options };
     this.dModel = dModel;
     this.nhead = nhead;
@@ -267,11 +271,7 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
     const ff = options.dimFeedforward ?? 2048;
     checkSize(op, "dimFeedforward", ff, 1);
     const p = options.dropout ?? 0.1;
-    const act = options.activation ?? "relu";
-    if (act === "relu") this.#activation = (x) => F.relu(x);
-    else if (act === "gelu") this.#activation = (x) => F.gelu(x);
-    else if (typeof act === "function") this.#activation = act;
-    else throw new ValueError(op, `activation must be "relu", "gelu" or a function, got ${String(act)}`);
+    this.#activation = activationOf(op, options.activation ?? "relu");
     this.#options = { ...options };
     this.dModel = dModel;
     this.nhead = nhead;
