@@ -5,18 +5,22 @@
  *
  * NOTE (safety, differs from torch 1.13): a query whose keys are all masked gets a zero output and
  * a zero gradient, where torch gives NaN (softmax of a row of -Infinity). The masked scores are
- * -Infinity, a fully masked row is replaced by zeros before the softmax (so it stays finite) and its
- * probabilities are zeroed after it with `where`, whose unselected branch gets an exact zero
- * gradient.
+ * -Infinity and `softmax` itself turns a row of only -Infinity into zeros with a zero gradient (its
+ * documented convention, PyTorch >= 2.5's `_safe_softmax`), so no extra pass over the scores is
+ * needed for it.
+ *
+ * NOTE (cost): the scale multiplies the smallest of q, k and the scores (MultiheadAttention folds
+ * it into the query projection's weight and bias, as torch 1.13 scales q); the causal masks are
+ * built once per (L, S, dtype) and reused, never through op-table ops (so a traced forward is the
+ * same on every call).
  */
 import { ShapeError, ValueError } from "../errors.js";
-import { noGrad } from "../autograd/grad-mode.js";
 import * as F from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { full, tensor, zeros } from "../tensor/create.js";
 import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
-import { shapeStr } from "../tensor/shape.js";
+import { broadcastShapes, shapeStr } from "../tensor/shape.js";
 import * as LF from "./functional.js";
 import * as init from "./init.js";
 import { Linear, checkSize, type LayerOptions } from "./linear.js";
@@ -34,6 +38,31 @@ export function causalMask(n: number, m = n): Tensor {
   const data = new Uint8Array(n * m);
   for (let i = 0; i < n; i++) for (let j = 0; j <= Math.min(i, m - 1); j++) data[i * m + j] = 1;
   return tensor(data, { shape: [n, m], dtype: "bool" });
+}
+
+/** Cached causal masks, by `${n},${m},${kind}`: bool (true = allowed) or additive float (0 / -Infinity). */
+const causalCache = new Map<string, Tensor>();
+const CAUSAL_CACHE_SIZE = 16;
+
+/**
+ * The causal mask [n, m] as a bool "takes part" mask or as an additive float mask (0 where j <= i,
+ * -Infinity above), shared between calls: built from plain data (no op-table op, so a traced
+ * forward is the same on every call), never handed to a caller, rebuilt if anything wrote into it.
+ */
+function cachedCausal(n: number, m: number, kind: "bool" | FloatDType): Tensor {
+  const key = `${n},${m},${kind}`;
+  const hit = causalCache.get(key);
+  if (hit && hit.version === 0) return hit;
+  let t: Tensor;
+  if (kind === "bool") t = causalMask(n, m);
+  else {
+    const data = kind === "float64" ? new Float64Array(n * m) : new Float32Array(n * m);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < m; j++) data[i * m + j] = -Infinity;
+    t = tensor(data, { shape: [n, m], dtype: kind });
+  }
+  if (causalCache.size >= CAUSAL_CACHE_SIZE) causalCache.delete(causalCache.keys().next().value!);
+  causalCache.set(key, t);
+  return t;
 }
 
 /** Options of `scaledDotProductAttention`. */
@@ -54,19 +83,15 @@ export interface ScaledDotProductAttentionOptions {
 }
 
 /**
- * Softmax over the last dim of `scores` after masking, with fully masked rows zeroed (value and
- * gradient). `allowed` is a bool "takes part" mask, `additive` a float mask; either may be null.
+ * Softmax over the last dim of `scores` after masking. `allowed` is a bool "takes part" mask,
+ * `additive` a float mask; either may be null. A fully masked row is all -Infinity, which softmax
+ * turns into zeros with a zero gradient.
  */
 function maskedSoftmax(scores: Tensor, allowed: Tensor | null, additive: Tensor | null): Tensor {
-  if (!allowed && !additive) return F.softmax(scores, -1);
   let s = scores;
   if (additive) s = s.add(additive);
   if (allowed) s = F.where(allowed, s, -Infinity);
-  // NOTE: a row with no finite score (every key masked) would be softmax(-inf, ..., -inf) = NaN.
-  // It is replaced by zeros before the softmax and its weights by zeros after it.
-  const rowAny = noGrad(() => F.amax(s, -1, true).gt(-Infinity));
-  const p = F.softmax(F.where(rowAny, s, 0), -1);
-  return F.where(rowAny, p, 0);
+  return F.softmax(s, -1);
 }
 
 /** @internal The output and the attention weights [..., L, S] (after dropout). */
@@ -84,10 +109,23 @@ export function attentionWithWeights(q: Tensor, k: Tensor, v: Tensor, options: S
   if (!Number.isFinite(scale)) throw new ValueError(op, `scale must be finite, got ${scale}`);
   const dropoutP = options.dropoutP ?? 0;
   if (!(dropoutP >= 0 && dropoutP <= 1)) throw new ValueError(op, `dropoutP must be in [0, 1], got ${dropoutP}`);
-  const scores = q.matmul(F.transpose(k, -2, -1)).mul(scale);
+  // (q · s) kᵀ = q (k · s)ᵀ = (q kᵀ) · s: scale whichever of the three has the fewest entries
+  // (torch 1.13 scales q; the results agree to rounding).
+  let qs = q;
+  let ks = k;
+  let scaleScores = false;
+  if (scale !== 1) {
+    const batch = broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2));
+    const nScores = batch.reduce((a, b) => a * b, 1) * L * S;
+    if (q.numel <= k.numel && q.numel <= nScores) qs = q.mul(scale);
+    else if (k.numel <= nScores) ks = k.mul(scale);
+    else scaleScores = true;
+  }
+  let scores = qs.matmul(F.transpose(ks, -2, -1));
+  if (scaleScores) scores = scores.mul(scale);
   let allowed: Tensor | null = null;
   let additive: Tensor | null = null;
-  if (options.isCausal) allowed = causalMask(L, S);
+  if (options.isCausal) allowed = cachedCausal(L, S, "bool");
   else if (mask) {
     if (mask.dtype === "bool") allowed = mask;
     else additive = mask.dtype === scores.dtype ? mask : F.cast(mask, scores.dtype);
@@ -280,12 +318,17 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const wk = w ? F.narrow(w, 0, E, E) : this.k_proj_weight!;
     const wv = w ? F.narrow(w, 0, 2 * E, E) : this.v_proj_weight!;
     const heads = (t: Tensor, n: number): Tensor => t.reshape(N, n, H, D).transpose(1, 2); // [N, H, n, D]
-    const q = heads(LF.linear(q0, wq, bq), L);
+    // The score scale 1/√D goes into the query projection (torch 1.13 scales q): on its weight and
+    // bias, or on its output when that has fewer entries.
+    const scale = 1 / Math.sqrt(D);
+    const onWeight = E * wq.shape[1]! <= N * L * E;
+    const q = heads(onWeight ? LF.linear(q0, wq.mul(scale), bq ? bq.mul(scale) : null) : LF.linear(q0, wq, bq).mul(scale), L);
     const k = heads(LF.linear(k0, wk, bk), S);
     const v = heads(LF.linear(v0, wv, bv), S);
     const mask = this.#mask(options, N, L, S, q.dtype as FloatDType, batched);
     const [o, p] = attentionWithWeights(q, k, v, {
       attnMask: mask,
+      scale: 1,
       dropoutP: this.training ? this.dropout : 0,
       generator: this.#generator,
     });
@@ -316,7 +359,7 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
       total = am;
     }
     if (o.isCausal) {
-      const c = additive(causalMask(L, S).logicalNot());
+      const c = cachedCausal(L, S, dtype);
       total = total ? total.add(c) : c;
     }
     if (o.keyPaddingMask) {
