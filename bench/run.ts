@@ -4,6 +4,7 @@
  *
  *   npm run bench -- [--workloads W1,W4] [--backends js-fast,wasm,wasm-2t,tfjs-wasm] [--threads 1|2]
  *                    [--quick] [--json FILE] [--runs 7] [--budget-ms 25000] [--rounds 1]   (--help lists them)
+ *                    [--relaxed-simd]
  *   npm run bench -- --backend ./my-backend.ts [--ops [--max-size 16] [--only exp,add]]
  *   npm run bench -- compare A.json B.json
  *
@@ -15,6 +16,10 @@
  *
  * `wasm-2t` is the wasm backend on two threads (a worker sharing its memory) whatever `--threads`
  * says, so `--backends wasm,wasm-2t,tfjs-wasm` compares one and two threads in one run.
+ *
+ * `--relaxed-simd` runs the children with `--experimental-wasm-relaxed-simd` (Node 20), so the wasm
+ * GEMM kernels multiply-add with `f32x4.relaxed_madd` (`fmaSupported()`); the table says which
+ * mode the wasm children ran in.
  *
  * `--quick` is a ~10 s smoke version: small sizes, 3 runs, js-fast/wasm/tfjs-wasm/jax only.
  *
@@ -33,6 +38,7 @@ import { fileURLToPath } from "node:url";
 import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
 import { writeFileSync } from "node:fs";
+import { fmaSupported } from "../src/kernels/wasm/emit.js";
 import { registerBackend, getBackend, type Backend } from "../src/index.js";
 import { BackendModuleError, loadBackendModule } from "./backend-module.js";
 import { opCases, runOps } from "./ops.js";
@@ -49,6 +55,8 @@ interface Options {
   runs: number;
   budgetMs: number;
   rounds: number;
+  /** --relaxed-simd: the children run with --experimental-wasm-relaxed-simd. */
+  relaxedSimd: boolean;
   /** --backend: the module of a third-party backend. */
   backendFile: string | undefined;
   /** --ops and its sizes (log2) and op filter. */
@@ -82,6 +90,7 @@ Two runs written with --json: npm run bench -- compare A.json B.json (speedups w
         runs: { type: "integer", min: 1, value: "N", help: "timed runs per cell after warm-up (default 7, at least 7 unless --quick; --quick: 3)" },
         "budget-ms": { type: "number", min: 1, value: "MS", help: "per-cell time budget; a slower cell runs fewer times (default 25000; --quick: 300)" },
         rounds: { type: "integer", default: 1, min: 1, value: "N", help: "run the implementations round-robin N times, keep each cell's best median" },
+        "relaxed-simd": { type: "boolean", help: "run the children with --experimental-wasm-relaxed-simd (Node 20): the wasm GEMMs use relaxed SIMD's FMA" },
         child: { type: "string", hidden: true, help: "(internal) run one implementation and print its results" },
       },
     },
@@ -99,6 +108,7 @@ Two runs written with --json: npm run bench -- compare A.json B.json (speedups w
     runs: quick ? (v.runs ?? 3) : Math.max(7, v.runs ?? 7),
     budgetMs: v["budget-ms"] ?? (quick ? 300 : 25000),
     rounds: v.rounds,
+    relaxedSimd: v["relaxed-simd"],
     ...(v.child === undefined ? {} : { child: v.child }),
     backendFile: v.backend,
     ops: v.ops,
@@ -134,6 +144,8 @@ interface ChildResult {
   /** peak RSS after W4 (MiB) */
   w4RssMiB?: number;
   error?: string;
+  /** The child's wasm kernels multiply-add with relaxed SIMD's FMA (fmaSupported()). */
+  fma?: boolean;
 }
 
 /** The --backend module's backend (loaded by main, in the parent and in its child). */
@@ -182,7 +194,7 @@ const reason = (e: unknown): string => (e instanceof NotAvailable ? e.message : 
 
 /** Runs inside the child process: every case on one implementation. */
 async function child(name: string, o: Options): Promise<ChildResult> {
-  const res: ChildResult = { backend: name, cells: [] };
+  const res: ChildResult = { backend: name, cells: [], fma: fmaSupported() };
   const impl = await loadImpl(name);
   const cases = buildCases(o.workloads, o.quick);
   try {
@@ -296,6 +308,8 @@ function table(o: Options, cases: Case[], results: ChildResult[]): string {
   const line = (r: string[]): string => `| ${r.map((s, i) => (i < 2 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join(" | ")} |`;
   const out = [line(header), `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`, ...rows.map(line)];
   out.push("", `threads: ${o.threads}; median of ${o.runs} runs after warm-up (* = fewer runs: one run exceeds the ${o.budgetMs} ms cell budget)${o.rounds > 1 ? `; the best of ${o.rounds} rounds run round-robin (RSS: the highest)` : ""};`);
+  const fma = results.some((r) => r.fma);
+  out.push(`wasm kernels: ${fma ? "relaxed SIMD FMA (f32x4.relaxed_madd)" : "f32x4 mul + add (no relaxed SIMD; --relaxed-simd turns its FMA on)"}${o.relaxedSimd ? "; children run with --experimental-wasm-relaxed-simd" : ""};`);
   out.push("ratios are speedups (time of the second / time of the first; for RSS, memory of the second / the first).");
   if (notes.length) out.push("", ...notes);
   return out.join("\n");
@@ -341,7 +355,8 @@ async function main(): Promise<void> {
   for (let round = 0; round < o.rounds; round++) {
     o.backends.forEach((b, i) => {
       if (o.json !== "-") process.stderr.write(`running ${b}${o.rounds > 1 ? ` (round ${round + 1} of ${o.rounds})` : ""} ...\n`);
-      const p = spawnSync(process.execPath, [...process.execArgv, self, ...process.argv.slice(2), "--child", b], {
+      const flags = o.relaxedSimd ? ["--experimental-wasm-relaxed-simd"] : [];
+      const p = spawnSync(process.execPath, [...process.execArgv, ...flags, self, ...process.argv.slice(2), "--child", b], {
         encoding: "utf8",
         maxBuffer: 64 << 20,
         env: { ...process.env },
