@@ -165,6 +165,20 @@ export interface Backend {
    */
   softmax(x: View, axis: number, log: boolean): TypedArray;
   /**
+   * Softmax (log: log-softmax) of float x along `axis` over the entries that take part: where
+   * `mask` (bool, x's shape, stride 0 where it broadcasts; null: all) is true and, with `causal`
+   * (axis the last of x [..., L, S]), where j <= i. The others read nothing and give 0 (log:
+   * -Infinity); a lane with no finite entry taking part gives zeros (log: -Infinity).
+   */
+  maskedSoftmax(x: View, axis: number, log: boolean, mask: View | null, causal: boolean): TypedArray;
+  /**
+   * The gradient of softmax (log: log-softmax) along `axis`, from its output y and the output's
+   * gradient g (same shape): y (g - sum(g y)), log: g - exp(y) sum(g), the sums over the entries
+   * that take part (`mask`, `causal` as {@link Backend.maskedSoftmax}); zero at the others and in a
+   * lane whose y is all 0 (log: all -Infinity) there.
+   */
+  softmaxBackward(g: View, y: View, axis: number, log: boolean, mask: View | null, causal: boolean): TypedArray;
+  /**
    * Optional fused Adam step, in place on `param`, `m` and `v` (same-length arrays), equal within
    * float rounding to the optimizer's own loop (optim/adam.ts), which runs wherever this is absent
    * or returns false.

@@ -7,6 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape, poolOutShape } from "./layout.js";
+import { maskedSoftmaxReference, softmaxBackwardReference } from "./reference-softmax.js";
 import type { BinaryMathOp } from "./backend.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
 
@@ -393,6 +394,8 @@ export const referenceBackend: Backend = {
     }
     return out;
   },
+  maskedSoftmax: maskedSoftmaxReference,
+  softmaxBackward: softmaxBackwardReference,
   argReduce(op, x, axis) {
     const shape = x.shape;
     const len = shape[axis]!;

@@ -14,6 +14,17 @@ import { tensorCompositeSamples, tensorOpSamples } from "./samples-tensor.js";
 
 export * from "./sample-kit.js";
 
+/** A seeded bool mask of the given shape (about a third false), its last dim broadcast when seed & 32. */
+function softmaxMask(shape: number[], seed: number): Tensor {
+  const g = new Generator(seed + 7);
+  const s = seed & 32 ? [...shape.slice(0, -1), 1] : shape;
+  const data = new Uint8Array(s.reduce((a, b) => a * b, 1)).map(() => (g.random() < 0.35 ? 0 : 1));
+  return tensor(data, { shape: s });
+}
+
+/** -Infinity (a masked log-softmax entry) as 0, so finite differences stay finite. */
+const finite = (y: Tensor): Tensor => y.where(y.ne(-Infinity), 0);
+
 /** Samples for the primitive ops of the op table, keyed by op name. */
 const coreOpSamples: Record<string, Sample> = {
   neg: unary(F.neg),
@@ -153,6 +164,27 @@ const coreOpSamples: Record<string, Sample> = {
   logSoftmax: {
     kind: "grad",
     arb: fc.tuple(nonEmptyShapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed, { lo: -4, hi: 4 })], fn: (x: Tensor) => F.logSoftmax(x, -1 - (seed % s.length)) })),
+  },
+  // masked softmax for attention (ops/softmax.ts): a random bool mask (some rows fully masked), causal or not, log or not
+  maskedSoftmax: {
+    kind: "grad",
+    arb: fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 2, maxLength: 3 }), seedArb).map(([s, seed]) => {
+      const mask = softmaxMask(s, seed);
+      const o = { mask: seed & 4 ? null : mask, causal: !!(seed & 8) || !!(seed & 4) };
+      return { inputs: [t64(s, seed, { lo: -4, hi: 4 })], fn: (x: Tensor) => (seed & 16 ? finite(F.logSoftmax(x, -1, o)) : F.softmax(x, -1, o)) };
+    }),
+  },
+  // the fused softmax gradient, in g and (through the softmax) in x
+  softmaxBackward: {
+    kind: "grad",
+    arb: fc.tuple(fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }), seedArb).map(([s, seed]) => {
+      const masked = s.length >= 2 && !!(seed & 2);
+      const o = masked ? { mask: softmaxMask(s, seed), causal: !!(seed & 8) } : {};
+      const log = !!(seed & 16);
+      const dim = masked ? s.length - 1 : seed % s.length;
+      const f = log ? F.logSoftmax : F.softmax;
+      return { inputs: [t64(s, seed, { lo: -4, hi: 4 }), t64(s, seed + 1)], fn: (x: Tensor, g: Tensor) => F.softmaxBackward(g, f(x, dim, o), dim, { ...o, log }) };
+    }),
   },
   amax: {
     kind: "grad",
