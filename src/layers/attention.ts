@@ -7,7 +7,7 @@
  * a zero gradient, where torch gives NaN (softmax of a row of -Infinity). The masked scores are
  * -Infinity and `softmax` itself turns a row of only -Infinity into zeros with a zero gradient (its
  * documented convention, PyTorch >= 2.5's `_safe_softmax`), so no extra pass over the scores is
- * needed for it.
+ * needed for it. A NaN score propagates to its query's row, with or without a mask.
  *
  * NOTE (cost): the scale multiplies the smallest of q, k and the scores (MultiheadAttention folds
  * it into the query projection's weight and bias, as torch 1.13 scales q); the causal masks are
