@@ -172,6 +172,21 @@ export interface Backend {
    */
   maskedSoftmax(x: View, axis: number, log: boolean, mask: View | null, causal: boolean): TypedArray;
   /**
+   * Layer normalisation of the rows of float x: x read row-major as rows of its last `n` elements,
+   * y = (x - mean) / sqrt(var + eps) (biased variance, eps > 0 inside the root), times `weight` and
+   * plus `bias` (n elements each, or null), with the statistics accumulated in float64. Each row is
+   * shifted by its first entry (a constant row gives exactly 0, then the bias), and a float64 row
+   * with max |x| >= 2^256 is divided by a power of two first, eps with it (floored at 2^-512), so
+   * nothing overflows.
+   */
+  layerNorm(x: View, weight: View | null, bias: View | null, n: number, eps: number): TypedArray;
+  /**
+   * The gradients of {@link Backend.layerNorm} given the output's gradient `g` (x's shape): dx
+   * (x's shape), dweight = sum over rows of g xhat and dbias = sum over rows of g (n elements each),
+   * with the row statistics recomputed from x exactly as the forward does.
+   */
+  layerNormBackward(x: View, weight: View | null, g: View, n: number, eps: number): [TypedArray, TypedArray, TypedArray];
+  /**
    * The gradient of softmax (log: log-softmax) along `axis`, from its output y and the output's
    * gradient g (same shape): y (g - sum(g y)), log: g - exp(y) sum(g), the sums over the entries
    * that take part (`mask`, `causal` as {@link Backend.maskedSoftmax}); zero at the others and in a

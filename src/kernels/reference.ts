@@ -50,6 +50,30 @@ function erf(x: number): number {
 }
 
 /** The logistic function, without overflow for large |x|. */
+/**
+ * One row of layerNorm in float64: the standardised values and 1 / sqrt(var + eps) in x's units.
+ * The row is shifted by its first entry (a constant row has deviations of exactly 0); a float64 row
+ * with max |x| >= 2^256 is divided by s = 2^floor(log2 max) first, eps by s² (floored at 2^-512,
+ * so 1 / sqrt of it stays finite), and the factor for x's units is then rstd / s.
+ */
+function layerNormRow(xs: TypedArray, o: number, n: number, eps: number, dtype: DType): { xhat: Float64Array; rstd: number } {
+  let max = 0;
+  for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(xs[o + i]!));
+  const s = dtype === "float64" && max >= 2 ** 256 && max < Infinity ? 2 ** Math.floor(Math.log2(max)) : 1;
+  const e = s === 1 ? eps : Math.max(eps / (s * s), 2 ** -512);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) d[i] = xs[o + i]! / s - xs[o]! / s;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += d[i]!;
+  mean /= n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (d[i]! - mean) ** 2;
+  v /= n;
+  const r = 1 / Math.sqrt(v + e);
+  const xhat = d.map((di) => (di - mean) * r);
+  return { xhat, rstd: r / s };
+}
+
 function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
@@ -401,6 +425,45 @@ export const referenceBackend: Backend = {
     const len = shape[axis]!;
     const outShape = shape.filter((_, d) => d !== axis);
     const nOut = numel(outShape);
+  layerNorm(x, weight, bias, n, eps) {
+    const xs = contiguousData(x);
+    const w = weight && contiguousData(weight);
+    const b = bias && contiguousData(bias);
+    const out = allocArray(x.dtype, xs.length);
+    for (let o = 0; o < xs.length; o += n) {
+      const { xhat } = layerNormRow(xs, o, n, eps, x.dtype);
+      for (let i = 0; i < n; i++) out[o + i] = xhat[i]! * (w ? w[i]! : 1) + (b ? b[i]! : 0);
+    }
+    return out;
+  },
+  layerNormBackward(x, weight, g, n, eps) {
+    const xs = contiguousData(x);
+    const gs = contiguousData(g);
+    const w = weight && contiguousData(weight);
+    const dx = allocArray(x.dtype, xs.length);
+    const dw = new Float64Array(n);
+    const db = new Float64Array(n);
+    for (let o = 0; o < xs.length; o += n) {
+      const { xhat, rstd } = layerNormRow(xs, o, n, eps, x.dtype);
+      // dx = rstd (gw - mean(gw) - xhat mean(gw xhat)), gw = g w
+      let m1 = 0;
+      let m2 = 0;
+      for (let i = 0; i < n; i++) {
+        const gw = gs[o + i]! * (w ? w[i]! : 1);
+        m1 += gw;
+        m2 += gw * xhat[i]!;
+      }
+      m1 /= n;
+      m2 /= n;
+      for (let i = 0; i < n; i++) {
+        const gw = gs[o + i]! * (w ? w[i]! : 1);
+        dx[o + i] = rstd * (gw - m1 - xhat[i]! * m2);
+        dw[i] = dw[i]! + gs[o + i]! * xhat[i]!;
+        db[i] = db[i]! + gs[o + i]!;
+      }
+    }
+    return [dx, toDtype(dw, x.dtype), toDtype(db, x.dtype)];
+  },
     const out = new Int32Array(nOut);
     // Offsets of the first element of each lane, then walk the lane with the axis stride.
     const laneShape = shape.map((s, d) => (d === axis ? 1 : s));

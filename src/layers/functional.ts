@@ -28,6 +28,7 @@ import { markModified } from "../tensor/version.js";
 import { composite } from "../autograd/composite.js";
 import { bceWithLogitsUnit, cosineSimilarityUnit } from "./units.js";
 import { scaled, standardize } from "./standardize.js";
+import { layerNormOpCall } from "../ops/norm.js";
 
 export { elu, celu, selu, mish, relu6, hardtanh, hardsigmoid, hardswish, softsign, softmin } from "../ops/index.js";
 export { relu, leakyRelu, gelu, silu, tanh, sigmoid, softmax, logSoftmax, softplus, conv2d, maxPool2d, avgPool2d, pad } from "../ops/index.js";
@@ -212,6 +213,9 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
   checkAffine("layerNorm", x, options.weight, normalizedShape, "weight");
   checkAffine("layerNorm", x, options.bias, normalizedShape, "bias");
   if (x.numel === 0) return x;
+  // NOTE: one fused op (ops/norm.ts: one kernel forward, one backward, as safe as the composite);
+  // eps = 0 keeps the composite, whose rsqrt(0) of a constant row the anomaly hints name
+  if (eps > 0) return layerNormOpCall(x, dims.length, eps, options.weight, options.bias);
   let y = standardize(x, dims, eps).y;
   if (options.weight) y = y.mul(options.weight);
   if (options.bias) y = y.add(options.bias);

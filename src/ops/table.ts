@@ -12,6 +12,7 @@ import type { OpFamily } from "./define.js";
 import { elementwiseOps } from "./elementwise.js";
 import { indexingOps } from "./indexing.js";
 import { linalgOps } from "./linalg.js";
+import { normOps } from "./norm.js";
 import { poolOps } from "./pool.js";
 import { reduceOps } from "./reduce.js";
 import { scanOps } from "./scan.js";
@@ -19,7 +20,7 @@ import { shapeOps } from "./shape.js";
 import { softmaxOps } from "./softmax.js";
 
 /** The op families, in the order of the map (ops/<family>.ts). */
-export const families: readonly OpFamily[] = [elementwiseOps, compareOps, shapeOps, indexingOps, reduceOps, softmaxOps, linalgOps, convOps, poolOps, scanOps];
+export const families: readonly OpFamily[] = [elementwiseOps, compareOps, shapeOps, indexingOps, reduceOps, softmaxOps, linalgOps, convOps, poolOps, scanOps, normOps];
 
 /** Every op-table entry by name, with the name of the family that defines it. */
 export const opTable: ReadonlyMap<string, { def: OpDef; family: string }> = (() => {

@@ -9,6 +9,7 @@ import * as F from "../../src/ops/index.js";
 import { conv2dInputGrad, conv2dWeightGrad } from "../../src/ops/conv.js";
 import { binary, broadcastPairArb, int32, nonDiff, nonEmptyShapeArb, randomPerm, seedArb, shapeArb, t64, unary, type CustomSample, type GradSample, type Sample } from "./sample-kit.js";
 import { mathCompositeSamples, mathOpSamples } from "./samples-math.js";
+import { normOpSamples } from "./samples-norm.js";
 import { spatialCompositeSamples, spatialOpSamples } from "./samples-spatial.js";
 import { tensorCompositeSamples, tensorOpSamples } from "./samples-tensor.js";
 
@@ -533,6 +534,6 @@ function join<S>(...maps: Record<string, S>[]): Record<string, S> {
 }
 
 /** Samples for the primitive ops of the op table, keyed by op name. */
-export const opSamples: Record<string, Sample> = join(coreOpSamples, mathOpSamples, tensorOpSamples, spatialOpSamples);
+export const opSamples: Record<string, Sample> = join(coreOpSamples, mathOpSamples, tensorOpSamples, spatialOpSamples, normOpSamples);
 /** Samples for composite ops (public functions built from op-table entries), keyed by a name. */
 export const compositeSamples: Record<string, GradSample> = join(coreCompositeSamples, mathCompositeSamples, tensorCompositeSamples, spatialCompositeSamples);

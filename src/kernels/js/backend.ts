@@ -17,6 +17,7 @@ import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
 import { erf, erfFloat32, sigmoid } from "./math.js";
 import { planRuns, type RunPlan } from "./runs.js";
+import { layerNormBackwardJs, layerNormJs } from "./norm.js";
 
 /**
  * O[oi + i] = op(X[xi + i * xs]) for i < n. One loop per op, selected once per run. False for an
@@ -350,6 +351,8 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     scatterAdd: scatterAddStrided,
     matmul: (a, b) => matmulVia(gemm, a, b),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
+    layerNorm: layerNormJs,
+    layerNormBackward: layerNormBackwardJs,
     conv2dInputGrad: (gy, w, xShape, p) => conv2dInputGradVia(gemm, gy, w, xShape, p),
     conv2dWeightGrad: (x, gy, wShape, p) => conv2dWeightGradVia(gemm, x, gy, wShape, p),
   });
