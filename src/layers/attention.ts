@@ -4,20 +4,22 @@
  * state-dict keys).
  *
  * NOTE (safety, differs from torch 1.13): a query whose keys are all masked gets a zero output and
- * a zero gradient, where torch gives NaN (softmax of a row of -Infinity). The masked scores are
- * -Infinity and `softmax` itself turns a row of only -Infinity into zeros with a zero gradient (its
- * documented convention, PyTorch >= 2.5's `_safe_softmax`), so no extra pass over the scores is
- * needed for it. A NaN score propagates to its query's row, with or without a mask.
+ * a zero gradient, where torch gives NaN (softmax of a row of -Infinity). Bool masks and the causal
+ * mask go to softmax's masked form (`softmax(s, -1, { mask, causal })`), whose kernel skips the
+ * entries that take no part (exactly 0 there, zero gradient, whatever the score) and gives a row
+ * with none taking part zeros with a zero gradient; float masks are added to the scores, and a row
+ * of only -Infinity is likewise zeros. A NaN score of a key that takes part propagates to its
+ * query's row.
  *
- * NOTE (cost): the scale multiplies the smallest of q, k and the scores (MultiheadAttention folds
- * it into the query projection's weight and bias, as torch 1.13 scales q); the causal masks are
- * built once per (L, S, dtype) and reused, never through op-table ops (so a traced forward is the
- * same on every call).
+ * NOTE (cost): no pass over the scores besides the matmul, an additive mask's add and the softmax:
+ * the causal mask is never materialised, and the scale multiplies the smallest of q, k and the
+ * scores (MultiheadAttention folds it into the query projection's weight and bias, as torch 1.13
+ * scales q).
  */
 import { ShapeError, ValueError } from "../errors.js";
 import * as F from "../ops/index.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { full, tensor, zeros } from "../tensor/create.js";
+import { tensor, zeros } from "../tensor/create.js";
 import { getDefaultDtype, type FloatDType } from "../tensor/dtype.js";
 import type { Generator } from "../tensor/random.js";
 import { broadcastShapes, shapeStr } from "../tensor/shape.js";
@@ -40,31 +42,6 @@ export function causalMask(n: number, m = n): Tensor {
   return tensor(data, { shape: [n, m], dtype: "bool" });
 }
 
-/** Cached causal masks, by `${n},${m},${kind}`: bool (true = allowed) or additive float (0 / -Infinity). */
-const causalCache = new Map<string, Tensor>();
-const CAUSAL_CACHE_SIZE = 16;
-
-/**
- * The causal mask [n, m] as a bool "takes part" mask or as an additive float mask (0 where j <= i,
- * -Infinity above), shared between calls: built from plain data (no op-table op, so a traced
- * forward is the same on every call), never handed to a caller, rebuilt if anything wrote into it.
- */
-function cachedCausal(n: number, m: number, kind: "bool" | FloatDType): Tensor {
-  const key = `${n},${m},${kind}`;
-  const hit = causalCache.get(key);
-  if (hit && hit.version === 0) return hit;
-  let t: Tensor;
-  if (kind === "bool") t = causalMask(n, m);
-  else {
-    const data = kind === "float64" ? new Float64Array(n * m) : new Float32Array(n * m);
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < m; j++) data[i * m + j] = -Infinity;
-    t = tensor(data, { shape: [n, m], dtype: kind });
-  }
-  if (causalCache.size >= CAUSAL_CACHE_SIZE) causalCache.delete(causalCache.keys().next().value!);
-  causalCache.set(key, t);
-  return t;
-}
-
 /** Options of `scaledDotProductAttention`. */
 export interface ScaledDotProductAttentionOptions {
   /**
@@ -82,20 +59,36 @@ export interface ScaledDotProductAttentionOptions {
   generator?: Generator;
 }
 
-/**
- * Softmax over the last dim of `scores` after masking. `allowed` is a bool "takes part" mask,
- * `additive` a float mask; either may be null. A fully masked row is all -Infinity, which softmax
- * turns into zeros with a zero gradient.
- */
-function maskedSoftmax(scores: Tensor, allowed: Tensor | null, additive: Tensor | null): Tensor {
-  let s = scores;
-  if (additive) s = s.add(additive);
-  if (allowed) s = F.where(allowed, s, -Infinity);
-  return F.softmax(s, -1);
+/** @internal The masks of one attention call as the masked softmax takes them. */
+export interface AttentionMasks {
+  /** Bool, broadcastable to the scores: true where the key takes part. */
+  allowed: Tensor | null;
+  /** Float, broadcastable to the scores: added to them. */
+  additive: Tensor | null;
+  /** Query i sees keys j <= i (the kernel skips the rest; nothing is materialised). */
+  causal: boolean;
 }
 
-/** @internal The output and the attention weights [..., L, S] (after dropout). */
-export function attentionWithWeights(q: Tensor, k: Tensor, v: Tensor, options: ScaledDotProductAttentionOptions = {}): [Tensor, Tensor] {
+/**
+ * Softmax over the last dim of `scores` after masking. A row with no key taking part (or whose
+ * keys all have a -Infinity score) gives zeros with a zero gradient.
+ */
+function maskedSoftmax(scores: Tensor, m: AttentionMasks): Tensor {
+  let s = m.additive ? scores.add(m.additive) : scores;
+  if (!m.allowed && !m.causal) return F.softmax(s, -1);
+  if (m.allowed) {
+    // a mask with more (or larger) batch dims than the scores broadcasts them, as where() would
+    const shape = broadcastShapes("scaledDotProductAttention", m.allowed.shape, s.shape);
+    if (shape.length !== s.ndim || shape.some((n, i) => n !== s.shape[i])) s = s.expand(shape);
+  }
+  return F.softmax(s, -1, { mask: m.allowed, causal: m.causal });
+}
+
+/**
+ * @internal The output and the attention weights [..., L, S] (after dropout). `masks`, when given,
+ * replaces options.attnMask and options.isCausal (MultiheadAttention's combined masks).
+ */
+export function attentionWithWeights(q: Tensor, k: Tensor, v: Tensor, options: ScaledDotProductAttentionOptions = {}, masks?: AttentionMasks): [Tensor, Tensor] {
   const op = "scaledDotProductAttention";
   if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2) throw new ShapeError(op, `q, k and v must be at least 2-D, got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${shapeStr(v.shape)}`);
   const E = q.shape[q.ndim - 1]!;
@@ -123,14 +116,12 @@ export function attentionWithWeights(q: Tensor, k: Tensor, v: Tensor, options: S
   }
   let scores = qs.matmul(F.transpose(ks, -2, -1));
   if (scaleScores) scores = scores.mul(scale);
-  let allowed: Tensor | null = null;
-  let additive: Tensor | null = null;
-  if (options.isCausal) allowed = cachedCausal(L, S, "bool");
-  else if (mask) {
-    if (mask.dtype === "bool") allowed = mask;
-    else additive = mask.dtype === scores.dtype ? mask : F.cast(mask, scores.dtype);
+  let m = masks;
+  if (!m) {
+    const bool = mask !== null && mask.dtype === "bool";
+    m = { allowed: bool ? mask : null, additive: mask && !bool ? (mask.dtype === scores.dtype ? mask : F.cast(mask, scores.dtype)) : null, causal: options.isCausal === true };
   }
-  let p = maskedSoftmax(scores, allowed, additive);
+  let p = maskedSoftmax(scores, m);
   if (dropoutP > 0) p = LF.dropout(p, { p: dropoutP, generator: options.generator });
   return [p.matmul(v), p];
 }
@@ -325,13 +316,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const q = heads(onWeight ? LF.linear(q0, wq.mul(scale), bq ? bq.mul(scale) : null) : LF.linear(q0, wq, bq).mul(scale), L);
     const k = heads(LF.linear(k0, wk, bk), S);
     const v = heads(LF.linear(v0, wv, bv), S);
-    const mask = this.#mask(options, N, L, S, q.dtype as FloatDType, batched);
-    const [o, p] = attentionWithWeights(q, k, v, {
-      attnMask: mask,
-      scale: 1,
-      dropoutP: this.training ? this.dropout : 0,
-      generator: this.#generator,
-    });
+    const masks = this.#masks(options, N, L, S, q.dtype as FloatDType, batched);
+    const [o, p] = attentionWithWeights(q, k, v, { scale: 1, dropoutP: this.training ? this.dropout : 0, generator: this.#generator }, masks);
     let out = this.out_proj.forward(o.transpose(1, 2).reshape(N, L, E));
     out = batched ? (this.batchFirst ? out : out.transpose(0, 1)) : out.squeeze(0);
     if (options.needWeights === false) return [out, null];
@@ -340,36 +326,41 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     return [out, weights];
   }
 
-  /** The combined additive mask, broadcastable to [N, H, L, S], or null. */
-  #mask(o: MultiheadAttentionForwardOptions, N: number, L: number, S: number, dtype: FloatDType, batched: boolean): Tensor | null {
+  /**
+   * The masks, broadcastable to [N, H, L, S]: the bool ones (true = NOT allowed, torch's
+   * convention) inverted and combined by AND, the float ones summed, the causal one as a flag.
+   */
+  #masks(o: MultiheadAttentionForwardOptions, N: number, L: number, S: number, dtype: FloatDType, batched: boolean): AttentionMasks {
     const op = "MultiheadAttention";
     const H = this.numHeads;
-    const additive = (m: Tensor): Tensor => (m.dtype === "bool" ? F.where(m, full([], -Infinity, { dtype }), full([], 0, { dtype })) : m.dtype === dtype ? m : F.cast(m, dtype));
-    let total: Tensor | null = null;
+    let allowed: Tensor | null = null;
+    let additive: Tensor | null = null;
+    const take = (m: Tensor, shape: number[]): void => {
+      if (m.dtype === "bool") {
+        const a = m.logicalNot().reshape(shape);
+        allowed = allowed ? allowed.logicalAnd(a) : a;
+      } else {
+        const a = (m.dtype === dtype ? m : F.cast(m, dtype)).reshape(shape);
+        additive = additive ? additive.add(a) : a;
+      }
+    };
     if (o.attnMask) {
       const m = o.attnMask;
-      let am: Tensor;
       if (m.ndim === 2) {
         if (m.shape[0] !== L || m.shape[1] !== S) throw new ShapeError(op, `a 2-D attnMask must be [${L}, ${S}], got ${shapeStr(m.shape)}`);
-        am = additive(m);
+        take(m, [L, S]);
       } else if (m.ndim === 3) {
         if (m.shape[0] !== N * H || m.shape[1] !== L || m.shape[2] !== S) throw new ShapeError(op, `a 3-D attnMask must be [${N * H}, ${L}, ${S}], got ${shapeStr(m.shape)}`);
-        am = additive(m).reshape(N, H, L, S);
+        take(m, [N, H, L, S]);
       } else throw new ShapeError(op, `attnMask must be 2-D or 3-D, got ${shapeStr(m.shape)}`);
-      total = am;
-    }
-    if (o.isCausal) {
-      const c = cachedCausal(L, S, dtype);
-      total = total ? total.add(c) : c;
     }
     if (o.keyPaddingMask) {
       const m = o.keyPaddingMask;
       const want = batched ? [N, S] : [S];
       if (shapeStr(m.shape) !== shapeStr(want)) throw new ShapeError(op, `keyPaddingMask must be ${shapeStr(want)}, got ${shapeStr(m.shape)}`);
-      const km = additive(m).reshape(N, 1, 1, S);
-      total = total ? total.add(km) : km;
+      take(m, [N, 1, 1, S]);
     }
-    return total;
+    return { allowed, additive, causal: o.isCausal === true };
   }
 
   override extraRepr(): string {

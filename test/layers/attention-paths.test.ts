@@ -231,7 +231,7 @@ describe("cached causal masks", () => {
     const before = scaledDotProductAttention(q, q, q, { isCausal: true }).toArray();
     const m = causalMask(4);
     init.constant(m, 1);
-    expect(m.toArray()[0]).toEqual([true, true, true, true]);
+    expect((m.toArray() as boolean[][])[0]).toEqual([true, true, true, true]);
     expect(causalMask(4).toArray()).toEqual([[true, false, false, false], [true, true, false, false], [true, true, true, false], [true, true, true, true]]);
     expect(scaledDotProductAttention(q, q, q, { isCausal: true }).toArray()).toEqual(before);
   });
