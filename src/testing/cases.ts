@@ -254,7 +254,21 @@ const FIXED: Record<KitMethod, (t: KitTolerances) => KitCase[]> = {
     const r = new KitRandom(11);
     const a = randomView(r, [257, 257], "float32", "contiguous");
     const b = randomView(r, [257, 257], "float32", "transposed");
-    return [matmulCase(a, b, "257x257x257 contiguous/transposed", t)];
+    const cases = [matmulCase(a, b, "257x257x257 contiguous/transposed", t)];
+    // batched products on the layouts of attention: heads of [batch, seq, heads, dim] storage
+    // (permuted batch dims), keys transposed, weights transposed, one operand broadcast over the batch
+    const heads = (B: number, T: number, H: number, D: number, keys = false): View =>
+      permuted(r, [B, T, H, D], keys ? [0, 2, 3, 1] : [0, 2, 1, 3]);
+    for (const [T, D] of [[8, 16], [13, 9], [12, 8]] as const) {
+      cases.push(matmulCase(heads(4, T, 3, D), heads(4, T, 3, D, true), `q k^T: heads [4, ${T}, 3, ${D}] permuted, keys transposed`, t));
+      cases.push(matmulCase(permuted(r, [4, 3, T, T], [0, 1, 3, 2]), heads(4, T, 3, D), `p^T v: [4, 3, ${T}, ${T}] transposed, heads [4, ${T}, 3, ${D}] permuted`, t));
+      cases.push(matmulCase(permuted(r, [4, 3, T, T], [0, 1, 2, 3], "finite"), heads(4, T, 3, D), `p v: heads [4, ${T}, 3, ${D}] permuted, finite`, t));
+    }
+    const wT = permuted(r, [8, 16], [1, 0]);
+    cases.push(matmulCase(heads(3, 12, 2, 16), { ...wT, shape: [3, 2, 16, 8], strides: [0, 0, ...wT.strides] }, "heads @ one transposed [16, 8] broadcast over the batch", t));
+    const w = permuted(r, [8, 16], [0, 1]);
+    cases.push(matmulCase({ ...w, shape: [4, 8, 16], strides: [0, ...w.strides] }, permuted(r, [4, 16, 24], [0, 1, 2]), "one [8, 16] broadcast over the batch @ contiguous", t));
+    return cases;
   },
   conv2d: () => [],
   conv2dInputGrad: () => [],
@@ -326,6 +340,13 @@ function poolCase(x: View, p: Pool2dParams, label: string): KitCase {
     run: (b) => b.maxPool2dIndices(x, p),
     compare: () => ({}),
   };
+}
+
+/** A float32 view of contiguous `storageShape` storage with its dims taken in the order `perm`. */
+function permuted(r: KitRandom, storageShape: readonly number[], perm: readonly number[], kind: ValueKind = "ordinary"): View {
+  const st = contiguousStrides(storageShape);
+  const shape = perm.map((d) => storageShape[d]!);
+  return { storage: fillValues(r, "float32", numel(storageShape), kind), shape, strides: perm.map((d) => st[d]!), offset: 0, dtype: "float32" };
 }
 
 function matmulCase(a: View, b: View, label: string, t: KitTolerances): KitCase {

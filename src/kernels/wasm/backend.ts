@@ -23,6 +23,7 @@ import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./conv.js
 import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
 import { simdSupported } from "./emit.js";
 import { Arena, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./runtime.js";
+import { batchedMatmulWasm } from "./matmul.js";
 
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
 // (128 KB) streams from L2; NC bounds the packed B block (KC x NC x 4 B = 4 MB) for wide GEMMs.
@@ -214,6 +215,7 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
   return {
     ...base,
     ...{ rt }, // see wasmRuntimeOf
+    matmul: (a, b) => batchedMatmulWasm(rt, a, b) ?? base.matmul(a, b),
     conv2d: (x, w, p) => (isF32(x, w) ? rt.guard(() => conv2dWasm(rt, x, w, p)) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? rt.guard(() => conv2dInputGradWasm(rt, gy, w, xShape, p)) : base.conv2dInputGrad(gy, w, xShape, p)),
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? rt.guard(() => conv2dWeightGradWasm(rt, x, gy, wShape, p)) : base.conv2dWeightGrad(x, gy, wShape, p)),
