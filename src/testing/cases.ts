@@ -16,6 +16,8 @@ import { denseView, fillValues, KitRandom, LAYOUTS, randomShape, randomView, spe
 export const KIT_METHODS = [
   "unary", "binary", "where", "copy", "assign", "reduce", "argReduce", "softmax", "gather", "scatterAdd",
   "maxPool2dIndices", "matmul", "conv2d", "conv2dInputGrad", "conv2dWeightGrad", "adamUpdate",
+  "layerNorm", "layerNormBackward",
+  "geluBackward",
 ] as const;
 /** One of {@link KIT_METHODS}. */
 export type KitMethod = (typeof KIT_METHODS)[number];
@@ -54,6 +56,8 @@ export interface KitCase {
 const PER_RUN: Record<KitMethod, number> = {
   unary: 6, binary: 4, where: 1, copy: 1, assign: 1, reduce: 3, argReduce: 1, softmax: 2, gather: 1, scatterAdd: 1,
   maxPool2dIndices: 0.5, matmul: 2, conv2d: 1, conv2dInputGrad: 1, conv2dWeightGrad: 1, adamUpdate: 0.25,
+  layerNorm: 1, layerNormBackward: 1,
+  geluBackward: 0.5,
 };
 
 /** The binary ops and what they produce ("bool": comparisons and logical ops). */
@@ -320,6 +324,8 @@ function softmaxCase(x: View, axis: number, log: boolean, label: string, t: KitT
     label: `${log ? "logSoftmax" : "softmax"} axis ${axis} ${x.dtype} ${label}`,
     dtype: x.dtype,
     shape: [...x.shape],
+  layerNorm: (t) => layerNormFixed(t, false),
+  layerNormBackward: (t) => layerNormFixed(t, true),
     inputs: [{ name: "x", view: x }],
     elementwise: false,
     run: (b) => b.softmax(x, axis, log),
@@ -597,6 +603,8 @@ function randomConv(r: KitRandom, t: KitTolerances, method: "conv2d" | "conv2dIn
   const groups = r.pick([1, 1, 2]);
   const Cg = 1 + r.int(3);
   const Og = 1 + r.int(5);
+  layerNorm: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, false),
+  layerNormBackward: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, true),
   const N = 1 + r.int(3);
   const H = 1 + r.int(9);
   const W = 1 + r.int(11);
@@ -615,4 +623,99 @@ function randomConv(r: KitRandom, t: KitTolerances, method: "conv2d" | "conv2dIn
   const gy = randomView(r, [N, Og * groups, Ho, Wo], dtype, lx, kind);
   const label = `x [${x.shape}] w [${w.shape}] stride [${p.stride}] padding [${p.padding}] dilation [${p.dilation}] groups ${groups} ${describeLayouts(lx, lw)}${kind === "ordinary" ? "" : ` ${kind}`}`;
   return convCase(method, x, w, gy, p, label, t);
+}
+
+/**
+ * layerNorm / layerNormBackward on x read as rows of its last `n` elements, with or without weight
+ * and bias. The backward's output is dx, dweight and dbias one after the other. The bound of each
+ * element is relative to the largest |value| of its part (a standardised value near 0 is the
+ * difference of two rounded numbers).
+ */
+function layerNormCase(x: View, w: View | null, b: View | null, g: View, n: number, eps: number, backward: boolean, label: string, t: KitTolerances): KitCase {
+  const k = 8 * (rtolOf(t, x.dtype).rtol ?? 0);
+  const total = numel(x.shape);
+  const inputs = [{ name: "x", view: x }, ...(w ? [{ name: "weight", view: w }] : []), ...(b && !backward ? [{ name: "bias", view: b }] : []), ...(backward ? [{ name: "g", view: g }] : [])];
+  return {
+    method: backward ? "layerNormBackward" : "layerNorm",
+    label: `${x.dtype} n ${n} eps ${eps}${w ? " weight" : ""}${b && !backward ? " bias" : ""} ${label}`,
+    dtype: x.dtype,
+    shape: backward ? [total + 2 * n] : [...x.shape],
+    inputs,
+    elementwise: false,
+    run: (be) => {
+      if (!backward) return be.layerNorm(x, w, b, n, eps);
+      const [dx, dw, db] = be.layerNormBackward(x, w, g, n, eps);
+      const out = new Float64Array(total + 2 * n);
+      out.set(dx, 0);
+      out.set(dw, total);
+      out.set(db, total + n);
+      return out;
+    },
+    compare: (want) => {
+      const parts = backward ? [[0, total], [total, total + n], [total + n, total + 2 * n]] : [[0, total]];
+      const bound = new Float64Array(want.length);
+      for (const [lo, hi] of parts) {
+        // per row of n for x-shaped parts: a row's scale is its own
+        const step = hi! - lo! === total ? n : hi! - lo!;
+        for (let r0 = lo!; r0 < hi!; r0 += step) {
+          let m = 0;
+          for (let j = r0; j < r0 + step; j++) if (Number.isFinite(want[j]!)) m = Math.max(m, Math.abs(want[j]!));
+          for (let j = r0; j < r0 + step; j++) bound[j] = k * m * (backward ? n : 1);
+        }
+      }
+      return { rtol: k, bound, signedZeros: false };
+    },
+  };
+}
+
+/** Rows that standardise to exactly 0 (constants of every magnitude), rows that would overflow, NaN and infinite rows. */
+function layerNormFixed(t: KitTolerances, backward: boolean): KitCase[] {
+  const cases: KitCase[] = [];
+  for (const dtype of FLOATS) {
+    const huge = dtype === "float32" ? 3e38 : 1e300;
+    const sub = dtype === "float32" ? 1e-40 : 5e-324;
+    const n = 5;
+    const rows = [
+      [0, 0, 0, 0, 0],
+      [-0, -0, -0, -0, -0],
+      [sub, sub, sub, sub, sub],
+      [1e30, 1e30, 1e30, 1e30, 1e30],
+      [huge, huge, huge, huge, huge],
+      [-huge, -huge, -huge, -huge, -huge],
+      [huge, -huge, 0, 1, huge / 2],
+      [dtype === "float32" ? 1e38 : 1e308, dtype === "float32" ? -1e38 : -1e308, 1e-30, sub, -sub],
+      [1e8 + 1, 1e8 + 2, 1e8 + 3, 1e8 + 4, 1e8 + 5],
+      [1, 2, 3, 4, 5],
+      [0.5, -0.25, 3, -7, 2],
+      [NaN, 1, 2, 3, 4],
+      [Infinity, 1, 2, 3, 4],
+    ];
+    const x = denseView(rows.flat(), dtype, [rows.length, n]);
+    const r = new KitRandom(17);
+    const w = randomView(r, [n], dtype, "contiguous");
+    const b = randomView(r, [n], dtype, "contiguous");
+    const g = randomView(r, [rows.length, n], dtype, "contiguous");
+    for (const eps of [1e-5, 1e-12]) {
+      cases.push(layerNormCase(x, null, null, g, n, eps, backward, "adversarial rows", t));
+      cases.push(layerNormCase(x, w, b, g, n, eps, backward, "adversarial rows", t));
+    }
+  }
+  return cases;
+}
+
+function randomLayerNorm(r: KitRandom, t: KitTolerances, maxEl: number, i: number, backward: boolean): KitCase | null {
+  const shape = randomShape(r, 4, maxEl);
+  if (!shape.length || numel(shape) === 0) return null;
+  const k = 1 + r.int(shape.length);
+  const nshape = shape.slice(shape.length - k);
+  const n = numel(nshape);
+  const dtype = r.pick(FLOATS);
+  const layout = LAYOUTS[i % 4]!;
+  const kind: ValueKind = i % 3 === 2 ? "finite" : "ordinary";
+  const x = randomView(r, shape, dtype, layout, kind);
+  const affine = r.int(3);
+  const w = affine ? randomView(r, nshape, dtype, r.pick(LAYOUTS)) : null;
+  const b = affine === 2 ? randomView(r, nshape, dtype, r.pick(LAYOUTS)) : null;
+  const g = randomView(r, shape, dtype, r.pick(LAYOUTS));
+  return layerNormCase(x, w, b, g, n, r.pick([1e-5, 1e-3, 0.5]), backward, `${layout}${kind === "ordinary" ? "" : ` ${kind}`} [${shape}]`, t);
 }

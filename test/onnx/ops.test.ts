@@ -90,6 +90,12 @@ const CASES: OpCase[] = [
   { ops: ["gather"], name: "indexSelect", f: (a) => indexSelect(a, 1, tensor([3, 0, 0], { dtype: "int32" })), inputs: x1 },
   { ops: ["scatterAdd"], f: (a, b) => scatterAdd(a, 1, tensor([[0, 0, 4]], { dtype: "int32" }).expand([a.shape[0]!, 3]), b), inputs: x2 },
   // softmax, linalg, conv, pool
+  {
+    ops: ["layerNorm"],
+    name: "functional layerNorm: with weight and bias, bias only, none, over the last two dims",
+    f: (x) => [F.layerNorm(x, [4], { weight: rn([4], 1), bias: rn([4], 2) }), F.layerNorm(x, [4], { bias: rn([4], 2) }), F.layerNorm(x.mul(100).add(7), [3, 4], { eps: 1e-3 })],
+    inputs: (n) => [rn([n, 3, 4], n)],
+  },
   { ops: ["softmax", "logSoftmax"], f: (a) => [softmax(a, 1), logSoftmax(a, 2), softmax(a.mul(1000), 2)], inputs: (n) => [rn([n, 3, 4], n)] },
   {
     ops: ["softmax", "logSoftmax"],
