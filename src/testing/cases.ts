@@ -17,7 +17,6 @@ export const KIT_METHODS = [
   "unary", "binary", "where", "copy", "assign", "reduce", "argReduce", "softmax", "gather", "scatterAdd",
   "maxPool2dIndices", "matmul", "conv2d", "conv2dInputGrad", "conv2dWeightGrad", "adamUpdate",
   "layerNorm", "layerNormBackward",
-  "geluBackward",
 ] as const;
 /** One of {@link KIT_METHODS}. */
 export type KitMethod = (typeof KIT_METHODS)[number];
@@ -57,7 +56,6 @@ const PER_RUN: Record<KitMethod, number> = {
   unary: 6, binary: 4, where: 1, copy: 1, assign: 1, reduce: 3, argReduce: 1, softmax: 2, gather: 1, scatterAdd: 1,
   maxPool2dIndices: 0.5, matmul: 2, conv2d: 1, conv2dInputGrad: 1, conv2dWeightGrad: 1, adamUpdate: 0.25,
   layerNorm: 1, layerNormBackward: 1,
-  geluBackward: 0.5,
 };
 
 /** The binary ops and what they produce ("bool": comparisons and logical ops). */
