@@ -28,6 +28,12 @@
  * that implementation's own. Each cell: warm-up (up to 10 runs or 1 s), then the median of `--runs` (>= 7) timed runs;
  * a cell whose single run exceeds the per-cell budget runs fewer times and is marked `*`.
  *
+ * The children run compiled JS, not tsx: the parent bundles this script once with esbuild into
+ * node_modules/.cache/safegrad-bench (packages stay external) and runs the bundle, so the W4 peak
+ * RSS is the workload's and not tsx's loader (a wasm child: 136 MiB under tsx, 86 bundled). Without
+ * esbuild, with --backend (a .ts module needs tsx's loader) or with SAFEGRAD_BENCH_TSX=1 they run
+ * under tsx as the parent; the table says which.
+ *
  * `--rounds N` runs the whole sequence of children N times, round-robin, and keeps each cell's
  * best median (and the highest RSS). On a shared machine whose speed moves by tens of percent
  * within minutes, one child can land in a slow phase and skew a same-run ratio; the best of
@@ -37,7 +43,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseCli, usageError } from "../scripts/cli.js";
 import { buildCases, median, NotAvailable, type Case, type Impl } from "./common.js";
-import { writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fmaSupported } from "../src/kernels/wasm/emit.js";
 import { registerBackend, getBackend, type Backend } from "../src/index.js";
 import { BackendModuleError, loadBackendModule } from "./backend-module.js";
@@ -309,6 +316,7 @@ function table(o: Options, cases: Case[], results: ChildResult[]): string {
   const out = [line(header), `|${widths.map((w, i) => (i < 2 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|")}|`, ...rows.map(line)];
   out.push("", `threads: ${o.threads}; median of ${o.runs} runs after warm-up (* = fewer runs: one run exceeds the ${o.budgetMs} ms cell budget)${o.rounds > 1 ? `; the best of ${o.rounds} rounds run round-robin (RSS: the highest)` : ""};`);
   const fma = results.some((r) => r.fma);
+  out.push(`children: ${childMode};`);
   out.push(`wasm kernels: ${fma ? "relaxed SIMD FMA (f32x4.relaxed_madd)" : "f32x4 mul + add (no relaxed SIMD; --relaxed-simd turns its FMA on)"}${o.relaxedSimd ? "; children run with --experimental-wasm-relaxed-simd" : ""};`);
   out.push("ratios are speedups (time of the second / time of the first; for RSS, memory of the second / the first).");
   if (notes.length) out.push("", ...notes);
@@ -324,6 +332,28 @@ function best(a: ChildResult, b: ChildResult): ChildResult {
   });
   const rss = Math.max(a.w4RssMiB ?? 0, b.w4RssMiB ?? 0);
   return { ...a, cells, ...(rss > 0 && { w4RssMiB: rss }) };
+}
+
+/** How the children ran (the table's footnote). */
+let childMode = "tsx";
+
+/** The bundle the children run (see the header), or null to run them under tsx as the parent. */
+async function childScript(self: string, o: Options): Promise<string | null> {
+  if (o.backendFile || process.env.SAFEGRAD_BENCH_TSX === "1" || !self.endsWith(".ts")) return null;
+  try {
+    const esbuild = await import("esbuild");
+    const dir = join(dirname(self), "..", "node_modules", ".cache", "safegrad-bench");
+    mkdirSync(dir, { recursive: true });
+    const out = join(dir, `run-${process.pid}.mjs`);
+    const node = process.versions.node.split(".")[0];
+    await esbuild.build({ entryPoints: [self], bundle: true, platform: "node", format: "esm", target: `node${node}`, packages: "external", outfile: out, logLevel: "silent" });
+    // impl-torch finds its Python script beside itself (import.meta.url is the bundle's)
+    copyFileSync(join(dirname(self), "impl_torch.py"), join(dir, "impl_torch.py"));
+    childMode = "compiled JS (an esbuild bundle; SAFEGRAD_BENCH_TSX=1 runs them under tsx)";
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 async function main(): Promise<void> {
@@ -352,11 +382,13 @@ async function main(): Promise<void> {
   if (o.ops && !cases.length) usageError(`--only: no op named ${o.only?.join(", ")}`);
   const self = fileURLToPath(import.meta.url);
   const results: ChildResult[] = [];
+  const bundle = await childScript(self, o);
+  const script = bundle ? [bundle] : [...process.execArgv, self];
   for (let round = 0; round < o.rounds; round++) {
     o.backends.forEach((b, i) => {
       if (o.json !== "-") process.stderr.write(`running ${b}${o.rounds > 1 ? ` (round ${round + 1} of ${o.rounds})` : ""} ...\n`);
       const flags = o.relaxedSimd ? ["--experimental-wasm-relaxed-simd"] : [];
-      const p = spawnSync(process.execPath, [...process.execArgv, ...flags, self, ...process.argv.slice(2), "--child", b], {
+      const p = spawnSync(process.execPath, [...flags, ...script, ...process.argv.slice(2), "--child", b], {
         encoding: "utf8",
         maxBuffer: 64 << 20,
         env: { ...process.env },
@@ -368,6 +400,7 @@ async function main(): Promise<void> {
       results[i] = round === 0 ? r : best(results[i]!, r);
     });
   }
+  if (bundle) rmSync(bundle, { force: true });
   const json = `${JSON.stringify({ options: o, cases, results }, null, 2)}\n`;
   if (o.json === "-") process.stdout.write(json);
   else {
