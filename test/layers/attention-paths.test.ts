@@ -170,6 +170,35 @@ describe.each(dtypes)("scaledDotProductAttention equals the plain-op path (%s)",
   });
 });
 
+describe.each(dtypes)("masked keys take no part whatever their score (%s)", (dtype) => {
+  it("a key with Infinity or NaN features, masked by a bool mask, isCausal or key padding, changes nothing", () => {
+    const q = randn([2, 4, 3], { dtype, generator: new Generator(31) });
+    const k = randn([2, 4, 3], { dtype, generator: new Generator(32) });
+    const v = randn([2, 4, 3], { dtype, generator: new Generator(33) });
+    for (const bad of [Infinity, -Infinity, NaN]) {
+      // the last key is poisoned; only its score (through k) is, its value (v) stays finite
+      const kb = k.add(tensor([0, 0, 0, bad].flatMap((z) => [z, 0, 0]), { shape: [1, 4, 3], dtype }).where(tensor([false, false, false, true], { shape: [1, 4, 1] }), 0));
+      const noLast = tensor([true, true, true, false]);
+      const clean = scaledDotProductAttention(q, k.narrow(1, 0, 3), v.narrow(1, 0, 3));
+      const kl = kb.detach().requiresGrad_();
+      const out = scaledDotProductAttention(q, kl, v, { attnMask: noLast });
+      out.sum().backward();
+      expect(relDiff(out, clean)).toBeLessThanOrEqual(tol(dtype));
+      expect(allFinite(kl.grad)).toBe(true);
+      // causal: query i < 3 never sees key 3; query 3 does (and its row is non-finite, as torch)
+      const causal = scaledDotProductAttention(q, kb, v, { isCausal: true }).narrow(1, 0, 3);
+      expect(relDiff(causal, scaledDotProductAttention(q.narrow(1, 0, 3), k.narrow(1, 0, 3), v.narrow(1, 0, 3), { isCausal: true }))).toBeLessThanOrEqual(tol(dtype));
+    }
+    const mha = new MultiheadAttention(3, 1, { batchFirst: true, dtype, generator: new Generator(34) });
+    const key = randn([2, 4, 3], { dtype, generator: new Generator(35) });
+    const keyBad = key.add(tensor([0, 0, 0, Infinity].flatMap((z) => [z, z, z]), { shape: [1, 4, 3], dtype }).where(tensor([false, false, false, true], { shape: [1, 4, 1] }), 0));
+    const pad = tensor([[false, false, false, true], [false, false, false, true]]);
+    const [a] = mha.forward(q, keyBad, key, { keyPaddingMask: pad });
+    const [b] = mha.forward(q, key.narrow(1, 0, 3), key.narrow(1, 0, 3));
+    expect(relDiff(a, b)).toBeLessThanOrEqual(tol(dtype) * 10);
+  });
+});
+
 describe.each(dtypes)("MultiheadAttention equals the plain-op path (%s)", (dtype) => {
   it("key padding (bool and float, fully padded samples), attnMask 2-D and 3-D, isCausal and their sums", () => {
     fc.assert(
@@ -225,7 +254,7 @@ describe.each(dtypes)("MultiheadAttention equals the plain-op path (%s)", (dtype
   });
 });
 
-describe("cached causal masks", () => {
+describe("causal masks", () => {
   it("causalMask gives a fresh tensor each call: writing into one changes neither the next nor isCausal", () => {
     const q = randn([2, 4, 3], { dtype: "float64", generator: new Generator(21) });
     const before = scaledDotProductAttention(q, q, q, { isCausal: true }).toArray();
@@ -235,7 +264,7 @@ describe("cached causal masks", () => {
     expect(causalMask(4).toArray()).toEqual([[true, false, false, false], [true, true, false, false], [true, true, true, false], [true, true, true, true]]);
     expect(scaledDotProductAttention(q, q, q, { isCausal: true }).toArray()).toEqual(before);
   });
-  it("one mask per (L, S, dtype): L != S, float32 and float64 layers side by side, many sizes", () => {
+  it("isCausal equals the explicit mask exactly: L != S, float32 and float64 layers side by side, many sizes", () => {
     for (const dtype of dtypes) {
       const mha = new MultiheadAttention(4, 2, { batchFirst: true, dtype, generator: new Generator(22) });
       for (const L of [1, 2, 3, 5, 8, 13, 21, 2, 3]) {
