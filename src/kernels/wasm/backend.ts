@@ -112,7 +112,6 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
   // discarded outputs, but are zeroed too so no NaN is ever computed from stale memory.
   if (Kp > K || Mp > M) H.fill(0, aAt >> 2, (aAt >> 2) + Mp * Kp);
   if (Kp > K || Np > N) H.fill(0, bAt >> 2, (bAt >> 2) + Np * Kp);
-  H.fill(0, cAt >> 2, (cAt >> 2) + Mp * Np);
   copyRows(a.data, a.off, a.rs, M, K, H, aAt >> 2, Kp);
   copyRows(b.data, b.off, b.cs, N, K, H, bAt >> 2, Kp);
   const parts = split(M * N * K < rt.splitMin ? 1 : rt.pieces, Mp, Np, NT_MR, NT_NR);
@@ -120,7 +119,7 @@ function gemmNT(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef, b: 
     const l: number[] = [];
     for (let k0 = 0; k0 < Kp; k0 += KB_NT)
       for (let i0 = r0!; i0 < r1!; i0 += MC_NT)
-        l.push(GEMM_NT, aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * (c0! * Kp + k0), 4 * Kp, cAt + 4 * (i0 * Np + c0!), 4 * Np, Math.min(MC_NT, r1! - i0), c1! - c0!, Math.min(KB_NT, Kp - k0));
+        l.push(GEMM_NT, aAt + 4 * (i0 * Kp + k0), 4 * Kp, bAt + 4 * (c0! * Kp + k0), 4 * Kp, cAt + 4 * (i0 * Np + c0!), 4 * Np, Math.min(MC_NT, r1! - i0), c1! - c0!, Math.min(KB_NT, Kp - k0), k0 > 0 ? 1 : 0);
     return l;
   }));
   copyRows(H, cAt >> 2, Np, M, N, out, outOff, ldc);

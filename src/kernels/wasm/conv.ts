@@ -195,7 +195,7 @@ export function conv2dWeightGradWasm(rt: WasmRuntime, xv: View, gyv: View, wShap
       for (let g = 0; g < p.groups; g++) {
         l.push(IM2COL, xAt + 4 * (n * C + g * Cg) * Hh * W, colAt, ...args);
         for (let kb = 0; kb < Lp; kb += KB)
-          l.push(GEMM_NT, gyAt + 4 * ((n * O + g * Og) * Lp + kb), 4 * Lp, colAt + 4 * kb, 4 * Lp, gwAt + 4 * g * Ogp * Kp, 4 * Kp, Ogp, Kp, Math.min(KB, Lp - kb));
+          l.push(GEMM_NT, gyAt + 4 * ((n * O + g * Og) * Lp + kb), 4 * Lp, colAt + 4 * kb, 4 * Lp, gwAt + 4 * g * Ogp * Kp, 4 * Kp, Ogp, Kp, Math.min(KB, Lp - kb), 1);
       }
   });
   rt.run(lists);

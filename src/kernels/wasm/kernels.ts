@@ -6,8 +6,9 @@
  * - `gemm(ap, aK, aP, bp, bK, bP, c, ldc, mp, np, kc, beta)`: C[mp x np] = beta * C + A * B with
  *   A and B addressed by byte strides (packed panels or read in place, see gemmKernel); mp and np
  *   are multiples of MR and NR, ldc is C's row stride in bytes, beta is 0 or 1.
- * - `gemmNT(a, lda, b, ldb, c, ldc, mp, np, kc)`: C[mp x np] += A B^T, A [mp, kc] and B [np, kc]
- *   row-major (byte row strides), mp a multiple of NT_MR, np of NT_NR, kc of 4.
+ * - `gemmNT(a, lda, b, ldb, c, ldc, mp, np, kc, beta)`: C[mp x np] = beta * C + A B^T, A [mp, kc]
+ *   and B [np, kc] row-major (byte row strides), mp a multiple of NT_MR, np of NT_NR, kc of 4,
+ *   beta 0 or 1 (0: C is not read, so it need not be cleared).
  * - `im2col` / `col2im`: one image's column matrix and its adjoint (see im2colKernel).
  * - `add|sub|mul|div|maximum|minimum(a, b, out, n)`: contiguous float32 binary ops, exported under
  *   the Backend op names (see ELEMENTWISE).
@@ -115,7 +116,7 @@ export const NT_NR = 2;
 // pointer per row rather than indexing each row by k: V8 (11.3, x64) then folds the addresses
 // into the loads, 30 -> 40 GFLOP/s.
 function gemmNTKernel(f: FuncBuilder, fma: boolean): void {
-  const [a, lda, b, ldb, c, ldc, mp, np, kc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [a, lda, b, ldb, c, ldc, mp, np, kc, beta] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const ir = f.local(I32);
   const jr = f.local(I32);
   const end = f.local(I32);
@@ -147,13 +148,13 @@ function gemmNTKernel(f: FuncBuilder, fma: boolean): void {
   for (const p of rows) f.get(p).i32(16).i32Add().set(p);
   f.br(0);
   f.end().end();
-  // C[ir + r, jr + v] += horizontal sum of acc[r][v]
+  // C[ir + r, jr + v] = (beta ? C : 0) + horizontal sum of acc[r][v]
   for (let r = 0; r < NT_MR; r++) {
     f.get(c).get(ir).i32(r).i32Add().get(ldc).i32Mul().i32Add().get(jr).i32(2).i32Shl().i32Add().set(pc);
     for (let v = 0; v < NT_NR; v++) {
       const x = acc[r * NT_NR + v]!;
       f.get(pc);
-      f.get(pc).f32Load(v * 4);
+      f.get(pc).f32Load(v * 4).f32Const(0).get(beta).op(0x1b); // select
       f.get(x).f32x4ExtractLane(0).get(x).f32x4ExtractLane(1).f32Add();
       f.get(x).f32x4ExtractLane(2).get(x).f32x4ExtractLane(3).f32Add();
       f.f32Add().f32Add().f32Store(v * 4);
@@ -337,7 +338,7 @@ function sumKernel(f: FuncBuilder): void {
 export function buildKernelModule(memory: MemoryImport, fma = false): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder(memory);
   m.func("gemm", new Array<typeof I32>(12).fill(I32), [], (f) => gemmKernel(f, MR, NV, fma));
-  m.func("gemmNT", new Array<typeof I32>(9).fill(I32), [], (f) => gemmNTKernel(f, fma));
+  m.func("gemmNT", new Array<typeof I32>(10).fill(I32), [], (f) => gemmNTKernel(f, fma));
   m.func("im2col", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, false));
   m.func("col2im", new Array<typeof I32>(17).fill(I32), [], (f) => im2colKernel(f, true));
   for (const [name, vop, sop, second] of ELEMENTWISE) m.func(name, new Array<typeof I32>(second === 2 ? 4 : 3).fill(I32), [], (f) => elementwiseKernel(f, vop, sop, second));
@@ -347,7 +348,7 @@ export function buildKernelModule(memory: MemoryImport, fma = false): Uint8Array
 
 export interface KernelExports {
   gemm(ap: number, aK: number, aP: number, bp: number, bK: number, bP: number, c: number, ldc: number, mp: number, np: number, kc: number, beta: number): void;
-  gemmNT(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, mp: number, np: number, kc: number): void;
+  gemmNT(a: number, lda: number, b: number, ldb: number, c: number, ldc: number, mp: number, np: number, kc: number, beta: number): void;
   im2col(x: number, col: number, ldcol: number, Cg: number, H: number, W: number, kH: number, kW: number, Ho: number, Wo: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, tbl: number): void;
   col2im(x: number, col: number, ldcol: number, Cg: number, H: number, W: number, kH: number, kW: number, Ho: number, Wo: number, sh: number, sw: number, ph: number, pw: number, dh: number, dw: number, tbl: number): void;
   sum(x: number, n: number): number;
