@@ -17,7 +17,8 @@ export type UnaryOp =
   | "sin" | "cos" | "tanh" | "atan" | "acos" | "asin" | "sigmoid" | "logSigmoid" | "relu" | "erf" | "leakyRelu"
   | "softplus" | "clamp" | "logicalNot"
   | "tan" | "sinh" | "cosh" | "asinh" | "acosh" | "atanh" | "log2" | "log10" | "exp2"
-  | "floor" | "ceil" | "round" | "trunc" | "bitwiseNot" | "elu" | "hardtanh" | "hardsigmoid" | "hardswish";
+  | "floor" | "ceil" | "round" | "trunc" | "bitwiseNot" | "elu" | "hardtanh" | "hardsigmoid" | "hardswish"
+  | "gelu" | "geluTanh";
 
 /**
  * The defaults of the parametrized unary ops, as PyTorch's (`F.leaky_relu` slope 0.01, `F.softplus`
@@ -134,6 +135,12 @@ export interface Backend {
    * have it). Fast backends built with `completeBackend` get the reference's.
    */
   binaryMath(op: BinaryMathOp, a: View, b: View, outDtype: DType): TypedArray;
+  /**
+   * GELU's backward: g gelu'(x) for float views x and g of the same shape, in x's dtype; gelu' is the
+   * exact (erf) one, or with `approximate` "tanh" the tanh approximation's. Its limits at ±Infinity
+   * (1 and 0; PyTorch gives NaN). Fast backends built with `completeBackend` get the reference's.
+   */
+  geluBackward(x: View, g: View, approximate: "none" | "tanh"): TypedArray;
   /** where(cond, a, b) on three views of the same shape. */
   where(cond: View, a: View, b: View): TypedArray;
   /** A contiguous copy of x, converted to dtype. */

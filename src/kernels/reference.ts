@@ -7,6 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape, poolOutShape } from "./layout.js";
+import { geluBackwardReference, geluReference, geluTanhReference } from "./reference-gelu.js";
 import { maskedSoftmaxReference, softmaxBackwardReference } from "./reference-softmax.js";
 import type { BinaryMathOp } from "./backend.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
@@ -170,6 +171,8 @@ export const referenceUnary = {
   },
   hardsigmoid: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5),
   hardswish: () => (x: number) => (x <= -3 ? 0 : x >= 3 ? x : (x * (x + 3)) / 6),
+  gelu: () => geluReference,
+  geluTanh: () => geluTanhReference,
 } satisfies Record<UnaryOp, (p: UnaryParams) => (x: number) => number>;
 
 const binaryFn: Record<BinaryOp, (a: number, b: number) => number> = {
@@ -329,6 +332,8 @@ export const referenceBackend: Backend = {
     }
     return out;
   },
+
+  geluBackward: geluBackwardReference,
 
   binaryMath(op, a, b, outDtype) {
     const f = referenceBinaryMath[op];

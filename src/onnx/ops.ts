@@ -103,6 +103,19 @@ const MAPPERS: Record<string, Mapper> = {
   sigmoid: unary("Sigmoid"),
   relu: unary("Relu"),
   erf: unary("Erf"),
+  // gelu as PyTorch exports it: x · 0.5 · (1 + Erf(x / √2)), or with the tanh approximation
+  // x · 0.5 · (1 + Tanh(√(2/π) (x + 0.044715 x³))) (safegrad's fused kernel keeps the tails exact).
+  gelu: (o) => {
+    const { g } = o;
+    const x = o.ins[0]!;
+    const dt = o.inDtypes[0]!;
+    const c = (v: number): string => g.scalar(v, dt);
+    const inner =
+      staticAttrs<{ approximate: string }>(o).approximate === "tanh"
+        ? g.op("Tanh", [g.op("Mul", [g.op("Add", [x, g.op("Mul", [g.op("Mul", [g.op("Mul", [x, x]), x]), c(0.044715)])]), c(Math.sqrt(2 / Math.PI))])])
+        : g.op("Erf", [g.op("Mul", [x, c(Math.SQRT1_2)])]);
+    return g.op("Mul", [g.op("Mul", [x, c(0.5)]), g.op("Add", [inner, c(1)])]);
+  },
   rsqrt: ({ g, ins }) => g.op("Reciprocal", [g.op("Sqrt", [ins[0]!])]),
   square: ({ g, ins }) => g.op("Mul", [ins[0]!, ins[0]!]),
   // log1p(x) = x · log(u) / (u - 1) with u = 1 + x, and x where u = 1 (Goldberg): accurate near 0,

@@ -19,7 +19,7 @@
  * gradient for every finite x, also ±1000 where log(sigmoid(x)) gives -Infinity.
  */
 import type { BinaryMathOp } from "../kernels/backend.js";
-import { shapeStr } from "../tensor/shape.js";
+import { sameShape, shapeStr } from "../tensor/shape.js";
 import { checkOperands } from "./promote.js";
 import { softmax } from "./softmax.js";
 import { DTypeError, ValueError } from "../errors.js";
@@ -324,17 +324,94 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   return floatUnary(clampOp, x, { min: min ?? -Infinity, max: max ?? Infinity });
 }
 
+// ------------------------------------------------------------------ gelu (issue 18: fused)
+// gelu is one kernel forward and one backward (the backend's unary "gelu" / "geluTanh" and
+// geluBackward, g gelu'(x)); geluBackward's own VJP is in tensor ops (gelu'' below, and
+// geluBackward itself for g), so gradients of gradients work to any order. The kernels keep both
+// tails exact: Φ(x) from erfc below 0 (no 1 + erf cancellation), gelu(-Infinity) = -0 and
+// gelu'(±Infinity) = 1 and 0 (PyTorch: NaN for all three).
+
+/** The attributes of gelu and geluBackward. */
+type GeluAttrs = Required<GeluOptions>;
+/** √(2/π) and the cubic's coefficient of the tanh approximation. */
+const GELU_K = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+/** Where gelu has its minimum (gelu'(x) = 0): exact and tanh. */
+const GELU_MIN = { none: -0.7517915246935645, tanh: -0.7524614220710162 } as const;
+
 /**
- * Gaussian error linear unit: x Φ(x) (exact, default) or the tanh approximation.
+ * gelu''(x) in tensor ops, x clamped to [-40, 40] (±30 for tanh) where it is 0 in float64:
+ * exact φ(x) (2 - x²), written φ 2 - (φ x) x so a large x gives 0, not 0 · ∞; tanh
+ * s (u' - x t u'² + 3 √(2/π) 0.044715 x²) with t = tanh(u), s = 1 - t², u' = √(2/π) (1 + 3 · 0.044715 x²).
+ */
+function geluSecond(x: Tensor, approximate: GeluAttrs["approximate"]): Tensor {
+  if (approximate === "tanh") {
+    const xc = x.clamp(-30, 30);
+    const x2 = xc.square();
+    const t = xc.add(xc.mul(x2).mul(GELU_C)).mul(GELU_K).tanh();
+    const du = x2.mul(3 * GELU_C).add(1).mul(GELU_K);
+    return t.square().neg().add(1).mul(du.sub(xc.mul(t).mul(du.square())).add(x2.mul(3 * GELU_K * GELU_C)));
+  }
+  const xc = x.clamp(-40, 40);
+  const p = xc.square().mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI));
+  return p.mul(2).sub(p.mul(xc).mul(xc));
+}
+
+/** geluBackward's slope bounds: gelu' lies in [-0.129, 1.129] for both forms (NaN where x may be NaN). */
+function geluSlopeBounds(x: Bounds): Bounds {
+  const ok = x.lo.eq(x.lo).logicalAnd(x.hi.eq(x.hi));
+  const b = constBounds(x.lo, -0.129, 1.129);
+  return { lo: b.lo.where(ok, NaN), hi: b.hi.where(ok, NaN) };
+}
+
+const geluBackwardOp: OpDef<[Tensor, Tensor], GeluAttrs> = elementwiseOps.define<[Tensor, Tensor], GeluAttrs>({
+  name: "geluBackward",
+  forward: ([x, g], { approximate }) => new Tensor(getBackend().geluBackward(x, g, approximate), x.shape),
+  vjp: ({ g: gg, inputs: [x, g], attrs }) => [gg.mul(g).mul(geluSecond(x, attrs.approximate)), call(geluBackwardOp, [x, gg], attrs)],
+  elementwise: true,
+  interval: { forward: ({ bounds: [x, g] }) => mulBounds(g!, geluSlopeBounds(x!)) },
+});
+
+/**
+ * @internal GELU's backward, `g gelu'(x)` for x and g of the same float dtype and shape, one kernel
+ * (the op-table entry gelu's VJP calls; differentiable again in both inputs).
+ */
+export function geluBackward(x: Tensor, g: Tensor, options: GeluOptions = {}): Tensor {
+  assertFloat("geluBackward", x);
+  assertFloat("geluBackward", g, "gradient");
+  if (x.dtype !== g.dtype || !sameShape(x.shape, g.shape)) throw new ValueError("geluBackward", `x and g must have one dtype and shape, got ${x.dtype} ${shapeStr(x.shape)} and ${g.dtype} ${shapeStr(g.shape)}`);
+  return call(geluBackwardOp, [x, g], { approximate: geluMode(options) });
+}
+
+const geluOp = elementwiseOps.define<[Tensor], GeluAttrs>({
+  name: "gelu",
+  forward: ([x], { approximate }) => new Tensor(getBackend().unary(approximate === "tanh" ? "geluTanh" : "gelu", x), x.shape),
+  vjp: ({ g, inputs: [x], attrs }) => [call(geluBackwardOp, [x, g], attrs)],
+  saved: [0],
+  elementwise: true,
+  interval: { forward: (ctx) => unimodal<GeluAttrs>(GELU_MIN[ctx.attrs.approximate]).forward!(ctx) },
+});
+
+/** The approximate option, checked. */
+function geluMode(options: GeluOptions): GeluAttrs["approximate"] {
+  const a = options.approximate ?? "none";
+  if (a !== "none" && a !== "tanh") throw new ValueError("gelu", `approximate must be "none" or "tanh", got ${String(a)}`);
+  return a;
+}
+
+/**
+ * Gaussian error linear unit: x Φ(x) (exact, default) or the tanh approximation
+ * x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2, as `torch.nn.functional.gelu`. One fused kernel
+ * forward and backward; both tails exact (gelu(-Infinity) is -0 and its gradient at ±Infinity 1
+ * and 0, where PyTorch gives NaN).
  * @example
  * gelu(tensor([0, 1])).toArray(); // [0, 0.8413...]
+ * gelu(tensor([1]), { approximate: "tanh" }).item(); // 0.8411...
  */
 export function gelu(x: Tensor, options: GeluOptions = {}): Tensor {
-  if (options.approximate === "tanh") {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(0.5).mul(inner.tanh().add(1));
-  }
-  return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+  const approximate = geluMode(options);
+  assertFloat("gelu", x);
+  return call(geluOp, [x], { approximate });
 }
 
 /**

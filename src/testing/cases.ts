@@ -17,6 +17,7 @@ export const KIT_METHODS = [
   "unary", "binary", "where", "copy", "assign", "reduce", "argReduce", "softmax", "gather", "scatterAdd",
   "maxPool2dIndices", "matmul", "conv2d", "conv2dInputGrad", "conv2dWeightGrad", "adamUpdate",
   "layerNorm", "layerNormBackward",
+  "geluBackward",
 ] as const;
 /** One of {@link KIT_METHODS}. */
 export type KitMethod = (typeof KIT_METHODS)[number];
@@ -56,6 +57,7 @@ const PER_RUN: Record<KitMethod, number> = {
   unary: 6, binary: 4, where: 1, copy: 1, assign: 1, reduce: 3, argReduce: 1, softmax: 2, gather: 1, scatterAdd: 1,
   maxPool2dIndices: 0.5, matmul: 2, conv2d: 1, conv2dInputGrad: 1, conv2dWeightGrad: 1, adamUpdate: 0.25,
   layerNorm: 1, layerNormBackward: 1,
+  geluBackward: 0.5,
 };
 
 /** The binary ops and what they produce ("bool": comparisons and logical ops). */
@@ -169,6 +171,51 @@ function unaryCase(x: View, op: UnaryOp, params: UnaryParams, label: string, t: 
   };
 }
 
+/**
+ * A geluBackward case: g gelu'(x). Besides the dtype's rtol of the result, each element may be off
+ * by rtol times twice the magnitude of gelu''s second term |x φ(x)| (tanh: |2 x u' σ(2u) σ(-2u)|)
+ * times |g|: below 0, gelu'(x) = Φ(x) + x φ(x) is a sum of two terms of opposite signs that cancel
+ * at its root x = -0.7518 (the bound is the sum's condition, as a dot product's is K |A| |B|).
+ */
+function geluBackwardCase(x: View, g: View, approximate: "none" | "tanh", label: string, t: KitTolerances): KitCase {
+  return {
+    method: "geluBackward",
+    op: approximate,
+    label: `${approximate} ${x.dtype} ${label}`,
+    dtype: x.dtype,
+    shape: [...x.shape],
+    inputs: [{ name: "x", view: x }, { name: "g", view: g }],
+    elementwise: true,
+    run: (b) => b.geluBackward(x, g, approximate),
+    compare: () => {
+      const o = rtolOf(t, x.dtype);
+      const xs = referenceBackend.copy(x, "float64");
+      const gs = referenceBackend.copy(g, "float64");
+      const k = Math.sqrt(2 / Math.PI);
+      const term = (v: number): number => {
+        if (!Number.isFinite(v) || Math.abs(v) > 40) return 0;
+        if (approximate === "none") return (Math.abs(v) * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+        const u2 = 2 * k * (v + 0.044715 * v * v * v);
+        return Math.abs(2 * v * k * (1 + 3 * 0.044715 * v * v)) / (1 + Math.exp(-u2)) / (1 + Math.exp(u2));
+      };
+      return { ...o, bound: Array.from(xs, (v, i) => 2 * (o.rtol ?? 0) * Math.abs(gs[i]!) * term(v)) };
+    },
+  };
+}
+
+/** geluBackward on every pair of special values (x, g), both forms, both dtypes, an odd length. */
+function geluBackwardFixed(t: KitTolerances): KitCase[] {
+  const cases: KitCase[] = [];
+  for (const dtype of FLOATS) {
+    const vals = [...specialValues(dtype), -0.7517915246935645, -0.75, -1.4142, 6, -6, -13, 40, -40];
+    const n = vals.length * vals.length + 3;
+    const x = denseView(Array.from({ length: n }, (_, i) => vals[i % vals.length]!), dtype);
+    const g = denseView(Array.from({ length: n }, (_, i) => vals[Math.floor(i / vals.length) % vals.length]!), dtype);
+    for (const a of ["none", "tanh"] as const) cases.push(geluBackwardCase(x, g, a, "special value pairs", t));
+  }
+  return cases;
+}
+
 function binaryCase(a: View, b: View, op: BinaryOp, label: string, t: KitTolerances): KitCase {
   const outDtype: DType = BINARY[op] === "bool" ? "bool" : a.dtype;
   return {
@@ -248,6 +295,7 @@ const FIXED: Record<KitMethod, (t: KitTolerances) => KitCase[]> = {
   },
   gather: () => [],
   scatterAdd: () => [],
+  geluBackward: (t) => geluBackwardFixed(t),
   maxPool2dIndices: () => {
     const x = randomView(new KitRandom(3), [2, 3, 7, 5], "float32", "narrowed");
     return [poolCase(x, { kernel: [3, 2], stride: [2, 1], padding: [1, 1], dilation: [1, 2] }, "narrowed")];
@@ -406,6 +454,15 @@ function randomUnary(r: KitRandom, t: KitTolerances, maxEl: number, k: number, o
 
 /** Random cases: one per call, from the method's own stream of `r`. */
 const RANDOM: Record<KitMethod, (r: KitRandom, t: KitTolerances, maxEl: number, i: number) => KitCase | null> = {
+  geluBackward: (r, t, maxEl, i) => {
+    const shape = randomShape(r, 4, maxEl);
+    const dtype = r.pick(FLOATS);
+    const ls = [LAYOUTS[i % 4]!, r.pick(LAYOUTS)] as const;
+    const kind: ValueKind = i % 3 === 2 ? "adversarial" : "ordinary";
+    const x = randomView(r, shape, dtype, ls[0], kind);
+    const g = randomView(r, shape, dtype, ls[1], kind);
+    return geluBackwardCase(x, g, i % 2 ? "tanh" : "none", `${describeLayouts(...ls)}${kind === "ordinary" ? "" : ` ${kind}`} [${shape}]`, t);
+  },
   unary: (r, t, maxEl, i) => randomUnary(r, t, maxEl, i, r.pick(KIT_UNARY_OPS.filter((o) => o !== "logicalNot")), r.pick(FLOATS)),
   binary: (r, t, maxEl, i) => {
     const op = r.pick(KIT_BINARY_OPS);

@@ -50,6 +50,7 @@ const CASES: OpCase[] = [
     inputs: (n) => [cat([ru([n, 4], n, -0.9, 3), ru([n, 2], n, -1e-7, 1e-7), tensor([[1e-10, -1e-10]]).expand([n, 2])], 1)],
   },
   { ops: ["logSigmoid"], name: "logSigmoid, also at ±60", f: (x) => logSigmoid(x.mul(20)), inputs: (n) => [ru([n, 6], n, -3, 3)] },
+  { ops: ["gelu"], name: "gelu, exact and tanh", f: (x) => [x.gelu(), x.gelu({ approximate: "tanh" })], inputs: (n) => [ru([n, 6], n, -4, 4)] },
   { ops: ["leakyRelu"], f: (x) => x.leakyRelu(0.05), inputs: x1 },
   { ops: ["softplus"], f: (x) => [x.mul(30).softplus(), x.mul(30).softplus({ beta: 0.5, threshold: 3 })], inputs: x1 },
   { ops: ["clamp"], f: (x) => [clamp(x, -0.5, 0.7), clamp(x, 0.1), clamp(x, null, -0.2)], inputs: x1 },

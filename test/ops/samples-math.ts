@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { Tensor, tensor } from "../../src/index.js";
 import * as F from "../../src/ops/index.js";
-import { binary, broadcastPairArb, nonEmptyShapeArb, seedArb, t64, unary, type CustomSample, type GradSample, type Sample } from "./sample-kit.js";
+import { binary, broadcastPairArb, nonEmptyShapeArb, seedArb, shapeArb, t64, unary, type CustomSample, type GradSample, type Sample } from "./sample-kit.js";
 
 /** A non-differentiable op checked against a scalar reference on int32 and bool operands (all pairs of a few values). */
 function bitwiseSample(op: (a: Tensor, b: Tensor) => Tensor, expected: (a: number, b: number) => number): CustomSample {
@@ -38,6 +38,18 @@ function bitwiseSample(op: (a: Tensor, b: Tensor) => Tensor, expected: (a: numbe
 
 /** Samples for primitive ops, keyed by op name. */
 export const mathOpSamples: Record<string, Sample> = {
+  // Issue 18: the fused GELU (both forms, by the seed) and its backward g gelu'(x) (x and g of one shape).
+  gelu: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({ inputs: [t64(s, seed, { lo: -3, hi: 3 })], fn: (x: Tensor) => F.gelu(x, { approximate: seed % 2 ? "tanh" : "none" }) })),
+  },
+  geluBackward: {
+    kind: "grad",
+    arb: fc.tuple(shapeArb, seedArb).map(([s, seed]) => ({
+      inputs: [t64(s, seed, { lo: -3, hi: 3 }), t64(s, seed + 1)],
+      fn: (x: Tensor, g: Tensor) => F.geluBackward(x, g, { approximate: seed % 2 ? "tanh" : "none" }),
+    })),
+  },
   tan: unary(F.tan, { lo: -1.2, hi: 1.2 }),
   sinh: unary(F.sinh),
   cosh: unary(F.cosh),

@@ -17,6 +17,7 @@ import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
 import { erf, erfFloat32, sigmoid } from "./math.js";
 import { planRuns, type RunPlan } from "./runs.js";
+import { geluBackwardJs, geluRun } from "./gelu.js";
 import { layerNormBackwardJs, layerNormJs } from "./norm.js";
 
 /**
@@ -70,6 +71,7 @@ export function unaryRun(op: UnaryOp, p: UnaryParams, X: TypedArray, xi: number,
       return true;
     }
     case "logicalNot": for (; oi < end; oi++, xi += xs) O[oi] = X[xi] ? 0 : 1; return true;
+    case "gelu": case "geluTanh": geluRun(op === "geluTanh", X, xi, xs, O, oi, n); return true;
     default: return false;
   }
 }
@@ -343,6 +345,7 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     name,
     unary: unaryStrided,
     binary: binaryStrided,
+    geluBackward: geluBackwardJs,
     where: whereStrided,
     copy: copyStrided,
     assign: assignStrided,

@@ -1,0 +1,124 @@
+/**
+ * GELU in the JS fast backend (issue 18): the forward loops of `unary` "gelu" / "geluTanh" and the
+ * fused backward `geluBackward`. NOTE: not the reference's algorithms (reference-gelu.ts), so the
+ * conformance kit tests something: float64 builds Φ from js/math.ts's erf and a fixed-depth
+ * continued fraction; float32 results from one exp and a polynomial, {@link GELU_Q}, which the wasm
+ * kernel (wasm/gelu.ts) evaluates the same way in float32 SIMD.
+ *
+ * The tails are exact: Φ(x) below 0 is erfc(|x| / √2) / 2 (never 1 + erf, which cancels), gelu(x)
+ * is -0 below -40 (-Infinity included) and gelu'(±Infinity) is 1 and 0, as the reference.
+ */
+import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+import { contiguousData, isContiguous } from "../../tensor/layout.js";
+import { numel } from "../../tensor/shape.js";
+import type { View } from "../backend.js";
+import { erf } from "./math.js";
+
+const INV_SQRT_PI = 1 / Math.sqrt(Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const K = Math.sqrt(2 / Math.PI);
+const C = 0.044715;
+
+/**
+ * Q(t) ≈ erfc(z) e^(z²) for t = 1 / (1 + z / 2), z = |x| / √2 <= 16 / √2 (t in [0.15, 1]): the
+ * coefficients of a degree-10 polynomial in t, highest first, fitted for relative error (8.6e-9 in
+ * float64 arithmetic, 2.5e-7 evaluated in float32; scripts/fixtures/gelu.py checks it against
+ * math.erfc). So Φ(-|x|) = Q(t) e^(-x²/2) / 2 and φ(x) = e^(-x²/2) / √(2π) share one exp.
+ */
+export const GELU_Q = [
+  0.024092762254798644, -0.18917159937633077, 0.5893460638920328, -0.8935749198894207, 0.6182955849245696, -0.21275037460880666,
+  0.2697874909859389, 0.2274243878058368, 0.2846401135890244, 0.28190430255444787, 6.17926824323517e-6,
+];
+
+function q(t: number): number {
+  let p = GELU_Q[0]!;
+  for (let i = 1; i < GELU_Q.length; i++) p = p * t + GELU_Q[i]!;
+  return p;
+}
+
+/** erfc(z) for z >= 0 to about 1e-14 relative: 1 - erf(z) below 2, the Laplace continued fraction at depth 40 from 2 on. */
+function erfcPos(z: number): number {
+  if (z < 2) return 1 - erf(z);
+  let f = z;
+  for (let n = 40; n >= 1; n--) f = z + n / 2 / f;
+  return (Math.exp(-z * z) * INV_SQRT_PI) / f;
+}
+
+/** Φ(x) in float64. */
+function phi64(x: number): number {
+  const e = 0.5 * erfcPos(Math.abs(x) * Math.SQRT1_2);
+  return x < 0 ? e : 1 - e;
+}
+
+/** gelu(x) = x Φ(x) in float64. */
+function gelu64(x: number): number {
+  return x < -40 ? -0 : x * phi64(x);
+}
+
+/** gelu'(x) = Φ(x) + x φ(x) in float64 (1 / 0 beyond ±40). */
+function geluDeriv64(x: number): number {
+  if (x > 40) return 1;
+  if (x < -40) return 0;
+  return phi64(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+}
+
+/** gelu(x) for a float32 result, from {@link GELU_Q}: x / 2 below 2^-24 in magnitude. */
+function gelu32(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2 ** -24) return x * 0.5;
+  if (x < -40) return -0;
+  const p = 0.5 * Math.exp(-0.5 * a * a) * q(1 / (1 + 0.5 * Math.SQRT1_2 * a));
+  return x * (x < 0 ? p : 1 - p);
+}
+
+/** gelu'(x) for a float32 result, from {@link GELU_Q}. */
+function geluDeriv32(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2 ** -24) return 0.5;
+  if (x > 40) return 1;
+  if (x < -40) return 0;
+  const e = Math.exp(-0.5 * a * a);
+  const p = 0.5 * e * q(1 / (1 + 0.5 * Math.SQRT1_2 * a));
+  const s = a * e * INV_SQRT_2PI;
+  return x < 0 ? p - s : 1 - p + s;
+}
+
+/** σ(y) without overflow. */
+function sigmoid(y: number): number {
+  const e = Math.exp(-Math.abs(y));
+  return y >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/** The tanh approximation x σ(2u), u = √(2/π) (x + 0.044715 x³); -0 below -30. */
+function geluTanh(x: number): number {
+  return x < -30 ? -0 : x * sigmoid(2 * K * (x + C * x * x * x));
+}
+
+/** Its derivative σ(2u) (1 + 2 x u' σ(-2u)); 1 / 0 beyond ±30. */
+function geluTanhDeriv(x: number): number {
+  if (x > 30) return 1;
+  if (x < -30) return 0;
+  const u2 = 2 * K * (x + C * x * x * x);
+  return sigmoid(u2) * (1 + 2 * x * K * (1 + 3 * C * x * x) * sigmoid(-u2));
+}
+
+/** O[oi + i] = gelu(X[xi + i xs]) for i < n (exact, or the tanh approximation). */
+export function geluRun(tanh: boolean, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
+  const f = tanh ? geluTanh : O instanceof Float32Array ? gelu32 : gelu64;
+  for (const end = oi + n; oi < end; oi++, xi += xs) O[oi] = f(X[xi]!);
+}
+
+/** The elements of a view, without a copy when it is contiguous. */
+function dense(v: View): TypedArray {
+  return isContiguous(v) ? v.storage.subarray(v.offset, v.offset + numel(v.shape)) : contiguousData(v);
+}
+
+/** js-fast's `geluBackward`: g gelu'(x). */
+export function geluBackwardJs(x: View, g: View, approximate: "none" | "tanh"): TypedArray {
+  const xs = dense(x);
+  const gs = dense(g);
+  const out = allocArray(x.dtype, xs.length);
+  const d = approximate === "tanh" ? geluTanhDeriv : out instanceof Float32Array ? geluDeriv32 : geluDeriv64;
+  for (let i = 0; i < xs.length; i++) out[i] = gs[i]! * d(xs[i]!);
+  return out;
+}
