@@ -28,7 +28,7 @@ import { withGradMode } from "../autograd/grad-mode.js";
 import type { Bounds, IntervalRules, Node, OpDef } from "../autograd/node.js";
 import { opTable } from "../ops/table.js";
 import { isFloat, maxFinite, toDtype, type DType, type FloatDType } from "../tensor/dtype.js";
-import { contiguousData } from "../tensor/layout.js";
+import { allFinite, contiguousData } from "../tensor/layout.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { AnomalyError, type AnomalyReport } from "./report.js";
@@ -199,6 +199,10 @@ class Interpreter {
   readonly notes = new Set<string>();
   unit: UnitRecord | null = null;
   unitDepth = 0;
+  /** Whether fn's output required grad with the inputs not requiring it (fn has parameters). */
+  paramOut = false;
+  /** Take an op whose inputs are all exact (their bounds are the inputs themselves) as exact (off in intervalRun, which tests the rules). */
+  exactPoints = true;
   busy = false;
   ops = 0;
   inBackward = false;
@@ -361,12 +365,15 @@ class Interpreter {
       this.ops++;
       const def: OpDef = entry.def;
       const inBs = this.run(() => this.inputBounds(op, inputs));
-      let b = this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
+      // Inputs known exactly (parameters, masks, constants, their transposes): the output is
+      // known exactly too, the sample's own (the rule would compute it again, twice).
+      const exact = this.exactPoints && inBs.every((x, i) => x.lo === inputs[i] && x.hi === inputs[i]);
+      let b = exact ? { lo: out, hi: out } : this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
       if (isFloat(out.dtype)) {
-        const allFinite = inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x));
         // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
-        const created = allFinite || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
-        if (!rules.constant && !finite(b) && created) {
+        const created = (): boolean =>
+          inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
+        if (!rules.constant && !finite(b) && created()) {
           if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
           else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
         }
@@ -480,14 +487,8 @@ const finite = (b: Bounds): boolean => {
   if (r === undefined) finiteCache.set(b, (r = scanFinite(b)));
   return r;
 };
-const scanFinite = (b: Bounds): boolean => {
-  if (!isFloat(b.lo.dtype)) return true;
-  for (const t of b.lo === b.hi ? [b.lo] : [b.lo, b.hi]) {
-    const d = contiguousData(t);
-    for (let i = 0; i < d.length; i++) if (d[i]! - d[i]! !== 0) return false;
-  }
-  return true;
-};
+// NOTE: allFinite reads a strided view (a permuted or expanded bound) in place, without a copy.
+const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (allFinite(b.lo) && (b.lo === b.hi || allFinite(b.hi)));
 
 function sanitize(b: Bounds): Bounds {
   if (finite(b)) return b;
@@ -661,6 +662,41 @@ function collectLeaves(t: Tensor): Tensor[] {
 const matches = (f: AuditFinding, r: AnomalyReport): boolean =>
   r.created && r.phase === f.phase && (r.op === f.op || (f.op === "(gradient sum)" && r.phase === "backward")) && (f.phase === "forward" || f.innerOp === "vjp" || r.innerOp === f.innerOp);
 
+/** One run of fn on bounds (forward, and backward unless options.backward is false). */
+function interpret(fn: (...args: Tensor[]) => Tensor, args: readonly Tensor[], specs: readonly Spec[], inputGrads: boolean, options: AuditOptions): Interpreter {
+  const ip = new Interpreter(options.parameterMargin ?? 0);
+  specs.forEach((s, i) => {
+    const t = args[i]!;
+    if (s.fixed) return;
+    if (isFloat(t.dtype) && inputGrads) t.requiresGrad = true;
+    ip.set(t, { lo: make(s, s.lo), hi: make(s, s.hi) });
+  });
+  const prevEngine = setEngineObserver(ip.engine);
+  const prevComposite = setCompositeObserver(ip.composites);
+  const stackLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = Math.max(stackLimit, 64);
+  try {
+    withGradMode(true, () => {
+      const out = fn(...args);
+      if (!(out instanceof Tensor)) throw new ValueError("audit", "fn must return a tensor (the loss)");
+      ip.paramOut = out.requiresGrad;
+      if (!inputGrads && options.inputGradients === undefined && !out.requiresGrad) return; // no parameter: run again
+      if ((options.backward ?? true) && out.requiresGrad) {
+        const leaves = collectLeaves(out);
+        for (const l of leaves) ip.boundsOf(l);
+        ip.inBackward = true;
+        const root = out.numel === 1 ? out : out.sum();
+        if (leaves.length) grad(root, leaves, { allowUnused: true });
+      }
+    });
+  } finally {
+    setEngineObserver(prevEngine);
+    setCompositeObserver(prevComposite);
+    Error.stackTraceLimit = stackLimit;
+  }
+  return ip;
+}
+
 /**
  * Audit `fn` (a model's forward and its loss, as you write it) for NaN/Inf hazards before training:
  * runs it once on bounds of its inputs (interval abstract interpretation, forward and backward) and
@@ -693,38 +729,13 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
     const b = Math.min(s.hi[k]!, 1e6);
     return a > b ? lo : a + (b - a) * r();
   })));
-  const ip = new Interpreter(options.parameterMargin ?? 0);
-  // Differentiate the inputs too when asked, or when fn has no parameter (one plain run tells).
-  const inputGrads = options.inputGradients ?? !withGradMode(true, () => {
-    const o = fn(...args);
-    return o instanceof Tensor && o.requiresGrad;
-  });
-  specs.forEach((s, i) => {
-    const t = args[i]!;
-    if (s.fixed) return;
-    if (isFloat(t.dtype) && inputGrads) t.requiresGrad = true;
-    ip.set(t, { lo: make(s, s.lo), hi: make(s, s.hi) });
-  });
-  const prevEngine = setEngineObserver(ip.engine);
-  const prevComposite = setCompositeObserver(ip.composites);
-  const stackLimit = Error.stackTraceLimit;
-  Error.stackTraceLimit = Math.max(stackLimit, 64);
-  try {
-    withGradMode(true, () => {
-      const out = fn(...args);
-      if (!(out instanceof Tensor)) throw new ValueError("audit", "fn must return a tensor (the loss)");
-      if ((options.backward ?? true) && out.requiresGrad) {
-        const leaves = collectLeaves(out);
-        for (const l of leaves) ip.boundsOf(l);
-        ip.inBackward = true;
-        const root = out.numel === 1 ? out : out.sum();
-        if (leaves.length) grad(root, leaves, { allowUnused: true });
-      }
-    });
-  } finally {
-    setEngineObserver(prevEngine);
-    setCompositeObserver(prevComposite);
-    Error.stackTraceLimit = stackLimit;
+  // Differentiate the inputs too when asked, or when fn has no parameter: the run on bounds tells
+  // (its loss does not require grad), and runs again with the inputs requiring grad.
+  let inputGrads = options.inputGradients ?? false;
+  let ip = interpret(fn, args, specs, inputGrads, options);
+  if (options.inputGradients === undefined && !ip.paramOut) {
+    inputGrads = true;
+    if (options.backward ?? true) ip = interpret(fn, args, specs, inputGrads, options);
   }
   let runs = 0;
   if ((options.witness ?? true) && ip.findings.length) {
@@ -756,6 +767,7 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
  */
 export function intervalRun(fn: (...args: Tensor[]) => Tensor, args: readonly Tensor[], bounds: readonly (Bounds | null)[]): Bounds {
   const ip = new Interpreter(0);
+  ip.exactPoints = false;
   args.forEach((t, i) => {
     const b = bounds[i];
     if (b) ip.set(t, b);
