@@ -18,7 +18,8 @@ import type { TypedArray } from "../../tensor/dtype.js";
 import type { Backend, View } from "../backend.js";
 import { gemmJs, packA, type Gemm, type MatRef } from "../js/gemm.js";
 import { fastJsBackend, makeGemmBackend } from "../js/backend.js";
-import { adamWasm, binaryWasm, reduceWasm, softmaxWasm, unaryWasm } from "./elementwise.js";
+import { adamWasm, binaryWasm, reduceWasm, unaryWasm } from "./elementwise.js";
+import { maskedSoftmaxWasm, softmaxBackwardWasm } from "./softmax.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
 import { simdSupported } from "./emit.js";
@@ -222,7 +223,9 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
     reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),
-    softmax: (x, axis, log) => softmaxWasm(rt, x, axis, log) ?? base.softmax(x, axis, log),
+    softmax: (x, axis, log) => maskedSoftmaxWasm(rt, x, axis, log, null, false) ?? base.softmax(x, axis, log),
+    maskedSoftmax: (x, axis, log, mask, causal) => maskedSoftmaxWasm(rt, x, axis, log, mask, causal) ?? base.maskedSoftmax(x, axis, log, mask, causal),
+    softmaxBackward: (g, y, axis, log, mask, causal) => softmaxBackwardWasm(rt, g, y, axis, log, mask, causal) ?? base.softmaxBackward(g, y, axis, log, mask, causal),
   };
 }
 

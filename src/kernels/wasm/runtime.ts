@@ -16,7 +16,7 @@ import { BASE, ENTERED, EXITED, FAILED, IDLE, LIST, POSTED, sharedMemory, STARTI
 
 const PAGE = 65536;
 /** Pages a shared memory may grow to (2 GiB; a shared memory reserves its maximum up front). */
-const MAX_PAGES = 32768;
+export const MAX_PAGES = 32768;
 
 export { BASE };
 
