@@ -50,7 +50,6 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
-/** The logistic function, without overflow for large |x|. */
 /**
  * One row of layerNorm in float64: the standardised values and 1 / sqrt(var + eps) in x's units.
  * The row is shifted by its first entry (a constant row has deviations of exactly 0); a float64 row
@@ -75,6 +74,7 @@ function layerNormRow(xs: TypedArray, o: number, n: number, eps: number, dtype: 
   return { xhat, rstd: r / s };
 }
 
+/** The logistic function, without overflow for large |x|. */
 function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
@@ -425,11 +425,6 @@ export const referenceBackend: Backend = {
   },
   maskedSoftmax: maskedSoftmaxReference,
   softmaxBackward: softmaxBackwardReference,
-  argReduce(op, x, axis) {
-    const shape = x.shape;
-    const len = shape[axis]!;
-    const outShape = shape.filter((_, d) => d !== axis);
-    const nOut = numel(outShape);
   layerNorm(x, weight, bias, n, eps) {
     const xs = contiguousData(x);
     const w = weight && contiguousData(weight);
@@ -469,6 +464,11 @@ export const referenceBackend: Backend = {
     }
     return [dx, toDtype(dw, x.dtype), toDtype(db, x.dtype)];
   },
+  argReduce(op, x, axis) {
+    const shape = x.shape;
+    const len = shape[axis]!;
+    const outShape = shape.filter((_, d) => d !== axis);
+    const nOut = numel(outShape);
     const out = new Int32Array(nOut);
     // Offsets of the first element of each lane, then walk the lane with the axis stride.
     const laneShape = shape.map((s, d) => (d === axis ? 1 : s));

@@ -329,6 +329,11 @@ const MAPPERS: Record<string, Mapper> = {
   // ---------------------------------------------------------------- softmax, linalg, conv
   softmax: (o) => softmax(o, "Softmax", 0),
   logSoftmax: (o) => softmax(o, "LogSoftmax", -Infinity),
+  // the fused layerNorm (ops/norm.ts): inputs x, weight (ones without an affine) and maybe bias
+  layerNorm: (o) => {
+    const { k, eps } = staticAttrs<{ k: number; eps: number }>(o);
+    return o.g.op("LayerNormalization", [...o.ins], { axis: attr.int(o.inDims[0]!.length - k), epsilon: attr.float(eps) });
+  },
   matmul: binary("MatMul"),
   conv2d: (o) => {
     const p = staticAttrs<Conv2dParams>(o);
@@ -342,11 +347,6 @@ const MAPPERS: Record<string, Mapper> = {
     });
   },
 };
-  // the fused layerNorm (ops/norm.ts): inputs x, weight (ones without an affine) and maybe bias
-  layerNorm: (o) => {
-    const { k, eps } = staticAttrs<{ k: number; eps: number }>(o);
-    return o.g.op("LayerNormalization", [...o.ins], { axis: attr.int(o.inDims[0]!.length - k), epsilon: attr.float(eps) });
-  },
 
 /**
  * Softmax / LogSoftmax, and safegrad's value for a fully masked row (all -Infinity: a zero row,

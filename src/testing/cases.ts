@@ -324,6 +324,8 @@ const FIXED: Record<KitMethod, (t: KitTolerances) => KitCase[]> = {
   conv2dInputGrad: () => [],
   conv2dWeightGrad: () => [],
   adamUpdate: () => [],
+  layerNorm: (t) => layerNormFixed(t, false),
+  layerNormBackward: (t) => layerNormFixed(t, true),
 };
 
 function reduceCase(x: View, op: ReduceOp, axes: number[], label: string, t: KitTolerances): KitCase {
@@ -370,8 +372,6 @@ function softmaxCase(x: View, axis: number, log: boolean, label: string, t: KitT
     label: `${log ? "logSoftmax" : "softmax"} axis ${axis} ${x.dtype} ${label}`,
     dtype: x.dtype,
     shape: [...x.shape],
-  layerNorm: (t) => layerNormFixed(t, false),
-  layerNormBackward: (t) => layerNormFixed(t, true),
     inputs: [{ name: "x", view: x }],
     elementwise: false,
     run: (b) => b.softmax(x, axis, log),
@@ -603,6 +603,8 @@ const RANDOM: Record<KitMethod, (r: KitRandom, t: KitTolerances, maxEl: number, 
   conv2d: (r, t) => randomConv(r, t, "conv2d"),
   conv2dInputGrad: (r, t) => randomConv(r, t, "conv2dInputGrad"),
   conv2dWeightGrad: (r, t) => randomConv(r, t, "conv2dWeightGrad"),
+  layerNorm: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, false),
+  layerNormBackward: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, true),
   adamUpdate: (r) => {
     const n = r.pick([1, 3, 4, 7, 16, 33, 257, 1000]);
     const dtype = r.pick(FLOATS);
@@ -658,8 +660,6 @@ function randomConv(r: KitRandom, t: KitTolerances, method: "conv2d" | "conv2dIn
   const groups = r.pick([1, 1, 2]);
   const Cg = 1 + r.int(3);
   const Og = 1 + r.int(5);
-  layerNorm: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, false),
-  layerNormBackward: (r, t, maxEl, i) => randomLayerNorm(r, t, maxEl, i, true),
   const N = 1 + r.int(3);
   const H = 1 + r.int(9);
   const W = 1 + r.int(11);
