@@ -5,11 +5,12 @@
  * implementation written in plain ops: scores · scale, the mask, rows without a finite score
  * replaced by zeros before the softmax and zeroed after it. Random shapes and masks (none, bool,
  * additive, causal, fully masked rows, key padding), float32 and float64: outputs, weights and every
- * gradient agree to rounding and are finite.
+ * gradient agree to rounding and are finite. Masked keys take no part whatever their score;
+ * finite-difference gradients and gradients of gradients (float64).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Generator, MultiheadAttention, causalMask, full, randn, scaledDotProductAttention, tensor, TransformerEncoderLayer, type FloatDType, type Tensor } from "../../src/index.js";
+import { Generator, MultiheadAttention, causalMask, enableGrad, full, grad, gradcheck, randn, scaledDotProductAttention, tensor, TransformerEncoderLayer, type FloatDType, type Tensor } from "../../src/index.js";
 import * as F from "../../src/ops/index.js";
 import { noGrad } from "../../src/autograd/grad-mode.js";
 import { init } from "../../src/layers/index.js";
@@ -286,5 +287,38 @@ describe("causal masks", () => {
       y.square().sum().backward();
       expect(allFinite(y) && allFinite(x.grad) && [...layer.parameters()].every((p) => allFinite(p.grad))).toBe(true);
     }
+  });
+});
+
+describe("gradients by finite differences (float64)", () => {
+  const rn = (shape: number[], seed: number): Tensor => randn(shape, { dtype: "float64", generator: new Generator(seed) }).requiresGrad_();
+  it("scaledDotProductAttention: bool mask with a fully masked row, additive, causal, scale on scores, k and q", () => {
+    const rows = tensor([[true, false, true, true], [false, false, false, false], [true, true, false, true]]);
+    const add = tensor([[0, -Infinity, 0.3, 0], [-1, 0, 0, -Infinity], [-Infinity, -Infinity, -Infinity, -Infinity]], { dtype: "float64" });
+    for (const [E, opts] of [
+      [2, { attnMask: rows }],
+      [2, { attnMask: add }],
+      [2, { isCausal: true }],
+      [6, { isCausal: true, scale: 0.7 }], // scores have fewer entries than q and k
+      [2, { scale: -1.3 }],
+    ] as const) {
+      const q = rn([2, 3, E], 41);
+      const k = rn([2, 4, E], 42);
+      const v = rn([2, 4, 2], 43);
+      expect(gradcheck((a, b, c) => scaledDotProductAttention(a, b, c, opts), [q, k, v], { name: JSON.stringify(opts) })).toBe(true);
+      // and the gradient of the gradient, through softmax's fused backward
+      // (enableGrad: gradcheck evaluates the function under noGrad for its finite differences)
+      const gq = (a: Tensor, b: Tensor, c: Tensor): Tensor =>
+        enableGrad(() => grad(scaledDotProductAttention(a, b, c, opts).square().sum(), [a, b, c], { createGraph: true }).reduce<Tensor>((acc, g, i) => acc.add(g!.mul(i + 1.5).sum()), tensor(0, { dtype: "float64" })));
+      expect(gradcheck(gq, [q, k, v], { name: `grad of ${JSON.stringify(opts)}` })).toBe(true);
+    }
+  });
+  it("MultiheadAttention: causal with key padding (a fully padded sample) and a float attnMask (parameter gradients: against the plain-op path above)", () => {
+    const mha = new MultiheadAttention(4, 2, { batchFirst: true, dtype: "float64", generator: new Generator(44) });
+    init.normal(mha.in_proj_bias!, { generator: new Generator(45) });
+    const x = rn([2, 3, 4], 46);
+    const pad = tensor([[true, true, true], [false, false, true]]);
+    const am = tensor([[0, 0.5, 0], [0, 0, -Infinity], [1, 0, 0]], { dtype: "float64" });
+    expect(gradcheck((xx) => mha.forward(xx, xx, xx, { isCausal: true, keyPaddingMask: pad, attnMask: am })[0], [x])).toBe(true);
   });
 });
