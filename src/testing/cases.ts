@@ -10,6 +10,7 @@ import type { DType } from "../tensor/dtype.js";
 import { contiguousStrides } from "../tensor/layout.js";
 import { numel } from "../tensor/shape.js";
 import { DEFAULT_TOLERANCES, type CompareOptions, type KitTolerances } from "./compare.js";
+import { softmaxKitFixed, softmaxKitRandom } from "./cases-softmax.js";
 import { denseView, fillValues, KitRandom, LAYOUTS, randomShape, randomView, specialValues, type Layout, type ValueKind } from "./generate.js";
 
 /** The Backend methods the kit checks, in the order of the report. */
@@ -18,6 +19,7 @@ export const KIT_METHODS = [
   "maxPool2dIndices", "matmul", "conv2d", "conv2dInputGrad", "conv2dWeightGrad", "adamUpdate",
   "layerNorm", "layerNormBackward",
   "geluBackward",
+  "maskedSoftmax", "softmaxBackward",
 ] as const;
 /** One of {@link KIT_METHODS}. */
 export type KitMethod = (typeof KIT_METHODS)[number];
@@ -58,6 +60,7 @@ const PER_RUN: Record<KitMethod, number> = {
   maxPool2dIndices: 0.5, matmul: 2, conv2d: 1, conv2dInputGrad: 1, conv2dWeightGrad: 1, adamUpdate: 0.25,
   layerNorm: 1, layerNormBackward: 1,
   geluBackward: 0.5,
+  maskedSoftmax: 1, softmaxBackward: 1,
 };
 
 /** The binary ops and what they produce ("bool": comparisons and logical ops). */
@@ -296,6 +299,8 @@ const FIXED: Record<KitMethod, (t: KitTolerances) => KitCase[]> = {
   gather: () => [],
   scatterAdd: () => [],
   geluBackward: (t) => geluBackwardFixed(t),
+  maskedSoftmax: (t) => softmaxKitFixed("maskedSoftmax", t),
+  softmaxBackward: (t) => softmaxKitFixed("softmaxBackward", t),
   maxPool2dIndices: () => {
     const x = randomView(new KitRandom(3), [2, 3, 7, 5], "float32", "narrowed");
     return [poolCase(x, { kernel: [3, 2], stride: [2, 1], padding: [1, 1], dilation: [1, 2] }, "narrowed")];
@@ -454,6 +459,8 @@ function randomUnary(r: KitRandom, t: KitTolerances, maxEl: number, k: number, o
 
 /** Random cases: one per call, from the method's own stream of `r`. */
 const RANDOM: Record<KitMethod, (r: KitRandom, t: KitTolerances, maxEl: number, i: number) => KitCase | null> = {
+  maskedSoftmax: (r, t, maxEl, i) => softmaxKitRandom("maskedSoftmax", r, t, maxEl, i),
+  softmaxBackward: (r, t, maxEl, i) => softmaxKitRandom("softmaxBackward", r, t, maxEl, i),
   geluBackward: (r, t, maxEl, i) => {
     const shape = randomShape(r, 4, maxEl);
     const dtype = r.pick(FLOATS);
