@@ -138,7 +138,7 @@ export interface Backend {
   /**
    * GELU's backward: g gelu'(x) for float views x and g of the same shape, in x's dtype; gelu' is the
    * exact (erf) one, or with `approximate` "tanh" the tanh approximation's. Its limits at ±Infinity
-   * (1 and 0; PyTorch gives NaN). Fast backends built with `completeBackend` get the reference's.
+   * (1 and -0; PyTorch gives NaN). Fast backends built with `completeBackend` get the reference's.
    */
   geluBackward(x: View, g: View, approximate: "none" | "tanh"): TypedArray;
   /** where(cond, a, b) on three views of the same shape. */

@@ -6,8 +6,8 @@
  * against (shares no code with js/ and wasm/).
  *
  * Tails: gelu(x) is -0 below x = -40 (exact) / -30 (tanh), where x Φ(x) underflows float64, so
- * gelu(-Infinity) = -0 (PyTorch gives NaN); gelu'(x) is 1 above 40 / 30 and 0 below -40 / -30, so
- * gelu'(±Infinity) = 1 and 0 (PyTorch: NaN).
+ * gelu(-Infinity) = -0 (PyTorch gives NaN); gelu'(x) is 1 above 40 / 30 and -0 below -40 / -30, so
+ * gelu'(±Infinity) = 1 and -0 (PyTorch: NaN); a gelu'(x) below the root that underflows is -0.
  */
 import { allocArray, type TypedArray } from "../tensor/dtype.js";
 import { contiguousData, type View } from "../tensor/layout.js";
@@ -68,20 +68,23 @@ export const geluReference = (x: number): number => (x < -40 ? -0 : x * Phi(x));
 /** The tanh approximation x (1 + tanh(u)) / 2 = x σ(2u), u = √(2/π) (x + 0.044715 x³); -0 below -30. */
 export const geluTanhReference = (x: number): number => (x < -30 ? -0 : x * sigmoid(2 * K * (x + C * x * x * x)));
 
-/** gelu'(x) = Φ(x) + x φ(x): 1 above 40, 0 below -40 (the limits, also at ±Infinity). */
+/** A derivative that underflowed to 0 below its root is -0 (the sign of the true value, as float64 rounds it). */
+const signed = (d: number, x: number): number => (d === 0 && x < 0 ? -0 : d);
+
+/** gelu'(x) = Φ(x) + x φ(x): 1 above 40, -0 below -40 (the limits, also at ±Infinity). */
 function geluDerivative(x: number): number {
   if (x > 40) return 1;
-  if (x < -40) return 0;
-  return Phi(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+  if (x < -40) return -0;
+  return signed(Phi(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI, x);
 }
 
-/** The tanh approximation's derivative σ(2u) + 2 x u' σ(2u) σ(-2u), u' = √(2/π) (1 + 3 · 0.044715 x²); 1 / 0 beyond ±30. */
+/** The tanh approximation's derivative σ(2u) + 2 x u' σ(2u) σ(-2u), u' = √(2/π) (1 + 3 · 0.044715 x²); 1 / -0 beyond ±30. */
 function geluTanhDerivative(x: number): number {
   if (x > 30) return 1;
-  if (x < -30) return 0;
+  if (x < -30) return -0;
   const u = K * (x + C * x * x * x);
   const du = K * (1 + 3 * C * x * x);
-  return sigmoid(2 * u) + 2 * x * du * sigmoid(2 * u) * sigmoid(-2 * u);
+  return signed(sigmoid(2 * u) + 2 * x * du * sigmoid(2 * u) * sigmoid(-2 * u), x);
 }
 
 /** The reference's `geluBackward`: g gelu'(x) elementwise, in x's dtype. */

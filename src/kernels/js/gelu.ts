@@ -6,7 +6,7 @@
  * kernel (wasm/gelu.ts) evaluates the same way in float32 SIMD.
  *
  * The tails are exact: Φ(x) below 0 is erfc(|x| / √2) / 2 (never 1 + erf, which cancels), gelu(x)
- * is -0 below -40 (-Infinity included) and gelu'(±Infinity) is 1 and 0, as the reference.
+ * is -0 below -40 (-Infinity included) and gelu'(±Infinity) is 1 and -0, as the reference.
  */
 import { allocArray, type TypedArray } from "../../tensor/dtype.js";
 import { contiguousData, isContiguous } from "../../tensor/layout.js";
@@ -55,11 +55,14 @@ function gelu64(x: number): number {
   return x < -40 ? -0 : x * phi64(x);
 }
 
-/** gelu'(x) = Φ(x) + x φ(x) in float64 (1 / 0 beyond ±40). */
+/** -0 for a derivative that underflowed below its root (the true value's sign), as the reference. */
+const signed = (d: number, x: number): number => (d === 0 && x < 0 ? -0 : d);
+
+/** gelu'(x) = Φ(x) + x φ(x) in float64 (1 / -0 beyond ±40). */
 function geluDeriv64(x: number): number {
   if (x > 40) return 1;
-  if (x < -40) return 0;
-  return phi64(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+  if (x < -40) return -0;
+  return signed(phi64(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI, x);
 }
 
 /** gelu(x) for a float32 result, from {@link GELU_Q}: x / 2 below 2^-24 in magnitude. */
@@ -76,11 +79,11 @@ function geluDeriv32(x: number): number {
   const a = Math.abs(x);
   if (a < 2 ** -24) return 0.5;
   if (x > 40) return 1;
-  if (x < -40) return 0;
+  if (x < -40) return -0;
   const e = Math.exp(-0.5 * a * a);
   const p = 0.5 * e * q(1 / (1 + 0.5 * Math.SQRT1_2 * a));
   const s = a * e * INV_SQRT_2PI;
-  return x < 0 ? p - s : 1 - p + s;
+  return x < 0 ? signed(p - s, x) : 1 - p + s;
 }
 
 /** σ(y) without overflow. */
@@ -94,12 +97,12 @@ function geluTanh(x: number): number {
   return x < -30 ? -0 : x * sigmoid(2 * K * (x + C * x * x * x));
 }
 
-/** Its derivative σ(2u) (1 + 2 x u' σ(-2u)); 1 / 0 beyond ±30. */
+/** Its derivative σ(2u) (1 + 2 x u' σ(-2u)); 1 / -0 beyond ±30. */
 function geluTanhDeriv(x: number): number {
   if (x > 30) return 1;
-  if (x < -30) return 0;
+  if (x < -30) return -0;
   const u2 = 2 * K * (x + C * x * x * x);
-  return sigmoid(u2) * (1 + 2 * x * K * (1 + 3 * C * x * x) * sigmoid(-u2));
+  return signed(sigmoid(u2) * (1 + 2 * x * K * (1 + 3 * C * x * x) * sigmoid(-u2)), x);
 }
 
 /** O[oi + i] = gelu(X[xi + i xs]) for i < n (exact, or the tanh approximation). */

@@ -24,6 +24,7 @@ import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./conv.js
 import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
 import { simdSupported } from "./emit.js";
 import { Arena, GEMM, GEMM_NT, roundUp, WasmRuntime } from "./runtime.js";
+import { geluBackwardWasm, geluWasm } from "./gelu.js";
 import { batchedMatmulWasm } from "./matmul.js";
 
 // NOTE: KC x NR x 4 B = 8 KB of B per micro-panel stays in L1 while the MC x KC block of A
@@ -218,8 +219,9 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     matmul: (a, b) => batchedMatmulWasm(rt, a, b) ?? base.matmul(a, b),
     conv2d: (x, w, p) => (isF32(x, w) ? rt.guard(() => conv2dWasm(rt, x, w, p)) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? rt.guard(() => conv2dInputGradWasm(rt, gy, w, xShape, p)) : base.conv2dInputGrad(gy, w, xShape, p)),
+    geluBackward: (x, g, a) => (a === "none" ? geluBackwardWasm(rt, x, g) : null) ?? base.geluBackward(x, g, a),
     conv2dWeightGrad: (x, gy, wShape, p) => (isF32(x, gy) ? rt.guard(() => conv2dWeightGradWasm(rt, x, gy, wShape, p)) : base.conv2dWeightGrad(x, gy, wShape, p)),
-    unary: (op, x, params) => unaryWasm(rt, op, x) ?? fastJsBackend.unary(op, x, params),
+    unary: (op, x, params) => (op === "gelu" ? geluWasm(rt, x) : unaryWasm(rt, op, x)) ?? fastJsBackend.unary(op, x, params),
     binary: (op, a, b, outDtype) => binaryWasm(rt, op, a, b, outDtype) ?? fastJsBackend.binary(op, a, b, outDtype),
     adamUpdate: (p, g, m, v, c) => adamWasm(rt, p, g, m, v, c),
     reduce: (op, x, axes) => reduceWasm(rt, op, x, axes) ?? fastJsBackend.reduce(op, x, axes),

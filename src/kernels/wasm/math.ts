@@ -92,7 +92,7 @@ function colsumKernel(f: FuncBuilder): void {
 const EXP_AT = 12;
 
 /** Cephes expf constants: clamp bounds, log2(e), 1.5 2^23 (rounds in an add), ln2 in two parts, the polynomial, then 1. */
-const EXP_CONSTANTS = [
+export const EXP_CONSTANTS = [
   -104, 89, 1.442695, 12582912, 0.693359375, -2.1219444e-4,
   1.9875691e-4, 1.3981999e-3, 8.333452e-3, 4.1665796e-2, 0.16666666, 0.5, 1,
 ];
@@ -116,7 +116,7 @@ function expConstants(f: FuncBuilder): number[] {
 }
 
 /** Emit exp of the f32x4 on the stack (leaves the result on the stack); `r`, `t`, `e` are v128 scratch locals. */
-function emitExp(f: FuncBuilder, c: number[], r: number, t: number, e: number): void {
+export function emitExp(f: FuncBuilder, c: number[], r: number, t: number, e: number): void {
   const k = (i: number): FuncBuilder => f.get(c[i]!);
   // x = clamp(x, -104, 89); t = x log2(e) + 1.5 2^23 rounds e = nearest(x log2(e)) into its low
   // bits; r = x - e ln2 (in two parts). NOTE: pmax(x, lo) is x < lo ? lo : x, so NaN stays NaN
