@@ -64,6 +64,7 @@ describe("wasm batched matmul", () => {
     expect(batchedMatmulWasm(rt, m([64, 32]), m([32, 64]))).toBeNull(); // one matrix
     expect(batchedMatmulWasm(rt, m([2, 64, 600]), m([2, 600, 8]))).toBeNull(); // k past K_MAX
     expect(batchedMatmulWasm(rt, m([2, 256, 128]), m([2, 128, 256]))).toBeNull(); // large products
+    expect(batchedMatmulWasm(rt, m([1000, 4, 4]), m([1000, 4, 4]))).toBeNull(); // tiny products
     expect(batchedMatmulWasm(rt, permuted([2, 8, 8], [0, 1, 2], 1, "float64"), permuted([2, 8, 8], [0, 1, 2], 2, "float64"))).toBeNull();
     const neg = m([3, 8, 8]);
     expect(batchedMatmulWasm(rt, { ...neg, strides: [-64, 8, 1], offset: 128 }, m([3, 8, 8]))).toBeNull();

@@ -24,6 +24,11 @@ import { GEMM, roundUp, type WasmRuntime } from "./runtime.js";
 const SMALL = 1 << 21;
 /** Longest k of the batched path (no k blocking: a 4 x 8 tile's k run stays in L1). */
 const K_MAX = 512;
+/**
+ * Per-product multiply-adds below which the per-matrix path is used: a thousand 4 x 4 x 4 products
+ * took 0.43 ms here against 0.18 on js-fast's plain loops; 8 x 8 x 8 ones are faster here.
+ */
+const TINY = 512;
 
 /**
  * The elements of `v`'s storage that its first `dims` dims and the matrix dims cover: [first index,
@@ -65,7 +70,7 @@ export function batchedMatmulWasm(rt: WasmRuntime, a: View, b: View): Float32Arr
   const N = b.shape[nd - 1]!;
   const batch = a.shape.slice(0, nd - 2);
   const nb = numel(batch);
-  if (nb < 2 || M * N * K > SMALL || K > K_MAX || K === 0 || M * N === 0 || nb * M * N * K < 8192) return null;
+  if (nb < 2 || M * N * K > SMALL || M * N * K < TINY || K > K_MAX || nb * M * N * K < 8192) return null;
   const as = spanOf(a);
   const bs = spanOf(b);
   if (!as || !bs) return null;
