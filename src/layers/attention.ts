@@ -286,20 +286,25 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const batched = query.ndim === 3;
     if (query.ndim !== 2 && query.ndim !== 3) throw new ShapeError(op, `query must be 2-D (unbatched) or 3-D, got ${shapeStr(query.shape)}`);
     if (key.ndim !== query.ndim || value.ndim !== query.ndim) throw new ShapeError(op, `query, key and value must have the same number of dims, got ${shapeStr(query.shape)}, ${shapeStr(key.shape)}, ${shapeStr(value.shape)}`);
-    const toBF = (t: Tensor): Tensor => (batched ? (this.batchFirst ? t : t.transpose(0, 1)) : t.unsqueeze(0));
-    const q0 = toBF(query);
-    const k0 = toBF(key);
-    const v0 = toBF(value);
+    // The projections run in the input's own layout ([seq, batch, feature] unless batchFirst; an
+    // unbatched input is a batch of one), so a seq-first input is not copied to batch-first: only
+    // the head views put [N, H] in front, and the output comes back in the input's layout.
+    const seqFirst = batched && !this.batchFirst;
+    const lay = (t: Tensor): Tensor => (batched ? t : t.unsqueeze(0));
+    const q0 = lay(query);
+    const k0 = lay(key);
+    const v0 = lay(value);
+    const [nDim, sDim] = seqFirst ? [1, 0] : [0, 1];
     const E = this.embedDim;
     const H = this.numHeads;
     const D = this.headDim;
-    const N = q0.shape[0]!;
-    const L = q0.shape[1]!;
-    const S = k0.shape[1]!;
+    const N = q0.shape[nDim]!;
+    const L = q0.shape[sDim]!;
+    const S = k0.shape[sDim]!;
     if (q0.shape[2] !== E) throw new ShapeError(op, `query ${shapeStr(query.shape)} must end with embedDim ${E}`);
     if (k0.shape[2] !== this.kdim) throw new ShapeError(op, `key ${shapeStr(key.shape)} must end with kdim ${this.kdim}`);
     if (v0.shape[2] !== this.vdim) throw new ShapeError(op, `value ${shapeStr(value.shape)} must end with vdim ${this.vdim}`);
-    if (k0.shape[0] !== N || v0.shape[0] !== N || v0.shape[1] !== S) throw new ShapeError(op, `key ${shapeStr(key.shape)} and value ${shapeStr(value.shape)} do not match query ${shapeStr(query.shape)}`);
+    if (k0.shape[nDim] !== N || v0.shape[nDim] !== N || v0.shape[sDim] !== S) throw new ShapeError(op, `key ${shapeStr(key.shape)} and value ${shapeStr(value.shape)} do not match query ${shapeStr(query.shape)}`);
     const b = this.in_proj_bias;
     const bq = b ? F.narrow(b, 0, 0, E) : null;
     const bk = b ? F.narrow(b, 0, E, E) : null;
@@ -308,7 +313,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const wq = w ? F.narrow(w, 0, 0, E) : this.q_proj_weight!;
     const wk = w ? F.narrow(w, 0, E, E) : this.k_proj_weight!;
     const wv = w ? F.narrow(w, 0, 2 * E, E) : this.v_proj_weight!;
-    const heads = (t: Tensor, n: number): Tensor => t.reshape(N, n, H, D).transpose(1, 2); // [N, H, n, D]
+    // [N, H, n, D] views of a projection [N, n, E] or (seq-first) [n, N, E]
+    const heads = (t: Tensor, n: number): Tensor => (seqFirst ? t.reshape(n, N, H, D).permute(1, 2, 0, 3) : t.reshape(N, n, H, D).transpose(1, 2));
     // The score scale 1/√D goes into the query projection (torch 1.13 scales q): on its weight and
     // bias, or on its output when that has fewer entries.
     const scale = 1 / Math.sqrt(D);
@@ -318,8 +324,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     const v = heads(LF.linear(v0, wv, bv), S);
     const masks = this.#masks(options, N, L, S, q.dtype as FloatDType, batched);
     const [o, p] = attentionWithWeights(q, k, v, { scale: 1, dropoutP: this.training ? this.dropout : 0, generator: this.#generator }, masks);
-    let out = this.out_proj.forward(o.transpose(1, 2).reshape(N, L, E));
-    out = batched ? (this.batchFirst ? out : out.transpose(0, 1)) : out.squeeze(0);
+    let out = this.out_proj.forward(seqFirst ? o.permute(2, 0, 1, 3).reshape(L, N, E) : o.transpose(1, 2).reshape(N, L, E));
+    if (!batched) out = out.squeeze(0);
     if (options.needWeights === false) return [out, null];
     let weights = options.averageAttnWeights === false ? p : p.mean(1);
     if (!batched) weights = weights.squeeze(0);

@@ -212,12 +212,14 @@ describe.each(dtypes)("MultiheadAttention equals the plain-op path (%s)", (dtype
           causal: fc.boolean(),
           attn: fc.constantFrom("none", "bool2", "float2", "bool3"),
           pad: fc.constantFrom("none", "bool", "float", "allPadded"),
+          layout: fc.constantFrom("batchFirst", "seqFirst", "unbatched"),
           seed: fc.integer({ min: 1, max: 1e6 }),
         }),
-        ({ N, L, H, Dh, causal, attn, pad, seed }) => {
+        ({ N: N0, L, H, Dh, causal, attn, pad, layout, seed }) => {
+          const N = layout === "unbatched" ? 1 : N0;
           const E = H * Dh;
           const g = new Generator(seed);
-          const m = new MultiheadAttention(E, H, { batchFirst: true, dtype, generator: new Generator(seed + 1) });
+          const m = new MultiheadAttention(E, H, { batchFirst: layout === "batchFirst", dtype, generator: new Generator(seed + 1) });
           // nonzero biases, so that the folded scale is checked on them too
           init.normal(m.in_proj_bias!, { generator: new Generator(seed + 2) });
           init.normal(m.out_proj.bias!, { generator: new Generator(seed + 3) });
@@ -234,7 +236,12 @@ describe.each(dtypes)("MultiheadAttention equals the plain-op path (%s)", (dtype
           const opts = { attnMask, keyPaddingMask, isCausal: causal };
           const gout = randn([N, L, E], { dtype, generator: new Generator(seed + 5) });
           const x1 = x0.detach().requiresGrad_();
-          const [y1, w1] = m.forward(x1, x1, x1, opts);
+          // the layer's own layout: [L, N, E] seq-first, [L, E] unbatched (masks unchanged, a 1-D key padding mask)
+          const xin = layout === "seqFirst" ? x1.transpose(0, 1).contiguous() : layout === "unbatched" ? x1.squeeze(0) : x1;
+          const kpm = layout === "unbatched" && keyPaddingMask ? keyPaddingMask.squeeze(0) : keyPaddingMask;
+          const [yl, wl] = m.forward(xin, xin, xin, { ...opts, keyPaddingMask: kpm });
+          const y1 = layout === "seqFirst" ? yl.transpose(0, 1) : layout === "unbatched" ? yl.unsqueeze(0) : yl;
+          const w1 = layout === "unbatched" ? wl!.unsqueeze(0) : wl;
           y1.mul(gout).sum().backward();
           const grads1 = [...m.parameters()].map((p) => p.grad);
           m.zeroGrad();
