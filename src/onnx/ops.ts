@@ -329,6 +329,7 @@ const MAPPERS: Record<string, Mapper> = {
   // ---------------------------------------------------------------- softmax, linalg, conv
   softmax: (o) => softmax(o, "Softmax", 0),
   logSoftmax: (o) => softmax(o, "LogSoftmax", -Infinity),
+  maskedSoftmax: (o) => maskedSoftmax(o),
   // the fused layerNorm (ops/norm.ts): inputs x, weight (ones without an affine) and maybe bias
   layerNorm: (o) => {
     const { k, eps } = staticAttrs<{ k: number; eps: number }>(o);
@@ -360,6 +361,29 @@ function softmax(o: OpInput, opType: "Softmax" | "LogSoftmax", masked: number): 
   const y = g.op(opType, [x], { axis: attr.int(dim) });
   const all = g.op("Equal", [reduceAttr(g, "ReduceMax", x, [dim], true), g.scalar(-Infinity, dt)]);
   return g.op("Where", [all, g.scalar(masked, dt), y]);
+}
+
+/**
+ * softmax(x, dim, { mask, causal }): entries that take no part become -Infinity (Where with the
+ * mask, and with a constant lower triangle [L, S] when causal), then softmax's mapping (a row with
+ * none taking part gives zeros, log -Infinity).
+ */
+function maskedSoftmax(o: OpInput): string {
+  const { dim, log, causal } = staticAttrs<{ dim: number; log: boolean; causal: boolean }>(o);
+  const { g } = o;
+  const dt = o.inDtypes[0]!;
+  const ninf = g.scalar(-Infinity, dt);
+  let x = g.op("Where", [o.ins[1]!, o.ins[0]!, ninf]);
+  if (causal) {
+    const dims = o.inDims[0]!;
+    const [L, S] = [dims[dims.length - 2]!, dims[dims.length - 1]!];
+    if (isDynamic(L) || isDynamic(S)) throw new OnnxExportError(`op "maskedSoftmax": a causal mask over the batch dim; export with { dynamicBatch: false }`, "maskedSoftmax");
+    const tri = Array.from({ length: L.a * S.a }, (_, k) => (k % S.a <= Math.floor(k / S.a) ? 1 : 0));
+    x = g.op("Where", [g.constant("bool", [L.a, S.a], tri, "causal"), x, ninf]);
+  }
+  const y = g.op(log ? "LogSoftmax" : "Softmax", [x], { axis: attr.int(dim) });
+  const all = g.op("Equal", [reduceAttr(g, "ReduceMax", x, [dim], true), ninf]);
+  return g.op("Where", [all, g.scalar(log ? -Infinity : 0, dt), y]);
 }
 
 function argReduce(o: OpInput, opType: "ArgMax" | "ArgMin"): string {

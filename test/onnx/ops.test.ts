@@ -99,6 +99,16 @@ const CASES: OpCase[] = [
   },
   { ops: ["softmax", "logSoftmax"], f: (a) => [softmax(a, 1), logSoftmax(a, 2), softmax(a.mul(1000), 2)], inputs: (n) => [rn([n, 3, 4], n)] },
   {
+    ops: ["maskedSoftmax"],
+    name: "softmax / logSoftmax with { mask, causal }: a NaN under the mask reads nothing, fully masked rows give zeros (-Infinity)",
+    f: (a) => {
+      const m = a.gt(0.2);
+      const x = where(a.gt(1.5), NaN, a);
+      return [softmax(a, -1, { causal: true }), logSoftmax(x, -1, { mask: a.le(1.5).logicalAnd(m) }), softmax(x, -1, { mask: a.le(1.5), causal: true }), logSoftmax(a, -1, { mask: m, causal: true })];
+    },
+    inputs: (n) => [cat([tensor([[[-1, -1, -1, -1], [3, 3, 3, 3], [0, 1, 2, 3]]]), rn([n, 3, 4], n)], 0).narrow(0, 0, n)],
+  },
+  {
     ops: ["softmax", "logSoftmax"],
     name: "softmax and logSoftmax of masked rows: partly (zeros there) and fully (a zero row, a -Infinity row; ONNX Runtime's kernels give NaN)",
     f: (a) => {
