@@ -761,6 +761,14 @@ function layerNormFixed(t: KitTolerances, backward: boolean): KitCase[] {
       cases.push(layerNormCase(x, null, null, g, n, eps, backward, "adversarial rows", t));
       cases.push(layerNormCase(x, w, b, g, n, eps, backward, "adversarial rows", t));
     }
+    // the same rows 8 wide, 4 times over (416 elements: a SIMD backend's row kernel runs them)
+    const rows8 = Array.from({ length: 4 }, () => rows.map((row) => [...row, ...row.slice(0, 3)])).flat();
+    const x8 = denseView(rows8.flat(), dtype, [rows8.length, 8]);
+    const w8 = randomView(r, [8], dtype, "contiguous");
+    const b8 = randomView(r, [8], dtype, "contiguous");
+    const g8 = randomView(r, [rows8.length, 8], dtype, "contiguous");
+    cases.push(layerNormCase(x8, null, null, g8, 8, 1e-5, backward, "adversarial rows, 8 wide", t));
+    cases.push(layerNormCase(x8, w8, b8, g8, 8, 1e-5, backward, "adversarial rows, 8 wide", t));
   }
   return cases;
 }

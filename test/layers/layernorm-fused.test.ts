@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { grad, Generator, nn, randn, setBackend, tensor, type FloatDType, type Tensor } from "../../src/index.js";
 import { registerFastBackends } from "../../src/fast.js";
 import { standardize } from "../../src/layers/standardize.js";
+import { normModuleBytes } from "../../src/kernels/wasm/norm.js";
 
 const backends = ["js", ...registerFastBackends()];
 afterEach(() => setBackend("js"));
@@ -38,7 +39,7 @@ describe.each(backends)("fused layerNorm on %s", (name) => {
       setBackend(name);
       for (const v of magnitudes) {
         if (dtype === "float32" && !(Math.abs(v) < 3.4e38)) continue;
-        for (const n of [1, 3, 8, 33]) {
+        for (const n of [1, 3, 8, 33, 128]) {
           const x = tensor(Array.from({ length: 2 * n }, () => v), { shape: [2, n], dtype, requiresGrad: true });
           const y = nn.functional.layerNorm(x, [n]);
           expect(y.gradFn?.op).toBe("layerNorm");
@@ -127,5 +128,11 @@ describe("fused layerNorm: which path", () => {
     expect(y.gradFn?.op).toBe("layerNorm");
     y.sum().backward();
     expect(b.grad!.toArray()).toEqual([1, 1, 1]);
+  });
+});
+
+describe("fused layerNorm: the wasm module", () => {
+  it("stays below Chrome's 4 KB limit for synchronous compilation", () => {
+    expect(normModuleBytes()).toBeLessThan(4096);
   });
 });

@@ -20,6 +20,7 @@ import { gemmJs, packA, type Gemm, type MatRef } from "../js/gemm.js";
 import { fastJsBackend, makeGemmBackend } from "../js/backend.js";
 import { adamWasm, binaryWasm, reduceWasm, unaryWasm } from "./elementwise.js";
 import { maskedSoftmaxWasm, softmaxBackwardWasm } from "./softmax.js";
+import { layerNormBackwardWasm, layerNormWasm } from "./norm.js";
 import { conv2dInputGradWasm, conv2dWasm, conv2dWeightGradWasm } from "./conv.js";
 import { MR, NR, NT_MR, NT_NR } from "./kernels.js";
 import { simdSupported } from "./emit.js";
@@ -228,6 +229,8 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     softmax: (x, axis, log) => maskedSoftmaxWasm(rt, x, axis, log, null, false) ?? base.softmax(x, axis, log),
     maskedSoftmax: (x, axis, log, mask, causal) => maskedSoftmaxWasm(rt, x, axis, log, mask, causal) ?? base.maskedSoftmax(x, axis, log, mask, causal),
     softmaxBackward: (g, y, axis, log, mask, causal) => softmaxBackwardWasm(rt, g, y, axis, log, mask, causal) ?? base.softmaxBackward(g, y, axis, log, mask, causal),
+    layerNorm: (x, w, b, n, eps) => layerNormWasm(rt, x, w, b, n, eps) ?? base.layerNorm(x, w, b, n, eps),
+    layerNormBackward: (x, w, g, n, eps) => layerNormBackwardWasm(rt, x, w, g, n, eps) ?? base.layerNormBackward(x, w, g, n, eps),
   };
 }
 
