@@ -11,6 +11,8 @@ import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
 import { allFinite } from "../tensor/layout.js";
 import { versionOf } from "../tensor/version.js";
+import { beginPass, bornInPass, endPass, recycle } from "../tensor/pool.js";
+import type { TypedArray } from "../tensor/dtype.js";
 import { isGradEnabled, withGradMode } from "./grad-mode.js";
 import { Node, nonDifferentiable, type OpDef } from "./node.js";
 
@@ -151,10 +153,61 @@ function zeroWhereCotangentIsZero(g: Tensor, gi: Tensor): Tensor {
   return gi.where(g.ne(0), 0);
 }
 
+/**
+ * Which gradient buffers of a backward pass nothing reads any more, for the pool (tensor/pool.ts).
+ *
+ * NOTE: a buffer is recycled only when all of these hold, so no live tensor can read it:
+ * - it was handed out during this pass (`bornInPass`): never a forward activation, a saved tensor,
+ *   a user's array or root gradient, or a `.grad` from before;
+ * - it held a gradient the engine consumed: a node's incoming gradient after its VJP ran, a VJP's
+ *   output after it was summed to the input's shape or masked, a summand after accumulation (a
+ *   VJP's own temporaries are not tracked and go to the GC);
+ * - no pending gradient (of a node or a leaf) has that storage (`refs` counts them by storage: add
+ *   hands the same g to both inputs, reshape's VJP returns a view of g);
+ * - no hook, `retainGrad`, `grad()`'s capture or observer saw it (`pinned`), and the pass does not
+ *   create a graph (its gradients are graph values then).
+ * The leaves' final gradients are never candidates: they become `.grad` or are returned.
+ */
+class Recycler {
+  readonly refs = new Map<TypedArray, number>();
+  readonly pinned = new Set<TypedArray>();
+  readonly candidates = new Set<TypedArray>();
+  hold(t: Tensor): void {
+    this.refs.set(t.storage, (this.refs.get(t.storage) ?? 0) + 1);
+  }
+  drop(t: Tensor): void {
+    const n = (this.refs.get(t.storage) ?? 1) - 1;
+    if (n > 0) this.refs.set(t.storage, n);
+    else this.refs.delete(t.storage);
+  }
+  consumed(t: Tensor | null | undefined): void {
+    if (t && bornInPass(t.storage)) this.candidates.add(t.storage);
+  }
+  pin(t: Tensor): void {
+    this.pinned.add(t.storage);
+  }
+  /** Recycle the candidates nothing holds (called once a node's gradients are all accumulated). */
+  flush(): void {
+    for (const s of this.candidates) if (!this.refs.has(s) && !this.pinned.has(s) && bornInPass(s)) recycle(s);
+    this.candidates.clear();
+  }
+}
 
-function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor): void {
+function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor, rec: Recycler | null): void {
   const prev = map.get(key);
-  map.set(key, prev ? prev.add(g) : g);
+  if (!prev) {
+    map.set(key, g);
+    rec?.hold(g);
+    return;
+  }
+  const sum = prev.add(g);
+  map.set(key, sum);
+  if (rec) {
+    rec.drop(prev);
+    rec.hold(sum);
+    rec.consumed(prev);
+    rec.consumed(g);
+  }
 }
 
 interface RunOptions extends BackwardOptions {
@@ -181,20 +234,28 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
   roots.forEach((t, i) => {
     const g = rootGrads[i]!;
     if (t.gradFn) {
-      accumulate(nodeGrads, t.gradFn, g);
+      accumulate(nodeGrads, t.gradFn, g, null);
       rootNodes.push(t.gradFn);
-    } else if (t.requiresGrad) accumulate(leafGrads, t, g);
+    } else if (t.requiresGrad) accumulate(leafGrads, t, g, null);
   });
 
   const order = topoOrder(rootNodes);
   if (observer?.backwardStart) observer.backwardStart(rootNodes);
-  withGradMode(createGraph, () => {
+  // NOTE: the root gradients (the caller's) were accumulated before the pass began: never born in it
+  const outerPass = beginPass();
+  const rec = createGraph || observer ? null : new Recycler();
+  if (rec) for (const g of nodeGrads.values()) rec.hold(g);
+  try {
+    withGradMode(createGraph, () => {
     for (const node of order) {
       const out = node.output!;
       let g = nodeGrads.get(node);
       if (!g) continue;
       nodeGrads.delete(node);
+      rec?.drop(g);
+      if (rec && out.hasHooks) rec.pin(g);
       g = out.applyHooks(g);
+      if (rec && (out.hasHooks || out.retainsGrad || captureSet?.has(out))) rec.pin(g);
       if (captureSet?.has(out)) captured.set(out, g);
       if (out.retainsGrad && !captureSet) out.grad = out.grad ? out.grad.add(g) : createGraph ? g : g.detach();
       checkSavedVersions(node);
@@ -215,22 +276,32 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
       const reduced = node.inputs.map((inp, i) => {
         const gi = grads[i];
         if (!gi || !needs[i]) return null;
-        return sumTo(elementwise ? zeroWhereCotangentIsZero(g, gi) : gi, inp.shape);
+        const masked = elementwise ? zeroWhereCotangentIsZero(g, gi) : gi;
+        if (rec && masked !== gi) rec.consumed(masked);
+        return sumTo(masked, inp.shape);
       });
       if (observer?.backward) observer.backward(node, g, reduced);
       reduced.forEach((gi, i) => {
         if (!gi) return;
         const inp = node.inputs[i]!;
-        if (inp.gradFn) accumulate(nodeGrads, inp.gradFn, gi);
-        else accumulate(leafGrads, inp, gi);
+        if (inp.gradFn) accumulate(nodeGrads, inp.gradFn, gi, rec);
+        else accumulate(leafGrads, inp, gi, rec);
       });
+      if (rec && !observer) {
+        rec.consumed(g);
+        for (const gi of grads) rec.consumed(gi);
+        rec.flush();
+      }
       if (!retainGraph) {
         node.freed = true;
         node.inputs = [];
         node.saved = [];
       }
     }
-  });
+    });
+  } finally {
+    endPass(outerPass);
+  }
 
   // NOTE: each leaf's .grad must own its storage: optimizers and clipGradNorm write into it, and
   // add's VJP hands the same tensor to both inputs (and the caller's gradient may arrive as is).

@@ -1,4 +1,5 @@
 import { DTypeError, ValueError } from "../errors.js";
+import { noteBorn, takeZeroed } from "./pool.js";
 
 /**
  * Element types a tensor can hold. `bool` is stored as 0/1 bytes.
@@ -92,7 +93,11 @@ export const MAX_NUMEL = 2 ** 31 - 1;
 export function allocArray(dtype: DType, n: number): TypedArray {
   if (!(n >= 0 && n <= MAX_NUMEL)) throw new ValueError("alloc", `cannot hold ${n} elements (at most ${MAX_NUMEL})`);
   try {
-    return allocRaw(dtype, n);
+    // NOTE: a float buffer from the pool of recycled gradients (tensor/pool.ts), zeroed, when one
+    // of this size waits there
+    const a = takeZeroed(dtype, n) ?? allocRaw(dtype, n);
+    noteBorn(a);
+    return a;
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     throw new ValueError("alloc", `out of memory allocating ${n} ${dtype} elements (${(n * BYTES[dtype] / 2 ** 30).toFixed(1)} GiB)`);

@@ -201,6 +201,10 @@ export class Tensor implements View {
       },
     };
   }
+  /** @internal Whether a gradient hook is registered (the engine never recycles a gradient a hook saw). */
+  get hasHooks(): boolean {
+    return this.#hooks !== null && this.#hooks.length > 0;
+  }
   /** @internal */
   applyHooks(grad: Tensor): Tensor {
     if (!this.#hooks) return grad;

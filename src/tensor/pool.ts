@@ -1,0 +1,158 @@
+/**
+ * A size-keyed pool of float buffers that the autograd engine alone owned: intermediate gradients
+ * consumed by a VJP or by accumulation, and broadcast gradients summed back to an input's shape.
+ * Kernels take their output arrays from it (`allocArray` zeroes what it hands out; `takeUninit` is
+ * for kernels that write every element), so a training step reuses last step's gradient buffers
+ * instead of asking the allocator for fresh zeroed pages (page faults, zeroing) and leaving the old
+ * ones to the garbage collector.
+ *
+ * Only the engine returns buffers (`recycle`), and only a buffer that was handed out during the
+ * current backward pass (`bornInPass`: so never a forward activation, a user's array, a root
+ * gradient or anything older than the pass) and that no live tensor reads any more: see
+ * autograd/engine.ts for the rules, test/autograd/pool.test.ts for the proofs.
+ */
+import type { DType, TypedArray } from "./dtype.js";
+
+/** Buffers below this many elements are not pooled (the allocator is cheap there). */
+const MIN_LENGTH = 4096;
+/** At most this many bytes wait in the pool; a buffer that would pass it is left to the GC. */
+let limitBytes = 64 << 20;
+
+const free32 = new Map<number, Float32Array[]>();
+const free64 = new Map<number, Float64Array[]>();
+let heldBytes = 0;
+/** Buffers recycled into the pool, and poolable buffers handed out from it or fresh, since the last drain (test and bench hooks). */
+let recycledCount = 0;
+let reused = 0;
+let fresh = 0;
+/** Buffers handed out since the current backward pass began (null outside one). */
+let pass: WeakSet<TypedArray> | null = null;
+/** Test hook: fill recycled buffers with NaN, and buffers taken uninitialised with NaN too. */
+let poison = false;
+
+/** @internal Whether `dtype` buffers of `n` elements go through the pool. */
+export function poolable(dtype: DType, n: number): boolean {
+  return n >= MIN_LENGTH && (dtype === "float32" || dtype === "float64") && limitBytes > 0;
+}
+
+function take(dtype: DType, n: number): Float32Array | Float64Array | null {
+  const list = dtype === "float32" ? free32.get(n) : free64.get(n);
+  const a = list?.pop();
+  if (!a) {
+    fresh++;
+    return null;
+  }
+  reused++;
+  heldBytes -= a.byteLength;
+  return a;
+}
+
+/**
+ * @internal A float32 or float64 array of `n` elements whose contents are unspecified (a pooled
+ * buffer, or a fresh one): for kernels that write every element of their output.
+ */
+export function takeUninit(dtype: "float32", n: number): Float32Array;
+export function takeUninit(dtype: "float64", n: number): Float64Array;
+export function takeUninit(dtype: "float32" | "float64", n: number): Float32Array | Float64Array {
+  const a = (poolable(dtype, n) ? take(dtype, n) : null) ?? (dtype === "float32" ? new Float32Array(n) : new Float64Array(n));
+  if (poison) a.fill(NaN);
+  if (pass && n >= MIN_LENGTH) pass.add(a);
+  return a;
+}
+
+/** @internal A zeroed pooled buffer, or null (allocArray then allocates one). */
+export function takeZeroed(dtype: DType, n: number): TypedArray | null {
+  if (!poolable(dtype, n)) return null;
+  const a = take(dtype, n);
+  if (a) a.fill(0);
+  return a;
+}
+
+/** @internal Record a buffer handed out (pooled or fresh) while a backward pass runs. */
+export function noteBorn(a: TypedArray): void {
+  if (pass && a.length >= MIN_LENGTH) pass.add(a);
+}
+
+/**
+ * @internal Start a backward pass (which buffers are born in it); returns the enclosing pass's
+ * record, which {@link endPass} puts back (a hook may run a backward inside a backward).
+ */
+export function beginPass(): WeakSet<TypedArray> | null {
+  const prev = pass;
+  pass = new WeakSet();
+  return prev;
+}
+
+/** @internal End the current backward pass (see {@link beginPass}). */
+export function endPass(prev: WeakSet<TypedArray> | null): void {
+  pass = prev;
+}
+
+/** @internal Whether `a` was handed out during the current backward pass. */
+export function bornInPass(a: TypedArray): boolean {
+  return pass !== null && pass.has(a);
+}
+
+/**
+ * @internal Give a buffer back. The caller guarantees that nothing reads it any more (the engine's
+ * rules); buffers of other types or sizes, or past the byte limit, are simply dropped.
+ */
+export function recycle(a: TypedArray): void {
+  if (!(a instanceof Float32Array || a instanceof Float64Array) || a.length < MIN_LENGTH) return;
+  // a view into a larger buffer (a subarray) would hand out memory it shares
+  if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  // recycled once: it was born in this pass only until now (a second recycle would pool it twice)
+  pass?.delete(a);
+  if (heldBytes + a.byteLength > limitBytes) return;
+  if (poison) a.fill(NaN);
+  if (a instanceof Float32Array) {
+    let l = free32.get(a.length);
+    if (!l) free32.set(a.length, (l = []));
+    l.push(a);
+  } else {
+    let l = free64.get(a.length);
+    if (!l) free64.set(a.length, (l = []));
+    l.push(a);
+  }
+  heldBytes += a.byteLength;
+  recycledCount++;
+}
+
+/** @internal Empty the pool. */
+export function drainPool(): void {
+  free32.clear();
+  free64.clear();
+  heldBytes = 0;
+  recycledCount = 0;
+  reused = 0;
+  fresh = 0;
+}
+
+/**
+ * @internal Test and benchmark hooks: the byte limit (0 turns the pool off) and poisoning (recycled
+ * and uninitialised buffers filled with NaN, so a buffer still read after it was recycled shows).
+ * Returns the previous settings.
+ */
+export function configurePool(o: { limitBytes?: number; poison?: boolean }): { limitBytes: number; poison: boolean } {
+  const prev = { limitBytes, poison };
+  if (o.limitBytes !== undefined) {
+    limitBytes = o.limitBytes;
+    if (limitBytes === 0) drainPool();
+  }
+  if (o.poison !== undefined) poison = o.poison;
+  return prev;
+}
+
+/** @internal Whether `a` waits in the pool now (tests: no live tensor's storage may). */
+export function isPooled(a: TypedArray): boolean {
+  const l = a instanceof Float32Array ? free32.get(a.length) : a instanceof Float64Array ? free64.get(a.length) : undefined;
+  return l !== undefined && (l as TypedArray[]).includes(a);
+}
+
+/**
+ * @internal Bytes waiting in the pool; since the last drain, buffers recycled, and poolable
+ * buffers handed out from the pool (`reused`) or freshly allocated (`fresh`).
+ */
+export function poolStats(): { heldBytes: number; recycled: number; reused: number; fresh: number } {
+  return { heldBytes, recycled: recycledCount, reused, fresh };
+}
