@@ -152,7 +152,10 @@ const softmaxBackwardOp: OpDef<[Tensor, Tensor, Tensor], MaskedAttrs> = softmaxO
 /**
  * Which entries of a softmax lane take part, for attention. Entries that take no part are
  * skipped by the kernel: they give 0 (logSoftmax: -Infinity) whatever x holds there (NaN,
- * Infinity), and a zero gradient; a row with no entry taking part gives zeros.
+ * Infinity), and a zero gradient; a row with no entry taking part gives zeros. Their outputs are
+ * constants, so the gradient arriving at them does not enter the row's sum (NOTE: logSoftmax of
+ * x filled with -Infinity there, as torch would write it, carries that gradient into the sum;
+ * softmax gives the same either way).
  */
 export interface SoftmaxOptions {
   /**
