@@ -72,7 +72,7 @@ export interface AuditOptions {
   parameterMargin?: number;
   /** Search for and confirm a triggering input for each finding (default true). */
   witness?: boolean;
-  /** At most this many real runs for the witness search (default 24). */
+  /** At most this many real runs for the witness search (default 24; it stops sooner once 8 runs in a row past the 16th confirm nothing). */
   maxRuns?: number;
   /** Seed of the sample and the witness search (default 1). */
   seed?: number;
@@ -741,7 +741,11 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
   if ((options.witness ?? true) && ip.findings.length) {
     const max = options.maxRuns ?? 24;
     const gen = candidates(specs, seed);
-    while (runs < max && ip.findings.some((f) => !f.witness)) {
+    // Stop early when the search has stalled: past the structured candidates and a round of random
+    // ones (16 runs), 8 runs in a row that confirmed nothing. A backward finding behind a forward
+    // one at the same point (x / |x| at 0 is NaN before its gradient is) is seldom confirmable.
+    let lastHit = 0;
+    while (runs < max && ip.findings.some((f) => !f.witness) && !(runs >= 16 && runs - lastHit >= 8)) {
       const cand = gen.next().value as Tensor[];
       runs++;
       const confirm = (rep: AnomalyReport | null): boolean => {
@@ -749,6 +753,7 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
         if (!f || !rep) return false;
         f.witness = { inputs: cand, report: rep };
         if (rep.hint) f.hint = rep.hint;
+        lastHit = runs;
         return true;
       };
       const rep = realRun(fn, cand, options.backward ?? true, inputGrads);

@@ -10,8 +10,9 @@
  */
 import type { Bounds, IntervalContext, IntervalRules, IntervalVjpContext } from "../autograd/node.js";
 import { full } from "../tensor/create.js";
-import { allocArray } from "../tensor/dtype.js";
+import { allocArray, type TypedArray } from "../tensor/dtype.js";
 import { contiguousData } from "../tensor/layout.js";
+import { broadcastShapes, sameShape } from "../tensor/shape.js";
 // NOTE: the Tensor class itself only inside rules (it imports the op families, which import this file).
 import { Tensor } from "../tensor/tensor.js";
 
@@ -78,18 +79,34 @@ export function monotone<I extends readonly Tensor[], A>(signs: readonly (1 | -1
 
 /**
  * @internal The rule of a unary op decreasing then increasing around `c` (or the reverse): the
- * extremes are at the ends, or f(c) when c lies inside.
+ * extremes are at the ends, or f(c) when c lies inside. NOTE: f runs on the two ends; the hull and
+ * f(c) are one loop (min and max as the minimum and maximum ops: NaN propagates).
  */
 export function unimodal<A>(c = 0): IntervalRules<[Tensor], A> {
   return {
     forward: ({ bounds: [x], attrs, forward }) => {
       const f = (t: Tensor): Tensor => forward([t], attrs);
+      if (x!.lo === x!.hi) return point(f(x!.lo));
       const a = f(x!.lo);
       const b = f(x!.hi);
-      const inside = x!.lo.lt(c).logicalAnd(x!.hi.gt(c));
-      const fc = f(full([], c, { dtype: x!.lo.dtype })).expand(a.shape);
-      const h = hull([a, b]);
-      return { lo: h.lo.minimum(fc).where(inside, h.lo), hi: h.hi.maximum(fc).where(inside, h.hi) };
+      const fc = contiguousData(f(full([], c, { dtype: x!.lo.dtype })))[0]!;
+      const ad = contiguousData(a);
+      const bd = contiguousData(b);
+      const l = contiguousData(x!.lo);
+      const h = contiguousData(x!.hi);
+      const lo = allocArray(a.dtype, ad.length);
+      const hi = allocArray(a.dtype, ad.length);
+      for (let i = 0; i < ad.length; i++) {
+        let u = Math.min(ad[i]!, bd[i]!);
+        let v = Math.max(ad[i]!, bd[i]!);
+        if (l[i]! < c && h[i]! > c) {
+          u = Math.min(u, fc);
+          v = Math.max(v, fc);
+        }
+        lo[i] = u;
+        hi[i] = v;
+      }
+      return { lo: new Tensor(lo, a.shape), hi: new Tensor(hi, a.shape) };
     },
   };
 }
@@ -106,9 +123,46 @@ export function bounded<I extends readonly Tensor[], A>(lo: number, hi: number):
   };
 }
 
-/** @internal Interval product of a and b (the four corner products; NaN for 0 · ∞). */
+/**
+ * @internal Interval product of a and b (the four corner products; NaN for 0 · ∞). NOTE: for
+ * float bounds of one dtype, one loop (products rounded in the dtype, min and max as the minimum
+ * and maximum ops), two products per element when one side is a point.
+ */
 export function mulBounds(a: Bounds, b: Bounds): Bounds {
-  return hull([a.lo.mul(b.lo), a.lo.mul(b.hi), a.hi.mul(b.lo), a.hi.mul(b.hi)]);
+  const dt = a.lo.dtype;
+  if ((dt !== "float32" && dt !== "float64") || a.hi.dtype !== dt || b.lo.dtype !== dt || b.hi.dtype !== dt) {
+    return hull([a.lo.mul(b.lo), a.lo.mul(b.hi), a.hi.mul(b.lo), a.hi.mul(b.hi)]);
+  }
+  const shape = broadcastShapes("mul", a.lo.shape, a.hi.shape, b.lo.shape, b.hi.shape);
+  const flat = (t: Tensor): TypedArray => contiguousData(sameShape(t.shape, shape) ? t : t.expand(shape));
+  const al = flat(a.lo);
+  const ah = a.hi === a.lo ? al : flat(a.hi);
+  const bl = flat(b.lo);
+  const bh = b.hi === b.lo ? bl : flat(b.hi);
+  const n = al.length;
+  const lo = allocArray(dt, n);
+  const hi = allocArray(dt, n);
+  const r = dt === "float32" ? Math.fround : (v: number): number => v;
+  if (ah === al || bh === bl) {
+    // one side a point: its two corners are the other's ends times it
+    const [xl, xh, y] = ah === al ? [bl, bh, al] : [al, ah, bl];
+    for (let i = 0; i < n; i++) {
+      const p = r(xl[i]! * y[i]!);
+      const q = r(xh[i]! * y[i]!);
+      lo[i] = Math.min(p, q);
+      hi[i] = Math.max(p, q);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const p1 = r(al[i]! * bl[i]!);
+      const p2 = r(al[i]! * bh[i]!);
+      const p3 = r(ah[i]! * bl[i]!);
+      const p4 = r(ah[i]! * bh[i]!);
+      lo[i] = Math.min(Math.min(Math.min(p1, p2), p3), p4);
+      hi[i] = Math.max(Math.max(Math.max(p1, p2), p3), p4);
+    }
+  }
+  return { lo: new Tensor(lo, shape), hi: new Tensor(hi, shape) };
 }
 
 /** @internal Interval sum. */
