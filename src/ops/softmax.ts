@@ -192,9 +192,9 @@ function applySoftmax(def: SoftmaxDef, x: Tensor, dim: number, options: SoftmaxO
   if (!isFloat(x.dtype)) throw new DTypeError(op, `expects a float tensor, got ${x.dtype}`);
   const mask = maskInput(op, x, d, options);
   if (x.numel === 0) return x;
-  if (mask) return call(maskedSoftmaxOp, [x, mask], { dim: d, log: op === "logSoftmax", causal: !!options?.causal });
   // a 0-d tensor is a row of one element (softmax 1, logSoftmax 0, as torch)
-  if (x.ndim === 0) return call(def, [x.reshape([1])], { dim: 0 }).reshape([]);
+  if (x.ndim === 0) return applySoftmax(def, x.reshape([1]), 0, options && { ...options, mask: options.mask?.reshape([1]) }).reshape([]);
+  if (mask) return call(maskedSoftmaxOp, [x, mask], { dim: d, log: op === "logSoftmax", causal: !!options?.causal });
   return call(def, [x], { dim: d });
 }
 
