@@ -30,12 +30,6 @@ export const GELU_Q = [
   0.2697874909859389, 0.2274243878058368, 0.2846401135890244, 0.28190430255444787, 6.17926824323517e-6,
 ];
 
-function q(t: number): number {
-  let p = GELU_Q[0]!;
-  for (let i = 1; i < GELU_Q.length; i++) p = p * t + GELU_Q[i]!;
-  return p;
-}
-
 /** erfc(z) for z >= 0 to about 1e-14 relative: 1 - erf(z) below 2, the Laplace continued fraction at depth 40 from 2 on. */
 function erfcPos(z: number): number {
   if (z < 2) return 1 - erf(z);
@@ -65,24 +59,34 @@ function geluDeriv64(x: number): number {
   return signed(phi64(x) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI, x);
 }
 
-/** gelu(x) for a float32 result, from {@link GELU_Q}: x / 2 below 2^-24 in magnitude. */
+const [Q0, Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9, Q10] = GELU_Q as [number, number, number, number, number, number, number, number, number, number, number];
+/** t = 1 / (1 + a / (2√2)): the variable of {@link GELU_Q}. */
+const T1 = 0.5 * Math.SQRT1_2;
+
+/** Φ(-a) for a >= 0 from {@link GELU_Q}, in float64 arithmetic (for float32 results). */
+function phiNeg32(a: number): number {
+  const t = 1 / (1 + T1 * a);
+  const q = (((((((((Q0 * t + Q1) * t + Q2) * t + Q3) * t + Q4) * t + Q5) * t + Q6) * t + Q7) * t + Q8) * t + Q9) * t + Q10;
+  return 0.5 * Math.exp(-0.5 * a * a) * q;
+}
+
+/** gelu(x) for a float32 result: x / 2 below 2^-24 in magnitude. */
 function gelu32(x: number): number {
   const a = Math.abs(x);
   if (a < 2 ** -24) return x * 0.5;
   if (x < -40) return -0;
-  const p = 0.5 * Math.exp(-0.5 * a * a) * q(1 / (1 + 0.5 * Math.SQRT1_2 * a));
+  const p = phiNeg32(a);
   return x * (x < 0 ? p : 1 - p);
 }
 
-/** gelu'(x) for a float32 result, from {@link GELU_Q}. */
+/** gelu'(x) for a float32 result. */
 function geluDeriv32(x: number): number {
   const a = Math.abs(x);
   if (a < 2 ** -24) return 0.5;
   if (x > 40) return 1;
   if (x < -40) return -0;
-  const e = Math.exp(-0.5 * a * a);
-  const p = 0.5 * e * q(1 / (1 + 0.5 * Math.SQRT1_2 * a));
-  const s = a * e * INV_SQRT_2PI;
+  const p = phiNeg32(a);
+  const s = a * Math.exp(-0.5 * a * a) * INV_SQRT_2PI;
   return x < 0 ? signed(p - s, x) : 1 - p + s;
 }
 
@@ -105,9 +109,27 @@ function geluTanhDeriv(x: number): number {
   return signed(sigmoid(u2) * (1 + 2 * x * K * (1 + 3 * C * x * x) * sigmoid(-u2)), x);
 }
 
-/** O[oi + i] = gelu(X[xi + i xs]) for i < n (exact, or the tanh approximation). */
+/**
+ * O[oi + i] = gelu(X[xi + i xs]) for i < n (exact, or the tanh approximation). NOTE: one loop per
+ * function and dtype, each calling one function (inlined by V8), with its arrays of one type.
+ */
 export function geluRun(tanh: boolean, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
-  const f = tanh ? geluTanh : O instanceof Float32Array ? gelu32 : gelu64;
+  if (X instanceof Float32Array && O instanceof Float32Array) {
+    if (tanh) loopTanh32(X, xi, xs, O, oi, n);
+    else loop32(X, xi, xs, O, oi, n);
+  } else if (tanh) loopAny(geluTanh, X, xi, xs, O, oi, n);
+  else loopAny(gelu64, X, xi, xs, O, oi, n);
+}
+
+function loop32(X: Float32Array, xi: number, xs: number, O: Float32Array, oi: number, n: number): void {
+  for (const end = oi + n; oi < end; oi++, xi += xs) O[oi] = gelu32(X[xi]!);
+}
+
+function loopTanh32(X: Float32Array, xi: number, xs: number, O: Float32Array, oi: number, n: number): void {
+  for (const end = oi + n; oi < end; oi++, xi += xs) O[oi] = geluTanh(X[xi]!);
+}
+
+function loopAny(f: (x: number) => number, X: TypedArray, xi: number, xs: number, O: TypedArray, oi: number, n: number): void {
   for (const end = oi + n; oi < end; oi++, xi += xs) O[oi] = f(X[xi]!);
 }
 
@@ -121,7 +143,21 @@ export function geluBackwardJs(x: View, g: View, approximate: "none" | "tanh"): 
   const xs = dense(x);
   const gs = dense(g);
   const out = allocArray(x.dtype, xs.length);
-  const d = approximate === "tanh" ? geluTanhDeriv : out instanceof Float32Array ? geluDeriv32 : geluDeriv64;
-  for (let i = 0; i < xs.length; i++) out[i] = gs[i]! * d(xs[i]!);
+  if (xs instanceof Float32Array && gs instanceof Float32Array && out instanceof Float32Array) {
+    if (approximate === "tanh") backTanh32(xs, gs, out);
+    else back32(xs, gs, out);
+  } else backAny(approximate === "tanh" ? geluTanhDeriv : geluDeriv64, xs, gs, out);
   return out;
+}
+
+function back32(X: Float32Array, G: Float32Array, O: Float32Array): void {
+  for (let i = 0; i < X.length; i++) O[i] = G[i]! * geluDeriv32(X[i]!);
+}
+
+function backTanh32(X: Float32Array, G: Float32Array, O: Float32Array): void {
+  for (let i = 0; i < X.length; i++) O[i] = G[i]! * geluTanhDeriv(X[i]!);
+}
+
+function backAny(d: (x: number) => number, X: TypedArray, G: TypedArray, O: TypedArray): void {
+  for (let i = 0; i < X.length; i++) O[i] = G[i]! * d(X[i]!);
 }
