@@ -5,7 +5,7 @@
  * through a packed, register-blocked GEMM (gemm.ts, gemm-ops.ts), and reductions accumulate run
  * by run. This is what runs where WebAssembly SIMD does not.
  *
- * Rare ops (argmax/argmin, softmax, max-pool indices) are not implemented here:
+ * Rare ops (argmax/argmin, max-pool indices) are not implemented here:
  * `completeBackend` fills them in from the reference.
  */
 import { allocArray, toDtype, type DType, type TypedArray } from "../../tensor/dtype.js";
@@ -17,6 +17,7 @@ import { gemmJs, type Gemm } from "./gemm.js";
 import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
 import { erf, erfFloat32, sigmoid } from "./math.js";
 import { planRuns, type RunPlan } from "./runs.js";
+import { softmaxMethods } from "./softmax.js";
 import { geluBackwardJs, geluRun } from "./gelu.js";
 import { layerNormBackwardJs, layerNormJs } from "./norm.js";
 
@@ -352,6 +353,7 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     reduce: reduceStrided,
     gather: gatherStrided,
     scatterAdd: scatterAddStrided,
+    ...softmaxMethods,
     matmul: (a, b) => matmulVia(gemm, a, b),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     layerNorm: layerNormJs,
