@@ -40,12 +40,12 @@ const F64_MUL = 0xf2;
 const hexf = (m: number, e: number): number => m * 2 ** e;
 
 /**
- * The exp constants (XNNPACK's f32 rr2-p5): log2(e), the magic bias 1.5 2^23 + 127 (the add
- * rounds n into the low bits, with the exponent bias), -ln2 in two parts, c5..c1, the cutoff below
+ * The exp constants (XNNPACK's f32 rr1-p5): log2(e), the magic bias 1.5 2^23 + 127 (the add
+ * rounds n into the low bits, with the exponent bias), -ln2 (and an unused slot), c5..c1, the cutoff below
  * which the result is flushed to 0, and a clamp from above (88.3: 2^n stays normal).
  */
 export const SOFTMAX_EXP = [
-  hexf(0x1715476, -24), 12583039, -hexf(0x162e400, -25), -hexf(0x17f7d1c, -44),
+  hexf(0x1715476, -24), 12583039, -Math.LN2, 0,
   hexf(0x10f9f9c, -31), hexf(0x1573a1a, -29), hexf(0x1555a80, -27), hexf(0x1fffdc6, -26), hexf(0x1fffff6, -25),
   -hexf(0x15d589e, -18), 88.3,
 ];
@@ -60,7 +60,7 @@ function constants(f: FuncBuilder, tbl: number): number[] {
 }
 
 /** exp of the f32x4 on the stack (left on the stack); z, t, s, r are v128 scratch locals. */
-function emitExp(f: FuncBuilder, k: number[], z: number, t: number, s: number, r: number, clamp: boolean): void {
+function emitExp(f: FuncBuilder, k: number[], z: number, t: number, s: number, r: number, clamp: boolean, cutoff = true): void {
   const c = (i: number): FuncBuilder => f.get(k[i]!);
   if (clamp) c(10).simd(F.pmin);
   f.tee(z);
@@ -68,18 +68,18 @@ function emitExp(f: FuncBuilder, k: number[], z: number, t: number, s: number, r
   c(1).simd(F.add).tee(t).i32(23).simd(SHL).set(s); // s = 2^n
   f.get(t);
   c(1).simd(F.sub).set(t); // t = n
+  // r = z - n ln2 with ln2 in one float32 (XNNPACK's rr1): |n| ln2's error is below 1e-7 relative for
+  // every result above 2^-20 (smaller ones are within the kit's absolute tolerance)
   f.get(z).get(t);
-  c(2).simd(F.mul).simd(F.add).get(t);
-  c(3).simd(F.mul).simd(F.add).set(r); // r = z - n ln2
+  c(2).simd(F.mul).simd(F.add).set(r);
   c(4).get(r).simd(F.mul);
   for (let i = 5; i <= 8; i++) {
     c(i).simd(F.add);
     if (i < 8) f.get(r).simd(F.mul);
   }
-  // p on the stack: f = (r s) p + s, 0 where z < cutoff
+  // p on the stack: f = (r s) p + s, 0 where z < cutoff (the caller may know there is none)
   f.get(r).get(s).simd(F.mul).simd(F.mul).get(s).simd(F.add);
-  f.get(z);
-  c(9).simd(F.lt).simd(ANDNOT);
+  if (cutoff) f.get(z), c(9).simd(F.lt).simd(ANDNOT);
 }
 
 /** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
@@ -111,39 +111,53 @@ function fwdKernel(f: FuncBuilder): void {
   const [m, sum] = f.locals(F32, 2) as [number, number];
   const acc2 = f.local(V128);
   const sc2 = f.locals(V128, 4);
+  const [n0, n1] = f.locals(V128, 2) as [number, number];
+  const lo = f.local(F32);
   countdown(f, rows, [[lens, 4], [stats, 8]], () => {
     f.get(lens).i32Load().set(n);
     // the max, two accumulators (pmax: a NaN element is skipped here and makes the sum NaN)
+    // and the min (a row within 87 of its max needs no cutoff in its exp)
     f.f32Const(-Infinity).simd(SPLAT).tee(m0).set(m1);
+    f.f32Const(Infinity).simd(SPLAT).tee(n0).set(n1);
     f.get(x).set(px).get(n).i32(1).op(SHR_U).set(c);
     countdown(f, c, [[px, 32]], () => {
-      f.get(m0).get(px).v128Load().simd(F.pmax).set(m0);
-      f.get(m1).get(px).v128Load(16).simd(F.pmax).set(m1);
+      f.get(px).v128Load().tee(z).get(m0).simd(F.pmax).set(m0).get(z).get(n0).simd(F.pmin).set(n0);
+      f.get(px).v128Load(16).tee(z).get(m1).simd(F.pmax).set(m1).get(z).get(n1).simd(F.pmin).set(n1);
     });
     f.get(n).i32(1).op(0x71).if_(); // i32.and: an odd vector
-    f.get(m0).get(px).v128Load().simd(F.pmax).set(m0);
+    f.get(px).v128Load().tee(z).get(m0).simd(F.pmax).set(m0).get(z).get(n0).simd(F.pmin).set(n0);
     f.end();
     f.get(m0).get(m1).simd(F.pmax).set(m0);
+    f.get(n0).get(n1).simd(F.pmin).set(n0);
+    f.get(n0).f32x4ExtractLane(0).get(n0).f32x4ExtractLane(1).op(0x96).get(n0).f32x4ExtractLane(2).get(n0).f32x4ExtractLane(3).op(0x96).op(0x96).set(lo); // f32.min
     f.get(m0).f32x4ExtractLane(0).get(m0).f32x4ExtractLane(1).op(0x97).get(m0).f32x4ExtractLane(2).get(m0).f32x4ExtractLane(3).op(0x97).op(0x97).set(m); // f32.max
     f.get(stats).get(m).f32Store();
     // shift = |m| == Infinity ? 0 : m
     f.f32Const(0).get(m).get(m).op(0x8b).f32Const(Infinity).op(0x5b).op(0x1b).simd(SPLAT).set(sv);
     f.v128Const(new Array<number>(16).fill(0)).set(acc);
     f.get(x).set(px).get(o).set(po);
-    const expStore = (off: number, a: number, sc: number[]): void => {
+    const expStore = (off: number, a: number, sc: number[], cut: boolean): void => {
       f.get(po).get(px).v128Load(off).get(sv).simd(F.sub);
-      emitExp(f, k, sc[0]!, sc[1]!, sc[2]!, sc[3]!, false);
+      emitExp(f, k, sc[0]!, sc[1]!, sc[2]!, sc[3]!, false, cut);
       f.tee(sc[0]!).v128Store(off).get(a).get(sc[0]!).simd(F.add).set(a);
     };
     // two vectors a step (two exp chains in flight, two sums), then an odd one
+    const expLoop = (cut: boolean): void => {
+      f.get(n).i32(1).op(SHR_U).set(c);
+      countdown(f, c, [[px, 32], [po, 32]], () => {
+        expStore(0, acc, [z, t, s, r], cut);
+        expStore(16, acc2, sc2, cut);
+      });
+      f.get(n).i32(1).op(0x71).if_(); // i32.and
+      expStore(0, acc, [z, t, s, r], cut);
+      f.end();
+    };
     f.v128Const(new Array<number>(16).fill(0)).set(acc2);
-    f.get(n).i32(1).op(SHR_U).set(c);
-    countdown(f, c, [[px, 32], [po, 32]], () => {
-      expStore(0, acc, [z, t, s, r]);
-      expStore(16, acc2, sc2);
-    });
-    f.get(n).i32(1).op(0x71).if_(); // i32.and
-    expStore(0, acc, [z, t, s, r]);
+    // min - shift >= -87 (false for NaN, an infinite shift or a -Infinity entry): no cutoff
+    f.get(lo).get(sv).f32x4ExtractLane(0).op(0x93).f32Const(-87).op(0x60).if_(); // f32.sub, f32.ge
+    expLoop(false);
+    f.else_();
+    expLoop(true);
     f.end();
     f.get(acc).get(acc2).simd(F.add).set(acc);
     lanesSum(f, acc);
@@ -346,8 +360,9 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + rows * cols);
   const mod = softmaxModule(rt);
   const xb = rt.base;
-  const ob = xb + 4 * br * ld;
-  const lens = ob + 4 * br * ld;
+  // softmax runs in place (one buffer of the block in cache); log-softmax reads x again after the exp
+  const ob = log ? xb + 4 * br * ld : xb;
+  const lens = xb + 8 * br * ld;
   const stats = lens + 4 * br;
   const tbl = stats + 8 * br;
   const aff = tbl + 64;
