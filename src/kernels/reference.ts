@@ -391,38 +391,9 @@ export const referenceBackend: Backend = {
     return toDtype(acc, x.dtype);
   },
 
-  softmax(x, axis, log) {
-    const shape = x.shape;
-    const len = shape[axis]!;
-    const out = allocArray(x.dtype, numel(shape));
-    const os = contiguousStrides(shape);
-    const laneShape = shape.map((s, d) => (d === axis ? 1 : s));
-    const starts = offsetsOf(laneShape, x.strides, x.offset);
-    const outStarts = offsetsOf(laneShape, os, 0);
-    const [st, ot] = [x.strides[axis]!, os[axis]!];
-    const s = x.storage;
-    const e = new Float64Array(len);
-    for (let i = 0; i < starts.length; i++) {
-      const [b, ob] = [starts[i]!, outStarts[i]!];
-      let m = -Infinity;
-      for (let k = 0; k < len && m === m; k++) {
-        const v = s[b + k * st]!;
-        if (v > m || v !== v) m = v;
-      }
-      const shift = Math.abs(m) === Infinity ? 0 : m;
-      let sum = 0;
-      for (let k = 0; k < len; k++) sum += e[k] = Math.exp(s[b + k * st]! - shift);
-      // NOTE: sum is 0 only for a row of -Infinity (a fully masked row): it gives zeros (log: -Infinity),
-      // not 0/0 = NaN, as PyTorch >= 2.5's _safe_softmax.
-      if (sum === 0) {
-        for (let k = 0; k < len; k++) out[ob + k * ot] = log ? -Infinity : 0;
-        continue;
-      }
-      const ls = Math.log(sum);
-      for (let k = 0; k < len; k++) out[ob + k * ot] = log ? s[b + k * st]! - shift - ls : e[k]! / sum;
-    }
-    return out;
-  },
+  // the masked form's loops with no mask (a lane whose max is infinite is shifted by 0; a row of -Infinity
+  // gives zeros, log -Infinity, not 0/0 = NaN, as PyTorch >= 2.5's _safe_softmax)
+  softmax: (x, axis, log) => maskedSoftmaxReference(x, axis, log, null, false),
   maskedSoftmax: maskedSoftmaxReference,
   softmaxBackward: softmaxBackwardReference,
   layerNorm(x, weight, bias, n, eps) {

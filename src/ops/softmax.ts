@@ -178,12 +178,17 @@ function maskInput(op: string, x: Tensor, d: number, o: SoftmaxOptions | undefin
   const m = o.mask;
   if (!m) return new Tensor(new Uint8Array([1]), []);
   if (!(m instanceof Tensor) || m.dtype !== "bool") throw new DTypeError(op, `mask must be a bool tensor (true where the entry takes part), got ${m instanceof Tensor ? m.dtype : typeof m}`);
+  return broadcastsTo(op, "mask", m, x);
+}
+
+/** t, if it broadcasts to y's shape (a ShapeError naming it otherwise). */
+function broadcastsTo(op: string, what: string, t: Tensor, y: Tensor): Tensor {
   let ok = false;
   try {
-    ok = sameShape(broadcastShapes(op, m.shape, x.shape), x.shape);
+    ok = sameShape(broadcastShapes(op, t.shape, y.shape), y.shape);
   } catch {}
-  if (!ok) throw new ShapeError(op, `mask of shape ${shapeStr(m.shape)} does not broadcast to x's shape ${shapeStr(x.shape)}`);
-  return m;
+  if (!ok) throw new ShapeError(op, `${what} of shape ${shapeStr(t.shape)} does not broadcast to the shape ${shapeStr(y.shape)}`);
+  return t;
 }
 
 function applySoftmax(def: SoftmaxDef, x: Tensor, dim: number, options: SoftmaxOptions | undefined): Tensor {
@@ -253,11 +258,7 @@ export function softmaxBackward(g: Tensor, y: Tensor, dim: number, options: Soft
   const op = "softmaxBackward";
   const d = normDim(op, dim, y.ndim);
   if (!isFloat(y.dtype) || g.dtype !== y.dtype) throw new DTypeError(op, `expects float g and y of one dtype, got ${g.dtype} and ${y.dtype}`);
-  let ok = false;
-  try {
-    ok = sameShape(broadcastShapes(op, g.shape, y.shape), y.shape);
-  } catch {}
-  if (!ok) throw new ShapeError(op, `g of shape ${shapeStr(g.shape)} does not broadcast to y's shape ${shapeStr(y.shape)}`);
+  broadcastsTo(op, "g", g, y);
   const mask = maskInput(op, y, d, options) ?? new Tensor(new Uint8Array([1]), []);
   if (y.numel === 0) return y;
   if (y.ndim === 0) return call(softmaxBackwardOp, [g.reshape([1]), y.reshape([1]), mask], { dim: 0, log: !!options.log, causal: false }).reshape([]);

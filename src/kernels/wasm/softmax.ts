@@ -7,7 +7,7 @@
  * Forward, per block of rows (about CHUNK floats): the rows are copied into wasm memory once (a
  * masked entry is written as -Infinity there, so it takes no part: NaN or Infinity under a mask
  * reads nothing), then one kernel call does, per row, the max (two accumulators), exp(x - max) with
- * its sum in one pass (the XNNPACK rr2-p5 exp: 2^n p(r), r = x - n ln2 in two parts, a degree-5
+ * its sum in one pass (the XNNPACK rr1-p5 exp: 2^n p(r), r = x - n ln2, a degree-5
  * polynomial; about 2 ulp, 0 below -87.3 where the result is subnormal), and the scale by 1 / sum,
  * and the block is copied out once. Causal rows run only their first ceil((i + 1) / 4) vectors
  * (zeros after). Log-softmax scales by subtracting shift + log(sum) (math.ts rowAffine). Rows whose
