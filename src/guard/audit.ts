@@ -26,6 +26,7 @@ import { currentVjp, grad, setEngineObserver, type EngineObserver } from "../aut
 import { setCompositeObserver, type CompositeDef } from "../autograd/composite.js";
 import { withGradMode } from "../autograd/grad-mode.js";
 import type { Bounds, IntervalRules, Node, OpDef } from "../autograd/node.js";
+import { isBilinear } from "../ops/interval.js";
 import { opTable } from "../ops/table.js";
 import { isFloat, maxFinite, toDtype, type DType, type FloatDType } from "../tensor/dtype.js";
 import { allFinite, contiguousData } from "../tensor/layout.js";
@@ -190,6 +191,8 @@ class Interpreter {
   readonly byStorage = new WeakMap<object, Tensor>();
   readonly guards = new WeakMap<Tensor, { x: Tensor; cmp: Cmp; c: number }>();
   readonly castOf = new WeakMap<Tensor, Tensor>();
+  /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m. */
+  readonly lazy = new WeakMap<Tensor, { m: number; force: () => Bounds }>();
   readonly declared = new Map<Node, readonly (Bounds | null)[] | undefined>();
   readonly unitOf = new WeakMap<Node, UnitRecord>();
   readonly unitOut = new Map<Node, UnitRecord>();
@@ -211,10 +214,15 @@ class Interpreter {
   boundsOf(t: Tensor): Bounds {
     const b = this.bounds.get(t);
     if (b) return b;
+    const l = this.lazy.get(t);
+    if (l) {
+      this.lazy.delete(t);
+      return l.force();
+    }
     // detach() and plain views share the storage, shape and strides of a tensor with bounds
     const s = this.byStorage.get(t.storage);
-    if (s && sameShape(s.shape, t.shape) && s.offset === t.offset && s.strides.every((v, i) => v === t.strides[i])) {
-      const sb = this.bounds.get(s)!;
+    if (s && s !== t && sameShape(s.shape, t.shape) && s.offset === t.offset && s.strides.every((v, i) => v === t.strides[i])) {
+      const sb = this.boundsOf(s);
       this.bounds.set(t, sb);
       return sb;
     }
@@ -346,6 +354,73 @@ class Interpreter {
     });
   }
 
+  /** The bounds of an op's output from its inputs' (its rule), checked for NaN/Inf created from finite bounds. */
+  interpretOp(op: string, def: OpDef, rules: IntervalRules, inputs: readonly Tensor[], out: Tensor, attrs: unknown, node: Node | null, vjp: { node: Node; g: Tensor } | null): Bounds {
+    const inBs = this.run(() => this.inputBounds(op, inputs));
+    // Inputs known exactly (parameters, masks, constants, their transposes): the output is
+    // known exactly too, the sample's own (the rule would compute it again, twice).
+    const exact = this.exactPoints && inBs.every((x, i) => x.lo === inputs[i] && x.hi === inputs[i]);
+    let b = exact ? { lo: out, hi: out } : this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
+    if (isFloat(out.dtype)) {
+      // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
+      const created = (): boolean =>
+        inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
+      if (!rules.constant && !finite(b) && created()) {
+        if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
+        else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
+      }
+      b = this.run(() => sanitize(b));
+    }
+    this.set(out, b);
+    if (op === "cast" && isFloat(out.dtype) && isFloat(inputs[0]!.dtype)) this.castOf.set(out, inputs[0]!);
+    if (out.dtype === "bool") this.recordGuard(op, inputs, out);
+    return b;
+  }
+
+  /** Defer an output's bounds: |value bounds| <= m, computed by force when an op reads them. */
+  setLazy(t: Tensor, m: number, force: () => Bounds): void {
+    this.lazy.set(t, { m, force });
+    if (!this.byStorage.has(t.storage)) this.byStorage.set(t.storage, t);
+  }
+
+  /** The largest |bound| of a tensor's bounds (a lazy one's m, without computing them); NaN for a NaN bound. */
+  magnitude(t: Tensor): number {
+    const l = this.lazy.get(t);
+    if (l) return l.m;
+    const b = this.boundsOf(t);
+    let m = magnitudeCache.get(b);
+    if (m === undefined) magnitudeCache.set(b, (m = Math.max(maxAbsOf(b.lo), b.hi === b.lo ? 0 : maxAbsOf(b.hi))));
+    return m;
+  }
+
+  /**
+   * A finite bound of |output| for an op in the backward whose bounds can wait, or null: a
+   * bilinear op (each output a sum of at most min(numel a, numel b) products of an a and a b),
+   * and views, zero padding and sums of a lazy input.
+   */
+  lazyMagnitude(op: string, rules: IntervalRules, inputs: readonly Tensor[], out: Tensor, attrs: unknown): number | null {
+    if (isBilinear(rules)) {
+      if (inputs.every((t) => this.bounds.get(t)?.lo === t && this.bounds.get(t)?.hi === t)) return null; // exact: eager is cheaper
+      return Math.min(inputs[0]!.numel, inputs[1]!.numel) * this.magnitude(inputs[0]!) * this.magnitude(inputs[1]!);
+    }
+    if (!inputs.some((t) => this.lazy.has(t))) return null;
+    switch (op) {
+      case "reshape":
+      case "permute":
+      case "expand":
+      case "narrow":
+        return this.magnitude(inputs[0]!);
+      case "pad":
+        return Math.max(this.magnitude(inputs[0]!), Math.abs((attrs as { value: number }).value));
+      case "add":
+        return inputs[0]!.dtype === out.dtype && inputs[1]!.dtype === out.dtype ? this.magnitude(inputs[0]!) + this.magnitude(inputs[1]!) : null;
+      case "sum":
+        return (inputs[0]!.numel / Math.max(out.numel, 1)) * this.magnitude(inputs[0]!);
+      default:
+        return null;
+    }
+  }
+
   readonly engine: EngineObserver = {
     forward: (op, inputs, out, attrs, node) => {
       if (this.busy) return;
@@ -363,25 +438,17 @@ class Interpreter {
         return;
       }
       this.ops++;
-      const def: OpDef = entry.def;
-      const inBs = this.run(() => this.inputBounds(op, inputs));
-      // Inputs known exactly (parameters, masks, constants, their transposes): the output is
-      // known exactly too, the sample's own (the rule would compute it again, twice).
-      const exact = this.exactPoints && inBs.every((x, i) => x.lo === inputs[i] && x.hi === inputs[i]);
-      let b = exact ? { lo: out, hi: out } : this.run(() => rules.forward({ bounds: inBs, inputs, attrs, out, forward: (i, a) => def.forward(i, a) }));
-      if (isFloat(out.dtype)) {
-        // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
-        const created = (): boolean =>
-          inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
-        if (!rules.constant && !finite(b) && created()) {
-          if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
-          else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
+      // In the backward, a product (matmul, conv) or a view or sum of lazy gradient bounds whose
+      // size is bounded by a finite number cannot overflow: its bounds wait until an op reads them
+      // (a weight's gradient is read by none: its three products are never computed).
+      if (this.inBackward && isFloat(out.dtype) && this.exactPoints) {
+        const m = this.lazyMagnitude(op, rules, inputs, out, attrs);
+        if (m !== null && m < maxFinite(out.dtype as FloatDType) / 4) {
+          this.setLazy(out, m, () => this.interpretOp(op, entry.def, rules, inputs, out, attrs, node, vjp));
+          return;
         }
-        b = this.run(() => sanitize(b));
       }
-      this.set(out, b);
-      if (op === "cast" && isFloat(out.dtype) && isFloat(inputs[0]!.dtype)) this.castOf.set(out, inputs[0]!);
-      if (out.dtype === "bool") this.recordGuard(op, inputs, out);
+      this.interpretOp(op, entry.def, rules, inputs, out, attrs, node, vjp);
     },
     backward: (node, gradOut, gradIns) => {
       const unit = this.unitOf.get(node);
@@ -479,6 +546,21 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
   for (let i = 0; i < b.lo.ndim; i++) if (i < lead || (shape[i - lead] === 1 && b.lo.shape[i] !== 1)) dims.push(i);
   const f = (t: Tensor): Tensor => t.sum(dims, true).reshape(shape);
   return { lo: f(b.lo), hi: f(b.hi) };
+}
+
+const magnitudeCache = new WeakMap<Bounds, number>();
+
+/** max |t| (NaN if t holds a NaN). */
+function maxAbsOf(t: Tensor): number {
+  if (!isFloat(t.dtype)) return 0;
+  const d = contiguousData(t);
+  let m = 0;
+  for (let i = 0; i < d.length; i++) {
+    const v = Math.abs(d[i]!);
+    if (!(v <= m)) m = v !== v ? NaN : v;
+    if (m !== m) return NaN;
+  }
+  return m;
 }
 
 const finiteCache = new WeakMap<Bounds, boolean>();
