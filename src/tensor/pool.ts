@@ -30,6 +30,14 @@ let pass: WeakSet<TypedArray> | null = null;
 /** Test hook: fill recycled buffers with NaN, and buffers taken uninitialised with NaN too. */
 let poison = false;
 
+/**
+ * @internal Whether the pool is on (the engine then also recycles and accumulates in place; off, it
+ * runs as without a pool: the reference the tests compare with).
+ */
+export function poolEnabled(): boolean {
+  return limitBytes > 0;
+}
+
 /** @internal Whether `dtype` buffers of `n` elements go through the pool. */
 export function poolable(dtype: DType, n: number): boolean {
   return n >= MIN_LENGTH && (dtype === "float32" || dtype === "float64") && limitBytes > 0;

@@ -5,7 +5,11 @@
  * show NaN or a changed value. Each case checks (1) every gradient and loss is bit-for-bit the one
  * computed with the pool off, (2) no tensor the test can still reach (leaves' .grad, retained and
  * captured gradients, outputs, activations, hook arguments) has its storage waiting in the pool,
- * and (3) the pool did recycle something (the proofs are not vacuous).
+ * and (3) the pool did recycle something (the proofs are not vacuous). The same cases cover the
+ * engine's accumulation in place (`prev += g` into a pending gradient it alone holds). Dropping
+ * the storage count, the pins, or the "one holder" rule of accumulation in place fails them (checked
+ * by hand); the "not read by the node being processed" rule is a guard no VJP of the library
+ * reaches today (one would have to pass on a view of its incoming gradient after a fresh one).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -105,6 +109,38 @@ for (const backend of ["js-fast", "wasm", "js"]) {
         y.backward();
         live.push(...kept, h1.grad!);
         return [x.grad!, w.grad!, h1.grad!, ...kept];
+      }));
+    });
+
+    it("accumulation in place never writes into a gradient another entry, a retained .grad or a hook holds", () => {
+      expectSame(both((live) => {
+        manualSeed(8);
+        const w = randn([N]);
+        const w2 = randn([2, N / 2]);
+        // (in a.add(b) the engine runs b's side of the graph first)
+        // 1. the add's VJP hands one buffer to u and v (two holders); then u.mul(v) gives each a second gradient
+        const x1 = randn([N]).requiresGrad_();
+        const u = x1.mul(3);
+        const v = x1.mul(5);
+        const l1 = u.mul(v).sum().add(u.add(v).mul(w).sum());
+        // 2. a retained view: its .grad shares the buffer reshape's VJP passes on to e, which then takes a second gradient
+        const x2 = randn([N]).requiresGrad_();
+        const e = x2.exp();
+        const r = e.reshape(2, N / 2).retainGrad();
+        const l2 = e.mul(w).sum().add(r.mul(w2).sum());
+        // 3. the same with a hook that keeps its gradient
+        const x3 = randn([N]).requiresGrad_();
+        const e3 = x3.sin();
+        const k = e3.reshape(2, N / 2);
+        let hooked: Tensor | null = null;
+        k.registerHook((g) => {
+          hooked = g;
+        });
+        const l3 = e3.mul(w).sum().add(k.mul(w2).sum());
+        const loss = l1.add(l2).add(l3);
+        loss.backward();
+        live.push(r.grad!, hooked!);
+        return [x1.grad!, x2.grad!, x3.grad!, r.grad!, hooked!, loss];
       }));
     });
 
