@@ -184,44 +184,6 @@ export function reduceWasm(rt: WasmRuntime, op: ReduceOp, x: View, axes: readonl
   return Float32Array.from(A);
 }
 
-/**
- * Softmax / log-softmax of a dense float32 tensor along its last axis (rows of whole vectors): one
- * pass for the max, one for exp and its sum, one to scale or subtract.
- */
-export function softmaxWasm(rt: WasmRuntime, x: View, axis: number, log: boolean): Float32Array | null {
-  const xs = denseF32(x);
-  const n = xs?.length ?? 0;
-  const cols = x.shape[axis]!;
-  // rows of whole vectors (short rows, such as a 10-class head, stay in JS)
-  if (!xs || axis !== x.shape.length - 1 || n < ELEMENTWISE_MIN || cols % 4 || cols < 32) return null;
-  const rows = n / cols;
-  // blocks of rows of about CHUNK floats, so each block stays in L2 from the copy in to the copy out
-  const br = Math.min(rows, Math.max(1, Math.floor(CHUNK / cols)));
-  const out = rt.base + 4 * br * cols;
-  const stats = out + 4 * br * cols;
-  const tbl = stats + 16 * br;
-  const H = rt.heap(tbl + 16 * br);
-  const S = new Float64Array(rt.memory.buffer, stats, 2 * br);
-  const res = takeUninit("float32", n);
-  for (let r0 = 0; r0 < rows; r0 += br) {
-    const nr = Math.min(br, rows - r0);
-    H.set(xs.subarray(r0 * cols, (r0 + nr) * cols), rt.base >> 2);
-    rt.math.softmax(rt.base, out, nr, cols, stats);
-    // log-softmax: x - shift - log(sum), as PyTorch; softmax: exp(x - shift) * (1 / sum). A sum of 0
-    // is a row of -Infinity (shift 0): (x - 0 - 0) * 1 keeps -Infinity, and exp * 0 gives zeros.
-    for (let r = 0, t = tbl >> 2; r < nr; r++, t += 4) {
-      const sum = S[2 * r + 1]!;
-      H[t] = log ? S[2 * r]! : 0;
-      H[t + 1] = log && sum !== 0 ? Math.log(sum) : 0;
-      H[t + 2] = log ? 1 : sum !== 0 ? 1 / sum : 0;
-    }
-    rt.math.rowAffine(log ? rt.base : out, out, nr, cols, tbl);
-    res.set(H.subarray(out >> 2, (out >> 2) + nr * cols), r0 * cols);
-  }
-  return res;
-}
-
-
 /** Adam in place on float32 arrays; false where it does not apply. */
 export function adamWasm(rt: WasmRuntime, p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, c: AdamConstants): boolean {
   const n = p.length;

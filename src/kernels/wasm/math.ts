@@ -14,11 +14,8 @@
  *   of `vecs` f32x4 (a per-row value broadcast along the row).
  * - `exp(x, out, vectors)`: float32 exp of 4 lanes at a time (Cephes expf: range reduction to
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
- * - `softmax(x, out, rows, ld, stats)`: for each row of `ld` floats (a multiple of 4): out =
- *   exp(x - shift) with shift the row max (0 where it is infinite), and the row's [shift, sum] as
- *   float64 in `stats`.
  * - `rowAffine(x, out, rows, ld, tbl)`: out = (x - a - c) * b per row, (a, c, b, unused) float32
- *   in `tbl`: the second pass of softmax (0, 0, 1 / sum) and log-softmax (shift, log(sum), 1).
+ *   in `tbl`: log-softmax's second pass (shift, log(sum), 1; softmax.ts).
  * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels)`:
  *   GEMM micro-panels (see packKernel, packTKernel).
  */
@@ -204,48 +201,6 @@ function rowKernel(f: FuncBuilder, opcode: number): void {
   });
 }
 
-/**
- * Per row of `ld` floats (a multiple of 4): shift = the row max, or 0 where it is infinite;
- * out = exp(x - shift); stats (float64 pairs) = [shift, sum of out].
- */
-function softmaxKernel(f: FuncBuilder): void {
-  const [x, o, rows, ld, stats] = [0, 1, 2, 3, 4];
-  const k = expConstants(f);
-  const [r, t, e, mv, v, acc0, acc1, sv] = f.locals(V128, 8) as [number, number, number, number, number, number, number, number];
-  const [c, px, po] = f.locals(I32, 3) as [number, number, number];
-  const m = f.local(F32);
-  const lanes = (body: () => void): void => {
-    f.get(x).set(px).get(o).set(po).get(ld).i32(2).op(0x76).set(c); // i32.shr_u: vectors per row
-    countdown(f, c, [[px, 16], [po, 16]], body);
-  };
-  countdown(f, rows, [], () => {
-    f.f32Const(-Infinity).simd(F32X4_SPLAT).set(mv);
-    lanes(() => f.get(mv).get(px).v128Load().simd(F32X4.pmax).set(mv));
-    f.get(mv).f32x4ExtractLane(0).get(mv).f32x4ExtractLane(1).op(0x97).get(mv).f32x4ExtractLane(2).get(mv).f32x4ExtractLane(3).op(0x97).op(0x97).set(m); // f32.max
-    // shift = |m| == Infinity ? 0 : m (select picks its first operand when the condition holds)
-    f.get(stats).f32Const(0).get(m).get(m).op(0x8b).f32Const(Infinity).op(0x5b).op(0x1b).tee(m).f64PromoteF32().op(0x39, 3, 0); // f32.abs, f32.eq, select, f64.store
-    f.get(m).simd(F32X4_SPLAT).set(sv);
-    f.v128Const(new Array<number>(16).fill(0)).tee(acc0).set(acc1);
-    lanes(() => {
-      f.get(po).get(px).v128Load().get(sv).simd(F32X4.sub);
-      emitExp(f, k, r, t, e);
-      f.v128Store();
-    });
-    // the sum in a pass of its own (the row is in L1): with the exp, V8 spills the accumulators
-    lanes(() => {
-      f.get(po).v128Load().set(v);
-      f.get(acc0).get(v).simd(PROMOTE).simd(0xf0).set(acc0);
-      f.get(acc1).get(v).get(v).i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]).simd(PROMOTE).simd(0xf0).set(acc1);
-    });
-    f.get(acc0).get(acc1).simd(0xf0).set(acc0);
-    f.get(stats).get(acc0).f64x2ExtractLane(0).get(acc0).f64x2ExtractLane(1).f64Add().op(0x39, 3, 8); // f64.store
-    const row = (p: number): void => void f.get(p).get(ld).i32(2).i32Shl().i32Add().set(p);
-    row(x);
-    row(o);
-    f.get(stats).i32(16).i32Add().set(stats);
-  });
-}
-
 /** out = (x - a - c) * b over rows of `ld` floats, with (a, c, b, unused) float32 per row in `tbl`. */
 function rowAffineKernel(f: FuncBuilder): void {
   const [x, o, rows, ld, tbl] = [0, 1, 2, 3, 4];
@@ -319,7 +274,6 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   m.func("exp", [I32, I32, I32], [], expKernel);
   m.func("erf", [I32, I32, I32, I32], [], erfKernel);
   for (const [name, opcode] of Object.entries(ROW_OPS)) m.func(`row_${name}`, [I32, I32, I32, I32, I32], [], (f) => rowKernel(f, opcode));
-  m.func("softmax", [I32, I32, I32, I32, I32], [], softmaxKernel);
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
   m.func("pack", [I32, I32, I32, I32, I32, I32, I32, I32], [], packKernel);
   m.func("packT", [I32, I32, I32, I32, I32], [], packTKernel);
@@ -331,7 +285,6 @@ export interface MathExports {
   colsum(x: number, acc: number, rows: number, pairs: number): void;
   exp(x: number, out: number, vectors: number): void;
   erf(x: number, out: number, vectors: number, tbl: number): void;
-  softmax(x: number, out: number, rows: number, ld: number, stats: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
   pack(src: number, kStride: number, qStride: number, pStride: number, dst: number, kc: number, panels: number, w: number): void;
   packT(src: number, rowStride: number, dst: number, k4: number, panels: number): void;
