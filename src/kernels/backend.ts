@@ -182,9 +182,10 @@ export interface Backend {
    * Layer normalisation of the rows of float x: x read row-major as rows of its last `n` elements,
    * y = (x - mean) / sqrt(var + eps) (biased variance, eps > 0 inside the root), times `weight` and
    * plus `bias` (n elements each, or null), with the statistics accumulated in float64. Each row is
-   * shifted by its first entry (a constant row gives exactly 0, then the bias), and a float64 row
-   * with max |x| >= 2^256 is divided by a power of two first, eps with it (floored at 2^-512), so
-   * nothing overflows.
+   * shifted by its first entry (a constant row gives exactly 0, then the bias), and a row with
+   * max |x| >= 2^32 (float32) or 2^256 (float64) is divided by s, the power of two at or below it,
+   * eps by s² and floored at 2^-64 (float32) or 2^-512 (float64), as the composite standardisation:
+   * nothing overflows and the gradient of a constant row stays finite.
    */
   layerNorm(x: View, weight: View | null, bias: View | null, n: number, eps: number): TypedArray;
   /**

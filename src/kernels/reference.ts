@@ -52,15 +52,17 @@ function erf(x: number): number {
 
 /**
  * One row of layerNorm in float64: the standardised values and 1 / sqrt(var + eps) in x's units.
- * The row is shifted by its first entry (a constant row has deviations of exactly 0); a float64 row
- * with max |x| >= 2^256 is divided by s = 2^floor(log2 max) first, eps by s² (floored at 2^-512,
- * so 1 / sqrt of it stays finite), and the factor for x's units is then rstd / s.
+ * The row is shifted by its first entry (a constant row has deviations of exactly 0); a row with
+ * max |x| >= 2^32 (float32) or 2^256 (float64) is divided by s = 2^floor(log2 max) first, eps by s²
+ * (floored at 2^-64 / 2^-512, as the composite's overflow scaling: 1 / sqrt of it stays finite), and
+ * the factor for x's units is then rstd / s.
  */
 function layerNormRow(xs: TypedArray, o: number, n: number, eps: number, dtype: DType): { xhat: Float64Array; rstd: number } {
   let max = 0;
   for (let i = 0; i < n; i++) max = Math.max(max, Math.abs(xs[o + i]!));
-  const s = dtype === "float64" && max >= 2 ** 256 && max < Infinity ? 2 ** Math.floor(Math.log2(max)) : 1;
-  const e = s === 1 ? eps : Math.max(eps / (s * s), 2 ** -512);
+  const limit = dtype === "float64" ? 2 ** 256 : 2 ** 32;
+  const s = max >= limit && max < Infinity ? 2 ** Math.floor(Math.log2(max)) : 1;
+  const e = s === 1 ? eps : Math.max(eps / (s * s), 1 / (limit * limit));
   const d = new Float64Array(n);
   for (let i = 0; i < n; i++) d[i] = xs[o + i]! / s - xs[o]! / s;
   let mean = 0;

@@ -119,6 +119,22 @@ describe.each(backends)("fused layerNorm on %s", (name) => {
   });
 });
 
+describe("fused layerNorm: the createGraph path at extreme magnitudes", () => {
+  it("constant and huge rows: the recorded VJP's gradients are finite and equal the kernel's", () => {
+    for (const [dtype, v] of [["float32", 1e30], ["float32", 3e38], ["float64", 1e300], ["float64", 1e-310]] as [FloatDType, number][]) {
+      const x = tensor([[v, v, v, v], [v, -v, v / 2, 0]], { dtype, requiresGrad: true });
+      const w = tensor([1, 2, 3, 4], { dtype, requiresGrad: true });
+      const g = tensor([[1, -1, 2, 0.5], [0.5, 2, -1, 1]], { dtype });
+      const y = nn.functional.layerNorm(x, [4], { weight: w });
+      const plain = grad([y], [x, w], { gradOutputs: [g], retainGraph: true }) as Tensor[];
+      const recorded = grad([y], [x, w], { gradOutputs: [g], createGraph: true }) as Tensor[];
+      for (const t of [...plain, ...recorded]) expect([...t.toTypedArray()].every(Number.isFinite), `${dtype} ${v}`).toBe(true);
+      const tol = dtype === "float32" ? 1e-5 : 1e-12;
+      plain.forEach((t, i) => close(t, recorded[i]!, tol, tol * (1 + t.abs().max().item())));
+    }
+  });
+});
+
 describe("fused layerNorm: which path", () => {
   it("eps = 0 keeps the composite (its rsqrt is what the anomaly hints name); a bias without weight is fused with a weight of ones", () => {
     const x = tensor([[1, 2, 3]], { requiresGrad: true });

@@ -2,8 +2,9 @@
  * js-fast's layer norm, forward and backward: one pass per statistic over each row (in cache), the
  * statistics in float64 (JS numbers), no allocation per row. The same arithmetic as the reference
  * (kernels/reference.ts, layerNormRow), in the same order, without its per-row arrays: a row is
- * shifted by its first entry, and a float64 row with max |x| >= 2^256 is multiplied by 1 / s for a
- * power of two s (exact, the same as dividing), eps divided by s² and floored at 2^-512.
+ * shifted by its first entry, and a row with max |x| >= 2^32 (float32) or 2^256 (float64) is
+ * multiplied by 1 / s for a power of two s (exact, the same as dividing), eps divided by s² and
+ * floored at 2^-64 / 2^-512.
  */
 import { allocArray, type TypedArray } from "../../tensor/dtype.js";
 import { isContiguous } from "../../tensor/layout.js";
@@ -42,14 +43,14 @@ function vec(v: View | null, n: number, fill: number): Float64Array {
   return out;
 }
 
-/** 1 / s for the row at X[o .. o + n): 1, or 2^-floor(log2 max|x|) for a float64 row with max >= 2^256. */
-function rowInvScale(X: TypedArray, o: number, n: number): number {
+/** 1 / s for the row at X[o .. o + n): 1, or 2^-floor(log2 max|x|) for a row with max >= limit. */
+function rowInvScale(X: TypedArray, o: number, n: number, limit: number): number {
   let max = 0;
   for (let i = 0; i < n; i++) {
     const a = Math.abs(X[o + i]!);
     if (a > max) max = a;
   }
-  return max >= 2 ** 256 && max < Infinity ? 2 ** -Math.floor(Math.log2(max)) : 1;
+  return max >= limit && max < Infinity ? 2 ** -Math.floor(Math.log2(max)) : 1;
 }
 
 // The statistics of the last row, set by rowStats (no allocation per row).
@@ -58,7 +59,7 @@ let rowMean = 0;
 let rowRstd = 0;
 
 /** Shift (x0 / s), mean of the shifted values and 1 / sqrt(var + eps) of one row, all scaled by inv = 1 / s. */
-function rowStats(X: TypedArray, o: number, n: number, inv: number, eps: number): void {
+function rowStats(X: TypedArray, o: number, n: number, inv: number, eps: number, floor: number): void {
   const x0 = X[o]! * inv;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += X[o + i]! * inv - x0;
@@ -68,7 +69,7 @@ function rowStats(X: TypedArray, o: number, n: number, inv: number, eps: number)
     const d = X[o + i]! * inv - x0 - mean;
     sq += d * d;
   }
-  const e = inv === 1 ? eps : Math.max(eps * inv * inv, 2 ** -512);
+  const e = inv === 1 ? eps : Math.max(eps * inv * inv, floor);
   rowShift = x0;
   rowMean = mean;
   rowRstd = 1 / Math.sqrt(sq / n + e);
@@ -81,10 +82,10 @@ export function layerNormJs(x: View, weight: View | null, bias: View | null, n: 
   const out = allocArray(x.dtype, total);
   const w = vec(weight, n, 1);
   const b = vec(bias, n, 0);
-  const f64 = x.dtype === "float64";
+  const limit = x.dtype === "float64" ? 2 ** 256 : 2 ** 32;
   for (let o = 0; o < total; o += n) {
-    const inv = f64 ? rowInvScale(X, xo + o, n) : 1;
-    rowStats(X, xo + o, n, inv, eps);
+    const inv = rowInvScale(X, xo + o, n, limit);
+    rowStats(X, xo + o, n, inv, eps, 1 / (limit * limit));
     const x0 = rowShift;
     const mean = rowMean;
     const r = rowRstd;
@@ -102,10 +103,10 @@ export function layerNormBackwardJs(x: View, weight: View | null, g: View, n: nu
   const w = vec(weight, n, 1);
   const dw = new Float64Array(n);
   const db = new Float64Array(n);
-  const f64 = x.dtype === "float64";
+  const limit = x.dtype === "float64" ? 2 ** 256 : 2 ** 32;
   for (let o = 0; o < total; o += n) {
-    const inv = f64 ? rowInvScale(X, xo + o, n) : 1;
-    rowStats(X, xo + o, n, inv, eps);
+    const inv = rowInvScale(X, xo + o, n, limit);
+    rowStats(X, xo + o, n, inv, eps, 1 / (limit * limit));
     const x0 = rowShift;
     const mean = rowMean;
     const r = rowRstd;
@@ -129,7 +130,7 @@ export function layerNormBackwardJs(x: View, weight: View | null, g: View, n: nu
     }
   }
   const cast = (a: Float64Array): TypedArray => {
-    if (f64) return a;
+    if (x.dtype === "float64") return a;
     const c = allocArray(x.dtype, n);
     c.set(a);
     return c;

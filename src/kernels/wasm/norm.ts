@@ -7,7 +7,9 @@
  * The statistics are accumulated in float64 (each f32x4 promoted to two f64x2), as the reference:
  * per row, x0 = the first entry, mean of (x - x0), var of (x - x0 - mean), r = 1 / sqrt(var + eps),
  * xhat = (x - x0 - mean) r in float64, rounded to float32 once. So a constant row gives exactly 0,
- * and float32 rows cannot overflow a float64 accumulator (no scaling needed). The forward's affine
+ * and float32 rows cannot overflow a float64 accumulator (no scaling needed); for a row with
+ * max |x| >= 2^32 eps is floored at s² 2^-64 (s the power of two at or below max |x|), which is what
+ * the reference's (and the composite's) scaling of such rows amounts to. The forward's affine
  * (xhat w + b) runs in float32. The backward computes, per row, gw = g w (exact in float64),
  * m1 = mean(gw), m2 = mean(gw xhat) and dx = r (gw - m1 - xhat m2), and accumulates dweight
  * (g xhat) and dbias (g) over the rows in float64 in wasm memory.
@@ -20,14 +22,23 @@ import { numel } from "../../tensor/shape.js";
 import type { View } from "../backend.js";
 import { isDense } from "../js/runs.js";
 import { CHUNK, ELEMENTWISE_MIN } from "./elementwise.js";
-import { F64, FuncBuilder, I32, ModuleBuilder, V128 } from "./emit.js";
+import { F32, F64, FuncBuilder, I32, ModuleBuilder, V128 } from "./emit.js";
 import { MAX_PAGES, type WasmRuntime } from "./runtime.js";
 
 // SIMD opcodes (after the 0xfd prefix) and scalar ones
 const F64X2_SPLAT = 0x14;
 const PROMOTE = 0x5f;
 const DEMOTE = 0x5e;
-const F32X4 = { add: 0xe4, mul: 0xe6 };
+const F32X4 = { add: 0xe4, mul: 0xe6, abs: 0xe0, pmax: 0xeb };
+const F32_MAX = 0x97;
+const F32_GE = 0x60;
+const F32_LT = 0x5d;
+const F64_MUL = 0xa2;
+const F64_MAX = 0xa5;
+const I32_AND = 0x71;
+const I32_REINTERPRET_F32 = 0xbc;
+const F32_REINTERPRET_I32 = 0xbe;
+const SELECT = 0x1b;
 const F64X2 = { add: 0xf0, sub: 0xf1, mul: 0xf2 };
 const F64_DIV = 0xa3;
 const F64_SQRT = 0x9f;
@@ -60,6 +71,8 @@ function lanes(f: FuncBuilder, a: number, b: number): void {
 
 /** Locals shared by both kernels. */
 interface RowLocals {
+  mx: number;
+  e: number;
   px: number;
   c: number;
   s0: number;
@@ -82,14 +95,16 @@ function f64Const(f: FuncBuilder, x: number): void {
  * rv = splat(1 / sqrt(var + eps)).
  */
 function rowStats(f: FuncBuilder, L: RowLocals, x: number, n4: number, eps: number, nf: number): void {
-  const { px, c, s0, mv, rv, acc0, acc1, v, lo, hi } = L;
+  const { mx, e, px, c, s0, mv, rv, acc0, acc1, v, lo, hi } = L;
   f.get(x).f32Load().f64PromoteF32().simd(F64X2_SPLAT).set(s0);
+  f.v128Const(ZERO).set(mx);
   // pass 0: sum of (x - x0); pass 1: sum of (x - x0 - mean)²
   for (const pass of [0, 1]) {
     f.v128Const(ZERO).tee(acc0).set(acc1);
     f.get(x).set(px).get(n4).set(c);
     countdown(f, c, [[px, 16]], () => {
       f.get(px).v128Load().set(v);
+      if (pass === 0) f.get(mx).get(v).simd(F32X4.abs).simd(F32X4.pmax).set(mx);
       promote(f, v, lo, hi);
       for (const [h, a] of [[lo, acc0], [hi, acc1]] as const) {
         f.get(a).get(h).get(s0).simd(F64X2.sub);
@@ -100,15 +115,34 @@ function rowStats(f: FuncBuilder, L: RowLocals, x: number, n4: number, eps: numb
     if (pass === 1) f64Const(f, 1);
     lanes(f, acc0, acc1);
     f.get(nf).op(F64_DIV);
-    if (pass === 0) f.simd(F64X2_SPLAT).set(mv);
-    else f.get(eps).f64Add().op(F64_SQRT).op(F64_DIV).simd(F64X2_SPLAT).set(rv);
+    if (pass === 0) {
+      f.simd(F64X2_SPLAT).set(mv);
+      effectiveEps(f, mx, e, eps);
+    } else f.get(e).f64Add().op(F64_SQRT).op(F64_DIV).simd(F64X2_SPLAT).set(rv);
   }
 }
 
 function rowLocals(f: FuncBuilder): RowLocals {
   const [px, c] = f.locals(I32, 2) as [number, number];
-  const [s0, mv, rv, acc0, acc1, v, lo, hi] = f.locals(V128, 8) as [number, number, number, number, number, number, number, number];
-  return { px, c, s0, mv, rv, acc0, acc1, v, lo, hi };
+  const [s0, mv, rv, acc0, acc1, v, lo, hi, mx] = f.locals(V128, 9) as [number, number, number, number, number, number, number, number, number];
+  const e = f.local(F64);
+  return { mx, e, px, c, s0, mv, rv, acc0, acc1, v, lo, hi };
+}
+
+/**
+ * e = eps, or max(eps, (s 2^-32)²) = max(eps, s² 2^-64) for a row whose max |x| m (the lanes of
+ * local mx) is in [2^32, Infinity), s = m with its mantissa cleared (the power of two at or below it).
+ */
+function effectiveEps(f: FuncBuilder, mx: number, e: number, eps: number): void {
+  const m = f.local(F32);
+  f.get(mx).f32x4ExtractLane(0).get(mx).f32x4ExtractLane(1).op(F32_MAX).get(mx).f32x4ExtractLane(2).get(mx).f32x4ExtractLane(3).op(F32_MAX).op(F32_MAX).set(m);
+  // select(candidate, eps, in range)
+  f.get(m).op(I32_REINTERPRET_F32).i32(0x7f800000).op(I32_AND).op(F32_REINTERPRET_I32).f64PromoteF32();
+  f64Const(f, 2 ** -32);
+  f.op(F64_MUL).tee(e).get(e).op(F64_MUL).get(eps).op(F64_MAX);
+  f.get(eps);
+  f.get(m).f32Const(2 ** 32).op(F32_GE).get(m).f32Const(Infinity).op(F32_LT).op(I32_AND);
+  f.op(SELECT).set(e);
 }
 
 /** xhat of the low and high halves of v (promoted into lo, hi): ((x - x0) - mean) r, left in lo and hi. */
