@@ -9,7 +9,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { onesLike } from "../tensor/create.js";
 import { sameShape, shapeStr, type Shape } from "../tensor/shape.js";
 import { isFloat } from "../tensor/dtype.js";
-import { allFinite, contiguousData } from "../tensor/layout.js";
+import { allFinite } from "../tensor/layout.js";
 import { versionOf } from "../tensor/version.js";
 import { beginPass, bornInPass, endPass, poolEnabled, recycle } from "../tensor/pool.js";
 import type { TypedArray } from "../tensor/dtype.js";
@@ -186,20 +186,6 @@ class Recycler {
   pin(t: Tensor): void {
     this.pinned.add(t.storage);
   }
-  /** Storages of the node's gradient and of its VJP's results being accumulated (still to be read). */
-  readonly busy = new Set<TypedArray>();
-  /**
-   * Whether a pending gradient may take another one in place (`prev += g`): its buffer was born in
-   * this pass, this entry is its only holder, nothing pinned it and the node being processed does
-   * not read it; a dense float array of g's shape and dtype, not g's own.
-   */
-  canAddInto(prev: Tensor, g: Tensor): boolean {
-    const s = prev.storage;
-    return (s instanceof Float32Array || s instanceof Float64Array) && s !== g.storage && prev.dtype === g.dtype &&
-      this.refs.get(s) === 1 && !this.pinned.has(s) && !this.busy.has(s) && bornInPass(s) &&
-      sameShape(prev.shape, g.shape) && prev.isContiguous();
-  }
-
   /** Recycle the candidates nothing holds (called once a node's gradients are all accumulated). */
   flush(): void {
     for (const s of this.candidates) if (!this.refs.has(s) && !this.pinned.has(s) && bornInPass(s)) recycle(s);
@@ -214,13 +200,8 @@ function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor, rec: Recycler | n
     rec?.hold(g);
     return;
   }
-  if (rec?.canAddInto(prev, g)) {
-    // NOTE: the same bits as prev.add(g): a sum of two floats rounded once (float32: the double
-    // sum is exact enough that rounding it to float32 is the correctly rounded float32 sum)
-    addInto(prev, g);
-    rec.consumed(g);
-    return;
-  }
+  // NOTE: not in place (prev += g in a JS loop): a wasm add into a pooled buffer is 3.5x faster
+  // (0.4 against 1.4 ns/elem on 262K floats), and prev goes back to the pool just after
   const sum = prev.add(g);
   map.set(key, sum);
   if (rec) {
@@ -229,17 +210,6 @@ function accumulate<K>(map: Map<K, Tensor>, key: K, g: Tensor, rec: Recycler | n
     rec.consumed(prev);
     rec.consumed(g);
   }
-}
-
-/** dst += src elementwise, for a dense dst and src of its shape (any layout). */
-function addInto(dst: Tensor, src: Tensor): void {
-  const d = dst.storage as Float32Array | Float64Array;
-  const o = dst.offset;
-  const n = dst.numel;
-  const dense = src.isContiguous();
-  const s = (dense ? src.storage : contiguousData(src)) as Float32Array | Float64Array;
-  const so = dense ? src.offset : 0;
-  for (let i = 0; i < n; i++) d[o + i] = d[o + i]! + s[so + i]!;
 }
 
 interface RunOptions extends BackwardOptions {
@@ -313,11 +283,6 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
         return sumTo(masked, inp.shape);
       });
       if (observer?.backward) observer.backward(node, g, reduced);
-      if (rec) {
-        rec.busy.clear();
-        rec.busy.add(g.storage);
-        for (const gi of reduced) if (gi) rec.busy.add(gi.storage);
-      }
       reduced.forEach((gi, i) => {
         if (!gi) return;
         const inp = node.inputs[i]!;

@@ -31,8 +31,8 @@ let pass: WeakSet<TypedArray> | null = null;
 let poison = false;
 
 /**
- * @internal Whether the pool is on (the engine then also recycles and accumulates in place; off, it
- * runs as without a pool: the reference the tests compare with).
+ * @internal Whether the pool is on (the engine recycles only then; off, it runs as without a pool:
+ * the reference the tests compare with).
  */
 export function poolEnabled(): boolean {
   return limitBytes > 0;

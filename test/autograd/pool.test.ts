@@ -5,11 +5,8 @@
  * show NaN or a changed value. Each case checks (1) every gradient and loss is bit-for-bit the one
  * computed with the pool off, (2) no tensor the test can still reach (leaves' .grad, retained and
  * captured gradients, outputs, activations, hook arguments) has its storage waiting in the pool,
- * and (3) the pool did recycle something (the proofs are not vacuous). The same cases cover the
- * engine's accumulation in place (`prev += g` into a pending gradient it alone holds). Dropping
- * the storage count, the pins, or the "one holder" rule of accumulation in place fails them (checked
- * by hand); the "not read by the node being processed" rule is a guard no VJP of the library
- * reaches today (one would have to pass on a view of its incoming gradient after a fresh one).
+ * and (3) the pool did recycle something (the proofs are not vacuous). Dropping the engine's
+ * storage count or its pins fails them (checked by hand).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -112,7 +109,7 @@ for (const backend of ["js-fast", "wasm", "js"]) {
       }));
     });
 
-    it("accumulation in place never writes into a gradient another entry, a retained .grad or a hook holds", () => {
+    it("a gradient another entry, a retained .grad or a hook holds is never recycled by the next accumulation", () => {
       expectSame(both((live) => {
         manualSeed(8);
         const w = randn([N]);
