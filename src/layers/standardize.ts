@@ -1,7 +1,8 @@
 /**
  * (x - mean) * rsqrt(var + eps) over some dims, safe at every magnitude: the one standardisation
- * that layerNorm, batchNorm and groupNorm share (layers/functional.ts and
- * functional-spatial.ts), one unit for the audit.
+ * that batchNorm and groupNorm share (layers/functional.ts and functional-spatial.ts), one unit for
+ * the audit. layerNorm uses it only with eps = 0; otherwise it is one fused op (ops/norm.ts) with
+ * the same safety (shift by the first entry, eps inside the root, overflow scaling).
  */
 import { composite } from "../autograd/composite.js";
 import type { Tensor } from "../tensor/tensor.js";
