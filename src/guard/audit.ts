@@ -403,22 +403,12 @@ class Interpreter {
       if (inputs.every((t) => this.bounds.get(t)?.lo === t && this.bounds.get(t)?.hi === t)) return null; // exact: eager is cheaper
       return Math.min(inputs[0]!.numel, inputs[1]!.numel) * this.magnitude(inputs[0]!) * this.magnitude(inputs[1]!);
     }
-    if (!inputs.some((t) => this.lazy.has(t))) return null;
-    switch (op) {
-      case "reshape":
-      case "permute":
-      case "expand":
-      case "narrow":
-        return this.magnitude(inputs[0]!);
-      case "pad":
-        return Math.max(this.magnitude(inputs[0]!), Math.abs((attrs as { value: number }).value));
-      case "add":
-        return inputs[0]!.dtype === out.dtype && inputs[1]!.dtype === out.dtype ? this.magnitude(inputs[0]!) + this.magnitude(inputs[1]!) : null;
-      case "sum":
-        return (inputs[0]!.numel / Math.max(out.numel, 1)) * this.magnitude(inputs[0]!);
-      default:
-        return null;
-    }
+    if (!PASS.has(op) || !inputs.some((t) => this.lazy.has(t))) return null;
+    const m0 = this.magnitude(inputs[0]!);
+    if (op === "pad") return Math.max(m0, Math.abs((attrs as { value: number }).value));
+    if (op === "sum") return (inputs[0]!.numel / Math.max(out.numel, 1)) * m0;
+    if (op !== "add") return m0; // a view
+    return inputs[1]!.dtype === out.dtype && inputs[0]!.dtype === out.dtype ? m0 + this.magnitude(inputs[1]!) : null;
   }
 
   readonly engine: EngineObserver = {
@@ -549,6 +539,8 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
 }
 
 const magnitudeCache = new WeakMap<Bounds, number>();
+/** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
+const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
 /** max |t| (NaN if t holds a NaN). */
 function maxAbsOf(t: Tensor): number {

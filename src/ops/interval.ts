@@ -36,21 +36,11 @@ export function hull(ts: readonly Tensor[]): Bounds {
   return { lo, hi };
 }
 
-const pointCache = new WeakMap<Bounds, boolean>();
-
-/** @internal Whether every element of the bounds is a point (lo == hi). */
+/** @internal Whether every element of the bounds is a point (lo == hi); reads contiguous bounds in place, stops at the first difference. */
 export function isPoint(b: Bounds): boolean {
   if (b.lo === b.hi) return true;
-  let r = pointCache.get(b);
-  if (r === undefined) pointCache.set(b, (r = scanPoint(b.lo, b.hi)));
-  return r;
-}
-
-function scanPoint(lo: Tensor, hi: Tensor): boolean {
-  // two views of the same elements (the bounds of a transposed point)
-  if (lo.storage === hi.storage && lo.offset === hi.offset && lo.strides.every((s, i) => s === hi.strides[i])) return true;
-  const l = lo.toTypedArray();
-  const h = hi.toTypedArray();
+  const l = contiguousData(b.lo);
+  const h = contiguousData(b.hi);
   for (let i = 0; i < l.length; i++) if (l[i] !== h[i]) return false;
   return true;
 }
