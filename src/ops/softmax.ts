@@ -129,8 +129,9 @@ const softmaxBackwardOp: OpDef<[Tensor, Tensor, Tensor], MaskedAttrs> = softmaxO
       const known = knownMask(mb, mask);
       const on = known ? takesPart(y!.lo.shape, known, a.causal) : null;
       const onOr0 = (b: Bounds): Bounds => (on ? { lo: b.lo.where(on, 0), hi: b.hi.where(on, 0) } : b);
+      // an unknown mask may leave out any term: each term's bounds then include 0
       const sumB = (b: Bounds): Bounds => {
-        const m = onOr0(b);
+        const m = on ? onOr0(b) : { lo: b.lo.minimum(0), hi: b.hi.maximum(0) };
         return { lo: m.lo.sum([a.dim], true), hi: m.hi.sum([a.dim], true) };
       };
       const gb: Bounds = { lo: g!.lo.expand(y!.lo.shape), hi: g!.hi.expand(y!.lo.shape) };
