@@ -1,5 +1,5 @@
 /**
- * A size-keyed pool of float buffers that the autograd engine alone owned: intermediate gradients
+ * A size-keyed pool of float32 buffers that the autograd engine alone owned: intermediate gradients
  * consumed by a VJP or by accumulation, and broadcast gradients summed back to an input's shape.
  * Kernels take their output arrays from it (`allocArray` zeroes what it hands out; `takeUninit` is
  * for kernels that write every element), so a training step reuses last step's gradient buffers
@@ -19,7 +19,6 @@ const MIN_LENGTH = 4096;
 let limitBytes = 64 << 20;
 
 const free32 = new Map<number, Float32Array[]>();
-const free64 = new Map<number, Float64Array[]>();
 let heldBytes = 0;
 /** Buffers recycled into the pool, and poolable buffers handed out from it or fresh, since the last drain (test and bench hooks). */
 let recycledCount = 0;
@@ -40,12 +39,11 @@ export function poolEnabled(): boolean {
 
 /** @internal Whether `dtype` buffers of `n` elements go through the pool. */
 export function poolable(dtype: DType, n: number): boolean {
-  return n >= MIN_LENGTH && (dtype === "float32" || dtype === "float64") && limitBytes > 0;
+  return n >= MIN_LENGTH && dtype === "float32" && limitBytes > 0;
 }
 
-function take(dtype: DType, n: number): Float32Array | Float64Array | null {
-  const list = dtype === "float32" ? free32.get(n) : free64.get(n);
-  const a = list?.pop();
+function take(n: number): Float32Array | null {
+  const a = free32.get(n)?.pop();
   if (!a) {
     fresh++;
     return null;
@@ -56,13 +54,11 @@ function take(dtype: DType, n: number): Float32Array | Float64Array | null {
 }
 
 /**
- * @internal A float32 or float64 array of `n` elements whose contents are unspecified (a pooled
- * buffer, or a fresh one): for kernels that write every element of their output.
+ * @internal A float32 array of `n` elements whose contents are unspecified (a pooled buffer, or a
+ * fresh one): for kernels that write every element of their output.
  */
-export function takeUninit(dtype: "float32", n: number): Float32Array;
-export function takeUninit(dtype: "float64", n: number): Float64Array;
-export function takeUninit(dtype: "float32" | "float64", n: number): Float32Array | Float64Array {
-  const a = (poolable(dtype, n) ? take(dtype, n) : null) ?? (dtype === "float32" ? new Float32Array(n) : new Float64Array(n));
+export function takeUninit(dtype: "float32", n: number): Float32Array {
+  const a = (poolable(dtype, n) ? take(n) : null) ?? new Float32Array(n);
   if (poison) a.fill(NaN);
   if (pass && n >= MIN_LENGTH) pass.add(a);
   return a;
@@ -71,14 +67,14 @@ export function takeUninit(dtype: "float32" | "float64", n: number): Float32Arra
 /** @internal A zeroed pooled buffer, or null (allocArray then allocates one). */
 export function takeZeroed(dtype: DType, n: number): TypedArray | null {
   if (!poolable(dtype, n)) return null;
-  const a = take(dtype, n);
+  const a = take(n);
   if (a) a.fill(0);
   return a;
 }
 
 /** @internal Record a buffer handed out (pooled or fresh) while a backward pass runs. */
 export function noteBorn(a: TypedArray): void {
-  if (pass && a.length >= MIN_LENGTH) pass.add(a);
+  if (pass && a.length >= MIN_LENGTH && a instanceof Float32Array) pass.add(a);
 }
 
 /**
@@ -106,22 +102,16 @@ export function bornInPass(a: TypedArray): boolean {
  * rules); buffers of other types or sizes, or past the byte limit, are simply dropped.
  */
 export function recycle(a: TypedArray): void {
-  if (!(a instanceof Float32Array || a instanceof Float64Array) || a.length < MIN_LENGTH) return;
+  if (!(a instanceof Float32Array) || a.length < MIN_LENGTH) return;
   // a view into a larger buffer (a subarray) would hand out memory it shares
   if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
   // recycled once: it was born in this pass only until now (a second recycle would pool it twice)
   pass?.delete(a);
   if (heldBytes + a.byteLength > limitBytes) return;
   if (poison) a.fill(NaN);
-  if (a instanceof Float32Array) {
-    let l = free32.get(a.length);
-    if (!l) free32.set(a.length, (l = []));
-    l.push(a);
-  } else {
-    let l = free64.get(a.length);
-    if (!l) free64.set(a.length, (l = []));
-    l.push(a);
-  }
+  let l = free32.get(a.length);
+  if (!l) free32.set(a.length, (l = []));
+  l.push(a);
   heldBytes += a.byteLength;
   recycledCount++;
 }
@@ -129,7 +119,6 @@ export function recycle(a: TypedArray): void {
 /** @internal Empty the pool. */
 export function drainPool(): void {
   free32.clear();
-  free64.clear();
   heldBytes = 0;
   recycledCount = 0;
   reused = 0;
@@ -153,8 +142,7 @@ export function configurePool(o: { limitBytes?: number; poison?: boolean }): { l
 
 /** @internal Whether `a` waits in the pool now (tests: no live tensor's storage may). */
 export function isPooled(a: TypedArray): boolean {
-  const l = a instanceof Float32Array ? free32.get(a.length) : a instanceof Float64Array ? free64.get(a.length) : undefined;
-  return l !== undefined && (l as TypedArray[]).includes(a);
+  return a instanceof Float32Array && (free32.get(a.length)?.includes(a) ?? false);
 }
 
 /**
