@@ -1,7 +1,7 @@
 /**
- * allFinite (the engine's where()-trap scan, issue 18): the allocation-free strided walk and the
- * 8-accumulator loops agree with a naive element-by-element check on any view (transposed,
- * broadcast, narrowed, stepped, offset) of float32 and float64 storages.
+ * allFinite (the engine's where()-trap scan, issue 18) and contiguousData (row by row, no offsets
+ * array): the 8-accumulator loop and the strided copy agree with naive element-by-element oracles on
+ * any view (transposed, broadcast, narrowed, stepped, offset) of float32 and float64 storages.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
