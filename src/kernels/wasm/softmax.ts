@@ -20,6 +20,8 @@
  */
 import type { TypedArray } from "../../tensor/dtype.js";
 import { offsetsOf } from "../../tensor/layout.js";
+// every output here is written whole (each row block is copied out): it may come from the pool of recycled gradients
+import { takeUninit } from "../../tensor/pool.js";
 import { numel } from "../../tensor/shape.js";
 import type { View } from "../backend.js";
 import { isDense } from "../js/runs.js";
@@ -369,7 +371,7 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
   const H = rt.heap(aff + 16 * br);
   const I = new Int32Array(rt.memory.buffer);
   H.set(SOFTMAX_EXP, tbl >> 2);
-  const res = new Float32Array(rows * cols);
+  const res = takeUninit("float32", rows * cols);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     copyIn(H, p, xs, r0, nr, xb >> 2);
@@ -436,7 +438,7 @@ export function softmaxBackwardWasm(rt: WasmRuntime, g: View, y: View, axis: num
   const H = rt.heap(tbl + 64);
   const I = new Int32Array(rt.memory.buffer);
   H.set(SOFTMAX_EXP, tbl >> 2);
-  const res = new Float32Array(rows * cols);
+  const res = takeUninit("float32", rows * cols);
   const dead = log ? -Infinity : 0;
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
