@@ -8,7 +8,7 @@ import { allocArray, type TypedArray } from "../../tensor/dtype.js";
 import { offsetsOf } from "../../tensor/layout.js";
 import { numel } from "../../tensor/shape.js";
 import type { Backend, View } from "../backend.js";
-import { referenceBackend } from "../reference.js";
+import { completeBackend } from "../registry.js";
 import { isDense } from "./runs.js";
 
 /** The rows of a call (dense views along the last axis), or null. */
@@ -108,9 +108,13 @@ export function softmaxBackwardJs(g: View, y: View, axis: number, log: boolean, 
   return out;
 }
 
+// other layouts are delegated to the reference through completeBackend (a fast backend never
+// imports the oracle itself: test/architecture/layers.test.ts)
+const fallback = completeBackend({ name: "js-softmax-fallback" });
+
 /** The Backend methods: the loops above, or the reference for other layouts. */
 export const softmaxMethods: Pick<Backend, "softmax" | "maskedSoftmax" | "softmaxBackward"> = {
-  softmax: (x, axis, log) => maskedSoftmaxJs(x, axis, log, null, false) ?? referenceBackend.softmax(x, axis, log),
-  maskedSoftmax: (x, axis, log, mask, causal) => maskedSoftmaxJs(x, axis, log, mask, causal) ?? referenceBackend.maskedSoftmax(x, axis, log, mask, causal),
-  softmaxBackward: (g, y, axis, log, mask, causal) => softmaxBackwardJs(g, y, axis, log, mask, causal) ?? referenceBackend.softmaxBackward(g, y, axis, log, mask, causal),
+  softmax: (x, axis, log) => maskedSoftmaxJs(x, axis, log, null, false) ?? fallback.softmax(x, axis, log),
+  maskedSoftmax: (x, axis, log, mask, causal) => maskedSoftmaxJs(x, axis, log, mask, causal) ?? fallback.maskedSoftmax(x, axis, log, mask, causal),
+  softmaxBackward: (g, y, axis, log, mask, causal) => softmaxBackwardJs(g, y, axis, log, mask, causal) ?? fallback.softmaxBackward(g, y, axis, log, mask, causal),
 };
