@@ -18,7 +18,9 @@ import { allFinite } from "./helpers.js";
 
 const RUNS = { numRuns: 60 };
 const dtypes: FloatDType[] = ["float64", "float32"];
-const tol = (dtype: FloatDType): number => (dtype === "float64" ? 1e-12 : 2e-5);
+// float32: two orders of summation differ by cancellation downstream of the softmax (a k gradient
+// 2.5e-5 of the largest apart at scale 3, both 1e-7 from float64 on the same inputs), so 1e-4
+const tol = (dtype: FloatDType): number => (dtype === "float64" ? 1e-12 : 1e-4);
 
 /** The previous masked softmax: rows with no finite score are zeroed before and after the softmax. */
 function refMaskedSoftmax(scores: Tensor, allowed: Tensor | null, additive: Tensor | null): Tensor {
