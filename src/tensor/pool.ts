@@ -12,6 +12,7 @@
  * autograd/engine.ts for the rules, test/autograd/pool.test.ts for the proofs.
  */
 import type { DType, TypedArray } from "./dtype.js";
+import { forgetVersion } from "./version.js";
 
 /** Buffers below this many elements are not pooled (the allocator is cheap there). */
 const MIN_LENGTH = 4096;
@@ -109,6 +110,7 @@ export function recycle(a: TypedArray): void {
   pass?.delete(a);
   if (heldBytes + a.byteLength > limitBytes) return;
   if (poison) a.fill(NaN);
+  forgetVersion(a);
   let l = free32.get(a.length);
   if (!l) free32.set(a.length, (l = []));
   l.push(a);

@@ -29,3 +29,8 @@ export function versionOf(storage: TypedArray): number {
 export function markModified(t: { readonly storage: TypedArray }): void {
   versions.set(t.storage, versionOf(t.storage) + 1);
 }
+
+/** @internal A recycled buffer starts its next life at version 0 (tensor/pool.ts). */
+export function forgetVersion(storage: TypedArray): void {
+  versions.delete(storage);
+}

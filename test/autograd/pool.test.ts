@@ -14,7 +14,8 @@ import {
   TransformerEncoder, TransformerEncoderLayer, enableGrad, getBackend, manualSeed,
 } from "../../src/index.js";
 import { registerFastBackends } from "../../src/kernels/fast.js";
-import { configurePool, drainPool, isPooled, poolStats, recycle } from "../../src/tensor/pool.js";
+import { configurePool, drainPool, isPooled, poolStats, recycle, takeUninit } from "../../src/tensor/pool.js";
+import { markModified, versionOf } from "../../src/tensor/version.js";
 
 registerFastBackends();
 let prevBackend = "";
@@ -234,5 +235,13 @@ describe("the pool itself", () => {
     recycle(a);
     expect(isPooled(a)).toBe(true);
     expect(poolStats().heldBytes).toBe(4 * N);
+  });
+  it("hands a recycled buffer out once, at version 0", () => {
+    const a = new Float32Array(N);
+    markModified({ storage: a });
+    recycle(a);
+    expect(takeUninit("float32", N)).toBe(a);
+    expect(versionOf(a)).toBe(0);
+    expect(takeUninit("float32", N)).not.toBe(a);
   });
 });
