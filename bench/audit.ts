@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { audit, crossEntropy, Linear, manualSeed, rand, randint, TransformerEncoderLayer, type AuditInput, type AuditRange, type AuditReport, type Tensor } from "../src/index.node.js";
 import { buildModel, defaultModelConfig, featureShape } from "../examples/digits-models.js";
 import type { AuditCase } from "../examples/doctor-audit.js";
+import { parseCli, usageError } from "../scripts/cli.js";
 
 type Case = () => AuditCase;
 
@@ -119,10 +120,22 @@ async function child(name: string, primed: boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf("--child");
-  if (i >= 0) return child(process.argv[i + 1]!, process.argv.includes("--primed"));
-  const wanted = process.argv.slice(2);
-  const names = [...(await cases()).keys()].filter((n) => wanted.length === 0 || wanted.some((w) => n.includes(w)));
+  const { values, positionals } = parseCli({
+    command: "npm run bench:audit --",
+    description: `Times audit() on the issue-17 cases (the digits MLP and CNN, a transformer block, each doctor
+audit), each in fresh child processes: the first call, the first call after one plain step, and warm
+(median of 7); CPU time (process.cpuUsage) and wall time, with the load average.`,
+    options: {
+      child: { type: "string", help: "run one case in this process (the parent passes it)", hidden: true },
+      primed: { type: "boolean", help: "with --child: one plain step before the audit", hidden: true },
+    },
+    positionals: [{ name: "CASES", help: "comma-separated parts of case names to run (default all)" }],
+  });
+  if (values.child !== undefined) return child(values.child, values.primed);
+  const wanted = positionals[0] ? positionals[0].split(",").filter((w) => w) : [];
+  const all = [...(await cases()).keys()];
+  for (const w of wanted) if (!all.some((n) => n.includes(w))) usageError(`CASES: no case name contains "${w}" (cases: ${all.join(", ")})`);
+  const names = all.filter((n) => wanted.length === 0 || wanted.some((w) => n.includes(w)));
   const load0 = loadavg();
   const rows: Row[] = [];
   const runChild = (name: string, primed: boolean): { findings: number; ops: number; runs: number; cpu: number; wall: number; warmCpu: number; warmWall: number } => {

@@ -28,6 +28,7 @@ const SCRIPTS: ScriptCase[] = [
   { script: "bench/guard-overhead.ts", malformed: [["--backend", "gpu"], "--backend"] },
   { script: "bench/gemm-w4.ts", malformed: [["many"], "ROUNDS"] },
   { script: "bench/profile-ops.ts", malformed: [["wasm", "W9"], "WORKLOAD"] },
+  { script: "bench/audit.ts", malformed: [["no-such-case"], "CASES"] },
   { script: "scripts/bundle-size.ts", malformed: [["--why=yes"], "--why"] },
   { script: "scripts/package-test.ts", malformed: [["--keep", "tmp"], '"tmp"'] },
 ];
