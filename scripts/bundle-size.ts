@@ -39,7 +39,10 @@ export const ENTRIES = {
 // is 28 KB; in return the fast kernels (16 KB) left the first download for a lazy chunk. The
 // tree-shaking test still asserts that no layer, optimizer, guard or I/O code reaches the minimal
 // import. For scale: TF.js core + cpu with a matmul and a gradient is 89.5 KB gzipped, jax-js 78.6 KB.
-export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 96, minimal: 30 };
+// Issue 18 raised the minimal budget to 32 KB (whole unchanged): the fused ops for speed (gelu,
+// geluBackward, layerNorm, maskedSoftmax, softmaxBackward) are op-table entries
+// with reference kernels, which the first download needs until the lazy chunk arrives (28.1 -> 31.7).
+export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 96, minimal: 32 };
 
 /**
  * Resolve "safegrad" to the source of what a bundler gets through the package's "exports" map
