@@ -162,6 +162,10 @@ export const tensorCompositeSamples: Record<string, GradSample> = {
         const size = s[s.length - 1 - Math.floor(i / 2)]!;
         return Math.max(-1, Math.min(p, mode === "reflect" ? size - 1 : mode === "circular" ? size - 2 : p));
       });
+      // circular: cropping both sides of a dim of 2 leaves nothing to wrap (a ValueError, as torch)
+      for (let i = 0; i + 1 < pads.length; i += 2) {
+        if (mode === "circular" && s[s.length - 1 - i / 2]! + Math.min(pads[i]!, 0) + Math.min(pads[i + 1]!, 0) < 1) pads[i + 1] = 0;
+      }
       return {
         inputs: [t64(s, seed)],
         fn: (x: Tensor) => {
