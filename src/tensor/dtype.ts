@@ -1,13 +1,9 @@
 import { DTypeError, ValueError } from "../errors.js";
 import { noteBorn, takeZeroed } from "./pool.js";
+import type { DType, TypedArray } from "./types.js";
 
-/**
- * Element types a tensor can hold. `bool` is stored as 0/1 bytes.
- * @example
- * const dt: DType = "float64";
- * zeros([2], { dtype: dt });
- */
-export type DType = "float32" | "float64" | "int32" | "bool";
+export type { DType, TypedArray } from "./types.js";
+
 /**
  * The dtypes that carry gradients.
  * @example
@@ -15,13 +11,6 @@ export type DType = "float32" | "float64" | "int32" | "bool";
  */
 export type FloatDType = "float32" | "float64";
 
-/**
- * The storage of a tensor: Float32Array (float32), Float64Array (float64), Int32Array (int32) or
- * Uint8Array (bool).
- * @example
- * const data: TypedArray = a.toTypedArray();
- */
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 /**
  * The storage of a float tensor; what the pure optimizer steps work on.
  * @example

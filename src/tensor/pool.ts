@@ -11,7 +11,7 @@
  * gradient or anything older than the pass) and that no live tensor reads any more: see
  * autograd/engine.ts for the rules, test/autograd/pool.test.ts for the proofs.
  */
-import type { DType, TypedArray } from "./dtype.js";
+import type { DType, TypedArray } from "./types.js";
 import { forgetVersion } from "./version.js";
 
 /** Buffers below this many elements are not pooled (the allocator is cheap there). */

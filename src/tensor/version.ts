@@ -7,7 +7,7 @@
  * NOTE: a write through `tensor.storage[i] = v` is invisible to the counter (as `.data` writes in
  * PyTorch); call {@link markModified} after one.
  */
-import type { TypedArray } from "./dtype.js";
+import type { TypedArray } from "./types.js";
 
 const versions = new WeakMap<TypedArray, number>();
 
