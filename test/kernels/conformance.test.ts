@@ -114,8 +114,9 @@ for (const backend of BACKENDS) {
             // erfFloat32, wasm's SIMD erf in float32 arithmetic): within 4 ulp (test/kernels/fast-erf.test.ts).
             else if (op === "erf") expectClose(got, want, dtype === "float32" ? 4.8e-7 : 4e-15, 1e-300);
             // NOTE: gelu is the fast backends' own algorithm too (js/gelu.ts, wasm/gelu.ts): within 1e-6
-            // relative in float32 (test/ops/gelu.test.ts checks any float32), 1e-13 in float64
-            else if (op === "gelu" || op === "geluTanh") expectClose(got, want, dtype === "float32" ? 1e-6 : 1e-13, dtype === "float32" ? 3e-45 : 1e-300);
+            // relative in float32 (test/ops/gelu.test.ts checks any float32), 1e-12 in float64 (js-fast's
+            // 1 + erf(x / √2) near x = -2.6 keeps ~1e-13: a random case was 1.7e-13 off)
+            else if (op === "gelu" || op === "geluTanh") expectClose(got, want, dtype === "float32" ? 1e-6 : 1e-12, dtype === "float32" ? 3e-45 : 1e-300);
             else expect(got, op).toEqual(want);
           }
           expect(arr(backend.unary("neg", x))).toEqual(arr(referenceBackend.unary("neg", x)));
