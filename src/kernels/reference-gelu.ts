@@ -19,26 +19,26 @@ const K = Math.sqrt(2 / Math.PI);
 const C = 0.044715;
 
 /**
- * erfc(x) to about 1e-14 relative: 1 - erf(x) below 2, erf by its series of positive terms
- * 2/√π e^-x² Σ 2^n x^(2n+1) / (1·3···(2n+1)) (so erfc(x) for x < 2 is at least 0.0047 and the
- * subtraction costs under 3 digits); from 2 on the continued fraction
- * e^-x² / √π / (x + (1/2) / (x + 1 / (x + (3/2) / ...))) by modified Lentz.
+ * erf(x) by its series of positive terms 2/√π e^-x² Σ 2^n x^(2n+1) / (1·3···(2n+1)) (no
+ * cancellation; the reference's erf below |x| = 3 and erfc's below 2).
  */
-export function erfcReference(x: number): number {
-  if (x !== x) return NaN;
-  if (x <= -6) return 2;
-  if (x < 2) {
-    let term = x;
-    let sum = x;
-    const x2 = 2 * x * x;
-    for (let n = 1; n < 300; n++) {
-      term *= x2 / (2 * n + 1);
-      sum += term;
-      if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
-    }
-    return 1 - (2 / SQRT_PI) * Math.exp(-x * x) * sum;
+export function erfSeries(x: number): number {
+  let term = x;
+  let sum = x;
+  const x2 = 2 * x * x;
+  for (let n = 1; n < 300; n++) {
+    term *= x2 / (2 * n + 1);
+    sum += term;
+    if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
   }
-  if (x === Infinity) return 0;
+  return (2 / SQRT_PI) * Math.exp(-x * x) * sum;
+}
+
+/**
+ * erfc(x) for x >= 2 by its continued fraction e^-x² / √π / (x + (1/2) / (x + 1 / (x + (3/2) /
+ * ...))), modified Lentz.
+ */
+export function erfcFraction(x: number): number {
   const tiny = 1e-300;
   let f = x;
   let c = x;
@@ -55,6 +55,18 @@ export function erfcReference(x: number): number {
     if (Math.abs(delta - 1) < 1e-16) break;
   }
   return Math.exp(-x * x) / SQRT_PI / f;
+}
+
+/**
+ * erfc(x) to about 1e-14 relative: 1 - erf(x) below 2 (erfc(x) is then at least 0.0047, so the
+ * subtraction costs under 3 digits), the continued fraction from 2 on.
+ */
+export function erfcReference(x: number): number {
+  if (x !== x) return NaN;
+  if (x <= -6) return 2;
+  if (x < 2) return 1 - erfSeries(x);
+  if (x === Infinity) return 0;
+  return erfcFraction(x);
 }
 
 /** The standard normal CDF Φ(x) = erfc(-x / √2) / 2. */

@@ -7,7 +7,7 @@ import { allocArray, toDtype, type DType, type TypedArray } from "../tensor/dtyp
 import { contiguousData, contiguousStrides, isContiguous, offsetsOf } from "../tensor/layout.js";
 import { numel, type Shape } from "../tensor/shape.js";
 import { convOutShape, poolOutShape } from "./layout.js";
-import { geluBackwardReference, geluReference, geluTanhReference } from "./reference-gelu.js";
+import { erfcFraction, erfSeries, geluBackwardReference, geluReference, geluTanhReference } from "./reference-gelu.js";
 import { maskedSoftmaxReference, softmaxBackwardReference } from "./reference-softmax.js";
 import type { BinaryMathOp } from "./backend.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type Conv2dParams, type Pool2dParams, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "./backend.js";
@@ -18,36 +18,9 @@ function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
   if (ax >= 6) return Math.sign(x);
-  if (ax < 3) {
-    // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (1*3*...*(2n+1)): positive terms, no cancellation.
-    let term = x;
-    let sum = x;
-    const x2 = 2 * x * x;
-    for (let n = 1; n < 200; n++) {
-      term *= x2 / (2 * n + 1);
-      sum += term;
-      if (Math.abs(term) <= 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
-  }
-  // erfc(x) by its continued fraction (modified Lentz), accurate for x >= 3.
-  const tiny = 1e-300;
-  let f = ax;
-  let c = ax;
-  let d = 0;
-  for (let n = 1; n < 300; n++) {
-    const an = n / 2;
-    d = ax + an * d;
-    d = d === 0 ? tiny : d;
-    c = ax + an / c;
-    c = c === 0 ? tiny : c;
-    d = 1 / d;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  return Math.sign(x) * (1 - erfc);
+  // below 3 the series of positive terms (no cancellation); erfc's continued fraction above
+  if (ax < 3) return erfSeries(x);
+  return Math.sign(x) * (1 - erfcFraction(ax));
 }
 
 /**

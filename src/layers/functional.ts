@@ -23,7 +23,7 @@ import { defaultGenerator, type Generator } from "../tensor/random.js";
 import { broadcastShapes, normDim, normDims, sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { ownsStorage } from "./module.js";
-import { constLike, overflowScale, type RowScale } from "./overflow-scale.js";
+import { constLike, overflowScale, type RowScale } from "../ops/overflow-scale.js";
 import { markModified } from "../tensor/version.js";
 import { composite } from "../autograd/composite.js";
 import { bceWithLogitsUnit, cosineSimilarityUnit } from "./units.js";

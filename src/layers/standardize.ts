@@ -6,7 +6,7 @@
  */
 import { composite } from "../autograd/composite.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { overflowScale, type RowScale } from "./overflow-scale.js";
+import { overflowScale, type RowScale } from "../ops/overflow-scale.js";
 import { standardizeUnit } from "./units.js";
 
 /** x / s (or x itself when nothing needs scaling). */

@@ -12,13 +12,12 @@
  * float64 accumulator), eps with them. layers/functional.ts's layerNorm calls it for eps > 0 (with
  * eps = 0 the composite runs, whose rsqrt the anomaly hints name).
  */
-import { isGradEnabled, noGrad } from "../autograd/grad-mode.js";
+import { isGradEnabled } from "../autograd/grad-mode.js";
 import { getBackend } from "../kernels/registry.js";
 import { full } from "../tensor/create.js";
-import { toDtype } from "../tensor/dtype.js";
-import { contiguousData } from "../tensor/layout.js";
 import { Tensor } from "../tensor/tensor.js";
 import { call, OpFamily } from "./define.js";
+import { overflowScale } from "./overflow-scale.js";
 import { addBounds, constBounds, maxAbs, mulBounds, symmetric, type Bounds } from "./interval.js";
 
 /** @internal The norm family's op-table entries. */
@@ -40,27 +39,14 @@ const rowLength = (x: Tensor, k: number): number => x.shape.slice(x.ndim - k).re
  * s² (floored at 2^-64 / 2^-512), and each row shifted by its first entry (detached).
  */
 function standardizeRecorded(x: Tensor, dims: number[], eps: number): { xhat: Tensor; rstd: Tensor } {
-  const limit = x.dtype === "float32" ? 2 ** 32 : 2 ** 256;
-  const m = noGrad(() => x.abs().amax(dims, true));
-  const md = contiguousData(m);
-  const s = new Float64Array(md.length).fill(1);
-  let any = false;
-  for (let i = 0; i < md.length; i++) {
-    const v = md[i]!;
-    if (v >= limit && v < Infinity) {
-      s[i] = 2 ** Math.floor(Math.log2(v));
-      any = true;
-    }
-  }
-  const st = any ? new Tensor(toDtype(s, x.dtype), m.shape) : null;
-  const e = any ? new Tensor(toDtype(s.map((v) => (v === 1 ? eps : Math.max(eps / v ** 2, 1 / (limit * limit)))), x.dtype), m.shape) : eps;
-  const xs = st ? x.div(st) : x;
+  const sc = overflowScale(x, dims);
+  const xs = sc ? x.div(sc.s) : x;
   let shift = xs.detach();
   for (const d of dims) shift = shift.narrow(d, 0, 1);
   const xc = xs.sub(shift);
   const d = xc.sub(xc.mean(dims, true));
-  const r = d.square().mean(dims, true).add(e).rsqrt();
-  return { xhat: d.mul(r), rstd: st ? r.div(st) : r };
+  const r = d.square().mean(dims, true).add(sc ? sc.eps(eps, 2) : eps).rsqrt();
+  return { xhat: d.mul(r), rstd: sc ? r.div(sc.s) : r };
 }
 
 /** Sum over the leading (not normalised) dims: a per-row tensor to the weight's shape. */

@@ -145,6 +145,16 @@ export class FuncBuilder {
   }
 }
 
+/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
+export function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
+  f.block().loop();
+  f.get(count).i32Eqz().brIf(1);
+  body();
+  for (const [p, s] of ptrs) if (s !== 0) f.get(p).i32(s).i32Add().set(p);
+  f.get(count).i32(1).i32Sub().set(count).br(0);
+  f.end().end();
+}
+
 export interface MemoryImport {
   module: string;
   name: string;

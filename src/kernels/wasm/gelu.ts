@@ -16,10 +16,10 @@
  */
 import type { View } from "../backend.js";
 import { GELU_Q } from "../js/gelu.js";
-import { FuncBuilder, I32, ModuleBuilder, V128 } from "./emit.js";
+import { countdown, FuncBuilder, I32, V128 } from "./emit.js";
 import { denseF32, ELEMENTWISE_MIN } from "./elementwise.js";
 import { EXP_CONSTANTS, emitExp } from "./math.js";
-import { MAX_PAGES, roundUp, type WasmRuntime } from "./runtime.js";
+import { lazyModule, roundUp, type WasmRuntime } from "./runtime.js";
 
 // SIMD opcodes (after 0xfd)
 const F = { abs: 0xe0, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, pmin: 0xea, pmax: 0xeb, eq: 0x41, lt: 0x43 };
@@ -147,44 +147,20 @@ function bwdKernel(f: FuncBuilder): void {
   });
 }
 
-/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
-function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
-  f.block().loop();
-  f.get(count).i32Eqz().brIf(1);
-  body();
-  for (const [q, step] of ptrs) f.get(q).i32(step).i32Add().set(q);
-  f.get(count).i32(1).i32Sub().set(count).br(0);
-  f.end().end();
-}
-
 /** The module's exports. */
 interface GeluExports {
   fwd(x: number, out: number, vectors: number, tbl: number): void;
   bwd(x: number, g: number, out: number, vectors: number, tbl: number): void;
 }
 
-function build(shared: boolean): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
+/** The gelu module on a runtime's memory (built at first use). */
+const geluModule = lazyModule<GeluExports>((mb) => {
   mb.func("fwd", [I32, I32, I32, I32], [], fwdKernel);
   mb.func("bwd", [I32, I32, I32, I32, I32], [], bwdKernel);
-  return mb.bytes();
-}
-
-const modules = new WeakMap<WasmRuntime, GeluExports>();
-
-/** The gelu module on rt's memory (built at first use). */
-function geluModule(rt: WasmRuntime): GeluExports {
-  let e = modules.get(rt);
-  if (!e) {
-    const shared = typeof SharedArrayBuffer !== "undefined" && rt.memory.buffer instanceof SharedArrayBuffer;
-    e = new WebAssembly.Instance(new WebAssembly.Module(build(shared)), { env: { mem: rt.memory as WebAssembly.Memory } }).exports as unknown as GeluExports;
-    modules.set(rt, e);
-  }
-  return e;
-}
+});
 
 /** Exposed for tests: the module's size in bytes, shared memory or not. */
-export const geluModuleBytes = (shared: boolean): number => build(shared).length;
+export const geluModuleBytes = (shared: boolean): number => geluModule.bytes(shared);
 
 /** Floats per operand of one chunk (64 KB: a chunk's operands and result stay in L2). */
 const CHUNK = 16384;
@@ -201,7 +177,7 @@ function writeTable(rt: WasmRuntime, tbl: number): void {
 export function geluWasm(rt: WasmRuntime, x: View): Float32Array | null {
   const xs = denseF32(x);
   if (!xs || xs.length < ELEMENTWISE_MIN) return null;
-  const m = geluModule(rt);
+  const m = geluModule.on(rt);
   const n = xs.length;
   const c = Math.min(CHUNK, roundUp(n, 4));
   const xa = rt.base;
@@ -224,7 +200,7 @@ export function geluBackwardWasm(rt: WasmRuntime, x: View, g: View): Float32Arra
   const xs = denseF32(x);
   const gs = denseF32(g);
   if (!xs || !gs || xs.length < ELEMENTWISE_MIN) return null;
-  const m = geluModule(rt);
+  const m = geluModule.on(rt);
   const n = xs.length;
   const c = Math.min(CHUNK, roundUp(n, 4));
   const xa = rt.base;

@@ -19,7 +19,7 @@
  * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels)`:
  *   GEMM micro-panels (see packKernel, packTKernel).
  */
-import { F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
+import { countdown, F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
 import { ERF_DEN, ERF_NUM } from "../js/math.js";
 
 // SIMD opcodes (after 0xfd)
@@ -28,16 +28,6 @@ const F32X4 = { eq: 0x41, sqrt: 0xe3, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7
 const I32X4 = { shl: 0xab, shrS: 0xac, add: 0xae, sub: 0xb1 };
 const ANDNOT = 0x4f;
 const PROMOTE = 0x5f;
-
-/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
-function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
-  f.block().loop();
-  f.get(count).i32Eqz().brIf(1);
-  body();
-  for (const [p, s] of ptrs) if (s !== 0) f.get(p).i32(s).i32Add().set(p);
-  f.get(count).i32(1).i32Sub().set(count).br(0);
-  f.end().end();
-}
 
 function adamKernel(f: FuncBuilder): void {
   const [p, g, m, v, n] = [0, 1, 2, 3, 4];

@@ -22,8 +22,8 @@ import { numel } from "../../tensor/shape.js";
 import type { View } from "../backend.js";
 import { isDense } from "../js/runs.js";
 import { CHUNK, ELEMENTWISE_MIN } from "./elementwise.js";
-import { F32, F64, FuncBuilder, I32, ModuleBuilder, V128 } from "./emit.js";
-import { MAX_PAGES, type WasmRuntime } from "./runtime.js";
+import { countdown, F32, F64, FuncBuilder, I32, V128 } from "./emit.js";
+import { lazyModule, type WasmRuntime } from "./runtime.js";
 
 // SIMD opcodes (after the 0xfd prefix) and scalar ones
 const F64X2_SPLAT = 0x14;
@@ -46,16 +46,6 @@ const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** Lanes 0-1 of the first operand then lanes 0-1 of the second (two demoted f64x2 into one f32x4). */
 const JOIN = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 const ZERO = new Array<number>(16).fill(0);
-
-/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
-function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
-  f.block().loop();
-  f.get(count).i32Eqz().brIf(1);
-  body();
-  for (const [p, s] of ptrs) f.get(p).i32(s).i32Add().set(p);
-  f.get(count).i32(1).i32Sub().set(count).br(0);
-  f.end().end();
-}
 
 /** The two f64x2 halves (low lanes, high lanes) of the f32x4 in local v, promoted, into locals lo and hi. */
 function promote(f: FuncBuilder, v: number, lo: number, hi: number): void {
@@ -241,29 +231,15 @@ interface NormExports {
   bwd(x: number, g: number, out: number, rows: number, n4: number, w: number, acc: number, eps: number, n: number): void;
 }
 
-function build(shared: boolean): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
+/** The layer-norm module on a runtime's memory (built at first use). */
+const normModule = lazyModule<NormExports>((mb) => {
   mb.func("fwd", [I32, I32, I32, I32, I32, I32, F64, F64], [], fwdKernel);
   mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, F64, F64], [], bwdKernel);
-  return mb.bytes();
-}
-
-const modules = new WeakMap<WasmRuntime, NormExports>();
-
-/** The layer-norm module on rt's memory (built at first use). */
-function normModule(rt: WasmRuntime): NormExports {
-  let e = modules.get(rt);
-  if (!e) {
-    const shared = typeof SharedArrayBuffer !== "undefined" && rt.memory.buffer instanceof SharedArrayBuffer;
-    e = new WebAssembly.Instance(new WebAssembly.Module(build(shared)), { env: { mem: rt.memory as WebAssembly.Memory } }).exports as unknown as NormExports;
-    modules.set(rt, e);
-  }
-  return e;
-}
+});
 
 /** Exposed for tests: the module's size in bytes (below Chrome's 4 KB limit for synchronous compilation). */
 export function normModuleBytes(): number {
-  return build(false).length;
+  return normModule.bytes();
 }
 
 /** n floats of v (or `fill`) as a dense float32 array. */
@@ -306,7 +282,7 @@ export function layerNormWasm(rt: WasmRuntime, x: View, weight: View | null, bia
   H.set(vec32(bias, n, 0), bb >> 2);
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
   const res = new Float32Array(total);
-  const mod = normModule(rt);
+  const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     H.set(xs.subarray(r0 * n, (r0 + nr) * n), xb >> 2);
@@ -334,7 +310,7 @@ export function layerNormBackwardWasm(rt: WasmRuntime, x: View, weight: View | n
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
   const gs = (g.storage as Float32Array).subarray(g.offset, g.offset + total);
   const dx = new Float32Array(total);
-  const mod = normModule(rt);
+  const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     H.set(xs.subarray(r0 * n, (r0 + nr) * n), xb >> 2);

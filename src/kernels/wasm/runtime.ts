@@ -11,7 +11,7 @@
  */
 import { buildKernelModule, type KernelExports } from "./kernels.js";
 import { buildMathModule, type MathExports } from "./math.js";
-import { fmaSupported } from "./emit.js";
+import { fmaSupported, ModuleBuilder } from "./emit.js";
 import { BASE, ENTERED, EXITED, FAILED, IDLE, LIST, POSTED, sharedMemory, STARTING, type WasmMemory, type WorkerHandle } from "./threads.js";
 
 const PAGE = 65536;
@@ -280,3 +280,29 @@ export class Arena {
 }
 
 export const roundUp = (n: number, m: number): number => Math.ceil(n / m) * m;
+
+/**
+ * A kernel module of its own (gelu, layer norm, softmax), built and instantiated on a runtime's
+ * memory at first use, one instance per runtime; `funcs` adds its functions. `bytes` is its size
+ * for the tests (Chrome compiles modules up to 4 KB synchronously).
+ */
+export function lazyModule<E>(funcs: (mb: ModuleBuilder) => void): { on(rt: WasmRuntime): E; bytes(shared?: boolean): number } {
+  const build = (shared: boolean): Uint8Array<ArrayBuffer> => {
+    const mb = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
+    funcs(mb);
+    return mb.bytes();
+  };
+  const instances = new WeakMap<WasmRuntime, E>();
+  return {
+    on(rt) {
+      let e = instances.get(rt);
+      if (!e) {
+        const shared = typeof SharedArrayBuffer !== "undefined" && rt.memory.buffer instanceof SharedArrayBuffer;
+        e = new WebAssembly.Instance(new WebAssembly.Module(build(shared)), { env: { mem: rt.memory as WebAssembly.Memory } }).exports as unknown as E;
+        instances.set(rt, e);
+      }
+      return e;
+    },
+    bytes: (shared = false) => build(shared).length,
+  };
+}

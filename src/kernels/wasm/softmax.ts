@@ -26,8 +26,8 @@ import { numel } from "../../tensor/shape.js";
 import type { View } from "../backend.js";
 import { isDense } from "../js/runs.js";
 import { CHUNK, ELEMENTWISE_MIN } from "./elementwise.js";
-import { F32, FuncBuilder, I32, ModuleBuilder, V128 } from "./emit.js";
-import { MAX_PAGES, type WasmRuntime } from "./runtime.js";
+import { countdown, F32, FuncBuilder, I32, V128 } from "./emit.js";
+import { lazyModule, type WasmRuntime } from "./runtime.js";
 
 const SPLAT = 0x13;
 const F = { abs: 0xe0, add: 0xe4, sub: 0xe5, mul: 0xe6, lt: 0x43, pmin: 0xea, pmax: 0xeb };
@@ -82,16 +82,6 @@ function emitExp(f: FuncBuilder, k: number[], z: number, t: number, s: number, r
   // p on the stack: f = (r s) p + s, 0 where z < cutoff (the caller may know there is none)
   f.get(r).get(s).simd(F.mul).simd(F.mul).get(s).simd(F.add);
   if (cutoff) f.get(z), c(9).simd(F.lt).simd(ANDNOT);
-}
-
-/** Loop `count` times (a local, counted down), advancing each [pointer, step] after the body. */
-function countdown(f: FuncBuilder, count: number, ptrs: [number, number][], body: () => void): void {
-  f.block().loop();
-  f.get(count).i32Eqz().brIf(1);
-  body();
-  for (const [p, s] of ptrs) f.get(p).i32(s).i32Add().set(p);
-  f.get(count).i32(1).i32Sub().set(count).br(0);
-  f.end().end();
 }
 
 /** The sum of the 4 lanes of a v128 local, as an f32 on the stack. */
@@ -256,28 +246,15 @@ interface SoftmaxExports {
   bwd(g: number, y: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, log: number): void;
 }
 
-const modules = new WeakMap<WasmRuntime, SoftmaxExports>();
-
-/** The softmax module on rt's memory (built at first use). */
-export function softmaxModule(rt: WasmRuntime): SoftmaxExports {
-  let e = modules.get(rt);
-  if (!e) {
-    const shared = typeof SharedArrayBuffer !== "undefined" && rt.memory.buffer instanceof SharedArrayBuffer;
-    const mb = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1, ...(shared && { maximumPages: MAX_PAGES, shared: true }) });
-    mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [], fwdKernel);
-    mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], bwdKernel);
-    e = new WebAssembly.Instance(new WebAssembly.Module(mb.bytes()), { env: { mem: rt.memory as WebAssembly.Memory } }).exports as unknown as SoftmaxExports;
-    modules.set(rt, e);
-  }
-  return e;
-}
+/** The softmax module on a runtime's memory (built at first use). */
+const softmaxModule = lazyModule<SoftmaxExports>((mb) => {
+  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [], fwdKernel);
+  mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], bwdKernel);
+});
 
 /** Exposed for tests: the module's size in bytes (below Chrome's 4 KB limit for synchronous compilation). */
 export function softmaxModuleBytes(): number {
-  const mb = new ModuleBuilder({ module: "env", name: "mem", initialPages: 1 });
-  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [], fwdKernel);
-  mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], bwdKernel);
-  return mb.bytes().length;
+  return softmaxModule.bytes();
 }
 
 /** The rows of a softmax call: dense float32 along the last axis, or null where the wasm path does not apply. */
@@ -360,7 +337,7 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
   if (!p) return null;
   const { rows, cols, ld, br } = p;
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + rows * cols);
-  const mod = softmaxModule(rt);
+  const mod = softmaxModule.on(rt);
   const xb = rt.base;
   // softmax runs in place (one buffer of the block in cache); log-softmax reads x again after the exp
   const ob = log ? xb + 4 * br * ld : xb;
@@ -428,7 +405,7 @@ export function softmaxBackwardWasm(rt: WasmRuntime, g: View, y: View, axis: num
   const { rows, cols, ld, br } = p;
   const gs = (g.storage as Float32Array).subarray(g.offset, g.offset + rows * cols);
   const ys = (y.storage as Float32Array).subarray(y.offset, y.offset + rows * cols);
-  const mod = softmaxModule(rt);
+  const mod = softmaxModule.on(rt);
   const gb = rt.base;
   const yb = gb + 4 * br * ld;
   const ob = yb + 4 * br * ld;

@@ -1,7 +1,7 @@
 /**
- * Overflow-safe rescaling for the normalisations in functional.ts (not public API).
+ * Overflow-safe rescaling for the normalisations (layers/functional.ts, layers/standardize.ts and
+ * the layerNorm op's recorded VJP in norm.ts); not public API.
  */
-import * as F from "../ops/index.js";
 import { noGrad } from "../autograd/grad-mode.js";
 import { contiguousData } from "../tensor/layout.js";
 import { toDtype, type DType } from "../tensor/dtype.js";
@@ -36,7 +36,7 @@ export interface RowScale {
 export function overflowScale(x: Tensor, dims: readonly number[]): RowScale | null {
   if (x.numel === 0 || dims.length === 0) return null;
   const limit = x.dtype === "float32" ? 2 ** 32 : 2 ** 256;
-  const m = noGrad(() => F.amax(F.abs(x), dims, true));
+  const m = noGrad(() => x.abs().amax(dims, true));
   const md = contiguousData(m);
   const s = new Float64Array(md.length).fill(1);
   let any = false;
