@@ -50,8 +50,9 @@ function cmp(def: OpDef<[Tensor, Tensor], null>, a: Tensor | number, b: Tensor |
   checkOperands(def.name, a, b);
   let dt = resultType(a, b);
   // NOTE: an int32 operand meeting a float compares in float64, exactly (torch rounds both to
-  // float32, where 16777217 == 16777216.5 is true).
-  if (isFloat(dt) && [a, b].some((v) => (v instanceof Tensor ? v.dtype === "int32" : Number.isInteger(v)))) dt = "float64";
+  // float32, where 16777217 == 16777216.5 is true). An integer number that float32 holds exactly
+  // (relu's mask x > 0, |n| <= 2^24) compares exactly in float32 too: no float64 copy of the tensor.
+  if (dt === "float32" && [a, b].some((v) => (v instanceof Tensor ? v.dtype === "int32" : Number.isInteger(v) && Math.fround(v) !== v))) dt = "float64";
   return call(def, [toDType(def.name, a, dt), toDType(def.name, b, dt)], null);
 }
 

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { add, DTypeError, div, eq, lt, maximum, minimum, mul, pow, sub, tensor, type DType, type Tensor } from "../../src/index.js";
+import { add, DTypeError, div, eq, ge, gt, le, lt, maximum, minimum, mul, pow, sub, tensor, type DType, type Tensor } from "../../src/index.js";
 import { promoteTypes, resultType } from "../../src/ops/promote.js";
 
 interface Case { op: string; a: string; b: string; dtype: string }
@@ -76,6 +76,21 @@ describe("type promotion follows torch.result_type for every binary op and opera
     expect(() => pow(i, -1)).toThrow(/negative integer powers/);
     expect(lt(tensor([16777217], { dtype: "int32" }), 16777216.5).toArray()).toEqual([false]); // exact, in float64
     expect(eq(tensor([1, 2], { dtype: "int32" }), tensor([1, 2.5])).toArray()).toEqual([true, false]);
+  });
+
+  it("a float32 tensor meets an integer number exactly: in float32 when it holds the integer, in float64 when not", () => {
+    // 16777216 = 2^24 is the last integer before float32's spacing grows to 2; 16777217 rounds to it in float32
+    const x = tensor([16777216, -0, 3, -5]);
+    expect(gt(x, 16777217).toArray()).toEqual([false, false, false, false]); // float64: 2^24 < 2^24 + 1
+    expect(eq(x, 16777217).toArray()).toEqual([false, false, false, false]);
+    expect(lt(x, 16777217).toArray()).toEqual([true, true, true, true]);
+    expect(eq(x, 16777216).toArray()).toEqual([true, false, false, false]); // float32, exact
+    expect(gt(x, 0).toArray()).toEqual([true, false, true, false]); // -0 > 0 is false
+    expect(ge(x, 0).toArray()).toEqual([true, true, true, false]);
+    expect(le(x, -5).toArray()).toEqual([false, false, false, true]);
+    // a non-integer number rounds to float32 first, as torch (0.1f == 0.1 in float32)
+    expect(eq(tensor([0.1]), 0.1).toArray()).toEqual([true]);
+    expect(gt(tensor([0.1], { dtype: "float64" }), 0.1).toArray()).toEqual([false]);
   });
 
   it("gradients flow through a promotion: float32 * float64 gives float64 and a float32 gradient", () => {
