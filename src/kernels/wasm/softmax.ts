@@ -125,6 +125,7 @@ function fwdKernel(f: FuncBuilder): void {
   const [m2, m3, n2, n3] = f.locals(V128, 4) as [number, number, number, number];
   const lo = f.local(F32);
   const end = f.local(I32);
+  const bad = f.local(I32);
   countdown(f, rows, [[lens, 4], [stats, 8]], () => {
     f.get(lens).i32Load().set(n);
     // the max, four accumulators (pmax: a NaN element is skipped here and makes the sum NaN)
@@ -180,6 +181,8 @@ function fwdKernel(f: FuncBuilder): void {
     f.tee(sum);
     f.get(stats).get(sum).f32Store(4);
     f.set(sum);
+    // rows JS must compute again (max +Infinity, sum NaN): counted, so JS reads stats only when some are
+    f.get(bad).get(m).f32Const(Infinity).op(0x5b).get(sum).get(sum).op(0x5c).op(0x72).i32Add().set(bad); // f32.eq, f32.ne, i32.or
     f.get(scale).if_();
     // 1 / sum, or 0 for a sum of 0 (a dead row)
     f.f32Const(0).f32Const(1).get(sum).op(0x95).get(sum).f32Const(0).op(0x5b).op(0x1b).simd(SPLAT).set(sv); // f32.div, f32.eq, select
@@ -197,6 +200,7 @@ function fwdKernel(f: FuncBuilder): void {
     next(x);
     next(o);
   });
+  f.get(bad);
 }
 
 /**
@@ -271,13 +275,14 @@ function bwdKernel(f: FuncBuilder): void {
 
 /** The module's exports. */
 interface SoftmaxExports {
-  fwd(x: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, scale: number): void;
+  /** Returns the number of rows whose max is +Infinity or whose sum is NaN (JS computes them again). */
+  fwd(x: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, scale: number): number;
   bwd(g: number, y: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, log: number): void;
 }
 
 /** @internal The softmax module on a runtime's memory (built at first use; exported for the benches). */
 export const softmaxModule = lazyModule<SoftmaxExports>((mb) => {
-  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [], fwdKernel);
+  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [I32], fwdKernel);
   mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], bwdKernel);
 });
 
@@ -377,15 +382,17 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
   const H = rt.heap(aff + 16 * br);
   const I = new Int32Array(rt.memory.buffer);
   H.set(SOFTMAX_EXP, tbl >> 2);
+  const S = new Float32Array(rt.memory.buffer, stats, 2 * br);
   const res = takeUninit("float32", rows * cols);
+  const whole = !(mask || causal || ld !== cols);
+  // every row runs all its vectors: the lengths once for all blocks
+  if (whole) I.fill(ld / 4, lens >> 2, (lens >> 2) + br);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     copyIn(H, p, xs, r0, nr, xb >> 2);
     // log-softmax subtracts from every entry of the row (the rest must be -Infinity); softmax zeroes the rest
-    if (mask || causal || ld !== cols) maskRows(H, I, p, mask, r0, nr, [xb >> 2], [-Infinity], lens >> 2, log);
-    else I.fill(ld / 4, lens >> 2, (lens >> 2) + nr);
-    mod.fwd(xb, ob, nr, ld / 4, lens, stats, tbl, log ? 0 : 1);
-    const S = new Float32Array(rt.memory.buffer, stats, 2 * nr);
+    if (!whole) maskRows(H, I, p, mask, r0, nr, [xb >> 2], [-Infinity], lens >> 2, log);
+    const bad = mod.fwd(xb, ob, nr, ld / 4, lens, stats, tbl, log ? 0 : 1);
     if (log) {
       const A = new Float32Array(rt.memory.buffer, aff, 4 * nr);
       for (let i = 0; i < nr; i++) {
@@ -398,7 +405,7 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
     }
     // a row whose max is +Infinity (the reference shifts by 0: exp overflows) or whose sum is NaN: the
     // reference's rule (NaN where entries take part, exact 0 / -Infinity where they do not)
-    for (let i = 0; i < nr; i++)
+    if (bad > 0) for (let i = 0; i < nr; i++)
       if (S[2 * i] === Infinity || S[2 * i + 1] !== S[2 * i + 1]) forwardRow(xs, (r0 + i) * cols, H, (ob >> 2) + i * ld, cols, log, onOf(p, mask, r0 + i));
     copyOut(H, p, res, r0, nr, ob >> 2);
   }
