@@ -389,7 +389,10 @@ function maskRows(H: Float32Array, I: Int32Array, p: Rows, mask: View | null, r0
       const row = at[b]! + i * ld;
       const v = fill[b]!;
       if (M) for (let j = 0, mo = maskAt![r0 + i]!; j < a; j++, mo += maskStep) if (M[mo] === 0) H[row + j] = v;
-      H.fill(v, row + a, row + (whole ? ld : 4 * nv));
+      const to = row + (whole ? ld : 4 * nv);
+      // NOTE: a loop for the few floats of a partial vector (a fill call per row cost more than the kernel on causal rows of 64)
+      if (to - a - row < 8) for (let j = row + a; j < to; j++) H[j] = v;
+      else H.fill(v, row + a, to);
     }
   }
 }
