@@ -6,15 +6,18 @@
  *
  * Forward, per block of rows (about CHUNK floats): the rows are copied into wasm memory once (a
  * masked entry is written as -Infinity there, so it takes no part: NaN or Infinity under a mask
- * reads nothing), then one kernel call does, per row, the max (two accumulators), exp(x - max) with
- * its sum in one pass (the XNNPACK rr1-p5 exp: 2^n p(r), r = x - n ln2, a degree-5
- * polynomial; about 2 ulp, 0 below -87.3 where the result is subnormal), and the scale by 1 / sum,
- * and the block is copied out once. Causal rows run only their first ceil((i + 1) / 4) vectors
+ * reads nothing), then one kernel call does, per row, the max and min (four accumulators each),
+ * exp(x - max) with its sum in one pass (emitExp2: XNNPACK's rr1-p5 polynomial in log2 units, 2^n
+ * (1 + f q(f)), f = (x - max) log2(e) - n; 0 below 2^-126 where the result is subnormal; about 2 to
+ * 4 ulp), and the scale by 1 / sum, and the block is copied out once. At 1024 x 1024, one thread,
+ * recycled outputs: the copies in and out cost about 0.30 ns/elem (L3 bandwidth), the kernel 0.57
+ * (max 0.06, exp 0.44: 18 f32x4 ops a vector, no FMA; scale 0.05). Causal rows run only their first ceil((i + 1) / 4) vectors
  * (zeros after). Log-softmax scales by subtracting shift + log(sum) (math.ts rowAffine). Rows whose
  * max is +Infinity (a NaN result) are computed again in JS, as the reference does.
  *
  * Backward: softmax y (g - sum(g y)), log g - exp(y) sum(g), the same way (two passes over a row
- * in L1); masked entries are zeroed in the copy. A row that is dead (its active y all 0, log all
+ * in L1, two vectors a step; the sum in float64, of g y products rounded to float32 once); masked
+ * entries are zeroed in the copy. A row that is dead (its active y all 0, log all
  * -Infinity) or whose sum is not finite is computed again in JS by the reference's rule (exact
  * zeros where the entries take no part).
  */
