@@ -6,15 +6,18 @@
  *
  * Forward, per block of rows (about CHUNK floats): the rows are copied into wasm memory once (a
  * masked entry is written as -Infinity there, so it takes no part: NaN or Infinity under a mask
- * reads nothing), then one kernel call does, per row, the max (two accumulators), exp(x - max) with
- * its sum in one pass (the XNNPACK rr1-p5 exp: 2^n p(r), r = x - n ln2, a degree-5
- * polynomial; about 2 ulp, 0 below -87.3 where the result is subnormal), and the scale by 1 / sum,
- * and the block is copied out once. Causal rows run only their first ceil((i + 1) / 4) vectors
+ * reads nothing), then one kernel call does, per row, the max and min (four accumulators each),
+ * exp(x - max) with its sum in one pass (emitExp2: XNNPACK's rr1-p5 polynomial in log2 units, 2^n
+ * (1 + f q(f)), f = (x - max) log2(e) - n; 0 below 2^-126 where the result is subnormal; about 2 to
+ * 4 ulp), and the scale by 1 / sum, and the block is copied out once. At 1024 x 1024, one thread,
+ * recycled outputs: the copies in and out cost about 0.30 ns/elem (L3 bandwidth), the kernel 0.57
+ * (max 0.06, exp 0.44: 18 f32x4 ops a vector, no FMA; scale 0.05). Causal rows run only their first ceil((i + 1) / 4) vectors
  * (zeros after). Log-softmax scales by subtracting shift + log(sum) (math.ts rowAffine). Rows whose
  * max is +Infinity (a NaN result) are computed again in JS, as the reference does.
  *
  * Backward: softmax y (g - sum(g y)), log g - exp(y) sum(g), the same way (two passes over a row
- * in L1); masked entries are zeroed in the copy. A row that is dead (its active y all 0, log all
+ * in L1, two vectors a step; the sum in float64, of g y products rounded to float32 once); masked
+ * entries are zeroed in the copy. A row that is dead (its active y all 0, log all
  * -Infinity) or whose sum is not finite is computed again in JS by the reference's rule (exact
  * zeros where the entries take no part).
  */
@@ -46,10 +49,15 @@ const hexf = (m: number, e: number): number => m * 2 ** e;
  * rounds n into the low bits, with the exponent bias), -ln2 (and an unused slot), c5..c1, the cutoff below
  * which the result is flushed to 0, and a clamp from above (88.3: 2^n stays normal).
  */
+const EXP_C = [hexf(0x10f9f9c, -31), hexf(0x1573a1a, -29), hexf(0x1555a80, -27), hexf(0x1fffdc6, -26), hexf(0x1fffff6, -25)];
 export const SOFTMAX_EXP = [
   hexf(0x1715476, -24), 12583039, -Math.LN2, 0,
-  hexf(0x10f9f9c, -31), hexf(0x1573a1a, -29), hexf(0x1555a80, -27), hexf(0x1fffdc6, -26), hexf(0x1fffff6, -25),
+  ...EXP_C,
   -hexf(0x15d589e, -18), 88.3,
+  // 11-15: the same polynomial for 2^f (c_i ln2^i, c5 first: e^r = 2^f with r = f ln2), and 16: the
+  // cutoff in log2 units (2^-126), for emitExp2
+  ...EXP_C.map((c, i) => c * Math.LN2 ** (5 - i)),
+  -126,
 ];
 
 /** Splat the constants from `tbl` into v128 locals (V8 keeps them in registers or as memory operands; see contributing). */
@@ -84,6 +92,49 @@ function emitExp(f: FuncBuilder, k: number[], z: number, t: number, s: number, r
   if (cutoff) f.get(z), c(9).simd(F.lt).simd(ANDNOT);
 }
 
+/**
+ * `count` (an i32 local, may be 0) steps of `bytes` bytes over the pointers `ptrs` (locals),
+ * advanced after each body, as a do-while loop that tests only ptrs[0] against `end` (a scratch
+ * local): one compare and branch a step where countdown has a counter, a test and two branches
+ * (scalar ops that take the vector ports' turns in the exp and scale loops).
+ */
+function steps(f: FuncBuilder, count: number, ptrs: number[], bytes: number, end: number, body: () => void): void {
+  const p0 = ptrs[0]!;
+  f.get(count).if_();
+  f.get(p0).get(count).i32(bytes).i32Mul().i32Add().set(end);
+  f.loop();
+  body();
+  for (const p of ptrs) f.get(p).i32(bytes).i32Add().set(p);
+  f.get(p0).get(end).i32LtU().brIf(0);
+  f.end();
+  f.end();
+}
+
+/**
+ * exp of the f32x4 z on the stack (left on the stack), in log2 units: y = z log2(e), n = nearest(y)
+ * (the magic-bias add, which also leaves 2^n's exponent bits in t), f = y - n (exact), 2^n (1 + f
+ * q(f)), q the rr1-p5 polynomial in f (c_i ln2^i); 0 where y < -126 with `cutoff`. One op fewer
+ * than {@link emitExp} (f = y - n against r = z - n ln2 from z: a mul and an add): 18 ops a
+ * vector with the shift and the sum, against 19 (the exp pass 8% faster). The price: y's rounding,
+ * |y| 2^-25 absolute, where emitExp rounds n ln2: at most 8e-7 relative against 4e-7 for rows
+ * within [-4, 4] (simulated against Math.exp, x - max rounded as here), well inside softmax's
+ * tolerances. y, t, s, r are v128 scratch locals.
+ */
+function emitExp2(f: FuncBuilder, k: number[], y: number, t: number, s: number, r: number, cutoff: boolean): void {
+  const c = (i: number): FuncBuilder => f.get(k[i]!);
+  c(0).simd(F.mul).tee(y);
+  c(1).simd(F.add).tee(t).i32(23).simd(SHL).set(s); // s = 2^n
+  f.get(y).get(t);
+  c(1).simd(F.sub).simd(F.sub).set(r); // f = y - n
+  c(11).get(r).simd(F.mul);
+  for (let i = 12; i <= 15; i++) {
+    c(i).simd(F.add);
+    if (i < 15) f.get(r).simd(F.mul);
+  }
+  f.get(r).get(s).simd(F.mul).simd(F.mul).get(s).simd(F.add);
+  if (cutoff) f.get(y), c(16).simd(F.lt).simd(ANDNOT);
+}
+
 /** The sum of the 4 lanes of a v128 local, as an f32 on the stack. */
 function lanesSum(f: FuncBuilder, v: number): void {
   f.get(v).f32x4ExtractLane(0).get(v).f32x4ExtractLane(1).f32Add().get(v).f32x4ExtractLane(2).get(v).f32x4ExtractLane(3).f32Add().f32Add();
@@ -104,23 +155,30 @@ function fwdKernel(f: FuncBuilder): void {
   const acc2 = f.local(V128);
   const sc2 = f.locals(V128, 4);
   const [n0, n1] = f.locals(V128, 2) as [number, number];
+  const [m2, m3, n2, n3] = f.locals(V128, 4) as [number, number, number, number];
   const lo = f.local(F32);
+  const end = f.local(I32);
+  const bad = f.local(I32);
   countdown(f, rows, [[lens, 4], [stats, 8]], () => {
     f.get(lens).i32Load().set(n);
-    // the max, two accumulators (pmax: a NaN element is skipped here and makes the sum NaN)
-    // and the min (a row within 87 of its max needs no cutoff in its exp)
-    f.f32Const(-Infinity).simd(SPLAT).tee(m0).set(m1);
-    f.f32Const(Infinity).simd(SPLAT).tee(n0).set(n1);
-    f.get(x).set(px).get(n).i32(1).op(SHR_U).set(c);
-    countdown(f, c, [[px, 32]], () => {
-      f.get(px).v128Load().tee(z).get(m0).simd(F.pmax).set(m0).get(z).get(n0).simd(F.pmin).set(n0);
-      f.get(px).v128Load(16).tee(z).get(m1).simd(F.pmax).set(m1).get(z).get(n1).simd(F.pmin).set(n1);
+    // the max, four accumulators (pmax: a NaN element is skipped here and makes the sum NaN)
+    // and the min (a row within 87 of its max needs no cutoff in its exp). NOTE: four chains, not
+    // two: pmax's latency (4 cycles) bound the pass (0.12 ns/elem against 0.06)
+    f.f32Const(-Infinity).simd(SPLAT).tee(m0).tee(m1).tee(m2).set(m3);
+    f.f32Const(Infinity).simd(SPLAT).tee(n0).tee(n1).tee(n2).set(n3);
+    f.get(x).set(px).get(n).i32(2).op(SHR_U).set(c);
+    const minMax = (off: number, mx: number, mn: number): void => void f.get(px).v128Load(off).tee(z).get(mx).simd(F.pmax).set(mx).get(z).get(mn).simd(F.pmin).set(mn);
+    steps(f, c, [px], 64, end, () => {
+      minMax(0, m0, n0);
+      minMax(16, m1, n1);
+      minMax(32, m2, n2);
+      minMax(48, m3, n3);
     });
-    f.get(n).i32(1).op(0x71).if_(); // i32.and: an odd vector
-    f.get(px).v128Load().tee(z).get(m0).simd(F.pmax).set(m0).get(z).get(n0).simd(F.pmin).set(n0);
-    f.end();
-    f.get(m0).get(m1).simd(F.pmax).set(m0);
-    f.get(n0).get(n1).simd(F.pmin).set(n0);
+    // the last n % 4 vectors
+    f.get(n).i32(3).op(0x71).set(c); // i32.and
+    countdown(f, c, [[px, 16]], () => minMax(0, m0, n0));
+    f.get(m0).get(m1).simd(F.pmax).get(m2).get(m3).simd(F.pmax).simd(F.pmax).set(m0);
+    f.get(n0).get(n1).simd(F.pmin).get(n2).get(n3).simd(F.pmin).simd(F.pmin).set(n0);
     f.get(n0).f32x4ExtractLane(0).get(n0).f32x4ExtractLane(1).op(0x96).get(n0).f32x4ExtractLane(2).get(n0).f32x4ExtractLane(3).op(0x96).op(0x96).set(lo); // f32.min
     f.get(m0).f32x4ExtractLane(0).get(m0).f32x4ExtractLane(1).op(0x97).get(m0).f32x4ExtractLane(2).get(m0).f32x4ExtractLane(3).op(0x97).op(0x97).set(m); // f32.max
     f.get(stats).get(m).f32Store();
@@ -130,13 +188,13 @@ function fwdKernel(f: FuncBuilder): void {
     f.get(x).set(px).get(o).set(po);
     const expStore = (off: number, a: number, sc: number[], cut: boolean): void => {
       f.get(po).get(px).v128Load(off).get(sv).simd(F.sub);
-      emitExp(f, k, sc[0]!, sc[1]!, sc[2]!, sc[3]!, false, cut);
+      emitExp2(f, k, sc[0]!, sc[1]!, sc[2]!, sc[3]!, cut);
       f.tee(sc[0]!).v128Store(off).get(a).get(sc[0]!).simd(F.add).set(a);
     };
     // two vectors a step (two exp chains in flight, two sums), then an odd one
     const expLoop = (cut: boolean): void => {
       f.get(n).i32(1).op(SHR_U).set(c);
-      countdown(f, c, [[px, 32], [po, 32]], () => {
+      steps(f, c, [px, po], 32, end, () => {
         expStore(0, acc, [z, t, s, r], cut);
         expStore(16, acc2, sc2, cut);
       });
@@ -156,10 +214,17 @@ function fwdKernel(f: FuncBuilder): void {
     f.tee(sum);
     f.get(stats).get(sum).f32Store(4);
     f.set(sum);
+    // rows JS must compute again (max +Infinity, sum NaN): counted, so JS reads stats only when some are
+    f.get(bad).get(m).f32Const(Infinity).op(0x5b).get(sum).get(sum).op(0x5c).op(0x72).i32Add().set(bad); // f32.eq, f32.ne, i32.or
     f.get(scale).if_();
     // 1 / sum, or 0 for a sum of 0 (a dead row)
     f.f32Const(0).f32Const(1).get(sum).op(0x95).get(sum).f32Const(0).op(0x5b).op(0x1b).simd(SPLAT).set(sv); // f32.div, f32.eq, select
-    f.get(o).set(po).get(n).set(c);
+    // four vectors a step, then the last n % 4
+    f.get(o).set(po).get(n).i32(2).op(SHR_U).set(c);
+    steps(f, c, [po], 64, end, () => {
+      for (let off = 0; off < 64; off += 16) f.get(po).get(po).v128Load(off).get(sv).simd(F.mul).v128Store(off);
+    });
+    f.get(n).i32(3).op(0x71).set(c); // i32.and
     countdown(f, c, [[po, 16]], () => void f.get(po).get(po).v128Load().get(sv).simd(F.mul).v128Store());
     f.get(ld4).get(n).i32Sub().set(c);
     countdown(f, c, [[po, 16]], () => void f.get(po).v128Const(new Array<number>(16).fill(0)).v128Store());
@@ -168,6 +233,7 @@ function fwdKernel(f: FuncBuilder): void {
     next(x);
     next(o);
   });
+  f.get(bad);
 }
 
 /**
@@ -182,54 +248,71 @@ function bwdKernel(f: FuncBuilder): void {
   const [n, c, pg, py, po] = f.locals(I32, 5) as [number, number, number, number, number];
   const zero = new Array<number>(16).fill(0);
   const HIGH = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-  const rewind = (): void => void f.get(g).set(pg).get(y).set(py).get(o).set(po).get(n).set(c);
-  const ptrs: [number, number][] = [[pg, 16], [py, 16], [po, 16]];
-  // acc0 += low two lanes of `a` (times those of `b`), acc1 += the high two, in float64
-  const accumulate = (a: number, b: number | null): void => {
-    f.get(acc0).get(a).simd(PROMOTE);
-    if (b !== null) f.get(b).simd(PROMOTE).simd(F64_MUL);
-    f.simd(F64_ADD).set(acc0);
-    f.get(acc1).get(a).get(a).i8x16Shuffle(HIGH).simd(PROMOTE);
-    if (b !== null) f.get(b).get(b).i8x16Shuffle(HIGH).simd(PROMOTE).simd(F64_MUL);
-    f.simd(F64_ADD).set(acc1);
+  const [acc2, acc3, aux2, end] = [f.local(V128), f.local(V128), f.local(V128), f.local(I32)];
+  const A = [[acc0, acc1], [acc2, acc3]] as const;
+  const X = [aux, aux2] as const;
+  const rewind = (): void => void f.get(g).set(pg).get(y).set(py).get(o).set(po);
+  // the row's vectors two a step (two sets of accumulators: the float64 adds' latency, not their
+  // count, bound a one-vector loop), then an odd one; body(byte offset, accumulator set)
+  const pairs = (body: (off: number, u: 0 | 1) => void): void => {
+    rewind();
+    f.get(n).i32(1).op(SHR_U).set(c);
+    steps(f, c, [pg, py, po], 32, end, () => {
+      body(0, 0);
+      body(16, 1);
+    });
+    f.get(n).i32(1).op(0x71).if_(); // i32.and
+    body(0, 0);
+    // past it: the zeros over the rest of the row start at po
+    for (const p of [pg, py, po]) f.get(p).i32(16).i32Add().set(p);
+    f.end();
+  };
+  // A[u] += the low two lanes of w and the high two, in float64
+  const accumulate = (u: 0 | 1): void => {
+    f.get(A[u][0]).get(w).simd(PROMOTE).simd(F64_ADD).set(A[u][0]);
+    f.get(A[u][1]).get(w).get(w).i8x16Shuffle(HIGH).simd(PROMOTE).simd(F64_ADD).set(A[u][1]);
   };
   countdown(f, rows, [[lens, 4], [stats, 8]], () => {
     f.get(lens).i32Load().set(n);
-    f.v128Const(zero).tee(acc0).set(acc1);
-    rewind();
+    f.v128Const(zero).tee(acc0).tee(acc1).tee(acc2).set(acc3);
     f.get(log).if_();
-    f.f32Const(-Infinity).simd(SPLAT).set(aux);
-    countdown(f, c, ptrs, () => {
-      f.get(pg).v128Load().set(w);
-      accumulate(w, null);
-      f.get(aux).get(py).v128Load().simd(F.pmax).set(aux);
+    f.f32Const(-Infinity).simd(SPLAT).tee(aux).set(aux2);
+    pairs((off, u) => {
+      f.get(pg).v128Load(off).set(w);
+      accumulate(u);
+      f.get(X[u]).get(py).v128Load(off).simd(F.pmax).set(X[u]);
     });
+    f.get(aux).get(aux2).simd(F.pmax).set(aux);
     f.get(stats);
     f.get(aux).f32x4ExtractLane(0).get(aux).f32x4ExtractLane(1).op(0x97).get(aux).f32x4ExtractLane(2).get(aux).f32x4ExtractLane(3).op(0x97).op(0x97); // f32.max
     f.f32Store(4);
     f.else_();
-    f.v128Const(zero).set(aux);
-    countdown(f, c, ptrs, () => {
-      f.get(py).v128Load().set(v).get(pg).v128Load().set(w);
-      accumulate(v, w);
-      f.get(aux).get(v).simd(F.abs).simd(F.add).set(aux);
+    f.v128Const(zero).tee(aux).set(aux2);
+    // g y in float32 (one rounding, 2^-24 relative, against the kit's bound of 4 rtol times the
+    // row's sum of |g y|), summed in float64: 8 ops a vector, not 12
+    pairs((off, u) => {
+      f.get(py).v128Load(off).tee(v).get(pg).v128Load(off).simd(F.mul).set(w);
+      accumulate(u);
+      f.get(X[u]).get(v).simd(F.abs).simd(F.add).set(X[u]);
     });
+    f.get(aux).get(aux2).simd(F.add).set(aux);
     f.get(stats);
     lanesSum(f, aux);
     f.f32Store(4);
     f.end();
+    f.get(acc0).get(acc2).simd(F64_ADD).set(acc0);
+    f.get(acc1).get(acc3).simd(F64_ADD).set(acc1);
     // S = the float64 sum, rounded to float32
     f.get(stats).get(acc0).get(acc1).simd(F64_ADD).tee(acc0).f64x2ExtractLane(0).get(acc0).f64x2ExtractLane(1).f64Add().op(0xb6).f32Store(); // f32.demote_f64
     f.get(stats).v128Load32Splat(0).set(sv);
-    rewind();
     f.get(log).if_();
-    countdown(f, c, ptrs, () => {
-      f.get(po).get(pg).v128Load().get(py).v128Load();
+    pairs((off) => {
+      f.get(po).get(pg).v128Load(off).get(py).v128Load(off);
       emitExp(f, k, z, t, s, r, true);
-      f.get(sv).simd(F.mul).simd(F.sub).v128Store();
+      f.get(sv).simd(F.mul).simd(F.sub).v128Store(off);
     });
     f.else_();
-    countdown(f, c, ptrs, () => void f.get(po).get(py).v128Load().get(pg).v128Load().get(sv).simd(F.sub).simd(F.mul).v128Store());
+    pairs((off) => void f.get(po).get(py).v128Load(off).get(pg).v128Load(off).get(sv).simd(F.sub).simd(F.mul).v128Store(off));
     f.end();
     f.get(ld4).get(n).i32Sub().set(c);
     countdown(f, c, [[po, 16]], () => void f.get(po).v128Const(zero).v128Store());
@@ -242,13 +325,14 @@ function bwdKernel(f: FuncBuilder): void {
 
 /** The module's exports. */
 interface SoftmaxExports {
-  fwd(x: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, scale: number): void;
+  /** Returns the number of rows whose max is +Infinity or whose sum is NaN (JS computes them again). */
+  fwd(x: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, scale: number): number;
   bwd(g: number, y: number, out: number, rows: number, ld4: number, lens: number, stats: number, tbl: number, log: number): void;
 }
 
-/** The softmax module on a runtime's memory (built at first use). */
-const softmaxModule = lazyModule<SoftmaxExports>((mb) => {
-  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [], fwdKernel);
+/** @internal The softmax module on a runtime's memory (built at first use; exported for the benches). */
+export const softmaxModule = lazyModule<SoftmaxExports>((mb) => {
+  mb.func("fwd", [I32, I32, I32, I32, I32, I32, I32, I32], [I32], fwdKernel);
   mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, I32], [], bwdKernel);
 });
 
@@ -308,7 +392,10 @@ function maskRows(H: Float32Array, I: Int32Array, p: Rows, mask: View | null, r0
       const row = at[b]! + i * ld;
       const v = fill[b]!;
       if (M) for (let j = 0, mo = maskAt![r0 + i]!; j < a; j++, mo += maskStep) if (M[mo] === 0) H[row + j] = v;
-      H.fill(v, row + a, row + (whole ? ld : 4 * nv));
+      const to = row + (whole ? ld : 4 * nv);
+      // NOTE: a loop for the few floats of a partial vector (a fill call per row cost more than the kernel on causal rows of 64)
+      if (to - a - row < 8) for (let j = row + a; j < to; j++) H[j] = v;
+      else H.fill(v, row + a, to);
     }
   }
 }
@@ -344,19 +431,21 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
   const lens = xb + 8 * br * ld;
   const stats = lens + 4 * br;
   const tbl = stats + 8 * br;
-  const aff = tbl + 64;
+  const aff = tbl + 4 * SOFTMAX_EXP.length;
   const H = rt.heap(aff + 16 * br);
   const I = new Int32Array(rt.memory.buffer);
   H.set(SOFTMAX_EXP, tbl >> 2);
+  const S = new Float32Array(rt.memory.buffer, stats, 2 * br);
   const res = takeUninit("float32", rows * cols);
+  const whole = !(mask || causal || ld !== cols);
+  // every row runs all its vectors: the lengths once for all blocks
+  if (whole) I.fill(ld / 4, lens >> 2, (lens >> 2) + br);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     copyIn(H, p, xs, r0, nr, xb >> 2);
     // log-softmax subtracts from every entry of the row (the rest must be -Infinity); softmax zeroes the rest
-    if (mask || causal || ld !== cols) maskRows(H, I, p, mask, r0, nr, [xb >> 2], [-Infinity], lens >> 2, log);
-    else I.fill(ld / 4, lens >> 2, (lens >> 2) + nr);
-    mod.fwd(xb, ob, nr, ld / 4, lens, stats, tbl, log ? 0 : 1);
-    const S = new Float32Array(rt.memory.buffer, stats, 2 * nr);
+    if (!whole) maskRows(H, I, p, mask, r0, nr, [xb >> 2], [-Infinity], lens >> 2, log);
+    const bad = mod.fwd(xb, ob, nr, ld / 4, lens, stats, tbl, log ? 0 : 1);
     if (log) {
       const A = new Float32Array(rt.memory.buffer, aff, 4 * nr);
       for (let i = 0; i < nr; i++) {
@@ -369,7 +458,7 @@ export function maskedSoftmaxWasm(rt: WasmRuntime, x: View, axis: number, log: b
     }
     // a row whose max is +Infinity (the reference shifts by 0: exp overflows) or whose sum is NaN: the
     // reference's rule (NaN where entries take part, exact 0 / -Infinity where they do not)
-    for (let i = 0; i < nr; i++)
+    if (bad > 0) for (let i = 0; i < nr; i++)
       if (S[2 * i] === Infinity || S[2 * i + 1] !== S[2 * i + 1]) forwardRow(xs, (r0 + i) * cols, H, (ob >> 2) + i * ld, cols, log, onOf(p, mask, r0 + i));
     copyOut(H, p, res, r0, nr, ob >> 2);
   }
@@ -412,7 +501,7 @@ export function softmaxBackwardWasm(rt: WasmRuntime, g: View, y: View, axis: num
   const lens = ob + 4 * br * ld;
   const stats = lens + 4 * br;
   const tbl = stats + 8 * br;
-  const H = rt.heap(tbl + 64);
+  const H = rt.heap(tbl + 4 * SOFTMAX_EXP.length);
   const I = new Int32Array(rt.memory.buffer);
   H.set(SOFTMAX_EXP, tbl >> 2);
   const res = takeUninit("float32", rows * cols);
