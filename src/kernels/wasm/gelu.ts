@@ -20,6 +20,9 @@ import { countdown, FuncBuilder, I32, V128 } from "./emit.js";
 import { denseF32, ELEMENTWISE_MIN } from "./elementwise.js";
 import { EXP_CONSTANTS, emitExp } from "./math.js";
 import { lazyModule, roundUp, type WasmRuntime } from "./runtime.js";
+// outputs are written whole: they may come from the pool of recycled gradients (and the engine may
+// recycle a gradient taken so: takeUninit records it as born in the backward pass)
+import { takeUninit } from "../../tensor/pool.js";
 
 // SIMD opcodes (after 0xfd)
 const F = { abs: 0xe0, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, pmin: 0xea, pmax: 0xeb, eq: 0x41, lt: 0x43 };
@@ -185,7 +188,7 @@ export function geluWasm(rt: WasmRuntime, x: View): Float32Array | null {
   const tbl = oa + 4 * c;
   writeTable(rt, tbl);
   const H = rt.heap(tbl + 4 * (EXP_CONSTANTS.length + CONSTANTS.length));
-  const out = new Float32Array(n);
+  const out = takeUninit("float32", n);
   for (let i = 0; i < n; i += c) {
     const len = Math.min(c, n - i);
     H.set(xs.subarray(i, i + len), xa >> 2);
@@ -209,7 +212,7 @@ export function geluBackwardWasm(rt: WasmRuntime, x: View, g: View): Float32Arra
   const tbl = oa + 4 * c;
   writeTable(rt, tbl);
   const H = rt.heap(tbl + 4 * (EXP_CONSTANTS.length + CONSTANTS.length));
-  const out = new Float32Array(n);
+  const out = takeUninit("float32", n);
   for (let i = 0; i < n; i += c) {
     const len = Math.min(c, n - i);
     H.set(xs.subarray(i, i + len), xa >> 2);

@@ -24,6 +24,8 @@ import { isDense } from "../js/runs.js";
 import { CHUNK, ELEMENTWISE_MIN } from "./elementwise.js";
 import { countdown, F32, F64, FuncBuilder, I32, V128 } from "./emit.js";
 import { lazyModule, type WasmRuntime } from "./runtime.js";
+// outputs are written whole: they may come from the pool of recycled gradients
+import { takeUninit } from "../../tensor/pool.js";
 
 // SIMD opcodes (after the 0xfd prefix) and scalar ones
 const F64X2_SPLAT = 0x14;
@@ -281,7 +283,7 @@ export function layerNormWasm(rt: WasmRuntime, x: View, weight: View | null, bia
   H.set(vec32(weight, n, 1), wb >> 2);
   H.set(vec32(bias, n, 0), bb >> 2);
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
-  const res = new Float32Array(total);
+  const res = takeUninit("float32", total);
   const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
@@ -309,7 +311,7 @@ export function layerNormBackwardWasm(rt: WasmRuntime, x: View, weight: View | n
   A.fill(0);
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
   const gs = (g.storage as Float32Array).subarray(g.offset, g.offset + total);
-  const dx = new Float32Array(total);
+  const dx = takeUninit("float32", total);
   const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
