@@ -24,6 +24,8 @@ import { isDense } from "../js/runs.js";
 import { CHUNK, ELEMENTWISE_MIN } from "./elementwise.js";
 import { countdown, F32, F64, FuncBuilder, I32, V128 } from "./emit.js";
 import { lazyModule, type WasmRuntime } from "./runtime.js";
+// outputs are written whole: they may come from the pool of recycled gradients
+import { takeUninit } from "../../tensor/pool.js";
 
 // SIMD opcodes (after the 0xfd prefix) and scalar ones
 const F64X2_SPLAT = 0x14;
@@ -167,13 +169,15 @@ function fwdKernel(f: FuncBuilder): void {
 }
 
 /**
- * bwd(x, g, out, rows, n4, w, acc, eps, n): per row, out = r (gw - mean(gw) - xhat mean(gw xhat)),
- * gw = g w; acc (2n float64: dweight then dbias) += g xhat, g.
+ * bwd(x, g, out, rows, n4, w, acc, s, eps, n): per row, out = r (gw - mean(gw) - xhat mean(gw xhat)),
+ * gw = g w; acc (2n float64: dweight then dbias) += g xhat, g. The pass that sums the means keeps
+ * xhat and gw (float64) of the row in s (4n float64) for the pass that writes out, which so reads
+ * them instead of computing them again (the same values).
  */
 function bwdKernel(f: FuncBuilder): void {
-  const [x, g, o, rows, n4, w, acc, eps, nf] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [x, g, o, rows, n4, w, acc, s, eps, nf] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const L = rowLocals(f);
-  const [pg, po, pw, pa, pb] = f.locals(I32, 5) as [number, number, number, number, number];
+  const [pg, po, pw, pa, pb, ps] = f.locals(I32, 6) as [number, number, number, number, number, number];
   const [gl, gh, m1a, m1b, m2a, m2b, t] = f.locals(V128, 7) as [number, number, number, number, number, number, number];
   const rewind = (): void => void f.get(x).set(L.px).get(g).set(pg).get(o).set(po).get(w).set(pw).get(acc).set(pa).get(n4).set(L.c);
   /** gl, gh = g w (float64, exact) of the current vector; g itself left in t's two halves via gl/gh first. */
@@ -188,7 +192,8 @@ function bwdKernel(f: FuncBuilder): void {
     f.v128Const(ZERO).tee(m1a).tee(m1b).tee(m2a).set(m2b);
     rewind();
     f.get(acc).get(n4).i32(5).i32Shl().i32Add().set(pb);
-    countdown(f, L.c, [[L.px, 16], [pg, 16], [pw, 16], [pa, 32], [pb, 32]], () => {
+    f.get(s).set(ps);
+    countdown(f, L.c, [[L.px, 16], [pg, 16], [pw, 16], [pa, 32], [pb, 32], [ps, 64]], () => {
       f.get(L.px).v128Load().set(L.v);
       standardized(f, L);
       f.get(pg).v128Load().set(t);
@@ -203,19 +208,16 @@ function bwdKernel(f: FuncBuilder): void {
       f.get(m1b).get(gh).simd(F64X2.add).set(m1b);
       f.get(m2a).get(gl).get(L.lo).simd(F64X2.mul).simd(F64X2.add).set(m2a);
       f.get(m2b).get(gh).get(L.hi).simd(F64X2.mul).simd(F64X2.add).set(m2b);
+      f.get(ps).get(L.lo).v128Store(0).get(ps).get(L.hi).v128Store(16).get(ps).get(gl).v128Store(32).get(ps).get(gh).v128Store(48);
     });
     lanes(f, m1a, m1b);
     f.get(nf).op(F64_DIV).simd(F64X2_SPLAT).set(m1a);
     lanes(f, m2a, m2b);
     f.get(nf).op(F64_DIV).simd(F64X2_SPLAT).set(m2a);
-    // pass 4: dx = r ((gw - m1) - xhat m2)
-    rewind();
-    countdown(f, L.c, [[L.px, 16], [pg, 16], [po, 16], [pw, 16]], () => {
-      f.get(L.px).v128Load().set(L.v);
-      standardized(f, L);
-      f.get(pg).v128Load().set(t);
-      promote(f, t, gl, gh);
-      gw();
+    // pass 4: dx = r ((gw - m1) - xhat m2), xhat and gw from s
+    f.get(s).set(ps).get(o).set(po).get(n4).set(L.c);
+    countdown(f, L.c, [[ps, 64], [po, 16]], () => {
+      f.get(ps).v128Load(0).set(L.lo).get(ps).v128Load(16).set(L.hi).get(ps).v128Load(32).set(gl).get(ps).v128Load(48).set(gh);
       for (const [gg, h] of [[gl, L.lo], [gh, L.hi]] as const) f.get(gg).get(m1a).simd(F64X2.sub).get(h).get(m2a).simd(F64X2.mul).simd(F64X2.sub).get(L.rv).simd(F64X2.mul).set(h);
       f.get(po);
       demote2(f, L.lo, L.hi);
@@ -228,13 +230,13 @@ function bwdKernel(f: FuncBuilder): void {
 /** The module's exports. */
 interface NormExports {
   fwd(x: number, out: number, rows: number, n4: number, w: number, b: number, eps: number, n: number): void;
-  bwd(x: number, g: number, out: number, rows: number, n4: number, w: number, acc: number, eps: number, n: number): void;
+  bwd(x: number, g: number, out: number, rows: number, n4: number, w: number, acc: number, s: number, eps: number, n: number): void;
 }
 
 /** The layer-norm module on a runtime's memory (built at first use). */
 const normModule = lazyModule<NormExports>((mb) => {
   mb.func("fwd", [I32, I32, I32, I32, I32, I32, F64, F64], [], fwdKernel);
-  mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, F64, F64], [], bwdKernel);
+  mb.func("bwd", [I32, I32, I32, I32, I32, I32, I32, I32, F64, F64], [], bwdKernel);
 });
 
 /** Exposed for tests: the module's size in bytes (below Chrome's 4 KB limit for synchronous compilation). */
@@ -281,7 +283,7 @@ export function layerNormWasm(rt: WasmRuntime, x: View, weight: View | null, bia
   H.set(vec32(weight, n, 1), wb >> 2);
   H.set(vec32(bias, n, 0), bb >> 2);
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
-  const res = new Float32Array(total);
+  const res = takeUninit("float32", total);
   const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
@@ -303,19 +305,20 @@ export function layerNormBackwardWasm(rt: WasmRuntime, x: View, weight: View | n
   const ob = gb + 4 * br * n;
   const wb = ob + 4 * br * n;
   const ab = wb + 4 * n;
-  const H = rt.heap(ab + 16 * n);
+  const sb = ab + 16 * n;
+  const H = rt.heap(sb + 32 * n);
   H.set(vec32(weight, n, 1), wb >> 2);
   const A = new Float64Array(rt.memory.buffer, ab, 2 * n);
   A.fill(0);
   const xs = (x.storage as Float32Array).subarray(x.offset, x.offset + total);
   const gs = (g.storage as Float32Array).subarray(g.offset, g.offset + total);
-  const dx = new Float32Array(total);
+  const dx = takeUninit("float32", total);
   const mod = normModule.on(rt);
   for (let r0 = 0; r0 < rows; r0 += br) {
     const nr = Math.min(br, rows - r0);
     H.set(xs.subarray(r0 * n, (r0 + nr) * n), xb >> 2);
     H.set(gs.subarray(r0 * n, (r0 + nr) * n), gb >> 2);
-    mod.bwd(xb, gb, ob, nr, n / 4, wb, ab, eps, n);
+    mod.bwd(xb, gb, ob, nr, n / 4, wb, ab, sb, eps, n);
     dx.set(H.subarray(ob >> 2, (ob >> 2) + nr * n), r0 * n);
   }
   const D = new Float64Array(rt.memory.buffer, ab, 2 * n);
