@@ -542,12 +542,36 @@ const magnitudeCache = new WeakMap<Bounds, number>();
 /** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
 const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
+/**
+ * The storage run [start, end) whose elements a view reads, each at least once and no other (a
+ * dense block, permuted or not, broadcast dims repeating it), or null. NOTE: a max or a
+ * finiteness test over the run is the view's own, without the copy that a strided view costs (the
+ * backward's transposed bounds: x^T, W^T).
+ */
+function denseRun(t: Tensor): [number, number] | null {
+  const dims: [number, number][] = [];
+  for (let i = 0; i < t.ndim; i++) {
+    const n = t.shape[i]!;
+    if (n === 0) return [t.offset, t.offset];
+    if (n > 1 && t.strides[i] !== 0) dims.push([t.strides[i]!, n]);
+  }
+  dims.sort((a, b) => a[0] - b[0]);
+  let len = 1;
+  for (const [stride, n] of dims) {
+    if (stride !== len) return null;
+    len *= n;
+  }
+  return [t.offset, t.offset + len];
+}
+
 /** max |t| (NaN if t holds a NaN). */
 function maxAbsOf(t: Tensor): number {
   if (!isFloat(t.dtype)) return 0;
-  const d = contiguousData(t);
+  const run = denseRun(t);
+  const d = run ? t.storage : contiguousData(t);
+  const end = run ? run[1] : d.length;
   let m = 0;
-  for (let i = 0; i < d.length; i++) {
+  for (let i = run ? run[0] : 0; i < end; i++) {
     const v = Math.abs(d[i]!);
     if (!(v <= m)) m = v !== v ? NaN : v;
     if (m !== m) return NaN;
@@ -561,8 +585,12 @@ const finite = (b: Bounds): boolean => {
   if (r === undefined) finiteCache.set(b, (r = scanFinite(b)));
   return r;
 };
-// NOTE: allFinite reads a strided view (a permuted or expanded bound) in place, without a copy.
-const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (allFinite(b.lo) && (b.lo === b.hi || allFinite(b.hi)));
+/** Whether a bound is finite: a dense run (a permuted or broadcast bound too) read in place, as one contiguous block. */
+function finiteOf(t: Tensor): boolean {
+  const run = denseRun(t);
+  return allFinite(run ? { storage: t.storage, shape: [run[1] - run[0]], strides: [1], offset: run[0], dtype: t.dtype } : t);
+}
+const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (finiteOf(b.lo) && (b.lo === b.hi || finiteOf(b.hi)));
 
 function sanitize(b: Bounds): Bounds {
   if (finite(b)) return b;
