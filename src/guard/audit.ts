@@ -26,7 +26,7 @@ import { currentVjp, grad, setEngineObserver, type EngineObserver } from "../aut
 import { setCompositeObserver, type CompositeDef } from "../autograd/composite.js";
 import { withGradMode } from "../autograd/grad-mode.js";
 import type { Bounds, IntervalRules, Node, OpDef } from "../autograd/node.js";
-import { isBilinear } from "../ops/interval.js";
+import { denseRun, isBilinear } from "../ops/interval.js";
 import { opTable } from "../ops/table.js";
 import { isFloat, maxFinite, toDtype, type DType, type FloatDType } from "../tensor/dtype.js";
 import { allFinite, contiguousData } from "../tensor/layout.js";
@@ -542,28 +542,6 @@ const magnitudeCache = new WeakMap<Bounds, number>();
 /** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
 const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
-/**
- * The storage run [start, end) whose elements a view reads, each at least once and no other (a
- * dense block, permuted or not, broadcast dims repeating it), or null. NOTE: a max or a
- * finiteness test over the run is the view's own, without the copy that a strided view costs (the
- * backward's transposed bounds: x^T, W^T).
- */
-function denseRun(t: Tensor): [number, number] | null {
-  const dims: [number, number][] = [];
-  for (let i = 0; i < t.ndim; i++) {
-    const n = t.shape[i]!;
-    if (n === 0) return [t.offset, t.offset];
-    if (n > 1 && t.strides[i] !== 0) dims.push([t.strides[i]!, n]);
-  }
-  dims.sort((a, b) => a[0] - b[0]);
-  let len = 1;
-  for (const [stride, n] of dims) {
-    if (stride !== len) return null;
-    len *= n;
-  }
-  return [t.offset, t.offset + len];
-}
-
 /** max |t| (NaN if t holds a NaN). */
 function maxAbsOf(t: Tensor): number {
   if (!isFloat(t.dtype)) return 0;
@@ -826,11 +804,18 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
   const seed = options.seed ?? 1;
   const specs = inputs.map(specOf);
   const r = rng(seed);
-  const args = specs.map((s) => s.fixed ?? make(s, Float64Array.from(s.lo, (lo, k) => {
-    const a = Math.max(lo, -1e6);
-    const b = Math.min(s.hi[k]!, 1e6);
-    return a > b ? lo : a + (b - a) * r();
-  })));
+  // NOTE: a plain loop, not Float64Array.from with a callback (cold, it cost more than the rules of a small model)
+  const args = specs.map((s) => {
+    if (s.fixed) return s.fixed;
+    const v = new Float64Array(s.lo.length);
+    for (let k = 0; k < v.length; k++) {
+      const lo = s.lo[k]!;
+      const a = Math.max(lo, -1e6);
+      const b = Math.min(s.hi[k]!, 1e6);
+      v[k] = a > b ? lo : a + (b - a) * r();
+    }
+    return make(s, v);
+  });
   // Differentiate the inputs too when asked, or when fn has no parameter: the run on bounds tells
   // (its loss does not require grad), and runs again with the inputs requiring grad.
   let inputGrads = options.inputGradients ?? false;

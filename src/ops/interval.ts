@@ -36,13 +36,59 @@ export function hull(ts: readonly Tensor[]): Bounds {
   return { lo, hi };
 }
 
+/**
+ * @internal The storage run [start, end) whose elements a view reads, each at least once and no
+ * other (a dense block, permuted or not, broadcast dims repeating it), or null. NOTE: an
+ * elementwise op, a max or a finiteness test over the run is the view's own, without the strided
+ * loop or copy (the transposed and sliced bounds of attention: q, k^T, v).
+ */
+export function denseRun(t: Tensor): [number, number] | null {
+  const dims: [number, number][] = [];
+  for (let i = 0; i < t.ndim; i++) {
+    const n = t.shape[i]!;
+    if (n === 0) return [t.offset, t.offset];
+    if (n > 1 && t.strides[i] !== 0) dims.push([t.strides[i]!, n]);
+  }
+  dims.sort((a, b) => a[0] - b[0]);
+  let len = 1;
+  for (const [stride, n] of dims) {
+    if (stride !== len) return null;
+    len *= n;
+  }
+  return [t.offset, t.offset + len];
+}
+
+/** The dense run that both bounds read in the same layout (two strided views of one shape, strides and offset), or null. */
+function sharedRun(b: Bounds): [number, number] | null {
+  const { lo, hi } = b;
+  if (lo.isContiguous() || lo.offset !== hi.offset || lo.ndim !== hi.ndim || lo.strides.some((s, i) => s !== hi.strides[i] || lo.shape[i] !== hi.shape[i])) return null;
+  const run = denseRun(lo);
+  // a broadcast view repeats elements: the run is smaller than the view
+  return run && run[1] - run[0] === lo.numel ? run : null;
+}
+
 /** @internal Whether every element of the bounds is a point (lo == hi); reads contiguous bounds in place, stops at the first difference. */
 export function isPoint(b: Bounds): boolean {
   if (b.lo === b.hi) return true;
-  const l = contiguousData(b.lo);
-  const h = contiguousData(b.hi);
-  for (let i = 0; i < l.length; i++) if (l[i] !== h[i]) return false;
+  const run = sharedRun(b);
+  const l = run ? b.lo.storage : contiguousData(b.lo);
+  const h = run ? b.hi.storage : contiguousData(b.hi);
+  const [start, end] = run ?? [0, l.length];
+  for (let i = start; i < end; i++) if (l[i] !== h[i]) return false;
   return true;
+}
+
+/**
+ * f(lo, hi) of elementwise tensor ops, as a contiguous tensor of the bounds' shape. NOTE: two
+ * strided views in one layout (a transposed or sliced bound) are read as their dense runs, and the
+ * result copied once into place (one strided pass, not a strided pass per op).
+ */
+function elementwise(b: Bounds, f: (lo: Tensor, hi: Tensor) => Tensor): Tensor {
+  const run = sharedRun(b);
+  if (!run) return f(b.lo, b.hi);
+  const n = run[1] - run[0];
+  const r = f(new Tensor(b.lo.storage, [n], [1], run[0]), new Tensor(b.hi.storage, [n], [1], run[0]));
+  return new Tensor(r.storage, b.lo.shape, b.lo.strides, b.lo.offset - run[0]).contiguous();
 }
 
 /**
@@ -145,8 +191,8 @@ export function bilinear<A>(): IntervalRules<[Tensor, Tensor], A> {
   const rules: IntervalRules<[Tensor, Tensor], A> = {
     forward: ({ bounds: [a, b], attrs, forward }) => {
       const f = (x: Tensor, y: Tensor): Tensor => forward([x, y], attrs);
-      const mid = (x: Bounds): Tensor => (x.lo === x.hi ? x.lo : x.lo.add(x.hi).mul(0.5));
-      const rad = (x: Bounds): Tensor | null => (x.lo === x.hi || isPoint(x) ? null : x.hi.sub(x.lo).mul(0.5));
+      const mid = (x: Bounds): Tensor => (x.lo === x.hi ? x.lo : elementwise(x, (lo, hi) => lo.add(hi).mul(0.5)));
+      const rad = (x: Bounds): Tensor | null => (x.lo === x.hi || isPoint(x) ? null : elementwise(x, (lo, hi) => hi.sub(lo).mul(0.5)));
       const ma = mid(a!);
       const mb = mid(b!);
       const ra = rad(a!);
