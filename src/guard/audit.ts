@@ -191,8 +191,8 @@ class Interpreter {
   readonly byStorage = new WeakMap<object, Tensor>();
   readonly guards = new WeakMap<Tensor, { x: Tensor; cmp: Cmp; c: number }>();
   readonly castOf = new WeakMap<Tensor, Tensor>();
-  /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m. */
-  readonly lazy = new WeakMap<Tensor, { m: number; force: () => Bounds }>();
+  /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m; m undefined: deferred (see DEFER). */
+  readonly lazy = new WeakMap<Tensor, { m: number | undefined; force: () => Bounds }>();
   readonly declared = new Map<Node, readonly (Bounds | null)[] | undefined>();
   readonly unitOf = new WeakMap<Node, UnitRecord>();
   readonly unitOut = new Map<Node, UnitRecord>();
@@ -378,7 +378,7 @@ class Interpreter {
   }
 
   /** Defer an output's bounds: |value bounds| <= m, computed by force when an op reads them. */
-  setLazy(t: Tensor, m: number, force: () => Bounds): void {
+  setLazy(t: Tensor, m: number | undefined, force: () => Bounds): void {
     this.lazy.set(t, { m, force });
     if (!this.byStorage.has(t.storage)) this.byStorage.set(t.storage, t);
   }
@@ -386,7 +386,7 @@ class Interpreter {
   /** The largest |bound| of a tensor's bounds (a lazy one's m, without computing them); NaN for a NaN bound. */
   magnitude(t: Tensor): number {
     const l = this.lazy.get(t);
-    if (l) return l.m;
+    if (l?.m !== undefined) return l.m;
     const b = this.boundsOf(t);
     let m = magnitudeCache.get(b);
     if (m === undefined) magnitudeCache.set(b, (m = Math.max(maxAbsOf(b.lo), b.hi === b.lo ? 0 : maxAbsOf(b.hi))));
@@ -428,6 +428,9 @@ class Interpreter {
         return;
       }
       this.ops++;
+      // An op reading a deferred output computes its bounds first (as if they had not waited).
+      for (const t of inputs) if (this.lazy.get(t)?.m === undefined && this.lazy.has(t)) this.boundsOf(t);
+      if (DEFER.has(op) && this.exactPoints) return this.setLazy(out, undefined, () => this.interpretOp(op, entry.def, rules, inputs, out, attrs, node, vjp));
       // In the backward, a product (matmul, conv) or a view or sum of lazy gradient bounds whose
       // size is bounded by a finite number cannot overflow: its bounds wait until an op reads them
       // (a weight's gradient is read by none: its three products are never computed).
@@ -539,6 +542,14 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
 }
 
 const magnitudeCache = new WeakMap<Bounds, number>();
+/**
+ * Ops whose bounds wait until another op reads them: they cannot turn finite bounds into NaN/Inf
+ * (|x|, the largest or smallest of values), so they have no finding of their own. NOTE: the
+ * row maxima of |x| that the normalisations take to rescale rows that would overflow (ops/
+ * overflow-scale.ts) are read by no op: their rules (a [64, 16, 8, 8] batch of the digits CNN,
+ * twice) never run.
+ */
+const DEFER = new Set(["abs", "amax", "amin"]);
 /** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
 const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
