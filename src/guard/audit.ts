@@ -194,6 +194,7 @@ class Interpreter {
   /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m; m undefined: deferred (see DEFER). */
   readonly lazy = new WeakMap<Tensor, { m: number | undefined; force: () => Bounds }>();
   readonly declared = new Map<Node, readonly (Bounds | null)[] | undefined>();
+  readonly absOfStorage = new WeakMap<object, number>();
   readonly unitOf = new WeakMap<Node, UnitRecord>();
   readonly unitOut = new Map<Node, UnitRecord>();
   readonly findings: AuditFinding[] = [];
@@ -365,6 +366,9 @@ class Interpreter {
       // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
       const created = (): boolean =>
         inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
+      // a view or copy of one input's bounds (reshape, permute, a slice): finite where they are, without a scan
+      const f0 = inBs.length === 1 ? finiteCache.get(inBs[0]!) : undefined;
+      if (f0 !== undefined && !finiteCache.has(b) && ((SAME_ELEMENTS.has(op) && out.numel > 0) || (f0 && SUBSET.has(op)))) finiteCache.set(b, f0);
       if (!rules.constant && !finite(b) && created()) {
         if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
         else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
@@ -389,7 +393,19 @@ class Interpreter {
     if (l?.m !== undefined) return l.m;
     const b = this.boundsOf(t);
     let m = magnitudeCache.get(b);
-    if (m === undefined) magnitudeCache.set(b, (m = Math.max(maxAbsOf(b.lo), b.hi === b.lo ? 0 : maxAbsOf(b.hi))));
+    if (m === undefined) magnitudeCache.set(b, (m = Math.max(this.maxAbs(b.lo), b.hi === b.lo ? 0 : this.maxAbs(b.hi))));
+    return m;
+  }
+
+  /**
+   * max |t| of a bound; one scan per storage when t reads all of it (x and x^T, W and W^T share
+   * theirs). NOTE: magnitudes are taken in the backward only, when no storage of a bound changes.
+   */
+  maxAbs(t: Tensor): number {
+    const run = denseRun(t);
+    if (!run || run[0] !== 0 || run[1] !== t.storage.length) return maxAbsOf(t);
+    let m = this.absOfStorage.get(t.storage);
+    if (m === undefined) this.absOfStorage.set(t.storage, (m = maxAbsOf(t)));
     return m;
   }
 
@@ -550,6 +566,10 @@ const magnitudeCache = new WeakMap<Bounds, number>();
  * twice) never run.
  */
 const DEFER = new Set(["abs", "amax", "amin"]);
+/** Ops whose output bounds hold the elements of their one input's bounds (none other): finite where the input's are. */
+const SAME_ELEMENTS = new Set(["reshape", "permute", "expand", "contiguous"]);
+/** Ops whose output bounds hold some elements of their one input's bounds: finite if the input's are. */
+const SUBSET = new Set(["narrow", "slice"]);
 /** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
 const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
