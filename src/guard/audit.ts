@@ -26,7 +26,7 @@ import { currentVjp, grad, setEngineObserver, type EngineObserver } from "../aut
 import { setCompositeObserver, type CompositeDef } from "../autograd/composite.js";
 import { withGradMode } from "../autograd/grad-mode.js";
 import type { Bounds, IntervalRules, Node, OpDef } from "../autograd/node.js";
-import { denseRun, isBilinear } from "../ops/interval.js";
+import { denseView, isBilinear } from "../ops/interval.js";
 import { opTable } from "../ops/table.js";
 import { isFloat, maxFinite, toDtype, type DType, type FloatDType } from "../tensor/dtype.js";
 import { allFinite, contiguousData } from "../tensor/layout.js";
@@ -191,8 +191,8 @@ class Interpreter {
   readonly byStorage = new WeakMap<object, Tensor>();
   readonly guards = new WeakMap<Tensor, { x: Tensor; cmp: Cmp; c: number }>();
   readonly castOf = new WeakMap<Tensor, Tensor>();
-  /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m; m undefined: deferred (see DEFER). */
-  readonly lazy = new WeakMap<Tensor, { m: number | undefined; force: () => Bounds }>();
+  /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m. */
+  readonly lazy = new WeakMap<Tensor, { m: number; force: () => Bounds }>();
   readonly declared = new Map<Node, readonly (Bounds | null)[] | undefined>();
   readonly absOfStorage = new WeakMap<object, number>();
   readonly unitOf = new WeakMap<Node, UnitRecord>();
@@ -382,7 +382,7 @@ class Interpreter {
   }
 
   /** Defer an output's bounds: |value bounds| <= m, computed by force when an op reads them. */
-  setLazy(t: Tensor, m: number | undefined, force: () => Bounds): void {
+  setLazy(t: Tensor, m: number, force: () => Bounds): void {
     this.lazy.set(t, { m, force });
     if (!this.byStorage.has(t.storage)) this.byStorage.set(t.storage, t);
   }
@@ -390,7 +390,7 @@ class Interpreter {
   /** The largest |bound| of a tensor's bounds (a lazy one's m, without computing them); NaN for a NaN bound. */
   magnitude(t: Tensor): number {
     const l = this.lazy.get(t);
-    if (l?.m !== undefined) return l.m;
+    if (l) return l.m;
     const b = this.boundsOf(t);
     let m = magnitudeCache.get(b);
     if (m === undefined) magnitudeCache.set(b, (m = Math.max(this.maxAbs(b.lo), b.hi === b.lo ? 0 : this.maxAbs(b.hi))));
@@ -402,10 +402,10 @@ class Interpreter {
    * theirs). NOTE: magnitudes are taken in the backward only, when no storage of a bound changes.
    */
   maxAbs(t: Tensor): number {
-    const run = denseRun(t);
-    if (!run || run[0] !== 0 || run[1] !== t.storage.length) return maxAbsOf(t);
+    const v = denseView(t);
+    if (v?.offset !== 0 || v.numel !== t.storage.length) return maxAbsOf(t);
     let m = this.absOfStorage.get(t.storage);
-    if (m === undefined) this.absOfStorage.set(t.storage, (m = maxAbsOf(t)));
+    if (m === undefined) this.absOfStorage.set(t.storage, (m = maxAbsOf(v)));
     return m;
   }
 
@@ -444,9 +444,6 @@ class Interpreter {
         return;
       }
       this.ops++;
-      // An op reading a deferred output computes its bounds first (as if they had not waited).
-      for (const t of inputs) if (this.lazy.get(t)?.m === undefined && this.lazy.has(t)) this.boundsOf(t);
-      if (DEFER.has(op) && this.exactPoints) return this.setLazy(out, undefined, () => this.interpretOp(op, entry.def, rules, inputs, out, attrs, node, vjp));
       // In the backward, a product (matmul, conv) or a view or sum of lazy gradient bounds whose
       // size is bounded by a finite number cannot overflow: its bounds wait until an op reads them
       // (a weight's gradient is read by none: its three products are never computed).
@@ -558,14 +555,6 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
 }
 
 const magnitudeCache = new WeakMap<Bounds, number>();
-/**
- * Ops whose bounds wait until another op reads them: they cannot turn finite bounds into NaN/Inf
- * (|x|, the largest or smallest of values), so they have no finding of their own. NOTE: the
- * row maxima of |x| that the normalisations take to rescale rows that would overflow (ops/
- * overflow-scale.ts) are read by no op: their rules (a [64, 16, 8, 8] batch of the digits CNN,
- * twice) never run.
- */
-const DEFER = new Set(["abs", "amax", "amin"]);
 /** Ops whose output bounds hold the elements of their one input's bounds (none other): finite where the input's are. */
 const SAME_ELEMENTS = new Set(["reshape", "permute", "expand", "contiguous"]);
 /** Ops whose output bounds hold some elements of their one input's bounds: finite if the input's are. */
@@ -576,11 +565,9 @@ const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "a
 /** max |t| (NaN if t holds a NaN). */
 function maxAbsOf(t: Tensor): number {
   if (!isFloat(t.dtype)) return 0;
-  const run = denseRun(t);
-  const d = run ? t.storage : contiguousData(t);
-  const end = run ? run[1] : d.length;
+  const d = contiguousData(denseView(t) ?? t);
   let m = 0;
-  for (let i = run ? run[0] : 0; i < end; i++) {
+  for (let i = 0; i < d.length; i++) {
     const v = Math.abs(d[i]!);
     if (!(v <= m)) m = v !== v ? NaN : v;
     if (m !== m) return NaN;
@@ -594,11 +581,8 @@ const finite = (b: Bounds): boolean => {
   if (r === undefined) finiteCache.set(b, (r = scanFinite(b)));
   return r;
 };
-/** Whether a bound is finite: a dense run (a permuted or broadcast bound too) read in place, as one contiguous block. */
-function finiteOf(t: Tensor): boolean {
-  const run = denseRun(t);
-  return allFinite(run ? { storage: t.storage, shape: [run[1] - run[0]], strides: [1], offset: run[0], dtype: t.dtype } : t);
-}
+// NOTE: a permuted, sliced or broadcast bound is read in place as the dense block of its storage it reads
+const finiteOf = (t: Tensor): boolean => allFinite(denseView(t) ?? t);
 const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (finiteOf(b.lo) && (b.lo === b.hi || finiteOf(b.hi)));
 
 function sanitize(b: Bounds): Bounds {
@@ -835,18 +819,11 @@ export function audit(fn: (...args: Tensor[]) => Tensor, inputs: readonly AuditI
   const seed = options.seed ?? 1;
   const specs = inputs.map(specOf);
   const r = rng(seed);
-  // NOTE: a plain loop, not Float64Array.from with a callback (cold, it cost more than the rules of a small model)
-  const args = specs.map((s) => {
-    if (s.fixed) return s.fixed;
-    const v = new Float64Array(s.lo.length);
-    for (let k = 0; k < v.length; k++) {
-      const lo = s.lo[k]!;
-      const a = Math.max(lo, -1e6);
-      const b = Math.min(s.hi[k]!, 1e6);
-      v[k] = a > b ? lo : a + (b - a) * r();
-    }
-    return make(s, v);
-  });
+  const args = specs.map((s) => s.fixed ?? make(s, Float64Array.from(s.lo, (lo, k) => {
+    const a = Math.max(lo, -1e6);
+    const b = Math.min(s.hi[k]!, 1e6);
+    return a > b ? lo : a + (b - a) * r();
+  })));
   // Differentiate the inputs too when asked, or when fn has no parameter: the run on bounds tells
   // (its loss does not require grad), and runs again with the inputs requiring grad.
   let inputGrads = options.inputGradients ?? false;

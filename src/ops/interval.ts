@@ -37,58 +37,45 @@ export function hull(ts: readonly Tensor[]): Bounds {
 }
 
 /**
- * @internal The storage run [start, end) whose elements a view reads, each at least once and no
- * other (a dense block, permuted or not, broadcast dims repeating it), or null. NOTE: an
- * elementwise op, a max or a finiteness test over the run is the view's own, without the strided
- * loop or copy (the transposed and sliced bounds of attention: q, k^T, v).
+ * @internal The elements a view reads as one contiguous 1-D view of its storage, when they are a
+ * dense block (permuted or not, broadcast dims repeating it), or null. NOTE: an elementwise op, a
+ * max or a finiteness test over it is the view's own, without the strided loop or copy (the
+ * transposed and sliced bounds of attention: q, k^T, v).
  */
-export function denseRun(t: Tensor): [number, number] | null {
-  const dims: [number, number][] = [];
-  for (let i = 0; i < t.ndim; i++) {
-    const n = t.shape[i]!;
-    if (n === 0) return [t.offset, t.offset];
-    if (n > 1 && t.strides[i] !== 0) dims.push([t.strides[i]!, n]);
-  }
-  dims.sort((a, b) => a[0] - b[0]);
+export function denseView(t: Tensor): Tensor | null {
+  const dims: number[][] = [];
+  t.shape.forEach((n, i) => n > 1 && t.strides[i] && dims.push([t.strides[i]!, n]));
+  dims.sort((a, b) => a[0]! - b[0]!);
   let len = 1;
   for (const [stride, n] of dims) {
     if (stride !== len) return null;
-    len *= n;
+    len *= n!;
   }
-  return [t.offset, t.offset + len];
+  return t.numel ? new Tensor(t.storage, [len], [1], t.offset) : null;
 }
 
-/** The dense run that both bounds read in the same layout (two strided views of one shape, strides and offset), or null. */
-function sharedRun(b: Bounds): [number, number] | null {
-  const { lo, hi } = b;
-  if (lo.isContiguous() || lo.offset !== hi.offset || lo.ndim !== hi.ndim || lo.strides.some((s, i) => s !== hi.strides[i] || lo.shape[i] !== hi.shape[i])) return null;
-  const run = denseRun(lo);
-  // a broadcast view repeats elements: the run is smaller than the view
-  return run && run[1] - run[0] === lo.numel ? run : null;
+/** Both bounds as 1-D views of the elements they read, when they are two strided views of one layout each element once, else null. */
+function sharedViews({ lo, hi }: Bounds): [Tensor, Tensor] | null {
+  const v = lo.isContiguous() || `${lo.shape}|${lo.strides}|${lo.offset}` !== `${hi.shape}|${hi.strides}|${hi.offset}` ? null : denseView(lo);
+  return v && v.numel === lo.numel ? [v, new Tensor(hi.storage, v.shape, [1], v.offset)] : null;
 }
 
 /** @internal Whether every element of the bounds is a point (lo == hi); reads contiguous bounds in place, stops at the first difference. */
 export function isPoint(b: Bounds): boolean {
   if (b.lo === b.hi) return true;
-  const run = sharedRun(b);
-  const l = run ? b.lo.storage : contiguousData(b.lo);
-  const h = run ? b.hi.storage : contiguousData(b.hi);
-  const [start, end] = run ?? [0, l.length];
-  for (let i = start; i < end; i++) if (l[i] !== h[i]) return false;
+  const v = sharedViews(b) ?? [b.lo, b.hi];
+  const l = contiguousData(v[0]);
+  const h = contiguousData(v[1]);
+  for (let i = 0; i < l.length; i++) if (l[i] !== h[i]) return false;
   return true;
 }
 
-/**
- * f(lo, hi) of elementwise tensor ops, as a contiguous tensor of the bounds' shape. NOTE: two
- * strided views in one layout (a transposed or sliced bound) are read as their dense runs, and the
- * result copied once into place (one strided pass, not a strided pass per op).
- */
+/** f(lo, hi) of elementwise tensor ops, contiguous; two strided bounds of one layout are read as their dense 1-D views and the result copied into place once. */
 function elementwise(b: Bounds, f: (lo: Tensor, hi: Tensor) => Tensor): Tensor {
-  const run = sharedRun(b);
-  if (!run) return f(b.lo, b.hi);
-  const n = run[1] - run[0];
-  const r = f(new Tensor(b.lo.storage, [n], [1], run[0]), new Tensor(b.hi.storage, [n], [1], run[0]));
-  return new Tensor(r.storage, b.lo.shape, b.lo.strides, b.lo.offset - run[0]).contiguous();
+  const v = sharedViews(b);
+  if (!v) return f(b.lo, b.hi);
+  const r = f(...v);
+  return new Tensor(r.storage, b.lo.shape, b.lo.strides, b.lo.offset - v[0].offset).contiguous();
 }
 
 /**
