@@ -26,7 +26,7 @@ import { currentVjp, grad, setEngineObserver, type EngineObserver } from "../aut
 import { setCompositeObserver, type CompositeDef } from "../autograd/composite.js";
 import { withGradMode } from "../autograd/grad-mode.js";
 import type { Bounds, IntervalRules, Node, OpDef } from "../autograd/node.js";
-import { isBilinear } from "../ops/interval.js";
+import { denseView, isBilinear } from "../ops/interval.js";
 import { opTable } from "../ops/table.js";
 import { isFloat, maxFinite, toDtype, type DType, type FloatDType } from "../tensor/dtype.js";
 import { allFinite, contiguousData } from "../tensor/layout.js";
@@ -194,6 +194,7 @@ class Interpreter {
   /** Bounds not computed yet (see lazyMagnitude): |bounds| <= m. */
   readonly lazy = new WeakMap<Tensor, { m: number; force: () => Bounds }>();
   readonly declared = new Map<Node, readonly (Bounds | null)[] | undefined>();
+  readonly absOfStorage = new WeakMap<object, number>();
   readonly unitOf = new WeakMap<Node, UnitRecord>();
   readonly unitOut = new Map<Node, UnitRecord>();
   readonly findings: AuditFinding[] = [];
@@ -365,6 +366,9 @@ class Interpreter {
       // an elementwise op beside intended infinities (a -Infinity mask): lane by lane
       const created = (): boolean =>
         inBs.every((x, i) => !isFloat(inputs[i]!.dtype) || finite(x)) || (def.elementwise === true && this.run(() => createdInLanes(inBs, inputs, b)));
+      // a view or copy of one input's bounds (reshape, permute, a slice): finite where they are, without a scan
+      const f0 = inBs.length === 1 ? finiteCache.get(inBs[0]!) : undefined;
+      if (f0 !== undefined && !finiteCache.has(b) && ((SAME_ELEMENTS.has(op) && out.numel > 0) || (f0 && SUBSET.has(op)))) finiteCache.set(b, f0);
       if (!rules.constant && !finite(b) && created()) {
         if (vjp) this.report("backward", vjp.node.op, op, vjp.node, inBs, b, inputs, attrs);
         else this.report(this.inBackward ? "backward" : "forward", this.inBackward ? "(gradient sum)" : op, undefined, node, inBs, b, inputs, attrs);
@@ -389,7 +393,19 @@ class Interpreter {
     if (l) return l.m;
     const b = this.boundsOf(t);
     let m = magnitudeCache.get(b);
-    if (m === undefined) magnitudeCache.set(b, (m = Math.max(maxAbsOf(b.lo), b.hi === b.lo ? 0 : maxAbsOf(b.hi))));
+    if (m === undefined) magnitudeCache.set(b, (m = Math.max(this.maxAbs(b.lo), b.hi === b.lo ? 0 : this.maxAbs(b.hi))));
+    return m;
+  }
+
+  /**
+   * max |t| of a bound; one scan per storage when t reads all of it (x and x^T, W and W^T share
+   * theirs). NOTE: magnitudes are taken in the backward only, when no storage of a bound changes.
+   */
+  maxAbs(t: Tensor): number {
+    const v = denseView(t);
+    if (v?.offset !== 0 || v.numel !== t.storage.length) return maxAbsOf(t);
+    let m = this.absOfStorage.get(t.storage);
+    if (m === undefined) this.absOfStorage.set(t.storage, (m = maxAbsOf(v)));
     return m;
   }
 
@@ -539,13 +555,17 @@ function sumToBounds(b: Bounds, shape: Shape): Bounds {
 }
 
 const magnitudeCache = new WeakMap<Bounds, number>();
+/** Ops whose output bounds hold the elements of their one input's bounds (none other): finite where the input's are. */
+const SAME_ELEMENTS = new Set(["reshape", "permute", "expand", "contiguous"]);
+/** Ops whose output bounds hold some elements of their one input's bounds: finite if the input's are. */
+const SUBSET = new Set(["narrow", "slice"]);
 /** The ops that pass a lazy input's size bound on (views, zero padding, sums, adds). */
 const PASS = new Set(["reshape", "permute", "expand", "narrow", "pad", "sum", "add"]);
 
 /** max |t| (NaN if t holds a NaN). */
 function maxAbsOf(t: Tensor): number {
   if (!isFloat(t.dtype)) return 0;
-  const d = contiguousData(t);
+  const d = contiguousData(denseView(t) ?? t);
   let m = 0;
   for (let i = 0; i < d.length; i++) {
     const v = Math.abs(d[i]!);
@@ -561,8 +581,9 @@ const finite = (b: Bounds): boolean => {
   if (r === undefined) finiteCache.set(b, (r = scanFinite(b)));
   return r;
 };
-// NOTE: allFinite reads a strided view (a permuted or expanded bound) in place, without a copy.
-const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (allFinite(b.lo) && (b.lo === b.hi || allFinite(b.hi)));
+// NOTE: a permuted, sliced or broadcast bound is read in place as the dense block of its storage it reads
+const finiteOf = (t: Tensor): boolean => allFinite(denseView(t) ?? t);
+const scanFinite = (b: Bounds): boolean => !isFloat(b.lo.dtype) || (finiteOf(b.lo) && (b.lo === b.hi || finiteOf(b.hi)));
 
 function sanitize(b: Bounds): Bounds {
   if (finite(b)) return b;

@@ -36,13 +36,46 @@ export function hull(ts: readonly Tensor[]): Bounds {
   return { lo, hi };
 }
 
+/**
+ * @internal The elements a view reads as one contiguous 1-D view of its storage, when they are a
+ * dense block (permuted or not, broadcast dims repeating it), or null. NOTE: an elementwise op, a
+ * max or a finiteness test over it is the view's own, without the strided loop or copy (the
+ * transposed and sliced bounds of attention: q, k^T, v).
+ */
+export function denseView(t: Tensor): Tensor | null {
+  const dims: number[][] = [];
+  t.shape.forEach((n, i) => n > 1 && t.strides[i] && dims.push([t.strides[i]!, n]));
+  dims.sort((a, b) => a[0]! - b[0]!);
+  let len = 1;
+  for (const [stride, n] of dims) {
+    if (stride !== len) return null;
+    len *= n!;
+  }
+  return t.numel ? new Tensor(t.storage, [len], [1], t.offset) : null;
+}
+
+/** Both bounds as 1-D views of the elements they read, when they are two strided views of one layout each element once, else null. */
+function sharedViews({ lo, hi }: Bounds): [Tensor, Tensor] | null {
+  const v = lo.isContiguous() || `${lo.shape}|${lo.strides}|${lo.offset}` !== `${hi.shape}|${hi.strides}|${hi.offset}` ? null : denseView(lo);
+  return v && v.numel === lo.numel ? [v, new Tensor(hi.storage, v.shape, [1], v.offset)] : null;
+}
+
 /** @internal Whether every element of the bounds is a point (lo == hi); reads contiguous bounds in place, stops at the first difference. */
 export function isPoint(b: Bounds): boolean {
   if (b.lo === b.hi) return true;
-  const l = contiguousData(b.lo);
-  const h = contiguousData(b.hi);
+  const v = sharedViews(b) ?? [b.lo, b.hi];
+  const l = contiguousData(v[0]);
+  const h = contiguousData(v[1]);
   for (let i = 0; i < l.length; i++) if (l[i] !== h[i]) return false;
   return true;
+}
+
+/** f(lo, hi) of elementwise tensor ops, contiguous; two strided bounds of one layout are read as their dense 1-D views and the result copied into place once. */
+function elementwise(b: Bounds, f: (lo: Tensor, hi: Tensor) => Tensor): Tensor {
+  const v = sharedViews(b);
+  if (!v) return f(b.lo, b.hi);
+  const r = f(...v);
+  return new Tensor(r.storage, b.lo.shape, b.lo.strides, b.lo.offset - v[0].offset).contiguous();
 }
 
 /**
@@ -145,8 +178,8 @@ export function bilinear<A>(): IntervalRules<[Tensor, Tensor], A> {
   const rules: IntervalRules<[Tensor, Tensor], A> = {
     forward: ({ bounds: [a, b], attrs, forward }) => {
       const f = (x: Tensor, y: Tensor): Tensor => forward([x, y], attrs);
-      const mid = (x: Bounds): Tensor => (x.lo === x.hi ? x.lo : x.lo.add(x.hi).mul(0.5));
-      const rad = (x: Bounds): Tensor | null => (x.lo === x.hi || isPoint(x) ? null : x.hi.sub(x.lo).mul(0.5));
+      const mid = (x: Bounds): Tensor => (x.lo === x.hi ? x.lo : elementwise(x, (lo, hi) => lo.add(hi).mul(0.5)));
+      const rad = (x: Bounds): Tensor | null => (x.lo === x.hi || isPoint(x) ? null : elementwise(x, (lo, hi) => hi.sub(lo).mul(0.5)));
       const ma = mid(a!);
       const mb = mid(b!);
       const ra = rad(a!);
