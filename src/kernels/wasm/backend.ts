@@ -36,6 +36,8 @@ const NC = 4096;
 /** k block (floats) and row block of the dot-product (NT) path: an MC_NT x KB_NT block of A is 256 KB. */
 const KB_NT = 1024;
 const MC_NT = 64;
+/** The longest k for which a C at least 64 wide takes the packed path rather than the dot-product one. */
+const NT_KMAX = 256;
 
 
 /** Pack B[k0 .. k0+kc, j0 .. j0+nc) into NR-column micro-panels at float index `at`. */
@@ -136,8 +138,11 @@ function makeGemm(rt: WasmRuntime): Gemm {
       gemmJs(M, N, K, a, b, out, outOff, ldc);
       return;
     }
-    // NOTE: for K <= 32 the dot-product kernel's horizontal sums (per element of C) cost more than packing
-    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32) {
+    // NOTE: for short k the dot-product kernel's horizontal sums (per element of C) cost more than
+    // packing: K <= 32 always; K <= 256 unless C is narrow, where the packed path's NR-wide panels
+    // would mostly compute padding (x @ W^T, gemm-w6: 128 x 512 / 128 x 128 1.15x faster packed,
+    // K = 512 the same; gemm-w4: 256 x 256 1.04x, but 256 x 10 1.8x slower packed)
+    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32 && (K > NT_KMAX || N < 64)) {
       rt.guard(() => gemmNT(rt, M, N, K, a, b, out, outOff, ldc));
       return;
     }
