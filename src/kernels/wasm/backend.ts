@@ -223,6 +223,7 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     ...base,
     ...{ rt }, // see wasmRuntimeOf
     matmul: (a, b) => batchedMatmulWasm(rt, a, b) ?? base.matmul(a, b),
+    matmulOrdered: (a, b, order) => batchedMatmulWasm(rt, a, b, order) ?? base.matmulOrdered!(a, b, order),
     conv2d: (x, w, p) => (isF32(x, w) ? rt.guard(() => conv2dWasm(rt, x, w, p)) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? rt.guard(() => conv2dInputGradWasm(rt, gy, w, xShape, p)) : base.conv2dInputGrad(gy, w, xShape, p)),
     geluBackward: (x, g, a) => (a === "none" ? geluBackwardWasm(rt, x, g) : null) ?? base.geluBackward(x, g, a),
