@@ -178,9 +178,12 @@ function gemmPacked(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef,
       const kc = Math.min(KC, K - k0);
       // full panels in wasm, the last partial one (and operands not staged) in JS
       const nb = bs ? Math.floor(nc / NR) : 0;
-      if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
+      const bSrc = bs ? bs[0] + 4 * (k0 * b.rs + j0 * b.cs) : 0;
+      // B^T row-major (x @ W^T): each 8-wide panel is two 4-row halves transposed in registers
+      if (bs && b.rs === 1 && kc % 4 === 0) for (const h of [0, 1]) rt.math.packT(bSrc + 16 * h * b.cs, 4 * b.cs, bAt + 16 * h, kc / 4, nb, 4 * NR * b.cs, 4 * NR);
+      else if (bs) rt.math.pack(bSrc, 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
       if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
-      if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
+      if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR, 4 * MR * a.rs, 4 * MR);
       else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
       if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
       rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {

@@ -11,7 +11,8 @@
  * The micro-kernel (kernels.ts `gemm`) reads A's MR rows at step k as MR consecutive floats and
  * B's NR columns as NR consecutive floats, so A is read in place when it is column-major (a.rs = 1:
  * a transposed operand, g^T in a weight gradient) and B when it is row-major (b.cs = 1); otherwise
- * they are packed into micro-panels in WASM (`packT` for a row-major A, `pack` for the rest).
+ * they are packed into micro-panels in WASM (`packT` for a row-major A and a B^T stored row-major,
+ * `pack` for the rest).
  */
 import type { View } from "../backend.js";
 import type { TypedArray } from "../../tensor/dtype.js";
@@ -120,13 +121,15 @@ function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number,
   for (const [o, at] of aPacked) {
     // MR-row panels: dst[panel][k][q] = A[panel * MR + q, k]
     const src = aAt + 4 * o;
-    if (acs === 1 && K % 4 === 0) ma.packT(src, 4 * ars, at, K / 4, fa);
+    if (acs === 1 && K % 4 === 0) ma.packT(src, 4 * ars, at, K / 4, fa, 4 * MR * ars, 4 * MR);
     else ma.pack(src, 4 * acs, 4 * ars, 4 * MR * ars, at, K, fa, MR);
     if (fa < Mp / MR) packTail(a.storage, a.offset + o + fa * MR * ars, acs, ars, M - fa * MR, MR, K, H, (at >> 2) + fa * MR * K);
   }
   for (const [o, at] of bPacked) {
     // NR-column panels: dst[panel][k][q] = B[k, panel * NR + q]
-    ma.pack(bAt + 4 * o, 4 * brs, 4 * bcs, 4 * NR * bcs, at, K, fb, NR);
+    // B^T row-major (a transposed key): each panel is two 4-row halves transposed in registers
+    if (brs === 1 && K % 4 === 0) for (const h of [0, 1]) ma.packT(bAt + 4 * o + 16 * h * bcs, 4 * bcs, at + 16 * h, K / 4, fb, 4 * NR * bcs, 4 * NR);
+    else ma.pack(bAt + 4 * o, 4 * brs, 4 * bcs, 4 * NR * bcs, at, K, fb, NR);
     if (fb < Np / NR) packTail(b.storage, b.offset + o + fb * NR * bcs, brs, bcs, N - fb * NR, NR, K, H, (at >> 2) + fb * NR * K);
   }
   // the micro-kernel's strides (bytes): per k step and per panel
