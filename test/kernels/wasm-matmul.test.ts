@@ -140,3 +140,27 @@ describe("matmulOrdered: the result stored in another dim order", () => {
     expect(fastJsBackend.matmulOrdered!(a, b, [0, 1, 3, 2])).toBeNull();
   });
 });
+
+describe("matmul results taken uncleared from the pool", () => {
+  it("write every element (poisoned pool: uncleared buffers are NaN) on wasm and js-fast", async () => {
+    const { configurePool } = await import("../../src/tensor/pool.js");
+    const prev = configurePool({ poison: true });
+    try {
+      const wasm = createWasmBackend()!;
+      const m = (shape: number[], seed: number): View => permuted(shape, shape.map((_, i) => i), seed);
+      // k = 0, the small JS path, the dot-product path, the packed path, batched, batched in another order
+      const cases: [View, View, number[] | null][] = [
+        [m([70, 0], 1), m([0, 90], 2), null], [m([64, 64], 3), m([64, 72], 4), null], [permuted([100, 300], [0, 1], 5), permuted([80, 300], [1, 0], 6), null],
+        [m([100, 130], 7), m([130, 90], 8), null], [m([2, 3, 16, 16], 9), heads(2, 16, 3, 8, 10), null], [m([2, 3, 16, 16], 11), heads(2, 16, 3, 8, 12), [0, 2, 1, 3]],
+      ];
+      for (const be of [wasm, fastJsBackend])
+        for (const [a, b, order] of cases) {
+          const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+          const got = order ? fromOrder(be.matmulOrdered!(a, b, order)!, shape, order) : be.matmul(a, b);
+          checkAgainstReference(got, a, b, `${be.name} ${shape.join("x")} k ${a.shape[a.shape.length - 1]}`);
+        }
+    } finally {
+      configurePool(prev);
+    }
+  });
+});

@@ -3,6 +3,7 @@
  * JS and the WASM backends share the im2col / col2im code and differ only in their GEMM.
  */
 import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+import { takeUninit } from "../../tensor/pool.js";
 import { numel, type Shape } from "../../tensor/shape.js";
 import type { Conv2dParams, View } from "../backend.js";
 import type { Gemm } from "./gemm.js";
@@ -21,7 +22,9 @@ export function matmulVia(gemm: Gemm, a: View, b: View, order?: readonly number[
   const N = b.shape[nd - 1]!;
   const batchShape = a.shape.slice(0, nd - 2);
   const nb = numel(batchShape);
-  const out = allocArray(a.dtype, nb * M * N);
+  // NOTE: every GEMM writes each element of its block of C (K = 0 included), so a float32 result
+  // may come uncleared from the pool of recycled gradients (no zero fill of a 4 MB W6 gradient)
+  const out = a.dtype === "float32" ? takeUninit("float32", nb * M * N) : allocArray(a.dtype, nb * M * N);
   if (out.length === 0) return out;
   const oStrides = order ? stridesInOrder([...batchShape, M, N], order) : null;
   const aBase = offsetsOf(batchShape, a.strides.slice(0, nd - 2), a.offset);
