@@ -153,6 +153,14 @@ export interface Backend {
   argReduce(op: "argmax" | "argmin", x: View, axis: number): Int32Array;
   /** [...batch, M, K] @ [...batch, K, N] -> [...batch, M, N] (same batch shape). */
   matmul(a: View, b: View): TypedArray;
+  /**
+   * Optional: {@link Backend.matmul}'s result stored in another dim order, `order` listing the
+   * output dims [...batch, M, N] from outermost to innermost (a permutation ending with N's):
+   * element (..., i, j) at sum over dims of index × the stride of `stridesInOrder(shape, order)`.
+   * The same values as matmul; null where the backend has no cheaper way than matmul and a copy
+   * (the caller then calls matmul). Heads of attention come out merged this way (ops/linalg.ts).
+   */
+  matmulOrdered?(a: View, b: View, order: readonly number[]): TypedArray | null;
   /** x [N, C, H, W], w [O, C/groups, kH, kW] -> [N, O, Ho, Wo]. */
   conv2d(x: View, w: View, p: Conv2dParams): TypedArray;
   /** Gradient of conv2d with respect to x, from gy [N, O, Ho, Wo] and w. */

@@ -1,6 +1,7 @@
 /**
  * Output sizes of windowed ops (convolution, pooling), shared by the kernels and the ops that
- * allocate their outputs. The element layout itself (strides, offsets, contiguity) is the
+ * allocate their outputs, and the strides of an output stored in another dim order
+ * (`Backend.matmulOrdered`). The element layout itself (strides, offsets, contiguity) is the
  * tensor's: see tensor/layout.ts.
  */
 import type { Shape } from "../tensor/shape.js";
@@ -34,4 +35,20 @@ export function poolOutShape(xShape: Shape, p: Pool2dParams): number[] {
   const [N, C, H, W] = xShape as [number, number, number, number];
   const c = p.ceilMode ?? false;
   return [N, C, poolOut(H, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0], c), poolOut(W, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], c)];
+}
+
+/**
+ * The strides of a dense tensor of `shape` whose dims are stored in `order` (outermost first): the
+ * last dim of `order` has stride 1. With order 0, 1, ..., n - 1 these are the row-major strides.
+ * @example
+ * stridesInOrder([2, 3, 4], [1, 0, 2]); // [4, 8, 1]
+ */
+export function stridesInOrder(shape: Shape, order: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length).fill(0);
+  let acc = 1;
+  for (let i = order.length - 1; i >= 0; i--) {
+    strides[order[i]!] = acc;
+    acc *= shape[order[i]!]!;
+  }
+  return strides;
 }

@@ -8,6 +8,7 @@
  */
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { getBackend } from "../kernels/registry.js";
+import { stridesInOrder } from "../kernels/layout.js";
 import { broadcastShapes, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { assertFloat, call, expandView, OpFamily } from "./define.js";
@@ -24,6 +25,23 @@ function colMajor(t: Tensor): boolean {
   return t.strides[n - 2] === 1 && t.shape[n - 2]! > 1 && t.shape[n - 1]! > 1;
 }
 
+/**
+ * The dim order in which a batched product stores its result [...batch, M, N] when b is a
+ * permuted view with unit column stride: the order of b's own dims (batch dims by b's strides,
+ * M where b's k dim is, N innermost), or null when that is the row-major order, b is broadcast
+ * (a zero stride) or not batched. Heads of attention, v [N, H, S, D] viewed on [N, S, H, D]
+ * storage, then give p @ v stored as [N, L, H, D]: merging the heads (transpose(1, 2).reshape)
+ * is a view, and so is splitting the gradients of q, k and v back into their projections.
+ */
+function orderLike(bStrides: readonly number[]): number[] | null {
+  const n = bStrides.length;
+  if (n < 3 || bStrides[n - 1] !== 1 || bStrides.some((s) => s === 0)) return null;
+  // stable: a tie keeps the row-major order
+  const order = Array.from({ length: n - 1 }, (_, d) => d).sort((x, y) => bStrides[y]! - bStrides[x]!);
+  if (order.every((d, i) => d === i)) return null;
+  return [...order, n - 1];
+}
+
 const matmulOp = linalgOps.define<[Tensor, Tensor]>({
   name: "matmul",
   // Inputs are at least 2-D here (matmul() handles 1-D); batch dims broadcast.
@@ -34,7 +52,11 @@ const matmulOp = linalgOps.define<[Tensor, Tensor]>({
     const N = b.shape[b.ndim - 1]!;
     const av = expandView(a, [...batch, M, K]);
     const bv = expandView(b, [...batch, K, N]);
-    return new Tensor(getBackend().matmul(av, bv), [...batch, M, N]);
+    const shape = [...batch, M, N];
+    const be = getBackend();
+    const order = be.matmulOrdered ? orderLike(bv.strides) : null;
+    const out = order ? be.matmulOrdered!(av, bv, order) : null;
+    return out ? new Tensor(out, shape, stridesInOrder(shape, order!)) : new Tensor(be.matmul(av, bv), shape);
   },
   // NOTE: a gradient comes out in its input's layout. For y = x W^T (a Linear layer) the
   // weight gradient is computed as (g^T x)^T, whose transpose back to W is contiguous: no copy.

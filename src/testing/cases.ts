@@ -8,6 +8,7 @@ import type { AdamConstants, Backend, BinaryOp, Conv2dParams, Pool2dParams, Redu
 import { referenceBackend, referenceUnary } from "../kernels/reference.js";
 import type { DType } from "../tensor/dtype.js";
 import { contiguousStrides } from "../tensor/layout.js";
+import { stridesInOrder } from "../kernels/layout.js";
 import { numel } from "../tensor/shape.js";
 import { DEFAULT_TOLERANCES, type CompareOptions, type KitTolerances } from "./compare.js";
 import { softmaxKitFixed, softmaxKitRandom } from "./cases-softmax.js";
@@ -318,6 +319,8 @@ const FIXED: Record<KitMethod, (t: KitTolerances) => KitCase[]> = {
       cases.push(matmulCase(heads(4, T, 3, D), heads(4, T, 3, D, true), `q k^T: heads [4, ${T}, 3, ${D}] permuted, keys transposed`, t));
       cases.push(matmulCase(permuted(r, [4, 3, T, T], [0, 1, 3, 2]), heads(4, T, 3, D), `p^T v: [4, 3, ${T}, ${T}] transposed, heads [4, ${T}, 3, ${D}] permuted`, t));
       cases.push(matmulCase(permuted(r, [4, 3, T, T], [0, 1, 2, 3], "finite"), heads(4, T, 3, D), `p v: heads [4, ${T}, 3, ${D}] permuted, finite`, t));
+      // matmulOrdered, where the backend has it: the result stored as [4, T, 3, D] (merged heads)
+      cases.push(matmulCase(permuted(r, [4, 3, T, T], [0, 1, 2, 3], "finite"), heads(4, T, 3, D), `p v stored as [4, ${T}, 3, ${D}] (matmulOrdered)`, t, [0, 2, 1, 3]));
     }
     const wT = permuted(r, [8, 16], [1, 0]);
     cases.push(matmulCase(heads(3, 12, 2, 16), { ...wT, shape: [3, 2, 16, 8], strides: [0, 0, ...wT.strides] }, "heads @ one transposed [16, 8] broadcast over the batch", t));
@@ -406,17 +409,28 @@ function permuted(r: KitRandom, storageShape: readonly number[], perm: readonly 
   return { storage: fillValues(r, "float32", numel(storageShape), kind), shape, strides: perm.map((d) => st[d]!), offset: 0, dtype: "float32" };
 }
 
-function matmulCase(a: View, b: View, label: string, t: KitTolerances): KitCase {
+/**
+ * A matmul case; with `order`, through the backend's `matmulOrdered` where it has one and takes the
+ * call (read back in row-major order), else its matmul, as ops/linalg.ts calls them.
+ */
+function matmulCase(a: View, b: View, label: string, t: KitTolerances, order?: number[]): KitCase {
   const K = a.shape[a.shape.length - 1]!;
   const dot = a.dtype === "float32" ? t.dot32 : t.dot64;
+  const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+  const ordered = (be: Backend): ArrayLike<number> => {
+    const got = order && be.matmulOrdered?.(a, b, order);
+    if (!got) return be.matmul(a, b);
+    const view: View = { storage: got, shape, strides: stridesInOrder(shape, order!), offset: 0, dtype: a.dtype };
+    return referenceBackend.copy(view, a.dtype);
+  };
   return {
     method: "matmul",
     label: `${a.dtype} ${label}`,
     dtype: a.dtype,
-    shape: [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!],
+    shape,
     inputs: [{ name: "a", view: a }, { name: "b", view: b }],
     elementwise: false,
-    run: (be) => be.matmul(a, b),
+    run: ordered,
     // NOTE: the float32 accumulation bound is K eps (|A| |B|)_ij per element (Higham, "Accuracy and
     // Stability of Numerical Algorithms", 3.5); a bound on K max|a| max|b| fails when all K products
     // are equal (expanded operands): the error then grows with K^2.

@@ -186,7 +186,7 @@ describe("GEMM packing kernels (pack, packT) lay panels out as the definition sa
   const SRC = 65536;
   const DST = 65536 * 8;
 
-  it("property: pack (any strides; w = 4 or 8; vector copies where the run is contiguous) and packT (row-major, 4 x 4 transposes)", () => {
+  it("property: pack (any strides; w = 4 or 8; vector copies where the run is contiguous) and packT (row-major, 4 x 4 transposes; 4 wide, and 8 wide in two halves)", () => {
     fc.assert(
       fc.property(
         fc.record({ panels: fc.integer({ min: 1, max: 5 }), kc: fc.integer({ min: 1, max: 40 }), w: fc.constantFrom(4, 8), layout: fc.constantFrom("kq", "qk", "pad"), seed: fc.integer() }),
@@ -201,10 +201,11 @@ describe("GEMM packing kernels (pack, packT) lay panels out as the definition sa
           for (let p = 0; p < panels; p++) for (let k = 0; k < kc; k++) for (let q = 0; q < w; q++) want.push(H[SRC / 4 + (p * w + q) * qS + k * kS]!);
           m.pack(SRC, 4 * kS, 4 * qS, 4 * w * qS, DST, kc, panels, w);
           same(H.subarray(DST / 4, DST / 4 + want.length), want, `pack ${layout} w=${w}`);
-          if (w === 4 && kS === 1 && kc % 4 === 0) {
-            H.fill(0, DST / 4, DST / 4 + want.length);
-            m.packT(SRC, 4 * qS, DST, kc / 4, panels);
-            same(H.subarray(DST / 4, DST / 4 + want.length), want, `packT ${layout}`);
+          if (kS === 1 && kc % 4 === 0) {
+            // 4 wide: one call; 8 wide (B^T): rows 0-3 and 4-7 of each panel, interleaved 32 bytes per k
+            H.fill(NaN, DST / 4, DST / 4 + want.length);
+            for (let h = 0; h < w / 4; h++) m.packT(SRC + 16 * h * qS, 4 * qS, DST + 16 * h, kc / 4, panels, 4 * w * qS, 4 * w);
+            same(H.subarray(DST / 4, DST / 4 + want.length), want, `packT ${layout} w=${w}`);
           }
         },
       ),

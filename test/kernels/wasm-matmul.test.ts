@@ -2,8 +2,9 @@
  * The wasm backend's batched matmul (src/kernels/wasm/matmul.ts): which calls take it, its results
  * against the reference on the layouts of attention (permuted heads, transposed keys and weights,
  * broadcast batch dims, sizes that are not multiples of the micro-kernel's tile), and the same
- * bits on two threads as on one. The conformance kit (suite.ts) runs the same layouts as fixed
- * matmul cases on every backend.
+ * bits on two threads as on one; and `matmulOrdered` (the result stored in another dim order) on the
+ * wasm and js-fast backends. The conformance kit (suite.ts) runs the same layouts as fixed matmul
+ * cases on every backend.
  */
 import { describe, expect, it } from "vitest";
 import type { View } from "../../src/kernels/backend.js";
@@ -11,6 +12,9 @@ import { referenceBackend } from "../../src/kernels/reference.js";
 import { contiguousStrides } from "../../src/tensor/layout.js";
 import { batchedMatmulWasm } from "../../src/kernels/wasm/matmul.js";
 import { WasmRuntime } from "../../src/kernels/wasm/runtime.js";
+import { createWasmBackend } from "../../src/kernels/wasm/backend.js";
+import { fastJsBackend } from "../../src/kernels/js/backend.js";
+import { stridesInOrder } from "../../src/kernels/layout.js";
 
 const rt = new WasmRuntime();
 
@@ -89,5 +93,74 @@ describe("wasm batched matmul", () => {
     const p = permuted([4, 4, 64, 64], [0, 1, 2, 3], 22);
     const v = heads(4, 64, 4, 32, 23);
     checkAgainstReference(batchedMatmulWasm(rt, p, v)!, p, v, "p @ v [4, 4, 64, 64] @ [4, 4, 64, 32]");
+  });
+});
+
+/** The row-major copy of a result stored in `order` (read through stridesInOrder). */
+function fromOrder(got: ArrayLike<number>, shape: number[], order: number[]): number[] {
+  const st = stridesInOrder(shape, order);
+  const n = shape.reduce((x, y) => x * y, 1);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let r = i;
+    let at = 0;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      at += (r % shape[d]!) * st[d]!;
+      r = Math.floor(r / shape[d]!);
+    }
+    out.push(got[at]!);
+  }
+  return out;
+}
+
+describe("matmulOrdered: the result stored in another dim order", () => {
+  const wasm = createWasmBackend()!;
+  // [B, H, L, D] stored as [B, L, H, D] (merged heads), and other orders ending with N's dim
+  const orders: [string, View, View, number[]][] = [
+    ["p @ v as [B, L, H, D] (tiles whole: written in place)", permuted([2, 3, 16, 16], [0, 1, 2, 3], 30), heads(2, 16, 3, 8, 31), [0, 2, 1, 3]],
+    ["g @ k as [B, L, H, D] at W6's sizes", permuted([4, 4, 64, 64], [0, 1, 2, 3], 32), heads(4, 64, 4, 32, 33), [0, 2, 1, 3]],
+    ["partial tiles (M 13, N 9): through scratch", permuted([3, 3, 13, 13], [0, 1, 2, 3], 34), heads(3, 13, 3, 9, 35), [0, 2, 1, 3]],
+    ["seq-first heads: [L, B, H, D]", permuted([2, 3, 16, 16], [0, 1, 3, 2], 36), permuted([16, 2, 3, 8], [1, 2, 0, 3], 37), [2, 0, 1, 3]],
+    ["batch dims swapped, rows outermost", permuted([2, 3, 8, 8], [0, 1, 2, 3], 38), permuted([8, 3, 2, 8], [2, 1, 0, 3], 39), [2, 1, 0, 3]],
+    ["one big product per batch (the per-matrix path)", permuted([2, 2, 200, 96], [0, 1, 2, 3], 40), permuted([2, 96, 2, 136], [0, 2, 1, 3], 41), [0, 2, 1, 3]],
+  ];
+  for (const [be, name] of [[wasm, "wasm"], [fastJsBackend, "js-fast"]] as const)
+    for (const [what, a, b, order] of orders)
+      it(`${name}: ${what}`, () => {
+        const got = be.matmulOrdered!(a, b, order);
+        expect(got).not.toBeNull();
+        const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+        checkAgainstReference(fromOrder(got!, shape, order), a, b, `${name} ${what}`);
+      });
+
+  it("declines an order that does not keep N's dim innermost", () => {
+    const a = permuted([2, 3, 16, 16], [0, 1, 2, 3], 42);
+    const b = heads(2, 16, 3, 8, 43);
+    expect(wasm.matmulOrdered!(a, b, [0, 1, 3, 2])).toBeNull();
+    expect(fastJsBackend.matmulOrdered!(a, b, [0, 1, 3, 2])).toBeNull();
+  });
+});
+
+describe("matmul results taken uncleared from the pool", () => {
+  it("write every element (poisoned pool: uncleared buffers are NaN) on wasm and js-fast", async () => {
+    const { configurePool } = await import("../../src/tensor/pool.js");
+    const prev = configurePool({ poison: true });
+    try {
+      const wasm = createWasmBackend()!;
+      const m = (shape: number[], seed: number): View => permuted(shape, shape.map((_, i) => i), seed);
+      // k = 0, the small JS path, the dot-product path, the packed path, batched, batched in another order
+      const cases: [View, View, number[] | null][] = [
+        [m([70, 0], 1), m([0, 90], 2), null], [m([64, 64], 3), m([64, 72], 4), null], [permuted([100, 300], [0, 1], 5), permuted([80, 300], [1, 0], 6), null],
+        [m([100, 130], 7), m([130, 90], 8), null], [m([2, 3, 16, 16], 9), heads(2, 16, 3, 8, 10), null], [m([2, 3, 16, 16], 11), heads(2, 16, 3, 8, 12), [0, 2, 1, 3]],
+      ];
+      for (const be of [wasm, fastJsBackend])
+        for (const [a, b, order] of cases) {
+          const shape = [...a.shape.slice(0, -1), b.shape[b.shape.length - 1]!];
+          const got = order ? fromOrder(be.matmulOrdered!(a, b, order)!, shape, order) : be.matmul(a, b);
+          checkAgainstReference(got, a, b, `${be.name} ${shape.join("x")} k ${a.shape[a.shape.length - 1]}`);
+        }
+    } finally {
+      configurePool(prev);
+    }
   });
 });

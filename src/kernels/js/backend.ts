@@ -14,7 +14,7 @@ import { contiguousStrides } from "../../tensor/layout.js";
 import { UNARY_DEFAULTS, type Backend, type BinaryOp, type ReduceOp, type UnaryOp, type UnaryParams, type View } from "../backend.js";
 import { completeBackend } from "../registry.js";
 import { gemmJs, type Gemm } from "./gemm.js";
-import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulVia } from "./gemm-ops.js";
+import { conv2dInputGradVia, conv2dVia, conv2dWeightGradVia, matmulOrderedVia, matmulVia } from "./gemm-ops.js";
 import { erf, erfFloat32, sigmoid } from "./math.js";
 import { planRuns, type RunPlan } from "./runs.js";
 import { softmaxMethods } from "./softmax.js";
@@ -355,6 +355,7 @@ export function makeGemmBackend(name: string, gemm: Gemm): Backend {
     scatterAdd: scatterAddStrided,
     ...softmaxMethods,
     matmul: (a, b) => matmulVia(gemm, a, b),
+    matmulOrdered: (a, b, order) => matmulOrderedVia(gemm, a, b, order),
     conv2d: (x, w, p) => conv2dVia(gemm, x, w, p),
     layerNorm: layerNormJs,
     layerNormBackward: layerNormBackwardJs,

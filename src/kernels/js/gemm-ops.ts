@@ -3,33 +3,48 @@
  * JS and the WASM backends share the im2col / col2im code and differ only in their GEMM.
  */
 import { allocArray, type TypedArray } from "../../tensor/dtype.js";
+import { takeUninit } from "../../tensor/pool.js";
 import { numel, type Shape } from "../../tensor/shape.js";
 import type { Conv2dParams, View } from "../backend.js";
 import type { Gemm } from "./gemm.js";
 import { contiguousData, offsetsOf } from "../../tensor/layout.js";
-import { convOutShape } from "../layout.js";
+import { convOutShape, stridesInOrder } from "../layout.js";
 
-/** Batched matmul [...batch, M, K] @ [...batch, K, N] through a GEMM (no copies of strided inputs). */
-export function matmulVia(gemm: Gemm, a: View, b: View): TypedArray {
+/**
+ * Batched matmul [...batch, M, K] @ [...batch, K, N] through a GEMM (no copies of strided inputs).
+ * With `order` (see `Backend.matmulOrdered`; it must end with N's dim) the result is stored in that
+ * dim order: each product is written in place with the row stride of M's dim.
+ */
+export function matmulVia(gemm: Gemm, a: View, b: View, order?: readonly number[]): TypedArray {
   const nd = a.shape.length;
   const M = a.shape[nd - 2]!;
   const K = a.shape[nd - 1]!;
   const N = b.shape[nd - 1]!;
   const batchShape = a.shape.slice(0, nd - 2);
   const nb = numel(batchShape);
-  const out = allocArray(a.dtype, nb * M * N);
+  // NOTE: every GEMM writes each element of its block of C (K = 0 included), so a float32 result
+  // may come uncleared from the pool of recycled gradients (no zero fill of a 4 MB W6 gradient)
+  const out = a.dtype === "float32" ? takeUninit("float32", nb * M * N) : allocArray(a.dtype, nb * M * N);
   if (out.length === 0) return out;
+  const oStrides = order ? stridesInOrder([...batchShape, M, N], order) : null;
   const aBase = offsetsOf(batchShape, a.strides.slice(0, nd - 2), a.offset);
   const bBase = offsetsOf(batchShape, b.strides.slice(0, nd - 2), b.offset);
+  const oBase = oStrides ? offsetsOf(batchShape, oStrides.slice(0, nd - 2), 0) : null;
+  const ldc = oStrides ? oStrides[nd - 2]! : N;
   for (let bi = 0; bi < nb; bi++) {
     gemm(
       M, N, K,
       { data: a.storage, off: aBase[bi]!, rs: a.strides[nd - 2]!, cs: a.strides[nd - 1]! },
       { data: b.storage, off: bBase[bi]!, rs: b.strides[nd - 2]!, cs: b.strides[nd - 1]! },
-      out, bi * M * N, N,
+      out, oBase ? oBase[bi]! : bi * M * N, ldc,
     );
   }
   return out;
+}
+
+/** `Backend.matmulOrdered` on a GEMM: null unless `order` keeps N's dim innermost. */
+export function matmulOrderedVia(gemm: Gemm, a: View, b: View, order: readonly number[]): TypedArray | null {
+  return order[order.length - 1] === a.shape.length - 1 ? matmulVia(gemm, a, b, order) : null;
 }
 
 export interface ConvGeom {

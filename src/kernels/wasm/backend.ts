@@ -36,6 +36,8 @@ const NC = 4096;
 /** k block (floats) and row block of the dot-product (NT) path: an MC_NT x KB_NT block of A is 256 KB. */
 const KB_NT = 1024;
 const MC_NT = 64;
+/** The longest k for which a C at least 64 wide takes the packed path rather than the dot-product one. */
+const NT_KMAX = 256;
 
 
 /** Pack B[k0 .. k0+kc, j0 .. j0+nc) into NR-column micro-panels at float index `at`. */
@@ -136,8 +138,11 @@ function makeGemm(rt: WasmRuntime): Gemm {
       gemmJs(M, N, K, a, b, out, outOff, ldc);
       return;
     }
-    // NOTE: for K <= 32 the dot-product kernel's horizontal sums (per element of C) cost more than packing
-    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32) {
+    // NOTE: for short k the dot-product kernel's horizontal sums (per element of C) cost more than
+    // packing: K <= 32 always; K <= 256 unless C is narrow, where the packed path's NR-wide panels
+    // would mostly compute padding (x @ W^T, gemm-w6: 128 x 512 / 128 x 128 1.15x faster packed,
+    // K = 512 the same; gemm-w4: 256 x 256 1.04x, but 256 x 10 1.8x slower packed)
+    if (a.cs === 1 && b.rs === 1 && b.cs !== 0 && a.rs !== 0 && K > 32 && (K > NT_KMAX || N < 64)) {
       rt.guard(() => gemmNT(rt, M, N, K, a, b, out, outOff, ldc));
       return;
     }
@@ -173,9 +178,12 @@ function gemmPacked(rt: WasmRuntime, M: number, N: number, K: number, a: MatRef,
       const kc = Math.min(KC, K - k0);
       // full panels in wasm, the last partial one (and operands not staged) in JS
       const nb = bs ? Math.floor(nc / NR) : 0;
-      if (bs) rt.math.pack(bs[0] + 4 * (k0 * b.rs + j0 * b.cs), 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
+      const bSrc = bs ? bs[0] + 4 * (k0 * b.rs + j0 * b.cs) : 0;
+      // B^T row-major (x @ W^T): each 8-wide panel is two 4-row halves transposed in registers
+      if (bs && b.rs === 1 && kc % 4 === 0) for (const h of [0, 1]) rt.math.packT(bSrc + 16 * h * b.cs, 4 * b.cs, bAt + 16 * h, kc / 4, nb, 4 * NR * b.cs, 4 * NR);
+      else if (bs) rt.math.pack(bSrc, 4 * b.rs, 4 * b.cs, 4 * NR * b.cs, bAt, kc, nb, NR);
       if (nb * NR < ncp) packB(b, k0, kc, j0 + nb * NR, nc - nb * NR, ncp - nb * NR, H, (bAt >> 2) + nb * NR * kc);
-      if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR);
+      if (as && a.cs === 1 && kc % 4 === 0) rt.math.packT(as[0] + 4 * k0, 4 * a.rs, aAt, kc / 4, na / MR, 4 * MR * a.rs, 4 * MR);
       else if (as) rt.math.pack(as[0] + 4 * k0 * a.cs, 4 * a.cs, 4 * a.rs, 4 * MR * a.rs, aAt, kc, na / MR, MR);
       if (na < M) packA(a, na, M - na, k0, kc, H, (aAt >> 2) + na * kc);
       rt.run(split(pieces, Mp, ncp, MR, NR).map(([r0, r1, c0, c1]) => {
@@ -218,6 +226,7 @@ export function wasmBackendOn(rt: WasmRuntime): Backend {
     ...base,
     ...{ rt }, // see wasmRuntimeOf
     matmul: (a, b) => batchedMatmulWasm(rt, a, b) ?? base.matmul(a, b),
+    matmulOrdered: (a, b, order) => batchedMatmulWasm(rt, a, b, order) ?? base.matmulOrdered!(a, b, order),
     conv2d: (x, w, p) => (isF32(x, w) ? rt.guard(() => conv2dWasm(rt, x, w, p)) : base.conv2d(x, w, p)),
     conv2dInputGrad: (gy, w, xShape, p) => (isF32(gy, w) ? rt.guard(() => conv2dInputGradWasm(rt, gy, w, xShape, p)) : base.conv2dInputGrad(gy, w, xShape, p)),
     geluBackward: (x, g, a) => (a === "none" ? geluBackwardWasm(rt, x, g) : null) ?? base.geluBackward(x, g, a),

@@ -16,7 +16,7 @@
  *   [-ln2/2, ln2/2] and a degree-6 polynomial, about 1 ulp; the caller pads to whole vectors).
  * - `rowAffine(x, out, rows, ld, tbl)`: out = (x - a - c) * b per row, (a, c, b, unused) float32
  *   in `tbl`: log-softmax's second pass (shift, log(sum), 1; softmax.ts).
- * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels)`:
+ * - `pack(src, kStride, qStride, pStride, dst, kc, panels, w)`, `packT(src, rowStride, dst, kc / 4, panels, pStride, dk)`:
  *   GEMM micro-panels (see packKernel, packTKernel).
  */
 import { countdown, F32, FuncBuilder, I32, ModuleBuilder, V128, type MemoryImport } from "./emit.js";
@@ -231,17 +231,20 @@ function packKernel(f: FuncBuilder): void {
 
 /**
  * Micro-panels of a row-major A (MR = 4 rows; row stride `rs` bytes), 4 k at a time by a 4 x 4
- * transpose in registers: dst = for each panel, for each k, the panel's 4 rows at k.
+ * transpose in registers: for each panel (its first row `pS` bytes after the last's), for each k,
+ * the panel's 4 rows at k, `dk` bytes after those of k - 1. A's panels: pS = 4 rs, dk = 16. Half of
+ * an NR = 8 wide panel of B^T stored row-major (a transposed key, W^T): pS = 8 rs, dk = 32, called
+ * for rows 0-3 at dst and rows 4-7 at dst + 16.
  */
 function packTKernel(f: FuncBuilder): void {
-  const [src, rs, dst, k4, panels] = [0, 1, 2, 3, 4];
+  const [src, rs, dst, k4, panels, pS, dk] = [0, 1, 2, 3, 4, 5, 6];
   const [a, k] = f.locals(I32, 2) as [number, number];
   const r = f.locals(V128, 4);
   // float lanes of two vectors (0-3 the first, 4-7 the second) as byte indices
   const lanes = (...l: number[]): number[] => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
   countdown(f, panels, [], () => {
     f.get(src).set(a).get(k4).set(k);
-    countdown(f, k, [[a, 16], [dst, 64]], () => {
+    countdown(f, k, [[a, 16]], () => {
       r.forEach((v, i) => void f.get(a).get(rs).i32(i).i32Mul().i32Add().v128Load().set(v));
       // rows 0, 1 and 2, 3 interleaved, then their halves paired: column j of the 4 rows
       const t = [[0, 1, 0, 4, 1, 5], [0, 1, 2, 6, 3, 7], [2, 3, 0, 4, 1, 5], [2, 3, 2, 6, 3, 7]].map(([x, y, ...l]) => () => f.get(r[x!]!).get(r[y!]!).i8x16Shuffle(lanes(...l)));
@@ -249,10 +252,11 @@ function packTKernel(f: FuncBuilder): void {
         f.get(dst);
         t[x!]!();
         t[y!]!();
-        f.i8x16Shuffle(lanes(...l)).v128Store(16 * j);
+        f.i8x16Shuffle(lanes(...l)).v128Store();
+        f.get(dst).get(dk).i32Add().set(dst);
       });
     });
-    f.get(src).get(rs).i32(2).i32Shl().i32Add().set(src);
+    f.get(src).get(pS).i32Add().set(src);
   });
 }
 
@@ -266,7 +270,7 @@ export function buildMathModule(memory: MemoryImport): Uint8Array<ArrayBuffer> {
   for (const [name, opcode] of Object.entries(ROW_OPS)) m.func(`row_${name}`, [I32, I32, I32, I32, I32], [], (f) => rowKernel(f, opcode));
   m.func("rowAffine", [I32, I32, I32, I32, I32], [], rowAffineKernel);
   m.func("pack", [I32, I32, I32, I32, I32, I32, I32, I32], [], packKernel);
-  m.func("packT", [I32, I32, I32, I32, I32], [], packTKernel);
+  m.func("packT", [I32, I32, I32, I32, I32, I32, I32], [], packTKernel);
   return m.bytes();
 }
 
@@ -277,6 +281,6 @@ export interface MathExports {
   erf(x: number, out: number, vectors: number, tbl: number): void;
   rowAffine(x: number, out: number, rows: number, ld: number, tbl: number): void;
   pack(src: number, kStride: number, qStride: number, pStride: number, dst: number, kc: number, panels: number, w: number): void;
-  packT(src: number, rowStride: number, dst: number, k4: number, panels: number): void;
+  packT(src: number, rowStride: number, dst: number, k4: number, panels: number, pStride: number, dk: number): void;
   [op: string]: (...args: number[]) => void;
 }

@@ -11,12 +11,15 @@
  * The micro-kernel (kernels.ts `gemm`) reads A's MR rows at step k as MR consecutive floats and
  * B's NR columns as NR consecutive floats, so A is read in place when it is column-major (a.rs = 1:
  * a transposed operand, g^T in a weight gradient) and B when it is row-major (b.cs = 1); otherwise
- * they are packed into micro-panels in WASM (`packT` for a row-major A, `pack` for the rest).
+ * they are packed into micro-panels in WASM (`packT` for a row-major A and a B^T stored row-major,
+ * `pack` for the rest).
  */
 import type { View } from "../backend.js";
 import type { TypedArray } from "../../tensor/dtype.js";
 import { numel } from "../../tensor/shape.js";
 import { offsetsOf } from "../../tensor/layout.js";
+import { takeUninit } from "../../tensor/pool.js";
+import { stridesInOrder } from "../layout.js";
 import { MR, NR } from "./kernels.js";
 import { GEMM, roundUp, type WasmRuntime } from "./runtime.js";
 
@@ -60,9 +63,12 @@ function packTail(src: TypedArray, off: number, kS: number, qS: number, count: n
 /**
  * [...batch, M, K] @ [...batch, K, N] (same batch shape, any strides) for float32 with more than
  * one product, each small: null when another path fits better (one matrix, large or long-k
- * products, sparse or negative strides, other dtypes), for the caller to use it.
+ * products, sparse or negative strides, other dtypes), for the caller to use it. With `order`
+ * (`Backend.matmulOrdered`, ending with N's dim) the result is stored in that dim order: the
+ * micro-kernel writes each product in place with the row stride of M's dim (heads of attention
+ * come out merged, [batch, seq, heads, dim], with no copy).
  */
-export function batchedMatmulWasm(rt: WasmRuntime, a: View, b: View): Float32Array | null {
+export function batchedMatmulWasm(rt: WasmRuntime, a: View, b: View, order?: readonly number[]): Float32Array | null {
   if (!(a.storage instanceof Float32Array && b.storage instanceof Float32Array)) return null;
   const nd = a.shape.length;
   const M = a.shape[nd - 2]!;
@@ -74,10 +80,11 @@ export function batchedMatmulWasm(rt: WasmRuntime, a: View, b: View): Float32Arr
   const as = spanOf(a);
   const bs = spanOf(b);
   if (!as || !bs) return null;
-  return rt.guard(() => run(rt, a, b, M, N, K, batch, nb, as, bs));
+  if (order && order[nd - 1] !== nd - 1) return null;
+  return rt.guard(() => run(rt, a, b, M, N, K, batch, nb, as, bs, order));
 }
 
-function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number, batch: number[], nb: number, as: [number, number], bs: [number, number]): Float32Array {
+function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number, batch: number[], nb: number, as: [number, number], bs: [number, number], order?: readonly number[]): Float32Array {
   const nd = a.shape.length;
   const [ars, acs] = [a.strides[nd - 2]!, a.strides[nd - 1]!];
   const [brs, bcs] = [b.strides[nd - 2]!, b.strides[nd - 1]!];
@@ -88,6 +95,13 @@ function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number,
   // read in place: A column-major in whole panels, B row-major in whole panels
   const aIn = ars === 1 && M % MR === 0;
   const bIn = bcs === 1 && N % NR === 0;
+  // the result's batch offsets and row stride (floats): contiguous, or in `order`
+  const oStrides = order ? stridesInOrder([...batch, M, N], order) : null;
+  const oOffs = oStrides ? offsetsOf(batch, oStrides.slice(0, nd - 2), 0) : null;
+  const ldo = oStrides ? oStrides[nd - 2]! : N;
+  // NOTE: the micro-kernel writes whole MR x NR tiles, so C goes straight to the result's layout
+  // only when no tile is partial; otherwise each product's tiles go to [Mp, Np] scratch
+  const direct = Mp === M && Np === N;
   const m = rt.arena();
   // NOTE: 64 bytes of slack after each span: a vector load of its last floats stays inside
   const aAt = m.take(4 * as[1] + 64);
@@ -107,13 +121,15 @@ function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number,
   for (const [o, at] of aPacked) {
     // MR-row panels: dst[panel][k][q] = A[panel * MR + q, k]
     const src = aAt + 4 * o;
-    if (acs === 1 && K % 4 === 0) ma.packT(src, 4 * ars, at, K / 4, fa);
+    if (acs === 1 && K % 4 === 0) ma.packT(src, 4 * ars, at, K / 4, fa, 4 * MR * ars, 4 * MR);
     else ma.pack(src, 4 * acs, 4 * ars, 4 * MR * ars, at, K, fa, MR);
     if (fa < Mp / MR) packTail(a.storage, a.offset + o + fa * MR * ars, acs, ars, M - fa * MR, MR, K, H, (at >> 2) + fa * MR * K);
   }
   for (const [o, at] of bPacked) {
     // NR-column panels: dst[panel][k][q] = B[k, panel * NR + q]
-    ma.pack(bAt + 4 * o, 4 * brs, 4 * bcs, 4 * NR * bcs, at, K, fb, NR);
+    // B^T row-major (a transposed key): each panel is two 4-row halves transposed in registers
+    if (brs === 1 && K % 4 === 0) for (const h of [0, 1]) ma.packT(bAt + 4 * o + 16 * h * bcs, 4 * bcs, at + 16 * h, K / 4, fb, 4 * NR * bcs, 4 * NR);
+    else ma.pack(bAt + 4 * o, 4 * brs, 4 * bcs, 4 * NR * bcs, at, K, fb, NR);
     if (fb < Np / NR) packTail(b.storage, b.offset + o + fb * NR * bcs, brs, bcs, N - fb * NR, NR, K, H, (at >> 2) + fb * NR * K);
   }
   // the micro-kernel's strides (bytes): per k step and per panel
@@ -127,18 +143,21 @@ function run(rt: WasmRuntime, a: View, b: View, M: number, N: number, K: number,
     for (let bi = b0; bi < Math.min(nb, b0 + per); bi++) {
       const ap = aIn ? aAt + 4 * aOffs[bi]! : aPacked.get(aOffs[bi]!)!;
       const bp = bIn ? bAt + 4 * bOffs[bi]! : bPacked.get(bOffs[bi]!)!;
-      l.push(GEMM, ap, aK, aP, bp, bK, bP, cAt + 4 * bi * Mp * Np, 4 * Np, Mp, Np, K, 0);
+      const c = direct ? cAt + 4 * (oOffs ? oOffs[bi]! : bi * M * N) : cAt + 4 * bi * Mp * Np;
+      l.push(GEMM, ap, aK, aP, bp, bK, bP, c, 4 * (direct ? ldo : Np), Mp, Np, K, 0);
     }
     lists.push(l);
   }
   rt.run(lists);
   const c0 = cAt >> 2;
-  if (Mp === M && Np === N) return H.slice(c0, c0 + nb * M * N);
-  const out = new Float32Array(nb * M * N);
-  for (let bi = 0; bi < nb; bi++)
-    for (let i = 0; i < M; i++) {
-      const r = c0 + (bi * Mp + i) * Np;
-      out.set(H.subarray(r, r + N), (bi * M + i) * N);
-    }
+  // every element of the result is written below: it may come from the pool of recycled gradients
+  const out = takeUninit("float32", nb * M * N);
+  if (direct) out.set(H.subarray(c0, c0 + nb * M * N));
+  else
+    for (let bi = 0; bi < nb; bi++)
+      for (let i = 0; i < M; i++) {
+        const r = c0 + (bi * Mp + i) * Np;
+        out.set(H.subarray(r, r + N), (oOffs ? oOffs[bi]! : bi * M * N) + i * ldo);
+      }
   return out;
 }
