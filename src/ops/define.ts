@@ -5,7 +5,8 @@
  * entries into the op table.
  */
 import { DTypeError, ValueError } from "../errors.js";
-import { applyOp } from "../autograd/engine.js";
+import { applyOp, currentVjp } from "../autograd/engine.js";
+import { keepStorage, ownerOf } from "../tensor/pool.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { expandStrides } from "../tensor/layout.js";
@@ -35,9 +36,21 @@ export class OpFamily {
   }
 }
 
-/** Run an op-table entry on its inputs (recording a graph node when one is needed). */
+/**
+ * Run an op-table entry on its inputs (recording a graph node when one is needed). The one place
+ * ops check that no input was disposed (a VJP may read the tensors its node saved: the graph
+ * keeps their memory), and where an op's fresh output buffer becomes recyclable on dispose, or
+ * every buffer a graph node involves is kept (tensor/pool.ts `Owner`). NOTE: a node keeps its
+ * inputs and output only: an op must not hand a VJP tensors through its attributes.
+ */
 export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
-  return applyOp(def, inputs, attrs);
+  for (const t of inputs) if (t.isDisposed && !currentVjp()) t.assertLive(def.name);
+  const out = applyOp(def, inputs, attrs);
+  const o = ownerOf(out.storage);
+  // a node's output requires grad: its storage is kept by the requiresGrad setter
+  if (out.gradFn) for (const t of inputs) keepStorage(t.storage);
+  else if (o?.s === 0 && !inputs.some((t) => t.storage === out.storage)) o.s = 1; // BORN -> RESULT
+  return out;
 }
 
 /** A stride-0 view of t broadcast to `shape` (no copy, no graph: for use inside a forward). */
