@@ -5,7 +5,7 @@
  * entries into the op table.
  */
 import { DTypeError, ValueError } from "../errors.js";
-import { applyOp, currentVjp } from "../autograd/engine.js";
+import { applyOp } from "../autograd/engine.js";
 import { keepStorage, ownerOf } from "../tensor/pool.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
@@ -38,13 +38,13 @@ export class OpFamily {
 
 /**
  * Run an op-table entry on its inputs (recording a graph node when one is needed). The one place
- * ops check that no input was disposed (a VJP may read the tensors its node saved: the graph
- * keeps their memory), and where an op's fresh output buffer becomes recyclable on dispose, or
+ * ops check that no input was disposed (except in a backward pass: a VJP reads the tensors its
+ * node saved, whose memory the graph keeps), and where an op's fresh output buffer becomes recyclable on dispose, or
  * every buffer a graph node involves is kept (tensor/pool.ts `Owner`). NOTE: a node keeps its
  * inputs and output only: an op must not hand a VJP tensors through its attributes.
  */
 export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
-  for (const t of inputs) if (t.isDisposed && !currentVjp()) t.assertLive(def.name);
+  for (const t of inputs) t.assertLive(def.name);
   const out = applyOp(def, inputs, attrs);
   const o = ownerOf(out.storage);
   // a node's output requires grad: its storage is kept by the requiresGrad setter
