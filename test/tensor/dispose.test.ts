@@ -386,3 +386,32 @@ describe("property: random op sequences with random disposes give the values of 
     });
   }
 });
+
+describe("a model built inside a tidy", () => {
+  it("keeps its parameters and buffers (op results included) live and their memory unrecycled", async () => {
+    const { Module: M } = await import("../../src/index.js");
+    class PE extends M<[Tensor], Tensor> {
+      declare readonly pe: Tensor;
+      declare readonly fc: Linear;
+      declare readonly frozen: Tensor;
+      constructor() {
+        super();
+        // a buffer computed by ops (an op result of 8192 floats), as a sinusoidal position table
+        this.pe = this.registerBuffer("pe", randn([64, 128]).mul(0.5).sin());
+        this.fc = this.registerModule("fc", new Linear(128, 128));
+        this.frozen = this.registerParameter("frozen", randn([64, 128]).mul(1));
+        this.frozen.requiresGrad = false;
+      }
+      forward(x: Tensor): Tensor {
+        return this.fc.forward(x.add(this.pe)).add(this.frozen);
+      }
+    }
+    const model = tidy(() => new PE());
+    expect([model.pe.isDisposed, model.frozen.isDisposed, model.fc.weight.isDisposed]).toEqual([false, false, false]);
+    const pe = vals(model.pe);
+    model.pe.dispose(); // even disposed explicitly, a buffer's memory is never recycled
+    churn();
+    expect(isPooled(model.pe.storage)).toBe(false);
+    expect(Array.from(model.pe.storage)).toEqual(pe);
+  });
+});
