@@ -6,7 +6,8 @@
  */
 import { DTypeError, ValueError } from "../errors.js";
 import { applyOp } from "../autograd/engine.js";
-import { keepStorage, ownerOf } from "../tensor/pool.js";
+import { inBackward, keepStorage, ownerOf } from "../tensor/pool.js";
+import { tidyScope } from "../tensor/scope.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { expandStrides } from "../tensor/layout.js";
@@ -45,7 +46,18 @@ export class OpFamily {
  */
 export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
   for (const t of inputs) t.assertLive(def.name);
-  const out = applyOp(def, inputs, attrs);
+  // A tidy tracks the op's result, not what the op makes inside (a forward's temporaries, an
+  // engine observer's tensors: the NaN guard and audit keep theirs), nor anything a backward pass
+  // makes (gradients; the engine recycles its own).
+  const scope = tidyScope.current;
+  tidyScope.current = null;
+  let out: Tensor;
+  try {
+    out = applyOp(def, inputs, attrs);
+  } finally {
+    tidyScope.current = scope;
+  }
+  if (scope && !inBackward()) scope.push(out);
   const o = ownerOf(out.storage);
   // a node's output requires grad: its storage is kept by the requiresGrad setter
   if (out.gradFn) for (const t of inputs) keepStorage(t.storage);

@@ -18,7 +18,9 @@ function collect(x: unknown, out: Set<unknown>): Set<unknown> {
 /**
  * Run `fn` and dispose every tensor created while it runs, except the ones it returns (also
  * inside a returned array or object, nested), the ones passed to {@link keep}, leaves that
- * require grad (parameters, as TF.js's variables) and gradients (`.grad`): TF.js's `tf.tidy`.
+ * require grad (parameters, as TF.js's variables), module parameters and buffers, and gradients
+ * (`.grad`): TF.js's `tf.tidy`. Only op results and tensors built directly are tracked: not what an
+ * op makes inside itself, nor anything made during a backward pass (gradients, `grad()`'s results).
  * Tidies nest; a returned tensor belongs to the enclosing tidy. `fn` must be synchronous (an
  * async fn's tensors made after its first `await` are not tracked, and the ones made before are
  * disposed when it returns its promise: using them then throws). Tensors

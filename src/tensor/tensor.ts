@@ -91,7 +91,7 @@ export class Tensor implements View {
       o.n++;
       this.#owner = o;
     }
-    tidyScope.current?.push(this);
+    if (!inBackward()) tidyScope.current?.push(this);
   }
 
   /** Accumulated gradient (leaves, and non-leaves after `retainGrad()`); no `tidy` disposes it. */

@@ -415,3 +415,28 @@ describe("a model built inside a tidy", () => {
     expect(Array.from(model.pe.storage)).toEqual(pe);
   });
 });
+
+describe("library state made inside a user's tidy", () => {
+  it("audit's bounds (an engine observer's tensors) survive a tidy inside the audited fn", async () => {
+    const { audit } = await import("../../src/index.js");
+    manualSeed(5);
+    const w = randn([128, 64]).requiresGrad_();
+    const plain = (x: Tensor): Tensor => x.matmul(w).relu().log().sum();
+    const tidied = (x: Tensor): Tensor => tidy(() => plain(x));
+    const findings = (f: (x: Tensor) => Tensor): string[] => audit(f, [{ shape: [64, 128], low: -1, high: 1 }]).findings.map((x) => `${x.op}:${x.kind}`);
+    // (tracking the observer's bounds in the fn's tidy recycled them: an extra "relu:+Inf" finding)
+    expect(findings(tidied)).toEqual(findings(plain));
+  });
+
+  it("gradients made in a backward pass inside a tidy are not disposed by it", () => {
+    const x = randn([N]).requiresGrad_();
+    let gx: Tensor | null = null;
+    tidy(() => {
+      const y = x.mul(2).exp();
+      y.sum().backward();
+      gx = x.grad;
+    });
+    expect(gx!.isDisposed).toBe(false);
+    expect(x.grad).toBe(gx);
+  });
+});
