@@ -12,7 +12,7 @@ import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { expandStrides } from "../tensor/layout.js";
 import { broadcastShapes, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { nextTensorId, Tensor } from "../tensor/tensor.js";
 
 export { nonDifferentiable } from "../autograd/node.js";
 export type { OpDef, VjpContext } from "../autograd/node.js";
@@ -50,6 +50,7 @@ export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I
   // engine observer's tensors: the NaN guard and audit keep theirs), nor anything a backward pass
   // makes (gradients; the engine recycles its own).
   const scope = tidyScope.current;
+  const first = nextTensorId();
   tidyScope.current = null;
   let out: Tensor;
   try {
@@ -57,7 +58,8 @@ export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I
   } finally {
     tidyScope.current = scope;
   }
-  if (scope && !inBackward()) scope.push(out);
+  // (a result that existed before the call, an input returned as it is, is not this tidy's)
+  if (scope && out.id >= first && !inBackward()) scope.push(out);
   const o = ownerOf(out.storage);
   // a node's output requires grad: its storage is kept by the requiresGrad setter
   if (out.gradFn) for (const t of inputs) keepStorage(t.storage);

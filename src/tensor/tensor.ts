@@ -1314,6 +1314,11 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
   return args as number[];
 }
 
+/** @internal The id the next Tensor will get (ids grow: a tensor with a smaller one existed before). */
+export function nextTensorId(): number {
+  return nextId;
+}
+
 /**
  * Whether `x` is a safegrad Tensor (a type guard).
  * @example

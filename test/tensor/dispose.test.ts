@@ -98,6 +98,16 @@ describe("the API", () => {
     expect(made.map((t) => t.isDisposed)).toEqual([true, true, true, true, true]);
   });
 
+  it("a tidy never disposes what existed before it, even an op result that is an input returned as it is", async () => {
+    const { call, nonDifferentiable, OpFamily } = await import("../../src/ops/define.js");
+    const identity = new OpFamily("test").define<[Tensor]>({ name: "identity", forward: ([t]) => t, vjp: nonDifferentiable });
+    const x = randn([N]).mul(1);
+    tidy(() => {
+      expect(call(identity, [x], null)).toBe(x);
+    });
+    expect(x.isDisposed).toBe(false);
+  });
+
   it("nested tidies: a returned tensor belongs to the enclosing tidy; fn throwing still disposes", () => {
     const x = randn([4]);
     let inner: Tensor | null = null;
