@@ -7,6 +7,13 @@ import { Adam } from "../src/optim/index.js";
 import { data, labels, MLP, NotAvailable, W6, w6Params, w6Tokens, type Case, type Impl, type Runner } from "./common.js";
 
 const t32 = (shape: number[], seed: number, scale = 1): Tensor => sg.tensor(data(shape.reduce((a, b) => a * b, 1), seed, scale), { shape });
+/**
+ * W2/W3 results are disposed as impl-tfjs.ts disposes TF.js's (tidy, then dispose what it
+ * returns), so their memory is reused; SAFEGRAD_BENCH_NO_DISPOSE=1 leaves them to the garbage
+ * collector instead (the figures without dispose).
+ */
+const noDispose = process.env.SAFEGRAD_BENCH_NO_DISPOSE === "1";
+const disposing = (f: () => Tensor): Runner => (noDispose ? f : () => sg.dispose(sg.tidy(f)));
 
 export function oursImpl(backend: string): Impl {
   return {
@@ -37,19 +44,19 @@ export function oursImpl(backend: string): Impl {
           const n = p.n as number;
           const a = t32([n], 3);
           const b = t32([n], 4);
-          if (p.op === "add") return () => sg.add(a, b);
-          if (p.op === "mul") return () => sg.mul(a, b);
-          if (p.op === "exp") return () => sg.exp(a);
-          return () => sg.relu(a);
+          if (p.op === "add") return disposing(() => sg.add(a, b));
+          if (p.op === "mul") return disposing(() => sg.mul(a, b));
+          if (p.op === "exp") return disposing(() => sg.exp(a));
+          return disposing(() => sg.relu(a));
         }
         case "W3": {
           if (p.op === "sum") {
             const a = t32([p.n as number], 5);
-            return () => sg.sum(a);
+            return disposing(() => sg.sum(a));
           }
           const n = p.n as number;
           const x = t32([n, n], 6, 4);
-          return () => sg.softmax(x, 1);
+          return disposing(() => sg.softmax(x, 1));
         }
         case "W4": {
           if (backend === "js") throw new NotAvailable("reference backend: skipped (about 1 s per step)");

@@ -8,8 +8,8 @@
  * ({@link DTypeError}), `"AUTOGRAD"` ({@link AutogradError}), `"GRADCHECK"` (`GradcheckError`, an
  * AutogradError), `"INDEX"` ({@link IndexError}), `"VALUE"` ({@link ValueError}), `"STATE_DICT"`
  * (`StateDictError`, a ValueError), `"DATA"` (`DataError`: a malformed data file), `"OPTIMIZER"`
- * (`OptimizerError`), `"CHECKPOINT"` (`CheckpointError`), `"NON_FINITE"` (`NonFiniteError`) and
- * `"ANOMALY"` (`AnomalyError`). `SafetensorsError` is the one exception: its code is the finer
+ * (`OptimizerError`), `"CHECKPOINT"` (`CheckpointError`), `"NON_FINITE"` (`NonFiniteError`),
+ * `"ANOMALY"` (`AnomalyError`) and `"DISPOSED"` ({@link DisposedError}). `SafetensorsError` is the one exception: its code is the finer
  * lowercase `SafetensorsProblemCode` of the problem (`"header-too-large"`, `"overlap"`, ...), so
  * the two sets never collide. A subclass keeps `instanceof` of its parent (a GradcheckError is an
  * AutogradError) but has its own code.
@@ -114,4 +114,20 @@ export class ValueError extends SafegradError {
  */
 export class DataError extends SafegradError {
   override readonly code: string = "DATA";
+}
+
+/**
+ * A tensor used after `dispose()` (or after the `tidy` that created it ended); the message names
+ * the op.
+ * @example
+ * const y = x.mul(2);
+ * y.dispose();
+ * try {
+ *   y.add(1);
+ * } catch (e) {
+ *   e instanceof DisposedError; // true: e.code is "DISPOSED"
+ * }
+ */
+export class DisposedError extends SafegradError {
+  override readonly code: string = "DISPOSED";
 }

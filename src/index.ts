@@ -12,6 +12,7 @@
  * @module safegrad
  */
 export { Tensor, isTensor } from "./tensor/tensor.js";
+export { tidy, keep, dispose } from "./tensor/memory.js";
 export type { GradHook, NestedArray } from "./tensor/tensor.js";
 export type { Node } from "./autograd/node.js";
 export type { Shape } from "./tensor/shape.js";
@@ -22,7 +23,7 @@ export type { CreateOptions, TensorOptions, RandomOptions } from "./tensor/creat
 export { Generator, manualSeed, defaultGenerator } from "./tensor/random.js";
 export { broadcastShapes } from "./tensor/shape.js";
 export { markModified } from "./tensor/version.js";
-export { SafegradError, ShapeError, DTypeError, AutogradError, IndexError, ValueError, DataError } from "./errors.js";
+export { SafegradError, ShapeError, DTypeError, AutogradError, IndexError, ValueError, DataError, DisposedError } from "./errors.js";
 
 // The op functions (and their option types), by family: every export of ops/ not marked @internal.
 export * from "./ops/index.js";

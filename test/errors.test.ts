@@ -35,6 +35,16 @@ const make: Record<string, () => Error> = {
   CheckpointError: () => new sg.CheckpointError("the checkpoint has no optimizer state"),
   SafetensorsError: () => new sg.SafetensorsError("overlap", "data_offsets [0, 4] overlap", "w"),
   NonFiniteError: () => new sg.NonFiniteError(3, "loss is NaN", null),
+  DisposedError: () => {
+    const t = sg.zeros([2]).add(1);
+    t.dispose();
+    try {
+      t.mul(2);
+    } catch (e) {
+      return e as Error;
+    }
+    throw new sg.SafegradError("test", "a disposed tensor did not throw");
+  },
   AnomalyError: () => {
     try {
       sg.detectAnomaly(() => tensor([0], { requiresGrad: true }).log().sum().backward());

@@ -16,6 +16,7 @@ import { getDefaultDtype, isFloat, toDtype, type DType, type FloatDType, type Ty
 import { sameShape, shapeStr } from "../tensor/shape.js";
 import { Tensor } from "../tensor/tensor.js";
 import { markModified, versionOf } from "../tensor/version.js";
+import { keepStorage } from "../tensor/pool.js";
 
 /**
  * Any module, whatever its forward signature (used for children and containers).
@@ -240,6 +241,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         throw new ValueError(op, `"${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); wrap it with parameter(t)`);
       }
       t.requiresGrad = true;
+      t.keepFromTidy(true); // a module's state: no tidy disposes it (frozen later or not)
     }
     this.#parameters.set(name, t);
     return t;
@@ -266,6 +268,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       if (!(t instanceof Tensor)) throw new ValueError(op, `"${name}" must be a Tensor or null`);
       if (!ownsStorage(t)) throw new ValueError(op, `"${name}" must be contiguous at offset 0 of its own storage (shape ${shapeStr(t.shape)}, strides ${shapeStr(t.strides)}, offset ${t.offset}); pass a copy`);
       if (t.requiresGrad) throw new ValueError(op, `"${name}" must not require grad; make it a parameter`);
+      // a module's state (layers may read and write its storage directly): no tidy disposes it, and
+      // its memory is never recycled
+      t.keepFromTidy(true);
+      keepStorage(t.storage);
     }
     this.#buffers.set(name, t);
     if (options.persistent === false) this.#nonPersistent.add(name);

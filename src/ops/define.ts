@@ -6,11 +6,13 @@
  */
 import { DTypeError, ValueError } from "../errors.js";
 import { applyOp } from "../autograd/engine.js";
+import { inBackward, keepStorage, ownerOf } from "../tensor/pool.js";
+import { tidyScope } from "../tensor/scope.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { expandStrides } from "../tensor/layout.js";
 import { broadcastShapes, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
-import { Tensor } from "../tensor/tensor.js";
+import { nextTensorId, Tensor } from "../tensor/tensor.js";
 
 export { nonDifferentiable } from "../autograd/node.js";
 export type { OpDef, VjpContext } from "../autograd/node.js";
@@ -35,9 +37,34 @@ export class OpFamily {
   }
 }
 
-/** Run an op-table entry on its inputs (recording a graph node when one is needed). */
+/**
+ * Run an op-table entry on its inputs (recording a graph node when one is needed). The one place
+ * ops check that no input was disposed (except in a backward pass: a VJP reads the tensors its
+ * node saved, whose memory the graph keeps), and where an op's fresh output buffer becomes recyclable on dispose, or
+ * every buffer a graph node involves is kept (tensor/pool.ts `Owner`). NOTE: a node keeps its
+ * inputs and output only: an op must not hand a VJP tensors through its attributes.
+ */
 export function call<I extends readonly Tensor[], A>(def: OpDef<I, A>, inputs: I, attrs: A): Tensor {
-  return applyOp(def, inputs, attrs);
+  for (const t of inputs) t.assertLive(def.name);
+  // A tidy tracks the op's result, not what the op makes inside (a forward's temporaries, an
+  // engine observer's tensors: the NaN guard and audit keep theirs), nor anything a backward pass
+  // makes (gradients; the engine recycles its own).
+  const scope = tidyScope.current;
+  const first = nextTensorId();
+  tidyScope.current = null;
+  let out: Tensor;
+  try {
+    out = applyOp(def, inputs, attrs);
+  } finally {
+    tidyScope.current = scope;
+  }
+  // (a result that existed before the call, an input returned as it is, is not this tidy's)
+  if (scope && out.id >= first && !inBackward()) scope.push(out);
+  const o = ownerOf(out.storage);
+  // a node's output requires grad: its storage is kept by the requiresGrad setter
+  if (out.gradFn) for (const t of inputs) keepStorage(t.storage);
+  else if (o?.s === 0 && !inputs.some((t) => t.storage === out.storage)) o.s = 1; // BORN -> RESULT
+  return out;
 }
 
 /** A stride-0 view of t broadcast to `shape` (no copy, no graph: for use inside a forward). */

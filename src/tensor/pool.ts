@@ -10,6 +10,9 @@
  * current backward pass (`bornInPass`: so never a forward activation, a user's array, a root
  * gradient or anything older than the pass) and that no live tensor reads any more: see
  * autograd/engine.ts for the rules, test/autograd/pool.test.ts for the proofs.
+ *
+ * `Tensor.dispose()` (and `tidy`) give back op results too, under the owner records below: see
+ * {@link Owner}; test/tensor/dispose*.test.ts for the proofs.
  */
 import type { DType, TypedArray } from "./types.js";
 import { forgetVersion } from "./version.js";
@@ -29,6 +32,49 @@ let fresh = 0;
 let pass: WeakSet<TypedArray> | null = null;
 /** Test hook: fill recycled buffers with NaN, and buffers taken uninitialised with NaN too. */
 let poison = false;
+
+/**
+ * @internal Who may give a float32 buffer of the pool's sizes back on dispose. Every buffer the
+ * library hands out (`takeUninit`, `allocArray`) gets one, BORN; the Tensor constructor counts the
+ * Tensor objects built on it (`n`: views share it) and dispose uncounts them. The op wrapper
+ * (ops/define.ts `call`) makes a BORN buffer a RESULT when it is an op's output and no input's
+ * storage; it is KEPT (never given back on dispose) as soon as an autograd node, a tensor that
+ * requires grad or a `.grad` involves it. A RESULT goes back to the pool when its count drops to
+ * 0. A user's array (`tensor(typedArray)`, `new Tensor(a)`) and a subarray have no record, and a
+ * buffer handed out raw (`toTypedArray`'s copy) is no op's output (an op's output storage is a
+ * kernel's fresh buffer or, for a view, its input's): neither ever becomes a RESULT.
+ * `recycle` kills the record (KEPT) so a stale Tensor's dispose cannot touch a re-issued buffer.
+ */
+export interface Owner {
+  n: number;
+  s: number;
+}
+// Owner states (`s`), as literals (bundle size): 0 BORN, 1 RESULT, 2 KEPT.
+const owners = new WeakMap<TypedArray, Owner>();
+
+function born(a: TypedArray): void {
+  if (a.length >= MIN_LENGTH && a instanceof Float32Array) owners.set(a, { n: 0, s: 0 });
+}
+
+/** @internal The live owner record of a buffer of the pool's sizes, if it has one. */
+export function ownerOf(a: TypedArray): Owner | undefined {
+  if (a.length < MIN_LENGTH) return undefined;
+  const o = owners.get(a);
+  return o && o.s !== 2 ? o : undefined;
+}
+
+/** @internal Never give `a` back on dispose (a graph, a gradient or a parameter holds it). */
+export function keepStorage(a: TypedArray): void {
+  const o = ownerOf(a);
+  if (o) o.s = 2;
+}
+
+/** @internal A Tensor on the buffer of `o` was disposed: recycle the buffer when it was the last one of an op result. */
+export function release(a: TypedArray, o: Owner): void {
+  // NOTE: inside a backward pass the engine may still hold the buffer (a hook's gradient): keep it
+  if (pass) o.s = 2;
+  if (--o.n === 0 && o.s === 1) recycle(a);
+}
 
 /**
  * @internal Whether the pool is on (the engine recycles only then; off, it runs as without a pool:
@@ -62,6 +108,7 @@ export function takeUninit(dtype: "float32", n: number): Float32Array {
   const a = (poolable(dtype, n) ? take(n) : null) ?? new Float32Array(n);
   if (poison) a.fill(NaN);
   if (pass && n >= MIN_LENGTH) pass.add(a);
+  born(a);
   return a;
 }
 
@@ -76,6 +123,7 @@ export function takeZeroed(dtype: DType, n: number): TypedArray | null {
 /** @internal Record a buffer handed out (pooled or fresh) while a backward pass runs. */
 export function noteBorn(a: TypedArray): void {
   if (pass && a.length >= MIN_LENGTH && a instanceof Float32Array) pass.add(a);
+  born(a);
 }
 
 /**
@@ -93,6 +141,11 @@ export function endPass(prev: WeakSet<TypedArray> | null): void {
   pass = prev;
 }
 
+/** @internal Whether a backward pass runs (its VJPs may read tensors the user disposed: a graph keeps their memory). */
+export function inBackward(): boolean {
+  return pass !== null;
+}
+
 /** @internal Whether `a` was handed out during the current backward pass. */
 export function bornInPass(a: TypedArray): boolean {
   return pass !== null && pass.has(a);
@@ -106,6 +159,11 @@ export function recycle(a: TypedArray): void {
   if (!(a instanceof Float32Array) || a.length < MIN_LENGTH) return;
   // a view into a larger buffer (a subarray) would hand out memory it shares
   if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return;
+  const o = owners.get(a);
+  if (o) {
+    o.s = 2;
+    owners.delete(a);
+  }
   // recycled once: it was born in this pass only until now (a second recycle would pool it twice)
   pass?.delete(a);
   if (heldBytes + a.byteLength > limitBytes) return;

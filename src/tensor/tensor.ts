@@ -1,4 +1,4 @@
-import { AutogradError, DTypeError, IndexError, ShapeError } from "../errors.js";
+import { AutogradError, DisposedError, DTypeError, IndexError, ShapeError } from "../errors.js";
 import type { Node } from "../autograd/node.js";
 import type { BackwardOptions } from "../autograd/engine.js";
 // NOTE: the one import loop of the library, by design: Tensor's methods are the op functions of
@@ -9,6 +9,8 @@ import { contiguousData, contiguousStrides, isContiguous, type View } from "./la
 import { checkShape, numel, sameShape, shapeStr, type Shape } from "./shape.js";
 import { formatTensor } from "./print.js";
 import { versionOf } from "./version.js";
+import { inBackward, keepStorage, ownerOf, release, type Owner } from "./pool.js";
+import { tidyScope } from "./scope.js";
 
 /** A gradient hook: receives the gradient and may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void;
@@ -54,8 +56,6 @@ export class Tensor implements View {
   readonly offset: number;
   /** The element type, given by the storage's typed-array class. */
   readonly dtype: DType;
-  /** Accumulated gradient (leaves, and non-leaves after `retainGrad()`). */
-  grad: Tensor | null = null;
   /** The graph node that produced this tensor, or null for a leaf. */
   gradFn: Node | null = null;
   /** An optional name used by error and NaN reports (modules name their parameters). */
@@ -64,6 +64,12 @@ export class Tensor implements View {
   #requiresGrad = false;
   #retainsGrad = false;
   #hooks: GradHook[] | null = null;
+  #grad: Tensor | null = null;
+  /** The owner record of the storage this tensor counts in (null: not counted, or disposed). */
+  #owner: Owner | null = null;
+  #disposed = false;
+  /** `keep()`: no `tidy` disposes it. Also set on a tensor once it is a `.grad`. */
+  #kept = false;
 
   /**
    * Wrap a typed array as a tensor (no copy). Most code uses `tensor()`, `zeros()`, ... instead.
@@ -80,6 +86,70 @@ export class Tensor implements View {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     checkLayout(this);
+    const o = ownerOf(storage);
+    if (o) {
+      o.n++;
+      this.#owner = o;
+    }
+    if (!inBackward()) tidyScope.current?.push(this);
+  }
+
+  /** Accumulated gradient (leaves, and non-leaves after `retainGrad()`); no `tidy` disposes it. */
+  get grad(): Tensor | null {
+    return this.#grad;
+  }
+  set grad(g: Tensor | null) {
+    // NOTE: optimizers and clipGradNorm read and write a gradient's storage directly
+    if (g) {
+      keepStorage(g.storage);
+      g.#kept = true;
+    }
+    this.#grad = g;
+  }
+
+  // ---------------------------------------------------------------- memory
+  /**
+   * Release this tensor (TF.js's `dispose`): using it afterwards throws a {@link DisposedError}.
+   * Its memory goes back to the library's buffer pool, for the next op result of its size, once
+   * every tensor on the same storage (views: reshape, transpose, narrow, expand, detach ...) is
+   * disposed, if it was allocated by an op (never an array you passed in) and no autograd graph,
+   * gradient or parameter holds it; otherwise the garbage collector frees it as before. Disposing
+   * twice is a no-op. An array taken from `.storage` before must not be used after (`toTypedArray()`
+   * and `toArray()` return copies: those stay valid). See also {@link tidy}.
+   * @example
+   * const y = x.mul(2);
+   * y.sum().item();
+   * y.dispose();
+   * y.isDisposed; // true
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const o = this.#owner;
+    if (!o) return;
+    this.#owner = null;
+    release(this.storage, o);
+  }
+  /**
+   * Whether {@link dispose} was called (directly or by a `tidy`).
+   * @example
+   * tidy(() => x.mul(2)).isDisposed; // false: tidy keeps what fn returns
+   */
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+  /** @internal `keep()`: no tidy disposes it; the other half of `tidy`'s test of what it disposes. */
+  keepFromTidy(set?: true): boolean {
+    if (set) this.#kept = true;
+    return this.#kept || (this.#requiresGrad && this.gradFn === null);
+  }
+  /**
+   * @internal Throw a DisposedError naming `op` if this tensor was disposed, except in a backward
+   * pass: VJPs read what their node saved, which the graph keeps (a disposed tensor's memory is
+   * never recycled once a node holds it).
+   */
+  assertLive(op: string): void {
+    if (this.#disposed && !inBackward()) throw new DisposedError(op, `tensor ${this.id} was disposed`);
   }
 
   // ---------------------------------------------------------------- metadata
@@ -157,6 +227,7 @@ export class Tensor implements View {
   set requiresGrad(v: boolean) {
     if (v && !isFloat(this.dtype)) throw new DTypeError("requiresGrad", `only float tensors can require gradients, got ${this.dtype}`);
     if (!v && this.gradFn) throw new AutogradError("requiresGrad", "cannot turn it off on a non-leaf tensor; use detach()");
+    if (v) keepStorage(this.storage);
     this.#requiresGrad = v;
   }
   /**
@@ -235,6 +306,8 @@ export class Tensor implements View {
    * x.mul(2).backward(onesLike(x)); // non-scalar: pass the output gradient
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+    this.assertLive("backward");
+    gradient?.assertLive("backward");
     F.backward([this], gradient ? [gradient] : undefined, options);
   }
 
@@ -245,6 +318,7 @@ export class Tensor implements View {
    * frozen.requiresGrad; // false
    */
   detach(): Tensor {
+    this.assertLive("detach");
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
@@ -270,6 +344,7 @@ export class Tensor implements View {
    * tensor([[2.5]]).item(); // 2.5
    */
   item(): number {
+    this.assertLive("item");
     if (this.numel !== 1) throw new ShapeError("item", `needs a one-element tensor, got shape ${shapeStr(this.shape)}`);
     return this.storage[this.offset]!;
   }
@@ -279,6 +354,7 @@ export class Tensor implements View {
    * tensor([[1, 2], [3, 4]]).transpose(0, 1).toTypedArray(); // Float32Array [1, 3, 2, 4]
    */
   toTypedArray(): TypedArray {
+    this.assertLive("toTypedArray");
     const d = contiguousData(this);
     return d === this.storage ? d.slice() : d;
   }
@@ -288,6 +364,7 @@ export class Tensor implements View {
    * tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
    */
   toArray(): NestedArray {
+    this.assertLive("toArray");
     const flat = contiguousData(this);
     const isBool = this.dtype === "bool";
     const build = (dim: number, off: number): NestedArray => {
@@ -1196,6 +1273,7 @@ export class Tensor implements View {
    * m.at(-1, -1); // 4
    */
   at(...index: number[]): number {
+    this.assertLive("at");
     if (index.length !== this.ndim) throw new IndexError("at", `expected ${this.ndim} indices for shape ${shapeStr(this.shape)}, got ${index.length}`);
     let off = this.offset;
     for (let d = 0; d < index.length; d++) {
@@ -1236,6 +1314,11 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
   return args as number[];
 }
 
+/** @internal The id the next Tensor will get (ids grow: a tensor with a smaller one existed before). */
+export function nextTensorId(): number {
+  return nextId;
+}
+
 /**
  * Whether `x` is a safegrad Tensor (a type guard).
  * @example
@@ -1245,3 +1328,4 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }
+
