@@ -45,7 +45,11 @@ export const ENTRIES = {
 // Issue 18's memory API (Tensor.dispose, tidy, keep, dispose, DisposedError, and the per-storage
 // owner records that let a disposed op result's memory be reused safely) costs 0.55 KB in the
 // minimal import and 0.73 KB in the whole (31.53 -> 32.08, 95.54 -> 96.27): budgets 32.25 and 96.5.
-export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 96.5, minimal: 32.25 };
+// The same session's speed work for issues 17 and 18 adds 0.5 KB to each (whole 96.27 -> 96.8,
+// minimal 32.08 -> 32.5): the matmul op's strided-order products (matmulOrdered: no head copies
+// in attention) and the audit's interval rules reading strided bounds in place (the rules live
+// beside their ops, so they are in every bundle): budgets 97 and 32.75.
+export const TARGETS_KB: Record<keyof typeof ENTRIES, number> = { whole: 97, minimal: 32.75 };
 
 /**
  * Resolve "safegrad" to the source of what a bundler gets through the package's "exports" map
