@@ -328,6 +328,9 @@ function run(roots: readonly Tensor[], rootGrads: readonly Tensor[], opts: RunOp
 
 function defaultRootGrads(op: string, roots: readonly Tensor[], given: readonly Tensor[] | undefined): Tensor[] {
   return roots.map((t, i) => {
+    // a disposed root or given gradient throws, as Tensor.backward does (a given gradient's memory may have been reused)
+    t.assertLive(op);
+    given?.[i]?.assertLive(op);
     if (!t.requiresGrad) {
       throw new AutogradError(op, `tensor ${i} (shape ${shapeStr(t.shape)}) does not require grad and has no gradFn`);
     }

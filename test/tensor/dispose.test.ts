@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
-  add, crossEntropy, dispose, DisposedError, getBackend, keep, Linear, manualSeed, randn, relu, SafegradError, setBackend,
+  add, backward as backwardFn, crossEntropy, dispose, grad, DisposedError, getBackend, keep, Linear, manualSeed, randn, relu, SafegradError, setBackend,
   softmax, tensor, Tensor, tidy, ValueError,
 } from "../../src/index.js";
 import { registerFastBackends } from "../../src/kernels/fast.js";
@@ -71,6 +71,22 @@ describe("the API", () => {
     }
     y.dispose(); // twice: a no-op
     expect(y.isDisposed).toBe(true);
+  });
+
+  it("the free backward() and grad() refuse a disposed root or a disposed given gradient", () => {
+    const x = randn([4], { requiresGrad: true });
+    const y = x.mul(3);
+    const g = randn([4]).add(1); // an op result: its memory could be reused once disposed
+    g.dispose();
+    expect(() => backwardFn(y, g)).toThrow(/^backward: tensor \d+ was disposed$/);
+    expect(() => grad([y], [x], { gradOutputs: [g] })).toThrow(DisposedError);
+    const z = x.sum();
+    z.dispose();
+    expect(() => backwardFn(z)).toThrow(DisposedError);
+    expect(() => grad([z], [x])).toThrow(/^grad: tensor \d+ was disposed$/);
+    // a live root and gradient still work
+    const [gx] = grad([y], [x], { gradOutputs: [randn([4]).mul(0).add(1)] });
+    expect(gx!.toArray()).toEqual([3, 3, 3, 3]);
   });
 
   it("tidy disposes what fn made except what it returns (nested arrays and objects), keep()s, parameters and grads", () => {
