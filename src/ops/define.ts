@@ -7,12 +7,11 @@
 import { DTypeError, ValueError } from "../errors.js";
 import { applyOp } from "../autograd/engine.js";
 import { inBackward, keepStorage, ownerOf } from "../tensor/pool.js";
-import { tidyScope } from "../tensor/scope.js";
 import type { OpDef } from "../autograd/node.js";
 import { isFloat, toDtype, type DType } from "../tensor/dtype.js";
 import { expandStrides } from "../tensor/layout.js";
 import { broadcastShapes, sameShape, shapeStr, type Shape } from "../tensor/shape.js";
-import { nextTensorId, Tensor } from "../tensor/tensor.js";
+import { nextTensorId, Tensor, tidyScope } from "../tensor/tensor.js";
 
 export { nonDifferentiable } from "../autograd/node.js";
 export type { OpDef, VjpContext } from "../autograd/node.js";

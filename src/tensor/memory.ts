@@ -2,8 +2,7 @@
  * TF.js's memory API: `tidy`, `keep` and `dispose` over containers of tensors (Tensor.dispose is
  * the one primitive; tensor/pool.ts says when a disposed tensor's memory is reused).
  */
-import { tidyScope } from "./scope.js";
-import { Tensor } from "./tensor.js";
+import { Tensor, tidyScope } from "./tensor.js";
 
 /** Tensors in `x` (arrays and objects, nested; not inside typed arrays) into `out`, with the objects seen. */
 function collect(x: unknown, out: Set<unknown>): Set<unknown> {

@@ -10,9 +10,11 @@ import { checkShape, numel, sameShape, shapeStr, type Shape } from "./shape.js";
 import { formatTensor } from "./print.js";
 import { versionOf } from "./version.js";
 import { inBackward, keepStorage, ownerOf, release, type Owner } from "./pool.js";
-import { tidyScope } from "./scope.js";
 
 /** A gradient hook: receives the gradient and may return a replacement. */
+/** @internal The tensors built since the innermost `tidy` began (null outside one; tensor/memory.ts). */
+export const tidyScope: { current: Tensor[] | null } = { current: null };
+
 export type GradHook = (grad: Tensor) => Tensor | void;
 
 /**
