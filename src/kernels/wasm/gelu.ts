@@ -18,7 +18,7 @@ import type { View } from "../backend.js";
 import { GELU_Q } from "../js/gelu.js";
 import { countdown, FuncBuilder, I32, V128 } from "./emit.js";
 import { denseF32, ELEMENTWISE_MIN } from "./elementwise.js";
-import { EXP_CONSTANTS } from "./math.js";
+import { emitExp, EXP_CONSTANTS } from "./math.js";
 import { lazyModule, roundUp, type WasmRuntime } from "./runtime.js";
 // outputs are written whole: they may come from the pool of recycled gradients (and the engine may
 // recycle a gradient taken so: takeUninit records it as born in the backward pass)
@@ -26,7 +26,6 @@ import { takeUninit } from "../../tensor/pool.js";
 
 // SIMD opcodes (after 0xfd)
 const F = { abs: 0xe0, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, pmin: 0xea, pmax: 0xeb, eq: 0x41, lt: 0x43 };
-const I = { shl: 0xab, add: 0xae, sub: 0xb1 };
 const AND = 0x4e;
 const ANDNOT = 0x4f;
 const BITSELECT = 0x52;
@@ -71,7 +70,7 @@ function emitPhi(f: FuncBuilder, k: { e: number[]; c: number[] }, x: number, h: 
   // h = e^(-hi/4) (an exact argument), 0 where a reached the clamp
   f.get(h);
   c(K.mquarter).simd(F.mul);
-  emitExpNeg(f, k.e, r, t, e);
+  emitExp(f, k.e, r, t, e, true); // y in [-81, 0] or NaN: no clamps, one scale
   f.get(a);
   c(K.clamp).simd(F.eq).simd(ANDNOT).set(h);
   // t = 1 / (1 + a / (2√2)); W = Q(t) lo / 2 (Q by Horner)
@@ -90,34 +89,6 @@ function emitPhi(f: FuncBuilder, k: { e: number[]; c: number[] }, x: number, h: 
     f.get(a).get(lo).simd(F.mul);
     c(K.invSqrt2Pi).simd(F.mul).set(vv);
   }
-}
-
-/**
- * e^y for the f32x4 y on the stack, y in [-81, 0] or NaN (here y = -hi/4 with a <= 18): math.ts's
- * emitExp (same constants, same polynomial, so the same bits) without its clamps, and with one
- * scale 2^k instead of two: k = round(y log2(e)) >= -117, so 2^k and the result are normal.
- * NaN stays NaN. 8 vector ops fewer than emitExp (of about 90 per vector in fwd).
- */
-function emitExpNeg(f: FuncBuilder, c: number[], r: number, t: number, e: number): void {
-  const k = (i: number): FuncBuilder => f.get(c[i]!);
-  f.tee(r);
-  k(2).simd(F.mul);
-  k(3).simd(F.add).tee(t);
-  k(3).simd(F.sub).set(e);
-  f.get(r).get(e);
-  k(4).simd(F.mul).simd(F.sub).get(e);
-  k(5).simd(F.mul).simd(F.sub).set(r);
-  k(6);
-  for (let i = 7; i < 12; i++) {
-    f.get(r).simd(F.mul);
-    k(i).simd(F.add);
-  }
-  f.get(r).simd(F.mul).get(r).simd(F.mul).get(r).simd(F.add);
-  k(12).simd(F.add);
-  // the bits of 2^k are (k << 23) + the bits of 1, k = bits(t) - bits(1.5 2^23)
-  f.get(t);
-  k(3).simd(I.sub).i32(23).simd(I.shl);
-  k(12).simd(I.add).simd(F.mul);
 }
 
 /** (v h) h for the value v on the stack. */

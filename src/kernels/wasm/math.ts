@@ -102,14 +102,20 @@ function expConstants(f: FuncBuilder): number[] {
   });
 }
 
-/** Emit exp of the f32x4 on the stack (leaves the result on the stack); `r`, `t`, `e` are v128 scratch locals. */
-export function emitExp(f: FuncBuilder, c: number[], r: number, t: number, e: number): void {
+/**
+ * Emit exp of the f32x4 on the stack (leaves the result on the stack); `r`, `t`, `e` are v128
+ * scratch locals. `negative`: the caller guarantees x in [-81, 0] or NaN (GELU's exp), so no
+ * clamps and one scale 2^e instead of two (e >= -117: 2^e and the result are normal); the same
+ * bits, 8 vector ops fewer.
+ */
+export function emitExp(f: FuncBuilder, c: number[], r: number, t: number, e: number, negative = false): void {
   const k = (i: number): FuncBuilder => f.get(c[i]!);
   // x = clamp(x, -104, 89); t = x log2(e) + 1.5 2^23 rounds e = nearest(x log2(e)) into its low
   // bits; r = x - e ln2 (in two parts). NOTE: pmax(x, lo) is x < lo ? lo : x, so NaN stays NaN
   // (and is cheaper than the NaN-propagating max).
-  k(0).simd(F32X4.pmax);
-  k(1).simd(F32X4.pmin).tee(r);
+  if (!negative) k(0).simd(F32X4.pmax);
+  if (!negative) k(1).simd(F32X4.pmin);
+  f.tee(r);
   k(2).simd(F32X4.mul);
   k(3).simd(F32X4.add).tee(t);
   k(3).simd(F32X4.sub).set(e);
@@ -127,6 +133,11 @@ export function emitExp(f: FuncBuilder, c: number[], r: number, t: number, e: nu
   // times 2^e as 2^(e >> 1) 2^(e - (e >> 1)), both factors normal for e in [-150, 129]; e is the
   // integer bits(t) - bits(1.5 2^23), and the bits of 2^j are (j << 23) + the bits of 1
   f.get(t);
+  if (negative) {
+    k(3).simd(I32X4.sub).i32(23).simd(I32X4.shl);
+    k(12).simd(I32X4.add).simd(F32X4.mul);
+    return;
+  }
   k(3).simd(I32X4.sub).tee(t).i32(1).simd(I32X4.shrS).tee(e).i32(23).simd(I32X4.shl);
   k(12).simd(I32X4.add).simd(F32X4.mul).get(t).get(e).simd(I32X4.sub).i32(23).simd(I32X4.shl);
   k(12).simd(I32X4.add).simd(F32X4.mul);
