@@ -11,10 +11,10 @@ import { formatTensor } from "./print.js";
 import { versionOf } from "./version.js";
 import { inBackward, keepStorage, ownerOf, release, type Owner } from "./pool.js";
 
-/** A gradient hook: receives the gradient and may return a replacement. */
 /** @internal The tensors built since the innermost `tidy` began (null outside one; tensor/memory.ts). */
 export const tidyScope: { current: Tensor[] | null } = { current: null };
 
+/** A gradient hook: receives the gradient and may return a replacement. */
 export type GradHook = (grad: Tensor) => Tensor | void;
 
 /**
@@ -308,8 +308,7 @@ export class Tensor implements View {
    * x.mul(2).backward(onesLike(x)); // non-scalar: pass the output gradient
    */
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
-    this.assertLive("backward");
-    gradient?.assertLive("backward");
+    // (the engine refuses a disposed root or gradient)
     F.backward([this], gradient ? [gradient] : undefined, options);
   }
 
@@ -1330,4 +1329,3 @@ export function nextTensorId(): number {
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }
-
